@@ -1,0 +1,27 @@
+//go:build cudaemu
+
+package emu
+
+import (
+	"testing"
+
+	"suture/kernels/cuda/launch/launchtest"
+)
+
+// TestKernelsMatchReference runs every op of the emulated CUDA backend
+// against the CPU reference at every launch geometry.
+func TestKernelsMatchReference(t *testing.T) {
+	for _, geo := range launchtest.Geometries() {
+		t.Run(geo.Name, func(t *testing.T) {
+			b, err := NewBackend(Options{}, geo.Options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := launchtest.Check(b, launchtest.Options{})
+			for _, err := range errs {
+				t.Error(err)
+			}
+			t.Logf("%d cases, %d failed", launchtest.CaseCount(launchtest.Options{}), len(errs))
+		})
+	}
+}
