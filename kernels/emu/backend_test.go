@@ -17,6 +17,7 @@ func TestKernelsMatchReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer b.Close()
 			errs := launchtest.Check(b, launchtest.Options{})
 			for _, err := range errs {
 				t.Error(err)

@@ -66,6 +66,7 @@ func TestMissingTileSyncIsCaught(t *testing.T) {
 			t.Fatal(err)
 		}
 		byOp := failuresByOp(launchtest.Check(b, launchtest.Options{Only: gemmOps}))
+		b.Close()
 		for _, op := range gemmOps {
 			if byOp[op] == 0 {
 				t.Errorf("tile %s: no %s case failed without the tile barrier", tile, op)
@@ -88,10 +89,11 @@ func TestWrongGridIsCaught(t *testing.T) {
 		}
 		return a
 	}}
-	b, err := launch.New("cudaemu-wrong-grid", d, launch.Options{Tile: "s", Chunks: 1})
+	b, err := launch.New("cudaemu-wrong-grid", d, launch.Options{Tile: "s", Chunks: 1, NoCache: asanBuild})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer b.Close()
 	ops := append([]string{"InstanceNorm", "BatchNormTrain", "BiasGrad", "DiceSums"}, gemmOps...)
 	byOp := failuresByOp(launchtest.Check(b, launchtest.Options{Only: ops}))
 	for _, op := range ops {
@@ -117,10 +119,11 @@ func TestSwappedArgumentsAreCaught(t *testing.T) {
 		}
 		return a
 	}}
-	b, err := launch.New("cudaemu-swapped", d, launch.Options{})
+	b, err := launch.New("cudaemu-swapped", d, launch.Options{NoCache: asanBuild})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer b.Close()
 	ops := []string{"Axpy", "LeakyReLUBackward", "SGDNesterov", "MSEBackward"}
 	byOp := failuresByOp(launchtest.Check(b, launchtest.Options{Only: ops}))
 	for _, op := range ops {
