@@ -266,3 +266,25 @@ func TestErrorsNotPanics(t *testing.T) {
 		t.Error("class index out of range not reported")
 	}
 }
+
+// Executors reuse their argument slices between calls; the backward rules of
+// variadic ops must not see later contents (a bug found by the stitch tests).
+func TestVariadicArgumentsAreCopied(t *testing.T) {
+	b := cpu.NewReference()
+	g := tensor.NewRNG(12)
+	tp := NewTape(b)
+	a, c := leaf(g, true, 1, 2, 2, 2), leaf(g, true, 1, 3, 2, 2)
+	args := []*Var{a, c}
+	y, err := tp.Concat(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args[0], args[1] = c, a // reused by the caller
+	l, _ := tp.MSE(y, Leaf(g.Rand(1, 5, 2, 2), false))
+	if err := tp.Backward(l); err != nil {
+		t.Fatalf("backward after the argument slice changed: %v", err)
+	}
+	if a.Grad == nil || c.Grad == nil || !a.Grad.Shape.Equal(a.Value.Shape) {
+		t.Error("gradients went to the wrong inputs")
+	}
+}

@@ -39,6 +39,7 @@ func (t *Tape) Concat(xs ...*Var) (*Var, error) {
 	if err := needVars("concat", xs...); err != nil {
 		return nil, err
 	}
+	xs = append([]*Var(nil), xs...) // the backward rule keeps them; callers reuse slices
 	vals := make([]*tensor.Tensor, len(xs))
 	c := 0
 	for i, x := range xs {
@@ -165,6 +166,8 @@ func (t *Tape) SelectSamples(cands []*Var, choice []int) (*Var, error) {
 	if err := needVars("select-samples", cands...); err != nil {
 		return nil, err
 	}
+	cands = append([]*Var(nil), cands...) // kept by the backward rule
+	choice = append([]int(nil), choice...)
 	s := cands[0].Value.Shape
 	if len(s) == 0 || len(choice) != s[0] {
 		return nil, fmt.Errorf("select-samples: %d choices for candidates %v", len(choice), s)

@@ -159,3 +159,12 @@ func needVars(op string, vs ...*Var) error {
 	}
 	return nil
 }
+
+// Ops names the recorded steps in order (for tests and profiling).
+func (t *Tape) Ops() []string {
+	out := make([]string, len(t.steps))
+	for i, s := range t.steps {
+		out[i] = s.name
+	}
+	return out
+}
