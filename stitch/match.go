@@ -85,8 +85,8 @@ func AlignFull(s [][]float64) []Pair {
 	return pairs
 }
 
-// Score is the total similarity of a set of pairs.
-func Score(s [][]float64, pairs []Pair) float64 {
+// TotalSimilarity is the summed similarity of a set of pairs.
+func TotalSimilarity(s [][]float64, pairs []Pair) float64 {
 	var t float64
 	for _, p := range pairs {
 		t += s[p.A][p.B]

@@ -18,7 +18,7 @@ func TestAlignKnownOptimum(t *testing.T) {
 	}
 	for name, f := range map[string]func([][]float64) []Pair{"full": AlignFull, "hirschberg": Align} {
 		p := f(s)
-		if got := Score(s, p); got != 9 || len(p) != 2 || p[0] != (Pair{0, 1}) || p[1] != (Pair{1, 2}) {
+		if got := TotalSimilarity(s, p); got != 9 || len(p) != 2 || p[0] != (Pair{0, 1}) || p[1] != (Pair{1, 2}) {
 			t.Errorf("%s: score %g with %v, want 9 with [{0 1} {1 2}]", name, got, p)
 		}
 	}
@@ -50,8 +50,8 @@ func TestAlignMatchesFullDP(t *testing.T) {
 			}
 		}
 		full, lin := AlignFull(s), Align(s)
-		if math.Abs(Score(s, full)-Score(s, lin)) > 1e-9 {
-			t.Fatalf("trial %d (%dx%d): full %g %v, hirschberg %g %v", trial, n, m, Score(s, full), full, Score(s, lin), lin)
+		if math.Abs(TotalSimilarity(s, full)-TotalSimilarity(s, lin)) > 1e-9 {
+			t.Fatalf("trial %d (%dx%d): full %g %v, hirschberg %g %v", trial, n, m, TotalSimilarity(s, full), full, TotalSimilarity(s, lin), lin)
 		}
 		if len(full) != len(lin) {
 			t.Fatalf("trial %d: %v vs %v", trial, full, lin)
