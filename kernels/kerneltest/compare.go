@@ -1,0 +1,67 @@
+package kerneltest
+
+import (
+	"math"
+
+	"suture/tensor"
+)
+
+// Tolerances. A float32 sum of k terms carries a rounding error of about
+// sqrt(k) * 2^-24 times the result's typical size whatever the order of
+// summation (FMA, blocking, trees), so atol and rtol grow with sqrt(k).
+// perTerm leaves a wide margin over that; a dropped, doubled or misplaced
+// term is still orders of magnitude larger.
+const (
+	perTerm = 4e-6
+	// fdSlack widens the tolerance when the reference is a finite-difference
+	// gradient, whose own error adds to the backend's.
+	fdSlack = 4
+)
+
+// tolerance returns atol and rtol for results that are sums of terms float32
+// products; atol scales with the RMS of want so results that cancel to
+// near zero are judged against the size of the numbers around them.
+func tolerance(want []float64, terms int) (atol, rtol float64) {
+	s := perTerm * math.Sqrt(float64(max(terms, 1)))
+	return s*rms(want) + 1e-12, s
+}
+
+func rms(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	var q float64
+	for _, x := range v {
+		q += x * x
+	}
+	return math.Sqrt(q / float64(len(v)))
+}
+
+// close compares a backend result with the float64 reference.
+func (e *env) close(name string, got []float32, want []float64, terms int) {
+	e.r.Helper()
+	atol, rtol := tolerance(want, terms)
+	if err := tensor.CloseError(name, got, want, atol, rtol); err != nil {
+		e.fail("%v", err)
+	}
+}
+
+// closeFD compares a backend gradient with a finite-difference gradient.
+func (e *env) closeFD(name string, got []float32, want []float64, terms int) {
+	e.r.Helper()
+	atol, rtol := tolerance(want, terms)
+	atol, rtol = fdSlack*atol+1e-7, fdSlack*rtol
+	if err := tensor.CloseError(name+" vs finite differences", got, want, atol, rtol); err != nil {
+		e.fail("%v", err)
+	}
+}
+
+// closeScalar compares a scalar result (a loss, a sum) with the reference;
+// scale is the size of the numbers it was summed from.
+func (e *env) closeScalar(name string, got, want, scale float64, terms int) {
+	e.r.Helper()
+	s := perTerm * math.Sqrt(float64(max(terms, 1)))
+	if math.IsNaN(got) || math.Abs(got-want) > s*scale+s*math.Abs(want)+1e-12 {
+		e.fail("%s: got %.9g, want %.9g (difference %.3g)", name, got, want, got-want)
+	}
+}
