@@ -24,7 +24,7 @@ var convCases = []convGeom{
 	{n: 3, ci: 3, h: 8, w: 9, co: 4, kh: 1, kw: 1, sh: 2, sw: 2, ph: 1, pw: 1},
 	{n: 2, ci: 4, h: 5, w: 6, co: 3, kh: 2, kw: 2, sh: 1, sw: 1, ph: 1, pw: 1},
 	{n: 2, ci: 3, h: 9, w: 7, co: 4, kh: 3, kw: 1, sh: 2, sw: 1, ph: 1},
-	{n: 1, ci: 2, h: 3, w: 3, co: 3, kh: 3, kw: 3, sh: 1, sw: 1},             // kernel covers the input
+	{n: 1, ci: 2, h: 3, w: 3, co: 3, kh: 3, kw: 3, sh: 1, sw: 1},               // kernel covers the input
 	{n: 1, ci: 3, h: 2, w: 5, co: 2, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1}, // H < kernel, padded
 	// Small enough for finite differences.
 	{n: 2, ci: 2, h: 5, w: 4, co: 3, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1},
