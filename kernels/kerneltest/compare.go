@@ -6,11 +6,11 @@ import (
 	"suture/tensor"
 )
 
-// Tolerances. A float32 sum of k terms carries a rounding error of about
-// sqrt(k) * 2^-24 times the result's typical size whatever the order of
-// summation (FMA, blocking, trees), so atol and rtol grow with sqrt(k).
-// perTerm leaves a wide margin over that; a dropped, doubled or misplaced
-// term is still orders of magnitude larger.
+// Tolerances. A float32 sum of k random terms typically carries a rounding
+// error of about sqrt(k) * 2^-24 times the result's size, in any order of
+// summation (sequential, FMA, blocked, tree), so atol and rtol grow with
+// sqrt(k). perTerm = 4e-6 is about 67 times 2^-24: room for unlucky
+// elements, while a misplaced term of typical size still fails.
 const (
 	perTerm = 4e-6
 	// fdSlack widens the tolerance when the reference is a finite-difference
@@ -40,6 +40,7 @@ func rms(v []float64) float64 {
 // close compares a backend result with the float64 reference.
 func (e *env) close(name string, got []float32, want []float64, terms int) {
 	e.r.Helper()
+	e.count.compared++
 	atol, rtol := tolerance(want, terms)
 	if err := tensor.CloseError(name, got, want, atol, rtol); err != nil {
 		e.fail("%v", err)
@@ -49,6 +50,7 @@ func (e *env) close(name string, got []float32, want []float64, terms int) {
 // closeFD compares a backend gradient with a finite-difference gradient.
 func (e *env) closeFD(name string, got []float32, want []float64, terms int) {
 	e.r.Helper()
+	e.count.fd++
 	atol, rtol := tolerance(want, terms)
 	atol, rtol = fdSlack*atol+1e-7, fdSlack*rtol
 	if err := tensor.CloseError(name+" vs finite differences", got, want, atol, rtol); err != nil {
@@ -60,6 +62,7 @@ func (e *env) closeFD(name string, got []float32, want []float64, terms int) {
 // scale is the size of the numbers it was summed from.
 func (e *env) closeScalar(name string, got, want, scale float64, terms int) {
 	e.r.Helper()
+	e.count.compared++
 	s := perTerm * math.Sqrt(float64(max(terms, 1)))
 	if math.IsNaN(got) || math.Abs(got-want) > s*scale+s*math.Abs(want)+1e-12 {
 		e.fail("%s: got %.9g, want %.9g (difference %.3g)", name, got, want, got-want)

@@ -22,7 +22,11 @@
 // Results are compared with |got - want| <= atol + rtol*|want| (tensor.Close),
 // with tolerances that grow with the square root of the number of float32
 // terms summed into each element, so FMA and reordered reductions pass while a
-// dropped or misplaced term does not.
+// misplaced term, a wrong epsilon, or TF32-rounded inputs do not.
+//
+// A backend may decline a case by returning an error wrapping
+// kernels.ErrNotImplemented (DESIGN.md section 3): the case is then skipped,
+// not failed, and RunAll logs how many were declined.
 //
 // The checks report through Reporter, the part of *testing.T they use, so the
 // suite's own tests can run it against deliberately broken backends and record

@@ -1,6 +1,7 @@
 package kerneltest
 
 import (
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -23,6 +24,18 @@ type env struct {
 	rng    *tensor.RNG
 	allocs []*tensor.Tensor
 	inputs []deviceInput
+
+	count counts
+}
+
+// counts tallies what an op test checked, so the suite's own tests can show
+// that every op is covered the way the package documentation claims.
+type counts struct {
+	cases, compared, fd, errs int
+	// refused counts cases the backend declined with ErrNotImplemented;
+	// refusal names the first.
+	refused int
+	refusal string
 }
 
 // deviceInput is an input tensor and the values it was given.
@@ -49,6 +62,7 @@ func (e *env) run(label string, body func()) {
 	e.label = label
 	e.seed = seedFor(e.op, label)
 	e.rng = tensor.NewRNG(e.seed)
+	e.count.cases++
 	defer e.finish()
 	body()
 	e.checkInputs()
@@ -71,13 +85,23 @@ func (e *env) fail(format string, args ...any) {
 	e.r.Errorf("%s [%s, seed %#x]: %s", e.b.Name(), e.label, e.seed, fmt.Sprintf(format, args...))
 }
 
-// must reports a non-nil err and ends the case.
+// must reports a non-nil err and ends the case. A backend may decline a
+// case with kernels.ErrNotImplemented (callers then fall back to the CPU):
+// that ends the case without failing it, and is logged by RunAll.
 func (e *env) must(err error, what string) {
 	e.r.Helper()
-	if err != nil {
-		e.fail("%s: %v", what, err)
+	if err == nil {
+		return
+	}
+	if errors.Is(err, kernels.ErrNotImplemented) {
+		if e.count.refused == 0 {
+			e.count.refusal = fmt.Sprintf("[%s] %s: %v", e.label, what, err)
+		}
+		e.count.refused++
 		panic(abortCase{})
 	}
+	e.fail("%s: %v", what, err)
+	panic(abortCase{})
 }
 
 // vals returns n random values with magnitude in [0.05, 1) and random sign:
@@ -209,6 +233,7 @@ func (e *env) checkInputs() {
 // expectError checks that call returns an error and does not panic.
 func (e *env) expectError(what string, call func() error) {
 	e.r.Helper()
+	e.count.errs++
 	defer func() {
 		if p := recover(); p != nil {
 			e.fail("%s: panicked instead of returning an error: %v", what, p)

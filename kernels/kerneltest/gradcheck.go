@@ -8,10 +8,20 @@ package kerneltest
 // no step crosses the kink of leaky ReLU.
 const fdStep = 1e-5
 
-// fdMaxInputs bounds the number of values the finite-difference check of one
-// case perturbs (each costs two reference forward passes); larger cases are
-// covered by the analytic reference only.
-const fdMaxInputs = 400
+// fdMaxInputs and fdMaxWork bound the finite-difference check of one case:
+// the values it perturbs, and those times the multiply-adds of one reference
+// forward pass (each value costs two). Larger cases are covered by the
+// analytic reference only.
+const (
+	fdMaxInputs = 400
+	fdMaxWork   = 4_000_000
+)
+
+// fdAffordable reports whether a case with this many perturbed values and
+// this much forward work gets a finite-difference check.
+func fdAffordable(inputs, forwardWork int) bool {
+	return inputs <= fdMaxInputs && inputs*forwardWork <= fdMaxWork
+}
 
 // numericalGrad returns dL/dv by central differences, where loss computes L
 // from the current contents of v; v is perturbed in place and restored.

@@ -85,7 +85,7 @@ func testSoftmaxBackward(e *env) {
 			e.must(e.b.SoftmaxBackward(dx, e.in(dp, c.shape()...), e.in(p, c.shape()...)), "SoftmaxBackward")
 			got := e.down(dx)
 			e.close("dx", got, plus(dx0, refSoftmaxBackward(to64(dp), to64(p), c.n, c.k, s)), c.k+2)
-			if len(p) <= fdMaxInputs {
+			if fdAffordable(len(p), len(p)*c.k) {
 				num := numericalGrad(x64, func() float64 { return dot(dp, refSoftmax(x64, c.n, c.k, s)) })
 				e.closeFD("dx", got, plus(dx0, num), c.k+2)
 			}
@@ -139,7 +139,7 @@ func testSoftmaxCrossEntropyBackward(e *env) {
 			got := e.down(dx)
 			t64 := to64(t)
 			e.close("dx", got, plus(dx0, refCrossEntropyBackward(to64(p), t64, c.n, c.k, s, float64(scale))), 2)
-			if len(p) <= fdMaxInputs {
+			if fdAffordable(len(p), len(p)*c.k) {
 				num := numericalGrad(x64, func() float64 { return float64(scale) * refCrossEntropy(x64, t64, c.n, c.k, s) })
 				e.closeFD("dx", got, plus(dx0, num), 2)
 			}
@@ -235,7 +235,7 @@ func testDiceSumsBackward(e *env) {
 			got := e.down(dp)
 			t64 := to64(t)
 			e.close("dp", got, plus(dp0, refDiceSumsBackward(t64, to64(dtp), to64(dps), c.n, c.k, s)), 3)
-			if len(dp0) <= fdMaxInputs {
+			if fdAffordable(len(dp0), len(dp0)) {
 				p64 := to64(e.uniform(len(dp0), 0.01, 1))
 				num := numericalGrad(p64, func() float64 {
 					tp, ps, _ := refDiceSums(p64, t64, c.n, c.k, s)
@@ -303,7 +303,7 @@ func testMSEBackward(e *env) {
 				gotB = e.down(db)
 				e.close("db", gotB, plus(db0, refScale(g, -1)), 2)
 			}
-			if n > fdMaxInputs {
+			if !fdAffordable(2*n, n) {
 				return
 			}
 			loss := func() float64 { return float64(scale) * refMSE(a64, b64) }

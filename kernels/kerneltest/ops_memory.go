@@ -24,6 +24,7 @@ func testMemory(e *env) {
 					break
 				}
 			}
+			e.count.compared++
 			want := e.vals(t.Numel())
 			e.upload(t, want)
 			got := e.down(t)

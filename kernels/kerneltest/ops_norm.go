@@ -7,8 +7,9 @@ import (
 	"suture/tensor"
 )
 
-// normEps is the U-Net's instance-norm epsilon.
-const normEps = 1e-5
+// epsFor alternates epsilon between the U-Net's 1e-5 and 1e-3, so a
+// backend that ignores its eps argument fails.
+func epsFor(i int) float32 { return []float32{1e-5, 1e-3}[i%2] }
 
 // normCase is an (N, C, H, W) input; affine cases pass gamma and beta (and
 // their gradients), the others pass nil for all four.
@@ -94,15 +95,16 @@ func onesIfNil(p []float64, n int) []float64 {
 }
 
 // testNormForward runs InstanceNorm or BatchNormTrain.
-func testNormForward(e *env, k normKind, call func(y, mean, rstd, x, gamma, beta *tensor.Tensor) error) {
-	for _, c := range normCases {
-		e.run(c.String(), func() {
+func testNormForward(e *env, k normKind, call func(y, mean, rstd, x, gamma, beta *tensor.Tensor, eps float32) error) {
+	for i, c := range normCases {
+		eps := epsFor(i)
+		e.run(fmt.Sprintf("%s eps %g", c, eps), func() {
 			x := e.vals(numel(c.shape()...))
 			gamma, beta := e.optionalVals(c.affine, c.c), e.optionalVals(c.affine, c.c)
 			y, mean, rstd := e.out(c.shape()...), e.out(k.statShape(c)...), e.out(k.statShape(c)...)
-			e.must(call(y, mean, rstd, e.in(x, c.shape()...), e.inOrNil(gamma, c.c), e.inOrNil(beta, c.c)), e.op)
+			e.must(call(y, mean, rstd, e.in(x, c.shape()...), e.inOrNil(gamma, c.c), e.inOrNil(beta, c.c), eps), e.op)
 			groups := k.groups(c)
-			wy, wm, wr := refNorm(to64(x), to64(gamma), to64(beta), groups, normEps)
+			wy, wm, wr := refNorm(to64(x), to64(gamma), to64(beta), groups, float64(eps))
 			size := len(groups.idx[0])
 			e.close("y", e.down(y), wy, normTerms(size, wr))
 			e.close("mean", e.down(mean), wm, size)
@@ -116,17 +118,18 @@ func testNormForward(e *env, k normKind, call func(y, mean, rstd, x, gamma, beta
 // pass would have saved them).
 func testNormBackward(e *env, k normKind, call func(dx, dgamma, dbeta, dy, x, mean, rstd, gamma *tensor.Tensor) error) {
 	for i, c := range normCases {
-		e.run(c.String(), func() {
+		eps := float64(epsFor(i))
+		e.run(fmt.Sprintf("%s eps %g", c, eps), func() {
 			shape, ss := c.shape(), k.statShape(c)
 			x, dy, dx0 := e.vals(numel(shape...)), e.vals(numel(shape...)), e.vals(numel(shape...))
 			gamma, dg0 := e.optionalVals(c.affine, c.c), e.optionalVals(c.affine, c.c)
 			db0 := e.optionalVals(c.affine && i%4 != 3, c.c) // sometimes only dgamma is wanted
 			groups := k.groups(c)
 			x64 := to64(x)
-			_, m64, r64 := refNorm(x64, nil, nil, groups, normEps)
+			_, m64, r64 := refNorm(x64, nil, nil, groups, eps)
 			dx, dgamma, dbeta := e.acc(dx0, shape...), e.accOrNil(dg0, c.c), e.accOrNil(db0, c.c)
 			e.must(call(dx, dgamma, dbeta, e.in(dy, shape...), e.in(x, shape...), e.in(f32(m64), ss...), e.in(f32(r64), ss...), e.inOrNil(gamma, c.c)), e.op)
-			wdx, wdg, wdb := refNormBackward(to64(dy), x64, to64(gamma), groups, c.c, normEps)
+			wdx, wdg, wdb := refNormBackward(to64(dy), x64, to64(gamma), groups, c.c, eps)
 			size := len(groups.idx[0])
 			terms := normTerms(size, r64)
 			gotDx := e.down(dx)
@@ -140,12 +143,12 @@ func testNormBackward(e *env, k normKind, call func(dx, dgamma, dbeta, dy, x, me
 				gotDb = e.down(dbeta)
 				e.close("dbeta", gotDb, plus(db0, wdb), size*c.n)
 			}
-			if len(x)+2*c.c > fdMaxInputs {
+			if !fdAffordable(len(x)+2*c.c, 2*len(x)) {
 				return
 			}
 			g64, b64 := onesIfNil(to64(gamma), c.c), to64(e.vals(c.c))
 			loss := func() float64 {
-				y, _, _ := refNorm(x64, g64, b64, groups, normEps)
+				y, _, _ := refNorm(x64, g64, b64, groups, eps)
 				return dot(dy, y)
 			}
 			e.closeFD("dx", gotDx, plus(dx0, numericalGrad(x64, loss)), terms)
@@ -229,11 +232,9 @@ var (
 )
 
 func testInstanceNorm(e *env) {
-	testNormForward(e, instanceNorm, func(y, mean, rstd, x, gamma, beta *tensor.Tensor) error {
-		return e.b.InstanceNorm(y, mean, rstd, x, gamma, beta, normEps)
-	})
+	testNormForward(e, instanceNorm, e.b.InstanceNorm)
 	testNormErrors(e, instanceNorm, func(y, mean, rstd, x, gamma, beta *tensor.Tensor) error {
-		return e.b.InstanceNorm(y, mean, rstd, x, gamma, beta, normEps)
+		return e.b.InstanceNorm(y, mean, rstd, x, gamma, beta, 1e-5)
 	}, nil)
 }
 
@@ -243,11 +244,9 @@ func testInstanceNormBackward(e *env) {
 }
 
 func testBatchNormTrain(e *env) {
-	testNormForward(e, batchNorm, func(y, mean, rstd, x, gamma, beta *tensor.Tensor) error {
-		return e.b.BatchNormTrain(y, mean, rstd, x, gamma, beta, normEps)
-	})
+	testNormForward(e, batchNorm, e.b.BatchNormTrain)
 	testNormErrors(e, batchNorm, func(y, mean, rstd, x, gamma, beta *tensor.Tensor) error {
-		return e.b.BatchNormTrain(y, mean, rstd, x, gamma, beta, normEps)
+		return e.b.BatchNormTrain(y, mean, rstd, x, gamma, beta, 1e-5)
 	}, nil)
 }
 
@@ -257,47 +256,49 @@ func testBatchNormTrainBackward(e *env) {
 }
 
 func testBatchNormFrozen(e *env) {
-	for _, c := range normCases {
-		e.run(c.String(), func() {
+	for i, c := range normCases {
+		eps := epsFor(i)
+		e.run(fmt.Sprintf("%s eps %g", c, eps), func() {
 			n, s := c.n, c.h*c.w
 			x, runMean, runVar := e.vals(numel(c.shape()...)), e.vals(c.c), e.uniform(c.c, 0.1, 2)
 			gamma, beta := e.optionalVals(c.affine, c.c), e.optionalVals(c.affine, c.c)
 			y := e.out(c.shape()...)
-			e.must(e.b.BatchNormFrozen(y, e.in(x, c.shape()...), e.in(runMean, c.c), e.in(runVar, c.c), e.inOrNil(gamma, c.c), e.inOrNil(beta, c.c), normEps), "BatchNormFrozen")
-			want := refBatchNormFrozen(to64(x), to64(runMean), to64(runVar), to64(gamma), to64(beta), n, c.c, s, normEps)
+			e.must(e.b.BatchNormFrozen(y, e.in(x, c.shape()...), e.in(runMean, c.c), e.in(runVar, c.c), e.inOrNil(gamma, c.c), e.inOrNil(beta, c.c), eps), "BatchNormFrozen")
+			want := refBatchNormFrozen(to64(x), to64(runMean), to64(runVar), to64(gamma), to64(beta), n, c.c, s, float64(eps))
 			e.close("y", e.down(y), want, 4)
 		})
 	}
 	e.run("errors", func() {
 		x, y, m, v, g := e.zeros(2, 3, 4, 5), e.zeros(2, 3, 4, 5), e.zeros(3), e.zeros(3), e.zeros(3)
-		e.expectError("nil input", func() error { return e.b.BatchNormFrozen(y, nil, m, v, g, g, normEps) })
-		e.expectError("nil running variance", func() error { return e.b.BatchNormFrozen(y, x, m, nil, g, g, normEps) })
-		e.expectError("running mean of length 4", func() error { return e.b.BatchNormFrozen(y, x, e.zeros(4), v, g, g, normEps) })
-		e.expectError("output and input shapes differ", func() error { return e.b.BatchNormFrozen(e.zeros(2, 3, 5, 4), x, m, v, g, g, normEps) })
-		e.expectError("gamma of length 2", func() error { return e.b.BatchNormFrozen(y, x, m, v, e.zeros(2), g, normEps) })
+		e.expectError("nil input", func() error { return e.b.BatchNormFrozen(y, nil, m, v, g, g, 1e-5) })
+		e.expectError("nil running variance", func() error { return e.b.BatchNormFrozen(y, x, m, nil, g, g, 1e-5) })
+		e.expectError("running mean of length 4", func() error { return e.b.BatchNormFrozen(y, x, e.zeros(4), v, g, g, 1e-5) })
+		e.expectError("output and input shapes differ", func() error { return e.b.BatchNormFrozen(e.zeros(2, 3, 5, 4), x, m, v, g, g, 1e-5) })
+		e.expectError("gamma of length 2", func() error { return e.b.BatchNormFrozen(y, x, m, v, e.zeros(2), g, 1e-5) })
 		if xe, ok := e.tryAlloc(0, 3, 4, 5); ok {
 			if ye, ok := e.tryAlloc(0, 3, 4, 5); ok {
-				e.expectError("empty batch", func() error { return e.b.BatchNormFrozen(ye, xe, m, v, g, g, normEps) })
+				e.expectError("empty batch", func() error { return e.b.BatchNormFrozen(ye, xe, m, v, g, g, 1e-5) })
 			}
 		}
 	})
 }
 
 func testBatchNormFrozenBackwardData(e *env) {
-	for _, c := range normCases {
-		e.run(c.String(), func() {
+	for i, c := range normCases {
+		eps := epsFor(i)
+		e.run(fmt.Sprintf("%s eps %g", c, eps), func() {
 			n, s := c.n, c.h*c.w
 			dy, dx0, runVar := e.vals(numel(c.shape()...)), e.vals(numel(c.shape()...)), e.uniform(c.c, 0.1, 2)
 			gamma := e.optionalVals(c.affine, c.c)
 			dx := e.acc(dx0, c.shape()...)
-			e.must(e.b.BatchNormFrozenBackwardData(dx, e.in(dy, c.shape()...), e.in(runVar, c.c), e.inOrNil(gamma, c.c), normEps), "BatchNormFrozenBackwardData")
+			e.must(e.b.BatchNormFrozenBackwardData(dx, e.in(dy, c.shape()...), e.in(runVar, c.c), e.inOrNil(gamma, c.c), eps), "BatchNormFrozenBackwardData")
 			got := e.down(dx)
 			v64, g64 := to64(runVar), to64(gamma)
-			e.close("dx", got, plus(dx0, refBatchNormFrozenBackwardData(to64(dy), v64, g64, n, c.c, s, normEps)), 4)
-			if len(dx0) <= fdMaxInputs {
+			e.close("dx", got, plus(dx0, refBatchNormFrozenBackwardData(to64(dy), v64, g64, n, c.c, s, float64(eps))), 4)
+			if fdAffordable(len(dx0), len(dx0)) {
 				x64, m64, b64 := to64(e.vals(len(dx0))), to64(e.vals(c.c)), to64(e.vals(c.c))
 				num := numericalGrad(x64, func() float64 {
-					return dot(dy, refBatchNormFrozen(x64, m64, v64, g64, b64, n, c.c, s, normEps))
+					return dot(dy, refBatchNormFrozen(x64, m64, v64, g64, b64, n, c.c, s, float64(eps)))
 				})
 				e.closeFD("dx", got, plus(dx0, num), 4)
 			}
@@ -305,10 +306,10 @@ func testBatchNormFrozenBackwardData(e *env) {
 	}
 	e.run("errors", func() {
 		dx, dy, v, g := e.zeros(2, 3, 4, 5), e.zeros(2, 3, 4, 5), e.zeros(3), e.zeros(3)
-		e.expectError("nil dy", func() error { return e.b.BatchNormFrozenBackwardData(dx, nil, v, g, normEps) })
-		e.expectError("nil dx", func() error { return e.b.BatchNormFrozenBackwardData(nil, dy, v, g, normEps) })
-		e.expectError("nil running variance", func() error { return e.b.BatchNormFrozenBackwardData(dx, dy, nil, g, normEps) })
-		e.expectError("dx and dy shapes differ", func() error { return e.b.BatchNormFrozenBackwardData(e.zeros(2, 3, 5, 4), dy, v, g, normEps) })
-		e.expectError("gamma of length 4", func() error { return e.b.BatchNormFrozenBackwardData(dx, dy, v, e.zeros(4), normEps) })
+		e.expectError("nil dy", func() error { return e.b.BatchNormFrozenBackwardData(dx, nil, v, g, 1e-5) })
+		e.expectError("nil dx", func() error { return e.b.BatchNormFrozenBackwardData(nil, dy, v, g, 1e-5) })
+		e.expectError("nil running variance", func() error { return e.b.BatchNormFrozenBackwardData(dx, dy, nil, g, 1e-5) })
+		e.expectError("dx and dy shapes differ", func() error { return e.b.BatchNormFrozenBackwardData(e.zeros(2, 3, 5, 4), dy, v, g, 1e-5) })
+		e.expectError("gamma of length 4", func() error { return e.b.BatchNormFrozenBackwardData(dx, dy, v, e.zeros(4), 1e-5) })
 	})
 }

@@ -26,6 +26,7 @@ func testReduction(e *env, op func(x *tensor.Tensor) (float64, error), f func(fl
 			x := e.vals(numel(s...))
 			got, err := op(e.in(x, s...))
 			e.must(err, e.op)
+			e.count.compared++
 			var want, mag float64
 			for _, v := range x {
 				want += f(float64(v))

@@ -93,4 +93,7 @@ func runOp(r Reporter, b kernels.Backend, o opTest) {
 	r.Helper()
 	e := &env{r: r, b: b, op: o.name}
 	o.run(e)
+	if l, ok := r.(interface{ Logf(string, ...any) }); ok && e.count.refused > 0 {
+		l.Logf("%s declined %d of %d cases as not implemented, first %s", b.Name(), e.count.refused, e.count.cases, e.count.refusal)
+	}
 }
