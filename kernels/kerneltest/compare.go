@@ -18,12 +18,17 @@ const (
 	fdSlack = 4
 )
 
+// minScale is the smallest magnitude of the values the suite draws.
+const minScale = 0.05
+
 // tolerance returns atol and rtol for results that are sums of terms float32
-// products; atol scales with the RMS of want so results that cancel to
-// near zero are judged against the size of the numbers around them.
+// products. atol scales with the RMS of want, so elements that cancel to
+// near zero are judged against the size of the numbers around them, but not
+// below minScale, so a tensor of one such element is judged against the
+// size of what was summed into it.
 func tolerance(want []float64, terms int) (atol, rtol float64) {
 	s := perTerm * math.Sqrt(float64(max(terms, 1)))
-	return s*rms(want) + 1e-12, s
+	return s * max(rms(want), minScale), s
 }
 
 func rms(v []float64) float64 {

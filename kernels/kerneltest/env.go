@@ -104,13 +104,13 @@ func (e *env) must(err error, what string) {
 	panic(abortCase{})
 }
 
-// vals returns n random values with magnitude in [0.05, 1) and random sign:
+// vals returns n random values with magnitude in [minScale, 1) and random sign:
 // never zero, and away from the kink of leaky ReLU by more than the
 // finite-difference step.
 func (e *env) vals(n int) []float32 {
 	v := make([]float32, n)
 	for i := range v {
-		m := 0.05 + 0.95*e.rng.Float32()
+		m := minScale + (1-minScale)*e.rng.Float32()
 		if e.rng.IntN(2) == 0 {
 			m = -m
 		}
