@@ -236,6 +236,9 @@ func (e *env) expectError(what string, call func() error) {
 	e.count.errs++
 	defer func() {
 		if p := recover(); p != nil {
+			if _, ok := p.(abortCase); ok {
+				panic(p) // the case's own set-up failed and has reported
+			}
 			e.fail("%s: panicked instead of returning an error: %v", what, p)
 		}
 	}()

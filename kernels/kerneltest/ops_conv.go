@@ -145,24 +145,24 @@ func testConv2dBackwardFilter(e *env) {
 			if withBias(i) {
 				db0 = e.vals(g.co)
 			}
-			var db = e.accOrNil(db0, g.co)
+			db := e.accOrNil(db0, g.co)
 			e.must(e.b.Conv2dBackwardFilter(dw, db, e.in(dy, g.yShape()...), e.in(x, g.xShape()...), g.params()), "Conv2dBackwardFilter")
 			x64 := to64(x)
 			wantW, wantB := refConv2dBackwardFilter(to64(dy), x64, g)
 			gotW := e.down(dw)
-			termsW, termsB := g.n*g.ho()*g.wo()+1, g.n*g.ho()*g.wo()+1
-			e.close("dw", gotW, plus(dw0, wantW), termsW)
+			terms := g.n*g.ho()*g.wo() + 1 // dw and db sum over (N, Ho, Wo), plus the prefill
+			e.close("dw", gotW, plus(dw0, wantW), terms)
 			var gotB []float32
 			if db != nil {
 				gotB = e.down(db)
-				e.close("db", gotB, plus(db0, wantB), termsB)
+				e.close("db", gotB, plus(db0, wantB), terms)
 			}
 			if fdAffordable(len(dw0)+g.co, len(dy)*g.convTerms()) {
 				w64, b64 := to64(e.vals(len(dw0))), to64(e.vals(g.co))
 				loss := func() float64 { return dot(dy, refConv2d(x64, w64, b64, g)) }
-				e.closeFD("dw", gotW, plus(dw0, numericalGrad(w64, loss)), termsW)
+				e.closeFD("dw", gotW, plus(dw0, numericalGrad(w64, loss)), terms)
 				if db != nil {
-					e.closeFD("db", gotB, plus(db0, numericalGrad(b64, loss)), termsB)
+					e.closeFD("db", gotB, plus(db0, numericalGrad(b64, loss)), terms)
 				}
 			}
 		})

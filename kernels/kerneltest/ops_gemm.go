@@ -29,7 +29,7 @@ func testGemm(e *env) {
 				for _, ab := range [][2]float32{{1, 0}, {-0.75, 0}, {-0.75, 0.5}, {1, 1}} {
 					alpha, beta := ab[0], ab[1]
 					var c0 []float32
-					var c = e.out(m, n)
+					c := e.out(m, n)
 					if beta != 0 {
 						c0 = e.vals(m * n)
 						e.upload(c, c0)

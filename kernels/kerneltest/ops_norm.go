@@ -119,7 +119,7 @@ func testNormForward(e *env, k normKind, call func(y, mean, rstd, x, gamma, beta
 func testNormBackward(e *env, k normKind, call func(dx, dgamma, dbeta, dy, x, mean, rstd, gamma *tensor.Tensor) error) {
 	for i, c := range normCases {
 		eps := float64(epsFor(i))
-		e.run(fmt.Sprintf("%s eps %g", c, eps), func() {
+		e.run(fmt.Sprintf("%s eps %g", c, epsFor(i)), func() {
 			shape, ss := c.shape(), k.statShape(c)
 			x, dy, dx0 := e.vals(numel(shape...)), e.vals(numel(shape...)), e.vals(numel(shape...))
 			gamma, dg0 := e.optionalVals(c.affine, c.c), e.optionalVals(c.affine, c.c)
@@ -130,18 +130,18 @@ func testNormBackward(e *env, k normKind, call func(dx, dgamma, dbeta, dy, x, me
 			dx, dgamma, dbeta := e.acc(dx0, shape...), e.accOrNil(dg0, c.c), e.accOrNil(db0, c.c)
 			e.must(call(dx, dgamma, dbeta, e.in(dy, shape...), e.in(x, shape...), e.in(f32(m64), ss...), e.in(f32(r64), ss...), e.inOrNil(gamma, c.c)), e.op)
 			wdx, wdg, wdb := refNormBackward(to64(dy), x64, to64(gamma), groups, c.c, eps)
-			size := len(groups.idx[0])
-			terms := normTerms(size, r64)
+			// dx sums over its group; dgamma and dbeta over (N, H, W).
+			terms, perChannel := normTerms(len(groups.idx[0]), r64), c.n*c.h*c.w
 			gotDx := e.down(dx)
 			e.close("dx", gotDx, plus(dx0, wdx), terms)
 			var gotDg, gotDb []float32
 			if dgamma != nil {
 				gotDg = e.down(dgamma)
-				e.close("dgamma", gotDg, plus(dg0, wdg), terms)
+				e.close("dgamma", gotDg, plus(dg0, wdg), normTerms(perChannel, r64))
 			}
 			if dbeta != nil {
 				gotDb = e.down(dbeta)
-				e.close("dbeta", gotDb, plus(db0, wdb), size*c.n)
+				e.close("dbeta", gotDb, plus(db0, wdb), perChannel)
 			}
 			if !fdAffordable(len(x)+2*c.c, 2*len(x)) {
 				return
@@ -153,10 +153,10 @@ func testNormBackward(e *env, k normKind, call func(dx, dgamma, dbeta, dy, x, me
 			}
 			e.closeFD("dx", gotDx, plus(dx0, numericalGrad(x64, loss)), terms)
 			if dgamma != nil {
-				e.closeFD("dgamma", gotDg, plus(dg0, numericalGrad(g64, loss)), terms)
+				e.closeFD("dgamma", gotDg, plus(dg0, numericalGrad(g64, loss)), normTerms(perChannel, r64))
 			}
 			if dbeta != nil {
-				e.closeFD("dbeta", gotDb, plus(db0, numericalGrad(b64, loss)), size*c.n)
+				e.closeFD("dbeta", gotDb, plus(db0, numericalGrad(b64, loss)), perChannel)
 			}
 		})
 	}
