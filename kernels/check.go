@@ -64,7 +64,9 @@ func vec(op, name string, t *tensor.Tensor, n int) error {
 // ConvOutSize is the output length of a convolution along one axis; it is
 // < 1 when the kernel does not fit.
 func ConvOutSize(in, k, stride, pad int) int {
-	if stride < 1 {
+	// Go's division truncates toward zero, so (in+2*pad-k)/stride + 1 would
+	// be 1, not 0, for a kernel up to stride-1 larger than the padded input.
+	if stride < 1 || in+2*pad < k {
 		return 0
 	}
 	return (in+2*pad-k)/stride + 1
@@ -85,7 +87,7 @@ func Conv2dOutShape(x, w tensor.Shape, p ConvParams) (tensor.Shape, error) {
 	if w[0] < 1 || w[2] < 1 || w[3] < 1 {
 		return nil, fmt.Errorf("%s: weight %v has an empty dimension", op, w)
 	}
-	if x[0] < 1 || x[1] < 1 {
+	if x[0] < 1 || x[1] < 1 || x[2] < 1 || x[3] < 1 {
 		return nil, fmt.Errorf("%s: input %v is empty", op, x)
 	}
 	ho := ConvOutSize(x[2], w[2], p.StrideH, p.PadH)

@@ -258,8 +258,10 @@ func (b *Backend) InstanceNorm(y, mean, rstd, x, gamma, beta *tensor.Tensor, eps
 	return nil
 }
 
+// normStatShape is the statistics' shape for x; nil when x is nil or too
+// small, so that the checks report the bad x instead of this panicking.
 func normStatShape(x *tensor.Tensor, perSample bool) tensor.Shape {
-	if len(x.Shape) < 2 {
+	if x == nil || len(x.Shape) < 2 {
 		return nil
 	}
 	if perSample {
