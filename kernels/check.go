@@ -271,8 +271,7 @@ func CheckSameLen(op string, ts ...*tensor.Tensor) error {
 }
 
 // CheckConcat validates Concat/ConcatBackward: y (N, sum Ci, H, W), xs[i] (N, Ci, H, W).
-// Nil entries of xs are allowed when allowNil (the backward pass skips them).
-func CheckConcat(op string, y *tensor.Tensor, xs []*tensor.Tensor, allowNil bool) error {
+func CheckConcat(op string, y *tensor.Tensor, xs []*tensor.Tensor) error {
 	if y == nil {
 		return fmt.Errorf("%s: concatenated tensor is nil", op)
 	}
@@ -285,10 +284,7 @@ func CheckConcat(op string, y *tensor.Tensor, xs []*tensor.Tensor, allowNil bool
 	c := 0
 	for i, x := range xs {
 		if x == nil {
-			if !allowNil {
-				return fmt.Errorf("%s: part %d is nil", op, i)
-			}
-			return fmt.Errorf("%s: part %d is nil; pass a tensor to know its channel count", op, i)
+			return fmt.Errorf("%s: part %d is nil", op, i)
 		}
 		if err := rank(op, fmt.Sprintf("part %d", i), x, 4); err != nil {
 			return err

@@ -395,7 +395,7 @@ func partSizes(xs []*tensor.Tensor) ([][]float32, []int) {
 
 // Concat implements kernels.Backend.
 func (b *Backend) Concat(y *tensor.Tensor, xs []*tensor.Tensor) error {
-	if err := kernels.CheckConcat("concat", y, xs, false); err != nil {
+	if err := kernels.CheckConcat("concat", y, xs); err != nil {
 		return err
 	}
 	if err := hostCheck("concat", append([]*tensor.Tensor{y}, xs...)...); err != nil {
@@ -408,7 +408,7 @@ func (b *Backend) Concat(y *tensor.Tensor, xs []*tensor.Tensor) error {
 
 // ConcatBackward implements kernels.Backend.
 func (b *Backend) ConcatBackward(dxs []*tensor.Tensor, dy *tensor.Tensor) error {
-	if err := kernels.CheckConcat("concat backward", dy, dxs, false); err != nil {
+	if err := kernels.CheckConcat("concat backward", dy, dxs); err != nil {
 		return err
 	}
 	if err := hostCheck("concat backward", append([]*tensor.Tensor{dy}, dxs...)...); err != nil {

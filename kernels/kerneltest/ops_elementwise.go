@@ -142,22 +142,12 @@ func testConcatBackward(e *env) {
 			}
 		})
 	}
-	// The contract skips nil gradients; a backend that cannot infer the
-	// missing part's channel count may refuse them instead, but must not
-	// panic or write elsewhere.
-	e.run("nil part", func() {
-		c := concatCase{2, []int{3, 2}, 3, 4}
-		dy, d1 := e.vals(c.n*c.total()*12), e.vals(c.n*2*12)
-		t1 := e.acc(d1, 2, 2, 3, 4)
-		if err := e.b.ConcatBackward([]*tensor.Tensor{nil, t1}, e.in(dy, 2, 5, 3, 4)); err != nil {
-			return
-		}
-		e.close("dx[1] with dx[0] nil", e.down(t1), plus(d1, refConcatBackward(to64(dy), c.cs, c.n, 12)[1]), 2)
-	})
 	e.run("errors", func() {
 		a, b, dy := e.zeros(2, 3, 4, 5), e.zeros(2, 1, 4, 5), e.zeros(2, 4, 4, 5)
 		e.expectError("nil dy", func() error { return e.b.ConcatBackward([]*tensor.Tensor{a, b}, nil) })
 		e.expectError("no parts", func() error { return e.b.ConcatBackward(nil, dy) })
+		// Every part must be given: its shape says where its slice starts.
+		e.expectError("nil part", func() error { return e.b.ConcatBackward([]*tensor.Tensor{nil, b}, dy) })
 		e.expectError("channels 3+1 from 5", func() error { return e.b.ConcatBackward([]*tensor.Tensor{a, b}, e.zeros(2, 5, 4, 5)) })
 		e.expectError("part of another width", func() error { return e.b.ConcatBackward([]*tensor.Tensor{a, e.zeros(2, 1, 4, 4)}, dy) })
 		e.expectError("rank-2 dy", func() error { return e.b.ConcatBackward([]*tensor.Tensor{a, b}, e.zeros(2, 80)) })
