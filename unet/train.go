@@ -52,7 +52,7 @@ func DefaultTrainOptions() TrainOptions {
 type EpochLog struct {
 	Epoch     int     `json:"epoch"`
 	TrainLoss float64 `json:"train_loss"`
-	ValDice   float64 `json:"val_dice"` // mean per-sample foreground Dice on validation
+	ValDice   float64 `json:"val_dice"` // mean per-sample foreground Dice on validation (0 without validation data)
 	LR        float64 `json:"lr"`
 	Seconds   float64 `json:"seconds"`
 }
@@ -162,7 +162,7 @@ func (tr *Trainer) Fit(ctx context.Context, train, val []Sample) error {
 			tr.State.Iter++
 			tr.report(Progress{Epoch: tr.State.Epoch, Epochs: tr.Opts.Epochs, Iter: tr.State.Iter, Iters: iters, Loss: loss, Phase: "train"})
 		}
-		dice := math.NaN()
+		dice := 0.0 // no validation data: 0, and no epoch counts as best
 		if len(val) > 0 {
 			tr.report(Progress{Epoch: tr.State.Epoch, Epochs: tr.Opts.Epochs, Phase: "validate"})
 			var err error
@@ -172,7 +172,7 @@ func (tr *Trainer) Fit(ctx context.Context, train, val []Sample) error {
 		}
 		row := EpochLog{Epoch: tr.State.Epoch, TrainLoss: tr.State.LossSum / float64(iters), ValDice: dice, LR: float64(lr), Seconds: time.Since(epochStart).Seconds()}
 		tr.State.Log = append(tr.State.Log, row)
-		isBest := !math.IsNaN(dice) && (dice > tr.State.BestDice || tr.State.Epoch == 0)
+		isBest := len(val) > 0 && (dice > tr.State.BestDice || tr.State.Epoch == 0)
 		if isBest {
 			tr.State.BestDice, tr.State.BestEpoch = dice, tr.State.Epoch
 		}
