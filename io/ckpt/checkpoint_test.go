@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"suture/tensor"
@@ -127,5 +130,33 @@ func TestEncodeRejectsBadCheckpoints(t *testing.T) {
 				t.Fatalf("%d bytes written for an invalid checkpoint", b.Len())
 			}
 		})
+	}
+}
+
+func TestReadErrorsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.ckpt")
+	if _, err := Read(missing); err == nil || !strings.Contains(err.Error(), missing) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing file: err = %v", err)
+	}
+	path := filepath.Join(dir, "bad.ckpt")
+	file := smallFile(t)
+	file[len(file)-6] ^= 1
+	if err := os.WriteFile(path, file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var fe *FormatError
+	if _, err := Read(path); !errors.As(err, &fe) || fe.File != path || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Fatalf("corrupt file: err = %v", err)
+	}
+	if _, err := Read(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("directory: err = %v", err)
+	}
+	good := filepath.Join(dir, "good.ckpt")
+	if err := os.WriteFile(good, smallFile(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadLimit(good, 50); err == nil || !strings.Contains(err.Error(), "exceeds the limit of 50 bytes") {
+		t.Fatalf("limit: err = %v", err)
 	}
 }

@@ -41,7 +41,12 @@ func decodeBytes(buf []byte, name string, maxBytes int64) (*Checkpoint, error) {
 		return &FormatError{File: name, Reason: fmt.Sprintf(format, args...)}
 	}
 	size := int64(len(buf))
-	if size < int64(len(magic)) || string(buf[:len(magic)]) != magic {
+	switch {
+	case size == 0:
+		return nil, bad("truncated: empty file")
+	case size < int64(len(magic)) && magic[:size] == string(buf):
+		return nil, bad("truncated: %d bytes, inside the magic bytes", size)
+	case size < int64(len(magic)) || string(buf[:len(magic)]) != magic:
 		return nil, bad("not a Suture checkpoint (bad magic bytes)")
 	}
 	if size < minFileBytes {

@@ -103,7 +103,9 @@ func TestDecodeRejectsCorruptFiles(t *testing.T) {
 		file []byte
 		want string
 	}{
-		{"empty", nil, "bad magic"},
+		{"empty", nil, "truncated: empty file"},
+		{"half magic", []byte("SUTU"), "inside the magic bytes"},
+		{"short non-magic", []byte("PK"), "bad magic"},
 		{"bad magic", flip(0), "bad magic"},
 		{"magic only", []byte(magic), "truncated"},
 		{"version 2", func() []byte { p := splitFile(t, good); p.version = 2; return p.assemble() }(), "unsupported format version 2"},
