@@ -60,12 +60,12 @@ func decodeBytes(buf []byte, name string, maxBytes int64) (*Checkpoint, error) {
 		return nil, bad("header length %d exceeds the format's limit of %d bytes", hlen, maxHeaderBytes)
 	}
 	if prefixBytes+hlen+dataLenBytes+checksumBytes > size {
-		return nil, bad("truncated: header length %d does not fit in %d bytes", hlen, size)
+		return nil, bad("truncated (or corrupt length field): header length %d does not fit in %d bytes", hlen, size)
 	}
 	clen := binary.LittleEndian.Uint64(buf[prefixBytes+hlen:])
 	fixed := prefixBytes + hlen + dataLenBytes + checksumBytes
 	if clen > uint64(size-fixed) {
-		return nil, bad("truncated: %d bytes, the lengths in the file need %d", size, uint64(fixed)+clen)
+		return nil, bad("truncated (or corrupt length field): compressed data length %d, but only %d bytes are left for it", clen, size-fixed)
 	}
 	total := fixed + int64(clen)
 	if size > total {
