@@ -24,8 +24,8 @@ const maxExactN = 50
 // Wilcoxon runs the two-sided Wilcoxon signed-rank test on the paired
 // samples x and y (H0: the differences x-y are symmetric about zero).
 //
-// It follows scipy.stats.wilcoxon's defaults (zero_method="wilcox",
-// correction=False, method="auto" as in scipy >= 1.13):
+// It follows scipy.stats.wilcoxon's defaults zero_method="wilcox" and
+// correction=False:
 //   - zero differences are discarded and the rest ranked by |x-y|, ties
 //     getting their average rank ("wilcox" zero method);
 //   - when no difference was zero, no two |x-y| tie and n <= 50, P is exact:
@@ -34,6 +34,10 @@ const maxExactN = 50
 //   - otherwise P uses the normal approximation without continuity
 //     correction: mean n(n+1)/4, variance n(n+1)(2n+1)/24 - sum(t^3-t)/48
 //     over groups of t tied |differences|, P = 2*Phi(-|z|).
+//
+// For untied data without zeros this is scipy's method="auto" (exact for
+// n <= 50). With ties or zeros and small n, scipy >= 1.15 runs a permutation
+// test instead of the normal approximation, so p-values can differ there.
 //
 // Differences are compared exactly, so values that are equal only up to
 // rounding are not ties. NaN or infinite values, unequal lengths, and inputs
