@@ -98,7 +98,9 @@ type Backend interface {
 
 	// Concat joins tensors along dim 1 (channels): y: (N, sum Ci, H, W), xs[i]: (N, Ci, H, W).
 	Concat(y *tensor.Tensor, xs []*tensor.Tensor) error
-	// ConcatBackward: dxs[i] += the channel slice of dy for input i; nil entries are skipped.
+	// ConcatBackward: dxs[i] += the channel slice of dy for input i. Every
+	// part must be given (its shape says where its slice starts); callers
+	// pass scratch buffers for parts that take no gradient.
 	ConcatBackward(dxs []*tensor.Tensor, dy *tensor.Tensor) error
 
 	// Add: y = a + b, same shapes. y may alias a or b.

@@ -64,7 +64,9 @@ func vec(op, name string, t *tensor.Tensor, n int) error {
 // ConvOutSize is the output length of a convolution along one axis; it is
 // < 1 when the kernel does not fit.
 func ConvOutSize(in, k, stride, pad int) int {
-	if stride < 1 {
+	// Go's division truncates toward zero, so (in+2*pad-k)/stride + 1 would
+	// be 1, not 0, for a kernel up to stride-1 larger than the padded input.
+	if stride < 1 || in+2*pad < k {
 		return 0
 	}
 	return (in+2*pad-k)/stride + 1
@@ -85,7 +87,7 @@ func Conv2dOutShape(x, w tensor.Shape, p ConvParams) (tensor.Shape, error) {
 	if w[0] < 1 || w[2] < 1 || w[3] < 1 {
 		return nil, fmt.Errorf("%s: weight %v has an empty dimension", op, w)
 	}
-	if x[0] < 1 || x[1] < 1 {
+	if x[0] < 1 || x[1] < 1 || x[2] < 1 || x[3] < 1 {
 		return nil, fmt.Errorf("%s: input %v is empty", op, x)
 	}
 	ho := ConvOutSize(x[2], w[2], p.StrideH, p.PadH)
@@ -269,8 +271,7 @@ func CheckSameLen(op string, ts ...*tensor.Tensor) error {
 }
 
 // CheckConcat validates Concat/ConcatBackward: y (N, sum Ci, H, W), xs[i] (N, Ci, H, W).
-// Nil entries of xs are allowed when allowNil (the backward pass skips them).
-func CheckConcat(op string, y *tensor.Tensor, xs []*tensor.Tensor, allowNil bool) error {
+func CheckConcat(op string, y *tensor.Tensor, xs []*tensor.Tensor) error {
 	if y == nil {
 		return fmt.Errorf("%s: concatenated tensor is nil", op)
 	}
@@ -283,10 +284,7 @@ func CheckConcat(op string, y *tensor.Tensor, xs []*tensor.Tensor, allowNil bool
 	c := 0
 	for i, x := range xs {
 		if x == nil {
-			if !allowNil {
-				return fmt.Errorf("%s: part %d is nil", op, i)
-			}
-			return fmt.Errorf("%s: part %d is nil; pass a tensor to know its channel count", op, i)
+			return fmt.Errorf("%s: part %d is nil", op, i)
 		}
 		if err := rank(op, fmt.Sprintf("part %d", i), x, 4); err != nil {
 			return err

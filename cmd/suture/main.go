@@ -1,35 +1,118 @@
 // Command suture trains, stitches, evaluates and benchmarks segmentation
-// networks. Run `suture help` for the subcommands.
+// networks. Run `suture help` for the commands.
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
-func main() {
-	os.Exit(run(os.Args[1:]))
+// exitInterrupted is the exit status after Ctrl-C (128 + SIGINT).
+const exitInterrupted = 130
+
+type command struct {
+	name, args, help string
+	run              func(ctx context.Context, args []string, out io.Writer) error
 }
 
-func run(args []string) int {
+func commands() []command {
+	return []command{
+		{"demo", "[--quick]", "the whole story on the embedded synthetic data", runDemo},
+		{"train", "--data DIR --out RUNDIR", "train a U-Net (nnU-Net defaults)", runTrain},
+		{"eval", "--model CKPT --data DIR", "Dice and HD95 of a U-Net or a stitched network", runEval},
+		{"predict", "--model CKPT --in IMAGE --out MASK.png", "segment one image", runPredict},
+		{"score", "--pred DIR --ref DIR", "Dice and HD95 of any predicted masks against reference masks", runScore},
+		{"data", "synth --party a|b --n N --size S --out DIR", "write the synthetic data as a folder pair", runData},
+		{"stitch", "--a CKPT --b CKPT --data DIR --out STITCHED.ckpt", "train stitches; also: stitch info|sweep|sample", runStitch},
+		{"bench", "[--case PREFIX] [--json] [--vs-torch]", "time the training path (and PyTorch's)", runBench},
+	}
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage()
+		usage(stdout)
 		return 0
 	}
-	switch args[0] {
-	case "demo":
-		fmt.Println("suture demo: the engine core is being built; the U-Net and stitching jobs are not in this build yet.")
-		return 0
-	default:
-		fmt.Fprintf(os.Stderr, "suture: unknown command %q\n", args[0])
-		usage()
-		return 2
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errInterrupted):
+			fmt.Fprintln(stderr, "suture:", err)
+			return exitInterrupted
+		case errors.Is(err, errUsage):
+			fmt.Fprintf(stderr, "suture %s: %v\n", c.name, err)
+			return 2
+		default:
+			fmt.Fprintf(stderr, "suture %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "suture: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: suture <command> [flags]   (suture <command> -h for its flags)\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %-50s %s\n", c.name, c.args, c.help)
 	}
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, `usage: suture <command> [flags]
+var (
+	errUsage       = errors.New("usage")
+	errInterrupted = errors.New("interrupted")
+)
 
-commands:
-  demo     run the main job on the embedded synthetic data`)
+// usageErr marks an error as a command-line mistake (exit status 2).
+func usageErr(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
+}
+
+// newFlags makes a flag set that reports errors instead of exiting.
+func newFlags(name string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("suture "+name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	return fs
+}
+
+// parse parses flags and rejects stray arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// require names the first missing required string flag.
+func require(flags map[string]string) error {
+	for name, v := range flags {
+		if v == "" {
+			return usageErr("--%s is required", name)
+		}
+	}
+	return nil
 }

@@ -258,8 +258,10 @@ func (b *Backend) InstanceNorm(y, mean, rstd, x, gamma, beta *tensor.Tensor, eps
 	return nil
 }
 
+// normStatShape is the statistics' shape for x; nil when x is nil or too
+// small, so that the checks report the bad x instead of this panicking.
 func normStatShape(x *tensor.Tensor, perSample bool) tensor.Shape {
-	if len(x.Shape) < 2 {
+	if x == nil || len(x.Shape) < 2 {
 		return nil
 	}
 	if perSample {
@@ -393,7 +395,7 @@ func partSizes(xs []*tensor.Tensor) ([][]float32, []int) {
 
 // Concat implements kernels.Backend.
 func (b *Backend) Concat(y *tensor.Tensor, xs []*tensor.Tensor) error {
-	if err := kernels.CheckConcat("concat", y, xs, false); err != nil {
+	if err := kernels.CheckConcat("concat", y, xs); err != nil {
 		return err
 	}
 	if err := hostCheck("concat", append([]*tensor.Tensor{y}, xs...)...); err != nil {
@@ -406,7 +408,7 @@ func (b *Backend) Concat(y *tensor.Tensor, xs []*tensor.Tensor) error {
 
 // ConcatBackward implements kernels.Backend.
 func (b *Backend) ConcatBackward(dxs []*tensor.Tensor, dy *tensor.Tensor) error {
-	if err := kernels.CheckConcat("concat backward", dy, dxs, false); err != nil {
+	if err := kernels.CheckConcat("concat backward", dy, dxs); err != nil {
 		return err
 	}
 	if err := hostCheck("concat backward", append([]*tensor.Tensor{dy}, dxs...)...); err != nil {

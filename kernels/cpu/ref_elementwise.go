@@ -38,7 +38,7 @@ func concatRef(y []float32, xs [][]float32, cs []int, n, s int) {
 	}
 }
 
-// concatBackwardRef: dxs[p] += its channel slice of dy; nil parts are skipped.
+// concatBackwardRef: dxs[p] += its channel slice of dy.
 func concatBackwardRef(dxs [][]float32, dy []float32, cs []int, n, s int) {
 	c := 0
 	for _, ci := range cs {
@@ -47,12 +47,10 @@ func concatBackwardRef(dxs [][]float32, dy []float32, cs []int, n, s int) {
 	for i := 0; i < n; i++ {
 		off := 0
 		for p, dx := range dxs {
-			if dx != nil {
-				src := dy[(i*c+off)*s : (i*c+off+cs[p])*s]
-				dst := dx[i*cs[p]*s : (i+1)*cs[p]*s]
-				for k, v := range src {
-					dst[k] += v
-				}
+			src := dy[(i*c+off)*s : (i*c+off+cs[p])*s]
+			dst := dx[i*cs[p]*s : (i+1)*cs[p]*s]
+			for k, v := range src {
+				dst[k] += v
 			}
 			off += cs[p]
 		}

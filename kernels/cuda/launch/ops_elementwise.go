@@ -162,7 +162,7 @@ func channelShape(x *tensor.Tensor) tensor.Shape {
 // Concat implements kernels.Backend: one copy kernel per part.
 func (b *Backend) Concat(y *tensor.Tensor, xs []*tensor.Tensor) error {
 	const op = "concat"
-	if err := kernels.CheckConcat(op, y, xs, false); err != nil {
+	if err := kernels.CheckConcat(op, y, xs); err != nil {
 		return err
 	}
 	if _, err := b.ptr(op, "output", y); err != nil {
@@ -184,7 +184,7 @@ func (b *Backend) Concat(y *tensor.Tensor, xs []*tensor.Tensor) error {
 // ConcatBackward implements kernels.Backend.
 func (b *Backend) ConcatBackward(dxs []*tensor.Tensor, dy *tensor.Tensor) error {
 	const op = "concat backward"
-	if err := kernels.CheckConcat(op, dy, dxs, false); err != nil {
+	if err := kernels.CheckConcat(op, dy, dxs); err != nil {
 		return err
 	}
 	if _, err := b.ptr(op, "dy", dy); err != nil {

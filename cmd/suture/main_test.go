@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"suture/io/ckpt"
+	"suture/tensor"
+)
+
+// sut runs the CLI in-process and returns its exit status and output.
+func sut(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String() + errb.String()
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out := sut(t, args...)
+	if code != 0 {
+		t.Fatalf("suture %s: exit %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+// tinyTrain trains a two-stage U-Net on 16 px synthetic data for a few steps.
+func tinyTrain(t *testing.T, dir, party string, extra ...string) string {
+	t.Helper()
+	args := append([]string{"train", "--data", "synth:" + party + ":36:16", "--out", dir, "--epochs", "2",
+		"--iters", "2", "--batch", "4", "--features", "4,8"}, extra...)
+	return mustRun(t, args...)
+}
+
+func readJSON(t *testing.T, out string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	line := out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:]
+	if err := json.Unmarshal([]byte(line), &m); err != nil {
+		t.Fatalf("not JSON: %q (%v)", line, err)
+	}
+	return m
+}
+
+func TestTrainEvalPredictScore(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	out := tinyTrain(t, run, "a")
+	for _, f := range []string{"last.ckpt", "best.ckpt", "log.csv"} {
+		if _, err := os.Stat(filepath.Join(run, f)); err != nil {
+			t.Fatalf("train did not write %s:\n%s", f, out)
+		}
+	}
+	log, _ := os.ReadFile(filepath.Join(run, "log.csv"))
+	if n := strings.Count(string(log), "\n"); n != 3 {
+		t.Errorf("log.csv has %d lines, want header + 2 epochs:\n%s", n, log)
+	}
+	js := readJSON(t, mustRun(t, "eval", "--model", filepath.Join(run, "best.ckpt"), "--data", "synth:a:36:16", "--split", "test", "--json"))
+	if js["n"].(float64) != 6 || js["dice_mean"] == nil {
+		t.Errorf("eval json %v: want n 6 (the test part of 36) and a Dice", js)
+	}
+	// Write the synthetic data as files, predict one image, score a folder.
+	data := filepath.Join(dir, "data")
+	mustRun(t, "data", "synth", "--party", "a", "--n", "6", "--size", "16", "--out", data)
+	pred := filepath.Join(dir, "pred")
+	os.MkdirAll(pred, 0o755)
+	entries, _ := os.ReadDir(filepath.Join(data, "images"))
+	if len(entries) != 6 {
+		t.Fatalf("data synth wrote %d images", len(entries))
+	}
+	for _, e := range entries {
+		mustRun(t, "predict", "--model", filepath.Join(run, "best.ckpt"), "--in", filepath.Join(data, "images", e.Name()),
+			"--out", filepath.Join(pred, e.Name()))
+	}
+	js = readJSON(t, mustRun(t, "score", "--pred", pred, "--ref", filepath.Join(data, "masks"), "--json", "--out", filepath.Join(dir, "s.csv")))
+	if js["n"].(float64) != 6 {
+		t.Errorf("score json %v", js)
+	}
+	// Scoring masks against themselves is perfect.
+	js = readJSON(t, mustRun(t, "score", "--pred", filepath.Join(data, "masks"), "--ref", filepath.Join(data, "masks"), "--json"))
+	if js["dice_mean"].(float64) != 1 || js["hd95_mean"].(float64) != 0 {
+		t.Errorf("self score %v, want Dice 1 and HD95 0", js)
+	}
+}
+
+// TestResumeMatchesUninterrupted stops a run at a time budget after epoch 1,
+// resumes it, and expects the weights of an uninterrupted run.
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	dir := t.TempDir()
+	full, part := filepath.Join(dir, "full"), filepath.Join(dir, "part")
+	tinyTrain(t, full, "a")
+	out := tinyTrain(t, part, "a", "--budget", "1ns")
+	if !strings.Contains(out, "time budget") {
+		t.Fatalf("budget did not stop the run:\n%s", out)
+	}
+	tinyTrain(t, part, "a", "--resume")
+	a, err := ckpt.Read(filepath.Join(full, "last.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ckpt.Read(filepath.Join(part, "last.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nt := range a.Tensors {
+		other, ok := b.Find(nt.Name)
+		if !ok || tensor.MaxAbsDiff(nt.T.Data, other.Data) != 0 {
+			t.Fatalf("tensor %s differs after resume", nt.Name)
+		}
+	}
+}
+
+func TestStitchCommands(t *testing.T) {
+	dir := t.TempDir()
+	ra, rb := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	tinyTrain(t, ra, "a")
+	tinyTrain(t, rb, "b", "--features", "3,6")
+	st := filepath.Join(dir, "st.ckpt")
+	for _, mode := range []string{"direct", "double"} {
+		mustRun(t, "stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
+			"--data", "synth:a:36:16", "--mode", mode, "--epochs", "1", "--iters", "2", "--out", st)
+	}
+	info := mustRun(t, "stitch", "info", "--model", st)
+	if !strings.Contains(info, "enc0.conv0") || !strings.Contains(info, "matched pairs") {
+		t.Errorf("stitch info:\n%s", info)
+	}
+	for _, net := range []string{"a", "b", "ensemble", "stitch-ensemble:0", "switches:a1=stitched,out=b"} {
+		js := readJSON(t, mustRun(t, "eval", "--model", st, "--data", "synth:a:36:16", "--net", net, "--json"))
+		if js["n"].(float64) != 6 || js["net"] != net {
+			t.Errorf("eval --net %s: %v", net, js)
+		}
+	}
+	mustRun(t, "stitch", "sweep", "--model", st, "--data", "synth:a:36:16", "--out", filepath.Join(dir, "sweep.csv"))
+	mustRun(t, "stitch", "sample", "--model", st, "--data", "synth:a:36:16", "--per", "1", "--out", filepath.Join(dir, "sample.csv"))
+	for _, f := range []string{"sweep.csv", "sweep.png", "sample.csv", "sample.png"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s not written", f)
+		}
+	}
+	// Bad input: one clear error each.
+	code, out := sut(t, "eval", "--model", st, "--data", "synth:a:36:16", "--net", "switches:a99=s")
+	if code != 2 || !strings.Contains(out, "out of range") {
+		t.Errorf("out-of-range switch: exit %d: %s", code, out)
+	}
+	code, out = sut(t, "stitch", "--a", filepath.Join(rb, "last.ckpt"), "--b", filepath.Join(ra, "last.ckpt"),
+		"--data", "synth:a:36:16", "--epochs", "2", "--out", st, "--resume")
+	if code != 1 || !strings.Contains(out, "does not match") {
+		t.Errorf("resume with other base networks: exit %d: %s", code, out)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"train", "--data", filepath.Join(dir, "nope"), "--out", dir}, 1, "nope"},
+		{[]string{"train", "--out", dir}, 2, "--data is required"},
+		{[]string{"eval", "--model", filepath.Join(dir, "missing.ckpt"), "--data", "synth:a"}, 1, "missing.ckpt"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"train", "--data", "synth:c:10", "--out", dir}, 1, "party"},
+	} {
+		code, out := sut(t, c.args...)
+		if code != c.code || !strings.Contains(out, c.want) {
+			t.Errorf("suture %v: exit %d, want %d with %q:\n%s", c.args, code, c.code, c.want, out)
+		}
+	}
+	// A corrupt checkpoint: a clear error, the file named.
+	bad := filepath.Join(dir, "bad.ckpt")
+	os.WriteFile(bad, []byte("SUTURECK garbage"), 0o644)
+	if code, out := sut(t, "eval", "--model", bad, "--data", "synth:a"); code != 1 || !strings.Contains(out, "bad.ckpt") {
+		t.Errorf("corrupt checkpoint: exit %d: %s", code, out)
+	}
+}
+
+func TestDemoQuick(t *testing.T) {
+	out := mustRun(t, "demo", "--quick", "--out", t.TempDir())
+	for _, want := range []string{"a&b", "stitch-ensemble", "test a", "sweep.png"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"suture/experiment"
+	"suture/kernels"
+	"suture/stitch"
+	"suture/unet"
+)
+
+func runStitch(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "info":
+			return runStitchInfo(args[1:], out)
+		case "sweep":
+			return runStitchSweep(args[1:], out)
+		case "sample":
+			return runStitchSample(args[1:], out)
+		}
+	}
+	fs := newFlags("stitch", out)
+	aPath := fs.String("a", "", "checkpoint of network A")
+	bPath := fs.String("b", "", "checkpoint of network B")
+	data := fs.String("data", "", "images to train the stitches on (labels are not used)")
+	mode := fs.String("mode", "double", "training: double (double-batched) or direct (direct matching)")
+	dst := fs.String("out", "", "stitched checkpoint to write")
+	opts := stitch.DefaultTrainOptions(stitch.Double)
+	fs.IntVar(&opts.Epochs, "epochs", opts.Epochs, "epochs")
+	lr := fs.Float64("lr", float64(opts.LR), "AdamW learning rate (cosine annealed to 0)")
+	wd := fs.Float64("wd", float64(opts.WeightDecay), "AdamW weight decay")
+	fs.Uint64Var(&opts.Seed, "seed", 1, "seed of stitch weights, batches and switch choices")
+	fs.IntVar(&opts.BatchSize, "batch", opts.BatchSize, "unique images per step")
+	fs.IntVar(&opts.ItersPerEpoch, "iters", 0, "steps per epoch (0: one pass)")
+	points := fs.String("points", "all", "stitch candidates: all (every layer) or stage (stage outputs)")
+	fold := fs.Int("fold", 0, "cross-validation fold whose training part is used")
+	splitSeed := fs.Uint64("split-seed", 0, "seed of the six-part split")
+	split := fs.String("split", "train", "which part of the data to train on: train, val, test or all")
+	resume := fs.Bool("resume", false, "continue training the stitches in --out (its base networks must be --a and --b)")
+	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size")
+	mkBackend := backendFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require(map[string]string{"a": *aPath, "b": *bPath, "data": *data, "out": *dst}); err != nil {
+		return err
+	}
+	m, err := stitch.ParseMode(*mode)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	opts.Mode, opts.LR, opts.WeightDecay = m, float32(*lr), float32(*wd)
+	b, err := mkBackend()
+	if err != nil {
+		return err
+	}
+	la, err := experiment.LoadUNet(*aPath, b)
+	if err != nil {
+		return err
+	}
+	lb, err := experiment.LoadUNet(*bPath, b)
+	if err != nil {
+		return err
+	}
+	ds, err := experiment.LoadData(*data, *size)
+	if err != nil {
+		return err
+	}
+	part, err := experiment.Split(ds, *splitSeed, *fold)
+	if err != nil {
+		return err
+	}
+	samples, err := part.Subset(*split)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	x, err := experiment.Stack(samples)
+	if err != nil {
+		return err
+	}
+	var s *experiment.Stitched
+	if *resume {
+		if s, err = experiment.LoadStitched(*dst, b); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		if err := s.CheckBases(la.Model, lb.Model); err != nil {
+			return fmt.Errorf("resume %s: %w", *dst, err)
+		}
+	} else {
+		sh := x.Shape
+		if s, err = experiment.NewStitched(b, la.Model, lb.Model, sh[1], sh[2], sh[3], *points, stitch.DefaultMatchOptions(), opts.Seed); err != nil {
+			return err
+		}
+	}
+	s.Meta.Run = experiment.RunInfo{Data: *data, Fold: *fold, SplitSeed: *splitSeed, Seed: opts.Seed}
+	tr, err := stitch.NewTrainer(s.M, opts)
+	if err != nil {
+		return err
+	}
+	if *resume {
+		if err := s.Resume(tr); err != nil {
+			return err
+		}
+		tr.Opts.Epochs = max(tr.Opts.Epochs, opts.Epochs)
+	}
+	fmt.Fprintf(out, "stitching %s and %s: %d matched pairs, %d stitch parameters; %s training on %d images for %d epochs\n",
+		*aPath, *bPath, s.M.Pairs(), s.M.Params.Trainable, opts.Mode, x.Shape[0], tr.Opts.Epochs)
+	bar := newProgress(out)
+	tr.Progress = func(p stitch.Progress) {
+		bar.update(p.Iter, p.Iters, fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.5f", p.Epoch+1, p.Epochs, p.Iter, p.Iters, p.Loss))
+	}
+	tr.OnEpoch = func(tr *stitch.Trainer) error {
+		bar.done()
+		r := tr.State.Log[len(tr.State.Log)-1]
+		fmt.Fprintf(out, "epoch %3d  loss %.5f  lr %.2e  %.1fs\n", r.Epoch+1, r.Loss, r.LR, r.Seconds)
+		return s.Save(*dst, tr)
+	}
+	start := time.Now()
+	err = tr.Fit(ctx, x)
+	bar.done()
+	if errors.Is(err, context.Canceled) {
+		if serr := s.Save(*dst, tr); serr != nil {
+			return fmt.Errorf("interrupted, and saving failed: %w", serr)
+		}
+		return fmt.Errorf("%w at epoch %d, step %d; saved %s (continue with --resume)", errInterrupted, tr.State.Epoch+1, tr.State.Iter, *dst)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "done in %v; wrote %s\n", time.Since(start).Round(time.Second), *dst)
+	return nil
+}
+
+func runStitchInfo(args []string, out io.Writer) error {
+	fs := newFlags("stitch info", out)
+	model := fs.String("model", "", "stitched checkpoint")
+	mkBackend := backendFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require(map[string]string{"model": *model}); err != nil {
+		return err
+	}
+	b, err := mkBackend()
+	if err != nil {
+		return err
+	}
+	s, err := experiment.LoadStitched(*model, b)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: %d matched pairs; A %v, B %v; trained %d epochs (%s)\n", *model, len(s.Meta.Pairs),
+		s.A.Config.FeaturesPerStage, s.B.Config.FeaturesPerStage, s.Meta.State.Epoch, s.Meta.Train.Mode)
+	fmt.Fprintf(out, "%5s  %-14s %-14s %-14s %-14s %8s %8s\n", "index", "A vertex", "B vertex", "A (C,H,W)", "B (C,H,W)", "A prog", "B prog")
+	for _, p := range s.Meta.Pairs {
+		fmt.Fprintf(out, "%5d  %-14s %-14s %-14s %-14s %8.3f %8.3f\n", p.Index, p.AName, p.BName,
+			fmt.Sprint(p.AShape), fmt.Sprint(p.BShape), p.AProgress, p.BProgress)
+	}
+	return nil
+}
+
+// stitchedEval loads a stitched model and the samples to score it on.
+func stitchedEval(fs interface {
+	String(name, value, usage string) *string
+	Int(name string, value int, usage string) *int
+	Int64(name string, value int64, usage string) *int64
+}) func() (*experiment.Stitched, []unet.Sample, kernels.Backend, error) {
+	model := fs.String("model", "", "stitched checkpoint")
+	data := fs.String("data", "", "dataset folder or synth:PARTY[:N[:SIZE[:SEED]]]")
+	split := fs.String("split", "val", "which samples: val, test, train or all")
+	fold := fs.Int("fold", -1, "cross-validation fold (default: the stitch run's)")
+	splitSeed := fs.Int64("split-seed", -1, "seed of the six-part split (default: the stitch run's)")
+	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size")
+	mkBackend := backendFlag(fs)
+	return func() (*experiment.Stitched, []unet.Sample, kernels.Backend, error) {
+		if err := require(map[string]string{"model": *model, "data": *data}); err != nil {
+			return nil, nil, nil, err
+		}
+		b, err := mkBackend()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		s, err := experiment.LoadStitched(*model, b)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		samples, err := evalData(*data, *size, s.Meta.Run, *fold, *splitSeed, *split)
+		return s, samples, b, err
+	}
+}
+
+func csvAndPlot(dst string) (csvPath, pngPath string) {
+	return dst, strings.TrimSuffix(dst, filepath.Ext(dst)) + ".png"
+}
+
+func runStitchSweep(args []string, out io.Writer) error {
+	fs := newFlags("stitch sweep", out)
+	load := stitchedEval(fs)
+	dst := fs.String("out", "sweep.csv", "CSV to write (a PNG plot is written next to it)")
+	batch := fs.Int("batch", 16, "images per forward pass")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, samples, _, err := load()
+	if err != nil {
+		return err
+	}
+	sw, err := experiment.RunSweep(s, samples, *batch)
+	if err != nil {
+		return err
+	}
+	csvPath, pngPath := csvAndPlot(*dst)
+	if err := sw.WriteCSV(csvPath); err != nil {
+		return err
+	}
+	if err := sw.Plot(pngPath); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "ensemble a&b: Dice %.4f HD95 %.3f; best stitch-ensemble %d (%s / %s): Dice %.4f HD95 %.3f\nwrote %s and %s\n",
+		sw.Ensemble.Dice, sw.Ensemble.HD95, sw.Best, s.Meta.Pairs[sw.Best].AName, s.Meta.Pairs[sw.Best].BName,
+		sw.Scores[sw.Best].Dice, sw.Scores[sw.Best].HD95, csvPath, pngPath)
+	return nil
+}
+
+func runStitchSample(args []string, out io.Writer) error {
+	fs := newFlags("stitch sample", out)
+	load := stitchedEval(fs)
+	dst := fs.String("out", "sample.csv", "CSV to write (a PNG plot is written next to it)")
+	per := fs.Int("per", 3, "networks drawn per number of stitched switches")
+	seed := fs.Uint64("seed", 1, "sampling seed")
+	batch := fs.Int("batch", 16, "images per forward pass")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, samples, _, err := load()
+	if err != nil {
+		return err
+	}
+	res, err := s.M.Sample(*per, *seed, s.Evaluator(samples, *batch))
+	if err != nil {
+		return err
+	}
+	csvPath, pngPath := csvAndPlot(*dst)
+	if err := experiment.WriteSampleCSV(csvPath, res); err != nil {
+		return err
+	}
+	if err := experiment.PlotSample(pngPath, res, s.Meta.Train.Mode.String()); err != nil {
+		return err
+	}
+	sum := experiment.SummarizeSample(res, 2*s.M.Pairs())
+	fmt.Fprintf(out, "%d networks; mean Dice with at least half of the switches stitched: %.4f\nwrote %s and %s\n", len(res), sum, csvPath, pngPath)
+	return nil
+}

@@ -1,0 +1,130 @@
+package experiment
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"suture/experiment/metrics"
+	"suture/stitch"
+	"suture/tensor"
+	"suture/unet"
+)
+
+// Foreground turns an arg-max class map into a binary mask (class > 0).
+func Foreground(classes []uint8) []uint8 {
+	out := make([]uint8, len(classes))
+	for i, c := range classes {
+		if c > 0 {
+			out[i] = 1
+		}
+	}
+	return out
+}
+
+// MaskOf returns a sample's reference mask as a binary foreground mask.
+func MaskOf(s unet.Sample) ([]uint8, error) {
+	if s.Mask == nil {
+		return nil, fmt.Errorf("sample %q has no mask", s.Name)
+	}
+	out := make([]uint8, len(s.Mask.Data))
+	for i, v := range s.Mask.Data {
+		if v > 0 {
+			out[i] = 1
+		}
+	}
+	return out, nil
+}
+
+// ScoreProbs scores per-sample probabilities (K, H, W) against the samples' masks.
+func ScoreProbs(probs []*tensor.Tensor, samples []unet.Sample) ([]metrics.Sample, error) {
+	if len(probs) != len(samples) {
+		return nil, fmt.Errorf("%d predictions for %d samples", len(probs), len(samples))
+	}
+	out := make([]metrics.Sample, len(samples))
+	for i, s := range samples {
+		ref, err := MaskOf(s)
+		if err != nil {
+			return nil, err
+		}
+		h, w := probs[i].Shape[1], probs[i].Shape[2]
+		if out[i], err = metrics.Evaluate(s.Name, Foreground(unet.ArgMax(probs[i])), ref, h, w, metrics.PixelSpacing); err != nil {
+			return nil, fmt.Errorf("sample %q: %w", s.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// EvalUNet predicts samples with m and scores them.
+func EvalUNet(m *unet.Model, samples []unet.Sample, batch int) ([]metrics.Sample, error) {
+	probs, err := m.Probabilities(samples, batch)
+	if err != nil {
+		return nil, err
+	}
+	return ScoreProbs(probs, samples)
+}
+
+// StitchedProbabilities returns per-sample probabilities (K, H, W) of the
+// network that setting extracts.
+func StitchedProbabilities(s *Stitched, setting stitch.Setting, samples []unet.Sample, batch int) ([]*tensor.Tensor, error) {
+	x, err := Stack(samples)
+	if err != nil {
+		return nil, err
+	}
+	if x.Shape[1] != s.Meta.Input[0] {
+		return nil, fmt.Errorf("images have %d channels, the stitched model expects %d", x.Shape[1], s.Meta.Input[0])
+	}
+	p, err := s.M.Probabilities(setting, x, batch)
+	if err != nil {
+		return nil, err
+	}
+	per := p.Numel() / p.Shape[0]
+	out := make([]*tensor.Tensor, p.Shape[0])
+	for i := range out {
+		out[i], _ = tensor.FromData(p.Data[i*per:(i+1)*per:(i+1)*per], p.Shape[1], p.Shape[2], p.Shape[3])
+	}
+	return out, nil
+}
+
+// EvalStitched scores the network that setting extracts on samples.
+func EvalStitched(s *Stitched, setting stitch.Setting, samples []unet.Sample, batch int) ([]metrics.Sample, error) {
+	probs, err := StitchedProbabilities(s, setting, samples, batch)
+	if err != nil {
+		return nil, err
+	}
+	return ScoreProbs(probs, samples)
+}
+
+// Evaluator adapts EvalStitched to stitch.Evaluator (mean Dice and HD95).
+func (s *Stitched) Evaluator(samples []unet.Sample, batch int) stitch.Evaluator {
+	return func(setting stitch.Setting) (stitch.Score, error) {
+		res, err := EvalStitched(s, setting, samples, batch)
+		if err != nil {
+			return stitch.Score{}, err
+		}
+		sum := metrics.Summarize(res)
+		return stitch.Score{Dice: sum.DiceMean, HD95: sum.HD95Mean}, nil
+	}
+}
+
+// ParseNet reads a --net value for a stitched model with the given number of
+// pairs: a, b, ensemble, stitch-ensemble:K or switches:SPEC.
+func ParseNet(net string, pairs int) (stitch.Setting, error) {
+	switch {
+	case net == "a":
+		return stitch.NetA(pairs), nil
+	case net == "b":
+		return stitch.NetB(pairs), nil
+	case net == "ensemble" || net == "a&b":
+		return stitch.Ensemble(pairs), nil
+	case strings.HasPrefix(net, "stitch-ensemble:"):
+		k, err := strconv.Atoi(strings.TrimPrefix(net, "stitch-ensemble:"))
+		if err != nil {
+			return stitch.Setting{}, fmt.Errorf("--net %q: the stitch index must be an integer", net)
+		}
+		return stitch.StitchEnsemble(pairs, k)
+	case strings.HasPrefix(net, "switches:"):
+		return stitch.ParseSetting(strings.TrimPrefix(net, "switches:"), pairs)
+	}
+	return stitch.Setting{}, fmt.Errorf("--net %q: want a, b, ensemble, stitch-ensemble:K or switches:SPEC", net)
+}

@@ -1,0 +1,118 @@
+package experiment
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+
+	"suture/io/ckpt"
+	"suture/stitch"
+	"suture/unet"
+)
+
+// Sweep is the score of every stitch-ensemble position, with the base
+// networks and their plain ensemble on the same samples.
+type Sweep struct {
+	Scores   []stitch.Score
+	A, B     stitch.Score
+	Ensemble stitch.Score
+	Best     int // position with the best mean rank (Dice and HD95)
+	Names    [][2]string
+}
+
+// RunSweep evaluates A, B, a&b and every stitch-ensemble on samples.
+func RunSweep(s *Stitched, samples []unet.Sample, batch int) (*Sweep, error) {
+	eval := s.Evaluator(samples, batch)
+	sw := &Sweep{}
+	var err error
+	n := s.M.Pairs()
+	if sw.A, err = eval(stitch.NetA(n)); err != nil {
+		return nil, err
+	}
+	if sw.B, err = eval(stitch.NetB(n)); err != nil {
+		return nil, err
+	}
+	if sw.Ensemble, err = eval(stitch.Ensemble(n)); err != nil {
+		return nil, err
+	}
+	if sw.Scores, err = s.M.Sweep(eval); err != nil {
+		return nil, err
+	}
+	if sw.Best, err = stitch.Select(stitch.BestOfFold, [][]stitch.Score{sw.Scores}, 0, 0); err != nil {
+		return nil, err
+	}
+	for _, p := range s.Meta.Pairs {
+		sw.Names = append(sw.Names, [2]string{p.AName, p.BName})
+	}
+	return sw, nil
+}
+
+func writeText(path string, b *bytes.Buffer) error {
+	return ckpt.WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(b.Bytes())
+		return err
+	})
+}
+
+func num(v float64) string {
+	if math.IsNaN(v) {
+		return "NaN"
+	}
+	return fmt.Sprintf("%.6f", v)
+}
+
+// WriteCSV writes one row per stitch position (index, vertices, Dice, HD95)
+// and the reference networks as rows "a", "b" and "a&b".
+func (sw *Sweep) WriteCSV(path string) error {
+	var b bytes.Buffer
+	b.WriteString("network,index,a_vertex,b_vertex,dice,hd95\n")
+	for _, r := range []struct {
+		name string
+		s    stitch.Score
+	}{{"a", sw.A}, {"b", sw.B}, {"a&b", sw.Ensemble}} {
+		fmt.Fprintf(&b, "%s,,,,%s,%s\n", r.name, num(r.s.Dice), num(r.s.HD95))
+	}
+	for k, s := range sw.Scores {
+		fmt.Fprintf(&b, "stitch-ensemble,%d,%s,%s,%s,%s\n", k, sw.Names[k][0], sw.Names[k][1], num(s.Dice), num(s.HD95))
+	}
+	return writeText(path, &b)
+}
+
+// WriteSampleCSV writes the RQ1 sample: one row per network.
+func WriteSampleCSV(path string, res []stitch.SampledNetwork) error {
+	var b bytes.Buffer
+	b.WriteString("stitched_switches,active_stitches,output,dice,hd95,setting\n")
+	for _, r := range res {
+		out := "a"
+		if r.Setting.Out == stitch.OutB {
+			out = "b"
+		}
+		fmt.Fprintf(&b, "%d,%d,%s,%s,%s,%q\n", r.Stitched, r.Active, out, num(r.Score.Dice), num(r.Score.HD95), r.Setting.String())
+	}
+	return writeText(path, &b)
+}
+
+// SummarizeSample is RQ1's figure: the mean Dice over the sampled networks
+// with at least half of the switches stitched.
+func SummarizeSample(res []stitch.SampledNetwork, switches int) float64 {
+	var s float64
+	n := 0
+	for _, r := range res {
+		if 2*r.Stitched >= switches && !math.IsNaN(r.Score.Dice) {
+			s += r.Score.Dice
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return s / float64(n)
+}
+
+func writeTextFrom(path string, wt io.WriterTo) error {
+	return ckpt.WriteAtomic(path, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
+		return err
+	})
+}

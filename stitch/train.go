@@ -1,0 +1,445 @@
+package stitch
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"suture/autograd"
+	"suture/nn"
+	"suture/tensor"
+)
+
+// TrainMode selects how stitches learn.
+type TrainMode uint8
+
+const (
+	// Direct matching: each stitch regresses the other network's feature at
+	// its pair (MSE); all stitches in one forward/backward.
+	Direct TrainMode = iota
+	// Double-batched training (Appendix B, DESIGN.md 6.5).
+	Double
+)
+
+// ParseMode reads "direct" or "double".
+func ParseMode(s string) (TrainMode, error) {
+	switch s {
+	case "direct":
+		return Direct, nil
+	case "double":
+		return Double, nil
+	}
+	return 0, fmt.Errorf("stitch mode %q, want direct or double", s)
+}
+
+func (m TrainMode) String() string { return [...]string{"direct", "double"}[m] }
+
+// TrainOptions configure stitch training (AdamW, cosine annealing).
+type TrainOptions struct {
+	Mode          TrainMode
+	Epochs        int
+	BatchSize     int // unique images per step (double-batched: each runs twice)
+	ItersPerEpoch int // 0: ceil(n / BatchSize)
+	LR            float32
+	WeightDecay   float32
+	Seed          uint64
+	Mirror        bool // random flips of the training images
+}
+
+// DefaultTrainOptions returns the defaults used by the CLI.
+func DefaultTrainOptions(mode TrainMode) TrainOptions {
+	return TrainOptions{Mode: mode, Epochs: 10, BatchSize: 4, LR: 1e-3, WeightDecay: 1e-2, Mirror: true}
+}
+
+// StepInfo describes one training step, for tests and profiling.
+type StepInfo struct {
+	// Terms names every loss term, e.g. "a3 own", "a3 S(b ref)", "b0 S(a alt)".
+	Terms []string
+	// RefOps and AltOps count module calls on the reference half (no tape)
+	// and the alternative half (on the tape).
+	RefOps, AltOps int
+	// StitchCalls and Selects count stitch convs and per-sample selections
+	// recorded on the tape.
+	StitchCalls, Selects int
+	// Choices[k] holds the per-sample candidates chosen at A's and B's
+	// switch k (0 own, 1 stitched reference, 2 stitched alternative).
+	Choices [][2][]int
+}
+
+// Step runs one training step on the batch x (N, C, H, W) on the model's
+// backend: forward, losses, backward. It returns the loss; the caller
+// applies the optimizer. The tape must be recording and is reset by the caller.
+func (m *Model) Step(t *autograd.Tape, mode TrainMode, x *tensor.Tensor, g *tensor.RNG, info *StepInfo) (float64, error) {
+	var terms []*autograd.Var
+	var weights []float32
+	var err error
+	if mode == Direct {
+		terms, weights, err = m.directLosses(t, x, info)
+	} else {
+		terms, weights, _, err = m.doubleForward(t, x, g, info)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(terms) == 0 {
+		return 0, fmt.Errorf("stitch step: no loss terms")
+	}
+	loss, err := t.WeightedSum(terms, weights)
+	if err != nil {
+		return 0, err
+	}
+	v, err := t.Value(loss)
+	if err != nil {
+		return 0, err
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return v, fmt.Errorf("stitch loss is %v (not finite); lower the learning rate", v)
+	}
+	return v, t.Backward(loss)
+}
+
+// directLosses: both networks run once without a tape; each stitch maps its
+// source feature and is compared with the target network's feature.
+func (m *Model) directLosses(t *autograd.Tape, x *tensor.Tensor, info *StepInfo) ([]*autograd.Var, []float32, error) {
+	ng := t.NoGrad()
+	in := autograd.Leaf(x, false)
+	va, err := m.A.Forward(ng, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	vb, err := m.B.Forward(ng, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	var terms []*autograd.Var
+	var ws []float32
+	for k, s := range m.Stitches {
+		fa, fb := va[s.A.Vertex], vb[s.B.Vertex]
+		for src, pair := range [][2]*autograd.Var{{fa, fb}, {fb, fa}} {
+			y, err := m.stitchConv(k, src).Forward(t, []*autograd.Var{pair[0]})
+			if err != nil {
+				return nil, nil, err
+			}
+			l, err := t.MSE(y, pair[1])
+			if err != nil {
+				return nil, nil, err
+			}
+			terms, ws = append(terms, l), append(ws, 1)
+			if info != nil {
+				info.Terms = append(info.Terms, fmt.Sprintf("%c%d S(%c)", "ba"[src], k, "ab"[src]))
+				info.StitchCalls++
+			}
+		}
+	}
+	if info != nil {
+		info.RefOps = countOps(m.A) + countOps(m.B)
+	}
+	return terms, ws, nil
+}
+
+func countOps(g *nn.Graph) int {
+	n := 0
+	for _, v := range g.Vertices {
+		if v.Op != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// halves is a node's value in double-batched training: the reference
+// (no stitches, no tape) and the alternative; same means the alternative
+// equals the reference because no stitch lies upstream.
+type halves struct {
+	ref, alt *autograd.Var
+	same     bool
+}
+
+func (h halves) altOrRef() *autograd.Var {
+	if h.same {
+		return h.ref
+	}
+	return h.alt
+}
+
+// doubleNeeded marks the nodes upstream of some switch: the double-batched
+// step computes nothing after the last switch (no loss lies there).
+func (m *Model) doubleNeeded() []bool {
+	need := make([]bool, len(m.nodes))
+	for i := len(m.nodes) - 1; i >= 0; i-- {
+		if m.nodes[i].kind == switchNode {
+			need[i] = true
+		}
+		if need[i] {
+			for _, u := range m.nodes[i].inputs {
+				need[u] = true
+			}
+		}
+	}
+	return need
+}
+
+// doubleForward runs the double-batched forward and returns the loss
+// terms, their weights and every node's (ref, alt). Every node carries
+// (ref, alt). At the switch of network N after pair k, with S the stitch
+// from the other network O, the candidates for alt are N_alt, S(O_ref) and
+// S(O_alt); each gets the loss MSE(candidate, N_ref) (N_alt only when a
+// stitch lies upstream of it); the switch passes (N_ref, one candidate per
+// sample). The reference half runs on a no-grad tape, so backward never
+// touches it.
+func (m *Model) doubleForward(t *autograd.Tape, x *tensor.Tensor, g *tensor.RNG, info *StepInfo) ([]*autograd.Var, []float32, []halves, error) {
+	ng := t.NoGrad()
+	need := m.doubleNeeded()
+	vals := make([]halves, len(m.nodes))
+	nets := []*nn.Graph{m.A, m.B}
+	n := x.Shape[0]
+	var terms []*autograd.Var
+	var ws []float32
+	addTerm := func(c, target *autograd.Var, w float32, name string) error {
+		l, err := t.MSE(c, target)
+		if err != nil {
+			return err
+		}
+		terms, ws = append(terms, l), append(ws, w)
+		if info != nil {
+			info.Terms = append(info.Terms, name)
+		}
+		return nil
+	}
+	if info != nil {
+		info.Choices = make([][2][]int, m.Pairs())
+	}
+	var refArgs, altArgs []*autograd.Var
+	for i, nd := range m.nodes {
+		if !need[i] {
+			continue
+		}
+		switch nd.kind {
+		case vertexNode:
+			vx := nets[nd.net].Vertices[nd.v]
+			if vx.Op == nil {
+				vals[i] = halves{ref: autograd.Leaf(x, false), same: true}
+				continue
+			}
+			refArgs, altArgs = refArgs[:0], altArgs[:0]
+			same := true
+			for _, u := range nd.inputs {
+				refArgs = append(refArgs, vals[u].ref)
+				altArgs = append(altArgs, vals[u].altOrRef())
+				same = same && vals[u].same
+			}
+			ref, err := vx.Op.Forward(ng, refArgs)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%s (reference): %w", vx.Name, err)
+			}
+			h := halves{ref: ref, same: same}
+			if info != nil {
+				info.RefOps++
+			}
+			if !same {
+				if h.alt, err = vx.Op.Forward(t, altArgs); err != nil {
+					return nil, nil, nil, fmt.Errorf("%s (alternative): %w", vx.Name, err)
+				}
+				if info != nil {
+					info.AltOps++
+				}
+			}
+			vals[i] = h
+		case stitchNode:
+			// computed inside the switch it feeds
+		case switchNode:
+			own := vals[nd.inputs[0]]
+			other := vals[m.nodes[nd.inputs[1]].inputs[0]]
+			conv := m.stitchConv(nd.k, 1-nd.net)
+			name := fmt.Sprintf("%c%d", "ab"[nd.net], nd.k)
+			oname := "ab"[1-nd.net]
+			sRef, err := conv.Forward(t, []*autograd.Var{other.ref})
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			calls := 1
+			sAlt := sRef
+			if !other.same {
+				if sAlt, err = conv.Forward(t, []*autograd.Var{other.alt}); err != nil {
+					return nil, nil, nil, err
+				}
+				calls++
+			}
+			if info != nil {
+				info.StitchCalls += calls
+			}
+			target := own.ref
+			if !own.same {
+				if err := addTerm(own.alt, target, 1, name+" own"); err != nil {
+					return nil, nil, nil, err
+				}
+			}
+			if err := addTerm(sRef, target, 1, fmt.Sprintf("%s S(%c ref)", name, oname)); err != nil {
+				return nil, nil, nil, err
+			}
+			if other.same { // S(O_alt) is S(O_ref): the same term again
+				ws[len(ws)-1]++
+				if info != nil {
+					info.Terms = append(info.Terms, fmt.Sprintf("%s S(%c alt)", name, oname))
+				}
+			} else if err := addTerm(sAlt, target, 1, fmt.Sprintf("%s S(%c alt)", name, oname)); err != nil {
+				return nil, nil, nil, err
+			}
+			choice := make([]int, n)
+			allOwn := true
+			for j := range choice {
+				choice[j] = g.IntN(3)
+				allOwn = allOwn && choice[j] == 0
+			}
+			if info != nil {
+				info.Choices[nd.k][nd.net] = choice
+			}
+			h := halves{ref: own.ref, same: own.same && allOwn}
+			if !h.same {
+				if h.alt, err = t.SelectSamples([]*autograd.Var{own.altOrRef(), sRef, sAlt}, choice); err != nil {
+					return nil, nil, nil, err
+				}
+				if info != nil {
+					info.Selects++
+				}
+			}
+			vals[i] = h
+		}
+	}
+	return terms, ws, vals, nil
+}
+
+// EpochLog is one row of the stitch training log.
+type EpochLog struct {
+	Epoch   int     `json:"epoch"`
+	Loss    float64 `json:"loss"`
+	LR      float64 `json:"lr"`
+	Seconds float64 `json:"seconds"`
+}
+
+// TrainState is where stitch training stands (saved in checkpoints).
+type TrainState struct {
+	Epoch   int        `json:"epoch"`
+	Iter    int        `json:"iter"`
+	LossSum float64    `json:"loss_sum"`
+	Log     []EpochLog `json:"log"`
+}
+
+// Progress reports stitch training progress.
+type Progress struct {
+	Epoch, Epochs, Iter, Iters int
+	Loss                       float64
+}
+
+// Trainer trains all stitches of a Model at once.
+type Trainer struct {
+	M        *Model
+	Opts     TrainOptions
+	Opt      *nn.AdamW
+	State    TrainState
+	Progress func(Progress)
+	OnEpoch  func(tr *Trainer) error
+
+	tape  *autograd.Tape
+	x     *tensor.Tensor // x: (BatchSize, C, H, W) on the backend
+	hostX []float32
+}
+
+// NewTrainer prepares stitch training.
+func NewTrainer(m *Model, opts TrainOptions) (*Trainer, error) {
+	if opts.Epochs < 1 || opts.BatchSize < 1 {
+		return nil, fmt.Errorf("stitch training: epochs %d and batch size %d must be >= 1", opts.Epochs, opts.BatchSize)
+	}
+	opt, err := nn.NewAdamW(m.Params, opts.WeightDecay)
+	if err != nil {
+		return nil, err
+	}
+	return &Trainer{M: m, Opts: opts, Opt: opt, tape: autograd.NewTape(m.Backend)}, nil
+}
+
+// Fit trains on images (N, C, H, W), host memory, normalised like the base
+// networks' inputs. No labels are used. Cancelling ctx stops between steps;
+// State then says where, and Fit resumes exactly from it.
+func (tr *Trainer) Fit(ctx context.Context, images *tensor.Tensor) error {
+	if images == nil || len(images.Shape) != 4 || images.Shape[0] == 0 {
+		return fmt.Errorf("stitch training: images %v, want (N, C, H, W) with N >= 1", shapeOf(images))
+	}
+	n, c, h, w := images.Shape[0], images.Shape[1], images.Shape[2], images.Shape[3]
+	bs := tr.Opts.BatchSize
+	if tr.x == nil {
+		var err error
+		if tr.x, err = tr.M.Backend.Alloc(bs, c, h, w); err != nil {
+			return err
+		}
+		tr.hostX = make([]float32, bs*c*h*w)
+	}
+	iters := tr.Opts.ItersPerEpoch
+	if iters <= 0 {
+		iters = (n + bs - 1) / bs
+	}
+	total := iters * tr.Opts.Epochs
+	sched := nn.Cosine(tr.Opts.LR, 0)
+	per := c * h * w
+	for tr.State.Epoch < tr.Opts.Epochs {
+		start := time.Now()
+		var lr float32
+		for tr.State.Iter < iters {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			g := iterRNG(tr.Opts.Seed, tr.State.Epoch, tr.State.Iter)
+			for j := 0; j < bs; j++ {
+				i := g.IntN(n)
+				dst := tr.hostX[j*per : (j+1)*per]
+				copy(dst, images.Data[i*per:(i+1)*per])
+				if tr.Opts.Mirror && g.IntN(2) == 1 {
+					flipW(dst, c, h, w)
+				}
+			}
+			if err := tr.M.Backend.Upload(tr.x, tr.hostX); err != nil {
+				return err
+			}
+			if err := tr.M.Params.ZeroGrad(); err != nil {
+				return err
+			}
+			loss, err := tr.M.Step(tr.tape, tr.Opts.Mode, tr.x, g, nil)
+			tr.tape.Reset()
+			if err != nil {
+				return fmt.Errorf("epoch %d iteration %d: %w", tr.State.Epoch, tr.State.Iter, err)
+			}
+			lr = sched(tr.State.Epoch*iters+tr.State.Iter, total)
+			if err := tr.Opt.Step(lr); err != nil {
+				return err
+			}
+			tr.State.LossSum += loss
+			tr.State.Iter++
+			if tr.Progress != nil {
+				tr.Progress(Progress{Epoch: tr.State.Epoch, Epochs: tr.Opts.Epochs, Iter: tr.State.Iter, Iters: iters, Loss: loss})
+			}
+		}
+		tr.State.Log = append(tr.State.Log, EpochLog{Epoch: tr.State.Epoch, Loss: tr.State.LossSum / float64(iters), LR: float64(lr), Seconds: time.Since(start).Seconds()})
+		tr.State.Epoch++
+		tr.State.Iter, tr.State.LossSum = 0, 0
+		if tr.OnEpoch != nil {
+			if err := tr.OnEpoch(tr); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func iterRNG(seed uint64, epoch, iter int) *tensor.RNG {
+	return tensor.NewRNG(seed*0x9e3779b97f4a7c15 ^ uint64(epoch)*0xbf58476d1ce4e5b9 ^ uint64(iter)*0x94d049bb133111eb ^ 0x5717c4)
+}
+
+// flipW mirrors each (H, W) plane of img (C, H, W) left-right.
+func flipW(img []float32, c, h, w int) {
+	for r := 0; r < c*h; r++ {
+		row := img[r*w : (r+1)*w]
+		for i, j := 0, w-1; i < j; i, j = i+1, j-1 {
+			row[i], row[j] = row[j], row[i]
+		}
+	}
+}

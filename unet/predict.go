@@ -1,0 +1,91 @@
+package unet
+
+import (
+	"suture/autograd"
+	"suture/tensor"
+)
+
+// Probabilities runs the model in evaluation mode without gradients and
+// returns the softmax of the main output for every sample, (K, H, W) each.
+// Images are normalised as in training. batch bounds the images per forward.
+func (m *Model) Probabilities(samples []Sample, batch int) ([]*tensor.Tensor, error) {
+	c, h, w, err := checkSamples(samples, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Config.CheckInput(c, h, w); err != nil {
+		return nil, err
+	}
+	batch = max(batch, 1)
+	m.Graph.SetTraining(false)
+	defer m.Graph.SetTraining(true)
+	tape := autograd.NewTape(m.B)
+	tape.Recording = false
+	defer tape.Arena().Drop()
+	k := m.Config.NumClasses
+	out := make([]*tensor.Tensor, 0, len(samples))
+	for lo := 0; lo < len(samples); lo += batch {
+		hi := min(lo+batch, len(samples))
+		host := make([]float32, (hi-lo)*c*h*w)
+		for i := lo; i < hi; i++ {
+			img := host[(i-lo)*c*h*w:][:c*h*w]
+			copy(img, samples[i].Image.Data)
+			Normalize(img, c)
+		}
+		x, err := tape.Arena().Get(hi-lo, c, h, w)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.B.Upload(x, host); err != nil {
+			return nil, err
+		}
+		vals, err := m.Graph.Forward(tape, autograd.Leaf(x, false))
+		if err != nil {
+			return nil, err
+		}
+		p, err := tape.Softmax(vals[m.Graph.Outputs[0]])
+		if err != nil {
+			return nil, err
+		}
+		all := make([]float32, p.Value.Numel())
+		if err := m.B.Download(all, p.Value); err != nil {
+			return nil, err
+		}
+		for i := lo; i < hi; i++ {
+			pt, _ := tensor.FromData(all[(i-lo)*k*h*w:][:k*h*w:k*h*w], k, h, w)
+			out = append(out, pt)
+		}
+		tape.Reset()
+	}
+	return out, nil
+}
+
+// Predict returns the arg-max class of every pixel, (H*W) per sample.
+func (m *Model) Predict(samples []Sample, batch int) ([][]uint8, error) {
+	probs, err := m.Probabilities(samples, batch)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]uint8, len(probs))
+	for i, p := range probs {
+		out[i] = ArgMax(p)
+	}
+	return out, nil
+}
+
+// ArgMax returns the class with the highest probability at each pixel of
+// p (K, H, W); ties go to the lower class.
+func ArgMax(p *tensor.Tensor) []uint8 {
+	k, hw := p.Shape[0], p.Shape[1]*p.Shape[2]
+	out := make([]uint8, hw)
+	for i := 0; i < hw; i++ {
+		best, bv := 0, p.Data[i]
+		for c := 1; c < k; c++ {
+			if v := p.Data[c*hw+i]; v > bv {
+				best, bv = c, v
+			}
+		}
+		out[i] = uint8(best)
+	}
+	return out
+}
