@@ -29,3 +29,30 @@ bench:
 
 clean:
 	rm -rf bin
+
+# ---- CUDA kernels (docs/gpu.md) ----
+.PHONY: ptx ptx-check gpu-bin test-emu test-emu-asan
+
+# Regenerate kernels/cuda/kernels.ptx from the .cu sources (needs nvcc);
+# commit the result: building needs no nvcc.
+ptx:
+	kernels/cuda/ptx.sh build
+
+# Check that kernels.ptx was generated from the current sources (no nvcc).
+ptx-check:
+	kernels/cuda/ptx.sh check
+
+# Test and benchmark binary of the cuda backend for a GPU machine without Go,
+# with the PyTorch comparison script beside it (carry bin/gpu there).
+gpu-bin:
+	mkdir -p bin/gpu
+	$(GO) test -c -tags cuda -o bin/gpu/cuda.test ./kernels/cuda
+	cp kernels/cuda/torch_gpu_bench.py bin/gpu/
+
+# The CUDA kernels on the CPU emulator, and the launch code's own tests.
+test-emu:
+	$(GO) test -count=1 -timeout 20m -tags cudaemu ./kernels/emu/ ./kernels/cuda/...
+
+# The same under AddressSanitizer; DWARF is kept so reports name the .cu line.
+test-emu-asan:
+	$(GO) test -count=1 -timeout 20m -asan -ldflags='-s=false -w=false -compressdwarf=false' -tags cudaemu ./kernels/emu/

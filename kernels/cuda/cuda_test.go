@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"suture/kernels"
 	"suture/kernels/cuda/launch"
 	"suture/kernels/cuda/launch/launchtest"
+	"suture/kernels/kerneltest"
 )
 
 // newOrSkip returns a backend on GPU 0, or skips when this machine has no
@@ -58,4 +60,17 @@ func TestKernelsMatchReference(t *testing.T) {
 			t.Logf("%s: %d cases, %d failed", b.Driver().Name(), launchtest.CaseCount(lopt), len(errs))
 		})
 	}
+}
+
+// TestConformance runs the conformance suite every backend passes on the
+// GPU backend, as registered ("cuda").
+func TestConformance(t *testing.T) {
+	b, err := kernels.Get("cuda")
+	if errors.Is(err, ErrNoGPU) {
+		t.Skipf("skipped: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	kerneltest.RunAll(t, b)
 }

@@ -1,0 +1,20 @@
+//go:build cudaemu
+
+package emu
+
+import (
+	"testing"
+
+	"suture/kernels"
+	"suture/kernels/kerneltest"
+)
+
+// TestConformance runs the conformance suite every backend passes on the
+// emulated CUDA backend, as registered ("cudaemu").
+func TestConformance(t *testing.T) {
+	b, err := kernels.Get("cudaemu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kerneltest.RunAll(t, b)
+}
