@@ -25,9 +25,11 @@ import (
 // anything the compiler may evaluate differently per platform: every product
 // that feeds a sum goes through mul (an explicit float64 conversion, which
 // forbids fusing it into an FMA, as the Go spec guarantees), only +, -, *, /
-// and math.Sqrt (all correctly rounded) are used, and the image is rounded to
-// whole 0..255 levels like a real 8-bit image (so WriteFolderPair and Open
-// give back exactly the same tensors).
+// and math.Sqrt, Floor and Round (all exact or correctly rounded) are used,
+// and the image is rounded to whole 0..255 levels like a real 8-bit image (so
+// WriteFolderPair and Open give back exactly the same tensors).
+// TestNoFusedMultiplyAdd compiles the package for arm64 and fails on any
+// fused multiply-add.
 
 // synthStyle is one party's look.
 type synthStyle struct {
@@ -127,7 +129,7 @@ func gauss(r *tensor.RNG) float64 {
 	return mul(s-2, 1.7320508075688772) // sqrt(3): four uniforms have variance 1/3
 }
 
-// blob is one object (or a background fold) in the scene.
+// blob is one object (or a shadow) in the scene.
 type blob struct {
 	cx, cy, rx, ry float64 // centre and radii in pixels
 	cr, sr         float64 // rotation: cos, sin
@@ -140,7 +142,7 @@ type blob struct {
 func randomBlob(r *tensor.RNG, cx, cy, rx, ry, waves float64) blob {
 	b := blob{cx: cx, cy: cy, rx: rx, ry: ry}
 	b.cr, b.sr = unitVector(r)
-	b.a2, b.a3 = uniform(r, 0, 0.18*waves), uniform(r, 0, 0.10*waves)
+	b.a2, b.a3 = uniform(r, 0, mul(0.18, waves)), uniform(r, 0, mul(0.10, waves))
 	b.p2c, b.p2s = unitVector(r)
 	b.p3c, b.p3s = unitVector(r)
 	return b
@@ -219,7 +221,7 @@ func synthScene(st synthStyle, ax *synthAxes, r *tensor.RNG) (img, mask *tensor.
 		bgC[c] = st.bg[c] + shift[c]
 	}
 	gx, gy := unitVector(r)
-	gradAmp := uniform(r, 0.3, 1) * st.gradient
+	gradAmp := mul(uniform(r, 0.3, 1), st.gradient)
 
 	coarse, fine := newValueNoise(r, latticeCoarse), newValueNoise(r, latticeFine)
 	var chroma [3]*valueNoise
@@ -242,7 +244,7 @@ func synthScene(st synthStyle, ax *synthAxes, r *tensor.RNG) (img, mask *tensor.
 		area := mul(mul(target, weights[i]/wsum), mul(S, S))
 		aspect := uniform(r, 0.6, 1)
 		rx := math.Sqrt(area / mul(math.Pi, aspect))
-		cx, cy := uniform(r, 0.15*S, 0.85*S), uniform(r, 0.15*S, 0.85*S)
+		cx, cy := uniform(r, mul(0.15, S), mul(0.85, S)), uniform(r, mul(0.15, S), mul(0.85, S))
 		objs[i] = randomBlob(r, cx, cy, rx, mul(rx, aspect), 1)
 		// Objects differ from the background by a share of the palette
 		// difference: some are faint.
@@ -260,12 +262,12 @@ func synthScene(st synthStyle, ax *synthAxes, r *tensor.RNG) (img, mask *tensor.
 	}
 	var shadows []shadow
 	for range r.IntN(3) {
-		cx, cy := uniform(r, 0.1*S, 0.9*S), uniform(r, 0.1*S, 0.9*S)
-		b := randomBlob(r, cx, cy, uniform(r, 0.25, 0.45)*S, uniform(r, 0.02, 0.05)*S, 0.3)
+		cx, cy := uniform(r, mul(0.1, S), mul(0.9, S)), uniform(r, mul(0.1, S), mul(0.9, S))
+		b := randomBlob(r, cx, cy, mul(uniform(r, 0.25, 0.45), S), mul(uniform(r, 0.02, 0.05), S), 0.3)
 		shadows = append(shadows, shadow{b, 0.14})
 	}
 	for range r.IntN(3) {
-		cx, cy := uniform(r, 0.15*S, 0.85*S), uniform(r, 0.15*S, 0.85*S)
+		cx, cy := uniform(r, mul(0.15, S), mul(0.85, S)), uniform(r, mul(0.15, S), mul(0.85, S))
 		rx := math.Sqrt(mul(target, mul(S, S)) / mul(math.Pi, float64(nObj)))
 		b := randomBlob(r, cx, cy, rx, mul(rx, uniform(r, 0.6, 1)), 1)
 		shadows = append(shadows, shadow{b, uniform(r, 0.08, 0.18)})
