@@ -1,6 +1,8 @@
 package imageset
 
 import (
+	"io"
+
 	"bytes"
 	"encoding/csv"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"suture/io/ckpt"
 )
 
 // WriteFolderPair writes samples in the folder-pair layout: dir/images/<name>.png
@@ -66,9 +69,6 @@ func WriteFolderPair(dir string, samples []Sample) error {
 	w.Flush()
 	if err := writeFileAtomic(filepath.Join(dir, "index.csv"), buf.Bytes()); err != nil {
 		return err
-	}
-	for _, d := range []string{imgDir, mskDir, dir} {
-		syncDir(d)
 	}
 	return nil
 }
@@ -139,39 +139,15 @@ func maskImage(s Sample) image.Image {
 	return g
 }
 
-// writeFileAtomic writes data to path through a synced temporary file in the
-// same folder and a rename.
+// writeFileAtomic writes data to path through ckpt.WriteAtomic (temporary
+// file, fsync, rename), so a reader never sees a half-written file.
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	err := ckpt.WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("imageset: %w", err)
 	}
-	name := tmp.Name()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(name, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
-		return fmt.Errorf("imageset: write %s: %w", path, err)
-	}
 	return nil
-}
-
-// syncDir makes renames in dir durable where the platform allows it; a
-// failure only weakens durability, so it is ignored.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }
