@@ -1,0 +1,64 @@
+package imageset
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/png"
+
+	"suture/tensor"
+)
+
+// ReadImage decodes one image file (PNG, JPEG or TIFF) into a (C, H, W)
+// tensor with values 0..255 (C = 1 for grey images, else 3).
+func ReadImage(path string) (*tensor.Tensor, error) {
+	img, _, err := decodeFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return imageTensor(img), nil
+}
+
+// ReadMask decodes one binary mask file into a (1, H, W) tensor of 0/1:
+// lossless masks must hold {0, 255} (or the format's maximum) or {0, 1};
+// JPEG masks are thresholded at half the range.
+func ReadMask(path string) (*tensor.Tensor, error) {
+	img, format, err := decodeFile(path)
+	if err != nil {
+		return nil, err
+	}
+	rule := ruleBinary
+	if format == "jpeg" {
+		rule = ruleThreshold
+	}
+	b := img.Bounds()
+	levels, maxLevel := maskLevels(img)
+	classes, err := maskClasses(levels, maxLevel, rule, 2, b.Dx(), path)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.FromData(classes, 1, b.Dy(), b.Dx())
+}
+
+// WriteMask writes a binary mask (h*w values 0 or 1, row-major) as an 8-bit
+// grey PNG with 0 and 255, atomically.
+func WriteMask(path string, mask []uint8, h, w int) error {
+	if h < 1 || w < 1 || len(mask) != h*w {
+		return fmt.Errorf("imageset: WriteMask %s: %d values for %dx%d", path, len(mask), h, w)
+	}
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i, v := range mask {
+		switch v {
+		case 0:
+		case 1:
+			img.Pix[(i/w)*img.Stride+i%w] = 255
+		default:
+			return fmt.Errorf("imageset: WriteMask %s: value %d at (x=%d, y=%d) is not 0 or 1", path, v, i%w, i/w)
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return fmt.Errorf("imageset: encode %s: %w", path, err)
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}
