@@ -74,3 +74,17 @@ func TestConformance(t *testing.T) {
 	}
 	kerneltest.RunAll(t, b)
 }
+
+// TestReductionsAreDeterministic runs every reduction twice on the GPU, at
+// every geometry, and compares the bits: no float atomics, fixed orders.
+func TestReductionsAreDeterministic(t *testing.T) {
+	for _, geo := range launchtest.Geometries() {
+		t.Run(geo.Name, func(t *testing.T) {
+			b := newOrSkip(t, geo.Options)
+			defer b.Close()
+			for _, err := range launchtest.CheckDeterminism(b, launchtest.Options{Large: !testing.Short()}) {
+				t.Error(err)
+			}
+		})
+	}
+}

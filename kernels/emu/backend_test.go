@@ -26,3 +26,17 @@ func TestKernelsMatchReference(t *testing.T) {
 		})
 	}
 }
+
+// TestReductionsAreDeterministic runs every reduction twice at a geometry
+// with split-K and several chunks per group and compares the bits.
+func TestReductionsAreDeterministic(t *testing.T) {
+	geo := launchtest.Geometries()[1]
+	b, err := NewBackend(Options{}, geo.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, err := range launchtest.CheckDeterminism(b, launchtest.Options{}) {
+		t.Error(err)
+	}
+}

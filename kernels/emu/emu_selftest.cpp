@@ -14,6 +14,7 @@ extern const KernelInfo kernels_selftest[] = {
     SUTURE_EMU_ENTRY(selftest_warp_sums, "selftest_warp_sums", 0)
     SUTURE_EMU_ENTRY(selftest_block_sum, "selftest_block_sum", 0)
     SUTURE_EMU_ENTRY(selftest_thread_ids, "selftest_thread_ids", 0)
+    SUTURE_EMU_ENTRY(selftest_barriers, "selftest_barriers", 0)
 };
 extern const int kernels_selftest_count = sizeof(kernels_selftest) / sizeof(kernels_selftest[0]);
 

@@ -57,3 +57,14 @@ SUTURE_KERNEL void selftest_thread_ids(float* ids) {
   const int per_block = blockDim.x * blockDim.y * blockDim.z;
   ids[b * per_block + t] = (float)(b * per_block + t);
 }
+
+// selftest_barriers passes iters __syncthreads, for timing the emulator's
+// fiber switches. y: (blockDim.x)
+SUTURE_KERNEL void selftest_barriers(float* y, int iters) {
+  float v = 0.0f;
+  for (int i = 0; i < iters; i++) {
+    v += 1.0f;
+    __syncthreads();
+  }
+  y[threadIdx.x] = v;
+}
