@@ -295,8 +295,9 @@ func (b *Backend) launch(op, kernel string, grid, block Dim3, a *Args, tensors [
 	return nil
 }
 
-// scratch allocates a temporary device buffer of n float32-sized (or, for
-// float64 workspaces, half as many) slots; release returns it to the pool.
+// scratch allocates a temporary device buffer of bytes for one op's
+// workspace; the op returns it with b.pool.put when done (the stream orders
+// its reuse after the kernels that read it).
 func (b *Backend) scratch(op string, bytes int64) (*allocation, error) {
 	a, err := b.pool.get(bytes)
 	if err != nil {

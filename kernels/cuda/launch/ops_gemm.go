@@ -50,7 +50,15 @@ func (b *Backend) Gemm(c, a, bm *tensor.Tensor, transA, transB bool, alpha, beta
 	if err != nil {
 		return err
 	}
-	problem := map[[2]bool]string{{false, false}: gSgemmNN, {false, true}: gSgemmNT, {true, false}: gSgemmTN, {true, true}: gSgemmTT}[[2]bool{transA, transB}]
+	problem := gSgemmNN
+	switch {
+	case transA && transB:
+		problem = gSgemmTT
+	case transA:
+		problem = gSgemmTN
+	case transB:
+		problem = gSgemmNT
+	}
 	var args Args
 	args.Ptr(ps[0]).Ptr(ps[1]).Ptr(ps[2]).Int(m).Int(n).Int(k).Int(a.Shape[1]).Int(bm.Shape[1]).Int(n).Float(alpha).Float(beta)
 	return b.gemmLaunch(op, problem, m, n, 1, b.pickTile(m, n), &args, tensors)

@@ -57,7 +57,7 @@ func (p *pool) get(bytes int64) (*allocation, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if list := p.free[size]; len(list) > 0 && !p.noCache {
+	if list := p.free[size]; len(list) > 0 {
 		ptr := list[len(list)-1]
 		p.free[size] = list[:len(list)-1]
 		p.cached -= size
