@@ -1,0 +1,86 @@
+package bench
+
+import (
+	"encoding/json"
+	"testing"
+
+	"suture/kernels/cpu"
+)
+
+func TestTorchCaseMapping(t *testing.T) {
+	lines := map[string]map[string]float64{
+		`{"case": "sgemm", "M": 1024, "K": 1024, "N": 1024, "median_ms": 11.5}`:                                                                           {"sgemm/1024": 11.5},
+		`{"case": "sgemm", "M": 8192, "K": 288, "N": 32, "median_ms": 2}`:                                                                                 {},
+		`{"case": "conv2d", "kernel": 3, "Cin": 64, "Cout": 64, "H": 64, "W": 64, "mkldnn": true, "channels_last": false, "fwd_ms": 1, "fwdbwd_ms": 3}`:   {"conv3x3/64x64x64x64/fwd": 1, "conv3x3/64x64x64x64/fwdbwd": 3},
+		`{"case": "conv2d", "kernel": 1, "Cin": 32, "Cout": 32, "H": 128, "W": 128, "mkldnn": true, "channels_last": false, "fwd_ms": 1, "fwdbwd_ms": 5}`: {"conv1x1/32x32x128x128/fwdbwd": 5},
+		`{"case": "unet", "mode": "train_step_sgd", "ms_per_step": 1300}`:                                                                                 {"unet/train": 1300},
+		`{"case": "unet", "mode": "inference_no_grad", "ms_per_batch": 400}`:                                                                              {"unet/infer": 400},
+		`{"case": "stitch", "granularity": "stage", "mode": "double_batched", "ms_per_step": 1400}`:                                                       {"stitch/double": 1400},
+		`{"case": "stitch", "granularity": "conv", "mode": "double_batched", "ms_per_step": 1400}`:                                                        {},
+		`{"case": "meta"}`: {},
+	}
+	for line, want := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		got := torchCases(m)
+		if len(got) != len(want) {
+			t.Errorf("%s: got %v, want %v", line, got, want)
+			continue
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %s = %v, want %v", line, k, got[k], v)
+			}
+		}
+	}
+}
+
+func TestSelect(t *testing.T) {
+	if n := len(Select("conv3x3")); n != 10 {
+		t.Errorf("conv3x3 selects %d cases, want 10", n)
+	}
+	if n := len(Select("unet/train,stitch")); n != 3 {
+		t.Errorf("unet/train,stitch selects %d cases, want 3", n)
+	}
+	if n := len(Select("nothing")); n != 0 {
+		t.Errorf("nothing selects %d", n)
+	}
+}
+
+func TestMeasureReportsConsistentFigures(t *testing.T) {
+	calls := 0
+	tm, err := Measure(func() error { calls++; return nil }, 1, Options{Warmup: 2, Reps: 3, MinSample: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tm.Samples) < 3 || tm.Inner < 1 || calls != 2+tm.Inner*len(tm.Samples) {
+		t.Errorf("timing %+v after %d calls", tm, calls)
+	}
+	if tm.MinS > tm.MedianS || tm.MedianS > tm.MaxS {
+		t.Errorf("min %g median %g max %g out of order", tm.MinS, tm.MedianS, tm.MaxS)
+	}
+}
+
+// TestEveryCaseRuns sets up every case and runs it once: the wiring of the
+// benchmark networks (including the 9 stitch points) is checked here, the
+// speed by `suture bench`.
+func TestEveryCaseRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("full-size benchmark cases take a while; skipped with -short")
+	}
+	b := cpu.New(0)
+	for _, c := range Cases() {
+		run, w, err := c.Setup(b)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		if w.Flops == 0 && w.Images == 0 {
+			t.Errorf("%s: no work to report", c.Name)
+		}
+		if err := run(); err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+	}
+}

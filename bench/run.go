@@ -1,0 +1,203 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"suture/kernels"
+)
+
+// Result is one measured case; the JSON form is what `suture bench --json` prints.
+type Result struct {
+	Case      string   `json:"case"`
+	MS        float64  `json:"ms"`
+	GFLOPS    *float64 `json:"gflops"`
+	ImgPerS   *float64 `json:"img_per_s,omitempty"`
+	PeakFrac  *float64 `json:"peak_frac"`
+	MinMS     float64  `json:"min_ms"`
+	MaxMS     float64  `json:"max_ms"`
+	Samples   int      `json:"samples"`
+	Rejected  int      `json:"rejected"`
+	Dirty     bool     `json:"contaminated"`
+	Threads   int      `json:"threads"`
+	Backend   string   `json:"backend"`
+	TorchMS   *float64 `json:"torch_ms,omitempty"`
+	VsTorch   *float64 `json:"vs_torch,omitempty"` // torch time / our time: > 1 means faster than PyTorch
+	TorchNote string   `json:"torch_note,omitempty"`
+}
+
+func ptr(v float64) *float64 { return &v }
+
+// PeakGFLOPS is the FP32 peak of `cores` cores: cores x 2 FMA units x 8
+// lanes (AVX2) x 2 flop x the clock from /proc/cpuinfo, the torch script's
+// nominal peak. It is 0 when the clock is unknown.
+func PeakGFLOPS(cores int) float64 {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.TrimSpace(k) == "cpu MHz" {
+			mhz, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err == nil {
+				return float64(cores) * 2 * 8 * 2 * mhz / 1000
+			}
+		}
+	}
+	return 0
+}
+
+// Run measures cases on backend b using threads cores.
+func Run(b kernels.Backend, cases []Case, threads int, o Options, each func(Result)) ([]Result, error) {
+	prev := runtime.GOMAXPROCS(threads)
+	defer runtime.GOMAXPROCS(prev)
+	peak := PeakGFLOPS(threads)
+	var out []Result
+	for _, c := range cases {
+		run, w, err := c.Setup(b)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		t, err := Measure(run, threads, o)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		r := Result{Case: c.Name, MS: t.MedianS * 1e3, MinMS: t.MinS * 1e3, MaxMS: t.MaxS * 1e3,
+			Samples: len(t.Samples), Rejected: t.Rejected, Dirty: t.Contaminated, Threads: threads, Backend: b.Name()}
+		if w.Flops > 0 {
+			r.GFLOPS = ptr(w.Flops / t.MedianS / 1e9)
+			if peak > 0 {
+				r.PeakFrac = ptr(*r.GFLOPS / peak)
+			}
+		}
+		if w.Images > 0 {
+			r.ImgPerS = ptr(w.Images / t.MedianS)
+		}
+		out = append(out, r)
+		if each != nil {
+			each(r)
+		}
+	}
+	return out, nil
+}
+
+// TorchPython is Debian's interpreter, which has python3-torch.
+const TorchPython = "/usr/bin/python3"
+
+// TorchInstallHint says how to get the reference.
+const TorchInstallHint = "PyTorch is not installed: run `apt-get update && apt-get install -y python3-torch python3-numpy` (Debian's python3-torch, run with /usr/bin/python3)"
+
+// TorchAvailable reports whether Debian's python3 can import torch.
+func TorchAvailable() error {
+	if _, err := os.Stat(TorchPython); err != nil {
+		return fmt.Errorf("%s", TorchInstallHint)
+	}
+	if err := exec.Command(TorchPython, "-c", "import torch").Run(); err != nil {
+		return fmt.Errorf("%s", TorchInstallHint)
+	}
+	return nil
+}
+
+// RunTorch runs the PyTorch reference script for the families of the given
+// cases with the same sizes and threads, and returns its median ms per
+// case name.
+func RunTorch(script string, cases []Case, threads int, stderr *os.File) (map[string]float64, error) {
+	if _, err := os.Stat(script); err != nil {
+		return nil, fmt.Errorf("PyTorch reference script: %w", err)
+	}
+	if err := TorchAvailable(); err != nil {
+		return nil, err
+	}
+	fam := map[string]bool{}
+	for _, c := range cases {
+		f, _, _ := strings.Cut(c.Name, "/")
+		switch f {
+		case "sgemm":
+			fam["sgemm"] = true
+		case "conv3x3", "conv1x1":
+			fam["conv"] = true
+		default:
+			fam[f] = true
+		}
+	}
+	var list []string
+	for _, f := range []string{"sgemm", "conv", "unet", "stitch"} {
+		if fam[f] {
+			list = append(list, f)
+		}
+	}
+	cmd := exec.Command(TorchPython, script, "--cases", strings.Join(list, ","), "--threads", strconv.Itoa(threads),
+		"--sgemm-shapes", "1024x1024x1024", "--stitch-modes", "direct,double", "--stitch-granularity", "stage")
+	cmd.Stderr = stderr
+	outp, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	got := map[string]float64{}
+	sc := bufio.NewScanner(outp)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			continue
+		}
+		for name, ms := range torchCases(m) {
+			got[name] = ms
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return got, fmt.Errorf("PyTorch reference: %w", err)
+	}
+	return got, nil
+}
+
+// torchCases maps one JSON line of the torch script to our case names.
+func torchCases(m map[string]any) map[string]float64 {
+	num := func(k string) float64 { v, _ := m[k].(float64); return v }
+	out := map[string]float64{}
+	switch m["case"] {
+	case "sgemm":
+		if num("M") == 1024 && num("K") == 1024 && num("N") == 1024 {
+			out["sgemm/1024"] = num("median_ms")
+		}
+	case "conv2d":
+		if m["channels_last"] == true || m["mkldnn"] == false {
+			break
+		}
+		shape := fmt.Sprintf("%dx%dx%dx%d", int(num("Cin")), int(num("Cout")), int(num("H")), int(num("W")))
+		if num("kernel") == 3 {
+			out["conv3x3/"+shape+"/fwd"] = num("fwd_ms")
+			out["conv3x3/"+shape+"/fwdbwd"] = num("fwdbwd_ms")
+		} else if num("kernel") == 1 {
+			out["conv1x1/"+shape+"/fwdbwd"] = num("fwdbwd_ms")
+		}
+	case "unet":
+		switch m["mode"] {
+		case "inference_no_grad":
+			out["unet/infer"] = num("ms_per_batch")
+		case "train_step_sgd":
+			out["unet/train"] = num("ms_per_step")
+		}
+	case "stitch":
+		if m["granularity"] != "stage" {
+			break
+		}
+		switch m["mode"] {
+		case "direct_matching":
+			out["stitch/direct"] = num("ms_per_step")
+		case "double_batched":
+			out["stitch/double"] = num("ms_per_step")
+		}
+	}
+	return out
+}

@@ -1,0 +1,160 @@
+package experiment
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"suture/io/ckpt"
+	"suture/kernels/cpu"
+	"suture/stitch"
+	"suture/tensor"
+	"suture/unet"
+)
+
+func tinyModel(t *testing.T, features []int, seed uint64) *unet.Model {
+	t.Helper()
+	cfg, err := unet.Plan(16, 16, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.FeaturesPerStage = features
+	m, err := unet.NewModel(cpu.New(0), cfg, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestLoadDataSpecs(t *testing.T) {
+	ds, err := LoadData("synth:b:12:16:3", 0)
+	if err != nil || ds.Len() != 12 || !ds.Samples[0].Image.Shape.Equal([]int{3, 16, 16}) {
+		t.Fatalf("synth spec: %v %v", ds, err)
+	}
+	for _, bad := range []string{"synth:a:x", "synth:a:0", "synth:a:1:2:3:4", "synth:q:10"} {
+		if _, err := LoadData(bad, 0); err == nil {
+			t.Errorf("spec %q accepted", bad)
+		}
+	}
+	if _, err := LoadData(filepath.Join(t.TempDir(), "none"), 0); err == nil {
+		t.Error("missing folder accepted")
+	}
+	p, err := Split(ds, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Train) != 8 || len(p.Val) != 2 || len(p.Test) != 2 {
+		t.Errorf("parts %d/%d/%d, want 8/2/2", len(p.Train), len(p.Val), len(p.Test))
+	}
+	all, _ := p.Subset("all")
+	seen := map[string]bool{}
+	for _, s := range all {
+		seen[s.Name] = true
+	}
+	if len(seen) != 12 {
+		t.Errorf("partition covers %d of 12 samples", len(seen))
+	}
+	if _, err := p.Subset("holdout"); err == nil {
+		t.Error("unknown subset accepted")
+	}
+}
+
+func TestUNetCheckpointRoundTrip(t *testing.T) {
+	m := tinyModel(t, []int{4, 8}, 1)
+	path := filepath.Join(t.TempDir(), "m.ckpt")
+	run := RunInfo{Data: "synth:a", Fold: 2, SplitSeed: 3, Seed: 4}
+	if err := SaveUNet(path, m, nil, run); err != nil {
+		t.Fatal(err)
+	}
+	l, err := LoadUNet(path, cpu.New(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Meta.Run != run || tensor.MaxAbsDiff(l.Model.Params.Value.Data, m.Params.Value.Data) != 0 {
+		t.Error("round trip changed the model or its run info")
+	}
+	f1, _ := Fingerprint(m)
+	f2, _ := Fingerprint(l.Model)
+	if f1 != f2 {
+		t.Error("fingerprint differs after a round trip")
+	}
+	if l.Resume(nil) == nil {
+		t.Error("resuming from a checkpoint without training state accepted")
+	}
+}
+
+// A checkpoint whose weights do not fit its architecture: one error naming the file.
+func TestCheckpointOfAnotherArchitecture(t *testing.T) {
+	m := tinyModel(t, []int{4, 8}, 1)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.ckpt")
+	if err := SaveUNet(path, m, nil, RunInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ckpt.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := tinyModel(t, []int{4, 6}, 1)
+	if err := c.SetMeta("unet", UNetMeta{Config: other.Config}); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.ckpt")
+	if err := ckpt.Write(bad, c); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadUNet(bad, cpu.New(0))
+	if err == nil || !strings.Contains(err.Error(), "bad.ckpt") || !strings.Contains(err.Error(), "shape") {
+		t.Errorf("another architecture: %v", err)
+	}
+}
+
+func TestStitchedRoundTripAndFingerprints(t *testing.T) {
+	b := cpu.New(0)
+	a, bb := tinyModel(t, []int{4, 8}, 1), tinyModel(t, []int{3, 6}, 2)
+	s, err := NewStitched(b, a, bb, 3, 16, 16, "all", stitch.DefaultMatchOptions(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Meta.Pairs) != s.M.Pairs() || s.M.Pairs() == 0 {
+		t.Fatalf("%d pairs recorded for %d", len(s.Meta.Pairs), s.M.Pairs())
+	}
+	path := filepath.Join(t.TempDir(), "s.ckpt")
+	if err := s.Save(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	l, err := LoadStitched(path, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tensor.MaxAbsDiff(l.M.Params.Value.Data, s.M.Params.Value.Data) != 0 {
+		t.Error("stitch weights changed in the round trip")
+	}
+	x := tensor.NewRNG(1).Rand(2, 3, 16, 16)
+	set, _ := stitch.StitchEnsemble(s.M.Pairs(), 1)
+	p1, _ := s.M.Probabilities(set, x, 2)
+	p2, _ := l.M.Probabilities(set, x, 2)
+	if tensor.MaxAbsDiff(p1.Data, p2.Data) != 0 {
+		t.Error("the loaded stitched model computes something else")
+	}
+	if err := l.CheckBases(a, bb); err != nil {
+		t.Errorf("its own bases rejected: %v", err)
+	}
+	if err := l.CheckBases(bb, a); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Errorf("swapped bases: %v", err)
+	}
+	if _, err := LoadUNet(path, b); err == nil || !strings.Contains(err.Error(), "not a U-Net") {
+		t.Errorf("stitched checkpoint loaded as a U-Net: %v", err)
+	}
+	// No common scale: A works at 16 and 8 px; this B down-samples by 4 in
+	// its first stage, so it works at 4 and 2 px only.
+	cfg, _ := unet.Plan(16, 16, 3, 2)
+	cfg.Strides = [][2]int{{4, 4}, {2, 2}}
+	far, err := unet.NewModel(b, cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewStitched(b, a, far, 3, 16, 16, "all", stitch.DefaultMatchOptions(), 5); err == nil || !strings.Contains(err.Error(), "no spatial scale") {
+		t.Errorf("no common scale: %v", err)
+	}
+}
