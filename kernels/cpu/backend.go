@@ -18,8 +18,9 @@ func init() {
 // NewReference.
 type Backend struct {
 	name    string
-	fast    bool // use the fast path where one exists
-	threads int  // goroutines the fast path may use
+	fast    bool       // use the fast path where one exists
+	threads int        // goroutines the fast path may use
+	ws      *workspace // scratch buffers of the fast path
 }
 
 // New returns the fast backend using threads goroutines (0: GOMAXPROCS).
@@ -27,7 +28,7 @@ func New(threads int) *Backend {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Backend{name: "cpu", fast: true, threads: threads}
+	return &Backend{name: "cpu", fast: true, threads: threads, ws: new(workspace)}
 }
 
 // NewReference returns the backend that runs only the plain references.

@@ -65,7 +65,7 @@ func col2im(dx, col []float32, d convDims) {
 }
 
 // single is a one-thread view of b for GEMMs issued inside a parallel loop.
-func (b *Backend) single() *Backend { return &Backend{name: b.name, fast: true, threads: 1} }
+func (b *Backend) single() *Backend { return &Backend{name: b.name, fast: true, threads: 1, ws: b.ws} }
 
 func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
 	k, p := d.ci*d.kh*d.kw, d.ho*d.wo

@@ -1,39 +1,202 @@
 package cpu
 
+import "sync"
+
+// Packed, cache-blocked SGEMM (the BLIS loop nest). For each NC-wide column
+// block of C and each KC-deep slice of the sum, op(B) is packed into panels
+// of gemmNR columns (kept in L2/L3); for each MC-tall row block, alpha*op(A)
+// is packed into panels of gemmMR rows (kept in L2); the micro-kernel then
+// sweeps the gemmMR x gemmNR tiles, one B panel (KC x 16 floats, 16 KiB) in L1
+// at a time. Partial tiles go through a small stack tile.
+const (
+	gemmKC = 256  // 6*256 + 16*256 floats: the A and B panels fit Zen 4's 32 KiB L1d
+	gemmMC = 144  // A block MC*KC*4 = 144 KiB of the 1 MiB L2
+	gemmNC = 3072 // B block KC*NC*4 = 3 MiB, in L3
+)
+
+// gemmMinParallel is the flop count below which one goroutine is faster.
+const gemmMinParallel = 1 << 18
+
+// gemmJob is one call's arguments; it is a task cut along N or M.
+type gemmJob struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a              []float32 // op(a): (m, k); stored (m, lda) or (k, lda) when transA
+	lda            int
+	bm             []float32 // op(b): (k, n); stored (k, ldb) or (n, ldb) when transB
+	ldb            int
+	c              []float32 // (m, ldc)
+	ldc            int
+	ws             *workspace
+	splitN         bool
+	done           sync.WaitGroup
+}
+
+var gemmJobs = sync.Pool{New: func() any { return new(gemmJob) }}
+
 // sgemm is the fast path's GEMM entry point; same contract as gemmRef.
-// This first version is a cache-friendly plain-Go loop (i-p-j order, so the
-// inner loop is a contiguous axpy); the packed assembly kernel replaces it.
 func (b *Backend) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bm []float32, ldb int, beta float32, c []float32, ldc int) {
-	if transB {
-		gemmRef(transA, transB, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc)
+	b.sgemmThreads(b.Threads(), transA, transB, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc)
+}
+
+// sgemmThreads is sgemm on at most threads goroutines (1 inside a part of
+// another task, which must not start tasks).
+func (b *Backend) sgemmThreads(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bm []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
 		return
 	}
-	b.forChunks(m, min(b.Threads(), max(1, m*n*k/(1<<16))), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			crow := c[i*ldc : i*ldc+n]
-			if beta == 0 {
-				clear(crow)
-			} else if beta != 1 {
-				for j := range crow {
-					crow[j] *= beta
-				}
+	j := gemmJobs.Get().(*gemmJob)
+	j.transA, j.transB, j.m, j.n, j.k = transA, transB, m, n, k
+	j.alpha, j.beta = alpha, beta
+	j.a, j.lda, j.bm, j.ldb, j.c, j.ldc = a, lda, bm, ldb, c, ldc
+	j.ws = b.ws
+	tilesM, tilesN := (m+gemmMR-1)/gemmMR, (n+gemmNR-1)/gemmNR
+	parts := threads
+	if 2*m*n*k < gemmMinParallel {
+		parts = 1
+	}
+	// Cut the wider side of C: each part packs the other operand itself,
+	// which costs little next to its share of the products.
+	j.splitN = tilesN >= tilesM || tilesM < parts
+	parts = min(parts, max(tilesM, tilesN))
+	runParts(j, parts, &j.done)
+	j.a, j.bm, j.c, j.ws = nil, nil, nil, nil
+	gemmJobs.Put(j)
+}
+
+func (j *gemmJob) runPart(part, parts int) {
+	if j.splitN {
+		lo, hi := partRange(j.n, gemmNR, part, parts)
+		j.block(0, j.m, lo, hi)
+	} else {
+		lo, hi := partRange(j.m, gemmMR, part, parts)
+		j.block(lo, hi, 0, j.n)
+	}
+}
+
+// block computes rows [m0, m1) and columns [n0, n1) of C.
+func (j *gemmJob) block(m0, m1, n0, n1 int) {
+	if m0 >= m1 || n0 >= n1 {
+		return
+	}
+	c, ldc := j.c, j.ldc
+	if j.beta != 0 && j.beta != 1 {
+		for i := m0; i < m1; i++ {
+			row := c[i*ldc+n0 : i*ldc+n1]
+			for x := range row {
+				row[x] *= j.beta
 			}
-			for p := 0; p < k; p++ {
-				var av float32
-				if transA {
-					av = a[p*lda+i]
-				} else {
-					av = a[i*lda+p]
-				}
-				av *= alpha
-				if av == 0 {
-					continue
-				}
-				brow := bm[p*ldb : p*ldb+n]
-				for j, bv := range brow {
-					crow[j] += av * bv
+		}
+	}
+	if j.k == 0 {
+		if j.beta == 0 {
+			for i := m0; i < m1; i++ {
+				clear(c[i*ldc+n0 : i*ldc+n1])
+			}
+		}
+		return
+	}
+	ncMax := min(gemmNC, roundUp(n1-n0, gemmNR))
+	kcMax := min(gemmKC, j.k)
+	bp := j.ws.getFloats(kcMax * ncMax)
+	ap := j.ws.getFloats(kcMax * min(gemmMC, roundUp(m1-m0, gemmMR)))
+	var edge [gemmMR * gemmNR]float32
+	for jc := n0; jc < n1; jc += gemmNC {
+		nc := min(gemmNC, n1-jc)
+		for pc := 0; pc < j.k; pc += gemmKC {
+			kc := min(gemmKC, j.k-pc)
+			j.packB(bp, pc, kc, jc, nc)
+			accumulate := pc > 0 || j.beta != 0
+			for ic := m0; ic < m1; ic += gemmMC {
+				mc := min(gemmMC, m1-ic)
+				j.packA(ap, ic, mc, pc, kc)
+				for jr := 0; jr < nc; jr += gemmNR {
+					nr := min(gemmNR, nc-jr)
+					bPanel := bp[jr*kc : (jr+gemmNR)*kc]
+					for ir := 0; ir < mc; ir += gemmMR {
+						mr := min(gemmMR, mc-ir)
+						aPanel := ap[ir*kc : (ir+gemmMR)*kc]
+						off := (ic+ir)*ldc + jc + jr
+						if mr == gemmMR && nr == gemmNR {
+							microGemm(kc, aPanel, bPanel, c[off:], ldc, accumulate)
+							continue
+						}
+						microGemm(kc, aPanel, bPanel, edge[:], gemmNR, false)
+						for r := 0; r < mr; r++ {
+							row := c[off+r*ldc : off+r*ldc+nr]
+							src := edge[r*gemmNR : r*gemmNR+nr]
+							if accumulate {
+								for x := range row {
+									row[x] += src[x]
+								}
+							} else {
+								copy(row, src)
+							}
+						}
+					}
 				}
 			}
 		}
-	})
+	}
+	j.ws.putFloats(ap)
+	j.ws.putFloats(bp)
+}
+
+func roundUp(n, unit int) int { return (n + unit - 1) / unit * unit }
+
+// packA writes alpha*op(A)[ic:ic+mc, pc:pc+kc] as panels of gemmMR rows:
+// ap[(panel*kc + p)*gemmMR + r], rows past mc zero.
+func (j *gemmJob) packA(ap []float32, ic, mc, pc, kc int) {
+	a, lda, alpha := j.a, j.lda, j.alpha
+	for ir := 0; ir < mc; ir += gemmMR {
+		mr := min(gemmMR, mc-ir)
+		panel := ap[ir*kc : (ir+gemmMR)*kc]
+		if mr < gemmMR {
+			clear(panel)
+		}
+		if j.transA {
+			// op(A)[i][p] = a[p*lda+i]: each p gives mr contiguous values.
+			for p := 0; p < kc; p++ {
+				src := a[(pc+p)*lda+ic+ir:][:mr]
+				dst := panel[p*gemmMR:][:mr]
+				for r, v := range src {
+					dst[r] = alpha * v
+				}
+			}
+			continue
+		}
+		for r := 0; r < mr; r++ {
+			src := a[(ic+ir+r)*lda+pc:][:kc]
+			for p, v := range src {
+				panel[p*gemmMR+r] = alpha * v
+			}
+		}
+	}
+}
+
+// packB writes op(B)[pc:pc+kc, jc:jc+nc] as panels of gemmNR columns:
+// bp[(panel*kc + p)*gemmNR + x], columns past nc zero.
+func (j *gemmJob) packB(bp []float32, pc, kc, jc, nc int) {
+	b, ldb := j.bm, j.ldb
+	for jr := 0; jr < nc; jr += gemmNR {
+		nr := min(gemmNR, nc-jr)
+		panel := bp[jr*kc : (jr+gemmNR)*kc]
+		if nr < gemmNR {
+			clear(panel)
+		}
+		if j.transB {
+			// op(B)[p][x] = b[x*ldb+p]: each column x is contiguous in p.
+			for x := 0; x < nr; x++ {
+				src := b[(jc+jr+x)*ldb+pc:][:kc]
+				for p, v := range src {
+					panel[p*gemmNR+x] = v
+				}
+			}
+			continue
+		}
+		for p := 0; p < kc; p++ {
+			copy(panel[p*gemmNR:p*gemmNR+nr], b[(pc+p)*ldb+jc+jr:][:nr])
+		}
+	}
 }
