@@ -95,25 +95,3 @@ func (b *Backend) forChunks(n, parts int, fn func(lo, hi int)) {
 	}
 	_ = g.Wait()
 }
-
-// forEach runs fn(i, worker) for i in [0, n), with at most Threads workers;
-// worker indexes per-worker scratch space.
-func (b *Backend) forEach(n int, fn func(i, worker int)) {
-	t := min(b.Threads(), n)
-	if t <= 1 {
-		for i := 0; i < n; i++ {
-			fn(i, 0)
-		}
-		return
-	}
-	var g errgroup.Group
-	for w := 0; w < t; w++ {
-		g.Go(func() error {
-			for i := w; i < n; i += t {
-				fn(i, w)
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-}

@@ -1,0 +1,124 @@
+package cpu
+
+import (
+	"fmt"
+	"testing"
+
+	"suture/kernels"
+	"suture/tensor"
+)
+
+// Fast-path benchmarks, each reporting GFLOP/s, on the shapes of
+// shared/bench/torch_cpu_bench.py (--sgemm-shapes, --conv-shapes, --conv1x1)
+// so the figures compare with PyTorch's side by side.
+
+// withKernelsB runs f under "asm" (when this CPU has it) and "generic".
+func withKernelsB(b *testing.B, f func(b *testing.B)) {
+	saved := useAsm
+	defer func() { useAsm = saved }()
+	for _, asm := range []bool{true, false} {
+		if asm && !asmAvailable {
+			continue
+		}
+		useAsm = asm
+		name := "generic"
+		if asm {
+			name = "asm"
+		}
+		b.Run(name, f)
+	}
+}
+
+func reportGFLOPs(b *testing.B, flopsPerOp float64) {
+	b.ReportMetric(flopsPerOp*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkSgemm: sgemm/{asm,generic}/MxKxN, C = A*B, 2 threads (GOMAXPROCS).
+func BenchmarkSgemm(b *testing.B) {
+	shapes := [][3]int{{1024, 1024, 1024}, {8192, 288, 32}, {8192, 32, 32}, {2048, 576, 64}, {512, 1152, 128}}
+	withKernelsB(b, func(b *testing.B) {
+		for _, s := range shapes {
+			m, k, n := s[0], s[1], s[2]
+			name := fmt.Sprintf("%dx%dx%d", m, k, n)
+			if m == k && k == n {
+				name = fmt.Sprint(m)
+			}
+			b.Run(name, func(b *testing.B) {
+				if !useAsm && m*n*k > 1<<28 {
+					b.Skip("generic kernel: skip the largest shape to keep the run short")
+				}
+				g := tensor.NewRNG(1)
+				a, bm, c := g.Rand(m, k), g.Rand(k, n), tensor.New(m, n)
+				be := New(0)
+				for b.Loop() {
+					be.sgemm(false, false, m, n, k, 1, a.Data, k, bm.Data, n, 0, c.Data, n)
+				}
+				reportGFLOPs(b, 2*float64(m)*float64(n)*float64(k))
+			})
+		}
+	})
+}
+
+// convBench is one conv layer of the benchmark: Ci x Co x H x W at a batch.
+type convBench struct{ ci, co, h, w, n, k int }
+
+func (c convBench) fwdFlops() float64 {
+	return 2 * float64(c.n*c.co*c.h*c.w) * float64(c.ci*c.k*c.k)
+}
+
+// runConvBench times fwd, bwddata, bwdfilter and fwdbwd (all three, as
+// PyTorch's fwd+bwd with input and weight gradients) of a stride-1 conv.
+func runConvBench(b *testing.B, c convBench) {
+	be := New(0)
+	g := tensor.NewRNG(2)
+	p := kernels.Conv(1, c.k/2)
+	x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, c.k, c.k), g.Rand(c.co)
+	y, dy := tensor.New(c.n, c.co, c.h, c.w), g.Rand(c.n, c.co, c.h, c.w)
+	dx, dw, db := tensor.New(x.Shape...), tensor.New(w.Shape...), tensor.New(c.co)
+	f := c.fwdFlops()
+	check := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("fwd", func(b *testing.B) {
+		for b.Loop() {
+			check(be.Conv2d(y, x, w, bias, p))
+		}
+		reportGFLOPs(b, f)
+	})
+	b.Run("bwddata", func(b *testing.B) {
+		for b.Loop() {
+			check(be.Conv2dBackwardData(dx, dy, w, p))
+		}
+		reportGFLOPs(b, f)
+	})
+	b.Run("bwdfilter", func(b *testing.B) {
+		for b.Loop() {
+			check(be.Conv2dBackwardFilter(dw, db, dy, x, p))
+		}
+		reportGFLOPs(b, f)
+	})
+	b.Run("fwdbwd", func(b *testing.B) {
+		for b.Loop() {
+			check(be.Conv2d(y, x, w, bias, p))
+			check(be.Conv2dBackwardData(dx, dy, w, p))
+			check(be.Conv2dBackwardFilter(dw, db, dy, x, p))
+		}
+		reportGFLOPs(b, 3*f)
+	})
+}
+
+// BenchmarkConv3x3: conv3x3/CinxCoutxHxW/{fwd,bwddata,bwdfilter,fwdbwd}, batch 8.
+func BenchmarkConv3x3(b *testing.B) {
+	for _, s := range [][4]int{{3, 32, 128, 128}, {32, 32, 128, 128}, {64, 64, 64, 64}, {128, 128, 32, 32}, {256, 256, 16, 16}} {
+		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: 8, k: 3}
+		b.Run(fmt.Sprintf("%dx%dx%dx%d", c.ci, c.co, c.h, c.w), func(b *testing.B) { runConvBench(b, c) })
+	}
+}
+
+// BenchmarkConv1x1: the stitch, conv1x1/32x32x128x128/{...}, batch 16.
+func BenchmarkConv1x1(b *testing.B) {
+	c := convBench{ci: 32, co: 32, h: 128, w: 128, n: 16, k: 1}
+	b.Run("32x32x128x128", func(b *testing.B) { runConvBench(b, c) })
+}
