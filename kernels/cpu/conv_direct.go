@@ -136,21 +136,21 @@ func (j *directConvJob) runPart(part, parts int) {
 
 // dotJob is the backward-filter sum as dot products over output pixels:
 //
-//   dw[m][t] += sum_q dyg[m][q] * src[offs[t] + q]
+//	dw[m][t] += sum_q dyg[m][q] * src[offs[t] + q]
 //
 // where dyg is dy laid out on the grid of src (rows g floats apart, zeros
 // past the last column) so that q runs over one contiguous range. Parts cut
 // the taps, so every dw element has one owner and a fixed summation order.
 type dotJob struct {
-	m, k   int
-	dyg    []float32 // (roundUp(m, 4), lq)
-	lq     int       // a multiple of 8
-	src    []float32 // one sample's phased image
-	offs   []int     // (roundUp(k, 3)); padding taps read offset 0
-	dw     []float32 // (roundUp(m, 4), roundUp(k, 3)) partial sums
-	ldw    int
-	chunk  int // pixels per pass: the dy rows of a pass stay in L2
-	done   sync.WaitGroup
+	m, k  int
+	dyg   []float32 // (roundUp(m, 4), lq)
+	lq    int       // a multiple of 8
+	src   []float32 // one sample's phased image
+	offs  []int     // (roundUp(k, 3)); padding taps read offset 0
+	dw    []float32 // (roundUp(m, 4), roundUp(k, 3)) partial sums
+	ldw   int
+	chunk int // pixels per pass: the dy rows of a pass stay in L2
+	done  sync.WaitGroup
 }
 
 var dotJobs = sync.Pool{New: func() any { return new(dotJob) }}

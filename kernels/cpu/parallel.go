@@ -55,7 +55,7 @@ func runParts(t task, parts int, done *sync.WaitGroup) {
 	}
 	done.Add(parts - 1)
 	for i := 1; i < parts; i++ {
-		helper(i-1) <- partCall{t: t, part: i, parts: parts, done: done}
+		helper(i - 1) <- partCall{t: t, part: i, parts: parts, done: done}
 	}
 	t.runPart(0, parts)
 	done.Wait()
