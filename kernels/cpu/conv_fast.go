@@ -231,7 +231,7 @@ func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) 
 			buf = ws.getFloats(img.size())
 			j.src = buf
 		}
-		j.lq = roundUp(d.ho*gj.g, convSeg)
+		j.lq = roundUp(gj.h*gj.g, convSeg)
 		gj.lq = j.lq
 		grid = ws.getFloats(mPad * j.lq)
 		gj.dst = grid
