@@ -225,7 +225,11 @@ func (b *Backend) BiasAdd(y, bias *tensor.Tensor) error {
 	if err := hostCheck("bias-add", y, bias); err != nil {
 		return err
 	}
-	biasAddRef(y.Data, bias.Data, y.Shape[0], y.Shape[1], spatial(y))
+	if b.fast {
+		b.biasAdd(y.Data, bias.Data, y.Shape[0], y.Shape[1], spatial(y))
+	} else {
+		biasAddRef(y.Data, bias.Data, y.Shape[0], y.Shape[1], spatial(y))
+	}
 	return nil
 }
 
@@ -237,7 +241,11 @@ func (b *Backend) BiasGrad(db, dy *tensor.Tensor) error {
 	if err := hostCheck("bias-grad", db, dy); err != nil {
 		return err
 	}
-	biasGradRef(db.Data, dy.Data, dy.Shape[0], dy.Shape[1], spatial(dy))
+	if b.fast && spatial(dy) > 0 {
+		b.biasGrad(db.Data, dy.Data, dy.Shape[0], dy.Shape[1], spatial(dy))
+	} else {
+		biasGradRef(db.Data, dy.Data, dy.Shape[0], dy.Shape[1], spatial(dy))
+	}
 	return nil
 }
 

@@ -14,11 +14,7 @@ import "sync"
 //   backward-filter    dot products: dw += dy[n] . phased(x[n])
 // Samples run one after the other and each sample's sum is cut over the
 // threads, so batch 1 keeps every core busy. A 1x1 stride-1 unpadded conv
-// (the stitch) reads x[n] and dy[n] in place: a GEMM over H*W with no copy.
-
-// flatView reports whether channels of p floats can be read in place by the
-// kernels, which read whole 8-float segments.
-func flatView(p int) bool { return p%convSeg == 0 }
+// (the stitch) is a plain packed GEMM over H*W per sample (conv1x1_fast.go).
 
 func (d convDims) isPointwise() bool {
 	return d.kh == 1 && d.kw == 1 && d.sh == 1 && d.sw == 1 && d.ph == 0 && d.pw == 0
@@ -29,17 +25,14 @@ func (d convDims) inputImage() phasedImage {
 	return makePhasedImage(d.ci, d.h, d.w, d.sh, d.sw, d.ph, d.pw, d.h+2*d.ph, d.w+2*d.pw)
 }
 
-// inputTaps writes the tap offsets (ci, kh, kw) of the input view and
-// returns the largest; pointwise convs with flat planes use x[n] itself.
-func (d convDims) inputTaps(offs []int, img phasedImage, inPlace bool) int {
+// inputTaps writes the tap offsets (ci, kh, kw) into the input view and
+// returns the largest.
+func (d convDims) inputTaps(offs []int, img phasedImage) int {
 	maxOff := 0
 	for ci := 0; ci < d.ci; ci++ {
 		for kh := 0; kh < d.kh; kh++ {
 			for kw := 0; kw < d.kw; kw++ {
-				o := ci * d.h * d.w
-				if !inPlace {
-					o = img.tapOffset(ci, kh, kw)
-				}
+				o := img.tapOffset(ci, kh, kw)
 				offs[(ci*d.kh+kh)*d.kw+kw] = o
 				maxOff = max(maxOff, o)
 			}
@@ -49,6 +42,10 @@ func (d convDims) inputTaps(offs []int, img phasedImage, inPlace bool) int {
 }
 
 func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
+	if d.isPointwise() {
+		b.conv1x1Fast(y, x, w, bias, d)
+		return
+	}
 	ws := b.ws
 	k, plane, xPlane := d.ci*d.kh*d.kw, d.ho*d.wo, d.ci*d.h*d.w
 	ap := ws.getFloats(roundUp(d.co, convMR) * k)
@@ -58,26 +55,15 @@ func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
 		pb = ws.getZeros(roundUp(d.co, convMR))
 		copy(pb, bias)
 	}
-	inPlace := d.isPointwise() && flatView(plane)
 	img := d.inputImage()
 	offs := ws.getInts(k)
+	buf := ws.getFloats(img.size())
 	j := directConvJobs.Get().(*directConvJob)
 	j.m, j.k, j.ap, j.offs, j.bias, j.accumulate = d.co, k, ap, offs, pb, false
-	j.maxOff = d.inputTaps(offs, img, inPlace)
-	var buf []float32
-	if inPlace {
-		j.g, j.oh, j.ow = plane, 1, plane
-	} else {
-		buf = ws.getFloats(img.size())
-		j.g, j.oh, j.ow, j.src = img.g, d.ho, d.wo, buf
-	}
+	j.maxOff = d.inputTaps(offs, img)
+	j.g, j.oh, j.ow, j.src = img.g, d.ho, d.wo, buf
 	for n := 0; n < d.n; n++ {
-		xn := x[n*xPlane : (n+1)*xPlane]
-		if inPlace {
-			j.src = xn
-		} else {
-			fillPhased(b.threads, img, buf, xn)
-		}
+		fillPhased(b.threads, img, buf, x[n*xPlane:(n+1)*xPlane])
 		j.out = y[n*d.co*plane : (n+1)*d.co*plane]
 		j.run(b.threads)
 	}
@@ -85,17 +71,19 @@ func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
 	directConvJobs.Put(j)
 	ws.putInts(offs)
 	ws.putFloats(ap)
+	ws.putFloats(buf)
 	if pb != nil {
 		ws.putFloats(pb)
-	}
-	if buf != nil {
-		ws.putFloats(buf)
 	}
 }
 
 func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
 	if d.sh != 1 || d.sw != 1 || d.ph > d.kh-1 || d.pw > d.kw-1 {
 		b.conv2dBackwardDataGemm(dx, dy, w, d)
+		return
+	}
+	if d.isPointwise() {
+		b.conv1x1BackwardDataFast(dx, dy, w, d)
 		return
 	}
 	// Stride 1: dx[ci][ih][iw] += sum_{co,kh,kw} w[co][ci][kh][kw] *
@@ -108,38 +96,24 @@ func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
 		co, kk := t/(d.kh*d.kw), t%(d.kh*d.kw)
 		return w[(co*d.ci+i)*d.kh*d.kw+kk]
 	})
-	inPlace := d.isPointwise() && flatView(plane)
 	img := makePhasedImage(d.co, d.ho, d.wo, 1, 1, d.kh-1-d.ph, d.kw-1-d.pw, d.h+d.kh-1, d.w+d.kw-1)
 	offs := ws.getInts(k)
 	maxOff := 0
 	for co := 0; co < d.co; co++ {
 		for kh := 0; kh < d.kh; kh++ {
 			for kw := 0; kw < d.kw; kw++ {
-				o := co * plane
-				if !inPlace {
-					o = img.tapOffset(co, d.kh-1-kh, d.kw-1-kw)
-				}
+				o := img.tapOffset(co, d.kh-1-kh, d.kw-1-kw)
 				offs[(co*d.kh+kh)*d.kw+kw] = o
 				maxOff = max(maxOff, o)
 			}
 		}
 	}
+	buf := ws.getFloats(img.size())
 	j := directConvJobs.Get().(*directConvJob)
 	j.m, j.k, j.ap, j.offs, j.maxOff, j.bias, j.accumulate = d.ci, k, ap, offs, maxOff, nil, true
-	var buf []float32
-	if inPlace {
-		j.g, j.oh, j.ow = plane, 1, plane
-	} else {
-		buf = ws.getFloats(img.size())
-		j.g, j.oh, j.ow, j.src = img.g, d.h, d.w, buf
-	}
+	j.g, j.oh, j.ow, j.src = img.g, d.h, d.w, buf
 	for n := 0; n < d.n; n++ {
-		dyn := dy[n*dyPlane : (n+1)*dyPlane]
-		if inPlace {
-			j.src = dyn
-		} else {
-			fillPhased(b.threads, img, buf, dyn)
-		}
+		fillPhased(b.threads, img, buf, dy[n*dyPlane:(n+1)*dyPlane])
 		j.out = dx[n*d.ci*plane : (n+1)*d.ci*plane]
 		j.run(b.threads)
 	}
@@ -147,9 +121,7 @@ func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
 	directConvJobs.Put(j)
 	ws.putInts(offs)
 	ws.putFloats(ap)
-	if buf != nil {
-		ws.putFloats(buf)
-	}
+	ws.putFloats(buf)
 }
 
 // conv2dBackwardDataGemm is backward-data for strides above 1:
@@ -205,53 +177,32 @@ func (j *col2imJob) runPart(part, parts int) {
 }
 
 func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) {
+	if d.isPointwise() {
+		b.conv1x1BackwardFilterFast(dw, db, dy, x, d)
+		return
+	}
 	ws := b.ws
 	k, plane, xPlane := d.ci*d.kh*d.kw, d.ho*d.wo, d.ci*d.h*d.w
 	kPad, mPad := roundUp(k, dotNR), roundUp(d.co, dotMR)
-	inPlace := d.isPointwise() && flatView(plane)
 	img := d.inputImage()
 	offs := ws.getInts(kPad)
-	d.inputTaps(offs, img, inPlace)
+	d.inputTaps(offs, img)
 	clear(offs[k:])
 	part := ws.getZeros(mPad * kPad)
+	buf := ws.getFloats(img.size())
 	j := dotJobs.Get().(*dotJob)
-	j.m, j.k, j.offs, j.dw, j.ldw = d.co, k, offs, part, kPad
+	j.m, j.k, j.offs, j.dw, j.ldw, j.src = d.co, k, offs, part, kPad, buf
 	// dy on the grid of the input view: rows g apart, zero columns between.
-	gj := gridJobs.Get().(*gridJob)
-	gj.rows, gj.h, gj.w = d.co, d.ho, d.wo
-	var buf, grid []float32
-	if inPlace && d.co%dotMR == 0 {
-		j.lq = plane
-	} else {
-		gj.g = plane
-		if inPlace {
-			gj.h, gj.w = 1, plane
-		} else {
-			gj.g = img.g
-			buf = ws.getFloats(img.size())
-			j.src = buf
-		}
-		j.lq = roundUp(gj.h*gj.g, convSeg)
-		gj.lq = j.lq
-		grid = ws.getFloats(mPad * j.lq)
-		gj.dst = grid
-		j.dyg = grid
-	}
+	j.lq = roundUp(d.ho*img.g, convSeg)
+	grid := ws.getFloats(mPad * j.lq)
+	j.dyg = grid
 	j.chunk = dotChunk(d.co, j.lq)
+	gj := gridJobs.Get().(*gridJob)
+	gj.rows, gj.h, gj.w, gj.g, gj.lq, gj.dst = d.co, d.ho, d.wo, img.g, j.lq, grid
 	for n := 0; n < d.n; n++ {
-		dyn := dy[n*d.co*plane : (n+1)*d.co*plane]
-		xn := x[n*xPlane : (n+1)*xPlane]
-		if grid == nil {
-			j.dyg = dyn
-		} else {
-			gj.src = dyn
-			runParts(gj, min(b.threads, mPad), &gj.done)
-		}
-		if inPlace {
-			j.src = xn
-		} else {
-			fillPhased(b.threads, img, buf, xn)
-		}
+		gj.src = dy[n*d.co*plane : (n+1)*d.co*plane]
+		runParts(gj, min(b.threads, mPad), &gj.done)
+		fillPhased(b.threads, img, buf, x[n*xPlane:(n+1)*xPlane])
 		j.run(b.threads)
 	}
 	for co := 0; co < d.co; co++ {
@@ -266,12 +217,8 @@ func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) 
 	gridJobs.Put(gj)
 	ws.putInts(offs)
 	ws.putFloats(part)
-	if buf != nil {
-		ws.putFloats(buf)
-	}
-	if grid != nil {
-		ws.putFloats(grid)
-	}
+	ws.putFloats(buf)
+	ws.putFloats(grid)
 	if db != nil {
 		b.biasGrad(db, dy, d.n, d.co, plane)
 	}

@@ -29,7 +29,9 @@ type gemmJob struct {
 	c              []float32 // (m, ldc)
 	ldc            int
 	ws             *workspace
-	splitN         bool
+	splitN         bool      // parts cut the columns (else the rows)
+	splitK         bool      // parts cut the sum into partial (below)
+	partial        []float32 // splitK: (parts, m, n) partial sums
 	done           sync.WaitGroup
 }
 
@@ -58,39 +60,74 @@ func (b *Backend) sgemmThreads(threads int, transA, transB bool, m, n, k int, al
 	}
 	// Cut the wider side of C: each part packs the other operand itself,
 	// which costs little next to its share of the products.
+	// With few tiles of C and a long sum (a weight gradient over pixels),
+	// cutting the sum balances better: each part sums a range of k into
+	// its own buffer, and the buffers are added in part order.
+	j.splitK = parts > 1 && max(tilesM, tilesN) < 4*parts && k >= 2*parts*gemmKC && m*n <= 1<<16
+	if j.splitK {
+		j.partial = j.ws.getFloats(parts * m * n)
+	}
 	j.splitN = tilesN >= tilesM || tilesM < parts
-	parts = min(parts, max(tilesM, tilesN))
+	if !j.splitK {
+		parts = min(parts, max(tilesM, tilesN))
+	}
 	runParts(j, parts, &j.done)
-	j.a, j.bm, j.c, j.ws = nil, nil, nil, nil
+	if j.splitK {
+		j.reducePartials(parts)
+		j.ws.putFloats(j.partial)
+	}
+	j.a, j.bm, j.c, j.ws, j.partial = nil, nil, nil, nil, nil
 	gemmJobs.Put(j)
 }
 
 func (j *gemmJob) runPart(part, parts int) {
-	if j.splitN {
+	switch {
+	case j.splitK:
+		lo, hi := partRange(j.k, gemmKC, part, parts)
+		j.block(0, j.m, 0, j.n, lo, hi, j.partial[part*j.m*j.n:(part+1)*j.m*j.n], j.n, 0)
+	case j.splitN:
 		lo, hi := partRange(j.n, gemmNR, part, parts)
-		j.block(0, j.m, lo, hi)
-	} else {
+		j.block(0, j.m, lo, hi, 0, j.k, j.c, j.ldc, j.beta)
+	default:
 		lo, hi := partRange(j.m, gemmMR, part, parts)
-		j.block(lo, hi, 0, j.n)
+		j.block(lo, hi, 0, j.n, 0, j.k, j.c, j.ldc, j.beta)
 	}
 }
 
-// block computes rows [m0, m1) and columns [n0, n1) of C.
-func (j *gemmJob) block(m0, m1, n0, n1 int) {
+// reducePartials: C = sum of the parts' sums (in part order) + beta*C.
+func (j *gemmJob) reducePartials(parts int) {
+	mn := j.m * j.n
+	for i := 0; i < j.m; i++ {
+		row := j.c[i*j.ldc : i*j.ldc+j.n]
+		for x := range row {
+			v := j.partial[i*j.n+x]
+			for p := 1; p < parts; p++ {
+				v += j.partial[p*mn+i*j.n+x]
+			}
+			if j.beta != 0 {
+				v += j.beta * row[x]
+			}
+			row[x] = v
+		}
+	}
+}
+
+// block computes rows [m0, m1) and columns [n0, n1) of
+// c = alpha*op(A)[:, k0:k1]*op(B)[k0:k1, :] + beta*c.
+func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta float32) {
 	if m0 >= m1 || n0 >= n1 {
 		return
 	}
-	c, ldc := j.c, j.ldc
-	if j.beta != 0 && j.beta != 1 {
+	if beta != 0 && beta != 1 {
 		for i := m0; i < m1; i++ {
 			row := c[i*ldc+n0 : i*ldc+n1]
 			for x := range row {
-				row[x] *= j.beta
+				row[x] *= beta
 			}
 		}
 	}
-	if j.k == 0 {
-		if j.beta == 0 {
+	if k0 >= k1 {
+		if beta == 0 {
 			for i := m0; i < m1; i++ {
 				clear(c[i*ldc+n0 : i*ldc+n1])
 			}
@@ -98,16 +135,16 @@ func (j *gemmJob) block(m0, m1, n0, n1 int) {
 		return
 	}
 	ncMax := min(gemmNC, roundUp(n1-n0, gemmNR))
-	kcMax := min(gemmKC, j.k)
+	kcMax := min(gemmKC, k1-k0)
 	bp := j.ws.getFloats(kcMax * ncMax)
 	ap := j.ws.getFloats(kcMax * min(gemmMC, roundUp(m1-m0, gemmMR)))
 	var edge [gemmMR * gemmNR]float32
 	for jc := n0; jc < n1; jc += gemmNC {
 		nc := min(gemmNC, n1-jc)
-		for pc := 0; pc < j.k; pc += gemmKC {
-			kc := min(gemmKC, j.k-pc)
+		for pc := k0; pc < k1; pc += gemmKC {
+			kc := min(gemmKC, k1-pc)
 			j.packB(bp, pc, kc, jc, nc)
-			accumulate := pc > 0 || j.beta != 0
+			accumulate := pc > k0 || beta != 0
 			for ic := m0; ic < m1; ic += gemmMC {
 				mc := min(gemmMC, m1-ic)
 				j.packA(ap, ic, mc, pc, kc)

@@ -38,7 +38,8 @@ func (c gemmCase) String() string {
 }
 
 // gemmCases covers every blocking cutoff: the register tile (MR=6, NR=16),
-// the vector width 8, the K, M and N cache blocks, odd sizes and all four
+// the vector width 8, the K, M and N cache blocks, the split-K cutoff, odd
+// sizes and all four
 // transpose combinations with the alpha/beta cases that differ in the driver.
 func gemmCases() []gemmCase {
 	var cs []gemmCase
@@ -64,6 +65,9 @@ func gemmCases() []gemmCase {
 		{150, 40, 513, false, true, 1, 0}, {7, 3073, 9, false, false, 1, 1},
 		{13, 3071, 5, true, false, 1, 0}, {289, 290, 291, true, false, 1, 0},
 		{3, 5, 0, false, false, 1, 0}, {3, 5, 0, false, false, 1, 0.5},
+		// Few tiles, long sums: parts cut k (split-K) with 2 and 3 threads.
+		{13, 20, 1100, false, false, 1, 0}, {6, 16, 1537, false, false, 0.5, 1},
+		{30, 33, 2049, false, false, 1, -0.5}, {32, 32, 1536, false, false, 1, 1},
 	}
 	for _, c := range big {
 		for _, tr := range trans {
