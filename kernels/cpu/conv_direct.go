@@ -11,10 +11,10 @@ import "sync"
 //
 // The forward pass and the stride-1 backward-data pass are both this sum.
 
-// convKC is the number of taps per pass over a tile: the inputs of 192 taps
-// of a tile (three 8-float segments each, neighbouring taps sharing cache
-// lines) and the 4x192 weight panel stay in L1.
-const convKC = 192
+// convKC is the number of taps per pass over a tile: the inputs of 288 taps
+// (32 channels of a 3x3 conv) of a tile, about 3 cache lines per (channel,
+// kernel row), and the 4x288 weight panel stay in L1 (~23 KiB of 32).
+const convKC = 288
 
 // packConvA writes a (m, k) as panels of convMR rows: ap[(panel*k+t)*4+r],
 // rows past m zero. a(i, t) gives the element.

@@ -16,8 +16,8 @@ func (c convCase) String() string {
 
 // convCases sit around the cutoffs of the direct kernels: channel counts
 // around the 4-row weight panels and the 3-tap dot groups, widths around the
-// 8-pixel segments and the 24-pixel tiles, tap counts around the 192-tap
-// block (ci 21..22 with 3x3), strides 1 and 2, other kernel sizes and pads,
+// 8-pixel segments and the 24-pixel tiles, tap counts around the 288-tap
+// block (ci 31..33 with 3x3), strides 1 and 2, other kernel sizes and pads,
 // the in-place 1x1 path (H*W a multiple of 8) and its copying fallback, and a
 // pad larger than the kernel (the GEMM fallback for backward-data).
 func convCases() []convCase {
@@ -29,8 +29,9 @@ func convCases() []convCase {
 		{1, 5, 7, 8, 24, 3, 3, 1, 1, 1, 1},
 		{1, 7, 3, 9, 25, 3, 3, 1, 1, 1, 1},
 		{2, 8, 9, 17, 15, 3, 3, 1, 1, 1, 1},
-		{1, 21, 6, 10, 10, 3, 3, 1, 1, 1, 1},
-		{1, 22, 13, 6, 12, 3, 3, 1, 1, 1, 1},
+		{1, 31, 6, 10, 10, 3, 3, 1, 1, 1, 1},
+		{1, 32, 13, 6, 12, 3, 3, 1, 1, 1, 1},
+		{1, 33, 4, 8, 9, 3, 3, 1, 1, 1, 1},
 		{1, 43, 5, 5, 7, 3, 3, 1, 1, 1, 1},
 		{3, 8, 7, 8, 8, 3, 3, 2, 2, 1, 1},
 		{2, 9, 4, 33, 31, 3, 3, 2, 2, 1, 1},
