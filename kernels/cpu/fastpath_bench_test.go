@@ -135,3 +135,37 @@ func BenchmarkConv1x1(b *testing.B) {
 	c := convBench{ci: 32, co: 32, h: 128, w: 128, n: 16, k: 1}
 	b.Run("32x32x128x128", func(b *testing.B) { runConvBench(b, c) })
 }
+
+// BenchmarkMicroKernel times each micro-kernel alone on L1-resident data:
+// the ceiling the drivers approach (FP32 peak is about 111 GFLOP/s per core
+// here: 2 FMA pipes x 8 lanes x 2 flops x ~3.5 GHz).
+func BenchmarkMicroKernel(b *testing.B) {
+	g := tensor.NewRNG(3)
+	withKernelsB(b, func(b *testing.B) {
+		b.Run("gemm6x16", func(b *testing.B) {
+			k := gemmKC
+			a, bm, c := g.Rand(gemmMR*k).Data, g.Rand(gemmNR*k).Data, make([]float32, gemmMR*gemmNR)
+			loop(b, 2*gemmMR*gemmNR*float64(k), func() { microGemm(k, a, bm, c, gemmNR, true) })
+		})
+		b.Run("conv4x24", func(b *testing.B) {
+			// 32 channels x 3x3 taps over padded 34-wide rows, as a 32x32 layer.
+			k, g2 := convKC, 34
+			a, src := g.Rand(convMR*k).Data, g.Rand(32*g2*g2+64).Data
+			offs := make([]int, k)
+			for t := range offs {
+				offs[t] = (t/9)*g2*g2 + (t%9/3)*g2 + t%3
+			}
+			c := make([]float32, convMR*convNS*convSeg)
+			sg := convSegs{srcOff: [convNS]int{0, 8, 16}, cOff: [convNS]int{0, 8, 16}}
+			loop(b, 2*convMR*convNS*convSeg*float64(k), func() {
+				microConv(k, a, offs, offs[k-1], src, c, convNS*convSeg, &sg, nil, true)
+			})
+		})
+		b.Run("dot4x3", func(b *testing.B) {
+			n := 1024
+			dy, x, out := g.Rand(dotMR*n).Data, g.Rand(n+16).Data, make([]float32, dotMR*dotNR)
+			o := [dotNR]int{0, 1, 2}
+			loop(b, 2*dotMR*dotNR*float64(n), func() { microDot(n, dy, n, x, &o, out, dotNR) })
+		})
+	})
+}
