@@ -375,7 +375,11 @@ func (b *Backend) LeakyReLU(y, x *tensor.Tensor, slope float32) error {
 	if err := hostCheck("leaky-relu", y, x); err != nil {
 		return err
 	}
-	b.forRanges(len(y.Data), func(lo, hi int) { leakyReLURef(y.Data[lo:hi], x.Data[lo:hi], slope) })
+	if b.fast {
+		b.leakyReLUFast(y.Data, x.Data, nil, nil, slope, false)
+	} else {
+		leakyReLURef(y.Data, x.Data, slope)
+	}
 	return nil
 }
 
@@ -387,7 +391,11 @@ func (b *Backend) LeakyReLUBackward(dx, dy, y *tensor.Tensor, slope float32) err
 	if err := hostCheck("leaky-relu backward", dx, dy, y); err != nil {
 		return err
 	}
-	b.forRanges(len(y.Data), func(lo, hi int) { leakyReLUBackwardRef(dx.Data[lo:hi], dy.Data[lo:hi], y.Data[lo:hi], slope) })
+	if b.fast {
+		b.leakyReLUFast(y.Data, nil, dx.Data, dy.Data, slope, true)
+	} else {
+		leakyReLUBackwardRef(dx.Data, dy.Data, y.Data, slope)
+	}
 	return nil
 }
 
