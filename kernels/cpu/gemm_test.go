@@ -68,6 +68,9 @@ func gemmCases() []gemmCase {
 		// Few tiles, long sums: parts cut k (split-K) with 2 and 3 threads.
 		{13, 20, 1100, false, false, 1, 0}, {6, 16, 1537, false, false, 0.5, 1},
 		{30, 33, 2049, false, false, 1, -0.5}, {32, 32, 1536, false, false, 1, 1},
+		// Large both ways, several K blocks and an N block edge.
+		{200, 150, 513, false, false, -1, 0.5}, {257, 3100, 70, false, false, 1, 0},
+		{128, 128, 64, false, false, 1, 1},
 	}
 	for _, c := range big {
 		for _, tr := range trans {
