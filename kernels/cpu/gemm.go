@@ -196,11 +196,19 @@ func (j *gemmJob) packA(ap []float32, ic, mc, pc, kc int) {
 			// op(A)[i][p] = a[p*lda+i]: each p gives mr contiguous values.
 			for p := 0; p < kc; p++ {
 				src := a[(pc+p)*lda+ic+ir:][:mr]
+				if mr == gemmMR && alpha == 1 {
+					*(*[gemmMR]float32)(panel[p*gemmMR:]) = *(*[gemmMR]float32)(src)
+					continue
+				}
 				dst := panel[p*gemmMR:][:mr]
 				for r, v := range src {
 					dst[r] = alpha * v
 				}
 			}
+			continue
+		}
+		if mr == gemmMR {
+			packA6(panel, a, (ic+ir)*lda+pc, lda, kc, alpha)
 			continue
 		}
 		for r := 0; r < mr; r++ {
@@ -209,6 +217,27 @@ func (j *gemmJob) packA(ap []float32, ic, mc, pc, kc int) {
 				panel[p*gemmMR+r] = alpha * v
 			}
 		}
+	}
+}
+
+// packA6 interleaves six rows of a (starting at a[off], lda apart, kc long)
+// into panel[p*6+r]: six sequential reads, one sequential write, and whole
+// 6-float groups so that the compiler drops the bounds checks.
+func packA6(panel, a []float32, off, lda, kc int, alpha float32) {
+	r0, r1, r2 := a[off:][:kc], a[off+lda:][:kc], a[off+2*lda:][:kc]
+	r3, r4, r5 := a[off+3*lda:][:kc], a[off+4*lda:][:kc], a[off+5*lda:][:kc]
+	panel = panel[:gemmMR*kc]
+	if alpha == 1 {
+		for p := range r0 {
+			d := (*[gemmMR]float32)(panel[p*gemmMR:])
+			d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+		}
+		return
+	}
+	for p := range r0 {
+		d := (*[gemmMR]float32)(panel[p*gemmMR:])
+		d[0], d[1], d[2] = alpha*r0[p], alpha*r1[p], alpha*r2[p]
+		d[3], d[4], d[5] = alpha*r3[p], alpha*r4[p], alpha*r5[p]
 	}
 }
 
@@ -229,6 +258,13 @@ func (j *gemmJob) packB(bp []float32, pc, kc, jc, nc int) {
 				for p, v := range src {
 					panel[p*gemmNR+x] = v
 				}
+			}
+			continue
+		}
+		if nr == gemmNR {
+			// Whole 16-float rows: a 64-byte block move each, no memmove call.
+			for p := 0; p < kc; p++ {
+				*(*[gemmNR]float32)(panel[p*gemmNR:]) = *(*[gemmNR]float32)(b[(pc+p)*ldb+jc+jr:])
 			}
 			continue
 		}
