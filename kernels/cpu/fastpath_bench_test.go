@@ -166,3 +166,58 @@ func BenchmarkMicroKernel(b *testing.B) {
 		})
 	})
 }
+
+// im2colStride1 writes col (Ci*9, H*W) for a 3x3, stride-1, pad-1 conv of
+// one sample x (Ci, H, W), copying whole row runs.
+func im2colStride1(col, x []float32, ci, h, w int) {
+	p := h * w
+	for c := 0; c < ci; c++ {
+		for kh := 0; kh < 3; kh++ {
+			for kw := 0; kw < 3; kw++ {
+				row := col[((c*3+kh)*3+kw)*p:][:p]
+				for oh := 0; oh < h; oh++ {
+					out := row[oh*w : (oh+1)*w]
+					ih := oh - 1 + kh
+					if ih < 0 || ih >= h {
+						clear(out)
+						continue
+					}
+					src := x[(c*h+ih)*w : (c*h+ih+1)*w]
+					switch kw {
+					case 0:
+						out[0] = 0
+						copy(out[1:], src[:w-1])
+					case 1:
+						copy(out, src)
+					default:
+						copy(out, src[1:])
+						out[w-1] = 0
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkConv3x3Im2col is the alternative the direct kernels replaced:
+// per sample, im2col into a buffer and one packed GEMM y[n] = w x col, on
+// the forward pass of the same layers (bias left out). Compare with
+// BenchmarkConv3x3/.../fwd.
+func BenchmarkConv3x3Im2col(b *testing.B) {
+	for _, s := range [][4]int{{3, 32, 128, 128}, {32, 32, 128, 128}, {64, 64, 64, 64}, {128, 128, 32, 32}, {256, 256, 16, 16}} {
+		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: 8, k: 3}
+		b.Run(fmt.Sprintf("%dx%dx%dx%d/fwd", c.ci, c.co, c.h, c.w), func(b *testing.B) {
+			be := New(0)
+			g := tensor.NewRNG(2)
+			x, w, y := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 3, 3), tensor.New(c.n, c.co, c.h, c.w)
+			k, p := c.ci*9, c.h*c.w
+			col := make([]float32, k*p)
+			loop(b, c.fwdFlops(), func() {
+				for n := 0; n < c.n; n++ {
+					im2colStride1(col, x.Data[n*c.ci*p:(n+1)*c.ci*p], c.ci, c.h, c.w)
+					be.sgemm(false, false, c.co, p, k, 1, w.Data, k, col, p, 0, y.Data[n*c.co*p:(n+1)*c.co*p], p)
+				}
+			})
+		})
+	}
+}
