@@ -136,7 +136,7 @@ func (j *directConvJob) runPart(part, parts int) {
 
 // dotJob is the backward-filter sum as dot products over output pixels:
 //
-//	dw[m][t] += sum_q dyg[m][q] * src[offs[t] + q]
+//	dw[t][m] += sum_q dyg[m][q] * src[offs[t] + q]
 //
 // where dyg is dy laid out on the grid of src (rows g floats apart, zeros
 // past the last column) so that q runs over one contiguous range. Parts cut
@@ -147,9 +147,9 @@ type dotJob struct {
 	lq    int       // a multiple of 8
 	src   []float32 // one sample's phased image
 	offs  []int     // (roundUp(k, 3)); padding taps read offset 0
-	dw    []float32 // (roundUp(m, 4), roundUp(k, 3)) partial sums
-	ldw   int
-	chunk int // pixels per pass: the dy rows of a pass stay in L2
+	dw    []float32 // (roundUp(k, 3), roundUp(m, 4)) partial sums, tap-major
+	ldw   int       // roundUp(m, 4)
+	chunk int       // pixels per pass: the dy rows of a pass stay in L2
 	done  sync.WaitGroup
 }
 
@@ -172,7 +172,7 @@ func (j *dotJob) runPart(part, parts int) {
 				o[x] = j.offs[grp*dotNR+x] + q0
 			}
 			for r := 0; r < j.m; r += dotMR {
-				microDot(n, j.dyg[r*j.lq+q0:], j.lq, j.src, &o, j.dw[r*j.ldw+grp*dotNR:], j.ldw)
+				microDot(n, j.dyg[r*j.lq+q0:], j.lq, j.src, &o, j.dw[grp*dotNR*j.ldw+r:], j.ldw)
 			}
 		}
 	}

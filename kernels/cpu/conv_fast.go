@@ -191,7 +191,7 @@ func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) 
 	part := ws.getZeros(mPad * kPad)
 	buf := ws.getFloats(img.size())
 	j := dotJobs.Get().(*dotJob)
-	j.m, j.k, j.offs, j.dw, j.ldw, j.src = d.co, k, offs, part, kPad, buf
+	j.m, j.k, j.offs, j.dw, j.ldw, j.src = d.co, k, offs, part, mPad, buf
 	// dy on the grid of the input view: rows g apart, zero columns between.
 	j.lq = roundUp(d.ho*img.g, convSeg)
 	grid := ws.getFloats(mPad * j.lq)
@@ -206,9 +206,9 @@ func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) 
 		j.run(b.threads)
 	}
 	for co := 0; co < d.co; co++ {
-		dst, src := dw[co*k:(co+1)*k], part[co*kPad:co*kPad+k]
+		dst := dw[co*k : (co+1)*k]
 		for t := range dst {
-			dst[t] += src[t]
+			dst[t] += part[t*mPad+co]
 		}
 	}
 	j.dyg, j.src, j.offs, j.dw = nil, nil, nil, nil

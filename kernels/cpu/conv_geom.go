@@ -6,7 +6,8 @@ import "sync"
 // kernels read: the image with zero borders (padded), split by stride phase.
 // Plane (c, a, b) holds padded[c][a + sh*r][b + sw*q] at [r][q]; its rows are
 // g floats apart. For stride 1 there is one plane per channel: the padded
-// image itself. With this layout the input of tap (kh, kw) for output pixel
+// image itself (its right border shared with the next row's left border).
+// With this layout the input of tap (kh, kw) for output pixel
 // (oh, ow) sits at tapOffset(c, kh, kw) + oh*g + ow, so a run of output pixels
 // along a row reads a contiguous run of floats for every stride.
 type phasedImage struct {
@@ -17,8 +18,15 @@ type phasedImage struct {
 }
 
 func makePhasedImage(c, h, w, sh, sw, top, left, hp, wp int) phasedImage {
+	g := (wp + sw - 1) / sw
+	if sw == 1 && wp-w-left <= left {
+		// Rows [left zeros, image row]: a row's right border is the next
+		// row's left border, so no column is stored twice and the grid
+		// of the backward-filter sum wastes one column per row, not two.
+		g = left + w
+	}
 	return phasedImage{c: c, h: h, w: w, sh: sh, sw: sw, top: top, left: left,
-		hg: (hp + sh - 1) / sh, g: (wp + sw - 1) / sw}
+		hg: (hp + sh - 1) / sh, g: g}
 }
 
 func (p phasedImage) planeSize() int { return p.hg * p.g }

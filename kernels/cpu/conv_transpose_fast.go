@@ -161,7 +161,7 @@ func (b *Backend) convTranspose2dBackwardFilterFast(dw, db, dy, x []float32, d c
 		xbuf = ws.getFloats(mPad * pitch)
 	}
 	j := dotJobs.Get().(*dotJob)
-	j.m, j.k, j.offs, j.dw, j.ldw, j.lq, j.src = d.ci, ck, offs, part, kPad, pitch, z
+	j.m, j.k, j.offs, j.dw, j.ldw, j.lq, j.src = d.ci, ck, offs, part, mPad, pitch, z
 	j.chunk = dotChunk(d.ci, pitch)
 	for n := 0; n < d.n; n++ {
 		xn := x[n*d.ci*hw : (n+1)*d.ci*hw]
@@ -179,9 +179,9 @@ func (b *Backend) convTranspose2dBackwardFilterFast(dw, db, dy, x []float32, d c
 		j.run(b.threads)
 	}
 	for ci := 0; ci < d.ci; ci++ {
-		dst, src := dw[ci*ck:(ci+1)*ck], part[ci*kPad:ci*kPad+ck]
+		dst := dw[ci*ck : (ci+1)*ck]
 		for t := range dst {
-			dst[t] += src[t]
+			dst[t] += part[t*mPad+ci]
 		}
 	}
 	j.dyg, j.src, j.offs, j.dw = nil, nil, nil, nil

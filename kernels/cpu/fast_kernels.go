@@ -134,15 +134,16 @@ const (
 	dotNR = 3
 )
 
-// microDot: out[r*ldo+j] += sum_{q<n} dy[r*ldy+q] * x[o_j+q] for r < 4, j < 3;
-// n is a multiple of 8.
+// microDot: out[j*ldo+r] += sum_{q<n} dy[r*ldy+q] * x[o_j+q] for r < 4, j < 3;
+// n is a multiple of 8. The output is tap-major (the four rows' sums of one
+// x row are contiguous) so that the kernel adds them as one vector.
 func microDot(n int, dy []float32, ldy int, x []float32, o *[dotNR]int, out []float32, ldo int) {
 	if n == 0 {
 		return
 	}
 	_ = dy[(dotMR-1)*ldy+n-1]
 	_, _, _ = x[o[0]+n-1], x[o[1]+n-1], x[o[2]+n-1]
-	_ = out[(dotMR-1)*ldo+dotNR-1]
+	_ = out[(dotNR-1)*ldo+dotMR-1]
 	if useAsm {
 		dotKernel4x3(n, &dy[0], ldy, &x[0], o[0], o[1], o[2], &out[0], ldo)
 		return
@@ -159,7 +160,7 @@ func dotKernel4x3Go(n int, dy []float32, ldy int, x []float32, o *[dotNR]int, ou
 			for q, v := range d {
 				acc += v * xs[q]
 			}
-			out[r*ldo+j] += acc
+			out[j*ldo+r] += acc
 		}
 	}
 }

@@ -162,7 +162,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 			n := 1024
 			dy, x, out := g.Rand(dotMR*n).Data, g.Rand(n+16).Data, make([]float32, dotMR*dotNR)
 			o := [dotNR]int{0, 1, 2}
-			loop(b, 2*dotMR*dotNR*float64(n), func() { microDot(n, dy, n, x, &o, out, dotNR) })
+			loop(b, 2*dotMR*dotNR*float64(n), func() { microDot(n, dy, n, x, &o, out, dotMR) })
 		})
 	})
 }

@@ -160,3 +160,45 @@ func TestSgemmAsmMatchesGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestMicroKernelsAsmMatchGeneric compares the conv and dot kernels'
+// assembly with their plain-Go versions on random data.
+func TestMicroKernelsAsmMatchGeneric(t *testing.T) {
+	if !asmAvailable {
+		t.Skip("no AVX2+FMA on this CPU: only the generic kernels can run")
+	}
+	g := tensor.NewRNG(10)
+	src := randSlice(g, 4096)
+	for _, k := range []int{1, 2, 3, 7, 288} {
+		for _, acc := range []bool{false, true} {
+			a := randSlice(g, convMR*k)
+			offs := make([]int, k)
+			for i := range offs {
+				offs[i] = g.IntN(2048)
+			}
+			bias := randSlice(g, convMR)
+			sg := convSegs{srcOff: [convNS]int{5, 100, 1001}, cOff: [convNS]int{0, 9, 40}}
+			ldc := 61
+			c0 := randSlice(g, convMR*ldc)
+			want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
+			convKernel4x24Go(k, a, offs, src, want, ldc, &sg, bias, acc)
+			useAsm = true
+			microConv(k, a, offs, 2047, src, got, ldc, &sg, bias, acc)
+			if err := tensor.CloseError(fmt.Sprintf("conv k %d acc %v", k, acc), got, tensor.To64(want), 1e-5*float64(k), 1e-5); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	for _, n := range []int{8, 16, 24, 1024} {
+		dy := randSlice(g, dotMR*n+5*dotMR)
+		o := [dotNR]int{0, 1, 7}
+		ldo := dotMR + 2
+		out0 := randSlice(g, dotNR*ldo)
+		want, got := append([]float32(nil), out0...), append([]float32(nil), out0...)
+		dotKernel4x3Go(n, dy, n+5, src, &o, want, ldo)
+		dotKernel4x3(n, &dy[0], n+5, &src[0], o[0], o[1], o[2], &got[0], ldo)
+		if err := tensor.CloseError(fmt.Sprintf("dot n %d", n), got, tensor.To64(want), 1e-5*float64(n), 1e-5); err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -198,11 +198,11 @@ TEXT ·convKernel4x24(SB), NOSPLIT, $0-96
 
 // dotKernel: 4 rows of dy against 3 rows of x, each a dot product over n
 // floats (n a multiple of 8), 8 lanes wide, reduced at the end and added to
-// out[r*ldo+j]. Y(3r+j) accumulates; Y12..Y14 hold x; Y15 holds dy.
+// out[j*ldo+r]. Y(3r+j) accumulates; Y12..Y14 hold x; Y15 holds dy.
 func dotKernel() {
 	out.WriteString(`
 // func dotKernel4x3(n int, dy *float32, ldy int, x *float32, o0, o1, o2 int, out *float32, ldo int)
-// out[r*ldo+j] += sum_{q<n} dy[r*ldy+q] * x[o_j+q] for r < 4, j < 3.
+// out[j*ldo+r] += sum_{q<n} dy[r*ldy+q] * x[o_j+q] for r < 4, j < 3.
 TEXT ·dotKernel4x3(SB), NOSPLIT, $0-72
 `)
 	p("MOVQ n+0(FP), CX")
@@ -238,20 +238,20 @@ TEXT ·dotKernel4x3(SB), NOSPLIT, $0-72
 	p("CMPQ DX, CX")
 	p("JL dot_loop")
 	label("dot_reduce")
+	// For each x row j, add the four dy rows' sums to out[j*ldo .. j*ldo+3]:
+	// two rounds of horizontal adds fold four accumulators into one vector.
 	p("MOVQ out+56(FP), R13")
 	p("MOVQ ldo+64(FP), DX")
 	p("SHLQ $2, DX")
-	for r := 0; r < 4; r++ {
-		for j := 0; j < 3; j++ {
-			a := 3*r + j
-			p("VEXTRACTF128 $1, Y%d, X15", a)
-			p("VADDPS X15, X%d, X%d", a, a)
-			p("VHADDPS X%d, X%d, X%d", a, a, a)
-			p("VHADDPS X%d, X%d, X%d", a, a, a)
-			p("VADDSS %d(R13), X%d, X%d", 4*j, a, a)
-			p("VMOVSS X%d, %d(R13)", a, 4*j)
-		}
-		if r < 3 {
+	for j := 0; j < 3; j++ {
+		p("VHADDPS Y%d, Y%d, Y12", 3+j, j)
+		p("VHADDPS Y%d, Y%d, Y13", 9+j, 6+j)
+		p("VHADDPS Y13, Y12, Y12")
+		p("VEXTRACTF128 $1, Y12, X13")
+		p("VADDPS X13, X12, X12")
+		p("VADDPS (R13), X12, X12")
+		p("VMOVUPS X12, (R13)")
+		if j < 2 {
 			p("ADDQ DX, R13")
 		}
 	}
