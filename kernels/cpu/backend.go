@@ -375,11 +375,7 @@ func (b *Backend) LeakyReLU(y, x *tensor.Tensor, slope float32) error {
 	if err := hostCheck("leaky-relu", y, x); err != nil {
 		return err
 	}
-	if b.fast {
-		b.leakyReLUFast(y.Data, x.Data, nil, nil, slope, false)
-	} else {
-		leakyReLURef(y.Data, x.Data, slope)
-	}
+	b.elementwise(opLeakyReLU, len(y.Data), y.Data, x.Data, nil, nil, [5]float32{slope}, 0)
 	return nil
 }
 
@@ -391,11 +387,7 @@ func (b *Backend) LeakyReLUBackward(dx, dy, y *tensor.Tensor, slope float32) err
 	if err := hostCheck("leaky-relu backward", dx, dy, y); err != nil {
 		return err
 	}
-	if b.fast {
-		b.leakyReLUFast(y.Data, nil, dx.Data, dy.Data, slope, true)
-	} else {
-		leakyReLUBackwardRef(dx.Data, dy.Data, y.Data, slope)
-	}
+	b.elementwise(opLeakyReLUBackward, len(y.Data), dx.Data, dy.Data, y.Data, nil, [5]float32{slope}, 0)
 	return nil
 }
 
@@ -442,7 +434,7 @@ func (b *Backend) Add(y, a, bb *tensor.Tensor) error {
 	if err := hostCheck("add", y, a, bb); err != nil {
 		return err
 	}
-	b.forRanges(len(y.Data), func(lo, hi int) { addRef(y.Data[lo:hi], a.Data[lo:hi], bb.Data[lo:hi]) })
+	b.elementwise(opAdd, len(y.Data), y.Data, a.Data, bb.Data, nil, [5]float32{}, 0)
 	return nil
 }
 
@@ -454,7 +446,7 @@ func (b *Backend) Scale(y, x *tensor.Tensor, s float32) error {
 	if err := hostCheck("scale", y, x); err != nil {
 		return err
 	}
-	b.forRanges(len(y.Data), func(lo, hi int) { scaleRef(y.Data[lo:hi], x.Data[lo:hi], s) })
+	b.elementwise(opScale, len(y.Data), y.Data, x.Data, nil, nil, [5]float32{s}, 0)
 	return nil
 }
 
@@ -466,7 +458,7 @@ func (b *Backend) Axpy(y, x *tensor.Tensor, a float32) error {
 	if err := hostCheck("axpy", y, x); err != nil {
 		return err
 	}
-	b.forRanges(len(y.Data), func(lo, hi int) { axpyRef(y.Data[lo:hi], x.Data[lo:hi], a) })
+	b.elementwise(opAxpy, len(y.Data), y.Data, x.Data, nil, nil, [5]float32{a}, 0)
 	return nil
 }
 
@@ -659,19 +651,8 @@ func (b *Backend) MSEBackward(da, db, a, bb *tensor.Tensor, scale float32) error
 	if err := hostCheck(op, da, db, a, bb); err != nil {
 		return err
 	}
-	b.forRanges(len(a.Data), func(lo, hi int) {
-		// Split the slices but keep the mean over the whole tensor.
-		f := 2 * scale / float32(len(a.Data))
-		for i := lo; i < hi; i++ {
-			g := f * (a.Data[i] - bb.Data[i])
-			if da != nil {
-				da.Data[i] += g
-			}
-			if db != nil {
-				db.Data[i] -= g
-			}
-		}
-	})
+	// Parts split the slices but keep the mean over the whole tensor.
+	b.elementwise(opMSEBackward, len(a.Data), data(da), data(db), a.Data, bb.Data, [5]float32{2 * scale / float32(len(a.Data))}, 0)
 	return nil
 }
 
@@ -705,9 +686,7 @@ func (b *Backend) SGDNesterov(w, v, g *tensor.Tensor, lr, momentum, weightDecay 
 	if err := hostCheck("sgd", w, v, g); err != nil {
 		return err
 	}
-	b.forRanges(len(w.Data), func(lo, hi int) {
-		sgdNesterovRef(w.Data[lo:hi], v.Data[lo:hi], g.Data[lo:hi], lr, momentum, weightDecay)
-	})
+	b.elementwise(opSGDNesterov, len(w.Data), w.Data, v.Data, g.Data, nil, [5]float32{lr, momentum, weightDecay}, 0)
 	return nil
 }
 
@@ -722,9 +701,7 @@ func (b *Backend) AdamW(w, m, v, g *tensor.Tensor, lr, beta1, beta2, eps, weight
 	if err := hostCheck("adamw", w, m, v, g); err != nil {
 		return err
 	}
-	b.forRanges(len(w.Data), func(lo, hi int) {
-		adamWRef(w.Data[lo:hi], m.Data[lo:hi], v.Data[lo:hi], g.Data[lo:hi], lr, beta1, beta2, eps, weightDecay, step)
-	})
+	b.elementwise(opAdamW, len(w.Data), w.Data, m.Data, v.Data, g.Data, [5]float32{lr, beta1, beta2, eps, weightDecay}, step)
 	return nil
 }
 

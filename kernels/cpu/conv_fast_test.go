@@ -223,9 +223,9 @@ func TestInstanceNormFastMatchesReference(t *testing.T) {
 }
 
 // TestConvFastNoAllocs: after a warm-up, the fast path of a U-Net layer's
-// conv forward and backward, a 1x1 stitch conv, instance norm, leaky ReLU and
-// a GEMM take
-// every buffer from the Backend's pool and every task value from a sync.Pool.
+// conv forward and backward (stride 1 and 2), a 1x1 stitch conv, instance
+// norm, leaky ReLU, axpy, an SGD step and a GEMM take every buffer from the
+// Backend's pool and every task value from a sync.Pool.
 // It calls the fast path below the argument checks: those build small shape
 // values (kernels.Conv2dOutShape, the norm statistics' shape), which the
 // public-API figure logged at the end includes.
@@ -259,8 +259,10 @@ func TestConvFastNoAllocs(t *testing.T) {
 		be.instanceNormFast(y.Data, mean.Data, rstd.Data, x.Data, gamma.Data, beta.Data, 2, 16, 32*32, 1e-5)
 		be.instanceNormBackwardFast(dx.Data, dgamma.Data, dbeta.Data, dy.Data, x.Data, mean.Data, rstd.Data, gamma.Data, 2, 16, 32*32)
 		be.sgemm(false, false, 64, 64, 64, 1, x.Data, 64, x.Data, 64, 0, y.Data, 64)
-		be.leakyReLUFast(y.Data, y.Data, nil, nil, 0.01, false)
-		be.leakyReLUFast(y.Data, nil, dx.Data, dy.Data, 0.01, true)
+		be.elementwise(opLeakyReLU, len(y.Data), y.Data, y.Data, nil, nil, [5]float32{0.01}, 0)
+		be.elementwise(opLeakyReLUBackward, len(y.Data), dx.Data, dy.Data, y.Data, nil, [5]float32{0.01}, 0)
+		be.elementwise(opAxpy, len(y.Data), y.Data, dy.Data, nil, nil, [5]float32{0.5}, 0)
+		be.elementwise(opSGDNesterov, len(y.Data), y.Data, dx.Data, dy.Data, nil, [5]float32{0.01, 0.9, 0}, 0)
 	}
 	fastPath()
 	if allocs := testing.AllocsPerRun(20, fastPath); allocs > 0 {

@@ -1,10 +1,6 @@
 package cpu
 
-import (
-	"sync"
-
-	"golang.org/x/sync/errgroup"
-)
+import "sync"
 
 // minParallel is the element count below which splitting work over
 // goroutines costs more than it saves for memory-bound loops.
@@ -68,30 +64,4 @@ func partRange(n, unit, part, parts int) (lo, hi int) {
 	lo = min(n, units*part/parts*unit)
 	hi = min(n, units*(part+1)/parts*unit)
 	return lo, hi
-}
-
-// forRanges calls fn over [0, n) split into contiguous ranges, one per
-// goroutine, when the fast path is on and n is large enough.
-func (b *Backend) forRanges(n int, fn func(lo, hi int)) {
-	t := b.Threads()
-	if t <= 1 || n < minParallel {
-		fn(0, n)
-		return
-	}
-	b.forChunks(n, t, fn)
-}
-
-// forChunks splits [0, n) into at most parts contiguous ranges run concurrently.
-func (b *Backend) forChunks(n, parts int, fn func(lo, hi int)) {
-	parts = min(parts, n)
-	if parts <= 1 {
-		fn(0, n)
-		return
-	}
-	var g errgroup.Group
-	for p := 0; p < parts; p++ {
-		lo, hi := p*n/parts, (p+1)*n/parts
-		g.Go(func() error { fn(lo, hi); return nil })
-	}
-	_ = g.Wait()
 }
