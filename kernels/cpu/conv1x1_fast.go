@@ -4,7 +4,7 @@ import "sync"
 
 // The 1x1, stride-1, unpadded conv (the stitch) is a GEMM over the H*W pixels
 // of each sample, with no copy of the image: per sample n, with P = H*W,
-//   forward          y[n] (Co, P) = w (Co, Ci) x x[n] (Ci, P), then + b
+//   forward          y[n] (Co, P) = w (Co, Ci) x x[n] (Ci, P) + b (added in the tile stores)
 //   backward-data    dx[n] (Ci, P) += w^T x dy[n]
 //   backward-filter  dw (Co, Ci) += dy[n] (Co, P) x x[n]^T (split-K in the GEMM)
 // It goes through the packed GEMM rather than the direct kernel because its
@@ -15,10 +15,11 @@ import "sync"
 func (b *Backend) conv1x1Fast(y, x, w, bias []float32, d convDims) {
 	p := d.h * d.w
 	for n := 0; n < d.n; n++ {
-		yn := y[n*d.co*p : (n+1)*d.co*p]
-		b.sgemm(false, false, d.co, p, d.ci, 1, w, d.ci, x[n*d.ci*p:(n+1)*d.ci*p], p, 0, yn, p)
+		yn, xn := y[n*d.co*p:(n+1)*d.co*p], x[n*d.ci*p:(n+1)*d.ci*p]
 		if bias != nil {
-			b.biasAdd(yn, bias, 1, d.co, p)
+			b.sgemmBias(d.co, p, d.ci, w, d.ci, xn, p, bias, yn, p)
+		} else {
+			b.sgemm(false, false, d.co, p, d.ci, 1, w, d.ci, xn, p, 0, yn, p)
 		}
 	}
 }

@@ -22,19 +22,32 @@ const (
 	gemmNR = 16
 )
 
-// microGemm: c[r*ldc+j] (+)= sum_p a[p*6+r] * b[p*16+j] for the 6x16 tile.
-// a: packed A panel (k, 6); b: packed B panel (k, 16); c: tile at c[0].
-func microGemm(k int, a, b, c []float32, ldc int, accumulate bool) {
+// microGemm: c[r*ldc+j] (+)= bias[r] + sum_p a[p*6+r] * b[p*16+j] for the
+// 6x16 tile. a: packed A panel (k, 6); b: packed B panel (k, 16); c: tile at
+// c[0]; bias: (6) or nil.
+func microGemm(k int, a, b, c []float32, ldc int, bias []float32, accumulate bool) {
 	_, _, _ = a[gemmMR*k-1], b[gemmNR*k-1], c[(gemmMR-1)*ldc+gemmNR-1]
 	if useAsm {
-		gemmKernel6x16(k, &a[0], &b[0], &c[0], ldc, boolInt(accumulate))
+		var bp *float32
+		if bias != nil {
+			_ = bias[gemmMR-1]
+			bp = &bias[0]
+		}
+		gemmKernel6x16(k, &a[0], &b[0], &c[0], ldc, bp, boolInt(accumulate))
 		return
 	}
-	gemmKernel6x16Go(k, a, b, c, ldc, accumulate)
+	gemmKernel6x16Go(k, a, b, c, ldc, bias, accumulate)
 }
 
-func gemmKernel6x16Go(k int, a, b, c []float32, ldc int, accumulate bool) {
+func gemmKernel6x16Go(k int, a, b, c []float32, ldc int, bias []float32, accumulate bool) {
 	var acc [gemmMR][gemmNR]float32
+	if bias != nil {
+		for r := range acc {
+			for j := range acc[r] {
+				acc[r][j] = bias[r]
+			}
+		}
+	}
 	for p := 0; p < k; p++ {
 		bp := b[p*gemmNR : p*gemmNR+gemmNR]
 		for r := 0; r < gemmMR; r++ {

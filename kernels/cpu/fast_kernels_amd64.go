@@ -10,7 +10,7 @@ import "golang.org/x/sys/cpu"
 var asmAvailable = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 //go:noescape
-func gemmKernel6x16(k int, a, b, c *float32, ldc int, accumulate int)
+func gemmKernel6x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int)
 
 //go:noescape
 func convKernel4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate int)

@@ -2,9 +2,9 @@
 
 #include "textflag.h"
 
-// func gemmKernel6x16(k int, a, b, c *float32, ldc int, accumulate int)
-// c[r*ldc+j] (+)= sum_p a[p*6+r] * b[p*16+j] for r < 6, j < 16.
-TEXT ·gemmKernel6x16(SB), NOSPLIT, $0-48
+// func gemmKernel6x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int)
+// c[r*ldc+j] (+)= bias[r] + sum_p a[p*6+r] * b[p*16+j] for r < 6, j < 16 (bias may be nil).
+TEXT ·gemmKernel6x16(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
@@ -140,7 +140,29 @@ gemm_loop1:
 	DECQ CX
 	JNZ gemm_loop1
 gemm_store:
-	MOVQ accumulate+40(FP), R8
+	MOVQ bias+40(FP), R9
+	TESTQ R9, R9
+	JE gemm_nobias
+	VBROADCASTSS 0(R9), Y14
+	VADDPS Y14, Y0, Y0
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 4(R9), Y14
+	VADDPS Y14, Y2, Y2
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS 8(R9), Y14
+	VADDPS Y14, Y4, Y4
+	VADDPS Y14, Y5, Y5
+	VBROADCASTSS 12(R9), Y14
+	VADDPS Y14, Y6, Y6
+	VADDPS Y14, Y7, Y7
+	VBROADCASTSS 16(R9), Y14
+	VADDPS Y14, Y8, Y8
+	VADDPS Y14, Y9, Y9
+	VBROADCASTSS 20(R9), Y14
+	VADDPS Y14, Y10, Y10
+	VADDPS Y14, Y11, Y11
+gemm_nobias:
+	MOVQ accumulate+48(FP), R8
 	TESTQ R8, R8
 	JE gemm_overwrite
 	VADDPS 0(DI), Y0, Y0

@@ -5,7 +5,7 @@ package cpu
 // asmAvailable is false off amd64: the plain-Go micro-kernels run instead.
 var asmAvailable = false
 
-func gemmKernel6x16(k int, a, b, c *float32, ldc int, accumulate int) {
+func gemmKernel6x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int) {
 	panic("cpu: gemmKernel6x16 has no assembly on this architecture")
 }
 

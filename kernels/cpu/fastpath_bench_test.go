@@ -142,7 +142,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 		b.Run("gemm6x16", func(b *testing.B) {
 			k := gemmKC
 			a, bm, c := g.Rand(gemmMR*k).Data, g.Rand(gemmNR*k).Data, make([]float32, gemmMR*gemmNR)
-			loop(b, 2*gemmMR*gemmNR*float64(k), func() { microGemm(k, a, bm, c, gemmNR, true) })
+			loop(b, 2*gemmMR*gemmNR*float64(k), func() { microGemm(k, a, bm, c, gemmNR, nil, true) })
 		})
 		b.Run("conv4x24", func(b *testing.B) {
 			// 32 channels x 3x3 taps over padded 34-wide rows, as a 32x32 layer.

@@ -27,6 +27,7 @@ type gemmJob struct {
 	bm             []float32 // op(b): (k, n); stored (k, ldb) or (n, ldb) when transB
 	ldb            int
 	c              []float32 // (m, ldc)
+	bias           []float32 // (m) or nil: added to every column of C
 	ldc            int
 	ws             *workspace
 	splitN         bool      // parts cut the columns (else the rows)
@@ -52,6 +53,27 @@ func (b *Backend) sgemmThreads(threads int, transA, transB bool, m, n, k int, al
 	j.transA, j.transB, j.m, j.n, j.k = transA, transB, m, n, k
 	j.alpha, j.beta = alpha, beta
 	j.a, j.lda, j.bm, j.ldb, j.c, j.ldc = a, lda, bm, ldb, c, ldc
+	b.runGemm(j, threads)
+}
+
+// sgemmBias: c (m, n) = a (m, k) x bm (k, n) + bias[i] in row i, the bias
+// added as the micro-kernel stores its tile (no second pass over c).
+func (b *Backend) sgemmBias(m, n, k int, a []float32, lda int, bm []float32, ldb int, bias, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	j := gemmJobs.Get().(*gemmJob)
+	j.transA, j.transB, j.m, j.n, j.k = false, false, m, n, k
+	j.alpha, j.beta = 1, 0
+	j.a, j.lda, j.bm, j.ldb, j.c, j.ldc = a, lda, bm, ldb, c, ldc
+	j.bias = bias
+	b.runGemm(j, b.Threads())
+}
+
+// runGemm cuts the job over up to threads goroutines, runs it and returns
+// it to the pool.
+func (b *Backend) runGemm(j *gemmJob, threads int) {
+	m, n, k := j.m, j.n, j.k
 	j.ws = b.ws
 	tilesM, tilesN := (m+gemmMR-1)/gemmMR, (n+gemmNR-1)/gemmNR
 	parts := threads
@@ -76,7 +98,7 @@ func (b *Backend) sgemmThreads(threads int, transA, transB bool, m, n, k int, al
 		j.reducePartials(parts)
 		j.ws.putFloats(j.partial)
 	}
-	j.a, j.bm, j.c, j.ws, j.partial = nil, nil, nil, nil, nil
+	j.a, j.bm, j.c, j.ws, j.partial, j.bias = nil, nil, nil, nil, nil, nil
 	gemmJobs.Put(j)
 }
 
@@ -84,17 +106,17 @@ func (j *gemmJob) runPart(part, parts int) {
 	switch {
 	case j.splitK:
 		lo, hi := partRange(j.k, gemmKC, part, parts)
-		j.block(0, j.m, 0, j.n, lo, hi, j.partial[part*j.m*j.n:(part+1)*j.m*j.n], j.n, 0)
+		j.block(0, j.m, 0, j.n, lo, hi, j.partial[part*j.m*j.n:(part+1)*j.m*j.n], j.n, 0, nil)
 	case j.splitN:
 		lo, hi := partRange(j.n, gemmNR, part, parts)
-		j.block(0, j.m, lo, hi, 0, j.k, j.c, j.ldc, j.beta)
+		j.block(0, j.m, lo, hi, 0, j.k, j.c, j.ldc, j.beta, j.bias)
 	default:
 		lo, hi := partRange(j.m, gemmMR, part, parts)
-		j.block(lo, hi, 0, j.n, 0, j.k, j.c, j.ldc, j.beta)
+		j.block(lo, hi, 0, j.n, 0, j.k, j.c, j.ldc, j.beta, j.bias)
 	}
 }
 
-// reducePartials: C = sum of the parts' sums (in part order) + beta*C.
+// reducePartials: C = sum of the parts' sums (in part order) + beta*C + bias.
 func (j *gemmJob) reducePartials(parts int) {
 	mn := j.m * j.n
 	for i := 0; i < j.m; i++ {
@@ -107,14 +129,17 @@ func (j *gemmJob) reducePartials(parts int) {
 			if j.beta != 0 {
 				v += j.beta * row[x]
 			}
+			if j.bias != nil {
+				v += j.bias[i]
+			}
 			row[x] = v
 		}
 	}
 }
 
 // block computes rows [m0, m1) and columns [n0, n1) of
-// c = alpha*op(A)[:, k0:k1]*op(B)[k0:k1, :] + beta*c.
-func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta float32) {
+// c = alpha*op(A)[:, k0:k1]*op(B)[k0:k1, :] + beta*c (+ bias[i] in row i).
+func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta float32, bias []float32) {
 	if m0 >= m1 || n0 >= n1 {
 		return
 	}
@@ -127,9 +152,15 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 		}
 	}
 	if k0 >= k1 {
-		if beta == 0 {
-			for i := m0; i < m1; i++ {
-				clear(c[i*ldc+n0 : i*ldc+n1])
+		for i := m0; i < m1; i++ {
+			row := c[i*ldc+n0 : i*ldc+n1]
+			if beta == 0 {
+				clear(row)
+			}
+			if bias != nil {
+				for x := range row {
+					row[x] += bias[i]
+				}
 			}
 		}
 		return
@@ -139,12 +170,17 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 	bp := j.ws.getFloats(kcMax * ncMax)
 	ap := j.ws.getFloats(kcMax * min(gemmMC, roundUp(m1-m0, gemmMR)))
 	var edge [gemmMR * gemmNR]float32
+	var padBias [gemmMR]float32
 	for jc := n0; jc < n1; jc += gemmNC {
 		nc := min(gemmNC, n1-jc)
 		for pc := k0; pc < k1; pc += gemmKC {
 			kc := min(gemmKC, k1-pc)
 			j.packB(bp, pc, kc, jc, nc)
 			accumulate := pc > k0 || beta != 0
+			tileBias := bias
+			if pc > k0 {
+				tileBias = nil // added once, with the first slice of the sum
+			}
 			for ic := m0; ic < m1; ic += gemmMC {
 				mc := min(gemmMC, m1-ic)
 				j.packA(ap, ic, mc, pc, kc)
@@ -155,11 +191,18 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 						mr := min(gemmMR, mc-ir)
 						aPanel := ap[ir*kc : (ir+gemmMR)*kc]
 						off := (ic+ir)*ldc + jc + jr
+						var rowBias []float32
+						if tileBias != nil {
+							// Rows past m get zero bias (their results are dropped).
+							n := copy(padBias[:], tileBias[ic+ir:min(ic+ir+gemmMR, len(tileBias))])
+							clear(padBias[n:])
+							rowBias = padBias[:]
+						}
 						if mr == gemmMR && nr == gemmNR {
-							microGemm(kc, aPanel, bPanel, c[off:], ldc, accumulate)
+							microGemm(kc, aPanel, bPanel, c[off:], ldc, rowBias, accumulate)
 							continue
 						}
-						microGemm(kc, aPanel, bPanel, edge[:], gemmNR, false)
+						microGemm(kc, aPanel, bPanel, edge[:], gemmNR, rowBias, false)
 						for r := 0; r < mr; r++ {
 							row := c[off+r*ldc : off+r*ldc+nr]
 							src := edge[r*gemmNR : r*gemmNR+nr]

@@ -147,14 +147,20 @@ func TestSgemmAsmMatchesGeneric(t *testing.T) {
 	}
 	g := tensor.NewRNG(9)
 	for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 255, 256, 257} {
-		for _, acc := range []bool{false, true} {
+		for i, acc := range []bool{false, true, false, true} {
+			var bias []float32
+			var bp *float32
+			if i >= 2 {
+				bias = randSlice(g, gemmMR)
+				bp = &bias[0]
+			}
 			a, bm := randSlice(g, gemmMR*k), randSlice(g, gemmNR*k)
 			ldc := gemmNR + 3
 			c0 := randSlice(g, gemmMR*ldc)
 			want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
-			gemmKernel6x16Go(k, a, bm, want, ldc, acc)
-			gemmKernel6x16(k, &a[0], &bm[0], &got[0], ldc, boolInt(acc))
-			if err := tensor.CloseError(fmt.Sprintf("k %d acc %v", k, acc), got, tensor.To64(want), 1e-5*float64(k), 1e-5); err != nil {
+			gemmKernel6x16Go(k, a, bm, want, ldc, bias, acc)
+			gemmKernel6x16(k, &a[0], &bm[0], &got[0], ldc, bp, boolInt(acc))
+			if err := tensor.CloseError(fmt.Sprintf("k %d acc %v bias %v", k, acc, bias != nil), got, tensor.To64(want), 1e-5*float64(k), 1e-5); err != nil {
 				t.Error(err)
 			}
 		}
@@ -201,4 +207,34 @@ func TestMicroKernelsAsmMatchGeneric(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// TestSgemmBiasMatchesReference: the bias fused into the GEMM's tile stores
+// equals gemmRef followed by a bias add, at the tile, K-block and split-K
+// cutoffs, with both kernels and 1 to 3 goroutines; C starts as NaN.
+func TestSgemmBiasMatchesReference(t *testing.T) {
+	withKernels(t, func(t *testing.T) {
+		g := tensor.NewRNG(18)
+		for _, s := range [][3]int{{1, 1, 1}, {5, 17, 7}, {7, 33, 0}, {13, 15, 257}, {32, 300, 32}, {13, 20, 1100}, {150, 40, 513}} {
+			m, n, k := s[0], s[1], s[2]
+			a, bm, bias := randSlice(g, m*k), randSlice(g, k*n), randSlice(g, m)
+			want := make([]float32, m*n)
+			gemmRef(false, false, m, n, k, 1, a, k, bm, n, 0, want, n)
+			for i := 0; i < m; i++ {
+				for x := 0; x < n; x++ {
+					want[i*n+x] += bias[i]
+				}
+			}
+			for _, threads := range []int{1, 2, 3} {
+				got := make([]float32, m*n)
+				for i := range got {
+					got[i] = float32(math.NaN())
+				}
+				New(threads).sgemmBias(m, n, k, a, k, bm, n, bias, got, n)
+				if err := tensor.CloseError(fmt.Sprintf("m%d n%d k%d threads %d", m, n, k, threads), got, tensor.To64(want), 1e-5*float64(k+1), 1e-4); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	})
 }

@@ -38,9 +38,9 @@ func zeroAcc(n int) {
 // broadcast of A so consecutive rows do not wait on one register.
 func gemmKernel() {
 	out.WriteString(`
-// func gemmKernel6x16(k int, a, b, c *float32, ldc int, accumulate int)
-// c[r*ldc+j] (+)= sum_p a[p*6+r] * b[p*16+j] for r < 6, j < 16.
-TEXT ·gemmKernel6x16(SB), NOSPLIT, $0-48
+// func gemmKernel6x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int)
+// c[r*ldc+j] (+)= bias[r] + sum_p a[p*6+r] * b[p*16+j] for r < 6, j < 16 (bias may be nil).
+TEXT ·gemmKernel6x16(SB), NOSPLIT, $0-56
 `)
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), AX")
@@ -80,7 +80,16 @@ TEXT ·gemmKernel6x16(SB), NOSPLIT, $0-48
 	p("DECQ CX")
 	p("JNZ gemm_loop1")
 	label("gemm_store")
-	p("MOVQ accumulate+40(FP), R8")
+	p("MOVQ bias+40(FP), R9")
+	p("TESTQ R9, R9")
+	p("JE gemm_nobias")
+	for r := 0; r < 6; r++ {
+		p("VBROADCASTSS %d(R9), Y14", 4*r)
+		p("VADDPS Y14, Y%d, Y%d", 2*r, 2*r)
+		p("VADDPS Y14, Y%d, Y%d", 2*r+1, 2*r+1)
+	}
+	label("gemm_nobias")
+	p("MOVQ accumulate+48(FP), R8")
 	p("TESTQ R8, R8")
 	p("JE gemm_overwrite")
 	for r := 0; r < 6; r++ {
