@@ -1,6 +1,9 @@
 package cpu
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Direct convolution without im2col: the output is cut into 8-pixel
 // segments along its rows, three segments and four output channels make one
@@ -47,6 +50,7 @@ type directConvJob struct {
 	out        []float32 // (m, oh, ow)
 	bias       []float32 // (roundUp(m, 4)) or nil
 	accumulate bool
+	chunks     chunker
 	done       sync.WaitGroup
 }
 
@@ -66,11 +70,45 @@ func (j *directConvJob) tiles() int {
 // the pixel tiles.
 func (j *directConvJob) run(threads int) {
 	parts := min(threads, j.tiles(), max(1, j.m*j.k*j.oh*j.ow/(1<<15)))
+	j.chunks.reset(min(j.tiles(), chunksPerPart*parts))
 	runParts(j, parts, &j.done)
 }
 
 func (j *directConvJob) runPart(part, parts int) {
-	t0, t1 := partRange(j.tiles(), 1, part, parts)
+	for {
+		c, ok := j.chunks.claim()
+		if !ok {
+			return
+		}
+		t0, t1 := partRange(j.tiles(), 1, c, j.chunks.n)
+		j.runTiles(t0, t1)
+	}
+}
+
+// chunksPerPart: each part's share is cut into this many chunks, handed out
+// in turn, so that a goroutine slowed by other work on its core takes fewer
+// of them. Every output element belongs to one chunk and is computed the
+// same way whoever runs it, so results do not depend on the hand-out.
+const chunksPerPart = 4
+
+// chunker hands out chunk indices 0..n-1 to the parts of a task.
+type chunker struct {
+	next atomic.Int64
+	n    int
+}
+
+func (c *chunker) reset(n int) {
+	c.n = n
+	c.next.Store(0)
+}
+
+func (c *chunker) claim() (int, bool) {
+	i := int(c.next.Add(1) - 1)
+	return i, i < c.n
+}
+
+// runTiles computes tiles [t0, t1) of the output.
+func (j *directConvJob) runTiles(t0, t1 int) {
 	perRow, total := j.segments()
 	plane := j.oh * j.ow
 	var stage [convMR * convNS * convSeg]float32
@@ -142,15 +180,16 @@ func (j *directConvJob) runPart(part, parts int) {
 // past the last column) so that q runs over one contiguous range. Parts cut
 // the taps, so every dw element has one owner and a fixed summation order.
 type dotJob struct {
-	m, k  int
-	dyg   []float32 // (roundUp(m, 4), lq)
-	lq    int       // a multiple of 8
-	src   []float32 // one sample's phased image
-	offs  []int     // (roundUp(k, 3)); padding taps read offset 0
-	dw    []float32 // (roundUp(k, 3), roundUp(m, 4)) partial sums, tap-major
-	ldw   int       // roundUp(m, 4)
-	chunk int       // pixels per pass: the dy rows of a pass stay in L2
-	done  sync.WaitGroup
+	m, k   int
+	dyg    []float32 // (roundUp(m, 4), lq)
+	lq     int       // a multiple of 8
+	src    []float32 // one sample's phased image
+	offs   []int     // (roundUp(k, 3)); padding taps read offset 0
+	dw     []float32 // (roundUp(k, 3), roundUp(m, 4)) partial sums, tap-major
+	ldw    int       // roundUp(m, 4)
+	chunk  int       // pixels per pass: the dy rows of a pass stay in L2
+	chunks chunker   // tap-group ranges handed out to the parts
+	done   sync.WaitGroup
 }
 
 var dotJobs = sync.Pool{New: func() any { return new(dotJob) }}
@@ -158,12 +197,24 @@ var dotJobs = sync.Pool{New: func() any { return new(dotJob) }}
 func (j *dotJob) run(threads int) {
 	groups := (j.k + dotNR - 1) / dotNR
 	parts := min(threads, groups, max(1, j.m*j.k*j.lq/(1<<15)))
+	j.chunks.reset(min(groups, chunksPerPart*parts))
 	runParts(j, parts, &j.done)
 }
 
 func (j *dotJob) runPart(part, parts int) {
 	groups := (j.k + dotNR - 1) / dotNR
-	g0, g1 := partRange(groups, 1, part, parts)
+	for {
+		c, ok := j.chunks.claim()
+		if !ok {
+			return
+		}
+		g0, g1 := partRange(groups, 1, c, j.chunks.n)
+		j.runGroups(g0, g1)
+	}
+}
+
+// runGroups computes the sums of tap groups [g0, g1) (dotNR taps each).
+func (j *dotJob) runGroups(g0, g1 int) {
 	for q0 := 0; q0 < j.lq; q0 += j.chunk {
 		n := min(j.chunk, j.lq-q0)
 		for grp := g0; grp < g1; grp++ {
