@@ -18,8 +18,9 @@ func init() {
 // NewReference.
 type Backend struct {
 	name    string
-	fast    bool // use the fast path where one exists
-	threads int  // goroutines the fast path may use
+	fast    bool       // use the fast path where one exists
+	threads int        // goroutines the fast path may use
+	ws      *workspace // scratch buffers of the fast path
 }
 
 // New returns the fast backend using threads goroutines (0: GOMAXPROCS).
@@ -27,7 +28,7 @@ func New(threads int) *Backend {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Backend{name: "cpu", fast: true, threads: threads}
+	return &Backend{name: "cpu", fast: true, threads: threads, ws: new(workspace)}
 }
 
 // NewReference returns the backend that runs only the plain references.
@@ -224,7 +225,11 @@ func (b *Backend) BiasAdd(y, bias *tensor.Tensor) error {
 	if err := hostCheck("bias-add", y, bias); err != nil {
 		return err
 	}
-	biasAddRef(y.Data, bias.Data, y.Shape[0], y.Shape[1], spatial(y))
+	if b.fast {
+		b.biasAdd(y.Data, bias.Data, y.Shape[0], y.Shape[1], spatial(y))
+	} else {
+		biasAddRef(y.Data, bias.Data, y.Shape[0], y.Shape[1], spatial(y))
+	}
 	return nil
 }
 
@@ -236,7 +241,11 @@ func (b *Backend) BiasGrad(db, dy *tensor.Tensor) error {
 	if err := hostCheck("bias-grad", db, dy); err != nil {
 		return err
 	}
-	biasGradRef(db.Data, dy.Data, dy.Shape[0], dy.Shape[1], spatial(dy))
+	if b.fast && spatial(dy) > 0 {
+		b.biasGrad(db.Data, dy.Data, dy.Shape[0], dy.Shape[1], spatial(dy))
+	} else {
+		biasGradRef(db.Data, dy.Data, dy.Shape[0], dy.Shape[1], spatial(dy))
+	}
 	return nil
 }
 
@@ -368,7 +377,7 @@ func (b *Backend) LeakyReLU(y, x *tensor.Tensor, slope float32) error {
 	if err := hostCheck("leaky-relu", y, x); err != nil {
 		return err
 	}
-	b.forRanges(len(y.Data), func(lo, hi int) { leakyReLURef(y.Data[lo:hi], x.Data[lo:hi], slope) })
+	b.elementwise(opLeakyReLU, len(y.Data), y.Data, x.Data, nil, nil, [5]float32{slope}, 0)
 	return nil
 }
 
@@ -380,7 +389,7 @@ func (b *Backend) LeakyReLUBackward(dx, dy, y *tensor.Tensor, slope float32) err
 	if err := hostCheck("leaky-relu backward", dx, dy, y); err != nil {
 		return err
 	}
-	b.forRanges(len(y.Data), func(lo, hi int) { leakyReLUBackwardRef(dx.Data[lo:hi], dy.Data[lo:hi], y.Data[lo:hi], slope) })
+	b.elementwise(opLeakyReLUBackward, len(y.Data), dx.Data, dy.Data, y.Data, nil, [5]float32{slope}, 0)
 	return nil
 }
 
@@ -427,7 +436,7 @@ func (b *Backend) Add(y, a, bb *tensor.Tensor) error {
 	if err := hostCheck("add", y, a, bb); err != nil {
 		return err
 	}
-	b.forRanges(len(y.Data), func(lo, hi int) { addRef(y.Data[lo:hi], a.Data[lo:hi], bb.Data[lo:hi]) })
+	b.elementwise(opAdd, len(y.Data), y.Data, a.Data, bb.Data, nil, [5]float32{}, 0)
 	return nil
 }
 
@@ -439,7 +448,7 @@ func (b *Backend) Scale(y, x *tensor.Tensor, s float32) error {
 	if err := hostCheck("scale", y, x); err != nil {
 		return err
 	}
-	b.forRanges(len(y.Data), func(lo, hi int) { scaleRef(y.Data[lo:hi], x.Data[lo:hi], s) })
+	b.elementwise(opScale, len(y.Data), y.Data, x.Data, nil, nil, [5]float32{s}, 0)
 	return nil
 }
 
@@ -451,7 +460,7 @@ func (b *Backend) Axpy(y, x *tensor.Tensor, a float32) error {
 	if err := hostCheck("axpy", y, x); err != nil {
 		return err
 	}
-	b.forRanges(len(y.Data), func(lo, hi int) { axpyRef(y.Data[lo:hi], x.Data[lo:hi], a) })
+	b.elementwise(opAxpy, len(y.Data), y.Data, x.Data, nil, nil, [5]float32{a}, 0)
 	return nil
 }
 
@@ -644,19 +653,8 @@ func (b *Backend) MSEBackward(da, db, a, bb *tensor.Tensor, scale float32) error
 	if err := hostCheck(op, da, db, a, bb); err != nil {
 		return err
 	}
-	b.forRanges(len(a.Data), func(lo, hi int) {
-		// Split the slices but keep the mean over the whole tensor.
-		f := 2 * scale / float32(len(a.Data))
-		for i := lo; i < hi; i++ {
-			g := f * (a.Data[i] - bb.Data[i])
-			if da != nil {
-				da.Data[i] += g
-			}
-			if db != nil {
-				db.Data[i] -= g
-			}
-		}
-	})
+	// Parts split the slices but keep the mean over the whole tensor.
+	b.elementwise(opMSEBackward, len(a.Data), data(da), data(db), a.Data, bb.Data, [5]float32{2 * scale / float32(len(a.Data))}, 0)
 	return nil
 }
 
@@ -690,9 +688,7 @@ func (b *Backend) SGDNesterov(w, v, g *tensor.Tensor, lr, momentum, weightDecay 
 	if err := hostCheck("sgd", w, v, g); err != nil {
 		return err
 	}
-	b.forRanges(len(w.Data), func(lo, hi int) {
-		sgdNesterovRef(w.Data[lo:hi], v.Data[lo:hi], g.Data[lo:hi], lr, momentum, weightDecay)
-	})
+	b.elementwise(opSGDNesterov, len(w.Data), w.Data, v.Data, g.Data, nil, [5]float32{lr, momentum, weightDecay}, 0)
 	return nil
 }
 
@@ -707,9 +703,7 @@ func (b *Backend) AdamW(w, m, v, g *tensor.Tensor, lr, beta1, beta2, eps, weight
 	if err := hostCheck("adamw", w, m, v, g); err != nil {
 		return err
 	}
-	b.forRanges(len(w.Data), func(lo, hi int) {
-		adamWRef(w.Data[lo:hi], m.Data[lo:hi], v.Data[lo:hi], g.Data[lo:hi], lr, beta1, beta2, eps, weightDecay, step)
-	})
+	b.elementwise(opAdamW, len(w.Data), w.Data, m.Data, v.Data, g.Data, [5]float32{lr, beta1, beta2, eps, weightDecay}, step)
 	return nil
 }
 

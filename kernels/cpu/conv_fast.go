@@ -1,57 +1,169 @@
 package cpu
 
-// GEMM-based convolutions. Per sample n, with K = Ci*KH*KW and P = Ho*Wo:
-//   col (K, P) = im2col(x[n]); y[n] (Co, P) = w (Co, K) x col + b
-//   dcol (K, P) = w^T x dy[n];  dx[n] += col2im(dcol)
-//   dw (Co, K) += dy[n] (Co, P) x col^T
-// A 1x1, stride-1, unpadded conv (the stitch) uses x[n] as col directly.
+import "sync"
+
+// Fast convolutions. Shapes as in ref_conv.go: x: (N, Ci, H, W),
+// w: (Co, Ci, KH, KW), y: (N, Co, Ho, Wo). Forward overwrites y; backward
+// accumulates into dx, dw, db.
+//
+// Every pass is one of two sums over a per-sample source laid out so that
+// pixel runs are contiguous (conv_direct.go):
+//   forward            direct conv: y[n] = w x phased(x[n]) + b
+//   backward-data      direct conv (stride 1): dx[n] += w^T(flipped) x padded(dy[n]);
+//                      other strides: col = w^T x dy[n] (packed GEMM), dx[n] += col2im(col)
+//   backward-filter    dot products: dw += dy[n] . phased(x[n])
+// Samples run one after the other and each sample's sum is cut over the
+// threads, so batch 1 keeps every core busy. A 1x1 stride-1 unpadded conv
+// (the stitch) is a plain packed GEMM over H*W per sample (conv1x1_fast.go).
 
 func (d convDims) isPointwise() bool {
 	return d.kh == 1 && d.kw == 1 && d.sh == 1 && d.sw == 1 && d.ph == 0 && d.pw == 0
 }
 
-// im2col writes col (Ci*KH*KW, Ho*Wo) for one sample x (Ci, H, W).
-func im2col(col, x []float32, d convDims) {
-	p := d.ho * d.wo
+// inputImage is the phased copy of x[n] that the forward and backward-filter passes read.
+func (d convDims) inputImage() phasedImage {
+	return makePhasedImage(d.ci, d.h, d.w, d.sh, d.sw, d.ph, d.pw, d.h+2*d.ph, d.w+2*d.pw)
+}
+
+// inputTaps writes the tap offsets (ci, kh, kw) into the input view and
+// returns the largest.
+func (d convDims) inputTaps(offs []int, img phasedImage) int {
+	maxOff := 0
 	for ci := 0; ci < d.ci; ci++ {
 		for kh := 0; kh < d.kh; kh++ {
 			for kw := 0; kw < d.kw; kw++ {
-				row := col[((ci*d.kh+kh)*d.kw+kw)*p:][:p]
-				for oh := 0; oh < d.ho; oh++ {
-					ih := oh*d.sh - d.ph + kh
-					out := row[oh*d.wo : (oh+1)*d.wo]
-					if ih < 0 || ih >= d.h {
-						clear(out)
-						continue
-					}
-					src := x[(ci*d.h+ih)*d.w : (ci*d.h+ih+1)*d.w]
-					for ow := range out {
-						iw := ow*d.sw - d.pw + kw
-						if iw < 0 || iw >= d.w {
-							out[ow] = 0
-						} else {
-							out[ow] = src[iw]
-						}
-					}
-				}
+				o := img.tapOffset(ci, kh, kw)
+				offs[(ci*d.kh+kh)*d.kw+kw] = o
+				maxOff = max(maxOff, o)
 			}
 		}
 	}
+	return maxOff
 }
 
-// col2im accumulates col (Ci*KH*KW, Ho*Wo) into dx (Ci, H, W).
-func col2im(dx, col []float32, d convDims) {
-	p := d.ho * d.wo
-	for ci := 0; ci < d.ci; ci++ {
+func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
+	if d.isPointwise() {
+		b.conv1x1Fast(y, x, w, bias, d)
+		return
+	}
+	ws := b.ws
+	k, plane, xPlane := d.ci*d.kh*d.kw, d.ho*d.wo, d.ci*d.h*d.w
+	ap := ws.getFloats(roundUp(d.co, convMR) * k)
+	packConvA(ap, d.co, k, func(i, t int) float32 { return w[i*k+t] })
+	var pb []float32
+	if bias != nil {
+		pb = ws.getZeros(roundUp(d.co, convMR))
+		copy(pb, bias)
+	}
+	img := d.inputImage()
+	offs := ws.getInts(k)
+	buf := ws.getFloats(img.size())
+	j := directConvJobs.Get().(*directConvJob)
+	j.m, j.k, j.ap, j.offs, j.bias, j.accumulate = d.co, k, ap, offs, pb, false
+	j.maxOff = d.inputTaps(offs, img)
+	j.g, j.oh, j.ow, j.src = img.g, d.ho, d.wo, buf
+	for n := 0; n < d.n; n++ {
+		fillPhased(b.threads, img, buf, x[n*xPlane:(n+1)*xPlane])
+		j.out = y[n*d.co*plane : (n+1)*d.co*plane]
+		j.run(b.threads)
+	}
+	j.ap, j.offs, j.src, j.out, j.bias = nil, nil, nil, nil, nil
+	directConvJobs.Put(j)
+	ws.putInts(offs)
+	ws.putFloats(ap)
+	ws.putFloats(buf)
+	if pb != nil {
+		ws.putFloats(pb)
+	}
+}
+
+func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
+	if d.sh != 1 || d.sw != 1 || d.ph > d.kh-1 || d.pw > d.kw-1 {
+		b.conv2dBackwardDataGemm(dx, dy, w, d)
+		return
+	}
+	if d.isPointwise() {
+		b.conv1x1BackwardDataFast(dx, dy, w, d)
+		return
+	}
+	// Stride 1: dx[ci][ih][iw] += sum_{co,kh,kw} w[co][ci][kh][kw] *
+	// dy[co][ih+ph-kh][iw+pw-kw], a forward conv of dy padded by k-1-p with
+	// the flipped, transposed weights.
+	ws := b.ws
+	k, plane, dyPlane := d.co*d.kh*d.kw, d.h*d.w, d.co*d.ho*d.wo
+	ap := ws.getFloats(roundUp(d.ci, convMR) * k)
+	packConvA(ap, d.ci, k, func(i, t int) float32 {
+		co, kk := t/(d.kh*d.kw), t%(d.kh*d.kw)
+		return w[(co*d.ci+i)*d.kh*d.kw+kk]
+	})
+	img := makePhasedImage(d.co, d.ho, d.wo, 1, 1, d.kh-1-d.ph, d.kw-1-d.pw, d.h+d.kh-1, d.w+d.kw-1)
+	offs := ws.getInts(k)
+	maxOff := 0
+	for co := 0; co < d.co; co++ {
 		for kh := 0; kh < d.kh; kh++ {
 			for kw := 0; kw < d.kw; kw++ {
-				row := col[((ci*d.kh+kh)*d.kw+kw)*p:][:p]
+				o := img.tapOffset(co, d.kh-1-kh, d.kw-1-kw)
+				offs[(co*d.kh+kh)*d.kw+kw] = o
+				maxOff = max(maxOff, o)
+			}
+		}
+	}
+	buf := ws.getFloats(img.size())
+	j := directConvJobs.Get().(*directConvJob)
+	j.m, j.k, j.ap, j.offs, j.maxOff, j.bias, j.accumulate = d.ci, k, ap, offs, maxOff, nil, true
+	j.g, j.oh, j.ow, j.src = img.g, d.h, d.w, buf
+	for n := 0; n < d.n; n++ {
+		fillPhased(b.threads, img, buf, dy[n*dyPlane:(n+1)*dyPlane])
+		j.out = dx[n*d.ci*plane : (n+1)*d.ci*plane]
+		j.run(b.threads)
+	}
+	j.ap, j.offs, j.src, j.out = nil, nil, nil, nil
+	directConvJobs.Put(j)
+	ws.putInts(offs)
+	ws.putFloats(ap)
+	ws.putFloats(buf)
+}
+
+// conv2dBackwardDataGemm is backward-data for strides above 1:
+// col (Ci*KH*KW, Ho*Wo) = w^T x dy[n] with the packed GEMM, then dx[n] += col2im(col).
+func (b *Backend) conv2dBackwardDataGemm(dx, dy, w []float32, d convDims) {
+	k, p := d.ci*d.kh*d.kw, d.ho*d.wo
+	col := b.ws.getFloats(k * p)
+	j := col2imJobs.Get().(*col2imJob)
+	j.d, j.col = d, col
+	for n := 0; n < d.n; n++ {
+		b.sgemm(true, false, k, p, d.co, 1, w, k, dy[n*d.co*p:(n+1)*d.co*p], p, 0, col, p)
+		j.dx = dx[n*d.ci*d.h*d.w : (n+1)*d.ci*d.h*d.w]
+		runParts(j, min(b.threads, d.ci), &j.done)
+	}
+	j.col, j.dx = nil, nil
+	col2imJobs.Put(j)
+	b.ws.putFloats(col)
+}
+
+// col2imJob accumulates col (Ci*KH*KW, Ho*Wo) into dx (Ci, H, W), parts cutting Ci.
+type col2imJob struct {
+	d       convDims
+	col, dx []float32
+	done    sync.WaitGroup
+}
+
+var col2imJobs = sync.Pool{New: func() any { return new(col2imJob) }}
+
+func (j *col2imJob) runPart(part, parts int) {
+	d := j.d
+	c0, c1 := partRange(d.ci, 1, part, parts)
+	p := d.ho * d.wo
+	for ci := c0; ci < c1; ci++ {
+		for kh := 0; kh < d.kh; kh++ {
+			for kw := 0; kw < d.kw; kw++ {
+				row := j.col[((ci*d.kh+kh)*d.kw+kw)*p:][:p]
 				for oh := 0; oh < d.ho; oh++ {
 					ih := oh*d.sh - d.ph + kh
 					if ih < 0 || ih >= d.h {
 						continue
 					}
-					dst := dx[(ci*d.h+ih)*d.w : (ci*d.h+ih+1)*d.w]
+					dst := j.dx[(ci*d.h+ih)*d.w : (ci*d.h+ih+1)*d.w]
 					for ow, v := range row[oh*d.wo : (oh+1)*d.wo] {
 						iw := ow*d.sw - d.pw + kw
 						if iw >= 0 && iw < d.w {
@@ -64,215 +176,123 @@ func col2im(dx, col []float32, d convDims) {
 	}
 }
 
-// single is a one-thread view of b for GEMMs issued inside a parallel loop.
-func (b *Backend) single() *Backend { return &Backend{name: b.name, fast: true, threads: 1} }
-
-func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
-	k, p := d.ci*d.kh*d.kw, d.ho*d.wo
-	one := b.single()
-	cols := make([][]float32, b.Threads())
-	b.forEach(d.n, func(n, wk int) {
-		xn := x[n*d.ci*d.h*d.w:][:d.ci*d.h*d.w]
-		yn := y[n*d.co*p:][:d.co*p]
-		col := xn
-		if !d.isPointwise() {
-			if cols[wk] == nil {
-				cols[wk] = make([]float32, k*p)
-			}
-			col = cols[wk]
-			im2col(col, xn, d)
-		}
-		one.sgemm(false, false, d.co, p, k, 1, w, k, col, p, 0, yn, p)
-		if bias != nil {
-			biasAddRef(yn, bias, 1, d.co, p)
-		}
-	})
-}
-
-func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
-	k, p := d.ci*d.kh*d.kw, d.ho*d.wo
-	one := b.single()
-	cols := make([][]float32, b.Threads())
-	b.forEach(d.n, func(n, wk int) {
-		dxn := dx[n*d.ci*d.h*d.w:][:d.ci*d.h*d.w]
-		dyn := dy[n*d.co*p:][:d.co*p]
-		if d.isPointwise() {
-			one.sgemm(true, false, k, p, d.co, 1, w, k, dyn, p, 1, dxn, p)
-			return
-		}
-		if cols[wk] == nil {
-			cols[wk] = make([]float32, k*p)
-		}
-		one.sgemm(true, false, k, p, d.co, 1, w, k, dyn, p, 0, cols[wk], p)
-		col2im(dxn, cols[wk], d)
-	})
-}
-
 func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) {
-	k, p := d.ci*d.kh*d.kw, d.ho*d.wo
-	t := min(b.Threads(), d.n)
-	one := b.single()
-	parts := make([][]float32, t) // per-worker dw partial sums, reduced in order
-	cols := make([][]float32, t)
-	b.forEach(d.n, func(n, wk int) {
-		if parts[wk] == nil {
-			parts[wk] = make([]float32, d.co*k)
-		}
-		xn := x[n*d.ci*d.h*d.w:][:d.ci*d.h*d.w]
-		dyn := dy[n*d.co*p:][:d.co*p]
-		col := xn
-		if !d.isPointwise() {
-			if cols[wk] == nil {
-				cols[wk] = make([]float32, k*p)
-			}
-			col = cols[wk]
-			im2col(col, xn, d)
-		}
-		one.sgemm(false, true, d.co, k, p, 1, dyn, p, col, p, 1, parts[wk], k)
-	})
-	for _, part := range parts {
-		for i, v := range part {
-			dw[i] += v
-		}
+	if d.isPointwise() {
+		b.conv1x1BackwardFilterFast(dw, db, dy, x, d)
+		return
 	}
-	if db != nil {
-		biasGradRef(db, dy, d.n, d.co, p)
+	ws := b.ws
+	k, plane, xPlane := d.ci*d.kh*d.kw, d.ho*d.wo, d.ci*d.h*d.w
+	kPad, mPad := roundUp(k, dotNR), roundUp(d.co, dotMR)
+	img := d.inputImage()
+	offs := ws.getInts(kPad)
+	d.inputTaps(offs, img)
+	clear(offs[k:])
+	part := ws.getZeros(mPad * kPad)
+	buf := ws.getFloats(img.size())
+	j := dotJobs.Get().(*dotJob)
+	j.m, j.k, j.offs, j.dw, j.ldw, j.src = d.co, k, offs, part, mPad, buf
+	// dy on the grid of the input view: rows g apart, zero columns between.
+	j.lq = roundUp(d.ho*img.g, convSeg)
+	grid := ws.getFloats(mPad * j.lq)
+	j.dyg = grid
+	j.chunk = dotChunk(d.co, j.lq)
+	gj := gridJobs.Get().(*gridJob)
+	gj.rows, gj.h, gj.w, gj.g, gj.lq, gj.dst = d.co, d.ho, d.wo, img.g, j.lq, grid
+	for n := 0; n < d.n; n++ {
+		gj.src = dy[n*d.co*plane : (n+1)*d.co*plane]
+		runParts(gj, min(b.threads, mPad), &gj.done)
+		fillPhased(b.threads, img, buf, x[n*xPlane:(n+1)*xPlane])
+		j.run(b.threads)
 	}
-}
-
-// Conv-transpose with kernel == stride as one GEMM per sample:
-// z (Co*KH*KW, H*W) = w^T (Co*KH*KW, Ci) x x[n] (Ci, H*W), then scatter.
-func (b *Backend) convTranspose2dFast(y, x, w, bias []float32, d convTDims) {
-	hw, ck := d.h*d.w, d.co*d.kh*d.kw
-	one := b.single()
-	zs := make([][]float32, b.Threads())
-	b.forEach(d.n, func(n, wk int) {
-		if zs[wk] == nil {
-			zs[wk] = make([]float32, ck*hw)
-		}
-		z := zs[wk]
-		one.sgemm(true, false, ck, hw, d.ci, 1, w, ck, x[n*d.ci*hw:][:d.ci*hw], hw, 0, z, hw)
-		for co := 0; co < d.co; co++ {
-			var bv float32
-			if bias != nil {
-				bv = bias[co]
-			}
-			for i := 0; i < d.kh; i++ {
-				for j := 0; j < d.kw; j++ {
-					row := z[((co*d.kh+i)*d.kw+j)*hw:][:hw]
-					for h := 0; h < d.h; h++ {
-						for ww := 0; ww < d.w; ww++ {
-							y[d.yIndex(n, co, h, ww, i, j)] = row[h*d.w+ww] + bv
-						}
-					}
-				}
-			}
-		}
-	})
-}
-
-// gatherConvT packs dy[n] into z (Co*KH*KW, H*W), the inverse of the scatter.
-func gatherConvT(z, dy []float32, n int, d convTDims) {
-	hw := d.h * d.w
 	for co := 0; co < d.co; co++ {
-		for i := 0; i < d.kh; i++ {
-			for j := 0; j < d.kw; j++ {
-				row := z[((co*d.kh+i)*d.kw+j)*hw:][:hw]
-				for h := 0; h < d.h; h++ {
-					for ww := 0; ww < d.w; ww++ {
-						row[h*d.w+ww] = dy[d.yIndex(n, co, h, ww, i, j)]
-					}
-				}
-			}
+		dst := dw[co*k : (co+1)*k]
+		for t := range dst {
+			dst[t] += part[t*mPad+co]
 		}
 	}
-}
-
-func (b *Backend) convTranspose2dBackwardDataFast(dx, dy, w []float32, d convTDims) {
-	hw, ck := d.h*d.w, d.co*d.kh*d.kw
-	one := b.single()
-	zs := make([][]float32, b.Threads())
-	b.forEach(d.n, func(n, wk int) {
-		if zs[wk] == nil {
-			zs[wk] = make([]float32, ck*hw)
-		}
-		gatherConvT(zs[wk], dy, n, d)
-		// dx[n] (Ci, HW) += w (Ci, CK) x z (CK, HW)
-		one.sgemm(false, false, d.ci, hw, ck, 1, w, ck, zs[wk], hw, 1, dx[n*d.ci*hw:][:d.ci*hw], hw)
-	})
-}
-
-func (b *Backend) convTranspose2dBackwardFilterFast(dw, db, dy, x []float32, d convTDims) {
-	hw, ck := d.h*d.w, d.co*d.kh*d.kw
-	t := min(b.Threads(), d.n)
-	one := b.single()
-	parts := make([][]float32, t)
-	zs := make([][]float32, t)
-	b.forEach(d.n, func(n, wk int) {
-		if zs[wk] == nil {
-			zs[wk] = make([]float32, ck*hw)
-			parts[wk] = make([]float32, d.ci*ck)
-		}
-		gatherConvT(zs[wk], dy, n, d)
-		// dw (Ci, CK) += x[n] (Ci, HW) x z^T (HW, CK)
-		one.sgemm(false, true, d.ci, ck, hw, 1, x[n*d.ci*hw:][:d.ci*hw], hw, zs[wk], hw, 1, parts[wk], ck)
-	})
-	for _, part := range parts {
-		for i, v := range part {
-			dw[i] += v
-		}
-	}
+	j.dyg, j.src, j.offs, j.dw = nil, nil, nil, nil
+	dotJobs.Put(j)
+	gj.src, gj.dst = nil, nil
+	gridJobs.Put(gj)
+	ws.putInts(offs)
+	ws.putFloats(part)
+	ws.putFloats(buf)
+	ws.putFloats(grid)
 	if db != nil {
-		biasGradRef(db, dy, d.n, d.co, hw*d.kh*d.kw)
+		b.biasGrad(db, dy, d.n, d.co, plane)
 	}
 }
 
-func (b *Backend) instanceNormFast(y, mean, rstd, x, gamma, beta []float32, n, c, s int, eps float32) {
-	b.forEach(n, func(i, _ int) {
-		off := i * c * s
-		instanceNormRef(y[off:off+c*s], mean[i*c:(i+1)*c], rstd[i*c:(i+1)*c], x[off:off+c*s], gamma, beta, 1, c, s, eps)
-	})
+// gridJob copies rows of planes (h, w) onto a grid of pitch g, zero elsewhere:
+// dst[r*lq + i*g + c] = src[(r*h+i)*w + c]; rows past the source are zero.
+type gridJob struct {
+	rows, h, w, g, lq int
+	src, dst          []float32
+	done              sync.WaitGroup
 }
 
-func (b *Backend) instanceNormBackwardFast(dx, dgamma, dbeta, dy, x, mean, rstd, gamma []float32, n, c, s int) {
-	// dgamma/dbeta are shared across samples: each worker sums its own, then
-	// they are added in worker order so results do not depend on timing.
-	t := min(b.Threads(), n)
-	dg := make([][]float32, t)
-	dbt := make([][]float32, t)
-	b.forEach(n, func(i, wk int) {
-		if dg[wk] == nil {
-			dg[wk], dbt[wk] = make([]float32, c), make([]float32, c)
-		}
-		off := i * c * s
-		var dxi []float32
-		if dx != nil {
-			dxi = dx[off : off+c*s]
-		}
-		var g, bt []float32
-		if dgamma != nil {
-			g = dg[wk]
-		}
-		if dbeta != nil {
-			bt = dbt[wk]
-		}
-		instanceNormBackwardRef(dxi, g, bt, dy[off:off+c*s], x[off:off+c*s], mean[i*c:(i+1)*c], rstd[i*c:(i+1)*c], gamma, 1, c, s)
-	})
-	for wk := range dg {
-		if dg[wk] == nil {
+var gridJobs = sync.Pool{New: func() any { return new(gridJob) }}
+
+func (j *gridJob) runPart(part, parts int) {
+	total := len(j.dst) / j.lq
+	r0, r1 := partRange(total, 1, part, parts)
+	for r := r0; r < r1; r++ {
+		out := j.dst[r*j.lq : (r+1)*j.lq]
+		if r >= j.rows {
+			clear(out)
 			continue
 		}
-		for j := 0; j < c; j++ {
-			if dgamma != nil {
-				dgamma[j] += dg[wk][j]
-			}
-			if dbeta != nil {
-				dbeta[j] += dbt[wk][j]
-			}
+		for i := 0; i < j.h; i++ {
+			row := out[i*j.g : (i+1)*j.g]
+			n := copy(row, j.src[(r*j.h+i)*j.w:(r*j.h+i+1)*j.w])
+			clear(row[n:])
 		}
+		clear(out[j.h*j.g:])
 	}
 }
 
-func (b *Backend) mseFast(a, bb []float32) float64 {
-	return mseRef(a, bb)
+// biasGradJob: db[c] += sum over (n, s) of dy[n, c, s], parts cutting C;
+// each channel is summed in float64 in a fixed order.
+type biasGradJob struct {
+	db, dy  []float32
+	n, c, s int
+	done    sync.WaitGroup
+}
+
+var biasGradJobs = sync.Pool{New: func() any { return new(biasGradJob) }}
+
+func (j *biasGradJob) runPart(part, parts int) {
+	c0, c1 := partRange(j.c, 1, part, parts)
+	for c := c0; c < c1; c++ {
+		var acc float64
+		for i := 0; i < j.n; i++ {
+			acc += sumFloat32(j.dy[(i*j.c+c)*j.s : (i*j.c+c+1)*j.s])
+		}
+		j.db[c] += float32(acc)
+	}
+}
+
+// sumFloat32 adds x in float64 with four independent partial sums.
+func sumFloat32(x []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += float64(x[i])
+		s1 += float64(x[i+1])
+		s2 += float64(x[i+2])
+		s3 += float64(x[i+3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func (b *Backend) biasGrad(db, dy []float32, n, c, s int) {
+	j := biasGradJobs.Get().(*biasGradJob)
+	j.db, j.dy, j.n, j.c, j.s = db, dy, n, c, s
+	runParts(j, min(b.threads, c, max(1, n*c*s/minParallel)), &j.done)
+	j.db, j.dy = nil, nil
+	biasGradJobs.Put(j)
 }

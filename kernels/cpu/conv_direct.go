@@ -1,0 +1,237 @@
+package cpu
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Direct convolution without im2col: the output is cut into 8-pixel
+// segments along its rows, three segments and four output channels make one
+// micro-kernel tile, and each tap's inputs are read straight from a phased
+// image (conv_geom.go) at a per-tap offset. Only the weights are packed.
+//
+//   out[m][oh][ow] (+)= bias[m] + sum_t a[m][t] * src[offs[t] + oh*g + ow]
+//
+// The forward pass and the stride-1 backward-data pass are both this sum.
+
+// convKC is the number of taps per pass over a tile: the inputs of 288 taps
+// (32 channels of a 3x3 conv) of a tile, about 3 cache lines per (channel,
+// kernel row), and the 4x288 weight panel stay in L1 (~23 KiB of 32).
+const convKC = 288
+
+// packConvA writes a (m, k) as panels of convMR rows: ap[(panel*k+t)*4+r],
+// rows past m zero. a(i, t) gives the element.
+func packConvA(ap []float32, m, k int, a func(i, t int) float32) {
+	for p := 0; p*convMR < m; p++ {
+		panel := ap[p*k*convMR : (p+1)*k*convMR]
+		for r := 0; r < convMR; r++ {
+			i := p*convMR + r
+			if i >= m {
+				for t := 0; t < k; t++ {
+					panel[t*convMR+r] = 0
+				}
+				continue
+			}
+			for t := 0; t < k; t++ {
+				panel[t*convMR+r] = a(i, t)
+			}
+		}
+	}
+}
+
+type directConvJob struct {
+	m, k       int
+	ap         []float32 // packed weights: (ceil(m/4), k, 4)
+	offs       []int     // (k) tap offsets into src
+	maxOff     int
+	src        []float32 // one sample's phased image
+	g          int       // row pitch of src
+	oh, ow     int       // output rows and columns
+	out        []float32 // (m, oh, ow)
+	bias       []float32 // (roundUp(m, 4)) or nil
+	accumulate bool
+	chunks     chunker
+	done       sync.WaitGroup
+}
+
+var directConvJobs = sync.Pool{New: func() any { return new(directConvJob) }}
+
+func (j *directConvJob) segments() (perRow, total int) {
+	perRow = (j.ow + convSeg - 1) / convSeg
+	return perRow, j.oh * perRow
+}
+
+func (j *directConvJob) tiles() int {
+	_, s := j.segments()
+	return (s + convNS - 1) / convNS
+}
+
+// run computes the whole sample on up to threads goroutines, parts cutting
+// the pixel tiles.
+func (j *directConvJob) run(threads int) {
+	parts := min(threads, j.tiles(), max(1, j.m*j.k*j.oh*j.ow/(1<<15)))
+	j.chunks.reset(min(j.tiles(), chunksPerPart*parts))
+	runParts(j, parts, &j.done)
+}
+
+func (j *directConvJob) runPart(part, parts int) {
+	for {
+		c, ok := j.chunks.claim()
+		if !ok {
+			return
+		}
+		t0, t1 := partRange(j.tiles(), 1, c, j.chunks.n)
+		j.runTiles(t0, t1)
+	}
+}
+
+// chunksPerPart: each part's share is cut into this many chunks, handed out
+// in turn, so that a goroutine slowed by other work on its core takes fewer
+// of them. Every output element belongs to one chunk and is computed the
+// same way whoever runs it, so results do not depend on the hand-out.
+const chunksPerPart = 4
+
+// chunker hands out chunk indices 0..n-1 to the parts of a task.
+type chunker struct {
+	next atomic.Int64
+	n    int
+}
+
+func (c *chunker) reset(n int) {
+	c.n = n
+	c.next.Store(0)
+}
+
+func (c *chunker) claim() (int, bool) {
+	i := int(c.next.Add(1) - 1)
+	return i, i < c.n
+}
+
+// runTiles computes tiles [t0, t1) of the output.
+func (j *directConvJob) runTiles(t0, t1 int) {
+	perRow, total := j.segments()
+	plane := j.oh * j.ow
+	var stage [convMR * convNS * convSeg]float32
+	stageSegs := convSegs{cOff: [convNS]int{0, convSeg, 2 * convSeg}}
+	for k0 := 0; k0 < j.k; k0 += convKC {
+		kc := min(convKC, j.k-k0)
+		accumulate := j.accumulate || k0 > 0
+		bias := j.bias
+		if k0 > 0 {
+			bias = nil
+		}
+		offs := j.offs[k0 : k0+kc]
+		for t := t0; t < t1; t++ {
+			var sg convSegs
+			var lens [convNS]int
+			staged := false
+			for s := 0; s < convNS; s++ {
+				seg := t*convNS + s
+				if seg >= total {
+					// No segment left: compute a copy of the first, keep nothing.
+					sg.srcOff[s], sg.cOff[s], lens[s] = sg.srcOff[0], sg.cOff[0], 0
+					staged = true
+					continue
+				}
+				row, col := seg/perRow, seg%perRow*convSeg
+				sg.srcOff[s], sg.cOff[s] = row*j.g+col, row*j.ow+col
+				lens[s] = min(convSeg, j.ow-col)
+				if lens[s] < convSeg {
+					staged = true
+				}
+			}
+			stageSegs.srcOff = sg.srcOff
+			for p := 0; p*convMR < j.m; p++ {
+				a := j.ap[(p*j.k+k0)*convMR:]
+				var pb []float32
+				if bias != nil {
+					pb = bias[p*convMR : (p+1)*convMR]
+				}
+				rows := min(convMR, j.m-p*convMR)
+				out := j.out[p*convMR*plane:]
+				if !staged && rows == convMR {
+					microConv(kc, a, offs, j.maxOff, j.src, out, plane, &sg, pb, accumulate)
+					continue
+				}
+				microConv(kc, a, offs, j.maxOff, j.src, stage[:], convNS*convSeg, &stageSegs, pb, false)
+				for r := 0; r < rows; r++ {
+					for s := 0; s < convNS; s++ {
+						dst := out[r*plane+sg.cOff[s]:][:lens[s]]
+						src := stage[r*convNS*convSeg+s*convSeg:][:lens[s]]
+						if accumulate {
+							for l := range dst {
+								dst[l] += src[l]
+							}
+						} else {
+							copy(dst, src)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// dotJob is the backward-filter sum as dot products over output pixels:
+//
+//	dw[t][m] += sum_q dyg[m][q] * src[offs[t] + q]
+//
+// where dyg is dy laid out on the grid of src (rows g floats apart, zeros
+// past the last column) so that q runs over one contiguous range. Parts cut
+// the taps, so every dw element has one owner and a fixed summation order.
+type dotJob struct {
+	m, k   int
+	dyg    []float32 // (roundUp(m, 4), lq)
+	lq     int       // a multiple of 8
+	src    []float32 // one sample's phased image
+	offs   []int     // (roundUp(k, 3)); padding taps read offset 0
+	dw     []float32 // (roundUp(k, 3), roundUp(m, 4)) partial sums, tap-major
+	ldw    int       // roundUp(m, 4)
+	chunk  int       // pixels per pass: the dy rows of a pass stay in L2
+	chunks chunker   // tap-group ranges handed out to the parts
+	done   sync.WaitGroup
+}
+
+var dotJobs = sync.Pool{New: func() any { return new(dotJob) }}
+
+func (j *dotJob) run(threads int) {
+	groups := (j.k + dotNR - 1) / dotNR
+	parts := min(threads, groups, max(1, j.m*j.k*j.lq/(1<<15)))
+	j.chunks.reset(min(groups, chunksPerPart*parts))
+	runParts(j, parts, &j.done)
+}
+
+func (j *dotJob) runPart(part, parts int) {
+	groups := (j.k + dotNR - 1) / dotNR
+	for {
+		c, ok := j.chunks.claim()
+		if !ok {
+			return
+		}
+		g0, g1 := partRange(groups, 1, c, j.chunks.n)
+		j.runGroups(g0, g1)
+	}
+}
+
+// runGroups computes the sums of tap groups [g0, g1) (dotNR taps each).
+func (j *dotJob) runGroups(g0, g1 int) {
+	for q0 := 0; q0 < j.lq; q0 += j.chunk {
+		n := min(j.chunk, j.lq-q0)
+		for grp := g0; grp < g1; grp++ {
+			var o [dotNR]int
+			for x := range o {
+				o[x] = j.offs[grp*dotNR+x] + q0
+			}
+			for r := 0; r < j.m; r += dotMR {
+				microDot(n, j.dyg[r*j.lq+q0:], j.lq, j.src, &o, j.dw[grp*dotNR*j.ldw+r:], j.ldw)
+			}
+		}
+	}
+}
+
+// dotChunk picks the pixels per pass so that m rows of dy take about 512 KiB.
+func dotChunk(m, lq int) int {
+	c := (1 << 17) / max(m, 1)
+	c = max(256, min(2048, c)) / convSeg * convSeg
+	return min(c, lq)
+}

@@ -1,0 +1,280 @@
+package cpu
+
+import (
+	"fmt"
+	"testing"
+
+	"suture/kernels"
+	"suture/tensor"
+)
+
+type convCase struct{ n, ci, co, h, w, kh, kw, sh, sw, ph, pw int }
+
+func (c convCase) String() string {
+	return fmt.Sprintf("n%d ci%d co%d %dx%d k%dx%d s%dx%d p%dx%d", c.n, c.ci, c.co, c.h, c.w, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw)
+}
+
+// convCases sit around the cutoffs of the direct kernels: channel counts
+// around the 4-row weight panels and the 3-tap dot groups, widths around the
+// 8-pixel segments and the 24-pixel tiles, tap counts around the 288-tap
+// block (ci 31..33 with 3x3), strides 1 and 2, other kernel sizes and pads,
+// the in-place 1x1 path (H*W a multiple of 8) and its copying fallback, and a
+// pad larger than the kernel (the GEMM fallback for backward-data).
+func convCases() []convCase {
+	cs := []convCase{
+		{1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},
+		{2, 3, 5, 7, 9, 3, 3, 1, 1, 1, 1},
+		{1, 3, 32, 16, 16, 3, 3, 1, 1, 1, 1},
+		{2, 4, 4, 8, 8, 3, 3, 1, 1, 1, 1},
+		{1, 5, 7, 8, 24, 3, 3, 1, 1, 1, 1},
+		{1, 7, 3, 9, 25, 3, 3, 1, 1, 1, 1},
+		{2, 8, 9, 17, 15, 3, 3, 1, 1, 1, 1},
+		{1, 31, 6, 10, 10, 3, 3, 1, 1, 1, 1},
+		{1, 32, 13, 6, 12, 3, 3, 1, 1, 1, 1},
+		{1, 33, 4, 8, 9, 3, 3, 1, 1, 1, 1},
+		{1, 43, 5, 5, 7, 3, 3, 1, 1, 1, 1},
+		{3, 8, 7, 8, 8, 3, 3, 2, 2, 1, 1},
+		{2, 9, 4, 33, 31, 3, 3, 2, 2, 1, 1},
+		{1, 6, 10, 16, 17, 3, 3, 2, 2, 1, 1},
+		{2, 5, 6, 11, 13, 5, 5, 1, 1, 2, 2},
+		{1, 4, 5, 12, 10, 5, 3, 2, 1, 2, 0},
+		{2, 3, 4, 9, 8, 2, 2, 2, 2, 0, 0},
+		{1, 4, 4, 7, 7, 1, 1, 1, 1, 2, 2},
+		{2, 3, 5, 6, 6, 3, 3, 1, 1, 3, 3},
+		{4, 32, 33, 5, 6, 1, 1, 1, 1, 0, 0},
+		{2, 32, 32, 8, 8, 1, 1, 1, 1, 0, 0},
+		{3, 7, 9, 4, 6, 1, 1, 1, 1, 0, 0},
+		{2, 9, 6, 5, 5, 1, 1, 1, 1, 0, 0},
+		{1, 5, 8, 9, 9, 1, 1, 2, 2, 0, 0},
+	}
+	return cs
+}
+
+// checkConvAgainstRef runs forward, backward-data and backward-filter of the
+// fast backend and the reference on the same random tensors; backward
+// outputs start from random values (they accumulate), forward from NaNs.
+func checkConvAgainstRef(t *testing.T, fast *Backend, c convCase, g *tensor.RNG) {
+	t.Helper()
+	ref := NewReference()
+	p := kernels.ConvParams{StrideH: c.sh, StrideW: c.sw, PadH: c.ph, PadW: c.pw}
+	x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, c.kh, c.kw), g.Rand(c.co)
+	ys, err := kernels.Conv2dOutShape(x.Shape, w.Shape, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := c.String()
+	tol := 1e-5 * float64(c.ci*c.kh*c.kw+c.co*c.kh*c.kw+c.n*ys[2]*ys[3])
+	for _, withBias := range []bool{true, false} {
+		bt := bias
+		if !withBias {
+			bt = nil
+		}
+		y1, y2 := tensor.New(ys...), tensor.New(ys...)
+		tensor.NaNs(y1)
+		must(t, fast.Conv2d(y1, x, w, bt, p))
+		must(t, ref.Conv2d(y2, x, w, bt, p))
+		closeTo(t, fmt.Sprintf("%s bias %v fwd", name, withBias), y1, y2, tol)
+	}
+	dy := g.Rand(ys...)
+	dx1 := g.Rand(x.Shape...)
+	dx2 := dx1.Clone()
+	must(t, fast.Conv2dBackwardData(dx1, dy, w, p))
+	must(t, ref.Conv2dBackwardData(dx2, dy, w, p))
+	closeTo(t, name+" bwd-data", dx1, dx2, tol)
+	dw1, db1 := g.Rand(w.Shape...), g.Rand(c.co)
+	dw2, db2 := dw1.Clone(), db1.Clone()
+	must(t, fast.Conv2dBackwardFilter(dw1, db1, dy, x, p))
+	must(t, ref.Conv2dBackwardFilter(dw2, db2, dy, x, p))
+	closeTo(t, name+" bwd-filter", dw1, dw2, tol)
+	closeTo(t, name+" bwd-bias", db1, db2, tol)
+	dw3 := dw2.Clone()
+	must(t, fast.Conv2dBackwardFilter(dw3, nil, dy, x, p))
+	must(t, ref.Conv2dBackwardFilter(dw2, nil, dy, x, p))
+	closeTo(t, name+" bwd-filter without bias", dw3, dw2, tol)
+}
+
+func closeTo(t *testing.T, name string, got, want *tensor.Tensor, atol float64) {
+	t.Helper()
+	if err := tensor.CloseError(name, got.Data, tensor.To64(want.Data), atol, 1e-4); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestConvFastMatchesReference: every conv case, both micro-kernel sets,
+// 1 to 3 goroutines.
+func TestConvFastMatchesReference(t *testing.T) {
+	withKernels(t, func(t *testing.T) {
+		g := tensor.NewRNG(11)
+		for _, threads := range []int{1, 2, 3} {
+			fast := New(threads)
+			for _, c := range convCases() {
+				checkConvAgainstRef(t, fast, c, g)
+			}
+		}
+	})
+}
+
+// TestConvTransposeFastMatchesReference covers H*W multiples of 8 (read in
+// place) and not, channel counts around the panel sizes, and kernels 2 and 3.
+func TestConvTransposeFastMatchesReference(t *testing.T) {
+	cases := []struct{ n, ci, co, h, w, k int }{
+		{1, 1, 1, 1, 1, 2}, {3, 5, 4, 3, 5, 2}, {2, 16, 9, 4, 4, 2}, {2, 8, 8, 8, 8, 2},
+		{1, 7, 3, 4, 6, 3}, {2, 12, 5, 2, 4, 2}, {1, 32, 16, 8, 16, 2},
+	}
+	withKernels(t, func(t *testing.T) {
+		g := tensor.NewRNG(12)
+		ref := NewReference()
+		for _, threads := range []int{1, 2, 3} {
+			fast := New(threads)
+			for _, c := range cases {
+				name := fmt.Sprintf("convT %+v threads %d", c, threads)
+				x, w, b := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.ci, c.co, c.k, c.k), g.Rand(c.co)
+				ys := []int{c.n, c.co, c.h * c.k, c.w * c.k}
+				y1, y2 := tensor.New(ys...), tensor.New(ys...)
+				tensor.NaNs(y1)
+				must(t, fast.ConvTranspose2d(y1, x, w, b))
+				must(t, ref.ConvTranspose2d(y2, x, w, b))
+				closeTo(t, name+" fwd", y1, y2, 1e-4)
+				dy := g.Rand(ys...)
+				dx1 := g.Rand(x.Shape...)
+				dx2 := dx1.Clone()
+				must(t, fast.ConvTranspose2dBackwardData(dx1, dy, w))
+				must(t, ref.ConvTranspose2dBackwardData(dx2, dy, w))
+				closeTo(t, name+" bwd-data", dx1, dx2, 1e-4)
+				dw1, db1 := g.Rand(w.Shape...), g.Rand(c.co)
+				dw2, db2 := dw1.Clone(), db1.Clone()
+				must(t, fast.ConvTranspose2dBackwardFilter(dw1, db1, dy, x))
+				must(t, ref.ConvTranspose2dBackwardFilter(dw2, db2, dy, x))
+				closeTo(t, name+" bwd-filter", dw1, dw2, 1e-4)
+				closeTo(t, name+" bwd-bias", db1, db2, 1e-4)
+			}
+		}
+	})
+}
+
+// TestConvFastDeterministic: repeated runs give bitwise-identical results for
+// a thread count, and so do runs with different thread counts (each output
+// element has one owner and a fixed summation order).
+func TestConvFastDeterministic(t *testing.T) {
+	g := tensor.NewRNG(13)
+	c := convCase{2, 13, 10, 19, 21, 3, 3, 1, 1, 1, 1}
+	p := kernels.Conv(1, 1)
+	x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 3, 3), g.Rand(c.co)
+	dy := g.Rand(c.n, c.co, c.h, c.w)
+	run := func(threads int) []float32 {
+		be := New(threads)
+		y, dx, dw, db := tensor.New(dy.Shape...), tensor.New(x.Shape...), tensor.New(w.Shape...), tensor.New(c.co)
+		must(t, be.Conv2d(y, x, w, bias, p))
+		must(t, be.Conv2dBackwardData(dx, dy, w, p))
+		must(t, be.Conv2dBackwardFilter(dw, db, dy, x, p))
+		return append(append(append(y.Data, dx.Data...), dw.Data...), db.Data...)
+	}
+	first := run(2)
+	for _, threads := range []int{2, 1, 3} {
+		got := run(threads)
+		for i := range got {
+			if got[i] != first[i] {
+				t.Fatalf("threads %d: element %d is %v, first run gave %v", threads, i, got[i], first[i])
+			}
+		}
+	}
+}
+
+// TestInstanceNormFastMatchesReference: planes of odd and even sizes, with and
+// without affine parameters, values with a large common offset.
+func TestInstanceNormFastMatchesReference(t *testing.T) {
+	g := tensor.NewRNG(14)
+	ref := NewReference()
+	for _, threads := range []int{1, 2, 3} {
+		fast := New(threads)
+		for _, s := range [][4]int{{1, 1, 1, 1}, {2, 3, 5, 7}, {3, 4, 16, 16}, {2, 5, 1, 9}, {1, 7, 33, 31}} {
+			for _, affine := range []bool{true, false} {
+				name := fmt.Sprintf("%v affine %v threads %d", s, affine, threads)
+				x := g.Rand(s[0], s[1], s[2], s[3])
+				for i := range x.Data[:len(x.Data)/2] {
+					x.Data[i] += 100
+				}
+				var gamma, beta, dgamma1, dbeta1, dgamma2, dbeta2 *tensor.Tensor
+				if affine {
+					gamma, beta = g.Rand(s[1]), g.Rand(s[1])
+					dgamma1, dbeta1 = g.Rand(s[1]), g.Rand(s[1])
+					dgamma2, dbeta2 = dgamma1.Clone(), dbeta1.Clone()
+				}
+				y1, y2 := tensor.New(x.Shape...), tensor.New(x.Shape...)
+				m1, m2, r1, r2 := tensor.New(s[0], s[1]), tensor.New(s[0], s[1]), tensor.New(s[0], s[1]), tensor.New(s[0], s[1])
+				must(t, fast.InstanceNorm(y1, m1, r1, x, gamma, beta, 1e-5))
+				must(t, ref.InstanceNorm(y2, m2, r2, x, gamma, beta, 1e-5))
+				closeTo(t, name+" y", y1, y2, 1e-4)
+				closeTo(t, name+" mean", m1, m2, 1e-4)
+				closeTo(t, name+" rstd", r1, r2, 1e-4)
+				dy := g.Rand(x.Shape...)
+				dx1 := g.Rand(x.Shape...)
+				dx2 := dx1.Clone()
+				must(t, fast.InstanceNormBackward(dx1, dgamma1, dbeta1, dy, x, m2, r2, gamma))
+				must(t, ref.InstanceNormBackward(dx2, dgamma2, dbeta2, dy, x, m2, r2, gamma))
+				closeTo(t, name+" dx", dx1, dx2, 1e-3)
+				if affine {
+					closeTo(t, name+" dgamma", dgamma1, dgamma2, 1e-4)
+					closeTo(t, name+" dbeta", dbeta1, dbeta2, 1e-4)
+				}
+			}
+		}
+	}
+}
+
+// TestConvFastNoAllocs: after a warm-up, the fast path of a U-Net layer's
+// conv forward and backward (stride 1 and 2), a 1x1 stitch conv, instance
+// norm, leaky ReLU, axpy, an SGD step and a GEMM take every buffer from the
+// Backend's pool and every task value from a sync.Pool.
+// It calls the fast path below the argument checks: those build small shape
+// values (kernels.Conv2dOutShape, the norm statistics' shape), which the
+// public-API figure logged at the end includes.
+func TestConvFastNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop values: allocation counts mean nothing")
+	}
+	g := tensor.NewRNG(15)
+	be := New(2)
+	p := kernels.Conv(1, 1)
+	x, w, bias := g.Rand(2, 16, 32, 32), g.Rand(16, 16, 3, 3), g.Rand(16)
+	y, dy := tensor.New(2, 16, 32, 32), g.Rand(2, 16, 32, 32)
+	dx, dw, db := tensor.New(x.Shape...), tensor.New(w.Shape...), tensor.New(16)
+	mean, rstd := tensor.New(2, 16), tensor.New(2, 16)
+	gamma, beta, dgamma, dbeta := g.Rand(16), g.Rand(16), tensor.New(16), tensor.New(16)
+	xs, ws1, ys, dys := g.Rand(4, 32, 16, 16), g.Rand(16, 32, 1, 1), tensor.New(4, 16, 16, 16), g.Rand(4, 16, 16, 16)
+	dxs, dws1 := tensor.New(xs.Shape...), tensor.New(ws1.Shape...)
+	d3 := makeConvDims(x.Shape, w.Shape, p)
+	d1 := makeConvDims(xs.Shape, ws1.Shape, kernels.Conv(1, 0))
+	d2 := makeConvDims(x.Shape, w.Shape, kernels.Conv(2, 1))
+	y2 := tensor.New(2, 16, 16, 16)
+	fastPath := func() {
+		be.conv2dFast(y.Data, x.Data, w.Data, bias.Data, d3)
+		be.conv2dBackwardDataFast(dx.Data, dy.Data, w.Data, d3)
+		be.conv2dBackwardFilterFast(dw.Data, db.Data, dy.Data, x.Data, d3)
+		be.conv2dFast(y2.Data, x.Data, w.Data, bias.Data, d2)
+		be.conv2dBackwardDataFast(dx.Data, y2.Data, w.Data, d2)
+		be.conv2dFast(ys.Data, xs.Data, ws1.Data, nil, d1)
+		be.conv2dBackwardDataFast(dxs.Data, dys.Data, ws1.Data, d1)
+		be.conv2dBackwardFilterFast(dws1.Data, nil, dys.Data, xs.Data, d1)
+		be.instanceNormFast(y.Data, mean.Data, rstd.Data, x.Data, gamma.Data, beta.Data, 2, 16, 32*32, 1e-5)
+		be.instanceNormBackwardFast(dx.Data, dgamma.Data, dbeta.Data, dy.Data, x.Data, mean.Data, rstd.Data, gamma.Data, 2, 16, 32*32)
+		be.sgemm(false, false, 64, 64, 64, 1, x.Data, 64, x.Data, 64, 0, y.Data, 64)
+		be.elementwise(opLeakyReLU, len(y.Data), y.Data, y.Data, nil, nil, [5]float32{0.01}, 0)
+		be.elementwise(opLeakyReLUBackward, len(y.Data), dx.Data, dy.Data, y.Data, nil, [5]float32{0.01}, 0)
+		be.elementwise(opAxpy, len(y.Data), y.Data, dy.Data, nil, nil, [5]float32{0.5}, 0)
+		be.elementwise(opSGDNesterov, len(y.Data), y.Data, dx.Data, dy.Data, nil, [5]float32{0.01, 0.9, 0}, 0)
+	}
+	fastPath()
+	if allocs := testing.AllocsPerRun(20, fastPath); allocs > 0 {
+		t.Errorf("fast path allocates %.1f times per run after warm-up, want 0", allocs)
+	}
+	public := func() {
+		must(t, be.Conv2d(y, x, w, bias, p))
+		must(t, be.Conv2dBackwardData(dx, dy, w, p))
+		must(t, be.Conv2dBackwardFilter(dw, db, dy, x, p))
+		must(t, be.InstanceNorm(y, mean, rstd, x, gamma, beta, 1e-5))
+		must(t, be.InstanceNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma))
+	}
+	public()
+	t.Logf("through the public API (argument checks included): %.1f allocations per conv fwd+bwd+norm step", testing.AllocsPerRun(20, public))
+}

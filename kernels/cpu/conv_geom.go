@@ -1,0 +1,109 @@
+package cpu
+
+import "sync"
+
+// phasedImage describes the copy of an image that the direct convolution
+// kernels read: the image with zero borders (padded), split by stride phase.
+// Plane (c, a, b) holds padded[c][a + sh*r][b + sw*q] at [r][q]; its rows are
+// g floats apart. For stride 1 there is one plane per channel: the padded
+// image itself (its right border shared with the next row's left border).
+// With this layout the input of tap (kh, kw) for output pixel
+// (oh, ow) sits at tapOffset(c, kh, kw) + oh*g + ow, so a run of output pixels
+// along a row reads a contiguous run of floats for every stride.
+type phasedImage struct {
+	c, h, w   int // source image: (c, h, w)
+	sh, sw    int // strides: phases per axis
+	top, left int // zero rows above and columns left of the image
+	hg, g     int // rows of a phase plane and its row pitch
+}
+
+func makePhasedImage(c, h, w, sh, sw, top, left, hp, wp int) phasedImage {
+	g := (wp + sw - 1) / sw
+	if sw == 1 && wp-w-left <= left {
+		// Rows [left zeros, image row]: a row's right border is the next
+		// row's left border, so no column is stored twice and the grid
+		// of the backward-filter sum wastes one column per row, not two.
+		g = left + w
+	}
+	return phasedImage{c: c, h: h, w: w, sh: sh, sw: sw, top: top, left: left,
+		hg: (hp + sh - 1) / sh, g: g}
+}
+
+func (p phasedImage) planeSize() int { return p.hg * p.g }
+
+// size is the buffer length: the planes plus zero slack, so that the kernels
+// may read whole 8-float segments (and whole padded rows) past the last pixel.
+func (p phasedImage) size() int { return p.c*p.sh*p.sw*p.planeSize() + 2*p.g + 4*convSeg }
+
+// tapOffset is where tap (kh, kw) of channel c starts: the input of output
+// pixel (oh, ow) is at tapOffset + oh*g + ow.
+func (p phasedImage) tapOffset(c, kh, kw int) int {
+	plane := (c*p.sh+kh%p.sh)*p.sw + kw%p.sw
+	return plane*p.planeSize() + (kh/p.sh)*p.g + kw/p.sw
+}
+
+// fill writes channels [c0, c1) of the phased copy of src (c, h, w) into dst,
+// and the slack after the last plane when c1 is the last channel.
+func (p phasedImage) fill(dst, src []float32, c0, c1 int) {
+	ps := p.planeSize()
+	for c := c0; c < c1; c++ {
+		img := src[c*p.h*p.w : (c+1)*p.h*p.w]
+		for a := 0; a < p.sh; a++ {
+			for b := 0; b < p.sw; b++ {
+				plane := dst[((c*p.sh+a)*p.sw+b)*ps:][:ps]
+				for r := 0; r < p.hg; r++ {
+					row := plane[r*p.g : (r+1)*p.g]
+					ih := a + p.sh*r - p.top
+					if ih < 0 || ih >= p.h {
+						clear(row)
+						continue
+					}
+					srcRow := img[ih*p.w : (ih+1)*p.w]
+					if p.sw == 1 {
+						// Padded row: zeros, the image row, zeros.
+						lo := min(p.left, p.g)
+						clear(row[:lo])
+						n := copy(row[lo:], srcRow)
+						clear(row[lo+n:])
+						continue
+					}
+					for q := range row {
+						iw := b + p.sw*q - p.left
+						if iw >= 0 && iw < p.w {
+							row[q] = srcRow[iw]
+						} else {
+							row[q] = 0
+						}
+					}
+				}
+			}
+		}
+	}
+	if c1 == p.c {
+		clear(dst[p.c*p.sh*p.sw*ps : p.size()])
+	}
+}
+
+// fillJob fills a phased copy, parts cutting the channels.
+type fillJob struct {
+	img      phasedImage
+	dst, src []float32
+	done     sync.WaitGroup
+}
+
+var fillJobs = sync.Pool{New: func() any { return new(fillJob) }}
+
+func (j *fillJob) runPart(part, parts int) {
+	lo, hi := partRange(j.img.c, 1, part, parts)
+	j.img.fill(j.dst, j.src, lo, hi)
+}
+
+// fillPhased writes the phased copy of src into dst on up to threads goroutines.
+func fillPhased(threads int, img phasedImage, dst, src []float32) {
+	j := fillJobs.Get().(*fillJob)
+	j.img, j.dst, j.src = img, dst, src
+	parts := min(threads, img.c, max(1, img.c*img.h*img.w/minParallel))
+	runParts(j, parts, &j.done)
+	j.dst, j.src = nil, nil
+	fillJobs.Put(j)
+}

@@ -1,0 +1,198 @@
+package cpu
+
+import "sync"
+
+// Fast conv-transpose with kernel == stride (convTDims in ref_conv.go):
+// x: (N, Ci, H, W), w: (Ci, Co, KH, KW), y: (N, Co, H*KH, W*KW). With
+// CK = Co*KH*KW the layer is a GEMM over the H*W input pixels:
+//   forward          z (CK, HW) = w^T x x[n] + b, then scatter z into y[n]
+//   backward-data    z = gather(dy[n]); dx[n] (Ci, HW) += w x z
+//   backward-filter  z = gather(dy[n]); dw (Ci, CK) += x[n] . z
+// all on the direct kernels with flat planes (one row of HW pixels, rows of
+// z a multiple of 8 floats apart).
+
+// flatPitch is the distance between planes of HW pixels in the flat buffers.
+func flatPitch(hw int) int { return roundUp(hw, convSeg) }
+
+// scatterJob moves z (CK, pitch) to or from y[n] (Co, H*KH, W*KW), parts
+// cutting Co. toY: y = z (forward); otherwise z = y with zero tails (gather).
+type scatterJob struct {
+	d     convTDims
+	n     int
+	pitch int
+	z, y  []float32 // y is the whole batch tensor
+	toY   bool
+	done  sync.WaitGroup
+}
+
+var scatterJobs = sync.Pool{New: func() any { return new(scatterJob) }}
+
+func (j *scatterJob) runPart(part, parts int) {
+	d, hw := j.d, j.d.h*j.d.w
+	c0, c1 := partRange(d.co, 1, part, parts)
+	for co := c0; co < c1; co++ {
+		for i := 0; i < d.kh; i++ {
+			for jj := 0; jj < d.kw; jj++ {
+				row := j.z[((co*d.kh+i)*d.kw+jj)*j.pitch:][:j.pitch]
+				for h := 0; h < d.h; h++ {
+					base := d.yIndex(j.n, co, h, 0, i, jj)
+					zr := row[h*d.w : (h+1)*d.w]
+					if j.toY {
+						for w, v := range zr {
+							j.y[base+w*d.kw] = v
+						}
+					} else {
+						for w := range zr {
+							zr[w] = j.y[base+w*d.kw]
+						}
+					}
+				}
+				if !j.toY {
+					clear(row[hw:])
+				}
+			}
+		}
+	}
+}
+
+func (b *Backend) scatterConvT(z, y []float32, n, pitch int, d convTDims, toY bool) {
+	j := scatterJobs.Get().(*scatterJob)
+	j.d, j.n, j.pitch, j.z, j.y, j.toY = d, n, pitch, z, y, toY
+	runParts(j, min(b.threads, d.co), &j.done)
+	j.z, j.y = nil, nil
+	scatterJobs.Put(j)
+}
+
+// flatten returns src (rows, hw) with planes pitch apart: src itself when
+// hw == pitch, else a copy in buf with zero tails.
+func (b *Backend) flatten(buf, src []float32, rows, hw, pitch int) []float32 {
+	if hw == pitch {
+		return src
+	}
+	j := gridJobs.Get().(*gridJob)
+	j.rows, j.h, j.w, j.g, j.lq, j.src, j.dst = rows, 1, hw, pitch, pitch, src, buf
+	runParts(j, min(b.threads, rows), &j.done)
+	j.src, j.dst = nil, nil
+	gridJobs.Put(j)
+	return buf
+}
+
+func (b *Backend) convTranspose2dFast(y, x, w, bias []float32, d convTDims) {
+	ws := b.ws
+	hw, ck := d.h*d.w, d.co*d.kh*d.kw
+	pitch := flatPitch(hw)
+	ap := ws.getFloats(roundUp(ck, convMR) * d.ci)
+	packConvA(ap, ck, d.ci, func(i, t int) float32 { return w[t*ck+i] })
+	var pb []float32
+	if bias != nil {
+		pb = ws.getZeros(roundUp(ck, convMR))
+		for r := 0; r < ck; r++ {
+			pb[r] = bias[r/(d.kh*d.kw)]
+		}
+	}
+	offs := ws.getInts(d.ci)
+	for ci := range offs {
+		offs[ci] = ci * pitch
+	}
+	z := ws.getFloats(ck * pitch)
+	xbuf := ws.getFloats(d.ci * pitch)
+	j := directConvJobs.Get().(*directConvJob)
+	j.m, j.k, j.ap, j.offs, j.maxOff, j.bias, j.accumulate = ck, d.ci, ap, offs, (d.ci-1)*pitch, pb, false
+	j.g, j.oh, j.ow, j.out = pitch, 1, hw, z
+	for n := 0; n < d.n; n++ {
+		j.src = b.flatten(xbuf, x[n*d.ci*hw:(n+1)*d.ci*hw], d.ci, hw, pitch)
+		j.run(b.threads)
+		b.scatterConvT(z, y, n, hw, d, true) // the kernel writes rows hw apart
+	}
+	j.ap, j.offs, j.src, j.out, j.bias = nil, nil, nil, nil, nil
+	directConvJobs.Put(j)
+	ws.putInts(offs)
+	ws.putFloats(ap)
+	ws.putFloats(z)
+	ws.putFloats(xbuf)
+	if pb != nil {
+		ws.putFloats(pb)
+	}
+}
+
+func (b *Backend) convTranspose2dBackwardDataFast(dx, dy, w []float32, d convTDims) {
+	ws := b.ws
+	hw, ck := d.h*d.w, d.co*d.kh*d.kw
+	pitch := flatPitch(hw)
+	ap := ws.getFloats(roundUp(d.ci, convMR) * ck)
+	packConvA(ap, d.ci, ck, func(i, t int) float32 { return w[i*ck+t] })
+	offs := ws.getInts(ck)
+	for t := range offs {
+		offs[t] = t * pitch
+	}
+	z := ws.getFloats(ck * pitch)
+	j := directConvJobs.Get().(*directConvJob)
+	j.m, j.k, j.ap, j.offs, j.maxOff, j.bias, j.accumulate = d.ci, ck, ap, offs, (ck-1)*pitch, nil, true
+	j.g, j.oh, j.ow, j.src = pitch, 1, hw, z
+	for n := 0; n < d.n; n++ {
+		b.scatterConvT(z, dy, n, pitch, d, false)
+		j.out = dx[n*d.ci*hw : (n+1)*d.ci*hw]
+		j.run(b.threads)
+	}
+	j.ap, j.offs, j.src, j.out = nil, nil, nil, nil
+	directConvJobs.Put(j)
+	ws.putInts(offs)
+	ws.putFloats(ap)
+	ws.putFloats(z)
+}
+
+func (b *Backend) convTranspose2dBackwardFilterFast(dw, db, dy, x []float32, d convTDims) {
+	ws := b.ws
+	hw, ck := d.h*d.w, d.co*d.kh*d.kw
+	pitch := flatPitch(hw)
+	kPad, mPad := roundUp(ck, dotNR), roundUp(d.ci, dotMR)
+	offs := ws.getInts(kPad)
+	for t := range offs {
+		offs[t] = 0
+		if t < ck {
+			offs[t] = t * pitch
+		}
+	}
+	z := ws.getFloats(ck * pitch)
+	part := ws.getZeros(mPad * kPad)
+	var xbuf []float32
+	inPlace := hw == pitch && d.ci%dotMR == 0
+	if !inPlace {
+		xbuf = ws.getFloats(mPad * pitch)
+	}
+	j := dotJobs.Get().(*dotJob)
+	j.m, j.k, j.offs, j.dw, j.ldw, j.lq, j.src = d.ci, ck, offs, part, mPad, pitch, z
+	j.chunk = dotChunk(d.ci, pitch)
+	for n := 0; n < d.n; n++ {
+		xn := x[n*d.ci*hw : (n+1)*d.ci*hw]
+		if inPlace {
+			j.dyg = xn
+		} else {
+			gj := gridJobs.Get().(*gridJob)
+			gj.rows, gj.h, gj.w, gj.g, gj.lq, gj.src, gj.dst = d.ci, 1, hw, pitch, pitch, xn, xbuf
+			runParts(gj, min(b.threads, mPad), &gj.done)
+			gj.src, gj.dst = nil, nil
+			gridJobs.Put(gj)
+			j.dyg = xbuf
+		}
+		b.scatterConvT(z, dy, n, pitch, d, false)
+		j.run(b.threads)
+	}
+	for ci := 0; ci < d.ci; ci++ {
+		dst := dw[ci*ck : (ci+1)*ck]
+		for t := range dst {
+			dst[t] += part[t*mPad+ci]
+		}
+	}
+	j.dyg, j.src, j.offs, j.dw = nil, nil, nil, nil
+	dotJobs.Put(j)
+	ws.putInts(offs)
+	ws.putFloats(z)
+	ws.putFloats(part)
+	if xbuf != nil {
+		ws.putFloats(xbuf)
+	}
+	if db != nil {
+		b.biasGrad(db, dy, d.n, d.co, hw*d.kh*d.kw)
+	}
+}

@@ -1,0 +1,94 @@
+package cpu
+
+import "sync"
+
+// Fast element-wise ops (leaky ReLU, add, scale, axpy, the MSE gradient, the
+// optimizer updates): one pass over memory, parts cutting the elements into
+// ranges of whole cache lines, with pooled task values so that nothing
+// allocates per call. Each element is computed by the same plain reference
+// code as in the reference backend, so the results are identical to it.
+
+type elementwiseOp int
+
+const (
+	opLeakyReLU elementwiseOp = iota
+	opLeakyReLUBackward
+	opAdd
+	opScale
+	opAxpy
+	opMSEBackward
+	opSGDNesterov
+	opAdamW
+)
+
+// elementwiseJob holds one call; the operands p, q, r, s and scalars f are,
+// by op (all slices the same length n):
+//
+//	opLeakyReLU          p = y, q = x; f[0] = slope
+//	opLeakyReLUBackward  p = dx, q = dy, r = y; f[0] = slope
+//	opAdd                p = y, q = a, r = b
+//	opScale, opAxpy      p = y, q = x; f[0] = s or a
+//	opMSEBackward        p = da or nil, q = db or nil, r = a, s = b; f[0] = 2*scale/n
+//	opSGDNesterov        p = w, q = v, r = g; f = lr, momentum, weight decay
+//	opAdamW              p = w, q = m, r = v, s = g; f = lr, beta1, beta2, eps, weight decay; step
+type elementwiseJob struct {
+	op         elementwiseOp
+	n          int
+	p, q, r, s []float32
+	f          [5]float32
+	step       int
+	done       sync.WaitGroup
+}
+
+var elementwiseJobs = sync.Pool{New: func() any { return new(elementwiseJob) }}
+
+func part16(x []float32, lo, hi int) []float32 {
+	if x == nil {
+		return nil
+	}
+	return x[lo:hi]
+}
+
+func (j *elementwiseJob) runPart(part, parts int) {
+	lo, hi := partRange(j.n, 16, part, parts)
+	p, q, r, s, f := part16(j.p, lo, hi), part16(j.q, lo, hi), part16(j.r, lo, hi), part16(j.s, lo, hi), &j.f
+	switch j.op {
+	case opLeakyReLU:
+		leakyReLURef(p, q, f[0])
+	case opLeakyReLUBackward:
+		leakyReLUBackwardRef(p, q, r, f[0])
+	case opAdd:
+		addRef(p, q, r)
+	case opScale:
+		scaleRef(p, q, f[0])
+	case opAxpy:
+		axpyRef(p, q, f[0])
+	case opMSEBackward:
+		for i := range r {
+			g := f[0] * (r[i] - s[i])
+			if p != nil {
+				p[i] += g
+			}
+			if q != nil {
+				q[i] -= g
+			}
+		}
+	case opSGDNesterov:
+		sgdNesterovRef(p, q, r, f[0], f[1], f[2])
+	case opAdamW:
+		adamWRef(p, q, r, s, f[0], f[1], f[2], f[3], f[4], j.step)
+	}
+}
+
+// elementwise runs op over n elements, in parallel when n is large enough.
+func (b *Backend) elementwise(op elementwiseOp, n int, p, q, r, s []float32, f [5]float32, step int) {
+	j := elementwiseJobs.Get().(*elementwiseJob)
+	j.op, j.n, j.p, j.q, j.r, j.s, j.f, j.step = op, n, p, q, r, s, f, step
+	parts := 1
+	if b.fast && n >= minParallel {
+		parts = min(b.Threads(), n/minParallel)
+	}
+	runParts(j, max(1, parts), &j.done)
+	j.p, j.q, j.r, j.s = nil, nil, nil, nil
+	elementwiseJobs.Put(j)
+}

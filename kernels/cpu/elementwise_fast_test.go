@@ -1,0 +1,92 @@
+package cpu
+
+import (
+	"fmt"
+	"testing"
+
+	"suture/tensor"
+)
+
+// TestLeakyReLUFastMatchesReference: lengths around the parallel cutoff and
+// the 16-float part unit, in place and not, 1 to 3 goroutines.
+func TestLeakyReLUFastMatchesReference(t *testing.T) {
+	g := tensor.NewRNG(16)
+	ref := NewReference()
+	for _, threads := range []int{1, 2, 3} {
+		fast := New(threads)
+		for _, n := range []int{1, 15, 17, minParallel - 1, minParallel, 2*minParallel + 17} {
+			name := fmt.Sprintf("n %d threads %d", n, threads)
+			x := g.Rand(n)
+			y1, y2 := tensor.New(n), tensor.New(n)
+			tensor.NaNs(y1)
+			must(t, fast.LeakyReLU(y1, x, 0.01))
+			must(t, ref.LeakyReLU(y2, x, 0.01))
+			closeTo(t, name+" fwd", y1, y2, 0)
+			inPlace := x.Clone()
+			must(t, fast.LeakyReLU(inPlace, inPlace, 0.01))
+			closeTo(t, name+" fwd in place", inPlace, y2, 0)
+			dy := g.Rand(n)
+			dx1 := g.Rand(n)
+			dx2 := dx1.Clone()
+			must(t, fast.LeakyReLUBackward(dx1, dy, y2, 0.01))
+			must(t, ref.LeakyReLUBackward(dx2, dy, y2, 0.01))
+			closeTo(t, name+" bwd", dx1, dx2, 0)
+		}
+	}
+}
+
+// TestElementwiseFastMatchesReference: add, scale, axpy, the MSE gradient
+// (with either gradient nil) and both optimizer updates, on lengths around
+// the parallel cutoff; every element runs the reference's own code, so the
+// results must be identical.
+func TestElementwiseFastMatchesReference(t *testing.T) {
+	g := tensor.NewRNG(17)
+	ref := NewReference()
+	for _, threads := range []int{2, 3} {
+		fast := New(threads)
+		for _, n := range []int{7, minParallel - 1, 2*minParallel + 17} {
+			name := fmt.Sprintf("n %d threads %d", n, threads)
+			a, bb := g.Rand(n), g.Rand(n)
+			y1, y2 := tensor.New(n), tensor.New(n)
+			must(t, fast.Add(y1, a, bb))
+			must(t, ref.Add(y2, a, bb))
+			closeTo(t, name+" add", y1, y2, 0)
+			must(t, fast.Scale(y1, a, 0.3))
+			must(t, ref.Scale(y2, a, 0.3))
+			closeTo(t, name+" scale", y1, y2, 0)
+			must(t, fast.Axpy(y1, bb, -1.5))
+			must(t, ref.Axpy(y2, bb, -1.5))
+			closeTo(t, name+" axpy", y1, y2, 0)
+			for _, grads := range [][2]bool{{true, true}, {true, false}, {false, true}} {
+				da1, db1 := g.Rand(n), g.Rand(n)
+				da2, db2 := da1.Clone(), db1.Clone()
+				pick := func(x *tensor.Tensor, on bool) *tensor.Tensor {
+					if on {
+						return x
+					}
+					return nil
+				}
+				must(t, fast.MSEBackward(pick(da1, grads[0]), pick(db1, grads[1]), a, bb, 0.7))
+				must(t, ref.MSEBackward(pick(da2, grads[0]), pick(db2, grads[1]), a, bb, 0.7))
+				closeTo(t, name+" mse da", da1, da2, 0)
+				closeTo(t, name+" mse db", db1, db2, 0)
+			}
+			w1, v1, gr := g.Rand(n), g.Rand(n), g.Rand(n)
+			w2, v2 := w1.Clone(), v1.Clone()
+			must(t, fast.SGDNesterov(w1, v1, gr, 0.01, 0.9, 3e-5))
+			must(t, ref.SGDNesterov(w2, v2, gr, 0.01, 0.9, 3e-5))
+			closeTo(t, name+" sgd w", w1, w2, 0)
+			closeTo(t, name+" sgd v", v1, v2, 0)
+			m1, m2 := g.Rand(n), tensor.New(n)
+			copy(m2.Data, m1.Data)
+			v3 := tensor.New(n)
+			g.Uniform(v3, 0, 1)
+			v4 := v3.Clone()
+			must(t, fast.AdamW(w1, m1, v3, gr, 1e-3, 0.9, 0.999, 1e-8, 0.01, 3))
+			must(t, ref.AdamW(w2, m2, v4, gr, 1e-3, 0.9, 0.999, 1e-8, 0.01, 3))
+			closeTo(t, name+" adamw w", w1, w2, 0)
+			closeTo(t, name+" adamw m", m1, m2, 0)
+			closeTo(t, name+" adamw v", v3, v4, 0)
+		}
+	}
+}

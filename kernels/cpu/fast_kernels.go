@@ -1,0 +1,179 @@
+package cpu
+
+// The three micro-kernels of the fast path, each with an assembly version
+// (fast_kernels_amd64.s, AVX2+FMA) and a plain-Go version with the same
+// contract. The wrappers below check the slice bounds the kernels will touch
+// (a failure is a bug in a driver) and pick the version.
+
+// useAsm selects the assembly micro-kernels; tests switch it off to run the
+// plain-Go kernels through the same drivers.
+var useAsm = asmAvailable
+
+func boolInt(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// Register tile of the GEMM kernel: gemmMR rows of C by gemmNR columns.
+const (
+	gemmMR = 6
+	gemmNR = 16
+)
+
+// microGemm: c[r*ldc+j] (+)= bias[r] + sum_p a[p*6+r] * b[p*16+j] for the
+// 6x16 tile. a: packed A panel (k, 6); b: packed B panel (k, 16); c: tile at
+// c[0]; bias: (6) or nil.
+func microGemm(k int, a, b, c []float32, ldc int, bias []float32, accumulate bool) {
+	_, _, _ = a[gemmMR*k-1], b[gemmNR*k-1], c[(gemmMR-1)*ldc+gemmNR-1]
+	if useAsm {
+		var bp *float32
+		if bias != nil {
+			_ = bias[gemmMR-1]
+			bp = &bias[0]
+		}
+		gemmKernel6x16(k, &a[0], &b[0], &c[0], ldc, bp, boolInt(accumulate))
+		return
+	}
+	gemmKernel6x16Go(k, a, b, c, ldc, bias, accumulate)
+}
+
+func gemmKernel6x16Go(k int, a, b, c []float32, ldc int, bias []float32, accumulate bool) {
+	var acc [gemmMR][gemmNR]float32
+	if bias != nil {
+		for r := range acc {
+			for j := range acc[r] {
+				acc[r][j] = bias[r]
+			}
+		}
+	}
+	for p := 0; p < k; p++ {
+		bp := b[p*gemmNR : p*gemmNR+gemmNR]
+		for r := 0; r < gemmMR; r++ {
+			av := a[p*gemmMR+r]
+			row := &acc[r]
+			for j, bv := range bp {
+				row[j] += av * bv
+			}
+		}
+	}
+	for r := 0; r < gemmMR; r++ {
+		row := c[r*ldc : r*ldc+gemmNR]
+		if accumulate {
+			for j := range row {
+				row[j] += acc[r][j]
+			}
+		} else {
+			copy(row, acc[r][:])
+		}
+	}
+}
+
+// Register tile of the convolution kernel: convMR output channels by three
+// segments of convSeg output pixels.
+const (
+	convMR  = 4
+	convSeg = 8
+	convNS  = 3
+)
+
+// convSegs locates the three pixel segments of a conv tile: segment s reads
+// tap p at src[srcOff[s]+offs[p]+l] and writes row r at c[cOff[s]+r*ldc+l].
+type convSegs struct {
+	srcOff, cOff [convNS]int
+}
+
+// microConv: for r < 4, s < 3, l < 8:
+// c[cOff_s+r*ldc+l] (+)= bias[r] + sum_p a[p*4+r] * src[srcOff_s+offs[p]+l].
+// a: packed A panel (k, 4); offs: (k) tap offsets, none above maxOff;
+// bias: (4) or nil; c and src hold the segments' rows.
+func microConv(k int, a []float32, offs []int, maxOff int, src []float32, c []float32, ldc int, sg *convSegs, bias []float32, accumulate bool) {
+	_, _ = a[convMR*k-1], offs[k-1]
+	for s := 0; s < convNS; s++ {
+		_ = src[sg.srcOff[s]+maxOff+convSeg-1]
+		_ = c[sg.cOff[s]+(convMR-1)*ldc+convSeg-1]
+	}
+	if bias != nil {
+		_ = bias[convMR-1]
+	}
+	if useAsm {
+		var bp *float32
+		if bias != nil {
+			bp = &bias[0]
+		}
+		convKernel4x24(k, &a[0], &offs[0], &src[sg.srcOff[0]], &src[sg.srcOff[1]], &src[sg.srcOff[2]],
+			&c[sg.cOff[0]], &c[sg.cOff[1]], &c[sg.cOff[2]], ldc, bp, boolInt(accumulate))
+		return
+	}
+	convKernel4x24Go(k, a, offs, src, c, ldc, sg, bias, accumulate)
+}
+
+func convKernel4x24Go(k int, a []float32, offs []int, src []float32, c []float32, ldc int, sg *convSegs, bias []float32, accumulate bool) {
+	var acc [convMR][convNS][convSeg]float32
+	for p := 0; p < k; p++ {
+		for s := 0; s < convNS; s++ {
+			seg := src[sg.srcOff[s]+offs[p]:][:convSeg]
+			for r := 0; r < convMR; r++ {
+				av := a[p*convMR+r]
+				row := &acc[r][s]
+				for l, v := range seg {
+					row[l] += av * v
+				}
+			}
+		}
+	}
+	for r := 0; r < convMR; r++ {
+		var bv float32
+		if bias != nil {
+			bv = bias[r]
+		}
+		for s := 0; s < convNS; s++ {
+			row := c[sg.cOff[s]+r*ldc:][:convSeg]
+			for l := range row {
+				v := acc[r][s][l] + bv
+				if accumulate {
+					v += row[l]
+				}
+				row[l] = v
+			}
+		}
+	}
+}
+
+// Tile of the dot kernel: dotMR rows of dy against dotNR shifted rows of x.
+const (
+	dotMR = 4
+	dotNR = 3
+)
+
+// microDot: out[j*ldo+r] += sum_{q<n} dy[r*ldy+q] * x[o_j+q] for r < 4, j < 3;
+// n is a multiple of 8. The output is tap-major (the four rows' sums of one
+// x row are contiguous) so that the kernel adds them as one vector.
+func microDot(n int, dy []float32, ldy int, x []float32, o *[dotNR]int, out []float32, ldo int) {
+	if n == 0 {
+		return
+	}
+	_ = dy[(dotMR-1)*ldy+n-1]
+	_, _, _ = x[o[0]+n-1], x[o[1]+n-1], x[o[2]+n-1]
+	_ = out[(dotNR-1)*ldo+dotMR-1]
+	if useAsm {
+		dotKernel4x3(n, &dy[0], ldy, &x[0], o[0], o[1], o[2], &out[0], ldo)
+		return
+	}
+	dotKernel4x3Go(n, dy, ldy, x, o, out, ldo)
+}
+
+func dotKernel4x3Go(n int, dy []float32, ldy int, x []float32, o *[dotNR]int, out []float32, ldo int) {
+	for r := 0; r < dotMR; r++ {
+		d := dy[r*ldy:][:n]
+		for j := 0; j < dotNR; j++ {
+			xs := x[o[j]:][:n]
+			var acc float32
+			for q, v := range d {
+				acc += v * xs[q]
+			}
+			out[j*ldo+r] += acc
+		}
+	}
+}

@@ -1,0 +1,19 @@
+//go:build amd64
+
+package cpu
+
+import "golang.org/x/sys/cpu"
+
+//go:generate go run gen_asm.go
+
+// asmAvailable: the AVX2+FMA micro-kernels in fast_kernels_amd64.s can run here.
+var asmAvailable = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func gemmKernel6x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func convKernel4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func dotKernel4x3(n int, dy *float32, ldy int, x *float32, o0, o1, o2 int, out *float32, ldo int)

@@ -1,0 +1,18 @@
+//go:build !amd64
+
+package cpu
+
+// asmAvailable is false off amd64: the plain-Go micro-kernels run instead.
+var asmAvailable = false
+
+func gemmKernel6x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernel6x16 has no assembly on this architecture")
+}
+
+func convKernel4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: convKernel4x24 has no assembly on this architecture")
+}
+
+func dotKernel4x3(n int, dy *float32, ldy int, x *float32, o0, o1, o2 int, out *float32, ldo int) {
+	panic("cpu: dotKernel4x3 has no assembly on this architecture")
+}

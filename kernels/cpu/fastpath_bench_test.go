@@ -1,0 +1,223 @@
+package cpu
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"suture/kernels"
+	"suture/tensor"
+)
+
+// Fast-path benchmarks, each reporting GFLOP/s, on the shapes of
+// shared/bench/torch_cpu_bench.py (--sgemm-shapes, --conv-shapes, --conv1x1)
+// so the figures compare with PyTorch's side by side.
+
+// withKernelsB runs f under "asm" (when this CPU has it) and "generic".
+func withKernelsB(b *testing.B, f func(b *testing.B)) {
+	saved := useAsm
+	defer func() { useAsm = saved }()
+	for _, asm := range []bool{true, false} {
+		if asm && !asmAvailable {
+			continue
+		}
+		useAsm = asm
+		name := "generic"
+		if asm {
+			name = "asm"
+		}
+		b.Run(name, f)
+	}
+}
+
+// cpuTime is the CPU time this process has used (all threads, user+system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loop runs fn as the benchmark body and reports GFLOP/s of wall time and,
+// because the machine is shared, GFLOP per CPU-second this process used:
+// when other processes take cores, the second figure drops much less.
+func loop(b *testing.B, flopsPerOp float64, fn func()) {
+	fn() // warm the pools and caches before timing
+	c0 := cpuTime()
+	for b.Loop() {
+		fn()
+	}
+	cpu := cpuTime() - c0
+	total := flopsPerOp * float64(b.N) / 1e9
+	b.ReportMetric(total/b.Elapsed().Seconds(), "GFLOP/s")
+	if cpu > 0 {
+		b.ReportMetric(total/cpu.Seconds(), "GFLOP/cpu-s")
+	}
+}
+
+// BenchmarkSgemm: sgemm/{asm,generic}/MxKxN, C = A*B, 2 threads (GOMAXPROCS).
+func BenchmarkSgemm(b *testing.B) {
+	shapes := [][3]int{{1024, 1024, 1024}, {8192, 288, 32}, {8192, 32, 32}, {2048, 576, 64}, {512, 1152, 128}}
+	withKernelsB(b, func(b *testing.B) {
+		for _, s := range shapes {
+			m, k, n := s[0], s[1], s[2]
+			name := fmt.Sprintf("%dx%dx%d", m, k, n)
+			if m == k && k == n {
+				name = fmt.Sprint(m)
+			}
+			b.Run(name, func(b *testing.B) {
+				g := tensor.NewRNG(1)
+				a, bm, c := g.Rand(m, k), g.Rand(k, n), tensor.New(m, n)
+				be := New(0)
+				loop(b, 2*float64(m)*float64(n)*float64(k), func() {
+					be.sgemm(false, false, m, n, k, 1, a.Data, k, bm.Data, n, 0, c.Data, n)
+				})
+			})
+		}
+	})
+}
+
+// convBench is one conv layer of the benchmark: Ci x Co x H x W at a batch.
+type convBench struct{ ci, co, h, w, n, k int }
+
+func (c convBench) fwdFlops() float64 {
+	return 2 * float64(c.n*c.co*c.h*c.w) * float64(c.ci*c.k*c.k)
+}
+
+// runConvBench times fwd, bwddata, bwdfilter and fwdbwd (all three, as
+// PyTorch's fwd+bwd with input and weight gradients) of a stride-1 conv.
+func runConvBench(b *testing.B, c convBench) {
+	be := New(0)
+	g := tensor.NewRNG(2)
+	p := kernels.Conv(1, c.k/2)
+	x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, c.k, c.k), g.Rand(c.co)
+	y, dy := tensor.New(c.n, c.co, c.h, c.w), g.Rand(c.n, c.co, c.h, c.w)
+	dx, dw, db := tensor.New(x.Shape...), tensor.New(w.Shape...), tensor.New(c.co)
+	f := c.fwdFlops()
+	check := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("fwd", func(b *testing.B) {
+		loop(b, f, func() { check(be.Conv2d(y, x, w, bias, p)) })
+	})
+	b.Run("bwddata", func(b *testing.B) {
+		loop(b, f, func() { check(be.Conv2dBackwardData(dx, dy, w, p)) })
+	})
+	b.Run("bwdfilter", func(b *testing.B) {
+		loop(b, f, func() { check(be.Conv2dBackwardFilter(dw, db, dy, x, p)) })
+	})
+	b.Run("fwdbwd", func(b *testing.B) {
+		loop(b, 3*f, func() {
+			check(be.Conv2d(y, x, w, bias, p))
+			check(be.Conv2dBackwardData(dx, dy, w, p))
+			check(be.Conv2dBackwardFilter(dw, db, dy, x, p))
+		})
+	})
+}
+
+// BenchmarkConv3x3: conv3x3/CinxCoutxHxW/{fwd,bwddata,bwdfilter,fwdbwd}, batch 8.
+func BenchmarkConv3x3(b *testing.B) {
+	for _, s := range [][4]int{{3, 32, 128, 128}, {32, 32, 128, 128}, {64, 64, 64, 64}, {128, 128, 32, 32}, {256, 256, 16, 16}} {
+		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: 8, k: 3}
+		b.Run(fmt.Sprintf("%dx%dx%dx%d", c.ci, c.co, c.h, c.w), func(b *testing.B) { runConvBench(b, c) })
+	}
+}
+
+// BenchmarkConv1x1: the stitch, conv1x1/32x32x128x128/{...}, batch 16.
+func BenchmarkConv1x1(b *testing.B) {
+	c := convBench{ci: 32, co: 32, h: 128, w: 128, n: 16, k: 1}
+	b.Run("32x32x128x128", func(b *testing.B) { runConvBench(b, c) })
+}
+
+// BenchmarkMicroKernel times each micro-kernel alone on L1-resident data:
+// the ceiling the drivers approach (FP32 peak is about 111 GFLOP/s per core
+// here: 2 FMA pipes x 8 lanes x 2 flops x ~3.5 GHz).
+func BenchmarkMicroKernel(b *testing.B) {
+	g := tensor.NewRNG(3)
+	withKernelsB(b, func(b *testing.B) {
+		b.Run("gemm6x16", func(b *testing.B) {
+			k := gemmKC
+			a, bm, c := g.Rand(gemmMR*k).Data, g.Rand(gemmNR*k).Data, make([]float32, gemmMR*gemmNR)
+			loop(b, 2*gemmMR*gemmNR*float64(k), func() { microGemm(k, a, bm, c, gemmNR, nil, true) })
+		})
+		b.Run("conv4x24", func(b *testing.B) {
+			// 32 channels x 3x3 taps over padded 34-wide rows, as a 32x32 layer.
+			k, g2 := convKC, 34
+			a, src := g.Rand(convMR*k).Data, g.Rand(32*g2*g2+64).Data
+			offs := make([]int, k)
+			for t := range offs {
+				offs[t] = (t/9)*g2*g2 + (t%9/3)*g2 + t%3
+			}
+			c := make([]float32, convMR*convNS*convSeg)
+			sg := convSegs{srcOff: [convNS]int{0, 8, 16}, cOff: [convNS]int{0, 8, 16}}
+			loop(b, 2*convMR*convNS*convSeg*float64(k), func() {
+				microConv(k, a, offs, offs[k-1], src, c, convNS*convSeg, &sg, nil, true)
+			})
+		})
+		b.Run("dot4x3", func(b *testing.B) {
+			n := 1024
+			dy, x, out := g.Rand(dotMR*n).Data, g.Rand(n+16).Data, make([]float32, dotMR*dotNR)
+			o := [dotNR]int{0, 1, 2}
+			loop(b, 2*dotMR*dotNR*float64(n), func() { microDot(n, dy, n, x, &o, out, dotMR) })
+		})
+	})
+}
+
+// im2colStride1 writes col (Ci*9, H*W) for a 3x3, stride-1, pad-1 conv of
+// one sample x (Ci, H, W), copying whole row runs.
+func im2colStride1(col, x []float32, ci, h, w int) {
+	p := h * w
+	for c := 0; c < ci; c++ {
+		for kh := 0; kh < 3; kh++ {
+			for kw := 0; kw < 3; kw++ {
+				row := col[((c*3+kh)*3+kw)*p:][:p]
+				for oh := 0; oh < h; oh++ {
+					out := row[oh*w : (oh+1)*w]
+					ih := oh - 1 + kh
+					if ih < 0 || ih >= h {
+						clear(out)
+						continue
+					}
+					src := x[(c*h+ih)*w : (c*h+ih+1)*w]
+					switch kw {
+					case 0:
+						out[0] = 0
+						copy(out[1:], src[:w-1])
+					case 1:
+						copy(out, src)
+					default:
+						copy(out, src[1:])
+						out[w-1] = 0
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkConv3x3Im2col is the alternative the direct kernels replaced:
+// per sample, im2col into a buffer and one packed GEMM y[n] = w x col, on
+// the forward pass of the same layers (bias left out). Compare with
+// BenchmarkConv3x3/.../fwd.
+func BenchmarkConv3x3Im2col(b *testing.B) {
+	for _, s := range [][4]int{{3, 32, 128, 128}, {32, 32, 128, 128}, {64, 64, 64, 64}, {128, 128, 32, 32}, {256, 256, 16, 16}} {
+		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: 8, k: 3}
+		b.Run(fmt.Sprintf("%dx%dx%dx%d/fwd", c.ci, c.co, c.h, c.w), func(b *testing.B) {
+			be := New(0)
+			g := tensor.NewRNG(2)
+			x, w, y := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 3, 3), tensor.New(c.n, c.co, c.h, c.w)
+			k, p := c.ci*9, c.h*c.w
+			col := make([]float32, k*p)
+			loop(b, c.fwdFlops(), func() {
+				for n := 0; n < c.n; n++ {
+					im2colStride1(col, x.Data[n*c.ci*p:(n+1)*c.ci*p], c.ci, c.h, c.w)
+					be.sgemm(false, false, c.co, p, k, 1, w.Data, k, col, p, 0, y.Data[n*c.co*p:(n+1)*c.co*p], p)
+				}
+			})
+		})
+	}
+}

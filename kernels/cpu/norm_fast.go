@@ -1,0 +1,131 @@
+package cpu
+
+import (
+	"math"
+	"sync"
+)
+
+// Fast instance norm: parts cut the (n, c) planes. Each plane is read once
+// for its statistics and once more to write (it is still in cache then).
+// Shapes: y, x, dx, dy: (N, C, S); mean, rstd: (N, C); gamma, beta, dgamma, dbeta: (C) or nil.
+
+type instanceNormJob struct {
+	y, mean, rstd, x, gamma, beta []float32
+	dx, dy                        []float32 // backward only
+	sums                          []float32 // backward: (N*C, 2) sum dy, sum dy*xhat per plane
+	c, s                          int
+	eps                           float32
+	backward                      bool
+	done                          sync.WaitGroup
+}
+
+var instanceNormJobs = sync.Pool{New: func() any { return new(instanceNormJob) }}
+
+func (j *instanceNormJob) runPart(part, parts int) {
+	planes := len(j.mean)
+	p0, p1 := partRange(planes, 1, part, parts)
+	for p := p0; p < p1; p++ {
+		off := p * j.s
+		g, bt := affine(j.gamma, j.beta, p%j.c)
+		if j.backward {
+			j.backwardPlane(p, off, g)
+			continue
+		}
+		m, r := planeStats(j.x[off:off+j.s], j.eps)
+		j.mean[p], j.rstd[p] = m, r
+		scale, shift := r*g, bt-m*r*g
+		out := j.y[off : off+j.s]
+		for i, v := range j.x[off : off+j.s] {
+			out[i] = v*scale + shift
+		}
+	}
+}
+
+// planeStats: mean and 1/sqrt(biased variance + eps) in float64, summing
+// values shifted by the first one so that a large mean does not cancel.
+func planeStats(x []float32, eps float32) (mean, rstd float32) {
+	shift := float64(x[0])
+	var s0, s1, q0, q1 float64
+	i := 0
+	for ; i+2 <= len(x); i += 2 {
+		a, b := float64(x[i])-shift, float64(x[i+1])-shift
+		s0 += a
+		s1 += b
+		q0 += a * a
+		q1 += b * b
+	}
+	for ; i < len(x); i++ {
+		a := float64(x[i]) - shift
+		s0 += a
+		q0 += a * a
+	}
+	n := float64(len(x))
+	ms := (s0 + s1) / n
+	v := max(0, (q0+q1)/n-ms*ms)
+	return float32(shift + ms), float32(1 / math.Sqrt(v+float64(eps)))
+}
+
+func (j *instanceNormJob) backwardPlane(p, off int, g float32) {
+	x, dy := j.x[off:off+j.s], j.dy[off:off+j.s]
+	m, r := j.mean[p], j.rstd[p]
+	var sdy, sdyx float64
+	for i, d := range dy {
+		sdy += float64(d)
+		sdyx += float64(d) * float64((x[i]-m)*r)
+	}
+	j.sums[2*p], j.sums[2*p+1] = float32(sdy), float32(sdyx)
+	if j.dx == nil {
+		return
+	}
+	n := float64(j.s)
+	mg, mgx := float32(sdy*float64(g)/n), float32(sdyx*float64(g)/n)
+	dx := j.dx[off : off+j.s]
+	for i, d := range dy {
+		xh := (x[i] - m) * r
+		dx[i] += r * (d*g - mg - xh*mgx)
+	}
+}
+
+func (b *Backend) instanceNormFast(y, mean, rstd, x, gamma, beta []float32, n, c, s int, eps float32) {
+	if s == 0 {
+		instanceNormRef(y, mean, rstd, x, gamma, beta, n, c, s, eps)
+		return
+	}
+	j := instanceNormJobs.Get().(*instanceNormJob)
+	j.y, j.mean, j.rstd, j.x, j.gamma, j.beta = y, mean, rstd, x, gamma, beta
+	j.c, j.s, j.eps, j.backward = c, s, eps, false
+	runParts(j, min(b.threads, n*c, max(1, n*c*s/minParallel)), &j.done)
+	*j = instanceNormJob{}
+	instanceNormJobs.Put(j)
+}
+
+func (b *Backend) instanceNormBackwardFast(dx, dgamma, dbeta, dy, x, mean, rstd, gamma []float32, n, c, s int) {
+	if s == 0 {
+		instanceNormBackwardRef(dx, dgamma, dbeta, dy, x, mean, rstd, gamma, n, c, s)
+		return
+	}
+	sums := b.ws.getFloats(2 * n * c)
+	j := instanceNormJobs.Get().(*instanceNormJob)
+	j.dx, j.dy, j.x, j.mean, j.rstd, j.gamma, j.sums = dx, dy, x, mean, rstd, gamma, sums
+	j.c, j.s, j.backward = c, s, true
+	runParts(j, min(b.threads, n*c, max(1, n*c*s/minParallel)), &j.done)
+	*j = instanceNormJob{}
+	instanceNormJobs.Put(j)
+	// Parameter gradients: planes added in sample order, as the reference does.
+	for i := 0; i < n; i++ {
+		for ch := 0; ch < c; ch++ {
+			p := i*c + ch
+			if dbeta != nil {
+				dbeta[ch] += sums[2*p]
+			}
+			if dgamma != nil {
+				dgamma[ch] += sums[2*p+1]
+			}
+		}
+	}
+	b.ws.putFloats(sums)
+}
+
+func (b *Backend) mseFast(a, bb []float32) float64 {
+	return mseRef(a, bb)
+}
