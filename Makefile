@@ -24,8 +24,12 @@ lint:
 fmt:
 	gofmt -w .
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2x ./kernels/cpu/
+# Kernel benchmarks (go test -bench: the benchmark U-Net's conv layers,
+# forward and backward, GFLOP/s) and the end-to-end cases of `suture bench`.
+# `./bin/suture bench --vs-torch` adds PyTorch's figures from the same run.
+bench: build
+	$(GO) test -run '^$$' -bench 'CPU/(gemm|conv2d)/|Sgemm/asm/1024|Conv3x3/|Conv1x1/' -benchtime 3x ./kernels/cpu/
+	./$(BIN) bench
 
 clean:
 	rm -rf bin
