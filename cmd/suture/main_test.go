@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,5 +188,26 @@ func TestDemoQuick(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestInterruptSavesAndResumes: Ctrl-C (a cancelled context) during training
+// saves last.ckpt and reports it; --resume then finishes the run.
+func TestInterruptSavesAndResumes(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // interrupted before the first step
+	var out bytes.Buffer
+	err := runTrain(ctx, []string{"--data", "synth:a:36:16", "--out", dir, "--epochs", "2", "--iters", "2",
+		"--batch", "4", "--features", "4,8"}, &out)
+	if !errors.Is(err, errInterrupted) || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("interrupted train returned %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "last.ckpt")); err != nil {
+		t.Fatalf("no checkpoint after the interrupt: %v", err)
+	}
+	out2 := tinyTrain(t, dir, "a", "--resume")
+	if !strings.Contains(out2, "resuming") || !strings.Contains(out2, "done") {
+		t.Errorf("resume after interrupt:\n%s", out2)
 	}
 }
