@@ -47,8 +47,12 @@ func ScoreProbs(probs []*tensor.Tensor, samples []unet.Sample) ([]metrics.Sample
 		if err != nil {
 			return nil, err
 		}
+		classes, err := unet.ArgMax(probs[i])
+		if err != nil {
+			return nil, fmt.Errorf("sample %q: %w", s.Name, err)
+		}
 		h, w := probs[i].Shape[1], probs[i].Shape[2]
-		if out[i], err = metrics.Evaluate(s.Name, Foreground(unet.ArgMax(probs[i])), ref, h, w, metrics.PixelSpacing); err != nil {
+		if out[i], err = metrics.Evaluate(s.Name, Foreground(classes), ref, h, w, metrics.PixelSpacing); err != nil {
 			return nil, fmt.Errorf("sample %q: %w", s.Name, err)
 		}
 	}

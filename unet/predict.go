@@ -1,6 +1,8 @@
 package unet
 
 import (
+	"fmt"
+
 	"suture/autograd"
 	"suture/tensor"
 )
@@ -68,14 +70,19 @@ func (m *Model) Predict(samples []Sample, batch int) ([][]uint8, error) {
 	}
 	out := make([][]uint8, len(probs))
 	for i, p := range probs {
-		out[i] = ArgMax(p)
+		if out[i], err = ArgMax(p); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
 
 // ArgMax returns the class with the highest probability at each pixel of
-// p (K, H, W); ties go to the lower class.
-func ArgMax(p *tensor.Tensor) []uint8 {
+// p (K, H, W), host memory; ties go to the lower class.
+func ArgMax(p *tensor.Tensor) ([]uint8, error) {
+	if p == nil || len(p.Shape) != 3 || p.Shape[0] < 1 || p.Shape[0] > 256 || len(p.Data) != p.Numel() {
+		return nil, fmt.Errorf("argmax: probabilities %v, want (K, H, W) in host memory with 1 <= K <= 256", shapeOf(p))
+	}
 	k, hw := p.Shape[0], p.Shape[1]*p.Shape[2]
 	out := make([]uint8, hw)
 	for i := 0; i < hw; i++ {
@@ -87,5 +94,5 @@ func ArgMax(p *tensor.Tensor) []uint8 {
 		}
 		out[i] = uint8(best)
 	}
-	return out
+	return out, nil
 }

@@ -66,7 +66,9 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", *in, err)
 		}
-		classes = unet.ArgMax(probs[0])
+		if classes, err = unet.ArgMax(probs[0]); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("%s: unknown model kind %q", *model, kind)
 	}
