@@ -92,7 +92,7 @@ func Run(b kernels.Backend, cases []Case, threads int, o Options, each func(Resu
 const TorchPython = "/usr/bin/python3"
 
 // TorchInstallHint says how to get the reference.
-const TorchInstallHint = "PyTorch is not installed: run `apt-get update && apt-get install -y python3-torch python3-numpy` (Debian's python3-torch, run with /usr/bin/python3)"
+const TorchInstallHint = "PyTorch is not installed: run `apt-get update && apt-get install -y python3-torch python3-numpy libopenblas0-pthread` (Debian's python3-torch, run with /usr/bin/python3; without OpenBLAS its torch.mm falls back to the slow reference BLAS)"
 
 // TorchAvailable reports whether Debian's python3 can import torch.
 func TorchAvailable() error {
