@@ -211,3 +211,14 @@ func TestInterruptSavesAndResumes(t *testing.T) {
 		t.Errorf("resume after interrupt:\n%s", out2)
 	}
 }
+
+func TestUnavailableBackendFallsBackToCPU(t *testing.T) {
+	var note bytes.Buffer
+	notices = &note
+	defer func() { notices = os.Stderr }()
+	out := mustRun(t, "train", "--backend", "cuda", "--data", "synth:a:36:16", "--out", t.TempDir(), "--epochs", "1",
+		"--iters", "1", "--batch", "2", "--features", "4,8")
+	if !strings.Contains(out, "on cpu") || !strings.Contains(note.String(), "backend cuda unavailable") || strings.Count(note.String(), "\n") != 1 {
+		t.Errorf("fallback: output\n%s\nnotice %q", out, note.String())
+	}
+}
