@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"suture/kernels/cpu"
@@ -82,5 +83,18 @@ func TestEveryCaseRuns(t *testing.T) {
 		if err := run(); err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
+	}
+}
+
+func TestMissingTorchSaysHowToInstall(t *testing.T) {
+	prev := TorchPython
+	TorchPython = "/nonexistent/python3"
+	defer func() { TorchPython = prev }()
+	err := TorchAvailable()
+	if err == nil || !strings.Contains(err.Error(), "apt-get install -y python3-torch") {
+		t.Errorf("missing PyTorch: %v", err)
+	}
+	if _, err := RunTorch("../shared/bench/torch_cpu_bench.py", Select("sgemm"), 2, nil); err == nil {
+		t.Error("RunTorch without PyTorch succeeded")
 	}
 }

@@ -88,8 +88,8 @@ func Run(b kernels.Backend, cases []Case, threads int, o Options, each func(Resu
 	return out, nil
 }
 
-// TorchPython is Debian's interpreter, which has python3-torch.
-const TorchPython = "/usr/bin/python3"
+// TorchPython is Debian's interpreter, which has python3-torch (a variable for tests).
+var TorchPython = "/usr/bin/python3"
 
 // TorchInstallHint says how to get the reference.
 const TorchInstallHint = "PyTorch is not installed: run `apt-get update && apt-get install -y python3-torch python3-numpy libopenblas0-pthread` (Debian's python3-torch, run with /usr/bin/python3; without OpenBLAS its torch.mm falls back to the slow reference BLAS)"
