@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -156,5 +157,19 @@ func TestStitchedRoundTripAndFingerprints(t *testing.T) {
 	}
 	if _, err := NewStitched(b, a, far, 3, 16, 16, "all", stitch.DefaultMatchOptions(), 5); err == nil || !strings.Contains(err.Error(), "no spatial scale") {
 		t.Errorf("no common scale: %v", err)
+	}
+}
+
+func TestSummarizeRQ1(t *testing.T) {
+	rows := []SampleRow{{Stitched: 0, Dice: 0.9}, {Stitched: 1, Dice: 0.7}, {Stitched: 2, Dice: 0.5}, {Stitched: 3, Dice: 0.3}, {Stitched: 4, Dice: 0.1}}
+	b := SummarizeRQ1(rows, 0)
+	if b.Switches != 4 || b.NHalf != 3 || math.Abs(b.AtLeastHalf-0.3) > 1e-12 {
+		t.Errorf("at least half: %+v", b)
+	}
+	want := [4]float64{0.9, 0.7, 0.5, 0.2} // 3/4 and 4/4 share the last bin
+	for i := range want {
+		if math.Abs(b.Bins[i]-want[i]) > 1e-12 {
+			t.Errorf("bins %v, want %v", b.Bins, want)
+		}
 	}
 }

@@ -139,7 +139,12 @@ func TestStitchCommands(t *testing.T) {
 	}
 	mustRun(t, "stitch", "sweep", "--model", st, "--data", "synth:a:36:16", "--out", filepath.Join(dir, "sweep.csv"))
 	mustRun(t, "stitch", "sample", "--model", st, "--data", "synth:a:36:16", "--per", "1", "--out", filepath.Join(dir, "sample.csv"))
-	for _, f := range []string{"sweep.csv", "sweep.png", "sample.csv", "sample.png"} {
+	rq1 := mustRun(t, "stitch", "rq1", "--csv", "x="+filepath.Join(dir, "sample.csv"), "--csv", "y="+filepath.Join(dir, "sample.csv"),
+		"--out", filepath.Join(dir, "rq1.png"))
+	if strings.Count(rq1, "\nx ")+strings.Count(rq1, "\ny ") != 2 {
+		t.Errorf("stitch rq1:\n%s", rq1)
+	}
+	for _, f := range []string{"sweep.csv", "sweep.png", "sample.csv", "sample.png", "rq1.png"} {
 		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s not written", f)
 		}

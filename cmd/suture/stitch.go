@@ -24,6 +24,8 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 			return runStitchSweep(args[1:], out)
 		case "sample":
 			return runStitchSample(args[1:], out)
+		case "rq1":
+			return runStitchRQ1(args[1:], out)
 		}
 	}
 	fs := newFlags("stitch", out)
@@ -256,5 +258,49 @@ func runStitchSample(args []string, out io.Writer) error {
 	}
 	sum := experiment.SummarizeSample(res, 2*s.M.Pairs())
 	fmt.Fprintf(out, "%d networks; mean Dice with at least half of the switches stitched: %.4f\nwrote %s and %s\n", len(res), sum, csvPath, pngPath)
+	return nil
+}
+
+// labelledFiles collects repeated --csv LABEL=FILE flags.
+type labelledFiles struct{ labels, files []string }
+
+func (l *labelledFiles) String() string { return strings.Join(l.files, ",") }
+
+func (l *labelledFiles) Set(v string) error {
+	label, file, ok := strings.Cut(v, "=")
+	if !ok || label == "" || file == "" {
+		return fmt.Errorf("want LABEL=FILE, got %q", v)
+	}
+	l.labels, l.files = append(l.labels, label), append(l.files, file)
+	return nil
+}
+
+func runStitchRQ1(args []string, out io.Writer) error {
+	fs := newFlags("stitch rq1", out)
+	var csvs labelledFiles
+	fs.Var(&csvs, "csv", "LABEL=FILE: a CSV of `suture stitch sample` (repeat for each run, e.g. direct=a.csv double=b.csv)")
+	dst := fs.String("out", "rq1.png", "plot of all runs")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if len(csvs.files) == 0 {
+		return usageErr("give at least one --csv LABEL=FILE")
+	}
+	var runs [][]experiment.SampleRow
+	fmt.Fprintf(out, "%-10s %6s %10s %10s %10s %10s %14s\n", "run", "nets", "0-25%", "25-50%", "50-75%", "75-100%", ">= 50% (n)")
+	for i, f := range csvs.files {
+		rows, err := experiment.ReadSampleCSV(f)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, rows)
+		b := experiment.SummarizeRQ1(rows, 0)
+		fmt.Fprintf(out, "%-10s %6d %10.4f %10.4f %10.4f %10.4f %8.4f (%d)\n", csvs.labels[i], len(rows),
+			b.Bins[0], b.Bins[1], b.Bins[2], b.Bins[3], b.AtLeastHalf, b.NHalf)
+	}
+	if err := experiment.PlotRQ1(*dst, csvs.labels, runs); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "mean Dice of sampled networks by fraction of switches stitched; wrote %s\n", *dst)
 	return nil
 }
