@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"suture/bench"
@@ -21,6 +22,7 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	reps := fs.Int("reps", 7, "timed samples per case (median reported)")
 	minSample := fs.Duration("min-sample", 200*time.Millisecond, "minimum length of one timed sample")
 	list := fs.Bool("list", false, "list the cases and exit")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed cases to this file (go tool pprof)")
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -52,6 +54,17 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "%-34s %10s %9s %8s %6s\n", "case", "ms", "GFLOP/s", "img/s", "peak")
 	}
 	opts := bench.Options{Reps: *reps, MinSample: *minSample}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	results, err := bench.Run(b, cases, *threads, opts, func(r bench.Result) {
 		if !*asJSON {
 			printRow(out, r)

@@ -472,7 +472,11 @@ func (b *Backend) Fill(y *tensor.Tensor, v float32) error {
 	if err := hostCheck("fill", y); err != nil {
 		return err
 	}
-	fillRef(y.Data, v)
+	if b.fast {
+		b.elementwise(opFill, len(y.Data), y.Data, nil, nil, nil, [5]float32{v}, 0)
+	} else {
+		fillRef(y.Data, v)
+	}
 	return nil
 }
 
@@ -484,7 +488,11 @@ func (b *Backend) Copy(y, x *tensor.Tensor) error {
 	if err := hostCheck("copy", y, x); err != nil {
 		return err
 	}
-	copy(y.Data, x.Data)
+	if b.fast {
+		b.elementwise(opCopy, len(y.Data), y.Data, x.Data, nil, nil, [5]float32{}, 0)
+	} else {
+		copy(y.Data, x.Data)
+	}
 	return nil
 }
 

@@ -2,8 +2,8 @@ package cpu
 
 import "sync"
 
-// Fast element-wise ops (leaky ReLU, add, scale, axpy, the MSE gradient, the
-// optimizer updates): one pass over memory, parts cutting the elements into
+// Fast element-wise ops (leaky ReLU, add, scale, axpy, fill, copy, the MSE
+// gradient, the optimizer updates): one pass over memory, parts cutting the elements into
 // ranges of whole cache lines, with pooled task values so that nothing
 // allocates per call. Each element is computed by the same plain reference
 // code as in the reference backend, so the results are identical to it.
@@ -19,6 +19,8 @@ const (
 	opMSEBackward
 	opSGDNesterov
 	opAdamW
+	opFill
+	opCopy
 )
 
 // elementwiseJob holds one call; the operands p, q, r, s and scalars f are,
@@ -31,6 +33,8 @@ const (
 //	opMSEBackward        p = da or nil, q = db or nil, r = a, s = b; f[0] = 2*scale/n
 //	opSGDNesterov        p = w, q = v, r = g; f = lr, momentum, weight decay
 //	opAdamW              p = w, q = m, r = v, s = g; f = lr, beta1, beta2, eps, weight decay; step
+//	opFill               p = y; f[0] = value
+//	opCopy               p = y, q = x
 type elementwiseJob struct {
 	op         elementwiseOp
 	n          int
@@ -77,6 +81,10 @@ func (j *elementwiseJob) runPart(part, parts int) {
 		sgdNesterovRef(p, q, r, f[0], f[1], f[2])
 	case opAdamW:
 		adamWRef(p, q, r, s, f[0], f[1], f[2], f[3], f[4], j.step)
+	case opFill:
+		fillRef(p, f[0])
+	case opCopy:
+		copy(p, q)
 	}
 }
 
