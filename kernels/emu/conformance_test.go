@@ -16,5 +16,6 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer b.(interface{ Close() error }).Close()
 	kerneltest.RunAll(t, b)
 }

@@ -63,8 +63,9 @@ type Driver struct {
 	threads int
 	fault   Fault
 
-	mu  sync.Mutex
-	ids map[string]C.int
+	mu   sync.Mutex
+	ids  map[string]C.int
+	live map[launch.Ptr]struct{} // allocations not yet freed; Close frees them, as destroying a CUDA context does
 }
 
 var poolThreads struct {
@@ -82,7 +83,7 @@ func NewDriver(opt Options) *Driver {
 		poolThreads.n = n
 		C.suture_emu_init(C.int(n))
 	})
-	return &Driver{threads: poolThreads.n, fault: opt.Fault, ids: map[string]C.int{}}
+	return &Driver{threads: poolThreads.n, fault: opt.Fault, ids: map[string]C.int{}, live: map[launch.Ptr]struct{}{}}
 }
 
 // NewBackend returns a launch.Backend, named "cudaemu", on a new Driver.
@@ -116,11 +117,22 @@ func (d *Driver) Alloc(bytes int64) (launch.Ptr, error) {
 	if p == 0 {
 		return 0, fmt.Errorf("%w: host allocation of %d bytes failed", launch.ErrOutOfMemory, bytes)
 	}
+	d.mu.Lock()
+	d.live[launch.Ptr(p)] = struct{}{}
+	d.mu.Unlock()
 	return launch.Ptr(p), nil
 }
 
-// Free implements launch.Driver.
+// Free implements launch.Driver. Freeing a pointer this driver does not hold
+// (or no longer holds) is an error, not a double free.
 func (d *Driver) Free(p launch.Ptr) error {
+	d.mu.Lock()
+	_, ok := d.live[p]
+	delete(d.live, p)
+	d.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("emulator: free of %#x, which this driver did not allocate or already freed", uint64(p))
+	}
 	C.suture_emu_free(C.uint64_t(p))
 	return nil
 }
@@ -196,8 +208,17 @@ func (d *Driver) Synchronize() error { return nil }
 // synchronous, so it measures the kernels before it).
 func (d *Driver) Record() (launch.Event, error) { return wallEvent(time.Now()), nil }
 
-// Close implements launch.Driver; the worker pool stays for other drivers.
-func (d *Driver) Close() error { return nil }
+// Close implements launch.Driver: like destroying a CUDA context, it frees
+// every allocation still held. The worker pool stays for other drivers.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for p := range d.live {
+		C.suture_emu_free(C.uint64_t(p))
+	}
+	clear(d.live)
+	return nil
+}
 
 type wallEvent time.Time
 

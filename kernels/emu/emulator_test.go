@@ -199,3 +199,33 @@ func TestKernelTable(t *testing.T) {
 }
 
 func dim(x, y, z int) launch.Dim3 { return launch.Dim3{X: x, Y: y, Z: z} }
+
+func TestFreeAndCloseAccountForEveryAllocation(t *testing.T) {
+	d := NewDriver(Options{})
+	p, err := d.Alloc(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := d.Alloc(128)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Free(p); err != nil {
+		t.Fatalf("first free: %v", err)
+	}
+	if err := d.Free(p); err == nil || !strings.Contains(err.Error(), "already freed") {
+		t.Fatalf("second free of the same pointer: got %v, want an error", err)
+	}
+	if len(d.live) != 1 {
+		t.Fatalf("%d live allocations after one free, want 1", len(d.live))
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.live) != 0 {
+		t.Fatalf("%d live allocations after Close, want 0", len(d.live))
+	}
+	if err := d.Free(q); err == nil {
+		t.Fatal("free after Close succeeded; Close should have released the pointer")
+	}
+}
