@@ -2,10 +2,14 @@ package bench
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
+	"suture/kernels"
 	"suture/kernels/cpu"
+	"suture/kernels/cuda/launch"
 )
 
 func TestTorchCaseMapping(t *testing.T) {
@@ -96,5 +100,49 @@ func TestMissingTorchSaysHowToInstall(t *testing.T) {
 	}
 	if _, err := RunTorch("../shared/bench/torch_cpu_bench.py", Select("sgemm"), 2, nil); err == nil {
 		t.Error("RunTorch without PyTorch succeeded")
+	}
+}
+
+// deviceTimed is a backend that says it times work on its own device; its
+// clock reports 2 ms per call (min 1.5, max 3) whatever the host does.
+type deviceTimed struct {
+	kernels.Backend
+	calls, warmup, repeats int
+}
+
+func (d *deviceTimed) Time(fn func() error, warmup, repeats int) (launch.Timing, error) {
+	d.warmup, d.repeats = warmup, repeats
+	d.calls++
+	if err := fn(); err != nil {
+		return launch.Timing{}, err
+	}
+	return launch.Timing{Median: 2 * time.Millisecond, Min: 1500 * time.Microsecond, Max: 3 * time.Millisecond, Repeats: repeats}, nil
+}
+
+// TestDeviceBackendIsTimedOnItsDevice: a backend with its own timer (the
+// CUDA backend's events) is timed by it, not by the host's wall clock, and
+// gets no CPU peak fraction.
+func TestDeviceBackendIsTimedOnItsDevice(t *testing.T) {
+	d := &deviceTimed{Backend: cpu.New(0)}
+	cases := Select("sgemm/1024")
+	if len(cases) != 1 {
+		t.Fatalf("Select(sgemm/1024) gave %d cases", len(cases))
+	}
+	res, err := Run(d, cases, 1, Options{Warmup: 2, Reps: 5}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res[0]
+	if d.calls != 1 || d.warmup != 2 || d.repeats != 5 {
+		t.Fatalf("device timer called %d times with warm-up %d, repeats %d; want once with 2 and 5", d.calls, d.warmup, d.repeats)
+	}
+	if r.MS != 2 || r.MinMS != 1.5 || r.MaxMS != 3 || r.Samples != 5 {
+		t.Errorf("result %+v: want the device's 2 ms median (1.5..3) over 5 samples", r)
+	}
+	if r.GFLOPS == nil || math.Abs(*r.GFLOPS-2*1024*1024*1024/2e-3/1e9) > 1e-9 {
+		t.Errorf("GFLOP/s %v, want sgemm's 2*1024^3 flops over 2 ms", r.GFLOPS)
+	}
+	if r.PeakFrac != nil {
+		t.Errorf("peak_frac %g for a device backend: the CPU's peak does not apply", *r.PeakFrac)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"suture/kernels"
+	"suture/kernels/cuda/launch"
 )
 
 // Result is one measured case; the JSON form is what `suture bench --json` prints.
@@ -54,23 +55,49 @@ func PeakGFLOPS(cores int) float64 {
 	return 0
 }
 
-// Run measures cases on backend b using threads cores.
+// DeviceTimer is a backend that times work on its own device: the CUDA
+// backend records events in its launch stream and flushes the L2 cache
+// before each repeat. Run uses it instead of the host's wall clock, which
+// would time asynchronous launches rather than the kernels.
+type DeviceTimer interface {
+	Time(fn func() error, warmup, repeats int) (launch.Timing, error)
+}
+
+var _ DeviceTimer = (*launch.Backend)(nil) // the cuda and cudaemu backends
+
+// Run measures cases on backend b using threads cores. A backend that is a
+// DeviceTimer is timed on its device (o.Warmup and o.Reps apply; there is
+// no CPU peak to compare with, so peak_frac is left out).
 func Run(b kernels.Backend, cases []Case, threads int, o Options, each func(Result)) ([]Result, error) {
 	prev := runtime.GOMAXPROCS(threads)
 	defer runtime.GOMAXPROCS(prev)
+	dev, onDevice := b.(DeviceTimer)
 	peak := PeakGFLOPS(threads)
+	if onDevice {
+		peak = 0
+	}
 	var out []Result
 	for _, c := range cases {
 		run, w, err := c.Setup(b)
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", c.Name, err)
 		}
-		t, err := Measure(run, threads, o)
-		if err != nil {
+		var t Timing
+		if onDevice {
+			o := o.withDefaults()
+			dt, err := dev.Time(run, o.Warmup, o.Reps)
+			if err != nil {
+				return out, fmt.Errorf("%s: %w", c.Name, err)
+			}
+			t = Timing{MedianS: dt.Median.Seconds(), MinS: dt.Min.Seconds(), MaxS: dt.Max.Seconds(), Inner: 1, Clean: dt.Repeats}
+		} else if t, err = Measure(run, threads, o); err != nil {
 			return out, fmt.Errorf("%s: %w", c.Name, err)
 		}
+		if t.MedianS <= 0 {
+			return out, fmt.Errorf("%s: the timer measured %g s per call; cannot report a rate", c.Name, t.MedianS)
+		}
 		r := Result{Case: c.Name, MS: t.MedianS * 1e3, MinMS: t.MinS * 1e3, MaxMS: t.MaxS * 1e3,
-			Samples: len(t.Samples), Rejected: t.Rejected, Dirty: t.Contaminated, Threads: threads, Backend: b.Name()}
+			Samples: t.Clean + t.Rejected, Rejected: t.Rejected, Dirty: t.Contaminated, Threads: threads, Backend: b.Name()}
 		if w.Flops > 0 {
 			r.GFLOPS = ptr(w.Flops / t.MedianS / 1e9)
 			if peak > 0 {

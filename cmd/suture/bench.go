@@ -50,7 +50,11 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if !*asJSON {
-		fmt.Fprintf(out, "%d threads, backend %s, nominal peak %.0f GFLOP/s\n", *threads, b.Name(), bench.PeakGFLOPS(*threads))
+		if _, ok := b.(bench.DeviceTimer); ok {
+			fmt.Fprintf(out, "backend %s, timed on the device (events in its stream, L2 flushed before each repeat)\n", b.Name())
+		} else {
+			fmt.Fprintf(out, "%d threads, backend %s, nominal peak %.0f GFLOP/s\n", *threads, b.Name(), bench.PeakGFLOPS(*threads))
+		}
 		fmt.Fprintf(out, "%-34s %10s %9s %8s %6s\n", "case", "ms", "GFLOP/s", "img/s", "peak")
 	}
 	opts := bench.Options{Reps: *reps, MinSample: *minSample}
