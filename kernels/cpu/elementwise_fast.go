@@ -1,12 +1,16 @@
 package cpu
 
-import "sync"
+import (
+	"math"
+	"sync"
+)
 
 // Fast element-wise ops (leaky ReLU, add, scale, axpy, fill, copy, the MSE
 // gradient, the optimizer updates): one pass over memory, parts cutting the elements into
 // ranges of whole cache lines, with pooled task values so that nothing
 // allocates per call. Each element is computed by the same plain reference
-// code as in the reference backend, so the results are identical to it.
+// code as in the reference backend, or (leaky ReLU) by assembly doing the
+// same float operations without branches, so the results are identical to it.
 
 type elementwiseOp int
 
@@ -58,9 +62,9 @@ func (j *elementwiseJob) runPart(part, parts int) {
 	p, q, r, s, f := part16(j.p, lo, hi), part16(j.q, lo, hi), part16(j.r, lo, hi), part16(j.s, lo, hi), &j.f
 	switch j.op {
 	case opLeakyReLU:
-		leakyReLURef(p, q, f[0])
+		leakyReLUFast(p, q, f[0])
 	case opLeakyReLUBackward:
-		leakyReLUBackwardRef(p, q, r, f[0])
+		leakyReLUBackwardFast(p, q, r, f[0])
 	case opAdd:
 		addRef(p, q, r)
 	case opScale:
@@ -82,7 +86,11 @@ func (j *elementwiseJob) runPart(part, parts int) {
 	case opAdamW:
 		adamWRef(p, q, r, s, f[0], f[1], f[2], f[3], f[4], j.step)
 	case opFill:
-		fillRef(p, f[0])
+		if math.Float32bits(f[0]) == 0 {
+			clear(p) // memclr, vectorised: zeroing gradients is the common fill (+0 only: clear writes +0)
+		} else {
+			fillRef(p, f[0])
+		}
 	case opCopy:
 		copy(p, q)
 	}

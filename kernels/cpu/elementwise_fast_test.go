@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"suture/tensor"
@@ -87,6 +88,63 @@ func TestElementwiseFastMatchesReference(t *testing.T) {
 			closeTo(t, name+" adamw w", w1, w2, 0)
 			closeTo(t, name+" adamw m", m1, m2, 0)
 			closeTo(t, name+" adamw v", v3, v4, 0)
+		}
+	}
+}
+
+// TestLeakyReLUKernelsMatchReference: the assembly leaky ReLU (and the Go
+// tail after it) against the reference at every length 0..41, on inputs
+// with exact +0 and -0 mixed in, with the assembly on and off; bitwise.
+func TestLeakyReLUKernelsMatchReference(t *testing.T) {
+	g := tensor.NewRNG(18)
+	for _, asm := range []bool{false, true} {
+		if asm && !asmAvailable {
+			continue
+		}
+		prev := useAsm
+		useAsm = asm
+		for n := 0; n <= 41; n++ {
+			x, y := g.Rand(n).Data, g.Rand(n).Data
+			for i := 0; i < n; i += 5 {
+				x[i], y[i] = 0, 0
+			}
+			for i := 2; i < n; i += 7 {
+				x[i], y[i] = float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1))
+			}
+			got, want := make([]float32, n), make([]float32, n)
+			leakyReLUFast(got, x, 0.01)
+			leakyReLURef(want, x, 0.01)
+			sameBits(t, fmt.Sprintf("asm %v n %d forward", asm, n), got, want)
+			dy := g.Rand(n).Data
+			got, want = g.Rand(n).Data, make([]float32, n)
+			copy(want, got)
+			leakyReLUBackwardFast(got, dy, y, 0.01)
+			leakyReLUBackwardRef(want, dy, y, 0.01)
+			sameBits(t, fmt.Sprintf("asm %v n %d backward", asm, n), got, want)
+		}
+		useAsm = prev
+	}
+}
+
+func sameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: element %d is %g (%#x), reference %g (%#x)", what, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+		}
+	}
+}
+
+// TestFillZeroKeepsSign: Fill with -0 must write -0 (the memclr shortcut is
+// for +0 only).
+func TestFillZeroKeepsSign(t *testing.T) {
+	for _, v := range []float32{0, float32(math.Copysign(0, -1)), 1.5} {
+		y := tensor.NewRNG(19).Rand(2*minParallel + 3)
+		must(t, New(2).Fill(y, v))
+		for i, got := range y.Data {
+			if math.Float32bits(got) != math.Float32bits(v) {
+				t.Fatalf("fill %g: element %d is %g", v, i, got)
+			}
 		}
 	}
 }

@@ -177,3 +177,36 @@ func dotKernel4x3Go(n int, dy []float32, ldy int, x []float32, o *[dotNR]int, ou
 		}
 	}
 }
+
+// leakyReLUFast is leakyReLURef (y and x of equal length, possibly the same
+// slice) with the multiple-of-8 head in assembly: the compare-and-blend
+// removes the reference's data-dependent branch, which mispredicts on
+// activations of random sign.
+func leakyReLUFast(y, x []float32, slope float32) {
+	if len(x) == 0 {
+		return
+	}
+	_ = y[len(x)-1:]
+	head := len(x) &^ 7
+	if useAsm && head > 0 {
+		leakyReLUKernel(head, &y[0], &x[0], slope)
+	} else {
+		head = 0
+	}
+	leakyReLURef(y[head:len(x)], x[head:], slope)
+}
+
+// leakyReLUBackwardFast is leakyReLUBackwardRef with the same split.
+func leakyReLUBackwardFast(dx, dy, y []float32, slope float32) {
+	if len(y) == 0 {
+		return
+	}
+	_, _ = dx[len(y)-1:], dy[len(y)-1:]
+	head := len(y) &^ 7
+	if useAsm && head > 0 {
+		leakyReLUBackwardKernel(head, &dx[0], &dy[0], &y[0], slope)
+	} else {
+		head = 0
+	}
+	leakyReLUBackwardRef(dx[head:len(y)], dy[head:len(y)], y[head:], slope)
+}

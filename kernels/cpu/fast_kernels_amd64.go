@@ -17,3 +17,9 @@ func convKernel4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *
 
 //go:noescape
 func dotKernel4x3(n int, dy *float32, ldy int, x *float32, o0, o1, o2 int, out *float32, ldo int)
+
+//go:noescape
+func leakyReLUKernel(n int, y, x *float32, slope float32)
+
+//go:noescape
+func leakyReLUBackwardKernel(n int, dx, dy, y *float32, slope float32)

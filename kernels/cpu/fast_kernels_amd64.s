@@ -483,3 +483,55 @@ dot_reduce:
 	VMOVUPS X12, (R13)
 	VZEROUPPER
 	RET
+
+// func leakyReLUKernel(n int, y, x *float32, slope float32)
+// y[i] = x[i] > 0 ? x[i] : slope*x[i] for i < n; n % 8 == 0.
+TEXT ·leakyReLUKernel(SB), NOSPLIT, $0-28
+	MOVQ n+0(FP), CX
+	MOVQ y+8(FP), DI
+	MOVQ x+16(FP), SI
+	VBROADCASTSS slope+24(FP), Y1
+	VXORPS Y2, Y2, Y2
+	SHRQ $3, CX
+	JZ leaky_done
+leaky_loop:
+	VMOVUPS (SI), Y0
+	VMULPS Y1, Y0, Y3
+	VCMPPS $0x1e, Y2, Y0, Y4
+	VBLENDVPS Y4, Y0, Y3, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ leaky_loop
+leaky_done:
+	VZEROUPPER
+	RET
+
+// func leakyReLUBackwardKernel(n int, dx, dy, y *float32, slope float32)
+// dx[i] += y[i] > 0 ? dy[i] : slope*dy[i] for i < n; n % 8 == 0.
+TEXT ·leakyReLUBackwardKernel(SB), NOSPLIT, $0-36
+	MOVQ n+0(FP), CX
+	MOVQ dx+8(FP), DI
+	MOVQ dy+16(FP), SI
+	MOVQ y+24(FP), R8
+	VBROADCASTSS slope+32(FP), Y1
+	VXORPS Y2, Y2, Y2
+	SHRQ $3, CX
+	JZ leakyb_done
+leakyb_loop:
+	VMOVUPS (R8), Y0
+	VMOVUPS (SI), Y6
+	VMULPS Y1, Y6, Y3
+	VCMPPS $0x1e, Y2, Y0, Y4
+	VBLENDVPS Y4, Y6, Y3, Y5
+	VADDPS (DI), Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	DECQ CX
+	JNZ leakyb_loop
+leakyb_done:
+	VZEROUPPER
+	RET

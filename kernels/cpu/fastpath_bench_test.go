@@ -221,3 +221,26 @@ func BenchmarkConv3x3Im2col(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLeakyReLU: one thread over a U-Net activation (8x32x128x128),
+// forward and backward, assembly and generic (the reference's branchy loop);
+// reports GB/s of memory traffic.
+func BenchmarkLeakyReLU(b *testing.B) {
+	n := 8 * 32 * 128 * 128
+	g := tensor.NewRNG(20)
+	x, y, dy, dx := g.Rand(n).Data, make([]float32, n), g.Rand(n).Data, make([]float32, n)
+	withKernelsB(b, func(b *testing.B) {
+		b.Run("fwd", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				leakyReLUFast(y, x, 0.01)
+			}
+			b.ReportMetric(float64(8*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		})
+		b.Run("bwd", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				leakyReLUBackwardFast(dx, dy, x, 0.01)
+			}
+			b.ReportMetric(float64(16*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		})
+	})
+}

@@ -21,6 +21,7 @@ func main() {
 	gemmKernel()
 	convKernel()
 	dotKernel()
+	leakyKernels()
 	if err := os.WriteFile("fast_kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -264,6 +265,66 @@ TEXT ·dotKernel4x3(SB), NOSPLIT, $0-72
 			p("ADDQ DX, R13")
 		}
 	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// leakyKernels: leaky ReLU forward and backward over n floats (n a multiple
+// of 8), branch-free: a compare mask (x > 0, ordered) picks between v and
+// slope*v, so every element gets the reference's own operations and result.
+func leakyKernels() {
+	out.WriteString(`
+// func leakyReLUKernel(n int, y, x *float32, slope float32)
+// y[i] = x[i] > 0 ? x[i] : slope*x[i] for i < n; n % 8 == 0.
+TEXT ·leakyReLUKernel(SB), NOSPLIT, $0-28
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ y+8(FP), DI")
+	p("MOVQ x+16(FP), SI")
+	p("VBROADCASTSS slope+24(FP), Y1")
+	p("VXORPS Y2, Y2, Y2")
+	p("SHRQ $3, CX")
+	p("JZ leaky_done")
+	label("leaky_loop")
+	p("VMOVUPS (SI), Y0")
+	p("VMULPS Y1, Y0, Y3")
+	p("VCMPPS $0x1e, Y2, Y0, Y4") // Y4 = Y0 > 0 (GT_OQ)
+	p("VBLENDVPS Y4, Y0, Y3, Y5") // Y5 = Y4 ? Y0 : Y3
+	p("VMOVUPS Y5, (DI)")
+	p("ADDQ $32, SI")
+	p("ADDQ $32, DI")
+	p("DECQ CX")
+	p("JNZ leaky_loop")
+	label("leaky_done")
+	p("VZEROUPPER")
+	p("RET")
+	out.WriteString(`
+// func leakyReLUBackwardKernel(n int, dx, dy, y *float32, slope float32)
+// dx[i] += y[i] > 0 ? dy[i] : slope*dy[i] for i < n; n % 8 == 0.
+TEXT ·leakyReLUBackwardKernel(SB), NOSPLIT, $0-36
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ dx+8(FP), DI")
+	p("MOVQ dy+16(FP), SI")
+	p("MOVQ y+24(FP), R8")
+	p("VBROADCASTSS slope+32(FP), Y1")
+	p("VXORPS Y2, Y2, Y2")
+	p("SHRQ $3, CX")
+	p("JZ leakyb_done")
+	label("leakyb_loop")
+	p("VMOVUPS (R8), Y0")
+	p("VMOVUPS (SI), Y6")
+	p("VMULPS Y1, Y6, Y3")
+	p("VCMPPS $0x1e, Y2, Y0, Y4") // Y4 = y > 0
+	p("VBLENDVPS Y4, Y6, Y3, Y5") // Y5 = Y4 ? dy : slope*dy
+	p("VADDPS (DI), Y5, Y5")
+	p("VMOVUPS Y5, (DI)")
+	p("ADDQ $32, SI")
+	p("ADDQ $32, DI")
+	p("ADDQ $32, R8")
+	p("DECQ CX")
+	p("JNZ leakyb_loop")
+	label("leakyb_done")
 	p("VZEROUPPER")
 	p("RET")
 }
