@@ -178,22 +178,20 @@ TEXT ·convKernel4x24(SB), NOSPLIT, $0-96
 	p("MOVQ accumulate+88(FP), R9")
 	p("TESTQ R9, R9")
 	p("JE conv_overwrite")
-	for r := 0; r < 4; r++ {
-		for s := 0; s < 3; s++ {
-			p("VADDPS (R%d), Y%d, Y%d", 11+s, 3*r+s, 3*r+s)
-			p("VMOVUPS Y%d, (R%d)", 3*r+s, 11+s)
-		}
-		if r < 3 {
-			p("ADDQ DX, R11")
-			p("ADDQ DX, R12")
-			p("ADDQ DX, R13")
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
+	convStoreTile(true)
 	label("conv_overwrite")
+	convStoreTile(false)
+}
+
+// convStoreTile writes the 4x24 accumulators Y0..Y11 to the three output
+// rows at R11..R13 (DX bytes between channels), adding to what is there when
+// accumulate is set, and returns.
+func convStoreTile(accumulate bool) {
 	for r := 0; r < 4; r++ {
 		for s := 0; s < 3; s++ {
+			if accumulate {
+				p("VADDPS (R%d), Y%d, Y%d", 11+s, 3*r+s, 3*r+s)
+			}
 			p("VMOVUPS Y%d, (R%d)", 3*r+s, 11+s)
 		}
 		if r < 3 {
