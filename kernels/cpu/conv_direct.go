@@ -19,10 +19,54 @@ import (
 // kernel row), and the 4x288 weight panel stay in L1 (~23 KiB of 32).
 const convKC = 288
 
+// weightView reads a conv's weights as an (m, k) matrix:
+//
+//	a(i, t) = w[i*row + (t/inner)*outer + (t%inner)*step]
+//
+// Forward: (Co, Ci*KH*KW) is {row: k, inner: k, step: 1}. Stride-1
+// backward-data reads the transpose per tap, (Ci, Co*KH*KW):
+// {row: KH*KW, inner: KH*KW, step: 1, outer: Ci*KH*KW} (the tap flip lives in
+// the offsets). Conv-transpose uses {row: 1, inner: k, step: m} and {row: k,
+// inner: k, step: 1}.
+type weightView struct {
+	w                       []float32
+	row, inner, step, outer int
+}
+
 // packConvA writes a (m, k) as panels of convMR rows: ap[(panel*k+t)*4+r],
-// rows past m zero. a(i, t) gives the element.
-func packConvA(ap []float32, m, k int, a func(i, t int) float32) {
-	for p := 0; p*convMR < m; p++ {
+// rows past m zero. Large matrices are packed on up to threads goroutines
+// (each panel has one writer, so the result does not depend on the split).
+func packConvA(threads int, ap []float32, m, k int, a weightView) {
+	panels := (m + convMR - 1) / convMR
+	parts := min(threads, panels, max(1, m*k/minParallel))
+	if parts <= 1 {
+		packPanels(ap, m, k, a, 0, panels)
+		return
+	}
+	j := packJobs.Get().(*packJob)
+	j.ap, j.m, j.k, j.a = ap, m, k, a
+	runParts(j, parts, &j.done)
+	*j = packJob{}
+	packJobs.Put(j)
+}
+
+type packJob struct {
+	ap   []float32
+	m, k int
+	a    weightView
+	done sync.WaitGroup
+}
+
+var packJobs = sync.Pool{New: func() any { return new(packJob) }}
+
+func (j *packJob) runPart(part, parts int) {
+	lo, hi := partRange((j.m+convMR-1)/convMR, 1, part, parts)
+	packPanels(j.ap, j.m, j.k, j.a, lo, hi)
+}
+
+// packPanels packs panels [p0, p1).
+func packPanels(ap []float32, m, k int, a weightView, p0, p1 int) {
+	for p := p0; p < p1; p++ {
 		panel := ap[p*k*convMR : (p+1)*k*convMR]
 		for r := 0; r < convMR; r++ {
 			i := p*convMR + r
@@ -32,8 +76,13 @@ func packConvA(ap []float32, m, k int, a func(i, t int) float32) {
 				}
 				continue
 			}
-			for t := 0; t < k; t++ {
-				panel[t*convMR+r] = a(i, t)
+			t := 0
+			for o := 0; t < k; o++ {
+				src := a.w[i*a.row+o*a.outer:]
+				for in := 0; in < a.inner && t < k; in++ {
+					panel[t*convMR+r] = src[in*a.step]
+					t++
+				}
 			}
 		}
 	}

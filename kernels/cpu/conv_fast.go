@@ -49,7 +49,7 @@ func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
 	ws := b.ws
 	k, plane, xPlane := d.ci*d.kh*d.kw, d.ho*d.wo, d.ci*d.h*d.w
 	ap := ws.getFloats(roundUp(d.co, convMR) * k)
-	packConvA(ap, d.co, k, func(i, t int) float32 { return w[i*k+t] })
+	packConvA(b.threads, ap, d.co, k, weightView{w: w, row: k, inner: k, step: 1})
 	var pb []float32
 	if bias != nil {
 		pb = ws.getZeros(roundUp(d.co, convMR))
@@ -92,10 +92,8 @@ func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
 	ws := b.ws
 	k, plane, dyPlane := d.co*d.kh*d.kw, d.h*d.w, d.co*d.ho*d.wo
 	ap := ws.getFloats(roundUp(d.ci, convMR) * k)
-	packConvA(ap, d.ci, k, func(i, t int) float32 {
-		co, kk := t/(d.kh*d.kw), t%(d.kh*d.kw)
-		return w[(co*d.ci+i)*d.kh*d.kw+kk]
-	})
+	taps := d.kh * d.kw
+	packConvA(b.threads, ap, d.ci, k, weightView{w: w, row: taps, inner: taps, step: 1, outer: d.ci * taps})
 	img := makePhasedImage(d.co, d.ho, d.wo, 1, 1, d.kh-1-d.ph, d.kw-1-d.pw, d.h+d.kh-1, d.w+d.kw-1)
 	offs := ws.getInts(k)
 	maxOff := 0

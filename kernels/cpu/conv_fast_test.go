@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"suture/kernels"
@@ -277,4 +278,63 @@ func TestConvFastNoAllocs(t *testing.T) {
 	}
 	public()
 	t.Logf("through the public API (argument checks included): %.1f allocations per conv fwd+bwd+norm step", testing.AllocsPerRun(20, public))
+}
+
+// TestPackConvAMatchesIndexFormula packs the four weight views the convs use
+// with 1 to 3 goroutines, at panel counts around the 4-row panel and past
+// the size where packing goes parallel, against a(i, t) written out per view.
+func TestPackConvAMatchesIndexFormula(t *testing.T) {
+	g := tensor.NewRNG(14)
+	type view struct {
+		name string
+		m, k int
+		v    func(w []float32) weightView
+		at   func(w []float32, i, t int) float32
+	}
+	for _, sz := range []struct{ co, ci, taps int }{{1, 1, 9}, {3, 5, 9}, {4, 4, 4}, {5, 7, 9}, {9, 3, 1}, {64, 64, 9}, {130, 67, 9}, {257, 33, 4}} {
+		co, ci, taps := sz.co, sz.ci, sz.taps
+		views := []view{
+			{"forward", co, ci * taps,
+				func(w []float32) weightView { return weightView{w: w, row: ci * taps, inner: ci * taps, step: 1} },
+				func(w []float32, i, t int) float32 { return w[i*ci*taps+t] }},
+			{"backward-data", ci, co * taps,
+				func(w []float32) weightView {
+					return weightView{w: w, row: taps, inner: taps, step: 1, outer: ci * taps}
+				},
+				func(w []float32, i, t int) float32 { return w[((t/taps)*ci+i)*taps+t%taps] }},
+			{"transpose", co * taps, ci,
+				func(w []float32) weightView { return weightView{w: w, row: 1, inner: ci, step: co * taps} },
+				func(w []float32, i, t int) float32 { return w[t*co*taps+i] }},
+			{"transpose-data", ci, co * taps,
+				func(w []float32) weightView { return weightView{w: w, row: co * taps, inner: co * taps, step: 1} },
+				func(w []float32, i, t int) float32 { return w[i*co*taps+t] }},
+		}
+		w := make([]float32, co*ci*taps)
+		for i := range w {
+			w[i] = float32(g.Norm())
+		}
+		for _, vw := range views {
+			for threads := 1; threads <= 3; threads++ {
+				ap := make([]float32, roundUp(vw.m, convMR)*vw.k)
+				for i := range ap {
+					ap[i] = float32(math.NaN())
+				}
+				packConvA(threads, ap, vw.m, vw.k, vw.v(w))
+				for p := 0; p*convMR < vw.m; p++ {
+					for tt := 0; tt < vw.k; tt++ {
+						for r := 0; r < convMR; r++ {
+							want := float32(0)
+							if i := p*convMR + r; i < vw.m {
+								want = vw.at(w, i, tt)
+							}
+							if got := ap[(p*vw.k+tt)*convMR+r]; got != want {
+								t.Fatalf("%s co=%d ci=%d taps=%d threads=%d: panel %d t %d row %d = %v, want %v",
+									vw.name, co, ci, taps, threads, p, tt, r, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
 }

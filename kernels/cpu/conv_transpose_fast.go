@@ -82,7 +82,7 @@ func (b *Backend) convTranspose2dFast(y, x, w, bias []float32, d convTDims) {
 	hw, ck := d.h*d.w, d.co*d.kh*d.kw
 	pitch := flatPitch(hw)
 	ap := ws.getFloats(roundUp(ck, convMR) * d.ci)
-	packConvA(ap, ck, d.ci, func(i, t int) float32 { return w[t*ck+i] })
+	packConvA(b.threads, ap, ck, d.ci, weightView{w: w, row: 1, inner: d.ci, step: ck})
 	var pb []float32
 	if bias != nil {
 		pb = ws.getZeros(roundUp(ck, convMR))
@@ -120,7 +120,7 @@ func (b *Backend) convTranspose2dBackwardDataFast(dx, dy, w []float32, d convTDi
 	hw, ck := d.h*d.w, d.co*d.kh*d.kw
 	pitch := flatPitch(hw)
 	ap := ws.getFloats(roundUp(d.ci, convMR) * ck)
-	packConvA(ap, d.ci, ck, func(i, t int) float32 { return w[i*ck+t] })
+	packConvA(b.threads, ap, d.ci, ck, weightView{w: w, row: ck, inner: ck, step: 1})
 	offs := ws.getInts(ck)
 	for t := range offs {
 		offs[t] = t * pitch

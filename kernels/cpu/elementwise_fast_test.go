@@ -148,3 +148,29 @@ func TestFillZeroKeepsSign(t *testing.T) {
 		}
 	}
 }
+
+// TestMSEFastMatchesReferenceForAnyThreadCount: lengths around the 8192-float
+// block and the parallel cutoff; the value is within float64 rounding of the
+// reference loop and bitwise the same for 1 to 3 goroutines.
+func TestMSEFastMatchesReferenceForAnyThreadCount(t *testing.T) {
+	g := tensor.NewRNG(17)
+	ref := NewReference()
+	for _, n := range []int{1, 3, 5, mseBlock - 1, mseBlock, mseBlock + 1, minParallel - 1, minParallel, 2*minParallel + 17, 9*mseBlock + 5} {
+		a, b := g.Rand(n), g.Rand(n)
+		want, err := ref.MSE(a, b)
+		must(t, err)
+		var first float64
+		for threads := 1; threads <= 3; threads++ {
+			got, err := New(threads).MSE(a, b)
+			must(t, err)
+			if math.Abs(got-want) > 1e-12*want {
+				t.Fatalf("n %d threads %d: mse %v, reference %v", n, threads, got, want)
+			}
+			if threads == 1 {
+				first = got
+			} else if got != first {
+				t.Fatalf("n %d: mse %v with %d threads, %v with 1", n, got, threads, first)
+			}
+		}
+	}
+}

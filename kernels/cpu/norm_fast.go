@@ -126,6 +126,58 @@ func (b *Backend) instanceNormBackwardFast(dx, dgamma, dbeta, dy, x, mean, rstd,
 	b.ws.putFloats(sums)
 }
 
+// mseBlock is the element count of one partial sum of mseFast. The blocks
+// are fixed, not the parts, so the sum is the same for any thread count.
+const mseBlock = 1 << 13
+
+// mseFast is mean((a-b)^2): float64 partial sums over fixed blocks, computed
+// in parallel and added in block order.
 func (b *Backend) mseFast(a, bb []float32) float64 {
-	return mseRef(a, bb)
+	j := mseJobs.Get().(*mseJob)
+	blocks := (len(a) + mseBlock - 1) / mseBlock
+	if cap(j.sums) < blocks {
+		j.sums = make([]float64, blocks)
+	}
+	j.a, j.b, j.sums = a, bb, j.sums[:blocks]
+	runParts(j, min(b.threads, blocks, max(1, len(a)/minParallel)), &j.done)
+	var s float64
+	for _, v := range j.sums {
+		s += v
+	}
+	j.a, j.b = nil, nil
+	mseJobs.Put(j)
+	return s / float64(len(a))
+}
+
+type mseJob struct {
+	a, b []float32
+	sums []float64 // per block
+	done sync.WaitGroup
+}
+
+var mseJobs = sync.Pool{New: func() any { return new(mseJob) }}
+
+func (j *mseJob) runPart(part, parts int) {
+	lo, hi := partRange(len(j.sums), 1, part, parts)
+	for blk := lo; blk < hi; blk++ {
+		a := j.a[blk*mseBlock : min(len(j.a), (blk+1)*mseBlock)]
+		b := j.b[blk*mseBlock:][:len(a)]
+		var s0, s1, s2, s3 float64
+		i := 0
+		for ; i+4 <= len(a); i += 4 {
+			d0 := float64(a[i]) - float64(b[i])
+			d1 := float64(a[i+1]) - float64(b[i+1])
+			d2 := float64(a[i+2]) - float64(b[i+2])
+			d3 := float64(a[i+3]) - float64(b[i+3])
+			s0 += d0 * d0
+			s1 += d1 * d1
+			s2 += d2 * d2
+			s3 += d3 * d3
+		}
+		for ; i < len(a); i++ {
+			d := float64(a[i]) - float64(b[i])
+			s0 += d * d
+		}
+		j.sums[blk] = (s0 + s1) + (s2 + s3)
+	}
 }
