@@ -411,6 +411,10 @@ func (b *Backend) Concat(y *tensor.Tensor, xs []*tensor.Tensor) error {
 		return err
 	}
 	ds, cs := partSizes(xs)
+	if b.fast {
+		b.concat(y.Data, ds, cs, y.Shape[0], spatial(y), false)
+		return nil
+	}
 	concatRef(y.Data, ds, cs, y.Shape[0], spatial(y))
 	return nil
 }
@@ -424,6 +428,10 @@ func (b *Backend) ConcatBackward(dxs []*tensor.Tensor, dy *tensor.Tensor) error 
 		return err
 	}
 	ds, cs := partSizes(dxs)
+	if b.fast {
+		b.concat(dy.Data, ds, cs, dy.Shape[0], spatial(dy), true)
+		return nil
+	}
 	concatBackwardRef(ds, dy.Data, cs, dy.Shape[0], spatial(dy))
 	return nil
 }

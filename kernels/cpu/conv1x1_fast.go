@@ -45,7 +45,7 @@ func (b *Backend) conv1x1BackwardFilterFast(dw, db, dy, x []float32, d convDims)
 type biasAddJob struct {
 	y, bias []float32
 	c, s    int
-	done    sync.WaitGroup
+	done    partsDone
 }
 
 var biasAddJobs = sync.Pool{New: func() any { return new(biasAddJob) }}

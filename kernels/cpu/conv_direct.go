@@ -54,7 +54,7 @@ type packJob struct {
 	ap   []float32
 	m, k int
 	a    weightView
-	done sync.WaitGroup
+	done partsDone
 }
 
 var packJobs = sync.Pool{New: func() any { return new(packJob) }}
@@ -93,14 +93,18 @@ type directConvJob struct {
 	ap         []float32 // packed weights: (ceil(m/4), k, 4)
 	offs       []int     // (k) tap offsets into src
 	maxOff     int
-	src        []float32 // one sample's phased image
+	src        []float32 // the samples' phased images, srcStride apart
 	g          int       // row pitch of src
 	oh, ow     int       // output rows and columns
-	out        []float32 // (m, oh, ow)
+	out        []float32 // (samples, m, oh, ow), outStride apart
 	bias       []float32 // (roundUp(m, 4)) or nil
 	accumulate bool
-	chunks     chunker
-	done       sync.WaitGroup
+	// samples computed by one run (0 counts as 1) and the distance between
+	// consecutive samples in src and out.
+	samples              int
+	srcStride, outStride int
+	chunks               chunker
+	done                 partsDone
 }
 
 var directConvJobs = sync.Pool{New: func() any { return new(directConvJob) }}
@@ -115,22 +119,32 @@ func (j *directConvJob) tiles() int {
 	return (s + convNS - 1) / convNS
 }
 
-// run computes the whole sample on up to threads goroutines, parts cutting
-// the pixel tiles.
+// run computes the samples on up to threads goroutines, parts cutting the
+// (sample, pixel tile) pairs: one parallel region for a batch of small
+// planes instead of one per sample.
 func (j *directConvJob) run(threads int) {
-	parts := min(threads, j.tiles(), max(1, j.m*j.k*j.oh*j.ow/(1<<15)))
-	j.chunks.reset(min(j.tiles(), chunksPerPart*parts))
+	ns := max(1, j.samples)
+	units := ns * j.tiles()
+	parts := min(threads, units, max(1, ns*j.m*j.k*j.oh*j.ow/(1<<15)))
+	j.chunks.reset(min(units, chunksPerPart*parts))
 	runParts(j, parts, &j.done)
 }
 
 func (j *directConvJob) runPart(part, parts int) {
+	tp := j.tiles()
+	units := max(1, j.samples) * tp
 	for {
 		c, ok := j.chunks.claim()
 		if !ok {
 			return
 		}
-		t0, t1 := partRange(j.tiles(), 1, c, j.chunks.n)
-		j.runTiles(t0, t1)
+		u0, u1 := partRange(units, 1, c, j.chunks.n)
+		for u := u0; u < u1; {
+			n, t0 := u/tp, u%tp
+			t1 := min(tp, t0+u1-u)
+			j.runTiles(j.src[n*j.srcStride:], j.out[n*j.outStride:], t0, t1)
+			u += t1 - t0
+		}
 	}
 }
 
@@ -156,8 +170,8 @@ func (c *chunker) claim() (int, bool) {
 	return i, i < c.n
 }
 
-// runTiles computes tiles [t0, t1) of the output.
-func (j *directConvJob) runTiles(t0, t1 int) {
+// runTiles computes tiles [t0, t1) of one sample's output from its phased image.
+func (j *directConvJob) runTiles(src, out []float32, t0, t1 int) {
 	perRow, total := j.segments()
 	plane := j.oh * j.ow
 	var stage [convMR * convNS * convSeg]float32
@@ -197,22 +211,22 @@ func (j *directConvJob) runTiles(t0, t1 int) {
 					pb = bias[p*convMR : (p+1)*convMR]
 				}
 				rows := min(convMR, j.m-p*convMR)
-				out := j.out[p*convMR*plane:]
+				panelOut := out[p*convMR*plane:]
 				if !staged && rows == convMR {
-					microConv(kc, a, offs, j.maxOff, j.src, out, plane, &sg, pb, accumulate)
+					microConv(kc, a, offs, j.maxOff, src, panelOut, plane, &sg, pb, accumulate)
 					continue
 				}
-				microConv(kc, a, offs, j.maxOff, j.src, stage[:], convNS*convSeg, &stageSegs, pb, false)
+				microConv(kc, a, offs, j.maxOff, src, stage[:], convNS*convSeg, &stageSegs, pb, false)
 				for r := 0; r < rows; r++ {
 					for s := 0; s < convNS; s++ {
-						dst := out[r*plane+sg.cOff[s]:][:lens[s]]
-						src := stage[r*convNS*convSeg+s*convSeg:][:lens[s]]
+						dst := panelOut[r*plane+sg.cOff[s]:][:lens[s]]
+						staged := stage[r*convNS*convSeg+s*convSeg:][:lens[s]]
 						if accumulate {
 							for l := range dst {
-								dst[l] += src[l]
+								dst[l] += staged[l]
 							}
 						} else {
-							copy(dst, src)
+							copy(dst, staged)
 						}
 					}
 				}
@@ -238,7 +252,7 @@ type dotJob struct {
 	ldw    int       // roundUp(m, 4)
 	chunk  int       // pixels per pass: the dy rows of a pass stay in L2
 	chunks chunker   // tap-group ranges handed out to the parts
-	done   sync.WaitGroup
+	done   partsDone
 }
 
 var dotJobs = sync.Pool{New: func() any { return new(dotJob) }}

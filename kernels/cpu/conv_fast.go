@@ -57,17 +57,21 @@ func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
 	}
 	img := d.inputImage()
 	offs := ws.getInts(k)
-	buf := ws.getFloats(img.size())
+	per := img.size()
+	group := sampleGroup(d.n, per)
+	buf := ws.getFloats(group * per)
 	j := directConvJobs.Get().(*directConvJob)
 	j.m, j.k, j.ap, j.offs, j.bias, j.accumulate = d.co, k, ap, offs, pb, false
 	j.maxOff = d.inputTaps(offs, img)
 	j.g, j.oh, j.ow, j.src = img.g, d.ho, d.wo, buf
-	for n := 0; n < d.n; n++ {
-		fillPhased(b.threads, img, buf, x[n*xPlane:(n+1)*xPlane])
-		j.out = y[n*d.co*plane : (n+1)*d.co*plane]
+	j.srcStride, j.outStride = per, d.co*plane
+	for n0 := 0; n0 < d.n; n0 += group {
+		j.samples = min(group, d.n-n0)
+		fillPhased(b.threads, img, buf, x[n0*xPlane:], j.samples, per, xPlane)
+		j.out = y[n0*d.co*plane:]
 		j.run(b.threads)
 	}
-	j.ap, j.offs, j.src, j.out, j.bias = nil, nil, nil, nil, nil
+	*j = directConvJob{}
 	directConvJobs.Put(j)
 	ws.putInts(offs)
 	ws.putFloats(ap)
@@ -106,16 +110,20 @@ func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
 			}
 		}
 	}
-	buf := ws.getFloats(img.size())
+	per := img.size()
+	group := sampleGroup(d.n, per)
+	buf := ws.getFloats(group * per)
 	j := directConvJobs.Get().(*directConvJob)
 	j.m, j.k, j.ap, j.offs, j.maxOff, j.bias, j.accumulate = d.ci, k, ap, offs, maxOff, nil, true
 	j.g, j.oh, j.ow, j.src = img.g, d.h, d.w, buf
-	for n := 0; n < d.n; n++ {
-		fillPhased(b.threads, img, buf, dy[n*dyPlane:(n+1)*dyPlane])
-		j.out = dx[n*d.ci*plane : (n+1)*d.ci*plane]
+	j.srcStride, j.outStride = per, d.ci*plane
+	for n0 := 0; n0 < d.n; n0 += group {
+		j.samples = min(group, d.n-n0)
+		fillPhased(b.threads, img, buf, dy[n0*dyPlane:], j.samples, per, dyPlane)
+		j.out = dx[n0*d.ci*plane:]
 		j.run(b.threads)
 	}
-	j.ap, j.offs, j.src, j.out = nil, nil, nil, nil
+	*j = directConvJob{}
 	directConvJobs.Put(j)
 	ws.putInts(offs)
 	ws.putFloats(ap)
@@ -143,7 +151,7 @@ func (b *Backend) conv2dBackwardDataGemm(dx, dy, w []float32, d convDims) {
 type col2imJob struct {
 	d       convDims
 	col, dx []float32
-	done    sync.WaitGroup
+	done    partsDone
 }
 
 var col2imJobs = sync.Pool{New: func() any { return new(col2imJob) }}
@@ -200,7 +208,7 @@ func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) 
 	for n := 0; n < d.n; n++ {
 		gj.src = dy[n*d.co*plane : (n+1)*d.co*plane]
 		runParts(gj, min(b.threads, mPad), &gj.done)
-		fillPhased(b.threads, img, buf, x[n*xPlane:(n+1)*xPlane])
+		fillPhased(b.threads, img, buf, x[n*xPlane:(n+1)*xPlane], 1, 0, 0)
 		j.run(b.threads)
 	}
 	for co := 0; co < d.co; co++ {
@@ -227,7 +235,7 @@ func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) 
 type gridJob struct {
 	rows, h, w, g, lq int
 	src, dst          []float32
-	done              sync.WaitGroup
+	done              partsDone
 }
 
 var gridJobs = sync.Pool{New: func() any { return new(gridJob) }}
@@ -255,7 +263,7 @@ func (j *gridJob) runPart(part, parts int) {
 type biasGradJob struct {
 	db, dy  []float32
 	n, c, s int
-	done    sync.WaitGroup
+	done    partsDone
 }
 
 var biasGradJobs = sync.Pool{New: func() any { return new(biasGradJob) }}

@@ -338,3 +338,29 @@ func TestPackConvAMatchesIndexFormula(t *testing.T) {
 		}
 	}
 }
+
+// TestConvFastSampleGroups: batches cut into groups of 1, 2 and 3 samples
+// (one parallel region per group) give the reference's results, so the
+// (sample, tile) hand-out and the per-group phased copies line up.
+func TestConvFastSampleGroups(t *testing.T) {
+	defer func(v int) { convGroupFloats = v }(convGroupFloats)
+	g := tensor.NewRNG(15)
+	cases := []convCase{
+		{5, 3, 5, 7, 9, 3, 3, 1, 1, 1, 1},
+		{4, 8, 9, 17, 15, 3, 3, 1, 1, 1, 1},
+		{5, 8, 7, 8, 8, 3, 3, 2, 2, 1, 1},
+		{3, 33, 4, 8, 9, 3, 3, 1, 1, 1, 1},
+	}
+	for _, group := range []int{1, 2, 3} {
+		for _, c := range cases {
+			// Both the forward's and backward-data's phased copies hold
+			// at most group samples.
+			per := max(makePhasedImage(c.ci, c.h, c.w, c.sh, c.sw, c.ph, c.pw, c.h+2*c.ph, c.w+2*c.pw).size(),
+				makePhasedImage(c.co, c.h, c.w, 1, 1, c.kh, c.kw, c.h+2*c.kh, c.w+2*c.kw).size())
+			convGroupFloats = group * per
+			for _, threads := range []int{1, 2, 3} {
+				checkConvAgainstRef(t, New(threads), c, g)
+			}
+		}
+	}
+}

@@ -84,26 +84,47 @@ func (p phasedImage) fill(dst, src []float32, c0, c1 int) {
 	}
 }
 
-// fillJob fills a phased copy, parts cutting the channels.
+// fillJob fills the phased copies of samples, parts cutting the (sample,
+// channel) pairs.
 type fillJob struct {
-	img      phasedImage
-	dst, src []float32
-	done     sync.WaitGroup
+	img                  phasedImage
+	dst, src             []float32
+	dstStride, srcStride int
+	samples              int
+	done                 partsDone
 }
 
 var fillJobs = sync.Pool{New: func() any { return new(fillJob) }}
 
 func (j *fillJob) runPart(part, parts int) {
-	lo, hi := partRange(j.img.c, 1, part, parts)
-	j.img.fill(j.dst, j.src, lo, hi)
+	lo, hi := partRange(j.samples*j.img.c, 1, part, parts)
+	for u := lo; u < hi; {
+		n, c0 := u/j.img.c, u%j.img.c
+		c1 := min(j.img.c, c0+hi-u)
+		j.img.fill(j.dst[n*j.dstStride:], j.src[n*j.srcStride:], c0, c1)
+		u += c1 - c0
+	}
 }
 
-// fillPhased writes the phased copy of src into dst on up to threads goroutines.
-func fillPhased(threads int, img phasedImage, dst, src []float32) {
+// fillPhased writes the phased copies of samples images, srcStride floats
+// apart in src, dstStride apart in dst, on up to threads goroutines.
+func fillPhased(threads int, img phasedImage, dst, src []float32, samples, dstStride, srcStride int) {
 	j := fillJobs.Get().(*fillJob)
 	j.img, j.dst, j.src = img, dst, src
-	parts := min(threads, img.c, max(1, img.c*img.h*img.w/minParallel))
+	j.samples, j.dstStride, j.srcStride = samples, dstStride, srcStride
+	rows := samples * img.c
+	parts := min(threads, rows, max(1, rows*img.h*img.w/minParallel))
 	runParts(j, parts, &j.done)
 	j.dst, j.src = nil, nil
 	fillJobs.Put(j)
+}
+
+// convGroupFloats bounds the phased copies made at once: samples are
+// grouped so that a group's copies take about 4 MiB, which lets batches of
+// small planes run as one parallel region without large buffers for big ones.
+var convGroupFloats = 1 << 20 // a variable so tests can force small groups
+
+// sampleGroup is how many samples of per floats each make one group.
+func sampleGroup(n, per int) int {
+	return max(1, min(n, convGroupFloats/max(per, 1)))
 }

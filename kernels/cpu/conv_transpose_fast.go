@@ -22,7 +22,7 @@ type scatterJob struct {
 	pitch int
 	z, y  []float32 // y is the whole batch tensor
 	toY   bool
-	done  sync.WaitGroup
+	done  partsDone
 }
 
 var scatterJobs = sync.Pool{New: func() any { return new(scatterJob) }}

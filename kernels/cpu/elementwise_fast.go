@@ -45,7 +45,7 @@ type elementwiseJob struct {
 	p, q, r, s []float32
 	f          [5]float32
 	step       int
-	done       sync.WaitGroup
+	done       partsDone
 }
 
 var elementwiseJobs = sync.Pool{New: func() any { return new(elementwiseJob) }}
@@ -107,4 +107,61 @@ func (b *Backend) elementwise(op elementwiseOp, n int, p, q, r, s []float32, f [
 	runParts(j, max(1, parts), &j.done)
 	j.p, j.q, j.r, j.s = nil, nil, nil, nil
 	elementwiseJobs.Put(j)
+}
+
+// concatJob copies channel planes between a concatenation y (n, c, s) and
+// its parts xs[p] (n, cs[p], s); parts cut the n*c planes, so every plane
+// has one writer.
+type concatJob struct {
+	y        []float32
+	xs       [][]float32
+	cs       []int
+	n, c, s  int
+	backward bool // xs[p] += y's slice instead of y's slice = xs[p]
+	done     partsDone
+}
+
+var concatJobs = sync.Pool{New: func() any { return new(concatJob) }}
+
+func (j *concatJob) runPart(part, parts int) {
+	lo, hi := partRange(j.n*j.c, 1, part, parts)
+	for u := lo; u < hi; {
+		i, ch := u/j.c, u%j.c
+		p, off := 0, 0
+		for off+j.cs[p] <= ch {
+			off += j.cs[p]
+			p++
+		}
+		k := min(hi-u, off+j.cs[p]-ch) // planes of this part in [u, hi)
+		ys := j.y[(i*j.c+ch)*j.s:][:k*j.s]
+		xs := j.xs[p][(i*j.cs[p]+ch-off)*j.s:][:k*j.s]
+		if j.backward {
+			addRef(xs, xs, ys)
+		} else {
+			copy(ys, xs)
+		}
+		u += k
+	}
+}
+
+// concat runs concatRef (backward false) or concatBackwardRef in parallel.
+func (b *Backend) concat(y []float32, xs [][]float32, cs []int, n, s int, backward bool) {
+	c := 0
+	for _, ci := range cs {
+		c += ci
+	}
+	parts := min(b.threads, n*c, max(1, n*c*s/minParallel))
+	if parts <= 1 {
+		if backward {
+			concatBackwardRef(xs, y, cs, n, s)
+		} else {
+			concatRef(y, xs, cs, n, s)
+		}
+		return
+	}
+	j := concatJobs.Get().(*concatJob)
+	j.y, j.xs, j.cs, j.n, j.c, j.s, j.backward = y, xs, cs, n, c, s, backward
+	runParts(j, parts, &j.done)
+	*j = concatJob{}
+	concatJobs.Put(j)
 }

@@ -174,3 +174,46 @@ func TestMSEFastMatchesReferenceForAnyThreadCount(t *testing.T) {
 		}
 	}
 }
+
+// TestConcatFastMatchesReference: two to four parts of uneven channel counts,
+// planes small and large enough to go parallel, 1 to 3 goroutines; forward
+// bitwise, backward accumulating into random gradients bitwise.
+func TestConcatFastMatchesReference(t *testing.T) {
+	g := tensor.NewRNG(18)
+	ref := NewReference()
+	cases := []struct {
+		n, s int
+		cs   []int
+	}{
+		{1, 1, []int{1, 1}}, {2, 5, []int{3, 1, 2}}, {3, 64, []int{32, 32}},
+		{2, 1024, []int{17, 5, 9, 1}}, {4, 4096, []int{16, 16}}, {1, 16384, []int{3, 2}},
+	}
+	for _, c := range cases {
+		for threads := 1; threads <= 3; threads++ {
+			fast := New(threads)
+			name := fmt.Sprintf("n %d s %d parts %v threads %d", c.n, c.s, c.cs, threads)
+			var xs []*tensor.Tensor
+			total := 0
+			for _, ci := range c.cs {
+				xs = append(xs, g.Rand(c.n, ci, c.s, 1))
+				total += ci
+			}
+			y1, y2 := tensor.New(c.n, total, c.s, 1), tensor.New(c.n, total, c.s, 1)
+			tensor.NaNs(y1)
+			must(t, fast.Concat(y1, xs))
+			must(t, ref.Concat(y2, xs))
+			closeTo(t, name+" fwd", y1, y2, 0)
+			dy := g.Rand(c.n, total, c.s, 1)
+			var d1, d2 []*tensor.Tensor
+			for _, x := range xs {
+				r := g.Rand(x.Shape...)
+				d1, d2 = append(d1, r), append(d2, r.Clone())
+			}
+			must(t, fast.ConcatBackward(d1, dy))
+			must(t, ref.ConcatBackward(d2, dy))
+			for i := range d1 {
+				closeTo(t, fmt.Sprintf("%s bwd part %d", name, i), d1[i], d2[i], 0)
+			}
+		}
+	}
+}

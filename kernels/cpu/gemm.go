@@ -33,7 +33,7 @@ type gemmJob struct {
 	splitN         bool      // parts cut the columns (else the rows)
 	splitK         bool      // parts cut the sum into partial (below)
 	partial        []float32 // splitK: (parts, m, n) partial sums
-	done           sync.WaitGroup
+	done           partsDone
 }
 
 var gemmJobs = sync.Pool{New: func() any { return new(gemmJob) }}

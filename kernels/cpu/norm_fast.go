@@ -16,7 +16,7 @@ type instanceNormJob struct {
 	c, s                          int
 	eps                           float32
 	backward                      bool
-	done                          sync.WaitGroup
+	done                          partsDone
 }
 
 var instanceNormJobs = sync.Pool{New: func() any { return new(instanceNormJob) }}
@@ -152,7 +152,7 @@ func (b *Backend) mseFast(a, bb []float32) float64 {
 type mseJob struct {
 	a, b []float32
 	sums []float64 // per block
-	done sync.WaitGroup
+	done partsDone
 }
 
 var mseJobs = sync.Pool{New: func() any { return new(mseJob) }}

@@ -1,6 +1,11 @@
 package cpu
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // minParallel is the element count below which splitting work over
 // goroutines costs more than it saves for memory-bound loops.
@@ -11,10 +16,37 @@ const minParallel = 1 << 15
 // which goroutine runs which part or when.
 type task interface{ runPart(part, parts int) }
 
+// partsDone is the completion count of one runParts call; tasks own one
+// (pooled with them) so that a call allocates nothing.
+type partsDone struct {
+	left atomic.Int32   // helper parts not finished yet
+	wg   sync.WaitGroup // the same count, for sleeping on
+}
+
+// spinFor is how long a helper, and a caller waiting for its helpers, poll
+// before they sleep. A training step runs thousands of parallel regions a
+// few microseconds to a millisecond apart; waking a sleeping goroutine
+// costs tens of microseconds, which left a core idle 17% of a stitch step.
+const spinFor = 50 * time.Microsecond
+
+// helperSlot is the mailbox of one long-lived helper goroutine.
+type helperSlot struct {
+	state    atomic.Int32 // slotIdle, slotClaimed (a caller is writing call), slotPosted
+	call     partCall
+	sleeping atomic.Bool
+	wake     chan struct{} // capacity 1: a stale token only costs one extra poll
+}
+
+const (
+	slotIdle int32 = iota
+	slotClaimed
+	slotPosted
+)
+
 type partCall struct {
 	t           task
 	part, parts int
-	done        *sync.WaitGroup
+	done        *partsDone
 }
 
 // helpers are long-lived goroutines, shared by all backends, that run parts
@@ -23,38 +55,103 @@ type partCall struct {
 // Parts never start tasks of their own, so helpers cannot wait on themselves.
 var helpers struct {
 	mu    sync.Mutex
-	calls []chan partCall
+	slots atomic.Pointer[[]*helperSlot]
 }
 
-func helper(i int) chan partCall {
+func helper(i int) *helperSlot {
+	if s := helpers.slots.Load(); s != nil && i < len(*s) {
+		return (*s)[i]
+	}
 	helpers.mu.Lock()
 	defer helpers.mu.Unlock()
-	for len(helpers.calls) <= i {
-		ch := make(chan partCall)
-		helpers.calls = append(helpers.calls, ch)
-		go func() {
-			for c := range ch {
-				c.t.runPart(c.part, c.parts)
-				c.done.Done()
-			}
-		}()
+	var slots []*helperSlot
+	if s := helpers.slots.Load(); s != nil {
+		slots = *s
 	}
-	return helpers.calls[i]
+	for len(slots) <= i {
+		h := &helperSlot{wake: make(chan struct{}, 1)}
+		slots = append(slots[:len(slots):len(slots)], h)
+		go h.loop(len(slots))
+	}
+	helpers.slots.Store(&slots)
+	return slots[i]
+}
+
+// loop runs posted parts; between them it polls for spinFor, then sleeps,
+// unless the goroutines that would poll (the caller and helpers 1..index)
+// outnumber GOMAXPROCS, where polling would take a core from the others.
+func (h *helperSlot) loop(index int) {
+	for {
+		if h.state.Load() != slotPosted && !h.poll(index) {
+			h.sleeping.Store(true)
+			if h.state.Load() != slotPosted { // a caller posting now sees sleeping and wakes us
+				<-h.wake
+			}
+			h.sleeping.Store(false)
+			continue
+		}
+		c := h.call
+		h.call = partCall{}
+		c.t.runPart(c.part, c.parts)
+		h.state.Store(slotIdle)
+		c.done.left.Add(-1)
+		c.done.wg.Done()
+	}
+}
+
+// poll waits up to spinFor for a posted call; false when none came.
+func (h *helperSlot) poll(index int) bool {
+	if runtime.GOMAXPROCS(0) <= index {
+		return false
+	}
+	start := time.Now()
+	for i := 1; ; i++ {
+		if h.state.Load() == slotPosted {
+			return true
+		}
+		if i%64 == 0 && time.Since(start) > spinFor {
+			return false
+		}
+	}
 }
 
 // runParts runs t's parts 0..parts-1 concurrently and returns when all are
-// done; done is a WaitGroup owned by the caller's (pooled) task value.
-func runParts(t task, parts int, done *sync.WaitGroup) {
+// done; done is owned by the caller's (pooled) task value. A helper still
+// busy with another caller's part is not waited for: its part runs here.
+func runParts(t task, parts int, done *partsDone) {
 	if parts <= 1 {
 		t.runPart(0, 1)
 		return
 	}
-	done.Add(parts - 1)
+	done.left.Store(int32(parts - 1))
+	done.wg.Add(parts - 1)
 	for i := 1; i < parts; i++ {
-		helper(i - 1) <- partCall{t: t, part: i, parts: parts, done: done}
+		h := helper(i - 1)
+		if !h.state.CompareAndSwap(slotIdle, slotClaimed) {
+			t.runPart(i, parts)
+			done.left.Add(-1)
+			done.wg.Done()
+			continue
+		}
+		h.call = partCall{t: t, part: i, parts: parts, done: done}
+		h.state.Store(slotPosted)
+		if h.sleeping.Load() {
+			select {
+			case h.wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 	t.runPart(0, parts)
-	done.Wait()
+	if done.left.Load() != 0 && runtime.GOMAXPROCS(0) >= parts {
+		start := time.Now()
+		for i := 1; done.left.Load() != 0; i++ {
+			if i%64 == 0 && time.Since(start) > spinFor {
+				break
+			}
+		}
+	}
+	done.wg.Wait()
 }
 
 // partRange is part i of [0, n) cut into parts nearly equal ranges whose
