@@ -24,10 +24,13 @@ type partsDone struct {
 }
 
 // spinFor is how long a helper, and a caller waiting for its helpers, poll
-// before they sleep. A training step runs thousands of parallel regions a
-// few microseconds to a millisecond apart; waking a sleeping goroutine
-// costs tens of microseconds, which left a core idle 17% of a stitch step.
-const spinFor = 50 * time.Microsecond
+// before they sleep. A training step runs thousands of parallel regions
+// microseconds to a millisecond apart, and waking a sleeping goroutine costs
+// tens of microseconds: stitch/double, median of 3-4 interleaved runs on 2
+// cores, took 1653 ms with ~1 us of polling, 1729 ms with 50 us, 1451 ms
+// with 200 us, 1407 ms with 1 ms and 1413 ms with 5 ms. Pollers yield the
+// processor every 64 polls, so other goroutines are not starved.
+const spinFor = time.Millisecond
 
 // helperSlot is the mailbox of one long-lived helper goroutine.
 type helperSlot struct {
@@ -109,8 +112,11 @@ func (h *helperSlot) poll(index int) bool {
 		if h.state.Load() == slotPosted {
 			return true
 		}
-		if i%64 == 0 && time.Since(start) > spinFor {
-			return false
+		if i%64 == 0 {
+			if time.Since(start) > spinFor {
+				return false
+			}
+			runtime.Gosched()
 		}
 	}
 }
@@ -146,8 +152,11 @@ func runParts(t task, parts int, done *partsDone) {
 	if done.left.Load() != 0 && runtime.GOMAXPROCS(0) >= parts {
 		start := time.Now()
 		for i := 1; done.left.Load() != 0; i++ {
-			if i%64 == 0 && time.Since(start) > spinFor {
-				break
+			if i%64 == 0 {
+				if time.Since(start) > spinFor {
+					break
+				}
+				runtime.Gosched()
 			}
 		}
 	}
