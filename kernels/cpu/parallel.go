@@ -26,10 +26,10 @@ type partsDone struct {
 // spinFor is how long a helper, and a caller waiting for its helpers, poll
 // before they sleep. A training step runs thousands of parallel regions
 // microseconds to a millisecond apart, and waking a sleeping goroutine costs
-// tens of microseconds: stitch/double, median of 3-4 interleaved runs on 2
-// cores, took 1653 ms with ~1 us of polling, 1729 ms with 50 us, 1451 ms
-// with 200 us, 1407 ms with 1 ms and 1413 ms with 5 ms. Pollers yield the
-// processor every 64 polls, so other goroutines are not starved.
+// tens of microseconds. stitch/double on 2 cores, median of 3-7 interleaved
+// runs: 1653 ms polling ~1 us, 1729 ms for 50 us, 1434 ms for 200 us, 1407
+// ms for 1 ms, 1413 ms for 5 ms (bench/RESULTS.md section 3). Pollers yield
+// the processor every 64 polls, so other goroutines are not starved.
 const spinFor = time.Millisecond
 
 // helperSlot is the mailbox of one long-lived helper goroutine.
