@@ -67,14 +67,21 @@ func (p phasedImage) fill(dst, src []float32, c0, c1 int) {
 						clear(row[lo+n:])
 						continue
 					}
-					for q := range row {
-						iw := b + p.sw*q - p.left
-						if iw >= 0 && iw < p.w {
-							row[q] = srcRow[iw]
-						} else {
-							row[q] = 0
+					// Column q reads iw = b + sw*q - left: zeros where
+					// that falls outside [0, w), a strided copy between.
+					q0 := min(len(row), (p.left-b+p.sw-1)/p.sw) // b < sw: not negative
+					q1 := q0
+					if last := p.w - 1 - b + p.left; last >= 0 {
+						q1 = max(q0, min(len(row), last/p.sw+1))
+					}
+					clear(row[:q0])
+					if q1 > q0 {
+						src := srcRow[b+p.sw*q0-p.left:]
+						for q := range row[q0:q1] {
+							row[q0+q] = src[p.sw*q]
 						}
 					}
+					clear(row[q1:])
 				}
 			}
 		}
