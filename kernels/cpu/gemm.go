@@ -288,33 +288,41 @@ func packA6(panel, a []float32, off, lda, kc int, alpha float32) {
 // bp[(panel*kc + p)*gemmNR + x], columns past nc zero.
 func (j *gemmJob) packB(bp []float32, pc, kc, jc, nc int) {
 	b, ldb := j.bm, j.ldb
+	if !j.transB {
+		// Row by row: each row of B is read as one sequential run and its
+		// 16-float pieces go to their panels. (Panel by panel would read
+		// kc rows at once, ldb floats apart: with ldb a large power of two,
+		// as for a 1x1 conv over a 128x128 plane, those rows share one
+		// cache set and outnumber the prefetcher's streams.)
+		whole := nc / gemmNR * gemmNR
+		for p := 0; p < kc; p++ {
+			row := b[(pc+p)*ldb+jc:][:nc]
+			for jr := 0; jr < whole; jr += gemmNR {
+				// Through a local value the compiler copies with four
+				// 16-byte moves instead of calling memmove.
+				v := *(*[gemmNR]float32)(row[jr:])
+				*(*[gemmNR]float32)(bp[jr*kc+p*gemmNR:]) = v
+			}
+			if whole < nc {
+				dst := bp[whole*kc+p*gemmNR:][:gemmNR]
+				n := copy(dst, row[whole:])
+				clear(dst[n:])
+			}
+		}
+		return
+	}
 	for jr := 0; jr < nc; jr += gemmNR {
 		nr := min(gemmNR, nc-jr)
 		panel := bp[jr*kc : (jr+gemmNR)*kc]
 		if nr < gemmNR {
 			clear(panel)
 		}
-		if j.transB {
-			// op(B)[p][x] = b[x*ldb+p]: each column x is contiguous in p.
-			for x := 0; x < nr; x++ {
-				src := b[(jc+jr+x)*ldb+pc:][:kc]
-				for p, v := range src {
-					panel[p*gemmNR+x] = v
-				}
+		// op(B)[p][x] = b[x*ldb+p]: each column x is contiguous in p.
+		for x := 0; x < nr; x++ {
+			src := b[(jc+jr+x)*ldb+pc:][:kc]
+			for p, v := range src {
+				panel[p*gemmNR+x] = v
 			}
-			continue
-		}
-		if nr == gemmNR {
-			// Whole 16-float rows: through a local value the compiler
-			// copies with four 16-byte moves instead of calling memmove.
-			for p := 0; p < kc; p++ {
-				row := *(*[gemmNR]float32)(b[(pc+p)*ldb+jc+jr:])
-				*(*[gemmNR]float32)(panel[p*gemmNR:]) = row
-			}
-			continue
-		}
-		for p := 0; p < kc; p++ {
-			copy(panel[p*gemmNR:p*gemmNR+nr], b[(pc+p)*ldb+jc+jr:][:nr])
 		}
 	}
 }
