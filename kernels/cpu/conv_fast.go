@@ -12,8 +12,10 @@ import "sync"
 //   backward-data      direct conv (stride 1): dx[n] += w^T(flipped) x padded(dy[n]);
 //                      other strides: col = w^T x dy[n] (packed GEMM), dx[n] += col2im(col)
 //   backward-filter    dot products: dw += dy[n] . phased(x[n])
-// Samples run one after the other and each sample's sum is cut over the
-// threads, so batch 1 keeps every core busy. A 1x1 stride-1 unpadded conv
+// Each sample's sum is cut over the threads (pixel tiles), so batch 1 keeps
+// every core busy; forward and stride-1 backward-data run a group of samples
+// as one parallel region of (sample, tile) pairs, backward-filter one sample
+// after the other. A 1x1 stride-1 unpadded conv
 // (the stitch) is a plain packed GEMM over H*W per sample (conv1x1_fast.go).
 
 func (d convDims) isPointwise() bool {
