@@ -107,9 +107,15 @@ func (h *helperSlot) poll(index int) bool {
 	if runtime.GOMAXPROCS(0) <= index {
 		return false
 	}
+	return spinUntil(func() bool { return h.state.Load() == slotPosted })
+}
+
+// spinUntil polls done for up to spinFor, yielding every 64 polls, and
+// reports whether it became true.
+func spinUntil(done func() bool) bool {
 	start := time.Now()
 	for i := 1; ; i++ {
-		if h.state.Load() == slotPosted {
+		if done() {
 			return true
 		}
 		if i%64 == 0 {
@@ -149,16 +155,8 @@ func runParts(t task, parts int, done *partsDone) {
 		}
 	}
 	t.runPart(0, parts)
-	if done.left.Load() != 0 && runtime.GOMAXPROCS(0) >= parts {
-		start := time.Now()
-		for i := 1; done.left.Load() != 0; i++ {
-			if i%64 == 0 {
-				if time.Since(start) > spinFor {
-					break
-				}
-				runtime.Gosched()
-			}
-		}
+	if runtime.GOMAXPROCS(0) >= parts {
+		spinUntil(func() bool { return done.left.Load() == 0 })
 	}
 	done.wg.Wait()
 }
