@@ -99,8 +99,8 @@ type directConvJob struct {
 	out        []float32 // (samples, m, oh, ow), outStride apart
 	bias       []float32 // (roundUp(m, 4)) or nil
 	accumulate bool
-	// samples computed by one run (0 counts as 1) and the distance between
-	// consecutive samples in src and out.
+	// samples computed by one run and the distance between consecutive
+	// samples in src and out.
 	samples              int
 	srcStride, outStride int
 	chunks               chunker
@@ -123,16 +123,15 @@ func (j *directConvJob) tiles() int {
 // (sample, pixel tile) pairs: one parallel region for a batch of small
 // planes instead of one per sample.
 func (j *directConvJob) run(threads int) {
-	ns := max(1, j.samples)
-	units := ns * j.tiles()
-	parts := min(threads, units, max(1, ns*j.m*j.k*j.oh*j.ow/(1<<15)))
+	units := j.samples * j.tiles()
+	parts := min(threads, units, max(1, j.samples*j.m*j.k*j.oh*j.ow/(1<<15)))
 	j.chunks.reset(min(units, chunksPerPart*parts))
 	runParts(j, parts, &j.done)
 }
 
 func (j *directConvJob) runPart(part, parts int) {
 	tp := j.tiles()
-	units := max(1, j.samples) * tp
+	units := j.samples * tp
 	for {
 		c, ok := j.chunks.claim()
 		if !ok {

@@ -98,7 +98,7 @@ func (b *Backend) convTranspose2dFast(y, x, w, bias []float32, d convTDims) {
 	xbuf := ws.getFloats(d.ci * pitch)
 	j := directConvJobs.Get().(*directConvJob)
 	j.m, j.k, j.ap, j.offs, j.maxOff, j.bias, j.accumulate = ck, d.ci, ap, offs, (d.ci-1)*pitch, pb, false
-	j.g, j.oh, j.ow, j.out = pitch, 1, hw, z
+	j.g, j.oh, j.ow, j.out, j.samples = pitch, 1, hw, z, 1
 	for n := 0; n < d.n; n++ {
 		j.src = b.flatten(xbuf, x[n*d.ci*hw:(n+1)*d.ci*hw], d.ci, hw, pitch)
 		j.run(b.threads)
@@ -128,7 +128,7 @@ func (b *Backend) convTranspose2dBackwardDataFast(dx, dy, w []float32, d convTDi
 	z := ws.getFloats(ck * pitch)
 	j := directConvJobs.Get().(*directConvJob)
 	j.m, j.k, j.ap, j.offs, j.maxOff, j.bias, j.accumulate = d.ci, ck, ap, offs, (ck-1)*pitch, nil, true
-	j.g, j.oh, j.ow, j.src = pitch, 1, hw, z
+	j.g, j.oh, j.ow, j.src, j.samples = pitch, 1, hw, z, 1
 	for n := 0; n < d.n; n++ {
 		b.scatterConvT(z, dy, n, pitch, d, false)
 		j.out = dx[n*d.ci*hw : (n+1)*d.ci*hw]
