@@ -48,6 +48,10 @@ func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
 		b.conv1x1Fast(y, x, w, bias, d)
 		return
 	}
+	if d.winogradFits() && winogradWorth(d.ci, d.co, d.wo) {
+		b.winograd(y, x, w, bias, d.n, d.ci, d.h, d.w, d.co, d.ho, d.wo, d.ph, d.pw, false)
+		return
+	}
 	ws := b.ws
 	k, plane, xPlane := d.ci*d.kh*d.kw, d.ho*d.wo, d.ci*d.h*d.w
 	ap := ws.getFloats(roundUp(d.co, convMR) * k)
@@ -90,6 +94,10 @@ func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
 	}
 	if d.isPointwise() {
 		b.conv1x1BackwardDataFast(dx, dy, w, d)
+		return
+	}
+	if d.winogradFits() && winogradWorth(d.co, d.ci, d.w) {
+		b.winograd(dx, dy, w, nil, d.n, d.co, d.ho, d.wo, d.ci, d.h, d.w, 2-d.ph, 2-d.pw, true)
 		return
 	}
 	// Stride 1: dx[ci][ih][iw] += sum_{co,kh,kw} w[co][ci][kh][kw] *

@@ -370,51 +370,61 @@ func TestConvFastSampleGroups(t *testing.T) {
 // padded[c][a + sh*r][b + sw*q] at [r][q]) for small images with strides
 // 1 to 3, pads 0 to 3 and images narrower than the stride.
 func TestPhasedImageFillMatchesDefinition(t *testing.T) {
-	g := tensor.NewRNG(20)
-	for _, c := range []int{1, 2} {
-		for h := 1; h <= 5; h++ {
-			for w := 1; w <= 7; w++ {
-				for s := 1; s <= 3; s++ {
-					for pad := 0; pad <= 3; pad++ {
-						for _, k := range []int{1, 2, 3} {
-							hp, wp := h+2*pad, w+2*pad
-							if hp < k || wp < k {
-								continue
-							}
-							img := makePhasedImage(c, h, w, s, s, pad, pad, hp, wp)
-							src := g.Rand(c, h, w).Data
-							dst := make([]float32, img.size())
-							for i := range dst {
-								dst[i] = float32(math.NaN())
-							}
-							img.fill(dst, src, 0, c)
-							want := make([]float32, img.size())
-							ps := img.planeSize()
-							for ch := 0; ch < c; ch++ {
-								for a := 0; a < s; a++ {
-									for b := 0; b < s; b++ {
-										for r := 0; r < img.hg; r++ {
-											for q := 0; q < img.g; q++ {
-												ih, iw := a+s*r-pad, b+s*q-pad
-												v := float32(0)
-												if ih >= 0 && ih < h && iw >= 0 && iw < w {
-													v = src[(ch*h+ih)*w+iw]
-												}
-												want[((ch*s+a)*s+b)*ps+r*img.g+q] = v
-											}
-										}
-									}
-								}
-							}
-							for i := range want {
-								if dst[i] != want[i] {
-									t.Fatalf("c%d %dx%d stride %d pad %d k %d: element %d = %v, want %v", c, h, w, s, pad, k, i, dst[i], want[i])
-								}
+	// Widths past 16 take the vector stride-2 gather (runs of 8, the last
+	// run's source ending at or just before the row's end); stride (1, 2)
+	// is the Winograd path's layout.
+	withKernels(t, func(t *testing.T) {
+		g := tensor.NewRNG(20)
+		for _, c := range []int{1, 2} {
+			for h := 1; h <= 5; h++ {
+				for _, w := range []int{1, 2, 3, 4, 5, 6, 7, 16, 17, 33, 34} {
+					for _, st := range [][2]int{{1, 1}, {2, 2}, {3, 3}, {1, 2}} {
+						for pad := 0; pad <= 3; pad++ {
+							for _, k := range []int{1, 2, 3} {
+								checkPhasedFill(t, g, c, h, w, st[0], st[1], pad, k)
 							}
 						}
 					}
 				}
 			}
+		}
+	})
+}
+
+func checkPhasedFill(t *testing.T, g *tensor.RNG, c, h, w, sh, sw, pad, k int) {
+	t.Helper()
+	hp, wp := h+2*pad, w+2*pad
+	if hp < k || wp < k {
+		return
+	}
+	img := makePhasedImage(c, h, w, sh, sw, pad, pad, hp, wp)
+	src := g.Rand(c, h, w).Data
+	dst := make([]float32, img.size())
+	for i := range dst {
+		dst[i] = float32(math.NaN())
+	}
+	img.fill(dst, src, 0, c)
+	want := make([]float32, img.size())
+	ps := img.planeSize()
+	for ch := 0; ch < c; ch++ {
+		for a := 0; a < sh; a++ {
+			for b := 0; b < sw; b++ {
+				for r := 0; r < img.hg; r++ {
+					for q := 0; q < img.g; q++ {
+						ih, iw := a+sh*r-pad, b+sw*q-pad
+						v := float32(0)
+						if ih >= 0 && ih < h && iw >= 0 && iw < w {
+							v = src[(ch*h+ih)*w+iw]
+						}
+						want[((ch*sh+a)*sw+b)*ps+r*img.g+q] = v
+					}
+				}
+			}
+		}
+	}
+	for i := range want {
+		if dst[i] != want[i] {
+			t.Fatalf("c%d %dx%d stride %dx%d pad %d k %d: element %d = %v, want %v", c, h, w, sh, sw, pad, k, i, dst[i], want[i])
 		}
 	}
 }

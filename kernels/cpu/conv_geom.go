@@ -77,8 +77,12 @@ func (p phasedImage) fill(dst, src []float32, c0, c1 int) {
 					clear(row[:q0])
 					if q1 > q0 {
 						src := srcRow[b+p.sw*q0-p.left:]
-						for q := range row[q0:q1] {
-							row[q0+q] = src[p.sw*q]
+						if p.sw == 2 {
+							gatherEven(row[q0:q1], src)
+						} else {
+							for q := range row[q0:q1] {
+								row[q0+q] = src[p.sw*q]
+							}
 						}
 					}
 					clear(row[q1:])
@@ -134,4 +138,20 @@ var convGroupFloats = 1 << 20 // a variable so tests can force small groups
 // sampleGroup is how many samples of per floats each make one group.
 func sampleGroup(n, per int) int {
 	return max(1, min(n, convGroupFloats/max(per, 1)))
+}
+
+// gatherEven sets dst[i] = src[2i]: the vector kernel for the runs of 8
+// whose 16 source floats lie in src, a loop for the rest.
+func gatherEven(dst, src []float32) {
+	i := 0
+	if useAsm {
+		i = min(len(dst), len(src)/2) &^ 7
+		if i > 0 {
+			_, _ = dst[i-1], src[2*i-1]
+			evenKernel(i, &dst[0], &src[0])
+		}
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = src[2*i]
+	}
 }

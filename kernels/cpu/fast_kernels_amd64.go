@@ -23,3 +23,12 @@ func leakyReLUKernel(n int, y, x *float32, slope float32)
 
 //go:noescape
 func leakyReLUBackwardKernel(n int, dx, dy, y *float32, slope float32)
+
+//go:noescape
+func winoInputKernel(dst *float32, xs int, src0, src1 *float32, pitch int)
+
+//go:noescape
+func winoOutputKernel(y *float32, ow int, m *float32, xs int, bias float32, accumulate int)
+
+//go:noescape
+func evenKernel(n int, dst, src *float32)

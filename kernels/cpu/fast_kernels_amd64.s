@@ -535,3 +535,187 @@ leakyb_loop:
 leakyb_done:
 	VZEROUPPER
 	RET
+
+// func winoInputKernel(dst *float32, xs int, src0, src1 *float32, pitch int)
+// V = B^T d B for 8 tiles: d[i][j] of lane l is src(j%2)[i*pitch + l + j/2]
+// (the even and odd columns of the padded rows); V[4r+q] of lane l goes to
+// dst[(4r+q)*xs + l].
+TEXT ·winoInputKernel(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ xs+8(FP), DX
+	SHLQ $2, DX
+	MOVQ src0+16(FP), SI
+	MOVQ src1+24(FP), R8
+	SUBQ SI, R8
+	MOVQ pitch+32(FP), CX
+	SHLQ $2, CX
+	LEAQ (SI)(CX*1), R9
+	LEAQ (R9)(CX*1), R10
+	LEAQ (R10)(CX*1), R11
+	LEAQ (DX)(DX*2), R13
+	LEAQ (DI)(DX*4), BX
+	LEAQ (BX)(DX*4), AX
+	LEAQ (AX)(DX*4), R12
+	VMOVUPS (SI), Y0
+	VSUBPS 4(SI), Y0, Y0
+	VMOVUPS (R9), Y1
+	VSUBPS 4(R9), Y1, Y1
+	VMOVUPS (R10), Y2
+	VSUBPS 4(R10), Y2, Y2
+	VMOVUPS (R11), Y3
+	VSUBPS 4(R11), Y3, Y3
+	VSUBPS Y2, Y0, Y4
+	VADDPS Y2, Y1, Y5
+	VSUBPS Y1, Y2, Y6
+	VSUBPS Y3, Y1, Y7
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, (BX)
+	VMOVUPS Y6, (AX)
+	VMOVUPS Y7, (R12)
+	VMOVUPS (SI)(R8*1), Y0
+	VADDPS 4(SI), Y0, Y0
+	VMOVUPS (R9)(R8*1), Y1
+	VADDPS 4(R9), Y1, Y1
+	VMOVUPS (R10)(R8*1), Y2
+	VADDPS 4(R10), Y2, Y2
+	VMOVUPS (R11)(R8*1), Y3
+	VADDPS 4(R11), Y3, Y3
+	VSUBPS Y2, Y0, Y4
+	VADDPS Y2, Y1, Y5
+	VSUBPS Y1, Y2, Y6
+	VSUBPS Y3, Y1, Y7
+	VMOVUPS Y4, (DI)(DX*1)
+	VMOVUPS Y5, (BX)(DX*1)
+	VMOVUPS Y6, (AX)(DX*1)
+	VMOVUPS Y7, (R12)(DX*1)
+	VMOVUPS 4(SI), Y0
+	VSUBPS (SI)(R8*1), Y0, Y0
+	VMOVUPS 4(R9), Y1
+	VSUBPS (R9)(R8*1), Y1, Y1
+	VMOVUPS 4(R10), Y2
+	VSUBPS (R10)(R8*1), Y2, Y2
+	VMOVUPS 4(R11), Y3
+	VSUBPS (R11)(R8*1), Y3, Y3
+	VSUBPS Y2, Y0, Y4
+	VADDPS Y2, Y1, Y5
+	VSUBPS Y1, Y2, Y6
+	VSUBPS Y3, Y1, Y7
+	VMOVUPS Y4, (DI)(DX*2)
+	VMOVUPS Y5, (BX)(DX*2)
+	VMOVUPS Y6, (AX)(DX*2)
+	VMOVUPS Y7, (R12)(DX*2)
+	VMOVUPS (SI)(R8*1), Y0
+	VSUBPS 4(SI)(R8*1), Y0, Y0
+	VMOVUPS (R9)(R8*1), Y1
+	VSUBPS 4(R9)(R8*1), Y1, Y1
+	VMOVUPS (R10)(R8*1), Y2
+	VSUBPS 4(R10)(R8*1), Y2, Y2
+	VMOVUPS (R11)(R8*1), Y3
+	VSUBPS 4(R11)(R8*1), Y3, Y3
+	VSUBPS Y2, Y0, Y4
+	VADDPS Y2, Y1, Y5
+	VSUBPS Y1, Y2, Y6
+	VSUBPS Y3, Y1, Y7
+	VMOVUPS Y4, (DI)(R13*1)
+	VMOVUPS Y5, (BX)(R13*1)
+	VMOVUPS Y6, (AX)(R13*1)
+	VMOVUPS Y7, (R12)(R13*1)
+	VZEROUPPER
+	RET
+
+// func winoOutputKernel(y *float32, ow int, m *float32, xs int, bias float32, accumulate int)
+// Y = A^T M A (+ bias) for 8 tiles: M[ξ] of lane l is m[ξ*xs + l]; tile l's
+// 2x2 outputs go to y[2l], y[2l+1], y[ow+2l], y[ow+2l+1] (added to them when
+// accumulate is 1).
+TEXT ·winoOutputKernel(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), DI
+	MOVQ ow+8(FP), CX
+	SHLQ $2, CX
+	MOVQ m+16(FP), SI
+	MOVQ xs+24(FP), DX
+	SHLQ $2, DX
+	VBROADCASTSS bias+32(FP), Y15
+	MOVQ accumulate+40(FP), R8
+	LEAQ (DX)(DX*2), R13
+	LEAQ (SI)(DX*4), BX
+	LEAQ (BX)(DX*4), AX
+	LEAQ (AX)(DX*4), R12
+	VMOVUPS (BX), Y8
+	VMOVUPS (AX), Y9
+	VADDPS Y9, Y8, Y10
+	VSUBPS Y9, Y8, Y11
+	VADDPS (SI), Y10, Y0
+	VSUBPS (R12), Y11, Y4
+	VMOVUPS (BX)(DX*1), Y8
+	VMOVUPS (AX)(DX*1), Y9
+	VADDPS Y9, Y8, Y10
+	VSUBPS Y9, Y8, Y11
+	VADDPS (SI)(DX*1), Y10, Y1
+	VSUBPS (R12)(DX*1), Y11, Y5
+	VMOVUPS (BX)(DX*2), Y8
+	VMOVUPS (AX)(DX*2), Y9
+	VADDPS Y9, Y8, Y10
+	VSUBPS Y9, Y8, Y11
+	VADDPS (SI)(DX*2), Y10, Y2
+	VSUBPS (R12)(DX*2), Y11, Y6
+	VMOVUPS (BX)(R13*1), Y8
+	VMOVUPS (AX)(R13*1), Y9
+	VADDPS Y9, Y8, Y10
+	VSUBPS Y9, Y8, Y11
+	VADDPS (SI)(R13*1), Y10, Y3
+	VSUBPS (R12)(R13*1), Y11, Y7
+	VADDPS Y1, Y0, Y8
+	VADDPS Y2, Y8, Y8
+	VADDPS Y15, Y8, Y8
+	VSUBPS Y2, Y1, Y9
+	VSUBPS Y3, Y9, Y9
+	VADDPS Y15, Y9, Y9
+	VUNPCKLPS Y9, Y8, Y10
+	VUNPCKHPS Y9, Y8, Y11
+	VPERM2F128 $0x20, Y11, Y10, Y12
+	VPERM2F128 $0x31, Y11, Y10, Y13
+	VADDPS Y5, Y4, Y8
+	VADDPS Y6, Y8, Y8
+	VADDPS Y15, Y8, Y8
+	VSUBPS Y6, Y5, Y9
+	VSUBPS Y7, Y9, Y9
+	VADDPS Y15, Y9, Y9
+	VUNPCKLPS Y9, Y8, Y10
+	VUNPCKHPS Y9, Y8, Y11
+	VPERM2F128 $0x20, Y11, Y10, Y14
+	VPERM2F128 $0x31, Y11, Y10, Y15
+	TESTQ R8, R8
+	JZ wino_out_store
+	VADDPS (DI), Y12, Y12
+	VADDPS 32(DI), Y13, Y13
+	VADDPS (DI)(CX*1), Y14, Y14
+	VADDPS 32(DI)(CX*1), Y15, Y15
+wino_out_store:
+	VMOVUPS Y12, (DI)
+	VMOVUPS Y13, 32(DI)
+	VMOVUPS Y14, (DI)(CX*1)
+	VMOVUPS Y15, 32(DI)(CX*1)
+	VZEROUPPER
+	RET
+
+// func evenKernel(n int, dst, src *float32)
+// dst[i] = src[2i] for i < n; n % 8 == 0 (reads src[0 .. 2n-1]).
+TEXT ·evenKernel(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	SHRQ $3, CX
+	JZ even_done
+even_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ even_loop
+even_done:
+	VZEROUPPER
+	RET

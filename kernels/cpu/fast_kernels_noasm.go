@@ -24,3 +24,15 @@ func leakyReLUKernel(n int, y, x *float32, slope float32) {
 func leakyReLUBackwardKernel(n int, dx, dy, y *float32, slope float32) {
 	panic("cpu: leakyReLUBackwardKernel has no assembly on this architecture")
 }
+
+func winoInputKernel(dst *float32, xs int, src0, src1 *float32, pitch int) {
+	panic("cpu: winoInputKernel has no assembly on this architecture")
+}
+
+func winoOutputKernel(y *float32, ow int, m *float32, xs int, bias float32, accumulate int) {
+	panic("cpu: winoOutputKernel has no assembly on this architecture")
+}
+
+func evenKernel(n int, dst, src *float32) {
+	panic("cpu: evenKernel has no assembly on this architecture")
+}

@@ -22,6 +22,8 @@ func main() {
 	convKernel()
 	dotKernel()
 	leakyKernels()
+	winogradKernels()
+	evenKernel()
 	if err := os.WriteFile("fast_kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -323,6 +325,152 @@ TEXT ·leakyReLUBackwardKernel(SB), NOSPLIT, $0-36
 	p("DECQ CX")
 	p("JNZ leakyb_loop")
 	label("leakyb_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// winogradKernels: the Winograd F(2x2, 3x3) transforms (conv_winograd.go)
+// for 8 tiles side by side along a tile row, one tile per lane.
+func winogradKernels() {
+	out.WriteString(`
+// func winoInputKernel(dst *float32, xs int, src0, src1 *float32, pitch int)
+// V = B^T d B for 8 tiles: d[i][j] of lane l is src(j%2)[i*pitch + l + j/2]
+// (the even and odd columns of the padded rows); V[4r+q] of lane l goes to
+// dst[(4r+q)*xs + l].
+TEXT ·winoInputKernel(SB), NOSPLIT, $0-40
+`)
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ xs+8(FP), DX")
+	p("SHLQ $2, DX")
+	p("MOVQ src0+16(FP), SI")
+	p("MOVQ src1+24(FP), R8")
+	p("SUBQ SI, R8") // odd plane = even row + R8
+	p("MOVQ pitch+32(FP), CX")
+	p("SHLQ $2, CX")
+	p("LEAQ (SI)(CX*1), R9")
+	p("LEAQ (R9)(CX*1), R10")
+	p("LEAQ (R10)(CX*1), R11")
+	// Store rows: ξ = 4r+q at base_r + q*xs, base_r = dst + 4r*xs.
+	p("LEAQ (DX)(DX*2), R13")
+	p("LEAQ (DI)(DX*4), BX")
+	p("LEAQ (BX)(DX*4), AX")
+	p("LEAQ (AX)(DX*4), R12")
+	rows := []string{"SI", "R9", "R10", "R11"}
+	bases := []string{"DI", "BX", "AX", "R12"}
+	qoff := []string{"", "(DX*1)", "(DX*2)", "(R13*1)"}
+	for q := 0; q < 4; q++ {
+		// e_i: the row transform's column q of input row i, in Y0..Y3.
+		for i, r := range rows {
+			even, odd := "("+r+")", "("+r+")(R8*1)"
+			even2, odd2 := "4("+r+")", "4("+r+")(R8*1)"
+			switch q {
+			case 0: // d0 - d2
+				p("VMOVUPS %s, Y%d", even, i)
+				p("VSUBPS %s, Y%d, Y%d", even2, i, i)
+			case 1: // d1 + d2
+				p("VMOVUPS %s, Y%d", odd, i)
+				p("VADDPS %s, Y%d, Y%d", even2, i, i)
+			case 2: // d2 - d1
+				p("VMOVUPS %s, Y%d", even2, i)
+				p("VSUBPS %s, Y%d, Y%d", odd, i, i)
+			case 3: // d1 - d3
+				p("VMOVUPS %s, Y%d", odd, i)
+				p("VSUBPS %s, Y%d, Y%d", odd2, i, i)
+			}
+		}
+		// Column transform: e0-e2, e1+e2, e2-e1, e1-e3.
+		p("VSUBPS Y2, Y0, Y4")
+		p("VADDPS Y2, Y1, Y5")
+		p("VSUBPS Y1, Y2, Y6")
+		p("VSUBPS Y3, Y1, Y7")
+		for r := 0; r < 4; r++ {
+			p("VMOVUPS Y%d, (%s)%s", 4+r, bases[r], qoff[q])
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	out.WriteString(`
+// func winoOutputKernel(y *float32, ow int, m *float32, xs int, bias float32, accumulate int)
+// Y = A^T M A (+ bias) for 8 tiles: M[ξ] of lane l is m[ξ*xs + l]; tile l's
+// 2x2 outputs go to y[2l], y[2l+1], y[ow+2l], y[ow+2l+1] (added to them when
+// accumulate is 1).
+TEXT ·winoOutputKernel(SB), NOSPLIT, $0-48
+`)
+	p("MOVQ y+0(FP), DI")
+	p("MOVQ ow+8(FP), CX")
+	p("SHLQ $2, CX")
+	p("MOVQ m+16(FP), SI")
+	p("MOVQ xs+24(FP), DX")
+	p("SHLQ $2, DX")
+	p("VBROADCASTSS bias+32(FP), Y15")
+	p("MOVQ accumulate+40(FP), R8")
+	p("LEAQ (DX)(DX*2), R13")
+	p("LEAQ (SI)(DX*4), BX")  // row 1 of M
+	p("LEAQ (BX)(DX*4), AX")  // row 2
+	p("LEAQ (AX)(DX*4), R12") // row 3
+	qoff = []string{"", "(DX*1)", "(DX*2)", "(R13*1)"}
+	for q := 0; q < 4; q++ {
+		// s0[q] = m0q + m1q + m2q in Y(q); s1[q] = m1q - m2q - m3q in Y(4+q).
+		p("VMOVUPS (BX)%s, Y8", qoff[q])
+		p("VMOVUPS (AX)%s, Y9", qoff[q])
+		p("VADDPS Y9, Y8, Y10")
+		p("VSUBPS Y9, Y8, Y11")
+		p("VADDPS (SI)%s, Y10, Y%d", qoff[q], q)
+		p("VSUBPS (R12)%s, Y11, Y%d", qoff[q], 4+q)
+	}
+	for r := 0; r < 2; r++ {
+		s := 4 * r
+		// y0 = s0 + s1 + s2 + bias (Y8), y1 = s1 - s2 - s3 + bias (Y9).
+		p("VADDPS Y%d, Y%d, Y8", s+1, s)
+		p("VADDPS Y%d, Y8, Y8", s+2)
+		p("VADDPS Y15, Y8, Y8")
+		p("VSUBPS Y%d, Y%d, Y9", s+2, s+1)
+		p("VSUBPS Y%d, Y9, Y9", s+3)
+		p("VADDPS Y15, Y9, Y9")
+		// Interleave to (y0[0], y1[0], y0[1], y1[1], ...).
+		p("VUNPCKLPS Y9, Y8, Y10")
+		p("VUNPCKHPS Y9, Y8, Y11")
+		p("VPERM2F128 $0x20, Y11, Y10, Y%d", 12+2*r)
+		p("VPERM2F128 $0x31, Y11, Y10, Y%d", 13+2*r)
+	}
+	p("TESTQ R8, R8")
+	p("JZ wino_out_store")
+	p("VADDPS (DI), Y12, Y12")
+	p("VADDPS 32(DI), Y13, Y13")
+	p("VADDPS (DI)(CX*1), Y14, Y14")
+	p("VADDPS 32(DI)(CX*1), Y15, Y15") // the bias is no longer needed: Y15 is row 1's second half
+	label("wino_out_store")
+	p("VMOVUPS Y12, (DI)")
+	p("VMOVUPS Y13, 32(DI)")
+	p("VMOVUPS Y14, (DI)(CX*1)")
+	p("VMOVUPS Y15, 32(DI)(CX*1)")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// evenKernel: the stride-2 gather of the phased copies (conv_geom.go).
+func evenKernel() {
+	out.WriteString(`
+// func evenKernel(n int, dst, src *float32)
+// dst[i] = src[2i] for i < n; n % 8 == 0 (reads src[0 .. 2n-1]).
+TEXT ·evenKernel(SB), NOSPLIT, $0-24
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ dst+8(FP), DI")
+	p("MOVQ src+16(FP), SI")
+	p("SHRQ $3, CX")
+	p("JZ even_done")
+	label("even_loop")
+	p("VMOVUPS (SI), Y0")
+	p("VMOVUPS 32(SI), Y1")
+	p("VSHUFPS $0x88, Y1, Y0, Y2") // per 128-bit lane: s0 s2 s8 s10 | s4 s6 s12 s14
+	p("VPERMPD $0xd8, Y2, Y2")     // 64-bit pairs 0 2 1 3: s0 s2 s4 ... s14
+	p("VMOVUPS Y2, (DI)")
+	p("ADDQ $64, SI")
+	p("ADDQ $32, DI")
+	p("DECQ CX")
+	p("JNZ even_loop")
+	label("even_done")
 	p("VZEROUPPER")
 	p("RET")
 }

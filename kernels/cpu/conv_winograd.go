@@ -1,0 +1,390 @@
+package cpu
+
+import "sync"
+
+// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (Lavin and Gray,
+// "Fast Algorithms for Convolutional Neural Networks", 2016). A 2x2 output
+// tile of one (input, output) channel pair is
+//
+//	Y = A^T [ (G g G^T) .* (B^T d B) ] A
+//
+// for its 4x4 input patch d and the 3x3 weights g: 16 multiplies instead of
+// 36. Summed over the input channels the 16 element-wise products become 16
+// independent GEMMs, one per position xi of the 4x4 transformed tile:
+//
+//	M[xi](m, t) = sum_k U[xi](m, k) * V[xi](k, t)
+//
+// U = G g G^T, the transformed weights, packed once per call as the GEMM's
+// A panels; V = B^T d B, the transformed patches of the tiles t. Tiles are
+// taken in blocks of winoBlock (a multiple of the GEMM's 16 columns), and
+// input channels in chunks of at most winoKC, so that a block's V chunk and
+// its M stay in L2; each part (goroutine) owns one scratch pair.
+//
+// Only the transforms differ from the plain sum, so results differ from it
+// by rounding only (the transforms add and subtract at most four terms and
+// scale by 1/2); every output element is computed the same way whichever
+// part computes it, so results do not depend on the thread count.
+//
+// Forward is y = conv(x padded by p); stride-1 backward-data is
+// dx += conv(dy padded by 2-p) with the flipped, transposed weights, the
+// same identity as the direct path's (conv_fast.go).
+
+// winoKC bounds the input channels per chunk of a block.
+const winoKC = 128
+
+// useWinograd switches the Winograd path on for the layers winogradWorth
+// picks; tests switch it off to compare with the direct path.
+var useWinograd = true
+
+// winogradFits reports whether a conv of these dimensions is one Winograd
+// F(2x2, 3x3) computes: 3x3, stride 1, padding at most 2 (so that
+// backward-data's padding 2-p is not negative).
+func (d convDims) winogradFits() bool {
+	return d.kh == 3 && d.kw == 3 && d.sh == 1 && d.sw == 1 &&
+		d.ph >= 0 && d.ph <= 2 && d.pw >= 0 && d.pw <= 2 && d.ho > 0 && d.wo > 0
+}
+
+// winogradWorth picks the layers where the Winograd path is faster than the
+// direct one (BenchmarkConv3x3Algo, bench/RESULTS.md section 4): at least 32
+// channels on both sides, so that the GEMMs outweigh the transforms, and
+// outputs at least 16 wide, so that whole runs of 8 tiles take the vector
+// transforms (on 8x8 planes Winograd ran at 0.7x of direct, 24-channel
+// layers broke even). k: input channels of the sum (Ci forward, Co
+// backward-data); m: its outputs; ow: output width.
+func winogradWorth(k, m, ow int) bool {
+	return useWinograd && (winoAlways || min(k, m) >= 32 && ow >= 16)
+}
+
+// winoAlways makes winogradWorth pick every layer that fits (tests).
+var winoAlways = false
+
+func m6(m int) int { return roundUp(m, gemmMR) }
+
+// winoBlockFor is the tiles per block for chunks of kc channels: V's chunk
+// (16 x kc x block floats) at most 256 KiB, 16 to 64 tiles.
+func winoBlockFor(kc int) int {
+	return max(gemmNR, min(64, 4096/kc/gemmNR*gemmNR))
+}
+
+// winogradWeights writes U = G g G^T of the (m, k) matrix of 3x3 kernels
+// read by at(i, c) (the 9 taps of kernel (i, c), row-major) into up, laid
+// out as the GEMM's A panels: up[((xi*m6/6 + i/6)*k + c)*6 + i%6], rows past
+// m zero.
+func winogradWeights(threads int, up []float32, m, k int, w []float32, transposed bool) {
+	rows := m6(m)
+	parts := min(threads, rows/gemmMR, max(1, 16*rows*k/minParallel))
+	j := winoWeightJobs.Get().(*winoWeightJob)
+	j.up, j.m, j.k, j.w, j.transposed = up, m, k, w, transposed
+	runParts(j, parts, &j.done)
+	*j = winoWeightJob{}
+	winoWeightJobs.Put(j)
+}
+
+type winoWeightJob struct {
+	up         []float32
+	m, k       int
+	w          []float32
+	transposed bool // backward-data: kernel (i, c) is w[c][i] flipped
+	done       partsDone
+}
+
+var winoWeightJobs = sync.Pool{New: func() any { return new(winoWeightJob) }}
+
+func (j *winoWeightJob) runPart(part, parts int) {
+	rows := m6(j.m)
+	lo, hi := partRange(rows/gemmMR, 1, part, parts)
+	xs := rows * j.k // floats between xi blocks
+	var g [9]float32
+	var u [16]float32
+	for p := lo; p < hi; p++ {
+		// Panel p, channel c: 6 consecutive floats per xi, so each xi
+		// block is written front to back.
+		for c := 0; c < j.k; c++ {
+			off := (p*j.k + c) * gemmMR
+			for r := 0; r < gemmMR; r++ {
+				i := p*gemmMR + r
+				switch {
+				case i >= j.m:
+					g = [9]float32{}
+				case j.transposed:
+					// w is (k, m, 3, 3); the flip reverses the taps.
+					src := j.w[(c*j.m+i)*9:][:9]
+					for t := range g {
+						g[t] = src[8-t]
+					}
+				default:
+					g = [9]float32(j.w[(i*j.k+c)*9:][:9])
+				}
+				winoKernel(&u, &g)
+				dst := j.up[off+r:]
+				for xi, v := range u {
+					dst[xi*xs] = v
+				}
+			}
+		}
+	}
+}
+
+// winoKernel is G g G^T for G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+func winoKernel(u *[16]float32, g *[9]float32) {
+	var a [4][3]float32 // G g
+	for c := 0; c < 3; c++ {
+		g0, g1, g2 := g[c], g[3+c], g[6+c]
+		a[0][c] = g0
+		a[1][c] = 0.5 * (g0 + g1 + g2)
+		a[2][c] = 0.5 * (g0 - g1 + g2)
+		a[3][c] = g2
+	}
+	for r := 0; r < 4; r++ {
+		a0, a1, a2 := a[r][0], a[r][1], a[r][2]
+		u[r*4+0] = a0
+		u[r*4+1] = 0.5 * (a0 + a1 + a2)
+		u[r*4+2] = 0.5 * (a0 - a1 + a2)
+		u[r*4+3] = a2
+	}
+}
+
+// winogradJob is one Winograd convolution of a group of samples.
+type winogradJob struct {
+	k, m  int
+	up    []float32 // packed U: (16, m6/6, k, 6)
+	src   []float32 // the samples' padded images (k channels), srcStride apart
+	ps, g int       // size and row pitch of a phase plane of src: a channel's
+	// even columns, then its odd columns (phasedImage with strides 1, 2)
+	th, tw     int // tile rows and columns: ceil(oh/2), ceil(ow/2)
+	oh, ow     int
+	out        []float32 // (samples, m, oh, ow), outStride apart
+	bias       []float32 // (m) or nil
+	accumulate bool
+	samples    int
+	srcStride  int
+	outStride  int
+	block, kc  int       // tiles per block, channels per chunk
+	scratch    []float32 // per part: scratchPer floats
+	scratchPer int
+	chunks     chunker
+	done       partsDone
+}
+
+var winogradJobs = sync.Pool{New: func() any { return new(winogradJob) }}
+
+func (j *winogradJob) blocks() int { return (j.th*j.tw + j.block - 1) / j.block }
+
+// scratchFloats is what one part needs: a V chunk and the block's M.
+func (j *winogradJob) scratchFloats() int { return 16 * j.block * (j.kc + m6(j.m)) }
+
+// run computes the samples on up to threads goroutines; parts cut the
+// (sample, tile block) pairs.
+func (j *winogradJob) run(threads int) {
+	units := j.samples * j.blocks()
+	parts := min(threads, units)
+	j.chunks.reset(min(units, chunksPerPart*parts))
+	runParts(j, parts, &j.done)
+}
+
+func (j *winogradJob) runPart(part, parts int) {
+	scratch := j.scratch[part*j.scratchPer:][:j.scratchPer]
+	bp := j.blocks()
+	units := j.samples * bp
+	for {
+		c, ok := j.chunks.claim()
+		if !ok {
+			return
+		}
+		u0, u1 := partRange(units, 1, c, j.chunks.n)
+		for u := u0; u < u1; u++ {
+			n, b := u/bp, u%bp
+			j.runBlock(scratch, j.src[n*j.srcStride:], j.out[n*j.outStride:], b*j.block)
+		}
+	}
+}
+
+// runBlock computes the tiles [t0, t0+block) of one sample.
+func (j *winogradJob) runBlock(scratch, src, out []float32, t0 int) {
+	nt := j.block
+	live := min(nt, j.th*j.tw-t0)
+	panels := (live + gemmNR - 1) / gemmNR
+	rows := m6(j.m)
+	mp := rows / gemmMR
+	v := scratch[:16*j.kc*nt]
+	mm := scratch[16*j.kc*nt:][:16*rows*nt]
+	for k0 := 0; k0 < j.k; k0 += j.kc {
+		kc := min(j.kc, j.k-k0)
+		j.transformInput(v, src, k0, kc, t0, live, panels)
+		for xi := 0; xi < 16; xi++ {
+			vx := v[xi*panels*kc*gemmNR:]
+			ux := j.up[(xi*mp*j.k+k0)*gemmMR:]
+			mx := mm[xi*rows*nt:]
+			for p := 0; p < panels; p++ {
+				b := vx[p*kc*gemmNR:][:kc*gemmNR]
+				for r := 0; r < mp; r++ {
+					microGemm(kc, ux[r*j.k*gemmMR:][:kc*gemmMR], b, mx[r*gemmMR*nt+p*gemmNR:], nt, nil, k0 > 0)
+				}
+			}
+		}
+	}
+	j.transformOutput(out, mm, t0, live, rows*nt)
+}
+
+// transformInput writes V = B^T d B for channels [k0, k0+kc) of the live
+// tiles from t0 into v as GEMM B panels: v[((xi*panels + t/16)*kc + c)*16 +
+// t%16]; lanes past the live tiles are zero. Runs of 8 tiles along a tile
+// row go through the 8-lane kernel.
+func (j *winogradJob) transformInput(v, src []float32, k0, kc, t0, live, panels int) {
+	g := j.g
+	xs := panels * kc * gemmNR // floats between xi blocks
+	v = v[:16*xs]
+	for c := 0; c < kc; c++ {
+		even := src[(k0+c)*2*j.ps:]
+		odd := even[j.ps:]
+		for tt := 0; tt < panels*gemmNR; {
+			off := (tt/gemmNR*kc+c)*gemmNR + tt%gemmNR
+			if tt >= live {
+				for xi := 0; xi < 16; xi++ {
+					v[xi*xs+off] = 0
+				}
+				tt++
+				continue
+			}
+			t := t0 + tt
+			ty, tx := t/j.tw, t%j.tw
+			base := 2*ty*g + tx
+			if tt%8 == 0 && tt+8 <= live && tx+8 <= j.tw {
+				winoInput8(v[off:], xs, even[base:], odd[base:], g)
+				tt += 8
+				continue
+			}
+			winoInputTile(v[off:], xs, even[base:], odd[base:], g)
+			tt++
+		}
+	}
+}
+
+// winoInput8 is winoInputTile for 8 tiles side by side: lane l reads
+// src0[l:] and src1[l:] and writes v[l:].
+func winoInput8(v []float32, xs int, src0, src1 []float32, g int) {
+	_, _, _ = v[15*xs+7], src0[3*g+8], src1[3*g+8]
+	if useAsm {
+		winoInputKernel(&v[0], xs, &src0[0], &src1[0], g)
+		return
+	}
+	for l := 0; l < 8; l++ {
+		winoInputTile(v[l:], xs, src0[l:], src1[l:], g)
+	}
+}
+
+// winoInputTile writes V = B^T d B of one tile to v[xi*xs], xi = 4r+q, for
+// the patch d[i][j] = src(j%2)[i*g + j/2]: src0 and src1 hold the even and
+// odd columns of the padded rows, g floats apart.
+// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+func winoInputTile(v []float32, xs int, src0, src1 []float32, g int) {
+	var e [4][4]float32 // d B: the row transform of each patch row
+	for i := 0; i < 4; i++ {
+		d0, d1, d2, d3 := src0[i*g], src1[i*g], src0[i*g+1], src1[i*g+1]
+		e[i] = [4]float32{d0 - d2, d1 + d2, d2 - d1, d1 - d3}
+	}
+	for q := 0; q < 4; q++ {
+		v[q*xs] = e[0][q] - e[2][q]
+		v[(4+q)*xs] = e[1][q] + e[2][q]
+		v[(8+q)*xs] = e[2][q] - e[1][q]
+		v[(12+q)*xs] = e[1][q] - e[3][q]
+	}
+}
+
+// transformOutput writes Y = A^T M A (+ bias) for the live tiles from t0,
+// clipping the tiles at the image border; runs of 8 whole tiles along a
+// tile row go through the 8-lane kernel. mm is (16, m6, block); xs floats
+// apart per xi.
+func (j *winogradJob) transformOutput(out, mm []float32, t0, live, xs int) {
+	nt := j.block
+	plane := j.oh * j.ow
+	for i := 0; i < j.m; i++ {
+		var bias float32
+		if j.bias != nil {
+			bias = j.bias[i]
+		}
+		y := out[i*plane:][:plane]
+		for tt := 0; tt < live; {
+			t := t0 + tt
+			oy, ox := 2*(t/j.tw), 2*(t%j.tw)
+			m := mm[i*nt+tt:]
+			if tt%8 == 0 && tt+8 <= live && ox+16 <= j.ow && oy+2 <= j.oh {
+				winoOutput8(y[oy*j.ow+ox:], j.ow, m, xs, bias, j.accumulate)
+				tt += 8
+				continue
+			}
+			winoOutputTile(y[oy*j.ow+ox:], j.ow, m, xs, bias, j.accumulate, min(2, j.oh-oy), min(2, j.ow-ox))
+			tt++
+		}
+	}
+}
+
+// winoOutput8 is winoOutputTile for 8 whole tiles side by side: lane l
+// reads m[l:] and writes y[2l:].
+func winoOutput8(y []float32, ow int, m []float32, xs int, bias float32, accumulate bool) {
+	_, _ = y[ow+15], m[15*xs+7]
+	if useAsm {
+		winoOutputKernel(&y[0], ow, &m[0], xs, bias, boolInt(accumulate))
+		return
+	}
+	for l := 0; l < 8; l++ {
+		winoOutputTile(y[2*l:], ow, m[l:], xs, bias, accumulate, 2, 2)
+	}
+}
+
+// winoOutputTile writes rows x cols (each 1 or 2) of the tile's outputs
+// Y = A^T M A + bias to y[r*ow + c], M[xi] = m[xi*xs], A^T = [1 1 1 0;
+// 0 1 -1 -1]; accumulate adds to y.
+func winoOutputTile(y []float32, ow int, m []float32, xs int, bias float32, accumulate bool, rows, cols int) {
+	var s [2][4]float32 // A^T M
+	for q := 0; q < 4; q++ {
+		m0, m1, m2, m3 := m[q*xs], m[(4+q)*xs], m[(8+q)*xs], m[(12+q)*xs]
+		s[0][q] = m0 + m1 + m2
+		s[1][q] = m1 - m2 - m3
+	}
+	for r := 0; r < rows; r++ {
+		yr := [2]float32{s[r][0] + s[r][1] + s[r][2] + bias, s[r][1] - s[r][2] - s[r][3] + bias}
+		row := y[r*ow : r*ow+cols]
+		for c := range row {
+			if accumulate {
+				row[c] += yr[c]
+			} else {
+				row[c] = yr[c]
+			}
+		}
+	}
+}
+
+// winograd runs the conv of n samples of src (k, ih, iw), padded by (ph,
+// pw), with the 3x3 kernels of w into out (n, m, oh, ow): forward when
+// transposed is false (w: (m, k, 3, 3)), backward-data when it is true (w:
+// (k, m, 3, 3), flipped; out accumulates).
+func (b *Backend) winograd(out, src, w, bias []float32, n, k, ih, iw, m, oh, ow, ph, pw int, transposed bool) {
+	ws := b.ws
+	up := ws.getFloats(16 * m6(m) * k)
+	winogradWeights(b.threads, up, m, k, w, transposed)
+	th, tw := (oh+1)/2, (ow+1)/2
+	img := makePhasedImage(k, ih, iw, 1, 2, ph, pw, 2*th+2, 2*tw+2)
+	per := img.size()
+	group := sampleGroup(n, per)
+	buf := ws.getFloats(group * per)
+	j := winogradJobs.Get().(*winogradJob)
+	j.k, j.m, j.up, j.bias, j.accumulate = k, m, up, bias, transposed
+	j.ps, j.g, j.th, j.tw, j.oh, j.ow = img.planeSize(), img.g, th, tw, oh, ow
+	j.kc = min(k, winoKC)
+	j.block = winoBlockFor(j.kc)
+	j.src, j.srcStride, j.outStride = buf, per, m*oh*ow
+	j.scratchPer = j.scratchFloats()
+	j.scratch = ws.getFloats(b.threads * j.scratchPer)
+	for n0 := 0; n0 < n; n0 += group {
+		j.samples = min(group, n-n0)
+		fillPhased(b.threads, img, buf, src[n0*k*ih*iw:], j.samples, per, k*ih*iw)
+		j.out = out[n0*j.outStride:]
+		j.run(b.threads)
+	}
+	ws.putFloats(j.scratch)
+	*j = winogradJob{}
+	winogradJobs.Put(j)
+	ws.putFloats(buf)
+	ws.putFloats(up)
+}

@@ -1,0 +1,142 @@
+package cpu
+
+import (
+	"fmt"
+	"testing"
+
+	"suture/kernels"
+	"suture/tensor"
+)
+
+// winogradCases are 3x3 stride-1 convs around the Winograd path's cutoffs:
+// single tiles and odd output sizes (clipped tiles), pads 0 to 2 (2 makes
+// backward-data's padding 0), output and input channels around the 6-row
+// panels and the 128-channel chunks (backward-data sums over Co), and tile
+// counts around the 16-tile panels and the blocks (64 tiles for <= 64
+// channels, 32 for 128).
+func winogradCases() []convCase {
+	return []convCase{
+		{1, 1, 1, 1, 1, 3, 3, 1, 1, 1, 1},
+		{2, 3, 5, 7, 9, 3, 3, 1, 1, 1, 1},
+		{1, 5, 7, 2, 3, 3, 3, 1, 1, 2, 2},
+		{1, 4, 6, 5, 4, 3, 3, 1, 1, 0, 0},
+		{1, 8, 9, 10, 11, 3, 3, 1, 1, 0, 2},
+		{1, 6, 8, 9, 8, 3, 3, 1, 1, 2, 1},
+		{2, 6, 6, 16, 16, 3, 3, 1, 1, 1, 1},
+		{1, 13, 7, 18, 14, 3, 3, 1, 1, 1, 1},
+		{3, 7, 13, 17, 17, 3, 3, 1, 1, 1, 1},
+		{2, 20, 12, 33, 31, 3, 3, 1, 1, 1, 1},
+		{1, 127, 5, 4, 4, 3, 3, 1, 1, 1, 1},
+		{1, 128, 7, 4, 5, 3, 3, 1, 1, 1, 1},
+		{2, 129, 6, 5, 3, 3, 3, 1, 1, 1, 1},
+		{1, 5, 129, 4, 4, 3, 3, 1, 1, 1, 1},
+		{1, 130, 131, 6, 6, 3, 3, 1, 1, 1, 1},
+		{1, 64, 64, 17, 16, 3, 3, 1, 1, 1, 1},
+		{1, 128, 24, 15, 17, 3, 3, 1, 1, 1, 1},
+	}
+}
+
+// TestWinogradMatchesReference runs every Winograd case through the public
+// conv entry points with the Winograd path forced on, against the plain
+// reference: both micro-kernel sets, 1 to 3 goroutines.
+func TestWinogradMatchesReference(t *testing.T) {
+	defer func(saved bool) { winoAlways = saved }(winoAlways)
+	winoAlways = true
+	withKernels(t, func(t *testing.T) {
+		g := tensor.NewRNG(12)
+		for _, threads := range []int{1, 2, 3} {
+			fast := New(threads)
+			for _, c := range winogradCases() {
+				checkConvAgainstRef(t, fast, c, g)
+			}
+		}
+	})
+}
+
+// TestWinogradDeterministic: the same bits for any thread count.
+func TestWinogradDeterministic(t *testing.T) {
+	defer func(saved bool) { winoAlways = saved }(winoAlways)
+	winoAlways = true
+	g := tensor.NewRNG(13)
+	c := convCase{3, 20, 12, 33, 31, 3, 3, 1, 1, 1, 1}
+	x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 3, 3), g.Rand(c.co)
+	p := convParams(c)
+	var first *tensor.Tensor
+	for _, threads := range []int{1, 2, 3, 4} {
+		y := tensor.New(c.n, c.co, c.h, c.w)
+		must(t, New(threads).Conv2d(y, x, w, bias, p))
+		if first == nil {
+			first = y
+			continue
+		}
+		for i := range y.Data {
+			if y.Data[i] != first.Data[i] {
+				t.Fatalf("%d threads: y[%d] = %v, 1 thread: %v", threads, i, y.Data[i], first.Data[i])
+			}
+		}
+	}
+}
+
+// TestWinogradWorth: the layers of the U-Nets' 3x3 stride-1 convs that take
+// the Winograd path, and the ones that do not.
+func TestWinogradWorth(t *testing.T) {
+	for _, c := range []struct {
+		k, m, ow int
+		want     bool
+	}{
+		{32, 32, 128, true},
+		{64, 32, 128, true},
+		{512, 256, 16, true},
+		{320, 320, 8, false}, // runs of 8 tiles do not fit: scalar transforms
+		{24, 24, 128, false}, // transforms outweigh the GEMMs
+		{3, 32, 128, false},
+	} {
+		if got := winogradWorth(c.k, c.m, c.ow); got != c.want {
+			t.Errorf("winogradWorth(%d, %d, %d) = %v, want %v", c.k, c.m, c.ow, got, c.want)
+		}
+	}
+}
+
+func convParams(c convCase) kernels.ConvParams {
+	return kernels.ConvParams{StrideH: c.sh, StrideW: c.sw, PadH: c.ph, PadW: c.pw}
+}
+
+// BenchmarkConv3x3Algo: conv3x3algo/CixCoxHxW/{fwd,bwddata}/{direct,winograd}
+// on the 3x3 stride-1 layers of the stitch benchmark's two U-Nets (features
+// 32..320 and 24..256, 128x128 input), batch 4, GFLOP/s counted as the
+// direct sum's 2*9*Ci*Co*H*W per sample for both algorithms.
+func BenchmarkConv3x3Algo(b *testing.B) {
+	saved := useWinograd
+	defer func() { useWinograd, winoAlways = saved, false }()
+	for _, s := range [][4]int{
+		{32, 32, 128, 128}, {64, 32, 128, 128}, {64, 64, 64, 64}, {128, 64, 64, 64},
+		{128, 128, 32, 32}, {256, 128, 32, 32}, {256, 256, 16, 16}, {512, 256, 16, 16}, {320, 320, 8, 8},
+		{24, 24, 128, 128}, {48, 24, 128, 128}, {48, 48, 64, 64}, {96, 48, 64, 64},
+		{96, 96, 32, 32}, {192, 96, 32, 32}, {192, 192, 16, 16}, {384, 192, 16, 16}, {256, 256, 8, 8},
+	} {
+		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: 4, k: 3}
+		be := New(0)
+		g := tensor.NewRNG(2)
+		p := kernels.Conv(1, 1)
+		x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 3, 3), g.Rand(c.co)
+		y, dy, dx := tensor.New(c.n, c.co, c.h, c.w), g.Rand(c.n, c.co, c.h, c.w), tensor.New(x.Shape...)
+		for _, pass := range []string{"fwd", "bwddata"} {
+			for _, algo := range []string{"direct", "winograd"} {
+				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", c.ci, c.co, c.h, c.w, pass, algo), func(b *testing.B) {
+					useWinograd, winoAlways = algo == "winograd", algo == "winograd"
+					loop(b, c.fwdFlops(), func() {
+						var err error
+						if pass == "fwd" {
+							err = be.Conv2d(y, x, w, bias, p)
+						} else {
+							err = be.Conv2dBackwardData(dx, dy, w, p)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+					})
+				})
+			}
+		}
+	}
+}
