@@ -45,14 +45,15 @@ func (d convDims) winogradFits() bool {
 }
 
 // winogradWorth picks the layers where the Winograd path is faster than the
-// direct one (BenchmarkConv3x3Algo, bench/RESULTS.md section 4): at least 32
-// channels on both sides, so that the GEMMs outweigh the transforms, and
-// outputs at least 16 wide, so that whole runs of 8 tiles take the vector
-// transforms (on 8x8 planes Winograd ran at 0.7x of direct, 24-channel
-// layers broke even). k: input channels of the sum (Ci forward, Co
+// direct one (BenchmarkConv3x3Algo, bench/RESULTS.md section 4): at least 24
+// channels on both sides, so that the GEMMs outweigh the transforms (24x24
+// on 128x128 planes: 1.25x forward, 1.35x backward-data), and outputs at
+// least 8 wide (8x8 planes, where runs of 8 tiles do not fit and the
+// transforms are scalar: 1.1-1.3x for 256 and 320 channels; smaller planes
+// were not measured). k: input channels of the sum (Ci forward, Co
 // backward-data); m: its outputs; ow: output width.
 func winogradWorth(k, m, ow int) bool {
-	return useWinograd && (winoAlways || min(k, m) >= 32 && ow >= 16)
+	return useWinograd && (winoAlways || min(k, m) >= 24 && ow >= 8)
 }
 
 // winoAlways makes winogradWorth pick every layer that fits (tests).
@@ -63,7 +64,7 @@ func m6(m int) int { return roundUp(m, gemmMR) }
 // winoBlockFor is the tiles per block for chunks of kc channels: V's chunk
 // (16 x kc x block floats) at most 256 KiB, 16 to 64 tiles.
 func winoBlockFor(kc int) int {
-	return max(gemmNR, min(64, 4096/kc/gemmNR*gemmNR))
+	return max(gemmNR, min(winoMaxBlock, winoBlockFloats/kc/gemmNR*gemmNR))
 }
 
 // winogradWeights writes U = G g G^T of the (m, k) matrix of 3x3 kernels
@@ -94,13 +95,10 @@ func (j *winoWeightJob) runPart(part, parts int) {
 	rows := m6(j.m)
 	lo, hi := partRange(rows/gemmMR, 1, part, parts)
 	xs := rows * j.k // floats between xi blocks
+	up := j.up[:16*xs]
 	var g [9]float32
-	var u [16]float32
 	for p := lo; p < hi; p++ {
-		// Panel p, channel c: 6 consecutive floats per xi, so each xi
-		// block is written front to back.
 		for c := 0; c < j.k; c++ {
-			off := (p*j.k + c) * gemmMR
 			for r := 0; r < gemmMR; r++ {
 				i := p*gemmMR + r
 				switch {
@@ -108,39 +106,30 @@ func (j *winoWeightJob) runPart(part, parts int) {
 					g = [9]float32{}
 				case j.transposed:
 					// w is (k, m, 3, 3); the flip reverses the taps.
-					src := j.w[(c*j.m+i)*9:][:9]
-					for t := range g {
-						g[t] = src[8-t]
-					}
+					src := (*[9]float32)(j.w[(c*j.m+i)*9:])
+					g = [9]float32{src[8], src[7], src[6], src[5], src[4], src[3], src[2], src[1], src[0]}
 				default:
-					g = [9]float32(j.w[(i*j.k+c)*9:][:9])
+					g = [9]float32(j.w[(i*j.k+c)*9:])
 				}
-				winoKernel(&u, &g)
-				dst := j.up[off+r:]
-				for xi, v := range u {
-					dst[xi*xs] = v
+				// G g, column by column: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
+				// for G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+				var a [4][3]float32
+				for q := 0; q < 3; q++ {
+					s, d := g[q]+g[6+q], g[3+q]
+					a[0][q], a[1][q], a[2][q], a[3][q] = g[q], 0.5*(s+d), 0.5*(s-d), g[6+q]
+				}
+				// (G g) G^T, row by row, into the panels: U[xi = 4 rr + q].
+				off := (p*j.k+c)*gemmMR + r
+				for rr := 0; rr < 4; rr++ {
+					s, d := a[rr][0]+a[rr][2], a[rr][1]
+					o := off + 4*rr*xs
+					up[o] = a[rr][0]
+					up[o+xs] = 0.5 * (s + d)
+					up[o+2*xs] = 0.5 * (s - d)
+					up[o+3*xs] = a[rr][2]
 				}
 			}
 		}
-	}
-}
-
-// winoKernel is G g G^T for G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-func winoKernel(u *[16]float32, g *[9]float32) {
-	var a [4][3]float32 // G g
-	for c := 0; c < 3; c++ {
-		g0, g1, g2 := g[c], g[3+c], g[6+c]
-		a[0][c] = g0
-		a[1][c] = 0.5 * (g0 + g1 + g2)
-		a[2][c] = 0.5 * (g0 - g1 + g2)
-		a[3][c] = g2
-	}
-	for r := 0; r < 4; r++ {
-		a0, a1, a2 := a[r][0], a[r][1], a[r][2]
-		u[r*4+0] = a0
-		u[r*4+1] = 0.5 * (a0 + a1 + a2)
-		u[r*4+2] = 0.5 * (a0 - a1 + a2)
-		u[r*4+3] = a2
 	}
 }
 
@@ -388,3 +377,5 @@ func (b *Backend) winograd(out, src, w, bias []float32, n, k, ih, iw, m, oh, ow,
 	ws.putFloats(buf)
 	ws.putFloats(up)
 }
+
+var winoMaxBlock, winoBlockFloats = 64, 4096

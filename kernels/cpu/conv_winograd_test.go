@@ -87,8 +87,10 @@ func TestWinogradWorth(t *testing.T) {
 		{32, 32, 128, true},
 		{64, 32, 128, true},
 		{512, 256, 16, true},
-		{320, 320, 8, false}, // runs of 8 tiles do not fit: scalar transforms
-		{24, 24, 128, false}, // transforms outweigh the GEMMs
+		{320, 320, 8, true},
+		{320, 320, 4, false}, // not measured
+		{24, 24, 128, true},
+		{16, 24, 128, false}, // transforms outweigh the GEMMs
 		{3, 32, 128, false},
 	} {
 		if got := winogradWorth(c.k, c.m, c.ow); got != c.want {
