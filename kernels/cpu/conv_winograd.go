@@ -95,40 +95,63 @@ func (j *winoWeightJob) runPart(part, parts int) {
 	rows := m6(j.m)
 	lo, hi := partRange(rows/gemmMR, 1, part, parts)
 	xs := rows * j.k // floats between xi blocks
-	up := j.up[:16*xs]
-	var g [9]float32
 	for p := lo; p < hi; p++ {
-		for c := 0; c < j.k; c++ {
-			for r := 0; r < gemmMR; r++ {
-				i := p*gemmMR + r
-				switch {
-				case i >= j.m:
-					g = [9]float32{}
-				case j.transposed:
-					// w is (k, m, 3, 3); the flip reverses the taps.
-					src := (*[9]float32)(j.w[(c*j.m+i)*9:])
-					g = [9]float32{src[8], src[7], src[6], src[5], src[4], src[3], src[2], src[1], src[0]}
-				default:
-					g = [9]float32(j.w[(i*j.k+c)*9:])
+		for r := 0; r < gemmMR; r++ {
+			i := p*gemmMR + r
+			off := p*j.k*gemmMR + r // (panel p, channel 0, row r)
+			if i >= j.m {
+				for xi := 0; xi < 16; xi++ {
+					for c := 0; c < j.k; c++ {
+						j.up[xi*xs+off+c*gemmMR] = 0
+					}
 				}
-				// G g, column by column: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
-				// for G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-				var a [4][3]float32
-				for q := 0; q < 3; q++ {
-					s, d := g[q]+g[6+q], g[3+q]
-					a[0][q], a[1][q], a[2][q], a[3][q] = g[q], 0.5*(s+d), 0.5*(s-d), g[6+q]
-				}
-				// (G g) G^T, row by row, into the panels: U[xi = 4 rr + q].
-				off := (p*j.k+c)*gemmMR + r
-				for rr := 0; rr < 4; rr++ {
-					s, d := a[rr][0]+a[rr][2], a[rr][1]
-					o := off + 4*rr*xs
-					up[o] = a[rr][0]
-					up[o+xs] = 0.5 * (s + d)
-					up[o+2*xs] = 0.5 * (s - d)
-					up[o+3*xs] = a[rr][2]
-				}
+				continue
 			}
+			if j.transposed {
+				// w is (k, m, 3, 3): kernel (i, c) at (c*m + i)*9, flipped.
+				winoWeights(j.k, j.up[off:], gemmMR, xs, j.w[i*9:], j.m*9, true)
+			} else {
+				winoWeights(j.k, j.up[off:], gemmMR, xs, j.w[i*j.k*9:], 9, false)
+			}
+		}
+	}
+}
+
+// winoWeights writes U = G g G^T of n kernels: kernel i is w[i*wStep:][:9]
+// (taps back to front when flip), its U[xi] goes to up[i*upStep + xi*xs].
+func winoWeights(n int, up []float32, upStep, xs int, w []float32, wStep int, flip bool) {
+	if n == 0 {
+		return
+	}
+	_, _ = up[(n-1)*upStep+15*xs], w[(n-1)*wStep+8]
+	if useAsm {
+		if flip {
+			winoWeightFlipKernel(n, &up[0], upStep, xs, &w[0], wStep)
+		} else {
+			winoWeightKernel(n, &up[0], upStep, xs, &w[0], wStep)
+		}
+		return
+	}
+	for i := 0; i < n; i++ {
+		g := [9]float32(w[i*wStep:])
+		if flip {
+			g = [9]float32{g[8], g[7], g[6], g[5], g[4], g[3], g[2], g[1], g[0]}
+		}
+		// G g, column by column: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
+		// for G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+		var a [4][3]float32
+		for q := 0; q < 3; q++ {
+			s, d := g[q]+g[6+q], g[3+q]
+			a[0][q], a[1][q], a[2][q], a[3][q] = g[q], 0.5*(s+d), 0.5*(s-d), g[6+q]
+		}
+		// (G g) G^T, row by row: U[xi = 4 rr + q].
+		o := i * upStep
+		for rr := 0; rr < 4; rr++ {
+			s, d := a[rr][0]+a[rr][2], a[rr][1]
+			up[o+4*rr*xs] = a[rr][0]
+			up[o+(4*rr+1)*xs] = 0.5 * (s + d)
+			up[o+(4*rr+2)*xs] = 0.5 * (s - d)
+			up[o+(4*rr+3)*xs] = a[rr][2]
 		}
 	}
 }

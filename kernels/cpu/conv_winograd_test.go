@@ -142,3 +142,20 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWinogradWeights: the weight transform alone, winoweights/MxK.
+func BenchmarkWinogradWeights(b *testing.B) {
+	for _, s := range [][2]int{{32, 32}, {256, 512}, {320, 320}} {
+		m, k := s[0], s[1]
+		w := tensor.NewRNG(4).Rand(m, k, 3, 3).Data
+		up := make([]float32, 16*m6(m)*k)
+		for _, tr := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%dx%d/transposed=%v", m, k, tr), func(b *testing.B) {
+				b.SetBytes(int64(4 * len(up)))
+				for b.Loop() {
+					winogradWeights(2, up, m, k, w, tr)
+				}
+			})
+		}
+	}
+}

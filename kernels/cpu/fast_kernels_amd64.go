@@ -32,3 +32,9 @@ func winoOutputKernel(y *float32, ow int, m *float32, xs int, bias float32, accu
 
 //go:noescape
 func evenKernel(n int, dst, src *float32)
+
+//go:noescape
+func winoWeightKernel(n int, up *float32, upStep, xs int, w *float32, wStep int)
+
+//go:noescape
+func winoWeightFlipKernel(n int, up *float32, upStep, xs int, w *float32, wStep int)

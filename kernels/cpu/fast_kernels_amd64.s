@@ -719,3 +719,185 @@ even_loop:
 even_done:
 	VZEROUPPER
 	RET
+
+// func winoWeightKernel(n int, up *float32, upStep, xs int, w *float32, wStep int)
+// For i < n: kernel g = w[i*wStep : i*wStep+9],
+// U = G g G^T with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1];
+// up[i*upStep + xi*xs] = U[xi] for xi < 16.
+TEXT ·winoWeightKernel(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ up+8(FP), DI
+	MOVQ upStep+16(FP), R8
+	SHLQ $2, R8
+	MOVQ xs+24(FP), DX
+	SHLQ $2, DX
+	MOVQ w+32(FP), SI
+	MOVQ wStep+40(FP), R9
+	SHLQ $2, R9
+	LEAQ (DX)(DX*2), R13
+	MOVL $0x3f000000, AX
+	VMOVD AX, X15
+	TESTQ CX, CX
+	JZ winoWeightKernel_done
+winoWeightKernel_loop:
+	VMOVSS 0(SI), X0
+	VMOVSS 4(SI), X1
+	VMOVSS 8(SI), X2
+	VMOVSS 12(SI), X3
+	VMOVSS 16(SI), X4
+	VMOVSS 20(SI), X5
+	VMOVSS 24(SI), X6
+	VMOVSS 28(SI), X7
+	VMOVSS 32(SI), X8
+	VADDSS X6, X0, X9
+	VSUBSS X3, X9, X12
+	VADDSS X3, X9, X9
+	VMULSS X15, X9, X9
+	VMULSS X15, X12, X12
+	VADDSS X7, X1, X10
+	VSUBSS X4, X10, X13
+	VADDSS X4, X10, X10
+	VMULSS X15, X10, X10
+	VMULSS X15, X13, X13
+	VADDSS X8, X2, X11
+	VSUBSS X5, X11, X14
+	VADDSS X5, X11, X11
+	VMULSS X15, X11, X11
+	VMULSS X15, X14, X14
+	MOVQ DI, BX
+	VADDSS X2, X0, X3
+	VADDSS X1, X3, X4
+	VMULSS X15, X4, X4
+	VSUBSS X1, X3, X3
+	VMULSS X15, X3, X3
+	VMOVSS X0, (BX)
+	VMOVSS X4, (BX)(DX*1)
+	VMOVSS X3, (BX)(DX*2)
+	VMOVSS X2, (BX)(R13*1)
+	LEAQ (BX)(DX*4), BX
+	VADDSS X11, X9, X3
+	VADDSS X10, X3, X4
+	VMULSS X15, X4, X4
+	VSUBSS X10, X3, X3
+	VMULSS X15, X3, X3
+	VMOVSS X9, (BX)
+	VMOVSS X4, (BX)(DX*1)
+	VMOVSS X3, (BX)(DX*2)
+	VMOVSS X11, (BX)(R13*1)
+	LEAQ (BX)(DX*4), BX
+	VADDSS X14, X12, X3
+	VADDSS X13, X3, X4
+	VMULSS X15, X4, X4
+	VSUBSS X13, X3, X3
+	VMULSS X15, X3, X3
+	VMOVSS X12, (BX)
+	VMOVSS X4, (BX)(DX*1)
+	VMOVSS X3, (BX)(DX*2)
+	VMOVSS X14, (BX)(R13*1)
+	LEAQ (BX)(DX*4), BX
+	VADDSS X8, X6, X3
+	VADDSS X7, X3, X4
+	VMULSS X15, X4, X4
+	VSUBSS X7, X3, X3
+	VMULSS X15, X3, X3
+	VMOVSS X6, (BX)
+	VMOVSS X4, (BX)(DX*1)
+	VMOVSS X3, (BX)(DX*2)
+	VMOVSS X8, (BX)(R13*1)
+	ADDQ R8, DI
+	ADDQ R9, SI
+	DECQ CX
+	JNZ winoWeightKernel_loop
+winoWeightKernel_done:
+	RET
+
+// func winoWeightFlipKernel(n int, up *float32, upStep, xs int, w *float32, wStep int)
+// For i < n: kernel g = w[i*wStep : i*wStep+9] read back to front (g[t] = w[i*wStep+8-t]),
+// U = G g G^T with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1];
+// up[i*upStep + xi*xs] = U[xi] for xi < 16.
+TEXT ·winoWeightFlipKernel(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ up+8(FP), DI
+	MOVQ upStep+16(FP), R8
+	SHLQ $2, R8
+	MOVQ xs+24(FP), DX
+	SHLQ $2, DX
+	MOVQ w+32(FP), SI
+	MOVQ wStep+40(FP), R9
+	SHLQ $2, R9
+	LEAQ (DX)(DX*2), R13
+	MOVL $0x3f000000, AX
+	VMOVD AX, X15
+	TESTQ CX, CX
+	JZ winoWeightFlipKernel_done
+winoWeightFlipKernel_loop:
+	VMOVSS 32(SI), X0
+	VMOVSS 28(SI), X1
+	VMOVSS 24(SI), X2
+	VMOVSS 20(SI), X3
+	VMOVSS 16(SI), X4
+	VMOVSS 12(SI), X5
+	VMOVSS 8(SI), X6
+	VMOVSS 4(SI), X7
+	VMOVSS 0(SI), X8
+	VADDSS X6, X0, X9
+	VSUBSS X3, X9, X12
+	VADDSS X3, X9, X9
+	VMULSS X15, X9, X9
+	VMULSS X15, X12, X12
+	VADDSS X7, X1, X10
+	VSUBSS X4, X10, X13
+	VADDSS X4, X10, X10
+	VMULSS X15, X10, X10
+	VMULSS X15, X13, X13
+	VADDSS X8, X2, X11
+	VSUBSS X5, X11, X14
+	VADDSS X5, X11, X11
+	VMULSS X15, X11, X11
+	VMULSS X15, X14, X14
+	MOVQ DI, BX
+	VADDSS X2, X0, X3
+	VADDSS X1, X3, X4
+	VMULSS X15, X4, X4
+	VSUBSS X1, X3, X3
+	VMULSS X15, X3, X3
+	VMOVSS X0, (BX)
+	VMOVSS X4, (BX)(DX*1)
+	VMOVSS X3, (BX)(DX*2)
+	VMOVSS X2, (BX)(R13*1)
+	LEAQ (BX)(DX*4), BX
+	VADDSS X11, X9, X3
+	VADDSS X10, X3, X4
+	VMULSS X15, X4, X4
+	VSUBSS X10, X3, X3
+	VMULSS X15, X3, X3
+	VMOVSS X9, (BX)
+	VMOVSS X4, (BX)(DX*1)
+	VMOVSS X3, (BX)(DX*2)
+	VMOVSS X11, (BX)(R13*1)
+	LEAQ (BX)(DX*4), BX
+	VADDSS X14, X12, X3
+	VADDSS X13, X3, X4
+	VMULSS X15, X4, X4
+	VSUBSS X13, X3, X3
+	VMULSS X15, X3, X3
+	VMOVSS X12, (BX)
+	VMOVSS X4, (BX)(DX*1)
+	VMOVSS X3, (BX)(DX*2)
+	VMOVSS X14, (BX)(R13*1)
+	LEAQ (BX)(DX*4), BX
+	VADDSS X8, X6, X3
+	VADDSS X7, X3, X4
+	VMULSS X15, X4, X4
+	VSUBSS X7, X3, X3
+	VMULSS X15, X3, X3
+	VMOVSS X6, (BX)
+	VMOVSS X4, (BX)(DX*1)
+	VMOVSS X3, (BX)(DX*2)
+	VMOVSS X8, (BX)(R13*1)
+	ADDQ R8, DI
+	ADDQ R9, SI
+	DECQ CX
+	JNZ winoWeightFlipKernel_loop
+winoWeightFlipKernel_done:
+	RET

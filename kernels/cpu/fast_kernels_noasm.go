@@ -36,3 +36,11 @@ func winoOutputKernel(y *float32, ow int, m *float32, xs int, bias float32, accu
 func evenKernel(n int, dst, src *float32) {
 	panic("cpu: evenKernel has no assembly on this architecture")
 }
+
+func winoWeightKernel(n int, up *float32, upStep, xs int, w *float32, wStep int) {
+	panic("cpu: winoWeightKernel has no assembly on this architecture")
+}
+
+func winoWeightFlipKernel(n int, up *float32, upStep, xs int, w *float32, wStep int) {
+	panic("cpu: winoWeightFlipKernel has no assembly on this architecture")
+}

@@ -24,6 +24,7 @@ func main() {
 	leakyKernels()
 	winogradKernels()
 	evenKernel()
+	winoWeightKernels()
 	if err := os.WriteFile("fast_kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -473,4 +474,84 @@ TEXT ·evenKernel(SB), NOSPLIT, $0-24
 	label("even_done")
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// winoWeightKernels: U = G g G^T for a run of 3x3 kernels, in scalar SSE
+// (the GEMM panel layout scatters the 16 values of a kernel, so there is
+// nothing to gain from lanes; the point is the straight-line code).
+func winoWeightKernels() {
+	for _, flip := range []bool{false, true} {
+		name := "winoWeightKernel"
+		if flip {
+			name = "winoWeightFlipKernel"
+		}
+		fmt.Fprintf(&out, `
+// func %s(n int, up *float32, upStep, xs int, w *float32, wStep int)
+// For i < n: kernel g = w[i*wStep : i*wStep+9]`, name)
+		if flip {
+			out.WriteString(" read back to front (g[t] = w[i*wStep+8-t])")
+		}
+		fmt.Fprintf(&out, `,
+// U = G g G^T with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1];
+// up[i*upStep + xi*xs] = U[xi] for xi < 16.
+TEXT ·%s(SB), NOSPLIT, $0-48
+`, name)
+		lbl := name + "_loop"
+		done := name + "_done"
+		p("MOVQ n+0(FP), CX")
+		p("MOVQ up+8(FP), DI")
+		p("MOVQ upStep+16(FP), R8")
+		p("SHLQ $2, R8")
+		p("MOVQ xs+24(FP), DX")
+		p("SHLQ $2, DX")
+		p("MOVQ w+32(FP), SI")
+		p("MOVQ wStep+40(FP), R9")
+		p("SHLQ $2, R9")
+		p("LEAQ (DX)(DX*2), R13")
+		p("MOVL $0x3f000000, AX") // 0.5
+		p("VMOVD AX, X15")
+		p("TESTQ CX, CX")
+		p("JZ %s", done)
+		label(lbl)
+		for t := 0; t < 9; t++ {
+			src := t
+			if flip {
+				src = 8 - t
+			}
+			p("VMOVSS %d(SI), X%d", 4*src, t)
+		}
+		// Columns q: a1 = (g_q + g_6+q + g_3+q)/2 in X(9+q), a2 = (g_q + g_6+q - g_3+q)/2 in X(12+q).
+		for q := 0; q < 3; q++ {
+			p("VADDSS X%d, X%d, X%d", 6+q, q, 9+q)
+			p("VSUBSS X%d, X%d, X%d", 3+q, 9+q, 12+q)
+			p("VADDSS X%d, X%d, X%d", 3+q, 9+q, 9+q)
+			p("VMULSS X15, X%d, X%d", 9+q, 9+q)
+			p("VMULSS X15, X%d, X%d", 12+q, 12+q)
+		}
+		// Rows of G g: (X0 X1 X2), (X9 X10 X11), (X12 X13 X14), (X6 X7 X8).
+		// Row rr's U[4rr + b] at DI + (4rr+b)*xs: base BX = DI + 4rr*xs.
+		rows := [4][3]int{{0, 1, 2}, {9, 10, 11}, {12, 13, 14}, {6, 7, 8}}
+		p("MOVQ DI, BX")
+		for rr, r := range rows {
+			if rr > 0 {
+				p("LEAQ (BX)(DX*4), BX")
+			}
+			x0, x1, x2 := r[0], r[1], r[2]
+			p("VADDSS X%d, X%d, X3", x2, x0) // s = x0 + x2 (g3..g5 are spent)
+			p("VADDSS X%d, X3, X4", x1)
+			p("VMULSS X15, X4, X4") // (s + x1)/2
+			p("VSUBSS X%d, X3, X3", x1)
+			p("VMULSS X15, X3, X3") // (s - x1)/2
+			p("VMOVSS X%d, (BX)", x0)
+			p("VMOVSS X4, (BX)(DX*1)")
+			p("VMOVSS X3, (BX)(DX*2)")
+			p("VMOVSS X%d, (BX)(R13*1)", x2)
+		}
+		p("ADDQ R8, DI")
+		p("ADDQ R9, SI")
+		p("DECQ CX")
+		p("JNZ %s", lbl)
+		label(done)
+		p("RET")
+	}
 }
