@@ -141,7 +141,9 @@ func sampleGroup(n, per int) int {
 }
 
 // gatherEven sets dst[i] = src[2i]: the vector kernel for the runs of 8
-// whose 16 source floats lie in src, a loop for the rest.
+// whose 16 source floats lie in src; a last run that ends with the last
+// source float takes the window one float earlier and its odd elements;
+// a loop for the rest (short rows).
 func gatherEven(dst, src []float32) {
 	i := 0
 	if useAsm {
@@ -149,6 +151,12 @@ func gatherEven(dst, src []float32) {
 		if i > 0 {
 			_, _ = dst[i-1], src[2*i-1]
 			evenKernel(i, &dst[0], &src[0])
+		}
+		if n := len(dst); i < n && n >= 9 {
+			w := src[2*n-17:]
+			_, _ = dst[n-1], w[15]
+			oddKernel(8, &dst[n-8], &w[0])
+			return
 		}
 	}
 	for ; i < len(dst); i++ {

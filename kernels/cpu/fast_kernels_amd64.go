@@ -38,3 +38,6 @@ func winoWeightKernel(n int, up *float32, upStep, xs int, w *float32, wStep int)
 
 //go:noescape
 func winoWeightFlipKernel(n int, up *float32, upStep, xs int, w *float32, wStep int)
+
+//go:noescape
+func oddKernel(n int, dst, src *float32)

@@ -705,8 +705,8 @@ TEXT ·evenKernel(SB), NOSPLIT, $0-24
 	MOVQ dst+8(FP), DI
 	MOVQ src+16(FP), SI
 	SHRQ $3, CX
-	JZ even_done
-even_loop:
+	JZ evenKernel_done
+evenKernel_loop:
 	VMOVUPS (SI), Y0
 	VMOVUPS 32(SI), Y1
 	VSHUFPS $0x88, Y1, Y0, Y2
@@ -715,8 +715,30 @@ even_loop:
 	ADDQ $64, SI
 	ADDQ $32, DI
 	DECQ CX
-	JNZ even_loop
-even_done:
+	JNZ evenKernel_loop
+evenKernel_done:
+	VZEROUPPER
+	RET
+
+// func oddKernel(n int, dst, src *float32)
+// dst[i] = src[2i+1] for i < n; n % 8 == 0 (reads src[0 .. 2n-1]).
+TEXT ·oddKernel(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	SHRQ $3, CX
+	JZ oddKernel_done
+oddKernel_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0xdd, Y1, Y0, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ oddKernel_loop
+oddKernel_done:
 	VZEROUPPER
 	RET
 

@@ -44,3 +44,7 @@ func winoWeightKernel(n int, up *float32, upStep, xs int, w *float32, wStep int)
 func winoWeightFlipKernel(n int, up *float32, upStep, xs int, w *float32, wStep int) {
 	panic("cpu: winoWeightFlipKernel has no assembly on this architecture")
 }
+
+func oddKernel(n int, dst, src *float32) {
+	panic("cpu: oddKernel has no assembly on this architecture")
+}

@@ -449,31 +449,37 @@ TEXT ·winoOutputKernel(SB), NOSPLIT, $0-48
 	p("RET")
 }
 
-// evenKernel: the stride-2 gather of the phased copies (conv_geom.go).
+// evenKernels: the stride-2 gathers of the phased copies (conv_geom.go).
 func evenKernel() {
-	out.WriteString(`
-// func evenKernel(n int, dst, src *float32)
-// dst[i] = src[2i] for i < n; n % 8 == 0 (reads src[0 .. 2n-1]).
-TEXT ·evenKernel(SB), NOSPLIT, $0-24
-`)
-	p("MOVQ n+0(FP), CX")
-	p("MOVQ dst+8(FP), DI")
-	p("MOVQ src+16(FP), SI")
-	p("SHRQ $3, CX")
-	p("JZ even_done")
-	label("even_loop")
-	p("VMOVUPS (SI), Y0")
-	p("VMOVUPS 32(SI), Y1")
-	p("VSHUFPS $0x88, Y1, Y0, Y2") // per 128-bit lane: s0 s2 s8 s10 | s4 s6 s12 s14
-	p("VPERMPD $0xd8, Y2, Y2")     // 64-bit pairs 0 2 1 3: s0 s2 s4 ... s14
-	p("VMOVUPS Y2, (DI)")
-	p("ADDQ $64, SI")
-	p("ADDQ $32, DI")
-	p("DECQ CX")
-	p("JNZ even_loop")
-	label("even_done")
-	p("VZEROUPPER")
-	p("RET")
+	for _, odd := range []bool{false, true} {
+		name, imm, what := "evenKernel", "0x88", "2i"
+		if odd {
+			name, imm, what = "oddKernel", "0xdd", "2i+1"
+		}
+		fmt.Fprintf(&out, `
+// func %s(n int, dst, src *float32)
+// dst[i] = src[%s] for i < n; n %% 8 == 0 (reads src[0 .. 2n-1]).
+TEXT ·%s(SB), NOSPLIT, $0-24
+`, name, what, name)
+		p("MOVQ n+0(FP), CX")
+		p("MOVQ dst+8(FP), DI")
+		p("MOVQ src+16(FP), SI")
+		p("SHRQ $3, CX")
+		p("JZ %s_done", name)
+		label(name + "_loop")
+		p("VMOVUPS (SI), Y0")
+		p("VMOVUPS 32(SI), Y1")
+		p("VSHUFPS $%s, Y1, Y0, Y2", imm) // per 128-bit lane: s0 s2 s8 s10 | s4 s6 s12 s14 (odd: +1)
+		p("VPERMPD $0xd8, Y2, Y2")        // 64-bit pairs 0 2 1 3: s0 s2 s4 ... s14
+		p("VMOVUPS Y2, (DI)")
+		p("ADDQ $64, SI")
+		p("ADDQ $32, DI")
+		p("DECQ CX")
+		p("JNZ %s_loop", name)
+		label(name + "_done")
+		p("VZEROUPPER")
+		p("RET")
+	}
 }
 
 // winoWeightKernels: U = G g G^T for a run of 3x3 kernels, in scalar SSE
