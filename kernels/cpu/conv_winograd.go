@@ -241,47 +241,55 @@ func (j *winogradJob) runBlock(scratch, src, out []float32, t0 int) {
 // transformInput writes V = B^T d B for channels [k0, k0+kc) of the live
 // tiles from t0 into v as GEMM B panels: v[((xi*panels + t/16)*kc + c)*16 +
 // t%16]; lanes past the live tiles are zero. Runs of 8 tiles along a tile
-// row go through the 8-lane kernel.
+// row go through the 8-lane kernel, all channels in one call.
 func (j *winogradJob) transformInput(v, src []float32, k0, kc, t0, live, panels int) {
 	g := j.g
 	xs := panels * kc * gemmNR // floats between xi blocks
 	v = v[:16*xs]
-	for c := 0; c < kc; c++ {
-		even := src[(k0+c)*2*j.ps:]
-		odd := even[j.ps:]
-		for tt := 0; tt < panels*gemmNR; {
-			off := (tt/gemmNR*kc+c)*gemmNR + tt%gemmNR
-			if tt >= live {
+	src = src[k0*2*j.ps:]
+	for tt := 0; tt < panels*gemmNR; {
+		off := tt/gemmNR*kc*gemmNR + tt%gemmNR // channel 0
+		if tt >= live {
+			for c := 0; c < kc; c++ {
 				for xi := 0; xi < 16; xi++ {
-					v[xi*xs+off] = 0
+					v[xi*xs+off+c*gemmNR] = 0
 				}
-				tt++
-				continue
 			}
-			t := t0 + tt
-			ty, tx := t/j.tw, t%j.tw
-			base := 2*ty*g + tx
-			if tt%8 == 0 && tt+8 <= live && tx+8 <= j.tw {
-				winoInput8(v[off:], xs, even[base:], odd[base:], g)
-				tt += 8
-				continue
-			}
-			winoInputTile(v[off:], xs, even[base:], odd[base:], g)
 			tt++
+			continue
 		}
+		t := t0 + tt
+		ty, tx := t/j.tw, t%j.tw
+		base := 2*ty*g + tx
+		if tt%8 == 0 && tt+8 <= live && tx+8 <= j.tw {
+			winoInput8(kc, v[off:], gemmNR, xs, src[base:], src[j.ps+base:], 2*j.ps, g)
+			tt += 8
+			continue
+		}
+		for c := 0; c < kc; c++ {
+			even := src[c*2*j.ps+base:]
+			winoInputTile(v[off+c*gemmNR:], xs, even, even[j.ps:], g)
+		}
+		tt++
 	}
 }
 
-// winoInput8 is winoInputTile for 8 tiles side by side: lane l reads
-// src0[l:] and src1[l:] and writes v[l:].
-func winoInput8(v []float32, xs int, src0, src1 []float32, g int) {
-	_, _, _ = v[15*xs+7], src0[3*g+8], src1[3*g+8]
-	if useAsm {
-		winoInputKernel(&v[0], xs, &src0[0], &src1[0], g)
+// winoInput8 is winoInputTile for 8 tiles side by side and n channels:
+// lane l of channel c reads src0[c*srcStep+l:] and src1[c*srcStep+l:] and
+// writes v[c*vStep+l:].
+func winoInput8(n int, v []float32, vStep, xs int, src0, src1 []float32, srcStep, g int) {
+	if n == 0 {
 		return
 	}
-	for l := 0; l < 8; l++ {
-		winoInputTile(v[l:], xs, src0[l:], src1[l:], g)
+	_, _, _ = v[(n-1)*vStep+15*xs+7], src0[(n-1)*srcStep+3*g+8], src1[(n-1)*srcStep+3*g+8]
+	if useAsm {
+		winoInputKernel(n, &v[0], vStep, xs, &src0[0], &src1[0], srcStep, g)
+		return
+	}
+	for c := 0; c < n; c++ {
+		for l := 0; l < 8; l++ {
+			winoInputTile(v[c*vStep+l:], xs, src0[c*srcStep+l:], src1[c*srcStep+l:], g)
+		}
 	}
 }
 
@@ -305,42 +313,51 @@ func winoInputTile(v []float32, xs int, src0, src1 []float32, g int) {
 
 // transformOutput writes Y = A^T M A (+ bias) for the live tiles from t0,
 // clipping the tiles at the image border; runs of 8 whole tiles along a
-// tile row go through the 8-lane kernel. mm is (16, m6, block); xs floats
-// apart per xi.
+// tile row go through the 8-lane kernel, all channels in one call. mm is
+// (16, m6, block); xs floats apart per xi.
 func (j *winogradJob) transformOutput(out, mm []float32, t0, live, xs int) {
 	nt := j.block
 	plane := j.oh * j.ow
-	for i := 0; i < j.m; i++ {
-		var bias float32
-		if j.bias != nil {
-			bias = j.bias[i]
+	bias, biasStep := j.bias, 1
+	if bias == nil {
+		bias, biasStep = winoZero[:], 0
+	}
+	for tt := 0; tt < live; {
+		t := t0 + tt
+		oy, ox := 2*(t/j.tw), 2*(t%j.tw)
+		y := out[oy*j.ow+ox:]
+		if tt%8 == 0 && tt+8 <= live && ox+16 <= j.ow && oy+2 <= j.oh {
+			winoOutput8(j.m, y, plane, j.ow, mm[tt:], nt, xs, bias, biasStep, j.accumulate)
+			tt += 8
+			continue
 		}
-		y := out[i*plane:][:plane]
-		for tt := 0; tt < live; {
-			t := t0 + tt
-			oy, ox := 2*(t/j.tw), 2*(t%j.tw)
-			m := mm[i*nt+tt:]
-			if tt%8 == 0 && tt+8 <= live && ox+16 <= j.ow && oy+2 <= j.oh {
-				winoOutput8(y[oy*j.ow+ox:], j.ow, m, xs, bias, j.accumulate)
-				tt += 8
-				continue
-			}
-			winoOutputTile(y[oy*j.ow+ox:], j.ow, m, xs, bias, j.accumulate, min(2, j.oh-oy), min(2, j.ow-ox))
-			tt++
+		rows, cols := min(2, j.oh-oy), min(2, j.ow-ox)
+		for i := 0; i < j.m; i++ {
+			winoOutputTile(y[i*plane:], j.ow, mm[i*nt+tt:], xs, bias[i*biasStep], j.accumulate, rows, cols)
 		}
+		tt++
 	}
 }
 
-// winoOutput8 is winoOutputTile for 8 whole tiles side by side: lane l
-// reads m[l:] and writes y[2l:].
-func winoOutput8(y []float32, ow int, m []float32, xs int, bias float32, accumulate bool) {
-	_, _ = y[ow+15], m[15*xs+7]
-	if useAsm {
-		winoOutputKernel(&y[0], ow, &m[0], xs, bias, boolInt(accumulate))
+// winoZero is the bias of a conv without one.
+var winoZero [1]float32
+
+// winoOutput8 is winoOutputTile for 8 whole tiles side by side and n
+// channels: lane l of channel c reads m[c*mStep+l:] and writes
+// y[c*yStep+2l:], with bias[c*biasStep].
+func winoOutput8(n int, y []float32, yStep, ow int, m []float32, mStep, xs int, bias []float32, biasStep int, accumulate bool) {
+	if n == 0 {
 		return
 	}
-	for l := 0; l < 8; l++ {
-		winoOutputTile(y[2*l:], ow, m[l:], xs, bias, accumulate, 2, 2)
+	_, _, _ = y[(n-1)*yStep+ow+15], m[(n-1)*mStep+15*xs+7], bias[(n-1)*biasStep]
+	if useAsm {
+		winoOutputKernel(n, &y[0], yStep, ow, &m[0], mStep, xs, &bias[0], biasStep, boolInt(accumulate))
+		return
+	}
+	for c := 0; c < n; c++ {
+		for l := 0; l < 8; l++ {
+			winoOutputTile(y[c*yStep+2*l:], ow, m[c*mStep+l:], xs, bias[c*biasStep], accumulate, 2, 2)
+		}
 	}
 }
 

@@ -25,10 +25,10 @@ func leakyReLUKernel(n int, y, x *float32, slope float32)
 func leakyReLUBackwardKernel(n int, dx, dy, y *float32, slope float32)
 
 //go:noescape
-func winoInputKernel(dst *float32, xs int, src0, src1 *float32, pitch int)
+func winoInputKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
 
 //go:noescape
-func winoOutputKernel(y *float32, ow int, m *float32, xs int, bias float32, accumulate int)
+func winoOutputKernel(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int)
 
 //go:noescape
 func evenKernel(n int, dst, src *float32)

@@ -536,23 +536,32 @@ leakyb_done:
 	VZEROUPPER
 	RET
 
-// func winoInputKernel(dst *float32, xs int, src0, src1 *float32, pitch int)
-// V = B^T d B for 8 tiles: d[i][j] of lane l is src(j%2)[i*pitch + l + j/2]
-// (the even and odd columns of the padded rows); V[4r+q] of lane l goes to
-// dst[(4r+q)*xs + l].
-TEXT ·winoInputKernel(SB), NOSPLIT, $0-40
-	MOVQ dst+0(FP), DI
-	MOVQ xs+8(FP), DX
+// func winoInputKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
+// For channels c < n, V = B^T d B of 8 tiles: d[i][j] of lane l is
+// src(j%2)[c*srcStep + i*pitch + l + j/2] (the even and odd columns of the
+// padded rows); V[4r+q] of lane l goes to dst[c*dstStep + (4r+q)*xs + l].
+TEXT ·winoInputKernel(SB), NOSPLIT, $0-64
+	MOVQ dstStep+16(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, dstStep+16(FP)
+	MOVQ srcStep+48(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, srcStep+48(FP)
+	MOVQ dst+8(FP), DI
+	MOVQ xs+24(FP), DX
 	SHLQ $2, DX
-	MOVQ src0+16(FP), SI
-	MOVQ src1+24(FP), R8
+	LEAQ (DX)(DX*2), R13
+	MOVQ src0+32(FP), SI
+	MOVQ src1+40(FP), R8
 	SUBQ SI, R8
-	MOVQ pitch+32(FP), CX
+	MOVQ pitch+56(FP), CX
 	SHLQ $2, CX
+	CMPQ n+0(FP), $0
+	JLE wino_in_done
+wino_in_loop:
 	LEAQ (SI)(CX*1), R9
 	LEAQ (R9)(CX*1), R10
 	LEAQ (R10)(CX*1), R11
-	LEAQ (DX)(DX*2), R13
 	LEAQ (DI)(DX*4), BX
 	LEAQ (BX)(DX*4), AX
 	LEAQ (AX)(DX*4), R12
@@ -620,23 +629,41 @@ TEXT ·winoInputKernel(SB), NOSPLIT, $0-40
 	VMOVUPS Y5, (BX)(R13*1)
 	VMOVUPS Y6, (AX)(R13*1)
 	VMOVUPS Y7, (R12)(R13*1)
+	ADDQ srcStep+48(FP), SI
+	ADDQ dstStep+16(FP), DI
+	DECQ n+0(FP)
+	JNZ wino_in_loop
+wino_in_done:
 	VZEROUPPER
 	RET
 
-// func winoOutputKernel(y *float32, ow int, m *float32, xs int, bias float32, accumulate int)
-// Y = A^T M A (+ bias) for 8 tiles: M[ξ] of lane l is m[ξ*xs + l]; tile l's
-// 2x2 outputs go to y[2l], y[2l+1], y[ow+2l], y[ow+2l+1] (added to them when
-// accumulate is 1).
-TEXT ·winoOutputKernel(SB), NOSPLIT, $0-48
-	MOVQ y+0(FP), DI
-	MOVQ ow+8(FP), CX
+// func winoOutputKernel(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int)
+// For channels c < n, Y = A^T M A + bias[c*biasStep] of 8 tiles: M[ξ] of
+// lane l is m[c*mStep + ξ*xs + l]; tile l's 2x2 outputs go to y[c*yStep] +
+// 2l, +2l+1, +ow+2l, +ow+2l+1 (added to them when accumulate is 1).
+TEXT ·winoOutputKernel(SB), NOSPLIT, $0-80
+	MOVQ yStep+16(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, yStep+16(FP)
+	MOVQ mStep+40(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, mStep+40(FP)
+	MOVQ biasStep+64(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, biasStep+64(FP)
+	MOVQ y+8(FP), DI
+	MOVQ ow+24(FP), CX
 	SHLQ $2, CX
-	MOVQ m+16(FP), SI
-	MOVQ xs+24(FP), DX
+	MOVQ m+32(FP), SI
+	MOVQ xs+48(FP), DX
 	SHLQ $2, DX
-	VBROADCASTSS bias+32(FP), Y15
-	MOVQ accumulate+40(FP), R8
 	LEAQ (DX)(DX*2), R13
+	MOVQ bias+56(FP), R9
+	MOVQ accumulate+72(FP), R8
+	CMPQ n+0(FP), $0
+	JLE wino_out_done
+wino_out_loop:
+	VBROADCASTSS (R9), Y15
 	LEAQ (SI)(DX*4), BX
 	LEAQ (BX)(DX*4), AX
 	LEAQ (AX)(DX*4), R12
@@ -695,6 +722,12 @@ wino_out_store:
 	VMOVUPS Y13, 32(DI)
 	VMOVUPS Y14, (DI)(CX*1)
 	VMOVUPS Y15, 32(DI)(CX*1)
+	ADDQ yStep+16(FP), DI
+	ADDQ mStep+40(FP), SI
+	ADDQ biasStep+64(FP), R9
+	DECQ n+0(FP)
+	JNZ wino_out_loop
+wino_out_done:
 	VZEROUPPER
 	RET
 

@@ -25,11 +25,11 @@ func leakyReLUBackwardKernel(n int, dx, dy, y *float32, slope float32) {
 	panic("cpu: leakyReLUBackwardKernel has no assembly on this architecture")
 }
 
-func winoInputKernel(dst *float32, xs int, src0, src1 *float32, pitch int) {
+func winoInputKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int) {
 	panic("cpu: winoInputKernel has no assembly on this architecture")
 }
 
-func winoOutputKernel(y *float32, ow int, m *float32, xs int, bias float32, accumulate int) {
+func winoOutputKernel(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int) {
 	panic("cpu: winoOutputKernel has no assembly on this architecture")
 }
 

@@ -331,28 +331,39 @@ TEXT ·leakyReLUBackwardKernel(SB), NOSPLIT, $0-36
 }
 
 // winogradKernels: the Winograd F(2x2, 3x3) transforms (conv_winograd.go)
-// for 8 tiles side by side along a tile row, one tile per lane.
+// for 8 tiles side by side along a tile row, one tile per lane, looping over
+// channels. Step arguments are rescaled to bytes in their argument slots,
+// which frees registers for the 16 store addresses.
 func winogradKernels() {
 	out.WriteString(`
-// func winoInputKernel(dst *float32, xs int, src0, src1 *float32, pitch int)
-// V = B^T d B for 8 tiles: d[i][j] of lane l is src(j%2)[i*pitch + l + j/2]
-// (the even and odd columns of the padded rows); V[4r+q] of lane l goes to
-// dst[(4r+q)*xs + l].
-TEXT ·winoInputKernel(SB), NOSPLIT, $0-40
+// func winoInputKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
+// For channels c < n, V = B^T d B of 8 tiles: d[i][j] of lane l is
+// src(j%2)[c*srcStep + i*pitch + l + j/2] (the even and odd columns of the
+// padded rows); V[4r+q] of lane l goes to dst[c*dstStep + (4r+q)*xs + l].
+TEXT ·winoInputKernel(SB), NOSPLIT, $0-64
 `)
-	p("MOVQ dst+0(FP), DI")
-	p("MOVQ xs+8(FP), DX")
+	p("MOVQ dstStep+16(FP), AX")
+	p("SHLQ $2, AX")
+	p("MOVQ AX, dstStep+16(FP)")
+	p("MOVQ srcStep+48(FP), AX")
+	p("SHLQ $2, AX")
+	p("MOVQ AX, srcStep+48(FP)")
+	p("MOVQ dst+8(FP), DI")
+	p("MOVQ xs+24(FP), DX")
 	p("SHLQ $2, DX")
-	p("MOVQ src0+16(FP), SI")
-	p("MOVQ src1+24(FP), R8")
+	p("LEAQ (DX)(DX*2), R13")
+	p("MOVQ src0+32(FP), SI")
+	p("MOVQ src1+40(FP), R8")
 	p("SUBQ SI, R8") // odd plane = even row + R8
-	p("MOVQ pitch+32(FP), CX")
+	p("MOVQ pitch+56(FP), CX")
 	p("SHLQ $2, CX")
+	p("CMPQ n+0(FP), $0")
+	p("JLE wino_in_done")
+	label("wino_in_loop")
 	p("LEAQ (SI)(CX*1), R9")
 	p("LEAQ (R9)(CX*1), R10")
 	p("LEAQ (R10)(CX*1), R11")
 	// Store rows: ξ = 4r+q at base_r + q*xs, base_r = dst + 4r*xs.
-	p("LEAQ (DX)(DX*2), R13")
 	p("LEAQ (DI)(DX*4), BX")
 	p("LEAQ (BX)(DX*4), AX")
 	p("LEAQ (AX)(DX*4), R12")
@@ -388,28 +399,41 @@ TEXT ·winoInputKernel(SB), NOSPLIT, $0-40
 			p("VMOVUPS Y%d, (%s)%s", 4+r, bases[r], qoff[q])
 		}
 	}
+	p("ADDQ srcStep+48(FP), SI")
+	p("ADDQ dstStep+16(FP), DI")
+	p("DECQ n+0(FP)")
+	p("JNZ wino_in_loop")
+	label("wino_in_done")
 	p("VZEROUPPER")
 	p("RET")
 	out.WriteString(`
-// func winoOutputKernel(y *float32, ow int, m *float32, xs int, bias float32, accumulate int)
-// Y = A^T M A (+ bias) for 8 tiles: M[ξ] of lane l is m[ξ*xs + l]; tile l's
-// 2x2 outputs go to y[2l], y[2l+1], y[ow+2l], y[ow+2l+1] (added to them when
-// accumulate is 1).
-TEXT ·winoOutputKernel(SB), NOSPLIT, $0-48
+// func winoOutputKernel(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int)
+// For channels c < n, Y = A^T M A + bias[c*biasStep] of 8 tiles: M[ξ] of
+// lane l is m[c*mStep + ξ*xs + l]; tile l's 2x2 outputs go to y[c*yStep] +
+// 2l, +2l+1, +ow+2l, +ow+2l+1 (added to them when accumulate is 1).
+TEXT ·winoOutputKernel(SB), NOSPLIT, $0-80
 `)
-	p("MOVQ y+0(FP), DI")
-	p("MOVQ ow+8(FP), CX")
+	for _, a := range []string{"yStep+16", "mStep+40", "biasStep+64"} {
+		p("MOVQ %s(FP), AX", a)
+		p("SHLQ $2, AX")
+		p("MOVQ AX, %s(FP)", a)
+	}
+	p("MOVQ y+8(FP), DI")
+	p("MOVQ ow+24(FP), CX")
 	p("SHLQ $2, CX")
-	p("MOVQ m+16(FP), SI")
-	p("MOVQ xs+24(FP), DX")
+	p("MOVQ m+32(FP), SI")
+	p("MOVQ xs+48(FP), DX")
 	p("SHLQ $2, DX")
-	p("VBROADCASTSS bias+32(FP), Y15")
-	p("MOVQ accumulate+40(FP), R8")
 	p("LEAQ (DX)(DX*2), R13")
+	p("MOVQ bias+56(FP), R9")
+	p("MOVQ accumulate+72(FP), R8")
+	p("CMPQ n+0(FP), $0")
+	p("JLE wino_out_done")
+	label("wino_out_loop")
+	p("VBROADCASTSS (R9), Y15")
 	p("LEAQ (SI)(DX*4), BX")  // row 1 of M
 	p("LEAQ (BX)(DX*4), AX")  // row 2
 	p("LEAQ (AX)(DX*4), R12") // row 3
-	qoff = []string{"", "(DX*1)", "(DX*2)", "(R13*1)"}
 	for q := 0; q < 4; q++ {
 		// s0[q] = m0q + m1q + m2q in Y(q); s1[q] = m1q - m2q - m3q in Y(4+q).
 		p("VMOVUPS (BX)%s, Y8", qoff[q])
@@ -439,12 +463,18 @@ TEXT ·winoOutputKernel(SB), NOSPLIT, $0-48
 	p("VADDPS (DI), Y12, Y12")
 	p("VADDPS 32(DI), Y13, Y13")
 	p("VADDPS (DI)(CX*1), Y14, Y14")
-	p("VADDPS 32(DI)(CX*1), Y15, Y15") // the bias is no longer needed: Y15 is row 1's second half
+	p("VADDPS 32(DI)(CX*1), Y15, Y15") // the bias is spent: Y15 is row 1's second half
 	label("wino_out_store")
 	p("VMOVUPS Y12, (DI)")
 	p("VMOVUPS Y13, 32(DI)")
 	p("VMOVUPS Y14, (DI)(CX*1)")
 	p("VMOVUPS Y15, 32(DI)(CX*1)")
+	p("ADDQ yStep+16(FP), DI")
+	p("ADDQ mStep+40(FP), SI")
+	p("ADDQ biasStep+64(FP), R9")
+	p("DECQ n+0(FP)")
+	p("JNZ wino_out_loop")
+	label("wino_out_done")
 	p("VZEROUPPER")
 	p("RET")
 }
