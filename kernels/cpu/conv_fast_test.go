@@ -120,7 +120,7 @@ func TestConvFastMatchesReference(t *testing.T) {
 func TestConvTransposeFastMatchesReference(t *testing.T) {
 	cases := []struct{ n, ci, co, h, w, k int }{
 		{1, 1, 1, 1, 1, 2}, {3, 5, 4, 3, 5, 2}, {2, 16, 9, 4, 4, 2}, {2, 8, 8, 8, 8, 2},
-		{1, 7, 3, 4, 6, 3}, {2, 12, 5, 2, 4, 2}, {1, 32, 16, 8, 16, 2},
+		{1, 7, 3, 4, 6, 3}, {2, 12, 5, 2, 4, 2}, {1, 32, 16, 8, 16, 2}, {3, 20, 7, 4, 8, 2},
 	}
 	withKernels(t, func(t *testing.T) {
 		g := tensor.NewRNG(12)
@@ -426,5 +426,30 @@ func checkPhasedFill(t *testing.T, g *tensor.RNG, c, h, w, sh, sw, pad, k int) {
 		if dst[i] != want[i] {
 			t.Fatalf("c%d %dx%d stride %dx%d pad %d k %d: element %d = %v, want %v", c, h, w, sh, sw, pad, k, i, dst[i], want[i])
 		}
+	}
+}
+
+// TestConvTransposeSampleGroups: conv-transpose forward and backward-data
+// with the batch cut into groups of 1, 2 and 3 samples.
+func TestConvTransposeSampleGroups(t *testing.T) {
+	defer func(v int) { convGroupFloats = v }(convGroupFloats)
+	g := tensor.NewRNG(14)
+	n, ci, co, h, w := 3, 20, 7, 4, 8
+	per := co * 4 * h * w // one sample's z
+	x, wt, b := g.Rand(n, ci, h, w), g.Rand(ci, co, 2, 2), g.Rand(co)
+	dy := g.Rand(n, co, 2*h, 2*w)
+	ref := NewReference()
+	y2, dx2 := tensor.New(n, co, 2*h, 2*w), tensor.New(x.Shape...)
+	must(t, ref.ConvTranspose2d(y2, x, wt, b))
+	must(t, ref.ConvTranspose2dBackwardData(dx2, dy, wt))
+	for _, group := range []int{1, 2, 3} {
+		convGroupFloats = group * per
+		y1, dx1 := tensor.New(y2.Shape...), tensor.New(x.Shape...)
+		tensor.NaNs(y1)
+		fast := New(2)
+		must(t, fast.ConvTranspose2d(y1, x, wt, b))
+		must(t, fast.ConvTranspose2dBackwardData(dx1, dy, wt))
+		closeTo(t, fmt.Sprintf("group %d fwd", group), y1, y2, 1e-4)
+		closeTo(t, fmt.Sprintf("group %d bwd-data", group), dx1, dx2, 1e-4)
 	}
 }

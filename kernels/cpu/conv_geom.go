@@ -163,3 +163,21 @@ func gatherEven(dst, src []float32) {
 		dst[i] = src[2*i]
 	}
 }
+
+// gatherOdd sets dst[i] = src[2i+1] for i < len(dst).
+func gatherOdd(dst, src []float32) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	_ = src[2*n-1]
+	i := 0
+	if useAsm {
+		if i = n &^ 7; i > 0 {
+			oddKernel(i, &dst[0], &src[0])
+		}
+	}
+	for ; i < n; i++ {
+		dst[i] = src[2*i+1]
+	}
+}

@@ -14,28 +14,56 @@ import "sync"
 // flatPitch is the distance between planes of HW pixels in the flat buffers.
 func flatPitch(hw int) int { return roundUp(hw, convSeg) }
 
-// scatterJob moves z (CK, pitch) to or from y[n] (Co, H*KH, W*KW), parts
-// cutting Co. toY: y = z (forward); otherwise z = y with zero tails (gather).
+// scatterJob moves z (samples, CK, pitch) to or from y[n0..] (Co, H*KH,
+// W*KW), parts cutting the (sample, Co) pairs. toY: y = z (forward);
+// otherwise z = y with zero tails (gather). z's samples are CK*pitch apart.
 type scatterJob struct {
-	d     convTDims
-	n     int
-	pitch int
-	z, y  []float32 // y is the whole batch tensor
-	toY   bool
-	done  partsDone
+	d       convTDims
+	n0      int // first sample of y
+	samples int
+	pitch   int
+	z, y    []float32 // y is the whole batch tensor
+	toY     bool
+	done    partsDone
 }
 
 var scatterJobs = sync.Pool{New: func() any { return new(scatterJob) }}
 
 func (j *scatterJob) runPart(part, parts int) {
 	d, hw := j.d, j.d.h*j.d.w
-	c0, c1 := partRange(d.co, 1, part, parts)
-	for co := c0; co < c1; co++ {
+	ck := d.co * d.kh * d.kw
+	u0, u1 := partRange(j.samples*d.co, 1, part, parts)
+	for u := u0; u < u1; u++ {
+		s, co := u/d.co, u%d.co
+		z := j.z[s*ck*j.pitch:]
+		if d.kw == 2 {
+			// Both kernel columns of a kernel row at once: y's row is
+			// their interleave.
+			for i := 0; i < d.kh; i++ {
+				r0 := z[((co*d.kh+i)*2)*j.pitch:][:j.pitch]
+				r1 := z[((co*d.kh+i)*2+1)*j.pitch:][:j.pitch]
+				for h := 0; h < d.h; h++ {
+					yr := j.y[d.yIndex(j.n0+s, co, h, 0, i, 0):][:2*d.w]
+					z0, z1 := r0[h*d.w:(h+1)*d.w], r1[h*d.w:(h+1)*d.w]
+					if j.toY {
+						interleave2(yr, z0, z1)
+					} else {
+						gatherEven(z0, yr)
+						gatherOdd(z1, yr)
+					}
+				}
+				if !j.toY {
+					clear(r0[hw:])
+					clear(r1[hw:])
+				}
+			}
+			continue
+		}
 		for i := 0; i < d.kh; i++ {
 			for jj := 0; jj < d.kw; jj++ {
-				row := j.z[((co*d.kh+i)*d.kw+jj)*j.pitch:][:j.pitch]
+				row := z[((co*d.kh+i)*d.kw+jj)*j.pitch:][:j.pitch]
 				for h := 0; h < d.h; h++ {
-					base := d.yIndex(j.n, co, h, 0, i, jj)
+					base := d.yIndex(j.n0+s, co, h, 0, i, jj)
 					zr := row[h*d.w : (h+1)*d.w]
 					if j.toY {
 						for w, v := range zr {
@@ -55,10 +83,10 @@ func (j *scatterJob) runPart(part, parts int) {
 	}
 }
 
-func (b *Backend) scatterConvT(z, y []float32, n, pitch int, d convTDims, toY bool) {
+func (b *Backend) scatterConvT(z, y []float32, n0, samples, pitch int, d convTDims, toY bool) {
 	j := scatterJobs.Get().(*scatterJob)
-	j.d, j.n, j.pitch, j.z, j.y, j.toY = d, n, pitch, z, y, toY
-	runParts(j, min(b.threads, d.co), &j.done)
+	j.d, j.n0, j.samples, j.pitch, j.z, j.y, j.toY = d, n0, samples, pitch, z, y, toY
+	runParts(j, min(b.threads, samples*d.co), &j.done)
 	j.z, j.y = nil, nil
 	scatterJobs.Put(j)
 }
@@ -94,22 +122,36 @@ func (b *Backend) convTranspose2dFast(y, x, w, bias []float32, d convTDims) {
 	for ci := range offs {
 		offs[ci] = ci * pitch
 	}
-	z := ws.getFloats(ck * pitch)
-	xbuf := ws.getFloats(d.ci * pitch)
 	j := directConvJobs.Get().(*directConvJob)
 	j.m, j.k, j.ap, j.offs, j.maxOff, j.bias, j.accumulate = ck, d.ci, ap, offs, (d.ci-1)*pitch, pb, false
-	j.g, j.oh, j.ow, j.out, j.samples = pitch, 1, hw, z, 1
-	for n := 0; n < d.n; n++ {
-		j.src = b.flatten(xbuf, x[n*d.ci*hw:(n+1)*d.ci*hw], d.ci, hw, pitch)
-		j.run(b.threads)
-		b.scatterConvT(z, y, n, hw, d, true) // the kernel writes rows hw apart
+	j.g, j.oh, j.ow = pitch, 1, hw
+	var z, xbuf []float32
+	if hw == pitch {
+		// x is already flat: a group of samples (sampleGroup) is one
+		// parallel region, z rows hw apart (a multiple of 8).
+		group := sampleGroup(d.n, ck*pitch)
+		z = ws.getFloats(group * ck * pitch)
+		j.srcStride, j.out, j.outStride = d.ci*hw, z, ck*pitch
+		for n0 := 0; n0 < d.n; n0 += group {
+			j.src, j.samples = x[n0*d.ci*hw:], min(group, d.n-n0)
+			j.run(b.threads)
+			b.scatterConvT(z, y, n0, j.samples, pitch, d, true)
+		}
+	} else {
+		z, xbuf = ws.getFloats(ck*pitch), ws.getFloats(d.ci*pitch)
+		j.out, j.samples = z, 1
+		for n := 0; n < d.n; n++ {
+			j.src = b.flatten(xbuf, x[n*d.ci*hw:(n+1)*d.ci*hw], d.ci, hw, pitch)
+			j.run(b.threads)
+			b.scatterConvT(z, y, n, 1, hw, d, true) // the kernel writes rows hw apart
+		}
+		ws.putFloats(xbuf)
 	}
 	j.ap, j.offs, j.src, j.out, j.bias = nil, nil, nil, nil, nil
 	directConvJobs.Put(j)
 	ws.putInts(offs)
 	ws.putFloats(ap)
 	ws.putFloats(z)
-	ws.putFloats(xbuf)
 	if pb != nil {
 		ws.putFloats(pb)
 	}
@@ -125,13 +167,17 @@ func (b *Backend) convTranspose2dBackwardDataFast(dx, dy, w []float32, d convTDi
 	for t := range offs {
 		offs[t] = t * pitch
 	}
-	z := ws.getFloats(ck * pitch)
+	// z holds a group of samples' gathered dy: one parallel region each.
+	group := sampleGroup(d.n, ck*pitch)
+	z := ws.getFloats(group * ck * pitch)
 	j := directConvJobs.Get().(*directConvJob)
 	j.m, j.k, j.ap, j.offs, j.maxOff, j.bias, j.accumulate = d.ci, ck, ap, offs, (ck-1)*pitch, nil, true
-	j.g, j.oh, j.ow, j.src, j.samples = pitch, 1, hw, z, 1
-	for n := 0; n < d.n; n++ {
-		b.scatterConvT(z, dy, n, pitch, d, false)
-		j.out = dx[n*d.ci*hw : (n+1)*d.ci*hw]
+	j.g, j.oh, j.ow, j.src, j.srcStride = pitch, 1, hw, z, ck*pitch
+	j.outStride = d.ci * hw
+	for n0 := 0; n0 < d.n; n0 += group {
+		j.samples = min(group, d.n-n0)
+		b.scatterConvT(z, dy, n0, j.samples, pitch, d, false)
+		j.out = dx[n0*d.ci*hw:]
 		j.run(b.threads)
 	}
 	j.ap, j.offs, j.src, j.out = nil, nil, nil, nil
@@ -175,7 +221,7 @@ func (b *Backend) convTranspose2dBackwardFilterFast(dw, db, dy, x []float32, d c
 			gridJobs.Put(gj)
 			j.dyg = xbuf
 		}
-		b.scatterConvT(z, dy, n, pitch, d, false)
+		b.scatterConvT(z, dy, n, 1, pitch, d, false)
 		j.run(b.threads)
 	}
 	for ci := 0; ci < d.ci; ci++ {
@@ -194,5 +240,23 @@ func (b *Backend) convTranspose2dBackwardFilterFast(dw, db, dy, x []float32, d c
 	}
 	if db != nil {
 		b.biasGrad(db, dy, d.n, d.co, hw*d.kh*d.kw)
+	}
+}
+
+// interleave2 sets dst[2i] = a[i], dst[2i+1] = b[i] for i < len(a).
+func interleave2(dst, a, b []float32) {
+	n := len(a)
+	if n == 0 {
+		return
+	}
+	_, _ = dst[2*n-1], b[n-1]
+	i := 0
+	if useAsm {
+		if i = n &^ 7; i > 0 {
+			interleaveKernel(i, &dst[0], &a[0], &b[0])
+		}
+	}
+	for ; i < n; i++ {
+		dst[2*i], dst[2*i+1] = a[i], b[i]
 	}
 }

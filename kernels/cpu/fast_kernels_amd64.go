@@ -41,3 +41,6 @@ func winoWeightFlipKernel(n int, up *float32, upStep, xs int, w *float32, wStep 
 
 //go:noescape
 func oddKernel(n int, dst, src *float32)
+
+//go:noescape
+func interleaveKernel(n int, dst, a, b *float32)

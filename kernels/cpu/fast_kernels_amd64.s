@@ -956,3 +956,30 @@ winoWeightFlipKernel_loop:
 	JNZ winoWeightFlipKernel_loop
 winoWeightFlipKernel_done:
 	RET
+
+// func interleaveKernel(n int, dst, a, b *float32)
+// dst[2i] = a[i], dst[2i+1] = b[i] for i < n; n % 8 == 0.
+TEXT ·interleaveKernel(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), R8
+	SHRQ $3, CX
+	JZ interleave_done
+interleave_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (R8), Y1
+	VUNPCKLPS Y1, Y0, Y2
+	VUNPCKHPS Y1, Y0, Y3
+	VPERM2F128 $0x20, Y3, Y2, Y4
+	VPERM2F128 $0x31, Y3, Y2, Y5
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $64, DI
+	DECQ CX
+	JNZ interleave_loop
+interleave_done:
+	VZEROUPPER
+	RET

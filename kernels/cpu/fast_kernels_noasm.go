@@ -48,3 +48,7 @@ func winoWeightFlipKernel(n int, up *float32, upStep, xs int, w *float32, wStep 
 func oddKernel(n int, dst, src *float32) {
 	panic("cpu: oddKernel has no assembly on this architecture")
 }
+
+func interleaveKernel(n int, dst, a, b *float32) {
+	panic("cpu: interleaveKernel has no assembly on this architecture")
+}

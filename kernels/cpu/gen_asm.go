@@ -25,6 +25,7 @@ func main() {
 	winogradKernels()
 	evenKernel()
 	winoWeightKernels()
+	interleaveKernel()
 	if err := os.WriteFile("fast_kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -590,4 +591,37 @@ TEXT ·%s(SB), NOSPLIT, $0-48
 		label(done)
 		p("RET")
 	}
+}
+
+// interleaveKernel: the forward scatter of a stride-2 conv-transpose
+// (conv_transpose_fast.go), the inverse of evenKernel and oddKernel.
+func interleaveKernel() {
+	out.WriteString(`
+// func interleaveKernel(n int, dst, a, b *float32)
+// dst[2i] = a[i], dst[2i+1] = b[i] for i < n; n % 8 == 0.
+TEXT ·interleaveKernel(SB), NOSPLIT, $0-32
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ dst+8(FP), DI")
+	p("MOVQ a+16(FP), SI")
+	p("MOVQ b+24(FP), R8")
+	p("SHRQ $3, CX")
+	p("JZ interleave_done")
+	label("interleave_loop")
+	p("VMOVUPS (SI), Y0")
+	p("VMOVUPS (R8), Y1")
+	p("VUNPCKLPS Y1, Y0, Y2")          // a0 b0 a1 b1 | a4 b4 a5 b5
+	p("VUNPCKHPS Y1, Y0, Y3")          // a2 b2 a3 b3 | a6 b6 a7 b7
+	p("VPERM2F128 $0x20, Y3, Y2, Y4") // a0 b0 ... a3 b3
+	p("VPERM2F128 $0x31, Y3, Y2, Y5") // a4 b4 ... a7 b7
+	p("VMOVUPS Y4, (DI)")
+	p("VMOVUPS Y5, 32(DI)")
+	p("ADDQ $32, SI")
+	p("ADDQ $32, R8")
+	p("ADDQ $64, DI")
+	p("DECQ CX")
+	p("JNZ interleave_loop")
+	label("interleave_done")
+	p("VZEROUPPER")
+	p("RET")
 }
