@@ -610,8 +610,8 @@ TEXT ·interleaveKernel(SB), NOSPLIT, $0-32
 	label("interleave_loop")
 	p("VMOVUPS (SI), Y0")
 	p("VMOVUPS (R8), Y1")
-	p("VUNPCKLPS Y1, Y0, Y2")          // a0 b0 a1 b1 | a4 b4 a5 b5
-	p("VUNPCKHPS Y1, Y0, Y3")          // a2 b2 a3 b3 | a6 b6 a7 b7
+	p("VUNPCKLPS Y1, Y0, Y2")         // a0 b0 a1 b1 | a4 b4 a5 b5
+	p("VUNPCKHPS Y1, Y0, Y3")         // a2 b2 a3 b3 | a6 b6 a7 b7
 	p("VPERM2F128 $0x20, Y3, Y2, Y4") // a0 b0 ... a3 b3
 	p("VPERM2F128 $0x31, Y3, Y2, Y5") // a4 b4 ... a7 b7
 	p("VMOVUPS Y4, (DI)")
