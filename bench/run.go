@@ -18,7 +18,7 @@ import (
 type Result struct {
 	Case      string   `json:"case"`
 	MS        float64  `json:"ms"`
-	GFLOPS    *float64 `json:"gflops"`
+	GFLOPS    *float64 `json:"gflops"` // the plain algorithm's work per second (Winograd layers count the direct sum's FLOPs)
 	ImgPerS   *float64 `json:"img_per_s,omitempty"`
 	PeakFrac  *float64 `json:"peak_frac"`
 	MinMS     float64  `json:"min_ms"`

@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"suture/kernels"
@@ -156,6 +157,62 @@ func BenchmarkWinogradWeights(b *testing.B) {
 					winogradWeights(2, up, m, k, w, tr)
 				}
 			})
+		}
+	}
+}
+
+// TestWinogradAccuracy bounds the rounding error of the Winograd path
+// against an exact (float64) sum, compared with the direct path's, on
+// layers with 32 to 512 input channels: the transforms add a few roundings
+// per product, so the error may grow by a small factor, not by orders of
+// magnitude.
+func TestWinogradAccuracy(t *testing.T) {
+	defer func(w, a bool) { useWinograd, winoAlways = w, a }(useWinograd, winoAlways)
+	g := tensor.NewRNG(15)
+	for _, ci := range []int{32, 128, 512} {
+		c := convCase{2, ci, 8, 12, 12, 3, 3, 1, 1, 1, 1}
+		x, w := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 3, 3)
+		p := convParams(c)
+		exact := make([]float64, c.n*c.co*c.h*c.w)
+		scale := 0.0 // sum of |terms|: the natural size of a rounding error
+		for n := 0; n < c.n; n++ {
+			for co := 0; co < c.co; co++ {
+				for oh := 0; oh < c.h; oh++ {
+					for ow := 0; ow < c.w; ow++ {
+						var acc, abs float64
+						for k := 0; k < c.ci; k++ {
+							for kh := 0; kh < 3; kh++ {
+								for kw := 0; kw < 3; kw++ {
+									ih, iw := oh-1+kh, ow-1+kw
+									if ih < 0 || ih >= c.h || iw < 0 || iw >= c.w {
+										continue
+									}
+									v := float64(x.Data[((n*c.ci+k)*c.h+ih)*c.w+iw]) * float64(w.Data[((co*c.ci+k)*3+kh)*3+kw])
+									acc += v
+									abs += math.Abs(v)
+								}
+							}
+						}
+						exact[((n*c.co+co)*c.h+oh)*c.w+ow] = acc
+						scale = max(scale, abs)
+					}
+				}
+			}
+		}
+		maxErr := func(winograd bool) float64 {
+			useWinograd, winoAlways = winograd, winograd
+			y := tensor.New(c.n, c.co, c.h, c.w)
+			must(t, New(2).Conv2d(y, x, w, nil, p))
+			e := 0.0
+			for i, v := range y.Data {
+				e = max(e, math.Abs(float64(v)-exact[i]))
+			}
+			return e / scale
+		}
+		direct, wino := maxErr(false), maxErr(true)
+		t.Logf("Ci %d: max error / sum|terms|: direct %.2e, Winograd %.2e", ci, direct, wino)
+		if wino > 8*direct+1e-7 {
+			t.Errorf("Ci %d: Winograd error %.2e, more than 8x the direct path's %.2e", ci, wino, direct)
 		}
 	}
 }

@@ -17,8 +17,13 @@
 //     the (sample, tile) pairs of a group of samples are one parallel region);
 //     a 4x3 dot-product kernel sums dy against shifted input rows
 //     (backward-filter). Other strides' backward-data use the GEMM + col2im.
+//   - conv_winograd.go: 3x3 stride-1 forward and backward-data of layers
+//     with at least 24 channels and 8-wide outputs as Winograd F(2x2, 3x3):
+//     16 GEMMs over blocks of 2x2 tiles on the 6x16 kernel (2.25x fewer
+//     multiplies), the input, output and weight transforms in assembly.
 //   - conv1x1_fast.go: the 1x1 stitch conv as a GEMM over H*W.
-//   - conv_transpose_fast.go: kernel == stride conv-transpose on the same kernels.
+//   - conv_transpose_fast.go: kernel == stride conv-transpose on the same
+//     kernels, the stride-2 scatter and gather as vector (de)interleaves.
 //   - norm_fast.go, elementwise_fast.go: instance norm, leaky ReLU, add,
 //     scale, axpy, concat, MSE and its gradient and the optimizer updates,
 //     parallel (MSE over fixed blocks, so its value is the same for any
