@@ -44,3 +44,15 @@ func oddKernel(n int, dst, src *float32)
 
 //go:noescape
 func interleaveKernel(n int, dst, a, b *float32)
+
+//go:noescape
+func normStatsKernel(n int, x *float32, shift float64, sums *float64)
+
+//go:noescape
+func normAffineKernel(n int, y, x *float32, scale, shift float32)
+
+//go:noescape
+func normGradSumsKernel(n int, dy, x *float32, mean, rstd float32, sums *float64)
+
+//go:noescape
+func normBackwardKernel(n int, dx, dy, x *float32, mean, rstd, gamma, mg, mgx float32)

@@ -983,3 +983,134 @@ interleave_loop:
 interleave_done:
 	VZEROUPPER
 	RET
+
+// func normStatsKernel(n int, x *float32, shift float64, sums *float64)
+// sums[0:4] = lane sums of x[i]-shift, sums[4:8] = lane sums of (x[i]-shift)^2,
+// in float64, lane = i%4 over two interleaved accumulators; n % 8 == 0.
+TEXT ·normStatsKernel(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	VBROADCASTSD shift+16(FP), Y15
+	MOVQ sums+24(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	SHRQ $3, CX
+	JZ normstats_done
+normstats_loop:
+	VCVTPS2PD (SI), Y4
+	VCVTPS2PD 16(SI), Y5
+	VSUBPD Y15, Y4, Y4
+	VSUBPD Y15, Y5, Y5
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VFMADD231PD Y4, Y4, Y2
+	VFMADD231PD Y5, Y5, Y3
+	ADDQ $32, SI
+	DECQ CX
+	JNZ normstats_loop
+normstats_done:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y2, 32(DI)
+	VZEROUPPER
+	RET
+
+// func normAffineKernel(n int, y, x *float32, scale, shift float32)
+// y[i] = x[i]*scale + shift (fused) for i < n; n % 8 == 0.
+TEXT ·normAffineKernel(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ y+8(FP), DI
+	MOVQ x+16(FP), SI
+	VBROADCASTSS scale+24(FP), Y15
+	VBROADCASTSS shift+28(FP), Y14
+	SHRQ $3, CX
+	JZ normaffine_done
+normaffine_loop:
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y14, Y15, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ normaffine_loop
+normaffine_done:
+	VZEROUPPER
+	RET
+
+// func normGradSumsKernel(n int, dy, x *float32, mean, rstd float32, sums *float64)
+// With xh = (x[i]-mean)*rstd in float32: sums[0:4] = lane sums of dy[i],
+// sums[4:8] = lane sums of dy[i]*xh, in float64; n % 8 == 0.
+TEXT ·normGradSumsKernel(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), CX
+	MOVQ dy+8(FP), DI
+	MOVQ x+16(FP), SI
+	VBROADCASTSS mean+24(FP), Y15
+	VBROADCASTSS rstd+28(FP), Y14
+	MOVQ sums+32(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	SHRQ $3, CX
+	JZ normgrad_done
+normgrad_loop:
+	VMOVUPS (SI), Y4
+	VSUBPS Y15, Y4, Y4
+	VMULPS Y14, Y4, Y4
+	VCVTPS2PD X4, Y5
+	VEXTRACTF128 $1, Y4, X6
+	VCVTPS2PD X6, Y6
+	VCVTPS2PD (DI), Y7
+	VCVTPS2PD 16(DI), Y8
+	VADDPD Y7, Y0, Y0
+	VADDPD Y8, Y1, Y1
+	VFMADD231PD Y7, Y5, Y2
+	VFMADD231PD Y8, Y6, Y3
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ normgrad_loop
+normgrad_done:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VMOVUPD Y0, (R8)
+	VMOVUPD Y2, 32(R8)
+	VZEROUPPER
+	RET
+
+// func normBackwardKernel(n int, dx, dy, x *float32, mean, rstd, gamma, mg, mgx float32)
+// dx[i] += rstd*(dy[i]*gamma - mg - xh*mgx), xh = (x[i]-mean)*rstd (fused
+// multiply-adds); n % 8 == 0.
+TEXT ·normBackwardKernel(SB), NOSPLIT, $0-52
+	MOVQ n+0(FP), CX
+	MOVQ dx+8(FP), DI
+	MOVQ dy+16(FP), SI
+	MOVQ x+24(FP), R8
+	VBROADCASTSS mean+32(FP), Y15
+	VBROADCASTSS rstd+36(FP), Y14
+	VBROADCASTSS gamma+40(FP), Y13
+	VBROADCASTSS mg+44(FP), Y12
+	VBROADCASTSS mgx+48(FP), Y11
+	SHRQ $3, CX
+	JZ normbwd_done
+normbwd_loop:
+	VMOVUPS (R8), Y0
+	VSUBPS Y15, Y0, Y0
+	VMULPS Y14, Y0, Y0
+	VMOVUPS (SI), Y1
+	VFMSUB213PS Y12, Y13, Y1
+	VFNMADD231PS Y11, Y0, Y1
+	VMOVUPS (DI), Y2
+	VFMADD231PS Y14, Y1, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	DECQ CX
+	JNZ normbwd_loop
+normbwd_done:
+	VZEROUPPER
+	RET

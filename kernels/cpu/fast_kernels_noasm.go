@@ -52,3 +52,19 @@ func oddKernel(n int, dst, src *float32) {
 func interleaveKernel(n int, dst, a, b *float32) {
 	panic("cpu: interleaveKernel has no assembly on this architecture")
 }
+
+func normStatsKernel(n int, x *float32, shift float64, sums *float64) {
+	panic("cpu: normStatsKernel has no assembly on this architecture")
+}
+
+func normAffineKernel(n int, y, x *float32, scale, shift float32) {
+	panic("cpu: normAffineKernel has no assembly on this architecture")
+}
+
+func normGradSumsKernel(n int, dy, x *float32, mean, rstd float32, sums *float64) {
+	panic("cpu: normGradSumsKernel has no assembly on this architecture")
+}
+
+func normBackwardKernel(n int, dx, dy, x *float32, mean, rstd, gamma, mg, mgx float32) {
+	panic("cpu: normBackwardKernel has no assembly on this architecture")
+}

@@ -26,6 +26,7 @@ func main() {
 	evenKernel()
 	winoWeightKernels()
 	interleaveKernel()
+	normKernels()
 	if err := os.WriteFile("fast_kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -622,6 +623,140 @@ TEXT ·interleaveKernel(SB), NOSPLIT, $0-32
 	p("DECQ CX")
 	p("JNZ interleave_loop")
 	label("interleave_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// normKernels: the instance norm's plane loops (norm_fast.go): statistics
+// and gradient sums in float64 lanes, the element-wise parts in float32.
+func normKernels() {
+	out.WriteString(`
+// func normStatsKernel(n int, x *float32, shift float64, sums *float64)
+// sums[0:4] = lane sums of x[i]-shift, sums[4:8] = lane sums of (x[i]-shift)^2,
+// in float64, lane = i%4 over two interleaved accumulators; n % 8 == 0.
+TEXT ·normStatsKernel(SB), NOSPLIT, $0-32
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ x+8(FP), SI")
+	p("VBROADCASTSD shift+16(FP), Y15")
+	p("MOVQ sums+24(FP), DI")
+	zeroAcc(4)
+	p("SHRQ $3, CX")
+	p("JZ normstats_done")
+	label("normstats_loop")
+	p("VCVTPS2PD (SI), Y4")
+	p("VCVTPS2PD 16(SI), Y5")
+	p("VSUBPD Y15, Y4, Y4")
+	p("VSUBPD Y15, Y5, Y5")
+	p("VADDPD Y4, Y0, Y0")
+	p("VADDPD Y5, Y1, Y1")
+	p("VFMADD231PD Y4, Y4, Y2")
+	p("VFMADD231PD Y5, Y5, Y3")
+	p("ADDQ $32, SI")
+	p("DECQ CX")
+	p("JNZ normstats_loop")
+	label("normstats_done")
+	p("VADDPD Y1, Y0, Y0")
+	p("VADDPD Y3, Y2, Y2")
+	p("VMOVUPD Y0, (DI)")
+	p("VMOVUPD Y2, 32(DI)")
+	p("VZEROUPPER")
+	p("RET")
+	out.WriteString(`
+// func normAffineKernel(n int, y, x *float32, scale, shift float32)
+// y[i] = x[i]*scale + shift (fused) for i < n; n % 8 == 0.
+TEXT ·normAffineKernel(SB), NOSPLIT, $0-32
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ y+8(FP), DI")
+	p("MOVQ x+16(FP), SI")
+	p("VBROADCASTSS scale+24(FP), Y15")
+	p("VBROADCASTSS shift+28(FP), Y14")
+	p("SHRQ $3, CX")
+	p("JZ normaffine_done")
+	label("normaffine_loop")
+	p("VMOVUPS (SI), Y0")
+	p("VFMADD213PS Y14, Y15, Y0") // Y0 = Y0*scale + shift
+	p("VMOVUPS Y0, (DI)")
+	p("ADDQ $32, SI")
+	p("ADDQ $32, DI")
+	p("DECQ CX")
+	p("JNZ normaffine_loop")
+	label("normaffine_done")
+	p("VZEROUPPER")
+	p("RET")
+	out.WriteString(`
+// func normGradSumsKernel(n int, dy, x *float32, mean, rstd float32, sums *float64)
+// With xh = (x[i]-mean)*rstd in float32: sums[0:4] = lane sums of dy[i],
+// sums[4:8] = lane sums of dy[i]*xh, in float64; n % 8 == 0.
+TEXT ·normGradSumsKernel(SB), NOSPLIT, $0-40
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ dy+8(FP), DI")
+	p("MOVQ x+16(FP), SI")
+	p("VBROADCASTSS mean+24(FP), Y15")
+	p("VBROADCASTSS rstd+28(FP), Y14")
+	p("MOVQ sums+32(FP), R8")
+	zeroAcc(4)
+	p("SHRQ $3, CX")
+	p("JZ normgrad_done")
+	label("normgrad_loop")
+	p("VMOVUPS (SI), Y4")
+	p("VSUBPS Y15, Y4, Y4")
+	p("VMULPS Y14, Y4, Y4") // xh, 8 floats
+	p("VCVTPS2PD X4, Y5")
+	p("VEXTRACTF128 $1, Y4, X6")
+	p("VCVTPS2PD X6, Y6")
+	p("VCVTPS2PD (DI), Y7")
+	p("VCVTPS2PD 16(DI), Y8")
+	p("VADDPD Y7, Y0, Y0")
+	p("VADDPD Y8, Y1, Y1")
+	p("VFMADD231PD Y7, Y5, Y2")
+	p("VFMADD231PD Y8, Y6, Y3")
+	p("ADDQ $32, SI")
+	p("ADDQ $32, DI")
+	p("DECQ CX")
+	p("JNZ normgrad_loop")
+	label("normgrad_done")
+	p("VADDPD Y1, Y0, Y0")
+	p("VADDPD Y3, Y2, Y2")
+	p("VMOVUPD Y0, (R8)")
+	p("VMOVUPD Y2, 32(R8)")
+	p("VZEROUPPER")
+	p("RET")
+	out.WriteString(`
+// func normBackwardKernel(n int, dx, dy, x *float32, mean, rstd, gamma, mg, mgx float32)
+// dx[i] += rstd*(dy[i]*gamma - mg - xh*mgx), xh = (x[i]-mean)*rstd (fused
+// multiply-adds); n % 8 == 0.
+TEXT ·normBackwardKernel(SB), NOSPLIT, $0-52
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ dx+8(FP), DI")
+	p("MOVQ dy+16(FP), SI")
+	p("MOVQ x+24(FP), R8")
+	p("VBROADCASTSS mean+32(FP), Y15")
+	p("VBROADCASTSS rstd+36(FP), Y14")
+	p("VBROADCASTSS gamma+40(FP), Y13")
+	p("VBROADCASTSS mg+44(FP), Y12")
+	p("VBROADCASTSS mgx+48(FP), Y11")
+	p("SHRQ $3, CX")
+	p("JZ normbwd_done")
+	label("normbwd_loop")
+	p("VMOVUPS (R8), Y0")
+	p("VSUBPS Y15, Y0, Y0")
+	p("VMULPS Y14, Y0, Y0") // xh
+	p("VMOVUPS (SI), Y1")
+	p("VFMSUB213PS Y12, Y13, Y1") // Y1 = dy*gamma - mg
+	p("VFNMADD231PS Y11, Y0, Y1") // Y1 -= xh*mgx
+	p("VMOVUPS (DI), Y2")
+	p("VFMADD231PS Y14, Y1, Y2") // dx += rstd*Y1
+	p("VMOVUPS Y2, (DI)")
+	p("ADDQ $32, SI")
+	p("ADDQ $32, DI")
+	p("ADDQ $32, R8")
+	p("DECQ CX")
+	p("JNZ normbwd_loop")
+	label("normbwd_done")
 	p("VZEROUPPER")
 	p("RET")
 }

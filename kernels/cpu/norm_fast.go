@@ -34,9 +34,15 @@ func (j *instanceNormJob) runPart(part, parts int) {
 		m, r := planeStats(j.x[off:off+j.s], j.eps)
 		j.mean[p], j.rstd[p] = m, r
 		scale, shift := r*g, bt-m*r*g
-		out := j.y[off : off+j.s]
-		for i, v := range j.x[off : off+j.s] {
-			out[i] = v*scale + shift
+		out, in := j.y[off:off+j.s], j.x[off:off+j.s]
+		i := 0
+		if useAsm {
+			if i = len(in) &^ 7; i > 0 {
+				normAffineKernel(i, &out[0], &in[0], scale, shift)
+			}
+		}
+		for ; i < len(in); i++ {
+			out[i] = in[i]*scale + shift
 		}
 	}
 }
@@ -47,6 +53,14 @@ func planeStats(x []float32, eps float32) (mean, rstd float32) {
 	shift := float64(x[0])
 	var s0, s1, q0, q1 float64
 	i := 0
+	if useAsm {
+		if i = len(x) &^ 7; i > 0 {
+			var sums [8]float64
+			normStatsKernel(i, &x[0], shift, &sums[0])
+			s0, s1 = sums[0]+sums[1], sums[2]+sums[3]
+			q0, q1 = sums[4]+sums[5], sums[6]+sums[7]
+		}
+	}
 	for ; i+2 <= len(x); i += 2 {
 		a, b := float64(x[i])-shift, float64(x[i+1])-shift
 		s0 += a
@@ -69,7 +83,17 @@ func (j *instanceNormJob) backwardPlane(p, off int, g float32) {
 	x, dy := j.x[off:off+j.s], j.dy[off:off+j.s]
 	m, r := j.mean[p], j.rstd[p]
 	var sdy, sdyx float64
-	for i, d := range dy {
+	i := 0
+	if useAsm {
+		if i = len(dy) &^ 7; i > 0 {
+			var sums [8]float64
+			normGradSumsKernel(i, &dy[0], &x[0], m, r, &sums[0])
+			sdy = (sums[0] + sums[1]) + (sums[2] + sums[3])
+			sdyx = (sums[4] + sums[5]) + (sums[6] + sums[7])
+		}
+	}
+	for ; i < len(dy); i++ {
+		d := dy[i]
 		sdy += float64(d)
 		sdyx += float64(d) * float64((x[i]-m)*r)
 	}
@@ -80,9 +104,15 @@ func (j *instanceNormJob) backwardPlane(p, off int, g float32) {
 	n := float64(j.s)
 	mg, mgx := float32(sdy*float64(g)/n), float32(sdyx*float64(g)/n)
 	dx := j.dx[off : off+j.s]
-	for i, d := range dy {
+	i = 0
+	if useAsm {
+		if i = len(dy) &^ 7; i > 0 {
+			normBackwardKernel(i, &dx[0], &dy[0], &x[0], m, r, g, mg, mgx)
+		}
+	}
+	for ; i < len(dy); i++ {
 		xh := (x[i] - m) * r
-		dx[i] += r * (d*g - mg - xh*mgx)
+		dx[i] += r * (dy[i]*g - mg - xh*mgx)
 	}
 }
 
