@@ -255,7 +255,16 @@ func TestConvFastNoAllocs(t *testing.T) {
 	d1 := makeConvDims(xs.Shape, ws1.Shape, kernels.Conv(1, 0))
 	d2 := makeConvDims(x.Shape, w.Shape, kernels.Conv(2, 1))
 	y2 := tensor.New(2, 16, 16, 16)
+	// A layer on the Winograd path: 32 channels, 16 wide.
+	xw, ww, bw := g.Rand(2, 32, 16, 16), g.Rand(32, 32, 3, 3), g.Rand(32)
+	yw, dyw, dxw := tensor.New(2, 32, 16, 16), g.Rand(2, 32, 16, 16), tensor.New(2, 32, 16, 16)
+	dw3 := makeConvDims(xw.Shape, ww.Shape, p)
+	if !dw3.winogradFits() || !winogradWorth(dw3.ci, dw3.co, dw3.wo) {
+		t.Fatal("the 32-channel layer does not take the Winograd path")
+	}
 	fastPath := func() {
+		be.conv2dFast(yw.Data, xw.Data, ww.Data, bw.Data, dw3)
+		be.conv2dBackwardDataFast(dxw.Data, dyw.Data, ww.Data, dw3)
 		be.conv2dFast(y.Data, x.Data, w.Data, bias.Data, d3)
 		be.conv2dBackwardDataFast(dx.Data, dy.Data, w.Data, d3)
 		be.conv2dBackwardFilterFast(dw.Data, db.Data, dy.Data, x.Data, d3)
