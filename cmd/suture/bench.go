@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/pprof"
 	"time"
 
 	"suture/bench"
@@ -22,7 +21,7 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	reps := fs.Int("reps", 7, "timed samples per case (median reported)")
 	minSample := fs.Duration("min-sample", 200*time.Millisecond, "minimum length of one timed sample")
 	list := fs.Bool("list", false, "list the cases and exit")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed cases to this file (go tool pprof)")
+	startProfile := profileFlag(fs, "the timed cases")
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -58,17 +57,11 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "%-34s %10s %9s %8s %6s\n", "case", "ms", "GFLOP/s", "img/s", "peak")
 	}
 	opts := bench.Options{Reps: *reps, MinSample: *minSample}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startProfile()
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	results, err := bench.Run(b, cases, *threads, opts, func(r bench.Result) {
 		if !*asJSON {
 			printRow(out, r)

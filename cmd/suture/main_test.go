@@ -39,6 +39,18 @@ func tinyTrain(t *testing.T, dir, party string, extra ...string) string {
 	return mustRun(t, args...)
 }
 
+// checkProfile checks that path holds a gzip stream, as pprof writes them.
+func checkProfile(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("%s: %d bytes, not a gzip-compressed profile", path, len(b))
+	}
+}
+
 func readJSON(t *testing.T, out string) map[string]any {
 	t.Helper()
 	var m map[string]any
@@ -120,13 +132,19 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 func TestStitchCommands(t *testing.T) {
 	dir := t.TempDir()
 	ra, rb := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	tinyTrain(t, ra, "a")
+	tinyTrain(t, ra, "a", "--cpuprofile", filepath.Join(dir, "train.prof"))
+	checkProfile(t, filepath.Join(dir, "train.prof"))
 	tinyTrain(t, rb, "b", "--features", "3,6")
 	st := filepath.Join(dir, "st.ckpt")
 	for _, mode := range []string{"direct", "double"} {
 		mustRun(t, "stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
 			"--data", "synth:a:36:16", "--mode", mode, "--epochs", "1", "--iters", "2", "--out", st)
 	}
+	// --cpuprofile writes a pprof file (gzip-compressed protobuf) of the training.
+	prof := filepath.Join(dir, "stitch.prof")
+	mustRun(t, "stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
+		"--data", "synth:a:36:16", "--epochs", "1", "--iters", "2", "--out", filepath.Join(dir, "st2.ckpt"), "--cpuprofile", prof)
+	checkProfile(t, prof)
 	info := mustRun(t, "stitch", "info", "--model", st)
 	if !strings.Contains(info, "enc0.conv0") || !strings.Contains(info, "matched pairs") {
 		t.Errorf("stitch info:\n%s", info)
@@ -173,6 +191,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"eval", "--model", filepath.Join(dir, "missing.ckpt"), "--data", "synth:a"}, 1, "missing.ckpt"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"train", "--data", "synth:c:10", "--out", dir}, 1, "party"},
+		{[]string{"train", "--data", "synth:a:8:16", "--out", filepath.Join(dir, "r"), "--epochs", "1", "--iters", "1",
+			"--features", "4,8", "--cpuprofile", filepath.Join(dir, "no", "such", "dir", "p.prof")}, 1, "--cpuprofile"},
 	} {
 		code, out := sut(t, c.args...)
 		if code != c.code || !strings.Contains(out, c.want) {

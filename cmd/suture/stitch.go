@@ -48,6 +48,7 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	resume := fs.Bool("resume", false, "continue training the stitches in --out (its base networks must be --a and --b)")
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size")
 	mkBackend := backendFlag(fs)
+	startProfile := profileFlag(fs, "the stitch training")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -124,8 +125,13 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "epoch %3d  loss %.5f  lr %.2e  %.1fs\n", r.Epoch+1, r.Loss, r.LR, r.Seconds)
 		return s.Save(*dst, tr)
 	}
+	stopProfile, err := startProfile()
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	err = tr.Fit(ctx, x)
+	stopProfile()
 	bar.done()
 	if errors.Is(err, context.Canceled) {
 		if serr := s.Save(*dst, tr); serr != nil {

@@ -70,6 +70,7 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	resume := fs.Bool("resume", false, "continue from RUNDIR/last.ckpt")
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size (0: as stored)")
 	mkBackend := backendFlag(fs)
+	startProfile := profileFlag(fs, "the training")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -158,8 +159,13 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return experiment.SaveUNet(last, m, tr, run)
 	}
+	stopProfile, err := startProfile()
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	err = tr.Fit(ctx, part.Train, part.Val)
+	stopProfile()
 	bar.done()
 	switch {
 	case errors.Is(err, context.Canceled):
