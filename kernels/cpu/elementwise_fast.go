@@ -41,6 +41,7 @@ const (
 //	opCopy               p = y, q = x
 type elementwiseJob struct {
 	op         elementwiseOp
+	fast       bool // false: the reference loops (backend cpu-ref)
 	n          int
 	p, q, r, s []float32
 	f          [5]float32
@@ -60,6 +61,22 @@ func part16(x []float32, lo, hi int) []float32 {
 func (j *elementwiseJob) runPart(part, parts int) {
 	lo, hi := partRange(j.n, 16, part, parts)
 	p, q, r, s, f := part16(j.p, lo, hi), part16(j.q, lo, hi), part16(j.r, lo, hi), part16(j.s, lo, hi), &j.f
+	if !j.fast {
+		switch j.op {
+		case opLeakyReLU:
+			leakyReLURef(p, q, f[0])
+			return
+		case opLeakyReLUBackward:
+			leakyReLUBackwardRef(p, q, r, f[0])
+			return
+		case opAxpy:
+			axpyRef(p, q, f[0])
+			return
+		case opMSEBackward:
+			mseGradRef(p, q, r, s, f[0])
+			return
+		}
+	}
 	switch j.op {
 	case opLeakyReLU:
 		leakyReLUFast(p, q, f[0])
@@ -70,16 +87,13 @@ func (j *elementwiseJob) runPart(part, parts int) {
 	case opScale:
 		scaleRef(p, q, f[0])
 	case opAxpy:
-		axpyRef(p, q, f[0])
+		axpyFast(p, q, f[0])
 	case opMSEBackward:
-		for i := range r {
-			g := f[0] * (r[i] - s[i])
-			if p != nil {
-				p[i] += g
-			}
-			if q != nil {
-				q[i] -= g
-			}
+		if p != nil {
+			axpyDiff(p, r, s, f[0])
+		}
+		if q != nil {
+			axpyDiff(q, r, s, -f[0])
 		}
 	case opSGDNesterov:
 		sgdNesterovRef(p, q, r, f[0], f[1], f[2])
@@ -99,7 +113,7 @@ func (j *elementwiseJob) runPart(part, parts int) {
 // elementwise runs op over n elements, in parallel when n is large enough.
 func (b *Backend) elementwise(op elementwiseOp, n int, p, q, r, s []float32, f [5]float32, step int) {
 	j := elementwiseJobs.Get().(*elementwiseJob)
-	j.op, j.n, j.p, j.q, j.r, j.s, j.f, j.step = op, n, p, q, r, s, f, step
+	j.op, j.n, j.p, j.q, j.r, j.s, j.f, j.step, j.fast = op, n, p, q, r, s, f, step, b.fast
 	parts := 1
 	if b.fast && n >= minParallel {
 		parts = min(b.Threads(), n/minParallel)

@@ -41,11 +41,18 @@ func TestLeakyReLUFastMatchesReference(t *testing.T) {
 // the parallel cutoff; every element runs the reference's own code, so the
 // results must be identical.
 func TestElementwiseFastMatchesReference(t *testing.T) {
+	withKernels(t, testElementwiseFast)
+}
+
+// testElementwiseFast: lengths around the 8-float vector runs and the
+// parallel cutoff (fused multiply-adds in axpy and the MSE gradient differ
+// from the reference by rounding only).
+func testElementwiseFast(t *testing.T) {
 	g := tensor.NewRNG(17)
 	ref := NewReference()
 	for _, threads := range []int{2, 3} {
 		fast := New(threads)
-		for _, n := range []int{7, minParallel - 1, 2*minParallel + 17} {
+		for _, n := range []int{7, 8, 9, 16, 23, minParallel - 1, 2*minParallel + 17} {
 			name := fmt.Sprintf("n %d threads %d", n, threads)
 			a, bb := g.Rand(n), g.Rand(n)
 			y1, y2 := tensor.New(n), tensor.New(n)

@@ -210,3 +210,35 @@ func leakyReLUBackwardFast(dx, dy, y []float32, slope float32) {
 	}
 	leakyReLUBackwardRef(dx[head:len(y)], dy[head:len(y)], y[head:], slope)
 }
+
+// axpyFast is axpyRef with the runs of 8 in assembly (fused multiply-add).
+func axpyFast(y, x []float32, a float32) {
+	if len(x) == 0 {
+		return
+	}
+	_ = y[len(x)-1:]
+	head := len(x) &^ 7
+	if useAsm && head > 0 {
+		axpyKernel(head, &y[0], &x[0], a)
+	} else {
+		head = 0
+	}
+	axpyRef(y[head:len(x)], x[head:], a)
+}
+
+// axpyDiff sets y[i] += f*(a[i]-b[i]), the runs of 8 in assembly (fused).
+func axpyDiff(y, a, b []float32, f float32) {
+	if len(a) == 0 {
+		return
+	}
+	_, _ = y[len(a)-1:], b[len(a)-1:]
+	head := len(a) &^ 7
+	if useAsm && head > 0 {
+		axpyDiffKernel(head, &y[0], &a[0], &b[0], f)
+	} else {
+		head = 0
+	}
+	for i := head; i < len(a); i++ {
+		y[i] += f * (a[i] - b[i])
+	}
+}

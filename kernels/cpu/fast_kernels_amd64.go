@@ -56,3 +56,9 @@ func normGradSumsKernel(n int, dy, x *float32, mean, rstd float32, sums *float64
 
 //go:noescape
 func normBackwardKernel(n int, dx, dy, x *float32, mean, rstd, gamma, mg, mgx float32)
+
+//go:noescape
+func axpyKernel(n int, y, x *float32, a float32)
+
+//go:noescape
+func axpyDiffKernel(n int, y, a, b *float32, f float32)

@@ -1114,3 +1114,49 @@ normbwd_loop:
 normbwd_done:
 	VZEROUPPER
 	RET
+
+// func axpyKernel(n int, y, x *float32, a float32)
+// y[i] += a*x[i] (fused) for i < n; n % 8 == 0.
+TEXT ·axpyKernel(SB), NOSPLIT, $0-28
+	MOVQ n+0(FP), CX
+	MOVQ y+8(FP), DI
+	MOVQ x+16(FP), SI
+	VBROADCASTSS a+24(FP), Y15
+	SHRQ $3, CX
+	JZ axpy_done
+axpy_loop:
+	VMOVUPS (DI), Y0
+	VFMADD231PS (SI), Y15, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ axpy_loop
+axpy_done:
+	VZEROUPPER
+	RET
+
+// func axpyDiffKernel(n int, y, a, b *float32, f float32)
+// y[i] += f*(a[i]-b[i]) (fused multiply-add) for i < n; n % 8 == 0.
+TEXT ·axpyDiffKernel(SB), NOSPLIT, $0-36
+	MOVQ n+0(FP), CX
+	MOVQ y+8(FP), DI
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), R8
+	VBROADCASTSS f+32(FP), Y15
+	SHRQ $3, CX
+	JZ axpydiff_done
+axpydiff_loop:
+	VMOVUPS (SI), Y1
+	VSUBPS (R8), Y1, Y1
+	VMOVUPS (DI), Y0
+	VFMADD231PS Y1, Y15, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, DI
+	DECQ CX
+	JNZ axpydiff_loop
+axpydiff_done:
+	VZEROUPPER
+	RET

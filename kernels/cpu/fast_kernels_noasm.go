@@ -68,3 +68,11 @@ func normGradSumsKernel(n int, dy, x *float32, mean, rstd float32, sums *float64
 func normBackwardKernel(n int, dx, dy, x *float32, mean, rstd, gamma, mg, mgx float32) {
 	panic("cpu: normBackwardKernel has no assembly on this architecture")
 }
+
+func axpyKernel(n int, y, x *float32, a float32) {
+	panic("cpu: axpyKernel has no assembly on this architecture")
+}
+
+func axpyDiffKernel(n int, y, a, b *float32, f float32) {
+	panic("cpu: axpyDiffKernel has no assembly on this architecture")
+}

@@ -27,6 +27,7 @@ func main() {
 	winoWeightKernels()
 	interleaveKernel()
 	normKernels()
+	axpyKernels()
 	if err := os.WriteFile("fast_kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -757,6 +758,58 @@ TEXT ·normBackwardKernel(SB), NOSPLIT, $0-52
 	p("DECQ CX")
 	p("JNZ normbwd_loop")
 	label("normbwd_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// axpyKernels: gradient accumulation (elementwise_fast.go).
+func axpyKernels() {
+	out.WriteString(`
+// func axpyKernel(n int, y, x *float32, a float32)
+// y[i] += a*x[i] (fused) for i < n; n % 8 == 0.
+TEXT ·axpyKernel(SB), NOSPLIT, $0-28
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ y+8(FP), DI")
+	p("MOVQ x+16(FP), SI")
+	p("VBROADCASTSS a+24(FP), Y15")
+	p("SHRQ $3, CX")
+	p("JZ axpy_done")
+	label("axpy_loop")
+	p("VMOVUPS (DI), Y0")
+	p("VFMADD231PS (SI), Y15, Y0") // y += a*x
+	p("VMOVUPS Y0, (DI)")
+	p("ADDQ $32, SI")
+	p("ADDQ $32, DI")
+	p("DECQ CX")
+	p("JNZ axpy_loop")
+	label("axpy_done")
+	p("VZEROUPPER")
+	p("RET")
+	out.WriteString(`
+// func axpyDiffKernel(n int, y, a, b *float32, f float32)
+// y[i] += f*(a[i]-b[i]) (fused multiply-add) for i < n; n % 8 == 0.
+TEXT ·axpyDiffKernel(SB), NOSPLIT, $0-36
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ y+8(FP), DI")
+	p("MOVQ a+16(FP), SI")
+	p("MOVQ b+24(FP), R8")
+	p("VBROADCASTSS f+32(FP), Y15")
+	p("SHRQ $3, CX")
+	p("JZ axpydiff_done")
+	label("axpydiff_loop")
+	p("VMOVUPS (SI), Y1")
+	p("VSUBPS (R8), Y1, Y1")
+	p("VMOVUPS (DI), Y0")
+	p("VFMADD231PS Y1, Y15, Y0") // y += f*(a-b)
+	p("VMOVUPS Y0, (DI)")
+	p("ADDQ $32, SI")
+	p("ADDQ $32, R8")
+	p("ADDQ $32, DI")
+	p("DECQ CX")
+	p("JNZ axpydiff_loop")
+	label("axpydiff_done")
 	p("VZEROUPPER")
 	p("RET")
 }

@@ -128,7 +128,11 @@ func mseRef(a, b []float32) float64 {
 
 // mseBackwardRef: da += scale*2*(a-b)/n, db -= the same (db may be nil).
 func mseBackwardRef(da, db, a, b []float32, scale float32) {
-	f := 2 * scale / float32(len(a))
+	mseGradRef(da, db, a, b, 2*scale/float32(len(a)))
+}
+
+// mseGradRef: da += f*(a-b), db -= the same (either may be nil).
+func mseGradRef(da, db, a, b []float32, f float32) {
 	for i := range a {
 		g := f * (a[i] - b[i])
 		if da != nil {
