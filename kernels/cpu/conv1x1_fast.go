@@ -6,7 +6,9 @@ import "sync"
 // of each sample, with no copy of the image: per sample n, with P = H*W,
 //   forward          y[n] (Co, P) = w (Co, Ci) x x[n] (Ci, P) + b (added in the tile stores)
 //   backward-data    dx[n] (Ci, P) += w^T x dy[n]
-//   backward-filter  dw (Co, Ci) += dy[n] (Co, P) x x[n]^T (split-K in the GEMM)
+//   backward-filter  dw (Co, Ci) += dy[n] (Co, P) x x[n]^T: dot products of the
+//                    rows read in place (conv1x1BackwardFilterDot) when P is a
+//                    multiple of 8 and Co of 4, else the GEMM (split-K)
 // It goes through the packed GEMM rather than the direct kernel because its
 // planes are often 2^k floats apart: the direct kernel would read 32 or more
 // rows that share one cache set, while packing copies them into contiguous
@@ -33,6 +35,13 @@ func (b *Backend) conv1x1BackwardDataFast(dx, dy, w []float32, d convDims) {
 
 func (b *Backend) conv1x1BackwardFilterFast(dw, db, dy, x []float32, d convDims) {
 	p := d.h * d.w
+	if p%convSeg == 0 && d.co%dotMR == 0 {
+		b.conv1x1BackwardFilterDot(dw, dy, x, d)
+		if db != nil {
+			b.biasGrad(db, dy, d.n, d.co, p)
+		}
+		return
+	}
 	for n := 0; n < d.n; n++ {
 		b.sgemm(false, true, d.co, d.ci, p, 1, dy[n*d.co*p:(n+1)*d.co*p], p, x[n*d.ci*p:(n+1)*d.ci*p], p, 1, dw, d.ci)
 	}
@@ -70,4 +79,41 @@ func (b *Backend) biasAdd(y, bias []float32, n, c, s int) {
 	runParts(j, min(b.threads, n*c, max(1, n*c*s/minParallel)), &j.done)
 	j.y, j.bias = nil, nil
 	biasAddJobs.Put(j)
+}
+
+// conv1x1BackwardFilterDot is the weight gradient as dot products of dy's
+// rows with x's rows (the backward-filter kernel of the 3x3 convs, taps =
+// input channels), read in place: dw (Co, Ci) is tiny and the sum runs over
+// H*W, so the packed GEMM would copy both activations to multiply them once.
+// Needs H*W a multiple of 8 (whole 8-float runs) and Co a multiple of 4
+// (dy's rows are the kernel's 4-row tiles).
+func (b *Backend) conv1x1BackwardFilterDot(dw, dy, x []float32, d convDims) {
+	ws := b.ws
+	p := d.h * d.w
+	kPad := roundUp(d.ci, dotNR)
+	offs := ws.getInts(kPad)
+	for t := range offs {
+		offs[t] = 0 // padding taps read channel 0; their sums are dropped
+		if t < d.ci {
+			offs[t] = t * p
+		}
+	}
+	part := ws.getZeros(d.co * kPad) // (kPad, Co): tap-major partial sums
+	j := dotJobs.Get().(*dotJob)
+	j.m, j.k, j.offs, j.dw, j.ldw, j.lq = d.co, d.ci, offs, part, d.co, p
+	j.chunk = dotChunk(d.co, p)
+	for n := 0; n < d.n; n++ {
+		j.dyg, j.src = dy[n*d.co*p:(n+1)*d.co*p], x[n*d.ci*p:(n+1)*d.ci*p]
+		j.run(b.threads)
+	}
+	for co := 0; co < d.co; co++ {
+		row := dw[co*d.ci : (co+1)*d.ci]
+		for t := range row {
+			row[t] += part[t*d.co+co]
+		}
+	}
+	j.dyg, j.src, j.offs, j.dw = nil, nil, nil, nil
+	dotJobs.Put(j)
+	ws.putInts(offs)
+	ws.putFloats(part)
 }

@@ -46,6 +46,7 @@ func convCases() []convCase {
 		{2, 32, 32, 8, 8, 1, 1, 1, 1, 0, 0},
 		{3, 7, 9, 4, 6, 1, 1, 1, 1, 0, 0},
 		{2, 9, 6, 5, 5, 1, 1, 1, 1, 0, 0},
+		{3, 7, 8, 4, 4, 1, 1, 1, 1, 0, 0}, // 1x1 weight gradient as dot products (Ci not a multiple of 3)
 		{1, 5, 8, 9, 9, 1, 1, 2, 2, 0, 0},
 	}
 	return cs
