@@ -224,3 +224,24 @@ func TestConcatFastMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestSquaredDiffSumSameBitsBothKernels: the MSE's block sums are the same
+// bits with the assembly and the plain-Go loop, at lengths around the
+// 8-float runs.
+func TestSquaredDiffSumSameBitsBothKernels(t *testing.T) {
+	if !asmAvailable {
+		t.Skip("no assembly kernels on this CPU")
+	}
+	defer func(v bool) { useAsm = v }(useAsm)
+	g := tensor.NewRNG(19)
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 40, mseBlock + 3} {
+		a, b := g.Rand(n + 1).Data[:n], g.Rand(n + 1).Data[:n]
+		useAsm = true
+		got := squaredDiffSum(a, b)
+		useAsm = false
+		want := squaredDiffSum(a, b)
+		if math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("n %d: assembly %v, plain Go %v", n, got, want)
+		}
+	}
+}

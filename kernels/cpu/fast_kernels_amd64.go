@@ -62,3 +62,6 @@ func axpyKernel(n int, y, x *float32, a float32)
 
 //go:noescape
 func axpyDiffKernel(n int, y, a, b *float32, f float32)
+
+//go:noescape
+func mseKernel(n int, a, b *float32, sums *float64)

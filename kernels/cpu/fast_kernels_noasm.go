@@ -76,3 +76,7 @@ func axpyKernel(n int, y, x *float32, a float32) {
 func axpyDiffKernel(n int, y, a, b *float32, f float32) {
 	panic("cpu: axpyDiffKernel has no assembly on this architecture")
 }
+
+func mseKernel(n int, a, b *float32, sums *float64) {
+	panic("cpu: mseKernel has no assembly on this architecture")
+}

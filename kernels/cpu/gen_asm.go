@@ -28,6 +28,7 @@ func main() {
 	interleaveKernel()
 	normKernels()
 	axpyKernels()
+	mseKernel()
 	if err := os.WriteFile("fast_kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -810,6 +811,45 @@ TEXT ·axpyDiffKernel(SB), NOSPLIT, $0-36
 	p("DECQ CX")
 	p("JNZ axpydiff_loop")
 	label("axpydiff_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// mseKernel: the squared-difference sums of the MSE (norm_fast.go), in the
+// same order as its plain-Go loop (no fused multiply-add), so both give the
+// same bits.
+func mseKernel() {
+	out.WriteString(`
+// func mseKernel(n int, a, b *float32, sums *float64)
+// With d = float64(a[i]) - float64(b[i]): sums[l] = sum of d*d over i with
+// i%8 == l, in increasing i, for l < 8; n % 8 == 0.
+TEXT ·mseKernel(SB), NOSPLIT, $0-32
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ a+8(FP), SI")
+	p("MOVQ b+16(FP), R8")
+	p("MOVQ sums+24(FP), DI")
+	zeroAcc(2)
+	p("SHRQ $3, CX")
+	p("JZ mse_done")
+	label("mse_loop")
+	p("VCVTPS2PD (SI), Y2")
+	p("VCVTPS2PD 16(SI), Y3")
+	p("VCVTPS2PD (R8), Y4")
+	p("VCVTPS2PD 16(R8), Y5")
+	p("VSUBPD Y4, Y2, Y2")
+	p("VSUBPD Y5, Y3, Y3")
+	p("VMULPD Y2, Y2, Y2")
+	p("VMULPD Y3, Y3, Y3")
+	p("VADDPD Y2, Y0, Y0")
+	p("VADDPD Y3, Y1, Y1")
+	p("ADDQ $32, SI")
+	p("ADDQ $32, R8")
+	p("DECQ CX")
+	p("JNZ mse_loop")
+	label("mse_done")
+	p("VMOVUPD Y0, (DI)")
+	p("VMOVUPD Y1, 32(DI)")
 	p("VZEROUPPER")
 	p("RET")
 }

@@ -191,23 +191,31 @@ func (j *mseJob) runPart(part, parts int) {
 	lo, hi := partRange(len(j.sums), 1, part, parts)
 	for blk := lo; blk < hi; blk++ {
 		a := j.a[blk*mseBlock : min(len(j.a), (blk+1)*mseBlock)]
-		b := j.b[blk*mseBlock:][:len(a)]
-		var s0, s1, s2, s3 float64
-		i := 0
-		for ; i+4 <= len(a); i += 4 {
-			d0 := float64(a[i]) - float64(b[i])
-			d1 := float64(a[i+1]) - float64(b[i+1])
-			d2 := float64(a[i+2]) - float64(b[i+2])
-			d3 := float64(a[i+3]) - float64(b[i+3])
-			s0 += d0 * d0
-			s1 += d1 * d1
-			s2 += d2 * d2
-			s3 += d3 * d3
-		}
-		for ; i < len(a); i++ {
-			d := float64(a[i]) - float64(b[i])
-			s0 += d * d
-		}
-		j.sums[blk] = (s0 + s1) + (s2 + s3)
+		j.sums[blk] = squaredDiffSum(a, j.b[blk*mseBlock:][:len(a)])
 	}
+}
+
+// squaredDiffSum is the sum of (a[i]-b[i])^2 in float64: eight running sums
+// (element i goes to sum i%8), the tail added to sum 0, combined pairwise.
+// The assembly runs of 8 add in the same order, so both give the same bits.
+func squaredDiffSum(a, b []float32) float64 {
+	var s [8]float64
+	i := 0
+	if useAsm {
+		if i = len(a) &^ 7; i > 0 {
+			mseKernel(i, &a[0], &b[0], &s[0])
+		}
+	} else {
+		for ; i+8 <= len(a); i += 8 {
+			for l := range s {
+				d := float64(a[i+l]) - float64(b[i+l])
+				s[l] += float64(d * d) // the conversion forbids a fused multiply-add
+			}
+		}
+	}
+	for ; i < len(a); i++ {
+		d := float64(a[i]) - float64(b[i])
+		s[0] += float64(d * d)
+	}
+	return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
 }
