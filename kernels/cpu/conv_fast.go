@@ -291,18 +291,25 @@ func (j *biasGradJob) runPart(part, parts int) {
 
 // sumFloat32 adds x in float64 with four independent partial sums.
 func sumFloat32(x []float32) float64 {
-	var s0, s1, s2, s3 float64
+	// Eight running sums (element i to sum i%8, the tail to sum 0), combined
+	// pairwise; the assembly runs of 8 add in the same order (same bits).
+	var s [8]float64
 	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += float64(x[i])
-		s1 += float64(x[i+1])
-		s2 += float64(x[i+2])
-		s3 += float64(x[i+3])
+	if useAsm {
+		if i = len(x) &^ 7; i > 0 {
+			sumKernel(i, &x[0], &s[0])
+		}
+	} else {
+		for ; i+8 <= len(x); i += 8 {
+			for l := range s {
+				s[l] += float64(x[i+l])
+			}
+		}
 	}
 	for ; i < len(x); i++ {
-		s0 += float64(x[i])
+		s[0] += float64(x[i])
 	}
-	return (s0 + s1) + (s2 + s3)
+	return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
 }
 
 func (b *Backend) biasGrad(db, dy []float32, n, c, s int) {

@@ -225,9 +225,9 @@ func TestConcatFastMatchesReference(t *testing.T) {
 	}
 }
 
-// TestSquaredDiffSumSameBitsBothKernels: the MSE's block sums are the same
-// bits with the assembly and the plain-Go loop, at lengths around the
-// 8-float runs.
+// TestSquaredDiffSumSameBitsBothKernels: the MSE's block sums and the bias
+// gradient's plane sums are the same bits with the assembly and the plain-Go
+// loop, at lengths around the 8-float runs.
 func TestSquaredDiffSumSameBitsBothKernels(t *testing.T) {
 	if !asmAvailable {
 		t.Skip("no assembly kernels on this CPU")
@@ -237,11 +237,14 @@ func TestSquaredDiffSumSameBitsBothKernels(t *testing.T) {
 	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 40, mseBlock + 3} {
 		a, b := g.Rand(n + 1).Data[:n], g.Rand(n + 1).Data[:n]
 		useAsm = true
-		got := squaredDiffSum(a, b)
+		got, gotSum := squaredDiffSum(a, b), sumFloat32(a)
 		useAsm = false
-		want := squaredDiffSum(a, b)
+		want, wantSum := squaredDiffSum(a, b), sumFloat32(a)
 		if math.Float64bits(got) != math.Float64bits(want) {
 			t.Errorf("n %d: assembly %v, plain Go %v", n, got, want)
+		}
+		if math.Float64bits(gotSum) != math.Float64bits(wantSum) {
+			t.Errorf("n %d: sum: assembly %v, plain Go %v", n, gotSum, wantSum)
 		}
 	}
 }

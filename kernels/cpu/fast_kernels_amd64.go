@@ -65,3 +65,6 @@ func axpyDiffKernel(n int, y, a, b *float32, f float32)
 
 //go:noescape
 func mseKernel(n int, a, b *float32, sums *float64)
+
+//go:noescape
+func sumKernel(n int, x *float32, sums *float64)

@@ -1193,3 +1193,28 @@ mse_done:
 	VMOVUPD Y1, 32(DI)
 	VZEROUPPER
 	RET
+
+// func sumKernel(n int, x *float32, sums *float64)
+// sums[l] = sum of float64(x[i]) over i with i%8 == l, in increasing i,
+// for l < 8; n % 8 == 0.
+TEXT ·sumKernel(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ sums+16(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	SHRQ $3, CX
+	JZ sum_done
+sum_loop:
+	VCVTPS2PD (SI), Y2
+	VCVTPS2PD 16(SI), Y3
+	VADDPD Y2, Y0, Y0
+	VADDPD Y3, Y1, Y1
+	ADDQ $32, SI
+	DECQ CX
+	JNZ sum_loop
+sum_done:
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	VZEROUPPER
+	RET

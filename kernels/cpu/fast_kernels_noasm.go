@@ -80,3 +80,7 @@ func axpyDiffKernel(n int, y, a, b *float32, f float32) {
 func mseKernel(n int, a, b *float32, sums *float64) {
 	panic("cpu: mseKernel has no assembly on this architecture")
 }
+
+func sumKernel(n int, x *float32, sums *float64) {
+	panic("cpu: sumKernel has no assembly on this architecture")
+}

@@ -852,4 +852,29 @@ TEXT ·mseKernel(SB), NOSPLIT, $0-32
 	p("VMOVUPD Y1, 32(DI)")
 	p("VZEROUPPER")
 	p("RET")
+	out.WriteString(`
+// func sumKernel(n int, x *float32, sums *float64)
+// sums[l] = sum of float64(x[i]) over i with i%8 == l, in increasing i,
+// for l < 8; n % 8 == 0.
+TEXT ·sumKernel(SB), NOSPLIT, $0-24
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ sums+16(FP), DI")
+	zeroAcc(2)
+	p("SHRQ $3, CX")
+	p("JZ sum_done")
+	label("sum_loop")
+	p("VCVTPS2PD (SI), Y2")
+	p("VCVTPS2PD 16(SI), Y3")
+	p("VADDPD Y2, Y0, Y0")
+	p("VADDPD Y3, Y1, Y1")
+	p("ADDQ $32, SI")
+	p("DECQ CX")
+	p("JNZ sum_loop")
+	label("sum_done")
+	p("VMOVUPD Y0, (DI)")
+	p("VMOVUPD Y1, 32(DI)")
+	p("VZEROUPPER")
+	p("RET")
 }
