@@ -106,12 +106,7 @@ func (b *Backend) conv1x1BackwardFilterDot(dw, dy, x []float32, d convDims) {
 		j.dyg, j.src = dy[n*d.co*p:(n+1)*d.co*p], x[n*d.ci*p:(n+1)*d.ci*p]
 		j.run(b.threads)
 	}
-	for co := 0; co < d.co; co++ {
-		row := dw[co*d.ci : (co+1)*d.ci]
-		for t := range row {
-			row[t] += part[t*d.co+co]
-		}
-	}
+	addTapMajor(dw, part, d.co, d.ci, d.co)
 	j.dyg, j.src, j.offs, j.dw = nil, nil, nil, nil
 	dotJobs.Put(j)
 	ws.putInts(offs)

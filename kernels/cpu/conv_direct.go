@@ -291,6 +291,17 @@ func (j *dotJob) runGroups(g0, g1 int) {
 	}
 }
 
+// addTapMajor adds the dot job's tap-major partial sums part[t*ldp + m]
+// into dw (m rows of k taps, row-major).
+func addTapMajor(dw, part []float32, m, k, ldp int) {
+	for i := 0; i < m; i++ {
+		row := dw[i*k : (i+1)*k]
+		for t := range row {
+			row[t] += part[t*ldp+i]
+		}
+	}
+}
+
 // dotChunk picks the pixels per pass so that m rows of dy take about 512 KiB.
 func dotChunk(m, lq int) int {
 	c := (1 << 17) / max(m, 1)

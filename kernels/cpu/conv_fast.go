@@ -221,12 +221,7 @@ func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) 
 		fillPhased(b.threads, img, buf, x[n*xPlane:(n+1)*xPlane], 1, 0, 0)
 		j.run(b.threads)
 	}
-	for co := 0; co < d.co; co++ {
-		dst := dw[co*k : (co+1)*k]
-		for t := range dst {
-			dst[t] += part[t*mPad+co]
-		}
-	}
+	addTapMajor(dw, part, d.co, k, mPad)
 	j.dyg, j.src, j.offs, j.dw = nil, nil, nil, nil
 	dotJobs.Put(j)
 	gj.src, gj.dst = nil, nil

@@ -45,7 +45,7 @@ func (d convDims) winogradFits() bool {
 }
 
 // winogradWorth picks the layers where the Winograd path is faster than the
-// direct one (BenchmarkConv3x3Algo, bench/RESULTS.md section 4): at least 24
+// direct one (BenchmarkConv3x3Algo, bench/RESULTS.md section 3): at least 24
 // channels on both sides, so that the GEMMs outweigh the transforms (24x24
 // on 128x128 planes: 1.25x forward, 1.35x backward-data), and outputs at
 // least 8 wide (8x8 planes, where runs of 8 tiles do not fit and the
@@ -61,8 +61,12 @@ var winoAlways = false
 
 func m6(m int) int { return roundUp(m, gemmMR) }
 
-// winoBlockFor is the tiles per block for chunks of kc channels: V's chunk
-// (16 x kc x block floats) at most 256 KiB, 16 to 64 tiles.
+// Tiles per block: V's chunk (16 x kc x block floats) at most 16 x
+// winoBlockFloats floats (256 KiB), 16 to winoMaxBlock tiles. (128 tiles and
+// twice the floats were no faster: bench/RESULTS.md section 3.)
+const winoMaxBlock, winoBlockFloats = 64, 4096
+
+// winoBlockFor is the tiles per block for chunks of kc channels.
 func winoBlockFor(kc int) int {
 	return max(gemmNR, min(winoMaxBlock, winoBlockFloats/kc/gemmNR*gemmNR))
 }
@@ -417,5 +421,3 @@ func (b *Backend) winograd(out, src, w, bias []float32, n, k, ih, iw, m, oh, ow,
 	ws.putFloats(buf)
 	ws.putFloats(up)
 }
-
-var winoMaxBlock, winoBlockFloats = 64, 4096
