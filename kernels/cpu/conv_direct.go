@@ -133,11 +133,10 @@ func (j *directConvJob) runPart(part, parts int) {
 	tp := j.tiles()
 	units := j.samples * tp
 	for {
-		c, ok := j.chunks.claim()
+		u0, u1, ok := j.chunks.claimUnits(units)
 		if !ok {
 			return
 		}
-		u0, u1 := partRange(units, 1, c, j.chunks.n)
 		for u := u0; u < u1; {
 			n, t0 := u/tp, u%tp
 			t1 := min(tp, t0+u1-u)
@@ -167,6 +166,17 @@ func (c *chunker) reset(n int) {
 func (c *chunker) claim() (int, bool) {
 	i := int(c.next.Add(1) - 1)
 	return i, i < c.n
+}
+
+// claimUnits claims the next chunk of units [0, units) cut into c.n near-equal
+// chunks and returns its range; ok is false when none is left.
+func (c *chunker) claimUnits(units int) (u0, u1 int, ok bool) {
+	i, ok := c.claim()
+	if !ok {
+		return 0, 0, false
+	}
+	u0, u1 = partRange(units, 1, i, c.n)
+	return u0, u1, true
 }
 
 // runTiles computes tiles [t0, t1) of one sample's output from its phased image.
@@ -266,11 +276,10 @@ func (j *dotJob) run(threads int) {
 func (j *dotJob) runPart(part, parts int) {
 	groups := (j.k + dotNR - 1) / dotNR
 	for {
-		c, ok := j.chunks.claim()
+		g0, g1, ok := j.chunks.claimUnits(groups)
 		if !ok {
 			return
 		}
-		g0, g1 := partRange(groups, 1, c, j.chunks.n)
 		j.runGroups(g0, g1)
 	}
 }

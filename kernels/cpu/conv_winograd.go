@@ -203,11 +203,10 @@ func (j *winogradJob) runPart(part, parts int) {
 	bp := j.blocks()
 	units := j.samples * bp
 	for {
-		c, ok := j.chunks.claim()
+		u0, u1, ok := j.chunks.claimUnits(units)
 		if !ok {
 			return
 		}
-		u0, u1 := partRange(units, 1, c, j.chunks.n)
 		for u := u0; u < u1; u++ {
 			n, b := u/bp, u%bp
 			j.runBlock(scratch, j.src[n*j.srcStride:], j.out[n*j.outStride:], b*j.block)
