@@ -17,6 +17,8 @@ import "sync"
 // as one parallel region of (sample, tile) pairs, backward-filter one sample
 // after the other. A 1x1 stride-1 unpadded conv
 // (the stitch) is a plain packed GEMM over H*W per sample (conv1x1_fast.go).
+// 3x3 stride-1 layers with enough channels take Winograd F(2x2, 3x3) for
+// forward and backward-data instead (conv_winograd.go, winogradWorth).
 
 func (d convDims) isPointwise() bool {
 	return d.kh == 1 && d.kw == 1 && d.sh == 1 && d.sw == 1 && d.ph == 0 && d.pw == 0
