@@ -16,6 +16,10 @@ import "sync"
 
 func (b *Backend) conv1x1Fast(y, x, w, bias []float32, d convDims) {
 	p := d.h * d.w
+	if pointwiseFits(d.ci) {
+		b.pointwise(y, x, w, bias, d.n, d.co, d.ci, p, false, false)
+		return
+	}
 	for n := 0; n < d.n; n++ {
 		yn, xn := y[n*d.co*p:(n+1)*d.co*p], x[n*d.ci*p:(n+1)*d.ci*p]
 		if bias != nil {
@@ -28,6 +32,10 @@ func (b *Backend) conv1x1Fast(y, x, w, bias []float32, d convDims) {
 
 func (b *Backend) conv1x1BackwardDataFast(dx, dy, w []float32, d convDims) {
 	p := d.h * d.w
+	if pointwiseFits(d.co) {
+		b.pointwise(dx, dy, w, nil, d.n, d.ci, d.co, p, true, true)
+		return
+	}
 	for n := 0; n < d.n; n++ {
 		b.sgemm(true, false, d.ci, p, d.co, 1, w, d.ci, dy[n*d.co*p:(n+1)*d.co*p], p, 1, dx[n*d.ci*p:(n+1)*d.ci*p], p)
 	}

@@ -48,6 +48,15 @@ func convCases() []convCase {
 		{2, 9, 6, 5, 5, 1, 1, 1, 1, 0, 0},
 		{3, 7, 8, 4, 4, 1, 1, 1, 1, 0, 0}, // 1x1 weight gradient as dot products (Ci not a multiple of 3)
 		{1, 5, 8, 9, 9, 1, 1, 2, 2, 0, 0},
+		// The batched 1x1 path: strip groups of 8 (k = 32) and 7 (k = 33)
+		// panels with a partial last group, one panel (k = 256), sums past
+		// one GEMM slice (257, 260: the GEMM for that direction), row
+		// panels with a partial last one.
+		{3, 32, 7, 9, 15, 1, 1, 1, 1, 0, 0},
+		{2, 33, 13, 12, 12, 1, 1, 1, 1, 0, 0},
+		{1, 256, 6, 4, 5, 1, 1, 1, 1, 0, 0},
+		{1, 257, 7, 3, 3, 1, 1, 1, 1, 0, 0},
+		{2, 6, 260, 5, 7, 1, 1, 1, 1, 0, 0},
 	}
 	return cs
 }

@@ -127,10 +127,57 @@ func BenchmarkConv3x3(b *testing.B) {
 	}
 }
 
-// BenchmarkConv1x1: the stitch, conv1x1/32x32x128x128/{...}, batch 16.
+// BenchmarkConv1x1: the stitch, conv1x1/CinxCoutxHxW/{...}: the benchmark's
+// case at batch 16, then the four scales of the real-data stitch training
+// (64 px networks, 4 images per step).
 func BenchmarkConv1x1(b *testing.B) {
-	c := convBench{ci: 32, co: 32, h: 128, w: 128, n: 16, k: 1}
-	b.Run("32x32x128x128", func(b *testing.B) { runConvBench(b, c) })
+	for _, c := range []convBench{
+		{ci: 32, co: 32, h: 128, w: 128, n: 16, k: 1},
+		{ci: 32, co: 32, h: 64, w: 64, n: 4, k: 1},
+		{ci: 64, co: 64, h: 32, w: 32, n: 4, k: 1},
+		{ci: 128, co: 128, h: 16, w: 16, n: 4, k: 1},
+		{ci: 256, co: 256, h: 8, w: 8, n: 4, k: 1},
+	} {
+		name := fmt.Sprintf("%dx%dx%dx%d", c.ci, c.co, c.h, c.w)
+		if c.n != 16 {
+			name += fmt.Sprintf("n%d", c.n)
+		}
+		b.Run(name, func(b *testing.B) { runConvBench(b, c) })
+	}
+}
+
+// BenchmarkConv1x1Algo: conv1x1algo/CixCoxHxW/{fwd,bwddata}/{gemm,strips}:
+// the packed GEMM per sample against the batched strip path, batch 4, on the
+// scales of the real-data stitch training and the benchmark's 128x128 case.
+func BenchmarkConv1x1Algo(b *testing.B) {
+	saved := usePointwise
+	defer func() { usePointwise = saved }()
+	for _, s := range [][4]int{{32, 32, 128, 128}, {32, 32, 64, 64}, {64, 64, 32, 32}, {128, 128, 16, 16}, {256, 256, 8, 8}} {
+		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: 4, k: 1}
+		be := New(0)
+		g := tensor.NewRNG(2)
+		p := kernels.Conv(1, 0)
+		x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 1, 1), g.Rand(c.co)
+		y, dy, dx := tensor.New(c.n, c.co, c.h, c.w), g.Rand(c.n, c.co, c.h, c.w), tensor.New(x.Shape...)
+		for _, pass := range []string{"fwd", "bwddata"} {
+			for _, algo := range []string{"gemm", "strips"} {
+				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", c.ci, c.co, c.h, c.w, pass, algo), func(b *testing.B) {
+					usePointwise = algo == "strips"
+					loop(b, c.fwdFlops(), func() {
+						var err error
+						if pass == "fwd" {
+							err = be.Conv2d(y, x, w, bias, p)
+						} else {
+							err = be.Conv2dBackwardData(dx, dy, w, p)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+					})
+				})
+			}
+		}
+	}
 }
 
 // BenchmarkMicroKernel times each micro-kernel alone on L1-resident data:

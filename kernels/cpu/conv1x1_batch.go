@@ -1,0 +1,120 @@
+package cpu
+
+import "sync"
+
+// pointwiseJob is a 1x1 conv's forward or backward-data over the whole batch
+// in one parallel region:
+//
+//	out[s] (m, p) (+)= a (m, k) x in[s] (k, p) (+ bias[i] in row i)
+//
+// with a = w (Co, Ci) for the forward and w^T for backward-data. The work is
+// cut into strips of gemmNR pixels of one sample; for each strip, the part
+// copies in[s][:, strip] (k rows, p floats apart) into a small panel that
+// stays in L1 while every gemmMR-row panel of a (packed once per call) sweeps
+// over it. The packed GEMM instead copies whole blocks of in first, which on
+// these short sums (k = 24-256) costs as much as the products: the copied
+// block has left L1 by the time the products read it.
+type pointwiseJob struct {
+	out, in    []float32 // out (n, m, p), in (n, k, p)
+	ap         []float32 // a in panels: ap[(panel*k + t)*gemmMR + r]
+	bias       []float32 // (m) or nil
+	n, m, k, p int
+	accumulate bool
+	ws         *workspace
+	done       partsDone
+}
+
+var pointwiseJobs = sync.Pool{New: func() any { return new(pointwiseJob) }}
+
+// usePointwise switches the path on (benchmarks compare it with the GEMM).
+var usePointwise = true
+
+// pointwiseFits: the strip panels and a's panels are sized for sums up to
+// one GEMM slice; longer sums go through the GEMM.
+func pointwiseFits(k int) bool { return usePointwise && k <= gemmKC }
+
+// pointwise runs the job on the backend's threads; transA picks w^T.
+func (b *Backend) pointwise(out, in, w, bias []float32, n, m, k, p int, transA, accumulate bool) {
+	ws := b.ws
+	ap := ws.getFloats(roundUp(m, gemmMR) * k)
+	packed := gemmJob{transA: transA, alpha: 1, a: w, lda: k}
+	if transA {
+		packed.lda = m
+	}
+	packed.packA(ap, 0, m, 0, k)
+	j := pointwiseJobs.Get().(*pointwiseJob)
+	j.out, j.in, j.ap, j.bias = out, in, ap, bias
+	j.n, j.m, j.k, j.p, j.accumulate, j.ws = n, m, k, p, accumulate, ws
+	strips := n * ((p + gemmNR - 1) / gemmNR)
+	runParts(j, min(b.threads, strips, max(1, 2*n*m*k*p/gemmMinParallel)), &j.done)
+	j.out, j.in, j.ap, j.bias, j.ws = nil, nil, nil, nil, nil
+	pointwiseJobs.Put(j)
+	ws.putFloats(ap)
+}
+
+// pointwiseGroup is how many strips a part copies at once: G*16 floats of
+// each of the k rows, read as one run (rows p floats apart are far apart:
+// one 64-byte line per row would leave each read waiting on memory), into
+// G panels of at most 16 KiB together, which stay in L1 while they are used.
+func pointwiseGroup(k int) int { return max(1, min(8, 256/k)) }
+
+func (j *pointwiseJob) runPart(part, parts int) {
+	m, k, p := j.m, j.k, j.p
+	g := pointwiseGroup(k)
+	perSample := (p + g*gemmNR - 1) / (g * gemmNR)
+	lo, hi := partRange(j.n*perSample, 1, part, parts)
+	bp := j.ws.getFloats(g * k * gemmNR)
+	var edge [gemmMR * gemmNR]float32
+	var padBias [gemmMR]float32
+	for u := lo; u < hi; u++ {
+		s, c0 := u/perSample, u%perSample*g*gemmNR
+		nc := min(g*gemmNR, p-c0)
+		in := j.in[s*k*p : (s+1)*k*p]
+		out := j.out[s*m*p : (s+1)*m*p]
+		// bp[(panel*k + t)*gemmNR + x] = in[t, c0+panel*gemmNR+x], columns
+		// past nc zero.
+		whole := nc / gemmNR * gemmNR
+		for t := 0; t < k; t++ {
+			row := in[t*p+c0 : t*p+c0+nc]
+			for jr := 0; jr < whole; jr += gemmNR {
+				v := *(*[gemmNR]float32)(row[jr:]) // four 16-byte moves, not memmove
+				*(*[gemmNR]float32)(bp[jr*k+t*gemmNR:]) = v
+			}
+			if whole < nc {
+				dst := bp[whole*k+t*gemmNR : whole*k+(t+1)*gemmNR]
+				clear(dst[copy(dst, row[whole:]):])
+			}
+		}
+		for jr := 0; jr < nc; jr += gemmNR {
+			nr := min(gemmNR, nc-jr)
+			bPanel := bp[jr*k : (jr+gemmNR)*k]
+			for ir := 0; ir < m; ir += gemmMR {
+				mr := min(gemmMR, m-ir)
+				aPanel := j.ap[ir*k : (ir+gemmMR)*k]
+				var rowBias []float32
+				if j.bias != nil {
+					clear(padBias[copy(padBias[:], j.bias[ir:ir+mr]):])
+					rowBias = padBias[:]
+				}
+				off := ir*p + c0 + jr
+				if mr == gemmMR && nr == gemmNR {
+					microGemm(k, aPanel, bPanel, out[off:], p, rowBias, j.accumulate)
+					continue
+				}
+				microGemm(k, aPanel, bPanel, edge[:], gemmNR, rowBias, false)
+				for r := 0; r < mr; r++ {
+					row := out[off+r*p : off+r*p+nr]
+					src := edge[r*gemmNR : r*gemmNR+nr]
+					if j.accumulate {
+						for x := range row {
+							row[x] += src[x]
+						}
+					} else {
+						copy(row, src)
+					}
+				}
+			}
+		}
+	}
+	j.ws.putFloats(bp)
+}
