@@ -65,7 +65,6 @@ func (j *pointwiseJob) runPart(part, parts int) {
 	lo, hi := partRange(j.n*perSample, 1, part, parts)
 	bp := j.ws.getFloats(g * k * gemmNR)
 	var edge [gemmMR * gemmNR]float32
-	var padBias [gemmMR]float32
 	for u := lo; u < hi; u++ {
 		s, c0 := u/perSample, u%perSample*g*gemmNR
 		nc := min(g*gemmNR, p-c0)
@@ -93,15 +92,14 @@ func (j *pointwiseJob) runPart(part, parts int) {
 				aPanel := j.ap[ir*k : (ir+gemmMR)*k]
 				var rowBias []float32
 				if j.bias != nil {
-					clear(padBias[copy(padBias[:], j.bias[ir:ir+mr]):])
-					rowBias = padBias[:]
+					rowBias = j.bias[ir : ir+mr]
 				}
 				off := ir*p + c0 + jr
-				if mr == gemmMR && nr == gemmNR {
-					microGemm(k, aPanel, bPanel, out[off:], p, rowBias, j.accumulate)
+				if nr == gemmNR {
+					microGemmRows(mr, k, aPanel, bPanel, out[off:], p, rowBias, j.accumulate)
 					continue
 				}
-				microGemm(k, aPanel, bPanel, edge[:], gemmNR, rowBias, false)
+				microGemmRows(mr, k, aPanel, bPanel, edge[:], gemmNR, rowBias, false)
 				for r := 0; r < mr; r++ {
 					row := out[off+r*p : off+r*p+nr]
 					src := edge[r*gemmNR : r*gemmNR+nr]

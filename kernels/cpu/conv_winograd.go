@@ -233,7 +233,9 @@ func (j *winogradJob) runBlock(scratch, src, out []float32, t0 int) {
 			for p := 0; p < panels; p++ {
 				b := vx[p*kc*gemmNR:][:kc*gemmNR]
 				for r := 0; r < mp; r++ {
-					microGemm(kc, ux[r*j.k*gemmMR:][:kc*gemmMR], b, mx[r*gemmMR*nt+p*gemmNR:], nt, nil, k0 > 0)
+					// Rows past m (the last panel's padding) are not computed:
+					// the output transform reads rows < m only.
+					microGemmRows(min(gemmMR, j.m-r*gemmMR), kc, ux[r*j.k*gemmMR:][:kc*gemmMR], b, mx[r*gemmMR*nt+p*gemmNR:], nt, nil, k0 > 0)
 				}
 			}
 		}

@@ -26,23 +26,47 @@ const (
 // 6x16 tile. a: packed A panel (k, 6); b: packed B panel (k, 16); c: tile at
 // c[0]; bias: (6) or nil.
 func microGemm(k int, a, b, c []float32, ldc int, bias []float32, accumulate bool) {
-	_, _, _ = a[gemmMR*k-1], b[gemmNR*k-1], c[(gemmMR-1)*ldc+gemmNR-1]
+	microGemmRows(gemmMR, k, a, b, c, ldc, bias, accumulate)
+}
+
+// microGemmRows is microGemm for the first rows (1-6) rows of the panel: the
+// last panel of an M that is not a multiple of 6 skips the padding rows'
+// products and writes its rows in place. bias: (rows) or nil.
+func microGemmRows(rows, k int, a, b, c []float32, ldc int, bias []float32, accumulate bool) {
+	_, _, _ = a[gemmMR*k-1], b[gemmNR*k-1], c[(rows-1)*ldc+gemmNR-1]
 	if useAsm {
 		var bp *float32
 		if bias != nil {
-			_ = bias[gemmMR-1]
+			_ = bias[rows-1]
 			bp = &bias[0]
 		}
-		gemmKernel6x16(k, &a[0], &b[0], &c[0], ldc, bp, boolInt(accumulate))
+		acc := boolInt(accumulate)
+		switch rows {
+		case 6:
+			gemmKernel6x16(k, &a[0], &b[0], &c[0], ldc, bp, acc)
+		case 5:
+			gemmKernel5x16(k, &a[0], &b[0], &c[0], ldc, bp, acc)
+		case 4:
+			gemmKernel4x16(k, &a[0], &b[0], &c[0], ldc, bp, acc)
+		case 3:
+			gemmKernel3x16(k, &a[0], &b[0], &c[0], ldc, bp, acc)
+		case 2:
+			gemmKernel2x16(k, &a[0], &b[0], &c[0], ldc, bp, acc)
+		case 1:
+			gemmKernel1x16(k, &a[0], &b[0], &c[0], ldc, bp, acc)
+		default:
+			panic("cpu: microGemmRows: rows out of 1..6")
+		}
 		return
 	}
-	gemmKernel6x16Go(k, a, b, c, ldc, bias, accumulate)
+	gemmKernelGo(rows, k, a, b, c, ldc, bias, accumulate)
 }
 
-func gemmKernel6x16Go(k int, a, b, c []float32, ldc int, bias []float32, accumulate bool) {
+// gemmKernelGo is the plain-Go micro-kernel for rows (1-6) rows of a panel.
+func gemmKernelGo(rows, k int, a, b, c []float32, ldc int, bias []float32, accumulate bool) {
 	var acc [gemmMR][gemmNR]float32
 	if bias != nil {
-		for r := range acc {
+		for r := range rows {
 			for j := range acc[r] {
 				acc[r][j] = bias[r]
 			}
@@ -50,7 +74,7 @@ func gemmKernel6x16Go(k int, a, b, c []float32, ldc int, bias []float32, accumul
 	}
 	for p := 0; p < k; p++ {
 		bp := b[p*gemmNR : p*gemmNR+gemmNR]
-		for r := 0; r < gemmMR; r++ {
+		for r := 0; r < rows; r++ {
 			av := a[p*gemmMR+r]
 			row := &acc[r]
 			for j, bv := range bp {
@@ -58,7 +82,7 @@ func gemmKernel6x16Go(k int, a, b, c []float32, ldc int, bias []float32, accumul
 			}
 		}
 	}
-	for r := 0; r < gemmMR; r++ {
+	for r := 0; r < rows; r++ {
 		row := c[r*ldc : r*ldc+gemmNR]
 		if accumulate {
 			for j := range row {

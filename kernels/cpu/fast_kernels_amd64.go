@@ -13,6 +13,21 @@ var asmAvailable = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 func gemmKernel6x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int)
 
 //go:noescape
+func gemmKernel5x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernel4x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernel3x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernel2x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernel1x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
 func convKernel4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate int)
 
 //go:noescape

@@ -9,6 +9,26 @@ func gemmKernel6x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate 
 	panic("cpu: gemmKernel6x16 has no assembly on this architecture")
 }
 
+func gemmKernel5x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernel5x16 has no assembly on this architecture")
+}
+
+func gemmKernel4x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernel4x16 has no assembly on this architecture")
+}
+
+func gemmKernel3x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernel3x16 has no assembly on this architecture")
+}
+
+func gemmKernel2x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernel2x16 has no assembly on this architecture")
+}
+
+func gemmKernel1x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernel1x16 has no assembly on this architecture")
+}
+
 func convKernel4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate int) {
 	panic("cpu: convKernel4x24 has no assembly on this architecture")
 }

@@ -170,7 +170,6 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 	bp := j.ws.getFloats(kcMax * ncMax)
 	ap := j.ws.getFloats(kcMax * min(gemmMC, roundUp(m1-m0, gemmMR)))
 	var edge [gemmMR * gemmNR]float32
-	var padBias [gemmMR]float32
 	for jc := n0; jc < n1; jc += gemmNC {
 		nc := min(gemmNC, n1-jc)
 		for pc := k0; pc < k1; pc += gemmKC {
@@ -193,16 +192,13 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 						off := (ic+ir)*ldc + jc + jr
 						var rowBias []float32
 						if tileBias != nil {
-							// Rows past m get zero bias (their results are dropped).
-							n := copy(padBias[:], tileBias[ic+ir:min(ic+ir+gemmMR, len(tileBias))])
-							clear(padBias[n:])
-							rowBias = padBias[:]
+							rowBias = tileBias[ic+ir : ic+ir+mr]
 						}
-						if mr == gemmMR && nr == gemmNR {
-							microGemm(kc, aPanel, bPanel, c[off:], ldc, rowBias, accumulate)
+						if nr == gemmNR {
+							microGemmRows(mr, kc, aPanel, bPanel, c[off:], ldc, rowBias, accumulate)
 							continue
 						}
-						microGemm(kc, aPanel, bPanel, edge[:], gemmNR, rowBias, false)
+						microGemmRows(mr, kc, aPanel, bPanel, edge[:], gemmNR, rowBias, false)
 						for r := 0; r < mr; r++ {
 							row := c[off+r*ldc : off+r*ldc+nr]
 							src := edge[r*gemmNR : r*gemmNR+nr]

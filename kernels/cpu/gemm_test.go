@@ -139,29 +139,41 @@ func TestSgemmStrided(t *testing.T) {
 	})
 }
 
-// TestSgemmAsmMatchesGeneric compares the two micro-kernels directly on full
-// and partial tiles with both store modes.
+// TestSgemmAsmMatchesGeneric compares the micro-kernels for 1-6 rows with
+// the plain-Go one on both store modes, with and without bias, and checks
+// that the rows past the tile are left alone.
 func TestSgemmAsmMatchesGeneric(t *testing.T) {
 	if !asmAvailable {
 		t.Skip("no AVX2+FMA on this CPU: only the generic kernel can run")
 	}
 	g := tensor.NewRNG(9)
-	for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 255, 256, 257} {
-		for i, acc := range []bool{false, true, false, true} {
-			var bias []float32
-			var bp *float32
-			if i >= 2 {
-				bias = randSlice(g, gemmMR)
-				bp = &bias[0]
-			}
-			a, bm := randSlice(g, gemmMR*k), randSlice(g, gemmNR*k)
-			ldc := gemmNR + 3
-			c0 := randSlice(g, gemmMR*ldc)
-			want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
-			gemmKernel6x16Go(k, a, bm, want, ldc, bias, acc)
-			gemmKernel6x16(k, &a[0], &bm[0], &got[0], ldc, bp, boolInt(acc))
-			if err := tensor.CloseError(fmt.Sprintf("k %d acc %v bias %v", k, acc, bias != nil), got, tensor.To64(want), 1e-5*float64(k), 1e-5); err != nil {
-				t.Error(err)
+	saved := useAsm
+	defer func() { useAsm = saved }()
+	for rows := 1; rows <= gemmMR; rows++ {
+		for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 255, 256, 257} {
+			for i, acc := range []bool{false, true, false, true} {
+				var bias []float32
+				if i >= 2 {
+					bias = randSlice(g, rows)
+				}
+				a, bm := randSlice(g, gemmMR*k), randSlice(g, gemmNR*k)
+				ldc := gemmNR + 3
+				c0 := randSlice(g, gemmMR*ldc)
+				want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
+				gemmKernelGo(rows, k, a, bm, want, ldc, bias, acc)
+				useAsm = true
+				microGemmRows(rows, k, a, bm, got, ldc, bias, acc)
+				useAsm = saved
+				name := fmt.Sprintf("rows %d k %d acc %v bias %v", rows, k, acc, bias != nil)
+				if err := tensor.CloseError(name, got, tensor.To64(want), 1e-5*float64(k), 1e-5); err != nil {
+					t.Error(err)
+				}
+				for x := rows * ldc; x < len(c0); x++ {
+					if got[x] != c0[x] || want[x] != c0[x] {
+						t.Errorf("%s: element %d past the tile's rows changed", name, x)
+						break
+					}
+				}
 			}
 		}
 	}

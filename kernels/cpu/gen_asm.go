@@ -43,24 +43,36 @@ func zeroAcc(n int) {
 
 // gemmKernel: 6x16 tile. Y0..Y11 accumulate row r in Y(2r) (cols 0-7) and
 // Y(2r+1) (cols 8-15); Y12, Y13 hold a row of B; Y14, Y15 alternate as the
-// broadcast of A so consecutive rows do not wait on one register.
+// broadcast of A so consecutive rows do not wait on one register. The
+// kernels for 1-5 rows (the last panel of an M that is not a multiple of 6)
+// read the same 6-row A panels and skip the missing rows' products.
 func gemmKernel() {
-	out.WriteString(`
-// func gemmKernel6x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate int)
-// c[r*ldc+j] (+)= bias[r] + sum_p a[p*6+r] * b[p*16+j] for r < 6, j < 16 (bias may be nil).
-TEXT ·gemmKernel6x16(SB), NOSPLIT, $0-56
-`)
+	for rows := gemmRows; rows >= 1; rows-- {
+		gemmKernelRows(rows)
+	}
+}
+
+const gemmRows = 6
+
+func gemmKernelRows(rows int) {
+	name := fmt.Sprintf("gemmKernel%dx16", rows)
+	lp := fmt.Sprintf("gemm%d_", rows) // label prefix
+	fmt.Fprintf(&out, `
+// func %s(k int, a, b, c *float32, ldc int, bias *float32, accumulate int)
+// c[r*ldc+j] (+)= bias[r] + sum_p a[p*6+r] * b[p*16+j] for r < %d, j < 16 (bias may be nil).
+TEXT ·%s(SB), NOSPLIT, $0-56
+`, name, rows, name)
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), AX")
 	p("MOVQ b+16(FP), BX")
 	p("MOVQ c+24(FP), DI")
 	p("MOVQ ldc+32(FP), DX")
 	p("SHLQ $2, DX")
-	zeroAcc(12)
+	zeroAcc(2 * rows)
 	step := func(ao, bo int) {
 		p("VMOVUPS %d(BX), Y12", bo)
 		p("VMOVUPS %d(BX), Y13", bo+32)
-		for r := 0; r < 6; r++ {
+		for r := 0; r < rows; r++ {
 			a := 14 + r%2
 			p("VBROADCASTSS %d(AX), Y%d", ao+4*r, a)
 			p("VFMADD231PS Y12, Y%d, Y%d", a, 2*r)
@@ -68,8 +80,8 @@ TEXT ·gemmKernel6x16(SB), NOSPLIT, $0-56
 		}
 	}
 	p("CMPQ CX, $4")
-	p("JL gemm_tail")
-	label("gemm_loop4")
+	p("JL %stail", lp)
+	label(lp + "loop4")
 	for u := 0; u < 4; u++ {
 		step(24*u, 64*u)
 	}
@@ -77,45 +89,45 @@ TEXT ·gemmKernel6x16(SB), NOSPLIT, $0-56
 	p("ADDQ $256, BX")
 	p("SUBQ $4, CX")
 	p("CMPQ CX, $4")
-	p("JGE gemm_loop4")
-	label("gemm_tail")
+	p("JGE %sloop4", lp)
+	label(lp + "tail")
 	p("TESTQ CX, CX")
-	p("JE gemm_store")
-	label("gemm_loop1")
+	p("JE %sstore", lp)
+	label(lp + "loop1")
 	step(0, 0)
 	p("ADDQ $24, AX")
 	p("ADDQ $64, BX")
 	p("DECQ CX")
-	p("JNZ gemm_loop1")
-	label("gemm_store")
+	p("JNZ %sloop1", lp)
+	label(lp + "store")
 	p("MOVQ bias+40(FP), R9")
 	p("TESTQ R9, R9")
-	p("JE gemm_nobias")
-	for r := 0; r < 6; r++ {
+	p("JE %snobias", lp)
+	for r := 0; r < rows; r++ {
 		p("VBROADCASTSS %d(R9), Y14", 4*r)
 		p("VADDPS Y14, Y%d, Y%d", 2*r, 2*r)
 		p("VADDPS Y14, Y%d, Y%d", 2*r+1, 2*r+1)
 	}
-	label("gemm_nobias")
+	label(lp + "nobias")
 	p("MOVQ accumulate+48(FP), R8")
 	p("TESTQ R8, R8")
-	p("JE gemm_overwrite")
-	for r := 0; r < 6; r++ {
+	p("JE %soverwrite", lp)
+	for r := 0; r < rows; r++ {
 		p("VADDPS 0(DI), Y%d, Y%d", 2*r, 2*r)
 		p("VADDPS 32(DI), Y%d, Y%d", 2*r+1, 2*r+1)
 		p("VMOVUPS Y%d, 0(DI)", 2*r)
 		p("VMOVUPS Y%d, 32(DI)", 2*r+1)
-		if r < 5 {
+		if r < rows-1 {
 			p("ADDQ DX, DI")
 		}
 	}
 	p("VZEROUPPER")
 	p("RET")
-	label("gemm_overwrite")
-	for r := 0; r < 6; r++ {
+	label(lp + "overwrite")
+	for r := 0; r < rows; r++ {
 		p("VMOVUPS Y%d, 0(DI)", 2*r)
 		p("VMOVUPS Y%d, 32(DI)", 2*r+1)
-		if r < 5 {
+		if r < rows-1 {
 			p("ADDQ DX, DI")
 		}
 	}
