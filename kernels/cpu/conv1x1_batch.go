@@ -26,12 +26,21 @@ type pointwiseJob struct {
 
 var pointwiseJobs = sync.Pool{New: func() any { return new(pointwiseJob) }}
 
-// usePointwise switches the path on (benchmarks compare it with the GEMM).
-var usePointwise = true
+// usePointwise switches the path on (benchmarks compare it with the GEMM);
+// pointwiseAlways takes it for planes of any size (benchmarks).
+var usePointwise, pointwiseAlways = true, false
+
+// pointwiseMaxPlane is the largest H*W the strips take: on larger planes the
+// GEMM's row-by-row packing, which reads each plane row as one long run,
+// is faster (BenchmarkConv1x1Algo: strips/gemm 0.91-0.94 on 128x128 planes,
+// 1.0-1.03 on 64x64, 1.1-1.8 on 32x32 and smaller).
+const pointwiseMaxPlane = 64 * 64
 
 // pointwiseFits: the strip panels and a's panels are sized for sums up to
-// one GEMM slice; longer sums go through the GEMM.
-func pointwiseFits(k int) bool { return usePointwise && k <= gemmKC }
+// one GEMM slice; longer sums and large planes go through the GEMM.
+func pointwiseFits(k, p int) bool {
+	return usePointwise && k <= gemmKC && (pointwiseAlways || p <= pointwiseMaxPlane)
+}
 
 // pointwise runs the job on the backend's threads; transA picks w^T.
 func (b *Backend) pointwise(out, in, w, bias []float32, n, m, k, p int, transA, accumulate bool) {

@@ -9,14 +9,16 @@ import "sync"
 //   backward-filter  dw (Co, Ci) += dy[n] (Co, P) x x[n]^T: dot products of the
 //                    rows read in place (conv1x1BackwardFilterDot) when P is a
 //                    multiple of 8 and Co of 4, else the GEMM (split-K)
-// It goes through the packed GEMM rather than the direct kernel because its
-// planes are often 2^k floats apart: the direct kernel would read 32 or more
-// rows that share one cache set, while packing copies them into contiguous
-// panels once.
+// Forward and backward-data run as strips of pixels over the whole batch
+// (pointwiseJob, conv1x1_batch.go) when the sum is at most one GEMM slice
+// and the planes at most 64x64, else as one packed GEMM per sample. Neither
+// reads the planes in place in the micro-kernel: they are often 2^k floats
+// apart, so 32 or more rows would share one cache set; both copy them into
+// contiguous panels first.
 
 func (b *Backend) conv1x1Fast(y, x, w, bias []float32, d convDims) {
 	p := d.h * d.w
-	if pointwiseFits(d.ci) {
+	if pointwiseFits(d.ci, p) {
 		b.pointwise(y, x, w, bias, d.n, d.co, d.ci, p, false, false)
 		return
 	}
@@ -32,7 +34,7 @@ func (b *Backend) conv1x1Fast(y, x, w, bias []float32, d convDims) {
 
 func (b *Backend) conv1x1BackwardDataFast(dx, dy, w []float32, d convDims) {
 	p := d.h * d.w
-	if pointwiseFits(d.co) {
+	if pointwiseFits(d.co, p) {
 		b.pointwise(dx, dy, w, nil, d.n, d.ci, d.co, p, true, true)
 		return
 	}

@@ -57,6 +57,7 @@ func convCases() []convCase {
 		{1, 256, 6, 4, 5, 1, 1, 1, 1, 0, 0},
 		{1, 257, 7, 3, 3, 1, 1, 1, 1, 0, 0},
 		{2, 6, 260, 5, 7, 1, 1, 1, 1, 0, 0},
+		{2, 5, 7, 65, 64, 1, 1, 1, 1, 0, 0}, // a plane past pointwiseMaxPlane: the GEMM
 	}
 	return cs
 }

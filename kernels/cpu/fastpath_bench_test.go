@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -146,12 +147,17 @@ func BenchmarkConv1x1(b *testing.B) {
 	}
 }
 
-// BenchmarkConv1x1Algo: conv1x1algo/CixCoxHxW/{fwd,bwddata}/{gemm,strips}:
-// the packed GEMM per sample against the batched strip path, batch 4, on the
-// scales of the real-data stitch training and the benchmark's 128x128 case.
+// BenchmarkConv1x1Algo: conv1x1algo/CixCoxHxW/{fwd,bwddata}: the packed GEMM
+// per sample ("gemm") against the batched strip path ("strips"), batch 4, on
+// the scales of the real-data stitch training and the benchmark's 128x128
+// case. Each iteration runs both, one after the other, so that both see the
+// same machine (this one is shared and drifts by 10-30% within a minute);
+// the metrics are each variant's median GFLOP/s and the median of the
+// per-iteration ratios strips/gemm.
 func BenchmarkConv1x1Algo(b *testing.B) {
 	saved := usePointwise
-	defer func() { usePointwise = saved }()
+	defer func() { usePointwise, pointwiseAlways = saved, false }()
+	pointwiseAlways = true
 	for _, s := range [][4]int{{32, 32, 128, 128}, {32, 32, 64, 64}, {64, 64, 32, 32}, {128, 128, 16, 16}, {256, 256, 8, 8}} {
 		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: 4, k: 1}
 		be := New(0)
@@ -160,24 +166,43 @@ func BenchmarkConv1x1Algo(b *testing.B) {
 		x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 1, 1), g.Rand(c.co)
 		y, dy, dx := tensor.New(c.n, c.co, c.h, c.w), g.Rand(c.n, c.co, c.h, c.w), tensor.New(x.Shape...)
 		for _, pass := range []string{"fwd", "bwddata"} {
-			for _, algo := range []string{"gemm", "strips"} {
-				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", c.ci, c.co, c.h, c.w, pass, algo), func(b *testing.B) {
-					usePointwise = algo == "strips"
-					loop(b, c.fwdFlops(), func() {
-						var err error
-						if pass == "fwd" {
-							err = be.Conv2d(y, x, w, bias, p)
-						} else {
-							err = be.Conv2dBackwardData(dx, dy, w, p)
-						}
-						if err != nil {
-							b.Fatal(err)
-						}
-					})
-				})
+			run := func(strips bool) time.Duration {
+				usePointwise = strips
+				t0 := time.Now()
+				var err error
+				if pass == "fwd" {
+					err = be.Conv2d(y, x, w, bias, p)
+				} else {
+					err = be.Conv2dBackwardData(dx, dy, w, p)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(t0)
 			}
+			b.Run(fmt.Sprintf("%dx%dx%dx%d/%s", c.ci, c.co, c.h, c.w, pass), func(b *testing.B) {
+				run(false)
+				run(true)
+				var tg, ts, ratio []float64
+				for b.Loop() {
+					a, s := run(false).Seconds(), run(true).Seconds()
+					tg, ts, ratio = append(tg, a), append(ts, s), append(ratio, a/s)
+				}
+				b.ReportMetric(c.fwdFlops()/median(tg)/1e9, "gemm-GFLOP/s")
+				b.ReportMetric(c.fwdFlops()/median(ts)/1e9, "strips-GFLOP/s")
+				b.ReportMetric(median(ratio), "strips/gemm")
+			})
 		}
 	}
+}
+
+// median of xs (sorted in place).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }
 
 // BenchmarkMicroKernel times each micro-kernel alone on L1-resident data:
