@@ -118,26 +118,12 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 		{96, 96, 32, 32}, {192, 96, 32, 32}, {192, 192, 16, 16}, {384, 192, 16, 16}, {256, 256, 8, 8},
 	} {
 		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: 4, k: 3}
-		be := New(0)
-		g := tensor.NewRNG(2)
-		p := kernels.Conv(1, 1)
-		x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 3, 3), g.Rand(c.co)
-		y, dy, dx := tensor.New(c.n, c.co, c.h, c.w), g.Rand(c.n, c.co, c.h, c.w), tensor.New(x.Shape...)
+		cb := newConvPassBench(c, 1)
 		for _, pass := range []string{"fwd", "bwddata"} {
 			for _, algo := range []string{"direct", "winograd"} {
 				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", c.ci, c.co, c.h, c.w, pass, algo), func(b *testing.B) {
 					useWinograd, winoAlways = algo == "winograd", algo == "winograd"
-					loop(b, c.fwdFlops(), func() {
-						var err error
-						if pass == "fwd" {
-							err = be.Conv2d(y, x, w, bias, p)
-						} else {
-							err = be.Conv2dBackwardData(dx, dy, w, p)
-						}
-						if err != nil {
-							b.Fatal(err)
-						}
-					})
+					loop(b, c.fwdFlops(), func() { cb.run(b, pass) })
 				})
 			}
 		}

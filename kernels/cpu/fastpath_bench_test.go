@@ -160,24 +160,12 @@ func BenchmarkConv1x1Algo(b *testing.B) {
 	pointwiseAlways = true
 	for _, s := range [][4]int{{32, 32, 128, 128}, {32, 32, 64, 64}, {64, 64, 32, 32}, {128, 128, 16, 16}, {256, 256, 8, 8}} {
 		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: 4, k: 1}
-		be := New(0)
-		g := tensor.NewRNG(2)
-		p := kernels.Conv(1, 0)
-		x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 1, 1), g.Rand(c.co)
-		y, dy, dx := tensor.New(c.n, c.co, c.h, c.w), g.Rand(c.n, c.co, c.h, c.w), tensor.New(x.Shape...)
+		cb := newConvPassBench(c, 0)
 		for _, pass := range []string{"fwd", "bwddata"} {
 			run := func(strips bool) time.Duration {
 				usePointwise = strips
 				t0 := time.Now()
-				var err error
-				if pass == "fwd" {
-					err = be.Conv2d(y, x, w, bias, p)
-				} else {
-					err = be.Conv2dBackwardData(dx, dy, w, p)
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
+				cb.run(b, pass)
 				return time.Since(t0)
 			}
 			b.Run(fmt.Sprintf("%dx%dx%dx%d/%s", c.ci, c.co, c.h, c.w, pass), func(b *testing.B) {
@@ -193,6 +181,37 @@ func BenchmarkConv1x1Algo(b *testing.B) {
 				b.ReportMetric(median(ratio), "strips/gemm")
 			})
 		}
+	}
+}
+
+// convPassBench is one layer's tensors (random inputs) for timing its
+// forward or its backward-data alone.
+type convPassBench struct {
+	be                    *Backend
+	p                     kernels.ConvParams
+	x, w, bias, y, dy, dx *tensor.Tensor
+}
+
+func newConvPassBench(c convBench, pad int) *convPassBench {
+	g := tensor.NewRNG(2)
+	x := g.Rand(c.n, c.ci, c.h, c.w)
+	return &convPassBench{
+		be: New(0), p: kernels.Conv(1, pad),
+		x: x, w: g.Rand(c.co, c.ci, c.k, c.k), bias: g.Rand(c.co),
+		y: tensor.New(c.n, c.co, c.h, c.w), dy: g.Rand(c.n, c.co, c.h, c.w), dx: tensor.New(x.Shape...),
+	}
+}
+
+// run runs pass ("fwd" or "bwddata") once.
+func (cb *convPassBench) run(b *testing.B, pass string) {
+	var err error
+	if pass == "fwd" {
+		err = cb.be.Conv2d(cb.y, cb.x, cb.w, cb.bias, cb.p)
+	} else {
+		err = cb.be.Conv2dBackwardData(cb.dx, cb.dy, cb.w, cb.p)
+	}
+	if err != nil {
+		b.Fatal(err)
 	}
 }
 
