@@ -8,12 +8,13 @@ import "sync"
 //	out[s] (m, p) (+)= a (m, k) x in[s] (k, p) (+ bias[i] in row i)
 //
 // with a = w (Co, Ci) for the forward and w^T for backward-data. The work is
-// cut into strips of gemmNR pixels of one sample; for each strip, the part
-// copies in[s][:, strip] (k rows, p floats apart) into a small panel that
-// stays in L1 while every gemmMR-row panel of a (packed once per call) sweeps
-// over it. The packed GEMM instead copies whole blocks of in first, which on
-// these short sums (k = 24-256) costs as much as the products: the copied
-// block has left L1 by the time the products read it.
+// cut into groups of strips of gemmNR pixels of one sample (the units the
+// parts share out); for each group, the part copies in[s][:, group] (k rows,
+// p floats apart) into small panels that stay in L1 while every gemmMR-row
+// panel of a (packed once per call) sweeps over them. The packed GEMM
+// instead copies whole blocks of in first, which on these short sums
+// (k = 24-256) costs as much as the products: the copied block has left L1
+// by the time the products read it.
 type pointwiseJob struct {
 	out, in    []float32 // out (n, m, p), in (n, k, p)
 	ap         []float32 // a in panels: ap[(panel*k + t)*gemmMR + r]
@@ -54,8 +55,8 @@ func (b *Backend) pointwise(out, in, w, bias []float32, n, m, k, p int, transA, 
 	j := pointwiseJobs.Get().(*pointwiseJob)
 	j.out, j.in, j.ap, j.bias = out, in, ap, bias
 	j.n, j.m, j.k, j.p, j.accumulate, j.ws = n, m, k, p, accumulate, ws
-	strips := n * ((p + gemmNR - 1) / gemmNR)
-	runParts(j, min(b.threads, strips, max(1, 2*n*m*k*p/gemmMinParallel)), &j.done)
+	units := n * pointwiseGroups(k, p)
+	runParts(j, min(b.threads, units, max(1, 2*n*m*k*p/gemmMinParallel)), &j.done)
 	j.out, j.in, j.ap, j.bias, j.ws = nil, nil, nil, nil, nil
 	pointwiseJobs.Put(j)
 	ws.putFloats(ap)
@@ -67,10 +68,15 @@ func (b *Backend) pointwise(out, in, w, bias []float32, n, m, k, p int, transA, 
 // G panels of at most 16 KiB together, which stay in L1 while they are used.
 func pointwiseGroup(k int) int { return max(1, min(8, 256/k)) }
 
+// pointwiseGroups is the number of groups per sample.
+func pointwiseGroups(k, p int) int {
+	w := pointwiseGroup(k) * gemmNR
+	return (p + w - 1) / w
+}
+
 func (j *pointwiseJob) runPart(part, parts int) {
 	m, k, p := j.m, j.k, j.p
-	g := pointwiseGroup(k)
-	perSample := (p + g*gemmNR - 1) / (g * gemmNR)
+	g, perSample := pointwiseGroup(k), pointwiseGroups(k, p)
 	lo, hi := partRange(j.n*perSample, 1, part, parts)
 	bp := j.ws.getFloats(g * k * gemmNR)
 	var edge [gemmMR * gemmNR]float32
