@@ -7,8 +7,9 @@
 //
 // The fast path:
 //   - gemm.go: packed, cache-blocked SGEMM (BLIS loop nest, KC=256, MC=144,
-//     NC=3072) over a 6x16 AVX2+FMA micro-kernel; parts cut N, M or, for
-//     few-tile long sums, K (partial sums added in part order).
+//     NC=3072) over a 6x16 AVX2+FMA micro-kernel (and 1-5-row versions for
+//     the last row panel); parts cut N, M or, for few-tile long sums, K
+//     (partial sums added in part order).
 //   - conv_direct.go, conv_geom.go, conv_fast.go: convolutions without
 //     im2col. The input is copied once per sample into a padded,
 //     stride-phased image so that each tap reads contiguous pixel runs; a
@@ -21,7 +22,11 @@
 //     with at least 24 channels and 8-wide outputs as Winograd F(2x2, 3x3):
 //     16 GEMMs over blocks of 2x2 tiles on the 6x16 kernel (2.25x fewer
 //     multiplies), the input, output and weight transforms in assembly.
-//   - conv1x1_fast.go: the 1x1 stitch conv as a GEMM over H*W.
+//   - conv1x1_fast.go, conv1x1_batch.go: the 1x1 stitch conv as a GEMM over
+//     H*W: forward and backward-data as groups of 16-pixel strips of the
+//     whole batch copied into L1-resident panels (planes up to 64x64), else
+//     one packed GEMM per sample; the weight gradient as dot products of
+//     rows read in place.
 //   - conv_transpose_fast.go: kernel == stride conv-transpose on the same
 //     kernels, the stride-2 scatter and gather as vector (de)interleaves.
 //   - norm_fast.go, elementwise_fast.go: instance norm, leaky ReLU, add,
