@@ -15,8 +15,9 @@ import "sync"
 // Each sample's sum is cut over the threads (pixel tiles), so batch 1 keeps
 // every core busy; forward and stride-1 backward-data run a group of samples
 // as one parallel region of (sample, tile) pairs, backward-filter one sample
-// after the other. A 1x1 stride-1 unpadded conv
-// (the stitch) is a plain packed GEMM over H*W per sample (conv1x1_fast.go).
+// after the other. A 1x1 stride-1 unpadded conv (the stitch) is a GEMM over
+// H*W: strips of the whole batch or a packed GEMM per sample
+// (conv1x1_fast.go, conv1x1_batch.go).
 // 3x3 stride-1 layers with enough channels take Winograd F(2x2, 3x3) for
 // forward and backward-data instead (conv_winograd.go, winogradWorth).
 
@@ -286,7 +287,7 @@ func (j *biasGradJob) runPart(part, parts int) {
 	}
 }
 
-// sumFloat32 adds x in float64 with four independent partial sums.
+// sumFloat32 adds x in float64 with eight independent partial sums.
 func sumFloat32(x []float32) float64 {
 	// Eight running sums (element i to sum i%8, the tail to sum 0), combined
 	// pairwise; the assembly runs of 8 add in the same order (same bits).
