@@ -9,6 +9,14 @@ import (
 // ErrNotImplemented marks an op or case a backend does not support.
 var ErrNotImplemented = errors.New("not implemented by this backend")
 
+// Limited is implemented by a backend that declines some cases with
+// ErrNotImplemented. Unsupported lists the Backend methods (by name, e.g.
+// "Conv2d") that may decline; the conformance suite fails a backend that
+// declines a case of any other method, so a backend cannot pass by declining.
+type Limited interface {
+	Unsupported() []string
+}
+
 // ConvParams is the geometry of a 2-D convolution; the kernel size comes from
 // the weight's shape. Dilation and groups are always 1.
 type ConvParams struct {

@@ -25,8 +25,11 @@
 // misplaced term, a wrong epsilon, or TF32-rounded inputs do not.
 //
 // A backend may decline a case by returning an error wrapping
-// kernels.ErrNotImplemented (DESIGN.md section 3): the case is then skipped,
-// not failed, and RunAll logs how many were declined.
+// kernels.ErrNotImplemented (DESIGN.md section 3) if it lists the op among
+// its unsupported ones (kernels.Limited): the case is then skipped, not
+// failed, and RunAll logs how many were declined. A declined case of an op
+// the backend does not list fails, so a backend that declined everything
+// would not pass.
 //
 // The checks report through Reporter, the part of *testing.T they use, so the
 // suite's own tests can run it against deliberately broken backends and record

@@ -87,7 +87,8 @@ func (e *env) fail(format string, args ...any) {
 
 // must reports a non-nil err and ends the case. A backend may decline a
 // case with kernels.ErrNotImplemented (callers then fall back to the CPU):
-// that ends the case without failing it, and is logged by RunAll.
+// that ends the case and is counted; runOp fails the op unless the backend
+// lists it as unsupported (kernels.Limited).
 func (e *env) must(err error, what string) {
 	e.r.Helper()
 	if err == nil {

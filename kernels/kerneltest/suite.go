@@ -93,7 +93,30 @@ func runOp(r Reporter, b kernels.Backend, o opTest) {
 	r.Helper()
 	e := &env{r: r, b: b, op: o.name}
 	o.run(e)
-	if l, ok := r.(interface{ Logf(string, ...any) }); ok && e.count.refused > 0 {
-		l.Logf("%s declined %d of %d cases as not implemented, first %s", b.Name(), e.count.refused, e.count.cases, e.count.refusal)
+	if e.count.refused == 0 {
+		return
 	}
+	if !listsUnsupported(b, o.name) {
+		r.Errorf("%s declined %d of %d cases of %s as not implemented without listing %s as unsupported "+
+			"(kernels.Limited), first %s", b.Name(), e.count.refused, e.count.cases, o.name, o.name, e.count.refusal)
+		return
+	}
+	if l, ok := r.(interface{ Logf(string, ...any) }); ok {
+		l.Logf("%s declined %d of %d cases as not implemented (listed as unsupported), first %s", b.Name(), e.count.refused, e.count.cases, e.count.refusal)
+	}
+}
+
+// listsUnsupported reports whether b declares op among the methods it may
+// decline (kernels.Limited).
+func listsUnsupported(b kernels.Backend, op string) bool {
+	l, ok := b.(kernels.Limited)
+	if !ok {
+		return false
+	}
+	for _, u := range l.Unsupported() {
+		if u == op {
+			return true
+		}
+	}
+	return false
 }

@@ -328,8 +328,28 @@ func firstLine(s string) string {
 	return s
 }
 
-// refusingConv declines every 1x1 convolution as not implemented.
+// refusingConv declines every 1x1 convolution as not implemented, and says
+// so (kernels.Limited).
 type refusingConv struct{ kernels.Backend }
+
+func (refusingConv) Unsupported() []string { return []string{"Conv2d"} }
+
+// silentlyRefusingConv declines the same cases without listing Conv2d as
+// unsupported.
+type silentlyRefusingConv struct{ kernels.Backend }
+
+func (b silentlyRefusingConv) Conv2d(y, x, w, bias *tensor.Tensor, p kernels.ConvParams) error {
+	return refusingConv{b.Backend}.Conv2d(y, x, w, bias, p)
+}
+
+// refusingEverything declines every call of every op it lists, and lists them all.
+type refusingEverything struct{ kernels.Backend }
+
+func (refusingEverything) Unsupported() []string { return []string{"Gemm"} }
+
+func (refusingEverything) Gemm(c, a, b *tensor.Tensor, transA, transB bool, alpha, beta float32) error {
+	return fmt.Errorf("gemm: %w", kernels.ErrNotImplemented)
+}
 
 func (b refusingConv) Conv2d(y, x, w, bias *tensor.Tensor, p kernels.ConvParams) error {
 	if w != nil && len(w.Shape) == 4 && w.Shape[2] == 1 && w.Shape[3] == 1 {
@@ -357,3 +377,36 @@ func TestRefusalIsNotFailure(t *testing.T) {
 		t.Error("declining the 1x1 cases hid the broken 3x3 ones")
 	}
 }
+
+// TestUnlistedRefusalFails: declining cases of an op the backend does not
+// list as unsupported is a failure, so a backend cannot pass the suite by
+// declining what it gets wrong.
+func TestUnlistedRefusalFails(t *testing.T) {
+	var rec recorder
+	if err := kerneltest.RunOp(&rec, silentlyRefusingConv{cpu.New(0)}, "Conv2d"); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.errs) != 1 || !strings.Contains(rec.errs[0], "without listing Conv2d as unsupported") {
+		t.Errorf("unlisted refusals: got %d failures %q, want one naming the unlisted op", len(rec.errs), rec.errs)
+	}
+	// A backend that lists an op and declines every one of its cases passes
+	// that op (the CPU runs it instead) and is logged, not failed.
+	lrec := logRecorder{}
+	if err := kerneltest.RunOp(&lrec, refusingEverything{cpu.New(0)}, "Gemm"); err != nil {
+		t.Fatal(err)
+	}
+	if len(lrec.errs) > 0 {
+		t.Errorf("a listed op declined entirely was reported as a failure: %s", lrec.errs[0])
+	}
+	if len(lrec.logs) != 1 || !strings.Contains(lrec.logs[0], "declined") {
+		t.Errorf("the declined Gemm cases were not logged: %q", lrec.logs)
+	}
+}
+
+// logRecorder is a recorder that also keeps what the suite logs.
+type logRecorder struct {
+	recorder
+	logs []string
+}
+
+func (r *logRecorder) Logf(format string, args ...any) { r.logs = append(r.logs, fmt.Sprintf(format, args...)) }
