@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"suture/io/ckpt"
+	"suture/kernels"
 	"suture/tensor"
 )
 
@@ -237,13 +240,75 @@ func TestInterruptSavesAndResumes(t *testing.T) {
 	}
 }
 
-func TestUnavailableBackendFallsBackToCPU(t *testing.T) {
+func TestExplicitUnavailableBackendIsAnError(t *testing.T) {
 	var note bytes.Buffer
 	notices = &note
 	defer func() { notices = os.Stderr }()
-	out := mustRun(t, "train", "--backend", "cuda", "--data", "synth:a:36:16", "--out", t.TempDir(), "--epochs", "1",
+	code, out := sut(t, "train", "--backend", "cuda", "--data", "synth:a:36:16", "--out", t.TempDir(), "--epochs", "1",
 		"--iters", "1", "--batch", "2", "--features", "4,8")
-	if !strings.Contains(out, "on cpu") || !strings.Contains(note.String(), "backend cuda unavailable") || strings.Count(note.String(), "\n") != 1 {
-		t.Errorf("fallback: output\n%s\nnotice %q", out, note.String())
+	if code != 1 || !strings.Contains(out, "--backend cuda") || strings.Contains(out, "on cpu") {
+		t.Errorf("--backend cuda without a GPU backend: exit %d, output\n%s", code, out)
+	}
+	// The default, auto, trains on the CPU in a build without a GPU backend.
+	out = mustRun(t, "train", "--data", "synth:a:36:16", "--out", t.TempDir(), "--epochs", "1",
+		"--iters", "1", "--batch", "2", "--features", "4,8")
+	if !strings.Contains(out, "on cpu") || note.Len() != 0 {
+		t.Errorf("--backend auto in a cpu-only build: output\n%s\nnotice %q", out, note.String())
+	}
+}
+
+// fakeBackend is a named placeholder; pickBackend only passes it on.
+type fakeBackend struct{ kernels.Backend }
+
+func TestPickBackend(t *testing.T) {
+	cpuB, gpuB := fakeBackend{}, fakeBackend{}
+	errNoGPU := errors.New("no usable NVIDIA GPU: cuInit failed: CUDA_ERROR_NO_DEVICE")
+	withCuda, withoutCuda := []string{"cpu", "cpu-ref", "cuda"}, []string{"cpu", "cpu-ref"}
+	// get is a registry holding names, whose cuda backend fails with gpuErr.
+	get := func(names []string, gpuErr error) func(string) (kernels.Backend, error) {
+		return func(name string) (kernels.Backend, error) {
+			if !slices.Contains(names, name) {
+				return nil, fmt.Errorf("backend %q is not built into this binary", name)
+			}
+			switch {
+			case name == "cpu":
+				return &cpuB, nil
+			case name == "cuda" && gpuErr == nil:
+				return &gpuB, nil
+			case name == "cuda":
+				return nil, gpuErr
+			}
+			return nil, fmt.Errorf("unexpected backend %q", name)
+		}
+	}
+	for _, c := range []struct {
+		what, name string
+		names      []string
+		gpuErr     error
+		want       kernels.Backend
+		wantErr    string
+		wantNote   string
+	}{
+		{"auto, GPU usable", "auto", withCuda, nil, &gpuB, "", ""},
+		{"auto, GPU built in but unusable", "auto", withCuda, errNoGPU, &cpuB, "",
+			"suture: no usable GPU (no usable NVIDIA GPU: cuInit failed: CUDA_ERROR_NO_DEVICE); using cpu\n"},
+		{"auto, no GPU backend built in", "auto", withoutCuda, nil, &cpuB, "", ""},
+		{"cuda asked for, usable", "cuda", withCuda, nil, &gpuB, "", ""},
+		{"cuda asked for, unusable", "cuda", withCuda, errNoGPU, nil, "--backend cuda: no usable NVIDIA GPU", ""},
+		{"cuda asked for, not built in", "cuda", withoutCuda, nil, nil, `--backend cuda: backend "cuda" is not built into this binary`, ""},
+		{"cpu asked for", "cpu", withCuda, errNoGPU, &cpuB, "", ""},
+	} {
+		var note bytes.Buffer
+		b, err := pickBackend(c.name, get(c.names, c.gpuErr), c.names, &note)
+		switch {
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("%s: err %v, want one containing %q", c.what, err, c.wantErr)
+		case c.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", c.what, err)
+		case b != c.want:
+			t.Errorf("%s: got backend %p, want %p (cpu %p, gpu %p)", c.what, b, c.want, &cpuB, &gpuB)
+		case note.String() != c.wantNote:
+			t.Errorf("%s: notice %q, want %q", c.what, note.String(), c.wantNote)
+		}
 	}
 }

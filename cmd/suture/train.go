@@ -12,30 +12,8 @@ import (
 	"time"
 
 	"suture/experiment"
-	"suture/kernels"
-	_ "suture/kernels/cpu" // registers the cpu backends
 	"suture/unet"
 )
-
-// notices receives one-line notices that must not mix with results on stdout.
-var notices io.Writer = os.Stderr
-
-// backendFlag adds --backend and returns a function that makes it. A
-// backend that cannot start here (no GPU, no driver, not built in) falls
-// back to the CPU with a one-line notice on stderr.
-func backendFlag(fs interface {
-	String(name, value, usage string) *string
-}) func() (kernels.Backend, error) {
-	name := fs.String("backend", "cpu", "compute backend: "+strings.Join(kernels.Names(), ", ")+" (cuda with -tags cuda)")
-	return func() (kernels.Backend, error) {
-		b, err := kernels.Get(*name)
-		if err == nil || *name == "cpu" {
-			return b, err
-		}
-		fmt.Fprintf(notices, "suture: backend %s unavailable (%v); using cpu\n", *name, err)
-		return kernels.Get("cpu")
-	}
-}
 
 func parseInts(s string) ([]int, error) {
 	if s == "" {

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"suture/kernels"
+	_ "suture/kernels/cpu" // registers the cpu backends
+)
+
+// notices receives one-line notices that must not mix with results on stdout.
+var notices io.Writer = os.Stderr
+
+// gpuBackend is the backend --backend auto takes when it can start.
+const gpuBackend = "cuda"
+
+// backendFlag adds --backend and returns a function that makes it.
+// "auto" (the default) takes the GPU when this binary has the cuda backend
+// and it starts, else the CPU, with a one-line notice on stderr when a GPU
+// backend is built in but cannot start. A backend named explicitly that
+// cannot start is an error: a script asking for the GPU must not get the CPU.
+func backendFlag(fs interface {
+	String(name, value, usage string) *string
+}) func() (kernels.Backend, error) {
+	name := fs.String("backend", "auto", "compute backend: auto (the GPU if this binary has it and one is usable, else cpu), "+
+		strings.Join(kernels.Names(), ", ")+" (cuda needs a -tags cuda build: make gpu-kit)")
+	return func() (kernels.Backend, error) {
+		return pickBackend(*name, kernels.Get, kernels.Names(), notices)
+	}
+}
+
+// pickBackend makes the backend called name with get; names lists those
+// built in. See backendFlag.
+func pickBackend(name string, get func(string) (kernels.Backend, error), names []string, notes io.Writer) (kernels.Backend, error) {
+	if name != "auto" {
+		b, err := get(name)
+		if err != nil {
+			return nil, fmt.Errorf("--backend %s: %w", name, err)
+		}
+		return b, nil
+	}
+	for _, n := range names {
+		if n != gpuBackend {
+			continue
+		}
+		b, err := get(gpuBackend)
+		if err == nil {
+			return b, nil
+		}
+		fmt.Fprintf(notes, "suture: no usable GPU (%v); using cpu\n", err)
+		break
+	}
+	return get("cpu")
+}
