@@ -88,3 +88,40 @@ func TestReductionsAreDeterministic(t *testing.T) {
 		})
 	}
 }
+
+// TestChooseImages needs no GPU: the sm_90 cubin first on compute capability
+// 9.0 (the PTX after it), the PTX elsewhere, and the override.
+func TestChooseImages(t *testing.T) {
+	names := func(ims []moduleImage) string {
+		var s []string
+		for _, im := range ims {
+			s = append(s, im.name)
+		}
+		return strings.Join(s, ", ")
+	}
+	for _, c := range []struct {
+		major, minor int
+		mode, want   string
+	}{
+		{9, 0, "", "cubin sm_90, PTX compute_80 (JIT)"},
+		{9, 0, "auto", "cubin sm_90, PTX compute_80 (JIT)"},
+		{9, 0, "ptx", "PTX compute_80 (JIT)"},
+		{9, 0, "cubin", "cubin sm_90"},
+		{8, 0, "", "PTX compute_80 (JIT)"},
+		{12, 0, "auto", "PTX compute_80 (JIT)"},
+		{8, 6, "cubin", "error"},
+		{9, 0, "fatbin", "error"},
+	} {
+		ims, err := chooseImages(c.major, c.minor, c.mode)
+		got := names(ims)
+		if err != nil {
+			got = "error"
+		}
+		if got != c.want {
+			t.Errorf("sm_%d%d, %s=%q: %s (%v), want %s", c.major, c.minor, ModuleEnv, c.mode, got, err, c.want)
+		}
+	}
+	if len(cubinSM90) < 1<<20 || !strings.HasPrefix(cubinSM90, "\x7fELF") {
+		t.Errorf("the embedded cubin is %d bytes and does not start with an ELF header", len(cubinSM90))
+	}
+}

@@ -36,6 +36,11 @@ SUTURE_KERNEL void leaky_relu_forward(float* y, const float* x, float slope, int
 // leaky_relu_backward: dx += dy * (y > 0 ? 1 : slope), y the forward output.
 // dx, dy, y: (n)
 SUTURE_KERNEL void leaky_relu_backward(float* dx, const float* dy, const float* y, float slope, int n) {
+#ifdef SUTURE_FAULT_LEAKY_RELU_BACKWARD
+  // The emulator's planted fault (kernels/emu/emu_fault_leaky.cpp): half the
+  // slope, as a wrong constant would. nvcc never sees this defined.
+  slope *= 0.5f;
+#endif
   GRID_STRIDE_LOOP(i, n) dx[i] += y[i] > 0.0f ? dy[i] : slope * dy[i];
 }
 

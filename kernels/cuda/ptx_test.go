@@ -32,7 +32,7 @@ func sourcesHash(t *testing.T) string {
 	}
 	sort.Strings(names)
 	h := sha256.New()
-	fmt.Fprintf(h, "nvcc -ptx -arch=compute_80 -O3 -lineinfo\n")
+	fmt.Fprintf(h, "nvcc -ptx -arch=compute_80 -O3\n")
 	for _, n := range names {
 		b, err := os.ReadFile(n)
 		if err != nil {
@@ -54,6 +54,41 @@ func TestPTXMatchesSources(t *testing.T) {
 	got := strings.TrimSpace(strings.TrimPrefix(line, "// sources-sha256:"))
 	if want := sourcesHash(t); got != want {
 		t.Fatalf("kernels.ptx was generated from sources hashing to %s; they now hash to %s: run make ptx", got, want)
+	}
+}
+
+// TestCubinMatchesPTX checks that kernels_sm90.cubin was compiled from the
+// committed kernels.ptx, as kernels_sm90.txt records (ptx.sh check).
+func TestCubinMatchesPTX(t *testing.T) {
+	rec, err := os.ReadFile("kernels_sm90.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ key, file string }{{"ptx-sha256", "kernels.ptx"}, {"cubin-sha256", "kernels_sm90.cubin"}} {
+		b, err := os.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		m := regexp.MustCompile(`(?m)^` + c.key + `: ([0-9a-f]{64})$`).FindSubmatch(rec)
+		if m == nil {
+			t.Fatalf("kernels_sm90.txt has no %s line", c.key)
+		}
+		if got := hex.EncodeToString(sum[:]); got != string(m[1]) {
+			t.Errorf("%s hashes to %s; kernels_sm90.txt records %s: run make ptx", c.file, got, m[1])
+		}
+	}
+}
+
+// TestPTXHasNoLineInfo: ptxas 11.8 crashes compiling the PTX for sm_90 when
+// it carries .loc/.file line information (ptx.sh).
+func TestPTXHasNoLineInfo(t *testing.T) {
+	b, err := os.ReadFile("kernels.ptx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc := regexp.MustCompile(`(?m)^\s*\.(loc|file)\s`).Find(b); loc != nil {
+		t.Errorf("kernels.ptx has line information (%q): build it without -lineinfo", loc)
 	}
 }
 

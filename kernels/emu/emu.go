@@ -47,7 +47,40 @@ const (
 	// FaultNoTileSync runs the GEMM kernels without the __syncthreads between
 	// filling the shared-memory tiles and reading them.
 	FaultNoTileSync
+	// FaultLeakyReLUBackward runs leaky_relu_backward with half the slope
+	// (one kernel broken, for the GPU check script's own test).
+	FaultLeakyReLUBackward
 )
+
+// faultNames are the names ParseFault takes: the kernel a fault breaks, or
+// the barrier it removes.
+var faultNames = map[string]Fault{
+	"":                    NoFault,
+	"no_tile_sync":        FaultNoTileSync,
+	"leaky_relu_backward": FaultLeakyReLUBackward,
+}
+
+// ParseFault returns the fault named s ("" for none).
+func ParseFault(s string) (Fault, error) {
+	f, ok := faultNames[s]
+	if !ok {
+		return 0, fmt.Errorf("emulator: no planted fault named %q (have no_tile_sync, leaky_relu_backward)", s)
+	}
+	return f, nil
+}
+
+// String describes the fault.
+func (f Fault) String() string {
+	switch f {
+	case NoFault:
+		return "no fault"
+	case FaultNoTileSync:
+		return "the tile barrier removed"
+	case FaultLeakyReLUBackward:
+		return "leaky_relu_backward broken on purpose (half the slope)"
+	}
+	return fmt.Sprintf("fault %d", int(f))
+}
 
 // Options configure the emulator.
 type Options struct {
@@ -99,8 +132,8 @@ func NewBackend(opt Options, lopt launch.Options) (*launch.Backend, error) {
 // Name implements launch.Driver.
 func (d *Driver) Name() string {
 	s := fmt.Sprintf("CUDA emulator (%d threads)", d.threads)
-	if d.fault == FaultNoTileSync {
-		s += " with the tile barrier removed"
+	if d.fault != NoFault {
+		s += " with " + d.fault.String()
 	}
 	return s
 }

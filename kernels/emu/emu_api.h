@@ -12,7 +12,8 @@ extern "C" {
 // calls after the first keep the first thread count.
 void suture_emu_init(int threads);
 // suture_emu_lookup returns the index of kernel name in the given variant
-// (0: the kernels as written; 1: built with SUTURE_FAULT_NO_TILE_SYNC), falling
+// (0: the kernels as written; 1: built with SUTURE_FAULT_NO_TILE_SYNC; 2:
+// leaky_relu_backward built with SUTURE_FAULT_LEAKY_RELU_BACKWARD), falling
 // back to variant 0, or -1 when there is no such kernel.
 int suture_emu_lookup(const char* name, int variant);
 // suture_emu_kernel_count and suture_emu_kernel_name list the variant-0

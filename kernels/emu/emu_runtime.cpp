@@ -42,6 +42,8 @@ extern const KernelInfo kernels_main[];
 extern const int kernels_main_count;
 extern const KernelInfo kernels_faults[];
 extern const int kernels_faults_count;
+extern const KernelInfo kernels_fault_leaky[];
+extern const int kernels_fault_leaky_count;
 extern const KernelInfo kernels_selftest[];
 extern const int kernels_selftest_count;
 
@@ -471,6 +473,7 @@ void build_table() {
   for (int i = 0; i < kernels_main_count; i++) g_table->push_back(&kernels_main[i]);
   for (int i = 0; i < kernels_selftest_count; i++) g_table->push_back(&kernels_selftest[i]);
   for (int i = 0; i < kernels_faults_count; i++) g_table->push_back(&kernels_faults[i]);
+  for (int i = 0; i < kernels_fault_leaky_count; i++) g_table->push_back(&kernels_fault_leaky[i]);
 }
 
 }  // namespace

@@ -151,3 +151,25 @@ func TestSignatureMismatchIsRefused(t *testing.T) {
 		t.Fatalf("launch with a parameter missing: err = %v, want a count error", err)
 	}
 }
+
+// TestPlantedLeakyFaultIsCaught runs the build with leaky_relu_backward
+// broken on purpose (the GPU check script's planted fault): its cases fail,
+// and no other op's do.
+func TestPlantedLeakyFaultIsCaught(t *testing.T) {
+	f, err := ParseFault("leaky_relu_backward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBackend(Options{Fault: f}, launch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	byOp := failuresByOp(launchtest.Check(b, launchtest.Options{Only: []string{"LeakyReLU", "Add", "Axpy"}}))
+	if byOp["LeakyReLUBackward"] == 0 || len(byOp) != 1 {
+		t.Errorf("failures by op with leaky_relu_backward broken: %v, want LeakyReLUBackward only", byOp)
+	}
+	if _, err := ParseFault("no_such_fault"); err == nil {
+		t.Error("ParseFault accepted an unknown name")
+	}
+}
