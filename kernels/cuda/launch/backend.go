@@ -38,6 +38,9 @@ type Options struct {
 	// SyncEachLaunch waits for every kernel, so an error in a kernel's
 	// execution is reported by the op that launched it. Slower.
 	SyncEachLaunch bool
+	// OnLaunch, when set, is called with each kernel's name before it is
+	// launched (checks use it to name the kernels behind a failing op).
+	OnLaunch func(kernel string)
 }
 
 func (o *Options) setDefaults(sms int) error {
@@ -284,6 +287,9 @@ func (b *Backend) launch(op, kernel string, grid, block Dim3, a *Args, tensors [
 	b.mu.Lock()
 	b.last = kernel
 	b.mu.Unlock()
+	if b.opt.OnLaunch != nil {
+		b.opt.OnLaunch(kernel)
+	}
 	err := b.drv.Launch(kernel, grid, block, a)
 	if err == nil && b.opt.SyncEachLaunch {
 		err = b.drv.Synchronize()

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strings"
+	"sync"
 
 	"suture/kernels"
 	"suture/kernels/cpu"
@@ -31,7 +33,56 @@ type Options struct {
 	Only []string
 	// Large adds cases at U-Net sizes (for real GPUs; slow in the emulator).
 	Large bool
+	// Trace, when set, records the kernels dev launches (its Record is the
+	// backend's launch.Options.OnLaunch); a failing case's error then names
+	// the kernels it ran.
+	Trace *Trace
+	// Workers computes the CPU references of up to this many cases ahead, in
+	// parallel with each other and with the device (0 or 1: one at a time).
+	Workers int
 }
+
+// Trace records kernel names as they are launched.
+type Trace struct {
+	mu    sync.Mutex
+	names []string
+}
+
+// Record adds kernel (a launch.Options.OnLaunch function).
+func (t *Trace) Record(kernel string) {
+	t.mu.Lock()
+	if !slices.Contains(t.names, kernel) {
+		t.names = append(t.names, kernel)
+	}
+	t.mu.Unlock()
+}
+
+// Take returns the distinct kernels recorded since the last Take, in launch
+// order, and clears them.
+func (t *Trace) Take() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.names
+	t.names = nil
+	return n
+}
+
+// CaseError is the failure of one case.
+type CaseError struct {
+	Op, Label string
+	Kernels   []string // launched by the case's device call (Options.Trace)
+	Err       error
+}
+
+func (e *CaseError) Error() string {
+	s := fmt.Sprintf("%s %s: %v", e.Op, e.Label, e.Err)
+	if len(e.Kernels) > 0 {
+		s += " [kernels: " + strings.Join(e.Kernels, ", ") + "]"
+	}
+	return s
+}
+
+func (e *CaseError) Unwrap() error { return e.Err }
 
 func (o Options) keep(op string) bool {
 	if len(o.Only) == 0 {
@@ -46,19 +97,74 @@ func (o Options) keep(op string) bool {
 }
 
 // Check runs every selected case on dev and on the CPU reference and returns
-// one error per failing case (nil when all pass).
+// one *CaseError per failing case (nil when all pass).
 func Check(dev kernels.Backend, opt Options) []error {
-	ref := cpu.NewReference()
-	var errs []error
+	var sel []testCase
 	for _, c := range cases(opt) {
-		if !opt.keep(c.op) {
-			continue
+		if opt.keep(c.op) {
+			sel = append(sel, c)
 		}
-		if err := runCase(dev, ref, c); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", c.name(), err))
+	}
+	refs, done := references(sel, opt.Workers)
+	var errs []error
+	for i, c := range sel {
+		r := <-refs[i]
+		if opt.Trace != nil {
+			opt.Trace.Take()
+		}
+		err := runCase(dev, c, r)
+		done()
+		if err != nil {
+			ce := &CaseError{Op: c.op, Label: c.label, Err: err}
+			if opt.Trace != nil {
+				ce.Kernels = opt.Trace.Take()
+			}
+			errs = append(errs, ce)
 		}
 	}
 	return errs
+}
+
+// refResult is a case's outputs on the CPU reference.
+type refResult struct {
+	tensors []*tensor.Tensor
+	want    float64
+	err     error
+}
+
+// references computes the reference side of each case, one channel per case,
+// on up to workers goroutines. The consumer calls done after each case it
+// has compared: at most workers cases are computed or held ahead of it, which
+// bounds the memory of results not yet compared.
+func references(cs []testCase, workers int) (out []chan refResult, done func()) {
+	out = make([]chan refResult, len(cs))
+	for i := range out {
+		out[i] = make(chan refResult, 1)
+	}
+	slots := make(chan struct{}, max(workers, 1))
+	go func() {
+		for i, c := range cs {
+			slots <- struct{}{}
+			go func() { out[i] <- reference(c) }()
+		}
+	}()
+	return out, func() { <-slots }
+}
+
+func reference(c testCase) (r refResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.err = fmt.Errorf("reference panicked: %v", p)
+		}
+	}()
+	r.tensors = make([]*tensor.Tensor, len(c.tensors))
+	for i, t := range c.tensors {
+		if t != nil {
+			r.tensors[i] = t.Clone()
+		}
+	}
+	r.want, r.err = c.call(cpu.NewReference(), r.tensors)
+	return r
 }
 
 // CaseCount is the number of cases Check runs with opt.
@@ -72,20 +178,13 @@ func CaseCount(opt Options) int {
 	return n
 }
 
-func runCase(dev, ref kernels.Backend, c testCase) (err error) {
+func runCase(dev kernels.Backend, c testCase, ref refResult) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	// Reference side: private copies of every tensor.
-	rts := make([]*tensor.Tensor, len(c.tensors))
-	for i, t := range c.tensors {
-		if t != nil {
-			rts[i] = t.Clone()
-		}
-	}
-	want, rerr := c.call(ref, rts)
+	rts, want, rerr := ref.tensors, ref.want, ref.err
 	// Device side: upload everything.
 	dts := make([]*tensor.Tensor, len(c.tensors))
 	defer func() {
