@@ -3,6 +3,9 @@ package bench
 import (
 	"encoding/json"
 	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +147,90 @@ func TestDeviceBackendIsTimedOnItsDevice(t *testing.T) {
 	}
 	if r.PeakFrac != nil {
 		t.Errorf("peak_frac %g for a device backend: the CPU's peak does not apply", *r.PeakFrac)
+	}
+}
+
+// TestSmallCasesRun: the emulator-sized cases (gpu-check.sh --profile emu)
+// have the same structure as the full ones (the stitch pair joins at its
+// 2*3-1 stage outputs) and run.
+func TestSmallCasesRun(t *testing.T) {
+	b := cpu.New(0)
+	small := CasesAt(Small)
+	if n := len(Filter(small, "unet/infer,unet/train,stitch/direct,stitch/double")); n != 4 {
+		t.Errorf("%d of the U-Net and stitch cases at small scale, want 4", n)
+	}
+	for _, c := range small {
+		run, _, err := c.Setup(b)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		if err := run(); err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+	}
+	if _, err := ScaleNamed("huge"); err == nil {
+		t.Error("ScaleNamed accepted an unknown scale")
+	}
+}
+
+// TestTorchGPUScriptNamesMatch: given the shape flags RunTorchDevice passes,
+// torch_gpu_bench.py names its cases exactly as CasesAt does (its --list
+// needs no PyTorch).
+func TestTorchGPUScriptNamesMatch(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3 here")
+	}
+	for _, s := range []Scale{Full, Small} {
+		args := append([]string{"../kernels/cuda/torch_gpu_bench.py", "--list"}, TorchDeviceArgs(s, "cuda")...)
+		out, err := exec.Command(py, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", s.Name, err, out)
+		}
+		var want []string
+		for _, c := range CasesAt(s) {
+			want = append(want, c.Name)
+		}
+		if got := strings.Fields(string(out)); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s: the script lists\n%v\nsuture bench has\n%v", s.Name, got, want)
+		}
+	}
+}
+
+// TestRunTorchDeviceReadsBothModes runs RunTorchDevice on a stand-in for
+// Python that prints what torch_gpu_bench.py prints.
+func TestRunTorchDeviceReadsBothModes(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "python")
+	lines := `{"meta": {"torch": "2.11", "gpu": "H200"}}
+{"case": "unet/train", "tf32": false, "ms": 40.5, "min_ms": 40, "max_ms": 41, "reps": 7}
+{"case": "unet/train", "tf32": true, "ms": 20.25, "min_ms": 20, "max_ms": 21, "reps": 7}
+not json
+{"case": "stitch/double", "tf32": false, "ms": 30, "min_ms": 30, "max_ms": 30, "reps": 7}
+`
+	script := "#!/bin/sh\n[ \"$1\" = -c ] && exit 0\necho \"$@\" >" + filepath.Join(dir, "args") + "\ncat <<'EOF'\n" + lines + "EOF\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gpuScript := filepath.Join(dir, "torch_gpu_bench.py")
+	if err := os.WriteFile(gpuScript, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var info strings.Builder
+	got, err := RunTorchDevice(fake, gpuScript, Filter(CasesAt(Full), "unet/train,stitch/double"), Full, "cuda", 7, &info, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["unet/train"] != (TorchTimes{FP32: 40.5, TF32: 20.25}) || got["stitch/double"] != (TorchTimes{FP32: 30}) || len(got) != 2 {
+		t.Errorf("times %v", got)
+	}
+	if !strings.Contains(info.String(), `"gpu":"H200"`) {
+		t.Errorf("the script's meta line was not passed on: %q", info.String())
+	}
+	args, _ := os.ReadFile(filepath.Join(dir, "args"))
+	for _, want := range []string{"--only unet/train,stitch/double", "--device cuda", "--tf32 both", "--reps 7", "--unet 32,64,128,256,320"} {
+		if !strings.Contains(string(args), want) {
+			t.Errorf("the script was not given %q: %s", want, args)
+		}
 	}
 }

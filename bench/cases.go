@@ -29,27 +29,70 @@ type Work struct {
 // ConvShapes are the torch script's default 3x3 layers (Cin, Cout, H, W), batch 8.
 var ConvShapes = [][4]int{{3, 32, 128, 128}, {32, 32, 128, 128}, {64, 64, 64, 64}, {128, 128, 32, 32}, {256, 256, 16, 16}}
 
-// Cases lists every benchmark in report order.
-func Cases() []Case {
-	cs := []Case{{"sgemm/1024", sgemm(1024)}}
-	for _, s := range ConvShapes {
-		name := fmt.Sprintf("conv3x3/%dx%dx%dx%d", s[0], s[1], s[2], s[3])
-		cs = append(cs, Case{name + "/fwd", conv(8, s, 3, false)}, Case{name + "/fwdbwd", conv(8, s, 3, true)})
+// Scale sizes the cases. Full is the benchmark of DESIGN.md section 8 (the
+// torch scripts' defaults); Small keeps every case's structure at sizes the
+// CUDA emulator runs in seconds (gpu-check.sh --profile emu).
+type Scale struct {
+	Name         string
+	GEMM         int      // sgemm/N: N x N x N
+	ConvBatch    int      // batch of the 3x3 layers
+	Conv3x3      [][4]int // (Cin, Cout, H, W) of the 3x3 layers
+	Conv1x1Batch int
+	Conv1x1      [4]int // (Cin, Cout, H, W) of the 1x1 layer
+	UNet         []int  // features per stage of the U-Net, and of stitch network A
+	StitchB      []int  // features per stage of stitch network B
+	Size, Batch  int    // U-Net input size and batch
+	StitchBatch  int    // unique images per stitch step
+}
+
+var (
+	// Full is the benchmark (DESIGN.md section 8).
+	Full = Scale{Name: "full", GEMM: 1024, ConvBatch: 8, Conv3x3: ConvShapes, Conv1x1Batch: 16, Conv1x1: [4]int{32, 32, 128, 128},
+		UNet: []int{32, 64, 128, 256, 320}, StitchB: []int{24, 48, 96, 192, 256}, Size: 128, Batch: 8, StitchBatch: 4}
+	// Small has the same cases at emulator sizes.
+	Small = Scale{Name: "small", GEMM: 96, ConvBatch: 2, Conv3x3: [][4]int{{3, 8, 16, 16}, {8, 8, 16, 16}, {16, 16, 8, 8}},
+		Conv1x1Batch: 4, Conv1x1: [4]int{8, 8, 16, 16}, UNet: []int{4, 8, 16}, StitchB: []int{3, 6, 12}, Size: 32, Batch: 2, StitchBatch: 2}
+)
+
+// ScaleNamed returns Full or Small by name.
+func ScaleNamed(name string) (Scale, error) {
+	for _, s := range []Scale{Full, Small} {
+		if s.Name == name {
+			return s, nil
+		}
 	}
+	return Scale{}, fmt.Errorf("no benchmark scale named %q (have full, small)", name)
+}
+
+// Cases lists every benchmark at full scale in report order.
+func Cases() []Case { return CasesAt(Full) }
+
+// CasesAt lists every benchmark at scale s in report order.
+func CasesAt(s Scale) []Case {
+	cs := []Case{{fmt.Sprintf("sgemm/%d", s.GEMM), sgemm(s.GEMM)}}
+	for _, sh := range s.Conv3x3 {
+		name := fmt.Sprintf("conv3x3/%dx%dx%dx%d", sh[0], sh[1], sh[2], sh[3])
+		cs = append(cs, Case{name + "/fwd", conv(s.ConvBatch, sh, 3, false)}, Case{name + "/fwdbwd", conv(s.ConvBatch, sh, 3, true)})
+	}
+	c1 := s.Conv1x1
 	cs = append(cs,
-		Case{"conv1x1/32x32x128x128/fwdbwd", conv(16, [4]int{32, 32, 128, 128}, 1, true)},
-		Case{"unet/infer", unetCase(false)},
-		Case{"unet/train", unetCase(true)},
-		Case{"stitch/direct", stitchCase(stitch.Direct)},
-		Case{"stitch/double", stitchCase(stitch.Double)},
+		Case{fmt.Sprintf("conv1x1/%dx%dx%dx%d/fwdbwd", c1[0], c1[1], c1[2], c1[3]), conv(s.Conv1x1Batch, c1, 1, true)},
+		Case{"unet/infer", unetCase(s, false)},
+		Case{"unet/train", unetCase(s, true)},
+		Case{"stitch/direct", stitchCase(s, stitch.Direct)},
+		Case{"stitch/double", stitchCase(s, stitch.Double)},
 	)
 	return cs
 }
 
-// Select returns the cases whose names start with one of the comma-separated prefixes.
-func Select(prefixes string) []Case {
+// Select returns the full-scale cases whose names start with one of the
+// comma-separated prefixes.
+func Select(prefixes string) []Case { return Filter(Cases(), prefixes) }
+
+// Filter returns the cases whose names start with one of the comma-separated prefixes.
+func Filter(cs []Case, prefixes string) []Case {
 	var out []Case
-	for _, c := range Cases() {
+	for _, c := range cs {
 		for _, p := range strings.Split(prefixes, ",") {
 			if strings.HasPrefix(c.Name, strings.TrimSpace(p)) {
 				out = append(out, c)
@@ -168,119 +211,180 @@ func blobBatch(n, c, size int, g *tensor.RNG) (x, target *tensor.Tensor) {
 	return x, target
 }
 
-const benchSize, benchBatch = 128, 8
+// Step is one training step of a benchmark network on a backend, split
+// before the optimizer so two backends' gradients can be compared.
+type Step struct {
+	// Params are the trained parameters; after Loss, Params.Grad holds the
+	// step's gradients.
+	Params *nn.ParamSet
+	// Loss zeroes the gradients and runs forward, loss and backward; it
+	// returns the loss.
+	Loss func() (float64, error)
+	// Run is the timed step: Loss, without reading the loss back where the
+	// step itself does not need it, then the optimizer's update.
+	Run  func() error
+	Work Work
+}
+
+// UNetStep is the unet/train case at scale s: one SGD step (CE + soft Dice,
+// Nesterov momentum 0.99, no weight decay) of the benchmark U-Net on s.Batch
+// blob images, model seed 1.
+func UNetStep(b kernels.Backend, s Scale) (*Step, error) {
+	m, err := unet.NewModel(b, unet.BenchConfig(s.UNet), 1)
+	if err != nil {
+		return nil, err
+	}
+	fl, err := ForwardFlops(b, m.Graph, 3, s.Size, s.Size)
+	if err != nil {
+		return nil, err
+	}
+	hx, ht := blobBatch(s.Batch, 3, s.Size, tensor.NewRNG(0))
+	x, err := upload(b, hx)
+	if err != nil {
+		return nil, err
+	}
+	target, err := upload(b, ht)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := nn.NewSGD(m.Params, 0.99, 0)
+	if err != nil {
+		return nil, err
+	}
+	tape := autograd.NewTape(b)
+	step := func(value bool) (float64, error) {
+		defer tape.Reset()
+		if err := m.Params.ZeroGrad(); err != nil {
+			return 0, err
+		}
+		vals, err := m.Graph.Forward(tape, autograd.Leaf(x, false))
+		if err != nil {
+			return 0, err
+		}
+		l, err := nn.DiceCE(tape, vals[m.Graph.Outputs[0]], target)
+		if err != nil {
+			return 0, err
+		}
+		var v float64
+		if value {
+			if v, err = tape.Value(l); err != nil {
+				return 0, err
+			}
+		}
+		return v, tape.Backward(l)
+	}
+	run := func() error {
+		if _, err := step(false); err != nil {
+			return err
+		}
+		return opt.Step(0.01)
+	}
+	return &Step{Params: m.Params, Loss: func() (float64, error) { return step(true) }, Run: run,
+		Work: Work{Flops: 3 * fl * float64(s.Batch), Images: float64(s.Batch)}}, nil
+}
 
 // unetCase times the benchmark U-Net: inference without gradients, or one
-// SGD training step (CE + soft Dice, Nesterov momentum 0.99, no weight decay).
-func unetCase(train bool) func(b kernels.Backend) (func() error, Work, error) {
+// training step (UNetStep).
+func unetCase(s Scale, train bool) func(b kernels.Backend) (func() error, Work, error) {
 	return func(b kernels.Backend) (func() error, Work, error) {
-		m, err := unet.NewModel(b, unet.BenchConfig([]int{32, 64, 128, 256, 320}), 1)
+		if train {
+			st, err := UNetStep(b, s)
+			if err != nil {
+				return nil, Work{}, err
+			}
+			return st.Run, st.Work, nil
+		}
+		m, err := unet.NewModel(b, unet.BenchConfig(s.UNet), 1)
 		if err != nil {
 			return nil, Work{}, err
 		}
-		fl, err := ForwardFlops(b, m.Graph, 3, benchSize, benchSize)
+		fl, err := ForwardFlops(b, m.Graph, 3, s.Size, s.Size)
 		if err != nil {
 			return nil, Work{}, err
 		}
-		hx, ht := blobBatch(benchBatch, 3, benchSize, tensor.NewRNG(0))
+		hx, _ := blobBatch(s.Batch, 3, s.Size, tensor.NewRNG(0))
 		x, err := upload(b, hx)
 		if err != nil {
 			return nil, Work{}, err
 		}
-		target, err := upload(b, ht)
-		if err != nil {
-			return nil, Work{}, err
-		}
 		tape := autograd.NewTape(b)
-		if !train {
-			m.Graph.SetTraining(false)
-			tape.Recording = false
-			run := func() error {
-				defer tape.Reset()
-				_, err := m.Graph.Forward(tape, autograd.Leaf(x, false))
-				return err
-			}
-			return run, Work{Flops: fl * benchBatch, Images: benchBatch}, nil
-		}
-		opt, err := nn.NewSGD(m.Params, 0.99, 0)
-		if err != nil {
-			return nil, Work{}, err
-		}
+		m.Graph.SetTraining(false)
+		tape.Recording = false
 		run := func() error {
 			defer tape.Reset()
-			if err := m.Params.ZeroGrad(); err != nil {
-				return err
-			}
-			vals, err := m.Graph.Forward(tape, autograd.Leaf(x, false))
-			if err != nil {
-				return err
-			}
-			loss, err := nn.DiceCE(tape, vals[m.Graph.Outputs[0]], target)
-			if err != nil {
-				return err
-			}
-			if err := tape.Backward(loss); err != nil {
-				return err
-			}
-			return opt.Step(0.01)
+			_, err := m.Graph.Forward(tape, autograd.Leaf(x, false))
+			return err
 		}
-		return run, Work{Flops: 3 * fl * benchBatch, Images: benchBatch}, nil
+		return run, Work{Flops: fl * float64(s.Batch), Images: float64(s.Batch)}, nil
 	}
 }
 
-// stitchCase times one stitch training step (AdamW, lr 1e-3) of the
-// benchmark pair joined at their nine stage outputs, on 4 unique images.
-func stitchCase(mode stitch.TrainMode) func(b kernels.Backend) (func() error, Work, error) {
+// StitchStep is the stitch/direct or stitch/double case at scale s: one
+// stitch training step (AdamW, lr 1e-3) of the pair s.UNet and s.StitchB
+// joined at their stage outputs, on s.StitchBatch unique images.
+func StitchStep(b kernels.Backend, mode stitch.TrainMode, s Scale) (*Step, error) {
+	var nets [2]*unet.Model
+	var cands [2][]stitch.Candidate
+	for i, f := range [][]int{s.UNet, s.StitchB} {
+		m, err := unet.NewModel(b, unet.BenchConfig(f), uint64(i))
+		if err != nil {
+			return nil, err
+		}
+		sh, err := stitch.Shapes(b, m.Graph, 3, s.Size, s.Size)
+		if err != nil {
+			return nil, err
+		}
+		keep, err := experiment.PointFilter(m.Graph, m.Config, "stage")
+		if err != nil {
+			return nil, err
+		}
+		if cands[i], err = stitch.Candidates(m.Graph, sh, keep); err != nil {
+			return nil, err
+		}
+		nets[i] = m
+	}
+	pairs := stitch.Align(stitch.Similarity(cands[0], cands[1], stitch.DefaultMatchOptions()))
+	if want := 2*len(s.UNet) - 1; len(pairs) != want {
+		return nil, fmt.Errorf("stitch bench: %d pairs, want the %d stage outputs", len(pairs), want)
+	}
+	sm, err := stitch.New(b, nets[0].Graph, nets[1].Graph, nets[0].Params, nets[1].Params, cands[0], cands[1], pairs, 2)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := nn.NewAdamW(sm.Params, 0.01)
+	if err != nil {
+		return nil, err
+	}
+	hx, _ := blobBatch(s.StitchBatch, 3, s.Size, tensor.NewRNG(0))
+	x, err := upload(b, hx)
+	if err != nil {
+		return nil, err
+	}
+	tape := autograd.NewTape(b)
+	g := tensor.NewRNG(3)
+	loss := func() (float64, error) {
+		defer tape.Reset()
+		if err := sm.Params.ZeroGrad(); err != nil {
+			return 0, err
+		}
+		return sm.Step(tape, mode, x, g, nil)
+	}
+	run := func() error {
+		if _, err := loss(); err != nil {
+			return err
+		}
+		return opt.Step(1e-3)
+	}
+	return &Step{Params: sm.Params, Loss: loss, Run: run, Work: Work{Images: float64(s.StitchBatch)}}, nil
+}
+
+// stitchCase times StitchStep.
+func stitchCase(s Scale, mode stitch.TrainMode) func(b kernels.Backend) (func() error, Work, error) {
 	return func(b kernels.Backend) (func() error, Work, error) {
-		var nets [2]*unet.Model
-		var cands [2][]stitch.Candidate
-		for i, f := range [][]int{{32, 64, 128, 256, 320}, {24, 48, 96, 192, 256}} {
-			m, err := unet.NewModel(b, unet.BenchConfig(f), uint64(i))
-			if err != nil {
-				return nil, Work{}, err
-			}
-			sh, err := stitch.Shapes(b, m.Graph, 3, benchSize, benchSize)
-			if err != nil {
-				return nil, Work{}, err
-			}
-			keep, err := experiment.PointFilter(m.Graph, m.Config, "stage")
-			if err != nil {
-				return nil, Work{}, err
-			}
-			if cands[i], err = stitch.Candidates(m.Graph, sh, keep); err != nil {
-				return nil, Work{}, err
-			}
-			nets[i] = m
-		}
-		pairs := stitch.Align(stitch.Similarity(cands[0], cands[1], stitch.DefaultMatchOptions()))
-		if len(pairs) != 9 {
-			return nil, Work{}, fmt.Errorf("stitch bench: %d pairs, want the 9 stage outputs", len(pairs))
-		}
-		sm, err := stitch.New(b, nets[0].Graph, nets[1].Graph, nets[0].Params, nets[1].Params, cands[0], cands[1], pairs, 2)
+		st, err := StitchStep(b, mode, s)
 		if err != nil {
 			return nil, Work{}, err
 		}
-		opt, err := nn.NewAdamW(sm.Params, 0.01)
-		if err != nil {
-			return nil, Work{}, err
-		}
-		hx, _ := blobBatch(4, 3, benchSize, tensor.NewRNG(0))
-		x, err := upload(b, hx)
-		if err != nil {
-			return nil, Work{}, err
-		}
-		tape := autograd.NewTape(b)
-		g := tensor.NewRNG(3)
-		run := func() error {
-			defer tape.Reset()
-			if err := sm.Params.ZeroGrad(); err != nil {
-				return err
-			}
-			if _, err := sm.Step(tape, mode, x, g, nil); err != nil {
-				return err
-			}
-			return opt.Step(1e-3)
-		}
-		return run, Work{Images: 4}, nil
+		return st.Run, st.Work, nil
 	}
 }

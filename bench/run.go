@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -16,21 +17,25 @@ import (
 
 // Result is one measured case; the JSON form is what `suture bench --json` prints.
 type Result struct {
-	Case      string   `json:"case"`
-	MS        float64  `json:"ms"`
-	GFLOPS    *float64 `json:"gflops"` // the plain algorithm's work per second (Winograd layers count the direct sum's FLOPs)
-	ImgPerS   *float64 `json:"img_per_s,omitempty"`
-	PeakFrac  *float64 `json:"peak_frac"`
-	MinMS     float64  `json:"min_ms"`
-	MaxMS     float64  `json:"max_ms"`
-	Samples   int      `json:"samples"`
-	Rejected  int      `json:"rejected"`
-	Dirty     bool     `json:"contaminated"`
-	Threads   int      `json:"threads"`
-	Backend   string   `json:"backend"`
-	TorchMS   *float64 `json:"torch_ms,omitempty"`
-	VsTorch   *float64 `json:"vs_torch,omitempty"` // torch time / our time: > 1 means faster than PyTorch
-	TorchNote string   `json:"torch_note,omitempty"`
+	Case     string   `json:"case"`
+	MS       float64  `json:"ms"`
+	GFLOPS   *float64 `json:"gflops"` // the plain algorithm's work per second (Winograd layers count the direct sum's FLOPs)
+	ImgPerS  *float64 `json:"img_per_s,omitempty"`
+	PeakFrac *float64 `json:"peak_frac"`
+	MinMS    float64  `json:"min_ms"`
+	MaxMS    float64  `json:"max_ms"`
+	Samples  int      `json:"samples"`
+	Rejected int      `json:"rejected"`
+	Dirty    bool     `json:"contaminated"`
+	Threads  int      `json:"threads"`
+	Backend  string   `json:"backend"`
+	TorchMS  *float64 `json:"torch_ms,omitempty"`
+	VsTorch  *float64 `json:"vs_torch,omitempty"` // torch time / our time: > 1 means faster than PyTorch
+	// On a GPU, TorchMS and VsTorch are PyTorch in FP32 with TF32 off; these
+	// are the same with TF32 on (tensor cores for convolutions and matmuls).
+	TorchTF32MS *float64 `json:"torch_tf32_ms,omitempty"`
+	VsTorchTF32 *float64 `json:"vs_torch_tf32,omitempty"`
+	TorchNote   string   `json:"torch_note,omitempty"`
 }
 
 func ptr(v float64) *float64 { return &v }
@@ -227,4 +232,97 @@ func torchCases(m map[string]any) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// TorchTimes are PyTorch's median ms for one case: FP32 with TF32 off, and
+// with TF32 on (0 when not measured).
+type TorchTimes struct{ FP32, TF32 float64 }
+
+// TorchDeviceArgs are the arguments that make torch_gpu_bench.py time the
+// cases of scale s (its shape flags), on device ("cuda" or "cpu").
+func TorchDeviceArgs(s Scale, device string) []string {
+	shapes := func(ss [][4]int) string {
+		var p []string
+		for _, v := range ss {
+			p = append(p, fmt.Sprintf("%dx%dx%dx%d", v[0], v[1], v[2], v[3]))
+		}
+		return strings.Join(p, ",")
+	}
+	ints := func(v []int) string {
+		var p []string
+		for _, x := range v {
+			p = append(p, strconv.Itoa(x))
+		}
+		return strings.Join(p, ",")
+	}
+	c1 := s.Conv1x1
+	tf32 := "both"
+	if device != "cuda" {
+		tf32 = "off" // TF32 is a GPU mode
+	}
+	return []string{"--device", device, "--tf32", tf32, "--gemm", strconv.Itoa(s.GEMM),
+		"--conv-batch", strconv.Itoa(s.ConvBatch), "--conv3x3", shapes(s.Conv3x3),
+		"--conv1x1", fmt.Sprintf("%dx%dx%dx%dx%d", c1[0], c1[1], c1[2], c1[3], s.Conv1x1Batch),
+		"--unet", ints(s.UNet), "--stitch-b", ints(s.StitchB), "--size", strconv.Itoa(s.Size),
+		"--batch", strconv.Itoa(s.Batch), "--stitch-batch", strconv.Itoa(s.StitchBatch)}
+}
+
+// RunTorchDevice runs the PyTorch GPU script (kernels/cuda/torch_gpu_bench.py)
+// with python on the given cases of scale s, on device, with reps timed calls
+// per case, and returns its times by case name. The script's first line
+// (versions, GPU) is written to info.
+func RunTorchDevice(python, script string, cases []Case, s Scale, device string, reps int, info, stderr io.Writer) (map[string]TorchTimes, error) {
+	if _, err := os.Stat(script); err != nil {
+		return nil, fmt.Errorf("PyTorch GPU script: %w", err)
+	}
+	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
+		return nil, fmt.Errorf("%s cannot import torch: %w", python, err)
+	}
+	var names []string
+	for _, c := range cases {
+		names = append(names, c.Name)
+	}
+	args := append([]string{script, "--only", strings.Join(names, ","), "--reps", strconv.Itoa(max(reps, 1))},
+		TorchDeviceArgs(s, device)...)
+	cmd := exec.Command(python, args...)
+	cmd.Stderr = stderr
+	outp, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	got := map[string]TorchTimes{}
+	sc := bufio.NewScanner(outp)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var m struct {
+			Meta map[string]any `json:"meta"`
+			Case string         `json:"case"`
+			TF32 bool           `json:"tf32"`
+			MS   float64        `json:"ms"`
+		}
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			continue
+		}
+		if m.Meta != nil && info != nil {
+			b, _ := json.Marshal(m.Meta)
+			fmt.Fprintf(info, "PyTorch: %s\n", b)
+		}
+		if m.Case == "" || m.MS <= 0 {
+			continue
+		}
+		t := got[m.Case]
+		if m.TF32 {
+			t.TF32 = m.MS
+		} else {
+			t.FP32 = m.MS
+		}
+		got[m.Case] = t
+	}
+	if err := cmd.Wait(); err != nil {
+		return got, fmt.Errorf("PyTorch GPU script: %w", err)
+	}
+	return got, nil
 }

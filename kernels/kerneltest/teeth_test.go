@@ -409,4 +409,6 @@ type logRecorder struct {
 	logs []string
 }
 
-func (r *logRecorder) Logf(format string, args ...any) { r.logs = append(r.logs, fmt.Sprintf(format, args...)) }
+func (r *logRecorder) Logf(format string, args ...any) {
+	r.logs = append(r.logs, fmt.Sprintf(format, args...))
+}
