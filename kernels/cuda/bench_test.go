@@ -20,8 +20,9 @@ func BenchmarkConformance(b *testing.B) {
 	kerneltest.RunAllBenchmarks(b, backend)
 }
 
-// deviceCase is one op timed on the device alone: the same names, shapes and
-// method as torch_gpu_bench.py, so the two can be compared line by line.
+// deviceCase is one op timed on the device alone: the same shapes and method
+// as `torch_gpu_bench.py --cases ops`, whose names are these prefixed ops/,
+// so the two can be compared line by line.
 type deviceCase struct {
 	name  string
 	flops float64 // per call; 0 for memory-bound ops

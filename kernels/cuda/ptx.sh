@@ -85,13 +85,30 @@ check)
 ptxas)
 	need ptxas
 	tmp=$(mktemp)
-	trap 'rm -f "$tmp"' EXIT
+	log=$(mktemp)
+	trap 'rm -f "$tmp" "$log"' EXIT
 	for arch in sm_80 sm_90; do
-		if ! ptxas -arch=$arch -O3 kernels.ptx -o "$tmp"; then
+		if ! ptxas -arch=$arch -O3 -v kernels.ptx -o "$tmp" 2>"$log"; then
+			cat "$log" >&2
 			echo "ptx.sh: ptxas $(ptxas --version | tail -2 | head -1) failed to compile kernels.ptx for $arch" >&2
 			exit 1
 		fi
-		echo "ptxas -arch=$arch: kernels.ptx compiles ($(wc -c <"$tmp") bytes of cubin)"
+		# Every kernel but the GEMM tiles (256 threads) may be launched with
+		# 1024-thread blocks: at most 64 registers a thread (64K a block).
+		# No kernel may spill.
+		if ! awk -v arch=$arch '
+			/Compiling entry function/ { k = $0; sub(/.*function .\047?/, "", k); sub(/\047.*/, "", k) }
+			/bytes spill stores/ { if ($0 !~ / 0 bytes spill stores, 0 bytes spill loads/) { print arch ": " k " spills: " $0; bad = 1 } }
+			/Used [0-9]+ registers/ {
+				n = $0; sub(/.*Used /, "", n); sub(/ registers.*/, "", n)
+				if (k !~ /_[sml]$/ && n + 0 > 64) { print arch ": " k " uses " n " registers; launches of 1024 threads need <= 64"; bad = 1 }
+				if (n + 0 > max) { max = n + 0; maxk = k }
+				count++
+			}
+			END { printf "ptxas -arch=%s: %d kernels, most registers %d (%s), no spills\n", arch, count, max, maxk; exit bad }' "$log"; then
+			echo "ptx.sh: kernels.ptx compiles for $arch with the problems above" >&2
+			exit 1
+		fi
 	done
 	;;
 *)

@@ -204,10 +204,12 @@ elif [ "$rc" -ne 0 ]; then
 	fails+=("bench: exit $rc: $(grep -v '^\s*$' "$out/bench.log" | tail -1)")
 fi
 
-# Targets (full profile, with PyTorch): conv layers >= 0.7x cuDNN FP32, the
-# U-Net training step >= 0.8x and the double-batched stitch step >= 1.2x
-# PyTorch eager (FP32, TF32 off). For the record; they do not decide PASS.
-if [ "$profile" = full ] && grep -q 'torch fp32' "$out/bench.log"; then
+# Targets (with PyTorch): conv layers >= 0.7x cuDNN FP32, the U-Net training
+# step >= 0.8x and the double-batched stitch step >= 1.2x PyTorch eager (FP32,
+# TF32 off). For the record; they do not decide PASS. (On the emulator the
+# ratios mean nothing; they are printed so the script's own test covers this.)
+if grep -q 'torch fp32' "$out/bench.log"; then
+	[ "$profile" = full ] || say "(targets on the emulator against PyTorch on the CPU: meaningless ratios)"
 	awk '
 		/torch fp32/ { table = 1; next }
 		table && NF >= 4 && $4 ~ /x$/ {
@@ -217,9 +219,21 @@ if [ "$profile" = full ] && grep -q 'torch fp32' "$out/bench.log"; then
 			if ($1 == "stitch/double") st = r
 		}
 		END {
-			if (n) printf "targets: conv layers %.2f-%.2fx cuDNN FP32 (>= 0.7: %s)\n", min, max, miss ? sprintf("missed at %d of %d", miss, n) : "met"
-			if (unet != "") printf "targets: unet/train %.2fx PyTorch eager (>= 0.8: %s)\n", unet, unet + 0 >= 0.8 ? "met" : "missed"
-			if (st != "") printf "targets: stitch/double %.2fx PyTorch eager (>= 1.2: %s)\n", st, st + 0 >= 1.2 ? "met" : "missed"
+			if (n) {
+				how = "met"
+				if (miss) how = sprintf("missed at %d of %d", miss, n)
+				printf "targets: conv layers %.2f-%.2fx cuDNN FP32 (>= 0.7: %s)\n", min, max, how
+			}
+			if (unet != "") {
+				how = "met"
+				if (unet + 0 < 0.8) how = "missed"
+				printf "targets: unet/train %.2fx PyTorch eager (>= 0.8: %s)\n", unet, how
+			}
+			if (st != "") {
+				how = "met"
+				if (st + 0 < 1.2) how = "missed"
+				printf "targets: stitch/double %.2fx PyTorch eager (>= 1.2: %s)\n", st, how
+			}
 		}' "$out/bench.log" | tee -a "$summary"
 fi
 finish

@@ -66,6 +66,15 @@ func TestCheckScriptPasses(t *testing.T) {
 	if !strings.Contains(out, "stitch/double") || !strings.Contains(out, "unet/train") {
 		t.Error("the bench step printed no unet/train or stitch/double figure")
 	}
+	if strings.Contains(out, "torch fp32") {
+		for _, target := range []string{"targets: conv layers", "targets: unet/train", "targets: stitch/double"} {
+			if !strings.Contains(out, target) {
+				t.Errorf("PyTorch ran, but no %q line", target)
+			}
+		}
+	} else {
+		t.Log("no Python with PyTorch here: the comparison and the targets were not exercised")
+	}
 }
 
 // TestCheckScriptCatchesPlantedFault: with leaky_relu_backward broken on
