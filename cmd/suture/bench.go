@@ -32,6 +32,9 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *reps < 1 || *warmup < 1 {
+		return usageErr("--reps %d, --warmup %d: want at least 1 of each", *reps, *warmup)
+	}
 	scale, err := bench.ScaleNamed(*scaleName)
 	if err != nil {
 		return usageErr("--scale: %v", err)
@@ -72,9 +75,6 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintf(out, "%d threads, backend %s, nominal peak %.0f GFLOP/s\n", *threads, b.Name(), bench.PeakGFLOPS(*threads))
 		}
 		fmt.Fprintf(out, "%-34s %10s %9s %8s %6s\n", "case", "ms", "GFLOP/s", "img/s", "peak")
-	}
-	if *reps < 1 || *warmup < 1 {
-		return usageErr("--reps %d, --warmup %d: want at least 1 of each", *reps, *warmup)
 	}
 	opts := bench.Options{Reps: *reps, Warmup: *warmup, MinSample: *minSample}
 	stopProfile, err := startProfile()

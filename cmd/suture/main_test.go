@@ -312,3 +312,18 @@ func TestPickBackend(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchScalesAndUsage(t *testing.T) {
+	out := mustRun(t, "bench", "--list", "--scale", "small")
+	if !strings.Contains(out, "sgemm/96\n") || !strings.Contains(out, "stitch/double\n") || strings.Contains(out, "sgemm/1024") {
+		t.Errorf("bench --list --scale small:\n%s", out)
+	}
+	for _, args := range [][]string{{"--scale", "huge"}, {"--reps", "0"}, {"--warmup", "0"}, {"--case", "nothing"}} {
+		if code, out := sut(t, append([]string{"bench"}, args...)...); code != 2 {
+			t.Errorf("bench %v: exit %d, want 2 (usage)\n%s", args, code, out)
+		}
+	}
+	if code, out := sut(t, "bench", "--backend", "cuda", "--case", "sgemm"); code != 1 || !strings.Contains(out, "--backend cuda") {
+		t.Errorf("bench --backend cuda in a build without it: exit %d\n%s", code, out)
+	}
+}
