@@ -133,8 +133,24 @@ if ARGS.device == "cuda":
 
 
 def set_tf32(on):
-    torch.backends.cuda.matmul.allow_tf32 = on
+    """TF32 for matmuls and cuDNN convolutions, on or off, through one API:
+    the fp32_precision settings where this PyTorch has them (2.9 and later,
+    which may refuse a mix of the two), else the allow_tf32 flags. Returns
+    the settings now in effect, as read back."""
+    def has(obj, name):  # torch.backends.cuda.matmul raises AssertionError for unknown names
+        try:
+            getattr(obj, name)
+            return True
+        except Exception:
+            return False
+
+    matmul, conv = torch.backends.cuda.matmul, getattr(torch.backends.cudnn, "conv", None)
+    if has(matmul, "fp32_precision") and conv is not None and has(conv, "fp32_precision"):
+        matmul.fp32_precision = conv.fp32_precision = "tf32" if on else "ieee"
+        return {"matmul": matmul.fp32_precision, "cudnn_conv": conv.fp32_precision}
+    matmul.allow_tf32 = on
     torch.backends.cudnn.allow_tf32 = on
+    return {"matmul_allow_tf32": matmul.allow_tf32, "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
 
 
 def time_ms(fn):
@@ -417,10 +433,10 @@ def main():
             if name not in wanted:
                 continue
             for tf32 in modes:
-                set_tf32(tf32)
+                settings = set_tf32(tf32)
                 med, lo, hi = time_ms(fn)
                 print(json.dumps({"case": name, "tf32": tf32, "ms": round(med, 5), "min_ms": round(lo, 5),
-                                  "max_ms": round(hi, 5), "reps": ARGS.reps}), flush=True)
+                                  "max_ms": round(hi, 5), "reps": ARGS.reps, "settings": settings}), flush=True)
     set_tf32(False)
 
 
