@@ -230,8 +230,17 @@ func (tr *Trainer) prepare(train []Sample) error {
 	return err
 }
 
-// step runs one training iteration and returns its loss.
+// step runs one training iteration and returns its loss. With a profiling
+// backend it is one profiler step, in phases input, optimizer (zeroing the
+// gradients), forward (the loss in vertex "loss"), backward and optimizer.
 func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
+	t := tr.tape
+	prof := t.Profiler()
+	if prof != nil {
+		prof.BeginStep()
+		defer prof.EndStep()
+		kernels.SetPhase(prof, kernels.PhaseInput)
+	}
 	g := tr.iterRNG(tr.State.Epoch, tr.State.Iter)
 	var aug *Augment
 	if !tr.Opts.NoAugment {
@@ -241,10 +250,15 @@ func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	t := tr.tape
 	defer t.Reset()
+	if prof != nil {
+		kernels.SetPhase(prof, kernels.PhaseOptimizer)
+	}
 	if err := tr.M.Params.ZeroGrad(); err != nil {
 		return 0, err
+	}
+	if prof != nil {
+		kernels.SetPhase(prof, kernels.PhaseForward)
 	}
 	vals, err := tr.M.Graph.Forward(t, autograd.Leaf(x, false))
 	if err != nil {
@@ -253,6 +267,10 @@ func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
 	outs := make([]*autograd.Var, len(tr.M.Graph.Outputs))
 	for i, o := range tr.M.Graph.Outputs {
 		outs[i] = vals[o]
+	}
+	var prev kernels.Scope
+	if prof != nil {
+		prev = prof.Enter("loss")
 	}
 	loss, err := nn.DeepSupervisedDiceCE(t, outs, targets, tr.weights)
 	if err != nil {
@@ -267,6 +285,10 @@ func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
 	}
 	if err := t.Backward(loss); err != nil {
 		return 0, err
+	}
+	if prof != nil {
+		prof.Restore(prev)
+		kernels.SetPhase(prof, kernels.PhaseOptimizer)
 	}
 	if _, err := nn.ClipGradNorm(tr.M.Params, tr.Opts.ClipNorm); err != nil {
 		return 0, err

@@ -31,6 +31,7 @@ func commands() []command {
 		{"data", "synth --party a|b --n N --size S --out DIR", "write the synthetic data as a folder pair", runData},
 		{"stitch", "--a CKPT --b CKPT --data DIR --out STITCHED.ckpt", "train stitches; also: stitch info|sweep|sample", runStitch},
 		{"bench", "[--case PREFIX] [--json] [--vs-torch]", "time the training path (and PyTorch's)", runBench},
+		{"profile", "--case CASE [--steps N] [--json] [--trace T.json]", "per-op, per-vertex and per-phase profile of a training step", runProfile},
 	}
 }
 

@@ -49,6 +49,7 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size")
 	mkBackend := backendFlag(fs)
 	startProfile := profileFlag(fs, "the stitch training")
+	profileRun := runProfileFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -64,6 +65,11 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	b, endProfile, err := profileRun(b)
+	if err != nil {
+		return err
+	}
+	defer endProfile()
 	la, err := experiment.LoadUNet(*aPath, b)
 	if err != nil {
 		return err

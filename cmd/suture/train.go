@@ -71,6 +71,7 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size (0: as stored)")
 	mkBackend := backendFlag(fs)
 	startProfile := profileFlag(fs, "the training")
+	profileRun := runProfileFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -85,6 +86,11 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	b, endProfile, err := profileRun(b)
+	if err != nil {
+		return err
+	}
+	defer endProfile()
 	ds, err := experiment.LoadData(*data, *size)
 	if err != nil {
 		return err
