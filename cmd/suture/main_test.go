@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"suture/io/ckpt"
+	"suture/kernels"
+	"suture/kernels/cpu"
 	"suture/tensor"
 )
 
@@ -414,6 +416,31 @@ func TestProfileCommand(t *testing.T) {
 	} {
 		if code, out := sut(t, c.args...); code != 2 || !strings.Contains(out, c.want) {
 			t.Errorf("suture %v: exit %d, want 2 with %q:\n%s", c.args, code, c.want, out)
+		}
+	}
+}
+
+// TestCPUProfileGetsLabels: --cpuprofile alone runs the steps under a
+// profiler that sets pprof labels; without it the backend is left alone.
+func TestCPUProfileGetsLabels(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		labels bool
+	}{{[]string{"--cpuprofile", "x.pprof"}, true}, {nil, false}} {
+		fs := newFlags("test", &bytes.Buffer{})
+		profileFlag(fs, "the test")
+		wrap := runProfileFlag(fs)
+		if err := parse(fs, c.args); err != nil {
+			t.Fatal(err)
+		}
+		inner := cpu.New(1)
+		b, end, err := wrap(inner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		end()
+		if got := kernels.ProfilerOf(b) != nil; got != c.labels || !c.labels && b != kernels.Backend(inner) {
+			t.Errorf("%v: profiling backend %v, want %v", c.args, got, c.labels)
 		}
 	}
 }

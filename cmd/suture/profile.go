@@ -43,12 +43,19 @@ func profileFlag(fs *flag.FlagSet, what string) (start func() (stop func(), err 
 // function wraps the command's backend: the trainer's first step is a
 // warm-up, the next three are recorded, and their table, JSON rows, trace,
 // CPU profile and runtime trace go to DIR (bench/profile.Run) while the run
-// goes on. It returns the backend to build on and the function that ends
-// the profile (call it when the run ends; it reports on stderr).
+// goes on. Without --profile but with --cpuprofile, every step runs under
+// pprof labels (op, vertex, phase). It returns the backend to build on and
+// the function that ends the profile (call it when the run ends; it reports
+// on stderr).
 func runProfileFlag(fs *flag.FlagSet) func(b kernels.Backend) (kernels.Backend, func(), error) {
 	dir := fs.String("profile", "", "profile three training steps (after one warm-up step) into this folder: profile.txt, profile.jsonl, trace.json, cpu.pprof, go.trace")
 	return func(b kernels.Backend) (kernels.Backend, func(), error) {
 		if *dir == "" {
+			if f := fs.Lookup("cpuprofile"); f != nil && f.Value.String() != "" {
+				// Every step under labels op, vertex and phase, for
+				// go tool pprof -tagfocus on the --cpuprofile output.
+				return profile.New(b, profile.Options{Labels: true}), func() {}, nil
+			}
 			return b, func() {}, nil
 		}
 		peak, note := machinePeak(b, runtime.GOMAXPROCS(0))
