@@ -190,6 +190,7 @@ func TestStitchCommands(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bad.ckpt"), []byte("SUTURECK garbage"), 0o644) // also a file where --profile wants a folder
 	for _, c := range []struct {
 		args []string
 		code int
@@ -202,6 +203,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--data", "synth:c:10", "--out", dir}, 1, "party"},
 		{[]string{"train", "--data", "synth:a:8:16", "--out", filepath.Join(dir, "r"), "--epochs", "1", "--iters", "1",
 			"--features", "4,8", "--cpuprofile", filepath.Join(dir, "no", "such", "dir", "p.prof")}, 1, "--cpuprofile"},
+		{[]string{"train", "--data", "synth:a:8:16", "--out", filepath.Join(dir, "r2"), "--epochs", "1", "--iters", "1",
+			"--features", "4,8", "--profile", filepath.Join(dir, "bad.ckpt", "prof")}, 1, "--profile"},
 	} {
 		code, out := sut(t, c.args...)
 		if code != c.code || !strings.Contains(out, c.want) {
