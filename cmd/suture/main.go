@@ -107,11 +107,12 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// require names the first missing required string flag.
-func require(flags map[string]string) error {
-	for name, v := range flags {
-		if v == "" {
-			return usageErr("--%s is required", name)
+// require names the first missing required string flag, in the order
+// given: require("data", *data, "out", *out).
+func require(nameValues ...string) error {
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		if nameValues[i+1] == "" {
+			return usageErr("--%s is required", nameValues[i])
 		}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"suture/experiment"
 	"suture/io/ckpt"
 	"suture/tensor"
 )
@@ -136,10 +137,14 @@ func TestStitchCommands(t *testing.T) {
 	checkProfile(t, filepath.Join(dir, "train.prof"))
 	tinyTrain(t, rb, "b", "--features", "3,6")
 	st := filepath.Join(dir, "st.ckpt")
-	for _, mode := range []string{"direct", "double"} {
-		mustRun(t, "stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
-			"--data", "synth:a:36:16", "--mode", mode, "--epochs", "1", "--iters", "2", "--out", st)
+	stitchArgs := []string{"stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
+		"--data", "synth:a:36:16", "--epochs", "1", "--iters", "2", "--out", st}
+	mustRun(t, append(stitchArgs, "--mode", "direct")...)
+	// A second training into the same file is refused unless --force or --resume.
+	if code, out := sut(t, append(stitchArgs, "--mode", "double")...); code != 1 || !strings.Contains(out, "already exists") || !strings.Contains(out, "--force") {
+		t.Errorf("stitch into an existing --out: exit %d: %s", code, out)
 	}
+	mustRun(t, append(stitchArgs, "--mode", "double", "--force")...)
 	// --cpuprofile writes a pprof file (gzip-compressed protobuf) of the training.
 	prof := filepath.Join(dir, "stitch.prof")
 	mustRun(t, "stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
@@ -245,5 +250,38 @@ func TestUnavailableBackendFallsBackToCPU(t *testing.T) {
 		"--iters", "1", "--batch", "2", "--features", "4,8")
 	if !strings.Contains(out, "on cpu") || !strings.Contains(note.String(), "backend cuda unavailable") || strings.Count(note.String(), "\n") != 1 {
 		t.Errorf("fallback: output\n%s\nnotice %q", out, note.String())
+	}
+}
+
+// TestTrainRefusesExistingRun: a second training into a folder that holds a
+// run is one clear error (nothing is overwritten); --force starts over; a
+// folder locked by a running job is refused naming the holder.
+func TestTrainRefusesExistingRun(t *testing.T) {
+	dir := t.TempDir()
+	tinyTrain(t, dir, "a")
+	before, err := os.ReadFile(filepath.Join(dir, "last.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := sut(t, "train", "--data", "synth:b:36:16", "--out", dir, "--epochs", "1", "--iters", "1", "--batch", "4", "--features", "4,8")
+	if code != 1 || !strings.Contains(out, "already holds a run") || strings.Count(out, "\n") != 1 {
+		t.Errorf("train into a used folder: exit %d: %s", code, out)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "last.ckpt"))
+	if !bytes.Equal(before, after) {
+		t.Error("the refused run changed last.ckpt")
+	}
+	lock, err := experiment.LockDir(dir, "test holder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out = sut(t, "train", "--data", "synth:a:36:16", "--out", dir, "--epochs", "1", "--force")
+	lock.Unlock()
+	if code != 1 || !strings.Contains(out, "in use") || !strings.Contains(out, "test holder") {
+		t.Errorf("train into a locked folder: exit %d: %s", code, out)
+	}
+	out = tinyTrain(t, dir, "b", "--force")
+	if !strings.Contains(out, "synth:b") {
+		t.Errorf("--force did not start over:\n%s", out)
 	}
 }

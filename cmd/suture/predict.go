@@ -25,7 +25,7 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"model": *model, "in": *in, "out": *dst}); err != nil {
+	if err := require("model", *model, "in", *in, "out", *dst); err != nil {
 		return err
 	}
 	b, err := mkBackend()
@@ -112,7 +112,7 @@ func runScore(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"pred": *pred, "ref": *ref}); err != nil {
+	if err := require("pred", *pred, "ref", *ref); err != nil {
 		return err
 	}
 	pf, err := maskFiles(*pred)
@@ -171,7 +171,7 @@ func runData(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"out": *dir}); err != nil {
+	if err := require("out", *dir); err != nil {
 		return err
 	}
 	ds, err := imageset.Synth(*party, *n, *size, *seed)
