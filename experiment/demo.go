@@ -77,7 +77,7 @@ func Demo(ctx context.Context, be kernels.Backend, o DemoOptions, progress func(
 			return nil, err
 		}
 		ckpts[i] = res.Last
-		if parts[i], err = LoadFold([]string{data}, 0, 0, 0); err != nil {
+		if parts[i], err = LoadFold(nil, []string{data}, 0, 0, 0); err != nil {
 			return nil, err
 		}
 	}

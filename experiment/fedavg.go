@@ -35,6 +35,7 @@ type FedSpec struct {
 	// or "equal" (1/2 each).
 	Weighting     string
 	Resume, Force bool
+	Loader        Loader // nil: LoadData
 }
 
 // FedAvg runs federated averaging and writes its run folder. ev receives
@@ -56,7 +57,7 @@ func FedAvg(ctx context.Context, b kernels.Backend, spec FedSpec, ev func(TrainE
 	defer lock.Unlock()
 	var parts [2]*Partition
 	for i, d := range spec.Data {
-		if parts[i], err = LoadFold([]string{d}, spec.Size, spec.SplitSeed, spec.Fold); err != nil {
+		if parts[i], err = LoadFold(spec.Loader, []string{d}, spec.Size, spec.SplitSeed, spec.Fold); err != nil {
 			return nil, err
 		}
 	}

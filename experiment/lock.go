@@ -65,3 +65,18 @@ func (l *Lock) Unlock() {
 	l.f.Close()
 	l.f = nil
 }
+
+// held reports whether some process holds the lock file at path, without
+// taking it for longer than the check.
+func held(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if tryLock(f) != nil {
+		return true
+	}
+	unlock(f)
+	return false
+}

@@ -26,6 +26,7 @@ type StitchSpec struct {
 	// Resume continues the stitches in Out; Force overwrites Out. Without
 	// either, an existing Out is an error.
 	Resume, Force bool
+	Loader        Loader // nil: LoadData
 }
 
 // StitchEvent reports a stitch job's progress.
@@ -73,7 +74,7 @@ func StitchTrain(ctx context.Context, b kernels.Backend, spec StitchSpec, ev fun
 	if err != nil {
 		return nil, err
 	}
-	part, err := LoadFold([]string{spec.Data}, spec.Size, spec.SplitSeed, spec.Fold)
+	part, err := LoadFold(spec.Loader, []string{spec.Data}, spec.Size, spec.SplitSeed, spec.Fold)
 	if err != nil {
 		return nil, err
 	}

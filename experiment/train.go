@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"suture/io/imageset"
 	"suture/kernels"
 	"suture/unet"
 )
@@ -35,7 +36,12 @@ type TrainSpec struct {
 	// Resume continues the run in Dir; Force discards it and starts over.
 	// Without either, a Dir that already holds a run is an error.
 	Resume, Force bool
+	// Loader reads datasets (nil: LoadData); a runner passes a cache.
+	Loader Loader
 }
+
+// Loader reads a dataset spec at a size, as LoadData does.
+type Loader func(spec string, size int) (*imageset.Dataset, error)
 
 // FineTuneSpec continues training a network on other data (DESIGN.md 7.1,
 // docs/evaluation.md): the base learning rate is the original one times
@@ -117,13 +123,16 @@ func claimRunDir(dir, what, marker string, resume, force bool) (*Lock, bool, err
 
 // LoadFold loads every dataset spec, splits each as the paper does and
 // joins the parts of fold k (one spec: just its parts).
-func LoadFold(specs []string, size int, splitSeed uint64, fold int) (*Partition, error) {
+func LoadFold(load Loader, specs []string, size int, splitSeed uint64, fold int) (*Partition, error) {
 	if len(specs) == 0 {
 		return nil, fmt.Errorf("no dataset given")
 	}
+	if load == nil {
+		load = LoadData
+	}
 	var all *Partition
 	for _, spec := range specs {
-		ds, err := LoadData(spec, size)
+		ds, err := load(spec, size)
 		if err != nil {
 			return nil, err
 		}
@@ -193,7 +202,7 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 		return nil, err
 	}
 	defer lock.Unlock()
-	part, err := LoadFold(spec.Data, spec.Size, spec.SplitSeed, spec.Fold)
+	part, err := LoadFold(spec.Loader, spec.Data, spec.Size, spec.SplitSeed, spec.Fold)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ func commands() []command {
 		{"score", "--pred DIR --ref DIR", "Dice and HD95 of any predicted masks against reference masks", runScore},
 		{"data", "synth --party a|b --n N --size S --out DIR", "write the synthetic data as a folder pair", runData},
 		{"stitch", "--a CKPT --b CKPT --data DIR --out STITCHED.ckpt", "train stitches; also: stitch info|sweep|sample", runStitch},
+		{"experiment", "plan|run|status|report ...", "the paper's evaluation: a plan of jobs, run, resumed, reported", runExperiment},
 		{"bench", "[--case PREFIX] [--json] [--vs-torch]", "time the training path (and PyTorch's)", runBench},
 	}
 }
