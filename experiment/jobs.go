@@ -253,7 +253,7 @@ func (g *graph) modelJob(ap string, f int) *Job {
 			spec := FedSpec{Dir: env.dir, Data: [2]string{st.Data[0].Data, st.Data[1].Data}, Size: st.Data[0].Size, Fold: f,
 				SplitSeed: p.SplitSeed, Seed: st.Seed, Seeds: st.Seeds, Opts: unetOpts(st.UNet, st.Fed.Rounds), Features: st.UNet.Features,
 				Weighting: st.Fed.Weighting,
-				Loader: env.load, Resume: exists(filepath.Join(env.dir, "fed.ckpt"))}
+				Loader:    env.load, Resume: exists(filepath.Join(env.dir, "fed.ckpt"))}
 			_, err := FedAvg(ctx, env.b, spec, trainProgress(env))
 			return err
 		}
