@@ -94,7 +94,9 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 	return nil
 }
 
-func dur(sec float64) string { return time.Duration(sec * float64(time.Second)).Round(time.Second).String() }
+func dur(sec float64) string {
+	return time.Duration(sec * float64(time.Second)).Round(time.Second).String()
+}
 
 func baseName(p string) string {
 	if i := strings.LastIndexAny(p, `/\`); i >= 0 {

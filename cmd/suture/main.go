@@ -31,6 +31,7 @@ func commands() []command {
 		{"data", "synth --party a|b --n N --size S --out DIR", "write the synthetic data as a folder pair", runData},
 		{"stitch", "--a CKPT --b CKPT --data DIR --out STITCHED.ckpt", "train stitches; also: stitch info|sweep|sample", runStitch},
 		{"experiment", "plan|run|status|report ...", "the paper's evaluation: a plan of jobs, run, resumed, reported", runExperiment},
+		{"compare", "--ref CSV --alt NAME=CSV ...", "paired Wilcoxon tests of per-sample scores, Holm-adjusted", runCompare},
 		{"bench", "[--case PREFIX] [--json] [--vs-torch]", "time the training path (and PyTorch's)", runBench},
 	}
 }
