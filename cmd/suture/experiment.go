@@ -207,5 +207,19 @@ func runExperimentStatus(args []string, out io.Writer) error {
 }
 
 func runExperimentReport(args []string, out io.Writer) error {
-	return fmt.Errorf("report: not built yet")
+	fs := newFlags("experiment report", out)
+	dir := fs.String("dir", "", "results folder of `suture experiment run`")
+	dst := fs.String("out", "", "folder for report.md, its PNG plots and timings.md")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require("dir", *dir, "out", *dst); err != nil {
+		return err
+	}
+	res, err := experiment.Report(*dir, *dst)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s (and %d more files)\n", res.Files[0], len(res.Files)-1)
+	return nil
 }

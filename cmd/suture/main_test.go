@@ -285,3 +285,31 @@ func TestTrainRefusesExistingRun(t *testing.T) {
 		t.Errorf("--force did not start over:\n%s", out)
 	}
 }
+
+// TestExperimentCommands: plan, run, status and report of the quick plan
+// from the command line, and one clear error for a plan with a bad fold.
+func TestExperimentCommands(t *testing.T) {
+	dir := t.TempDir()
+	plan, res, rep := filepath.Join(dir, "quick.json"), filepath.Join(dir, "res"), filepath.Join(dir, "rep")
+	out := mustRun(t, "experiment", "plan", "--a", "synth:a", "--b", "synth:b", "--quick", "--out", plan)
+	if !strings.Contains(out, "wrote") || !strings.Contains(out, "total") {
+		t.Errorf("experiment plan:\n%s", out)
+	}
+	out = mustRun(t, "experiment", "run", "--plan", plan, "--dir", res, "--workers", "2")
+	if !strings.Contains(out, "[55/55]") {
+		t.Errorf("experiment run:\n%s", out)
+	}
+	if out := mustRun(t, "experiment", "status", "--dir", res); !strings.Contains(out, "55 done, 0 running, 0 pending, 0 failed") {
+		t.Errorf("experiment status:\n%s", out)
+	}
+	mustRun(t, "experiment", "report", "--dir", res, "--out", rep)
+	if _, err := os.Stat(filepath.Join(rep, "report.md")); err != nil {
+		t.Error(err)
+	}
+	b, _ := os.ReadFile(plan)
+	writeFile(t, plan, strings.Replace(string(b), "\"folds\": [\n    0,", "\"folds\": [\n    9,", 1))
+	code, out := sut(t, "experiment", "run", "--plan", plan, "--dir", filepath.Join(dir, "res2"))
+	if code != 1 || !strings.Contains(out, "fold 9 outside 0..4") || strings.Count(out, "\n") != 1 {
+		t.Errorf("bad plan: exit %d: %s", code, out)
+	}
+}
