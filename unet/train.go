@@ -348,7 +348,7 @@ func pooledDice(pred []uint8, ref []float32) float64 {
 func checkSamples(ss []Sample, needMask bool) (c, h, w int, err error) {
 	for i, s := range ss {
 		if s.Image == nil || len(s.Image.Shape) != 3 {
-			return 0, 0, 0, fmt.Errorf("sample %q: image must be (C, H, W), got %v", s.Name, shapeOf(s.Image))
+			return 0, 0, 0, fmt.Errorf("sample %q: image must be (C, H, W), got %v", s.Name, tensor.ShapeOf(s.Image))
 		}
 		if i == 0 {
 			c, h, w = s.Image.Shape[0], s.Image.Shape[1], s.Image.Shape[2]
@@ -357,7 +357,7 @@ func checkSamples(ss []Sample, needMask bool) (c, h, w int, err error) {
 		}
 		if needMask {
 			if s.Mask == nil || !s.Mask.Shape.Equal(tensor.Shape{1, h, w}) {
-				return 0, 0, 0, fmt.Errorf("sample %q: mask %v, want (1,%d,%d)", s.Name, shapeOf(s.Mask), h, w)
+				return 0, 0, 0, fmt.Errorf("sample %q: mask %v, want (1,%d,%d)", s.Name, tensor.ShapeOf(s.Mask), h, w)
 			}
 		}
 	}
@@ -365,11 +365,4 @@ func checkSamples(ss []Sample, needMask bool) (c, h, w int, err error) {
 		return 0, 0, 0, fmt.Errorf("no samples")
 	}
 	return c, h, w, nil
-}
-
-func shapeOf(t *tensor.Tensor) tensor.Shape {
-	if t == nil {
-		return nil
-	}
-	return t.Shape
 }

@@ -88,17 +88,26 @@ func usageErr(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
 }
 
-// newFlags makes a flag set that reports errors instead of exiting.
+// newFlags makes a flag set that reports errors instead of exiting. It
+// prints nothing itself: a mistake is reported once, by run, and -h prints
+// the flags to out (parse).
 func newFlags(name string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("suture "+name, flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.Usage = func() {}
 	return fs
 }
 
-// parse parses flags and rejects stray arguments.
+// parse parses flags and rejects stray arguments; -h prints the flags.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
+			fs.PrintDefaults()
 			return err
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)

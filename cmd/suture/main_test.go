@@ -313,3 +313,15 @@ func TestExperimentCommands(t *testing.T) {
 		t.Errorf("bad plan: exit %d: %s", code, out)
 	}
 }
+
+// TestFlagMistakeReportedOnce: a misspelt flag is one line on stderr (not
+// the flag package's message, the usage, and ours again).
+func TestFlagMistakeReportedOnce(t *testing.T) {
+	code, out := sut(t, "train", "--bogus")
+	if code != 2 || strings.Count(out, "\n") != 1 || !strings.Contains(out, "-bogus") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	if out := mustRun(t, "train", "-h"); !strings.Contains(out, "Usage of suture train") || !strings.Contains(out, "-epochs") {
+		t.Errorf("-h:\n%s", out)
+	}
+}
