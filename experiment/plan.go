@@ -286,14 +286,24 @@ func LoadPlan(path string) (*Plan, error) {
 
 // ParsePlan decodes and validates a plan; name is used in errors.
 func ParsePlan(b []byte, name string) (*Plan, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var p Plan
-	if err := dec.Decode(&p); err != nil {
+	p, err := ParsePlanUnchecked(b)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return p, nil
+}
+
+// ParsePlanUnchecked decodes a plan without validating it (its datasets
+// need not exist here).
+func ParsePlanUnchecked(b []byte) (*Plan, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var p Plan
+	if err := dec.Decode(&p); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }
