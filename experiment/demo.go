@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"suture/io/ckpt"
 	"suture/kernels"
 	"suture/stitch"
 	"suture/unet"
@@ -97,7 +98,7 @@ func Demo(ctx context.Context, be kernels.Backend, o DemoOptions, progress func(
 			return nil, err
 		}
 		path := filepath.Join(o.Dir, party+".ckpt")
-		if err := SaveUNet(path, m, nil, RunInfo{Data: "synth:" + party, Seed: o.Seed}); err != nil {
+		if err := unet.Save(path, m, nil, ckpt.RunInfo{Data: "synth:" + party, Seed: o.Seed}); err != nil {
 			return nil, err
 		}
 		models[i] = m
@@ -106,7 +107,7 @@ func Demo(ctx context.Context, be kernels.Backend, o DemoOptions, progress func(
 	if err != nil {
 		return nil, err
 	}
-	s, err := NewStitched(be, models[0], models[1], x.Shape[1], x.Shape[2], x.Shape[3], o.Points, stitch.DefaultMatchOptions(), o.Seed)
+	s, err := stitch.Join(be, models[0], models[1], x.Shape[1], x.Shape[2], x.Shape[3], o.Points, stitch.DefaultMatchOptions(), o.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +151,7 @@ func Demo(ctx context.Context, be kernels.Backend, o DemoOptions, progress func(
 	} {
 		row := DemoRow{Name: n.name}
 		for i, sc := range []*stitch.Score{&row.OnA, &row.OnB} {
-			if *sc, err = s.Evaluator(parts[i].Test, 32)(n.set); err != nil {
+			if *sc, err = StitchedEvaluator(s, parts[i].Test, 32)(n.set); err != nil {
 				return nil, err
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"suture/experiment"
+	"suture/io/ckpt"
 	"suture/kernels"
 	"suture/stitch"
 	"suture/unet"
@@ -64,11 +65,11 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	la, err := experiment.LoadUNet(*aPath, b)
+	la, err := unet.Load(*aPath, b)
 	if err != nil {
 		return err
 	}
-	lb, err := experiment.LoadUNet(*bPath, b)
+	lb, err := unet.Load(*bPath, b)
 	if err != nil {
 		return err
 	}
@@ -90,7 +91,7 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	}
 	var s *experiment.Stitched
 	if *resume {
-		if s, err = experiment.LoadStitched(*dst, b); err != nil {
+		if s, err = stitch.Load(*dst, b, unet.LoadBase); err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
 		if err := s.CheckBases(la.Model, lb.Model); err != nil {
@@ -98,11 +99,11 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 		}
 	} else {
 		sh := x.Shape
-		if s, err = experiment.NewStitched(b, la.Model, lb.Model, sh[1], sh[2], sh[3], *points, stitch.DefaultMatchOptions(), opts.Seed); err != nil {
+		if s, err = stitch.Join(b, la.Model, lb.Model, sh[1], sh[2], sh[3], *points, stitch.DefaultMatchOptions(), opts.Seed); err != nil {
 			return err
 		}
 	}
-	s.Meta.Run = experiment.RunInfo{Data: *data, Fold: *fold, SplitSeed: *splitSeed, Seed: opts.Seed}
+	s.Meta.Run = ckpt.RunInfo{Data: *data, Fold: *fold, SplitSeed: *splitSeed, Seed: opts.Seed}
 	tr, err := stitch.NewTrainer(s.M, opts)
 	if err != nil {
 		return err
@@ -160,7 +161,7 @@ func runStitchInfo(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := experiment.LoadStitched(*model, b)
+	s, err := stitch.Load(*model, b, unet.LoadBase)
 	if err != nil {
 		return err
 	}
@@ -195,7 +196,7 @@ func stitchedEval(fs interface {
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		s, err := experiment.LoadStitched(*model, b)
+		s, err := stitch.Load(*model, b, unet.LoadBase)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -251,7 +252,7 @@ func runStitchSample(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.M.Sample(*per, *seed, s.Evaluator(samples, *batch))
+	res, err := s.M.Sample(*per, *seed, experiment.StitchedEvaluator(s, samples, *batch))
 	if err != nil {
 		return err
 	}

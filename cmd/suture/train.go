@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"suture/experiment"
+	"suture/io/ckpt"
 	"suture/kernels"
 	_ "suture/kernels/cpu" // registers the cpu backends
 	"suture/unet"
@@ -93,15 +94,15 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	run := experiment.RunInfo{Data: *data, Fold: *fold, SplitSeed: *splitSeed, Seed: *seed}
+	run := ckpt.RunInfo{Data: *data, Fold: *fold, SplitSeed: *splitSeed, Seed: *seed}
 	if err := os.MkdirAll(*rundir, 0o755); err != nil {
 		return err
 	}
 	last := filepath.Join(*rundir, "last.ckpt")
 	var m *unet.Model
-	var loaded *experiment.LoadedUNet
+	var loaded *unet.Loaded
 	if *resume {
-		if loaded, err = experiment.LoadUNet(last, b); err != nil {
+		if loaded, err = unet.Load(last, b); err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
 		m = loaded.Model
@@ -149,7 +150,7 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 		mark := ""
 		if isBest {
 			mark = "  (best)"
-			if err := experiment.SaveUNet(filepath.Join(*rundir, "best.ckpt"), m, tr, run); err != nil {
+			if err := unet.Save(filepath.Join(*rundir, "best.ckpt"), m, tr, run); err != nil {
 				return err
 			}
 		}
@@ -157,7 +158,7 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 		if err := experiment.WriteTrainLog(filepath.Join(*rundir, "log.csv"), tr.State.Log); err != nil {
 			return err
 		}
-		return experiment.SaveUNet(last, m, tr, run)
+		return unet.Save(last, m, tr, run)
 	}
 	stopProfile, err := startProfile()
 	if err != nil {
@@ -169,7 +170,7 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	bar.done()
 	switch {
 	case errors.Is(err, context.Canceled):
-		if serr := experiment.SaveUNet(last, m, tr, run); serr != nil {
+		if serr := unet.Save(last, m, tr, run); serr != nil {
 			return fmt.Errorf("interrupted, and saving failed: %w", serr)
 		}
 		return fmt.Errorf("%w at epoch %d, step %d; saved %s (continue with --resume)", errInterrupted, tr.State.Epoch+1, tr.State.Iter, last)
