@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"suture/autograd"
-	"suture/experiment"
 	"suture/kernels"
 	"suture/nn"
 	"suture/stitch"
@@ -243,7 +242,7 @@ func stitchCase(mode stitch.TrainMode) func(b kernels.Backend) (func() error, Wo
 			if err != nil {
 				return nil, Work{}, err
 			}
-			keep, err := experiment.PointFilter(m.Graph, m.Config, "stage")
+			keep, err := m.Points("stage")
 			if err != nil {
 				return nil, Work{}, err
 			}

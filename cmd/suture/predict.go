@@ -12,6 +12,7 @@ import (
 	"suture/experiment"
 	"suture/experiment/metrics"
 	"suture/io/imageset"
+	"suture/stitch"
 	"suture/unet"
 )
 
@@ -44,7 +45,7 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 	var classes []uint8
 	switch kind {
 	case "unet":
-		l, err := experiment.LoadUNet(*model, b)
+		l, err := unet.Load(*model, b)
 		if err != nil {
 			return err
 		}
@@ -54,7 +55,7 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 		}
 		classes = preds[0]
 	case "stitched":
-		s, err := experiment.LoadStitched(*model, b)
+		s, err := stitch.Load(*model, b, unet.LoadBase)
 		if err != nil {
 			return err
 		}

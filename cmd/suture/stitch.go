@@ -62,8 +62,8 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if _, err := experiment.PointFilter(nil, nil, *points); err != nil {
-		return usageErr("--points: %v", err)
+	if *points != "all" && *points != "stage" {
+		return usageErr("--points %q, want all or stage", *points)
 	}
 	if _, err := (&experiment.Partition{}).Subset(*split); err != nil {
 		return usageErr("--split: %v", err)
@@ -119,7 +119,7 @@ func runStitchInfo(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := experiment.LoadStitched(*model, b)
+	s, err := stitch.Load(*model, b, unet.LoadBase)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func stitchedEval(fs interface {
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		s, err := experiment.LoadStitched(*model, b)
+		s, err := stitch.Load(*model, b, unet.LoadBase)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -210,7 +210,7 @@ func runStitchSample(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.M.Sample(*per, *seed, s.Evaluator(samples, *batch))
+	res, err := s.M.Sample(*per, *seed, experiment.StitchedEvaluator(s, samples, *batch))
 	if err != nil {
 		return err
 	}
