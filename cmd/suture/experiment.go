@@ -105,7 +105,6 @@ func baseName(p string) string {
 	return p
 }
 
-
 func runExperimentRun(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("experiment run", out)
 	planPath := fs.String("plan", "", "plan file (from `suture experiment plan`)")
