@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"suture/autograd"
-	"suture/experiment"
 	"suture/kernels"
 	"suture/nn"
 	"suture/stitch"
@@ -272,7 +271,7 @@ func stitchCase(mode stitch.TrainMode, size, batch int) func(b kernels.Backend) 
 			if err != nil {
 				return nil, Work{}, err
 			}
-			keep, err := experiment.PointFilter(m.Graph, m.Config, "stage")
+			keep, err := m.Points("stage")
 			if err != nil {
 				return nil, Work{}, err
 			}

@@ -127,7 +127,7 @@ func (m *Model) Forward(t *autograd.Tape, s Setting, x *autograd.Var) (*autograd
 // images in batches and returns host probabilities (N, K, H, W).
 func (m *Model) Probabilities(s Setting, x *tensor.Tensor, batch int) (*tensor.Tensor, error) {
 	if x == nil || len(x.Shape) != 4 || x.Shape[0] == 0 {
-		return nil, fmt.Errorf("stitched forward: images %v, want (N, C, H, W) with N >= 1", shapeOf(x))
+		return nil, fmt.Errorf("stitched forward: images %v, want (N, C, H, W) with N >= 1", tensor.ShapeOf(x))
 	}
 	batch = max(batch, 1)
 	t := autograd.NewTape(m.Backend)
@@ -159,11 +159,4 @@ func (m *Model) Probabilities(s Setting, x *tensor.Tensor, batch int) (*tensor.T
 		t.Reset()
 	}
 	return out, nil
-}
-
-func shapeOf(t *tensor.Tensor) tensor.Shape {
-	if t == nil {
-		return nil
-	}
-	return t.Shape
 }

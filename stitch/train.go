@@ -419,7 +419,7 @@ func NewTrainer(m *Model, opts TrainOptions) (*Trainer, error) {
 // State then says where, and Fit resumes exactly from it.
 func (tr *Trainer) Fit(ctx context.Context, images *tensor.Tensor) error {
 	if images == nil || len(images.Shape) != 4 || images.Shape[0] == 0 {
-		return fmt.Errorf("stitch training: images %v, want (N, C, H, W) with N >= 1", shapeOf(images))
+		return fmt.Errorf("stitch training: images %v, want (N, C, H, W) with N >= 1", tensor.ShapeOf(images))
 	}
 	n, c, h, w := images.Shape[0], images.Shape[1], images.Shape[2], images.Shape[3]
 	bs := tr.Opts.BatchSize

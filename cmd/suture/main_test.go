@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"suture/experiment"
 	"suture/io/ckpt"
 	"suture/kernels"
 	"suture/kernels/cpu"
@@ -141,10 +142,14 @@ func TestStitchCommands(t *testing.T) {
 	tinyTrain(t, rb, "b", "--features", "3,6", "--profile", trainProf)
 	checkRunProfile(t, trainProf, "enc0.conv0", "backward")
 	st := filepath.Join(dir, "st.ckpt")
-	for _, mode := range []string{"direct", "double"} {
-		mustRun(t, "stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
-			"--data", "synth:a:36:16", "--mode", mode, "--epochs", "1", "--iters", "2", "--out", st)
+	stitchArgs := []string{"stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
+		"--data", "synth:a:36:16", "--epochs", "1", "--iters", "2", "--out", st}
+	mustRun(t, append(stitchArgs, "--mode", "direct")...)
+	// A second training into the same file is refused unless --force or --resume.
+	if code, out := sut(t, append(stitchArgs, "--mode", "double")...); code != 1 || !strings.Contains(out, "already exists") || !strings.Contains(out, "--force") {
+		t.Errorf("stitch into an existing --out: exit %d: %s", code, out)
 	}
+	mustRun(t, append(stitchArgs, "--mode", "double", "--force")...)
 	// --cpuprofile writes a pprof file (gzip-compressed protobuf) of the training.
 	prof := filepath.Join(dir, "stitch.prof")
 	mustRun(t, "stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
@@ -445,5 +450,78 @@ func TestCPUProfileGetsLabels(t *testing.T) {
 		if got := kernels.ProfilerOf(b) != nil; got != c.labels || !c.labels && b != kernels.Backend(inner) {
 			t.Errorf("%v: profiling backend %v, want %v", c.args, got, c.labels)
 		}
+	}
+}
+
+// TestTrainRefusesExistingRun: a second training into a folder that holds a
+// run is one clear error (nothing is overwritten); --force starts over; a
+// folder locked by a running job is refused naming the holder.
+func TestTrainRefusesExistingRun(t *testing.T) {
+	dir := t.TempDir()
+	tinyTrain(t, dir, "a")
+	before, err := os.ReadFile(filepath.Join(dir, "last.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := sut(t, "train", "--data", "synth:b:36:16", "--out", dir, "--epochs", "1", "--iters", "1", "--batch", "4", "--features", "4,8")
+	if code != 1 || !strings.Contains(out, "already holds a run") || strings.Count(out, "\n") != 1 {
+		t.Errorf("train into a used folder: exit %d: %s", code, out)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "last.ckpt"))
+	if !bytes.Equal(before, after) {
+		t.Error("the refused run changed last.ckpt")
+	}
+	lock, err := experiment.LockDir(dir, "test holder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out = sut(t, "train", "--data", "synth:a:36:16", "--out", dir, "--epochs", "1", "--force")
+	lock.Unlock()
+	if code != 1 || !strings.Contains(out, "in use") || !strings.Contains(out, "test holder") {
+		t.Errorf("train into a locked folder: exit %d: %s", code, out)
+	}
+	out = tinyTrain(t, dir, "b", "--force")
+	if !strings.Contains(out, "synth:b") {
+		t.Errorf("--force did not start over:\n%s", out)
+	}
+}
+
+// TestExperimentCommands: plan, run, status and report of the quick plan
+// from the command line, and one clear error for a plan with a bad fold.
+func TestExperimentCommands(t *testing.T) {
+	dir := t.TempDir()
+	plan, res, rep := filepath.Join(dir, "quick.json"), filepath.Join(dir, "res"), filepath.Join(dir, "rep")
+	out := mustRun(t, "experiment", "plan", "--a", "synth:a", "--b", "synth:b", "--quick", "--out", plan)
+	if !strings.Contains(out, "wrote") || !strings.Contains(out, "total") {
+		t.Errorf("experiment plan:\n%s", out)
+	}
+	out = mustRun(t, "experiment", "run", "--plan", plan, "--dir", res, "--workers", "2")
+	if !strings.Contains(out, "[55/55]") {
+		t.Errorf("experiment run:\n%s", out)
+	}
+	if out := mustRun(t, "experiment", "status", "--dir", res); !strings.Contains(out, "55 done, 0 running, 0 pending, 0 failed") {
+		t.Errorf("experiment status:\n%s", out)
+	}
+	mustRun(t, "experiment", "report", "--dir", res, "--out", rep)
+	if _, err := os.Stat(filepath.Join(rep, "report.md")); err != nil {
+		t.Error(err)
+	}
+	b, _ := os.ReadFile(plan)
+	writeFile(t, plan, strings.Replace(string(b), "\"folds\": [\n    0,", "\"folds\": [\n    9,", 1))
+	code, out := sut(t, "experiment", "run", "--plan", plan, "--dir", filepath.Join(dir, "res2"))
+	if code != 1 || !strings.Contains(out, "fold 9 outside 0..4") || strings.Count(out, "\n") != 1 {
+		t.Errorf("bad plan: exit %d: %s", code, out)
+	}
+}
+
+// TestFlagMistakeReportedOnce: a misspelt flag is one line on stderr (not
+// the flag package's message, the usage, and ours again).
+func TestFlagMistakeReportedOnce(t *testing.T) {
+	code, out := sut(t, "train", "--bogus")
+	if code != 2 || strings.Count(out, "\n") != 1 || !strings.Contains(out, "-bogus") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	if out := mustRun(t, "train", "-h"); !strings.Contains(out, "Usage of suture train") || !strings.Contains(out, "-epochs") {
+		t.Errorf("-h:\n%s", out)
 	}
 }

@@ -95,7 +95,7 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	}
-	if err := require(map[string]string{"case": *caseName}); err != nil {
+	if err := require("case", *caseName); err != nil {
 		return err
 	}
 	c, err := pickCase(cases, *caseName)
