@@ -505,7 +505,8 @@ func (p *Profiler) end(c opCall) {
 
 // ---- pprof labels
 
-var outsideOps = "(outside ops)"
+// outsideOps is the op of rows that hold time in no op.
+const outsideOps = "(outside ops)"
 
 // setLabels puts the labels of the innermost row on this goroutine.
 func (p *Profiler) setLabels() {

@@ -284,11 +284,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // (0: all).
 func (r *Report) WriteTable(w io.Writer, top int) error {
 	bw := &errWriter{w: w}
-	min, maxMS := r.StepMS, r.StepMS
+	minMS, maxMS := r.StepMS, r.StepMS
 	for _, s := range r.StepsMS {
-		min, maxMS = minf(min, s), maxf(maxMS, s)
+		minMS, maxMS = min(minMS, s), max(maxMS, s)
 	}
-	fmt.Fprintf(bw, "%d steps recorded on %s: %.2f ms per step (%.2f-%.2f)\n", r.Steps, r.Backend, r.StepMS, min, maxMS)
+	fmt.Fprintf(bw, "%d steps recorded on %s: %.2f ms per step (%.2f-%.2f)\n", r.Steps, r.Backend, r.StepMS, minMS, maxMS)
 	if r.PeakGFLOPS > 0 {
 		fmt.Fprintf(bw, "peak: %.1f GFLOP/s (%s)\n", r.PeakGFLOPS, r.PeakNote)
 	}
@@ -373,20 +373,6 @@ func pct(p *float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f%%", 100**p)
-}
-
-func minf(a, b float64) float64 {
-	if a < b {
-		return a
-	}
-	return b
-}
-
-func maxf(a, b float64) float64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 type errWriter struct {
