@@ -3,6 +3,7 @@ package cpu
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"suture/kernels"
 	"suture/tensor"
@@ -110,4 +111,12 @@ func TestPartTracerSeesEveryPart(t *testing.T) {
 		}
 	}
 	t.Logf("%d parts on workers %v", total, tr.begins)
+}
+
+// TestMeasurePeak: the micro-kernel's rate is positive and finite (its
+// size is a measurement of the machine, not checked here).
+func TestMeasurePeak(t *testing.T) {
+	if g := MeasurePeak(2, 20*time.Millisecond); !(g > 0) || g > 1e6 {
+		t.Errorf("MeasurePeak = %g GFLOP/s", g)
+	}
 }
