@@ -79,9 +79,10 @@ gpu-kit-emu:
 gpu-check-emu: gpu-kit-emu
 	SUTURE_GPU_KIT=$(CURDIR)/bin/gpu-emu $(GO) test -count=1 -timeout 20m -tags cudaemu -run '^TestCheckScript' -v ./kernels/cuda/gpucheck/
 
-# The CUDA kernels on the CPU emulator, and the launch code's own tests.
+# The CUDA kernels on the CPU emulator, the launch code's own tests, and the
+# profiler's device times (events around each launch) on the emulator.
 test-emu:
-	$(GO) test -count=1 -timeout 20m -tags cudaemu ./kernels/emu/ ./kernels/cuda/...
+	$(GO) test -count=1 -timeout 20m -tags cudaemu ./kernels/emu/ ./kernels/cuda/... ./bench/profile/
 
 # The same under AddressSanitizer (the emulator's tests and the training
 # steps of the GPU check); DWARF is kept so reports name the .cu line.

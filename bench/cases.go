@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"suture/autograd"
-	"suture/experiment"
 	"suture/kernels"
 	"suture/nn"
 	"suture/stitch"
@@ -75,14 +74,30 @@ func CasesAt(s Scale) []Case {
 		cs = append(cs, Case{name + "/fwd", conv(s.ConvBatch, sh, 3, false)}, Case{name + "/fwdbwd", conv(s.ConvBatch, sh, 3, true)})
 	}
 	c1 := s.Conv1x1
-	cs = append(cs,
-		Case{fmt.Sprintf("conv1x1/%dx%dx%dx%d/fwdbwd", c1[0], c1[1], c1[2], c1[3]), conv(s.Conv1x1Batch, c1, 1, true)},
-		Case{"unet/infer", unetCase(s, false)},
-		Case{"unet/train", unetCase(s, true)},
-		Case{"stitch/direct", stitchCase(s, stitch.Direct)},
-		Case{"stitch/double", stitchCase(s, stitch.Double)},
-	)
-	return cs
+	cs = append(cs, Case{fmt.Sprintf("conv1x1/%dx%dx%dx%d/fwdbwd", c1[0], c1[1], c1[2], c1[3]), conv(s.Conv1x1Batch, c1, 1, true)})
+	return append(cs, networkCases(s)...)
+}
+
+// NetworkCases are the U-Net and stitch cases (unet/infer, unet/train,
+// stitch/direct, stitch/double) of the full scale on size x size images;
+// batch 0 keeps each case's batch (8 images for the U-Net, 4 unique images
+// per stitch step). Cases uses size 128; the profiler's tests use smaller ones.
+func NetworkCases(size, batch int) []Case {
+	s := Full
+	s.Size = size
+	if batch > 0 {
+		s.Batch, s.StitchBatch = batch, batch
+	}
+	return networkCases(s)
+}
+
+func networkCases(s Scale) []Case {
+	return []Case{
+		{"unet/infer", unetCase(s, false)},
+		{"unet/train", unetCase(s, true)},
+		{"stitch/direct", stitchCase(s, stitch.Direct)},
+		{"stitch/double", stitchCase(s, stitch.Double)},
+	}
 }
 
 // Select returns the full-scale cases whose names start with one of the
@@ -252,14 +267,29 @@ func UNetStep(b kernels.Backend, s Scale) (*Step, error) {
 		return nil, err
 	}
 	tape := autograd.NewTape(b)
-	step := func(value bool) (float64, error) {
+	prof := tape.Profiler()
+	// step runs one step, reading the loss back when value is set and
+	// updating when update is set. With a profiling backend, zeroing the
+	// gradients and the update run in the optimizer phase and the loss in
+	// vertex "loss".
+	step := func(value, update bool) (float64, error) {
 		defer tape.Reset()
+		if prof != nil {
+			defer prof.Restore(kernels.SetPhase(prof, kernels.PhaseOptimizer))
+		}
 		if err := m.Params.ZeroGrad(); err != nil {
 			return 0, err
+		}
+		if prof != nil {
+			kernels.SetPhase(prof, kernels.PhaseForward)
 		}
 		vals, err := m.Graph.Forward(tape, autograd.Leaf(x, false))
 		if err != nil {
 			return 0, err
+		}
+		var prev kernels.Scope
+		if prof != nil {
+			prev = prof.Enter("loss")
 		}
 		l, err := nn.DiceCE(tape, vals[m.Graph.Outputs[0]], target)
 		if err != nil {
@@ -271,15 +301,22 @@ func UNetStep(b kernels.Backend, s Scale) (*Step, error) {
 				return 0, err
 			}
 		}
-		return v, tape.Backward(l)
+		if err := tape.Backward(l); err != nil {
+			return 0, err
+		}
+		if prof != nil {
+			prof.Restore(prev.WithPhase(kernels.PhaseOptimizer))
+		}
+		if update {
+			return v, opt.Step(0.01)
+		}
+		return v, nil
 	}
 	run := func() error {
-		if _, err := step(false); err != nil {
-			return err
-		}
-		return opt.Step(0.01)
+		_, err := step(false, true)
+		return err
 	}
-	return &Step{Params: m.Params, Loss: func() (float64, error) { return step(true) }, Run: run,
+	return &Step{Params: m.Params, Loss: func() (float64, error) { return step(true, false) }, Run: run,
 		Work: Work{Flops: 3 * fl * float64(s.Batch), Images: float64(s.Batch)}}, nil
 }
 
@@ -334,7 +371,7 @@ func StitchStep(b kernels.Backend, mode stitch.TrainMode, s Scale) (*Step, error
 		if err != nil {
 			return nil, err
 		}
-		keep, err := experiment.PointFilter(m.Graph, m.Config, "stage")
+		keep, err := m.Points("stage")
 		if err != nil {
 			return nil, err
 		}
@@ -361,21 +398,36 @@ func StitchStep(b kernels.Backend, mode stitch.TrainMode, s Scale) (*Step, error
 		return nil, err
 	}
 	tape := autograd.NewTape(b)
+	prof := tape.Profiler()
 	g := tensor.NewRNG(3)
-	loss := func() (float64, error) {
+	// step runs one step, updating when update is set. With a profiling
+	// backend, zeroing the gradients and the update run in the optimizer phase.
+	step := func(update bool) (float64, error) {
 		defer tape.Reset()
+		if prof != nil {
+			defer prof.Restore(kernels.SetPhase(prof, kernels.PhaseOptimizer))
+		}
 		if err := sm.Params.ZeroGrad(); err != nil {
 			return 0, err
 		}
-		return sm.Step(tape, mode, x, g, nil)
+		if prof != nil {
+			kernels.SetPhase(prof, kernels.PhaseForward)
+		}
+		v, err := sm.Step(tape, mode, x, g, nil)
+		if err != nil || !update {
+			return v, err
+		}
+		if prof != nil {
+			kernels.SetPhase(prof, kernels.PhaseOptimizer)
+		}
+		return v, opt.Step(1e-3)
 	}
 	run := func() error {
-		if _, err := loss(); err != nil {
-			return err
-		}
-		return opt.Step(1e-3)
+		_, err := step(true)
+		return err
 	}
-	return &Step{Params: sm.Params, Loss: loss, Run: run, Work: Work{Images: float64(s.StitchBatch)}}, nil
+	return &Step{Params: sm.Params, Loss: func() (float64, error) { return step(false) }, Run: run,
+		Work: Work{Images: float64(s.StitchBatch)}}, nil
 }
 
 // stitchCase times StitchStep.

@@ -99,8 +99,8 @@ func EvalStitched(s *Stitched, setting stitch.Setting, samples []unet.Sample, ba
 	return ScoreProbs(probs, samples)
 }
 
-// Evaluator adapts EvalStitched to stitch.Evaluator (mean Dice and HD95).
-func (s *Stitched) Evaluator(samples []unet.Sample, batch int) stitch.Evaluator {
+// StitchedEvaluator adapts EvalStitched to stitch.Evaluator (mean Dice and HD95).
+func StitchedEvaluator(s *Stitched, samples []unet.Sample, batch int) stitch.Evaluator {
 	return func(setting stitch.Setting) (stitch.Score, error) {
 		res, err := EvalStitched(s, setting, samples, batch)
 		if err != nil {

@@ -81,7 +81,7 @@ func (m *Model) Predict(samples []Sample, batch int) ([][]uint8, error) {
 // p (K, H, W), host memory; ties go to the lower class.
 func ArgMax(p *tensor.Tensor) ([]uint8, error) {
 	if p == nil || len(p.Shape) != 3 || p.Shape[0] < 1 || p.Shape[0] > 256 || len(p.Data) != p.Numel() {
-		return nil, fmt.Errorf("argmax: probabilities %v, want (K, H, W) in host memory with 1 <= K <= 256", shapeOf(p))
+		return nil, fmt.Errorf("argmax: probabilities %v, want (K, H, W) in host memory with 1 <= K <= 256", tensor.ShapeOf(p))
 	}
 	k, hw := p.Shape[0], p.Shape[1]*p.Shape[2]
 	out := make([]uint8, hw)

@@ -11,6 +11,7 @@ import (
 	"suture/experiment/metrics"
 	"suture/io/ckpt"
 	"suture/kernels"
+	"suture/stitch"
 	"suture/unet"
 )
 
@@ -72,7 +73,7 @@ func modelKind(path string) (string, error) {
 
 // evalData loads data and picks a split, defaulting fold and split seed to
 // those recorded in the model's run.
-func evalData(data string, size int, run experiment.RunInfo, fold int, splitSeed int64, split string) ([]unet.Sample, error) {
+func evalData(data string, size int, run ckpt.RunInfo, fold int, splitSeed int64, split string) ([]unet.Sample, error) {
 	ds, err := experiment.LoadData(data, size)
 	if err != nil {
 		return nil, err
@@ -107,7 +108,7 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"model": *model, "data": *data}); err != nil {
+	if err := require("model", *model, "data", *data); err != nil {
 		return err
 	}
 	b, err := mkBackend()
@@ -130,7 +131,7 @@ func evaluate(b kernels.Backend, model, data string, size int, split string, fol
 	}
 	switch kind {
 	case "unet":
-		l, err := experiment.LoadUNet(model, b)
+		l, err := unet.Load(model, b)
 		if err != nil {
 			return nil, meta, err
 		}
@@ -141,7 +142,7 @@ func evaluate(b kernels.Backend, model, data string, size int, split string, fol
 		res, err := experiment.EvalUNet(l.Model, samples, batch)
 		return res, meta, err
 	case "stitched":
-		s, err := experiment.LoadStitched(model, b)
+		s, err := stitch.Load(model, b, unet.LoadBase)
 		if err != nil {
 			return nil, meta, err
 		}

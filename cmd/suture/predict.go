@@ -12,6 +12,7 @@ import (
 	"suture/experiment"
 	"suture/experiment/metrics"
 	"suture/io/imageset"
+	"suture/stitch"
 	"suture/unet"
 )
 
@@ -25,7 +26,7 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"model": *model, "in": *in, "out": *dst}); err != nil {
+	if err := require("model", *model, "in", *in, "out", *dst); err != nil {
 		return err
 	}
 	b, err := mkBackend()
@@ -44,7 +45,7 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 	var classes []uint8
 	switch kind {
 	case "unet":
-		l, err := experiment.LoadUNet(*model, b)
+		l, err := unet.Load(*model, b)
 		if err != nil {
 			return err
 		}
@@ -54,7 +55,7 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 		}
 		classes = preds[0]
 	case "stitched":
-		s, err := experiment.LoadStitched(*model, b)
+		s, err := stitch.Load(*model, b, unet.LoadBase)
 		if err != nil {
 			return err
 		}
@@ -112,7 +113,7 @@ func runScore(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"pred": *pred, "ref": *ref}); err != nil {
+	if err := require("pred", *pred, "ref", *ref); err != nil {
 		return err
 	}
 	pf, err := maskFiles(*pred)
@@ -171,7 +172,7 @@ func runData(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"out": *dir}); err != nil {
+	if err := require("out", *dir); err != nil {
 		return err
 	}
 	ds, err := imageset.Synth(*party, *n, *size, *seed)
