@@ -96,3 +96,46 @@ func ArgMax(p *tensor.Tensor) ([]uint8, error) {
 	}
 	return out, nil
 }
+
+// Forward runs the network in evaluation mode, without gradients, on x
+// (N, C, H, W), host memory, already normalised, and returns its raw
+// outputs (logits) in host memory: the main output (N, K, H, W) first, then
+// the deep-supervision heads from high to low resolution when the network
+// has them. H and W must be multiples of the network's stride.
+func (m *Model) Forward(x *tensor.Tensor) ([]*tensor.Tensor, error) {
+	if x == nil || len(x.Shape) != 4 || len(x.Data) != x.Numel() {
+		return nil, fmt.Errorf("forward: input %v, want (N, C, H, W) in host memory", shapeOf(x))
+	}
+	if x.Shape[0] < 1 {
+		return nil, fmt.Errorf("forward: empty batch")
+	}
+	if err := m.Config.CheckInput(x.Shape[1], x.Shape[2], x.Shape[3]); err != nil {
+		return nil, fmt.Errorf("forward: %w", err)
+	}
+	m.Graph.SetTraining(false)
+	defer m.Graph.SetTraining(true)
+	tape := autograd.NewTape(m.B)
+	tape.Recording = false
+	defer tape.Arena().Drop()
+	xd, err := tape.Arena().Get(x.Shape...)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.B.Upload(xd, x.Data); err != nil {
+		return nil, err
+	}
+	vals, err := m.Graph.Forward(tape, autograd.Leaf(xd, false))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*tensor.Tensor, len(m.Graph.Outputs))
+	for i, o := range m.Graph.Outputs {
+		v := vals[o].Value
+		h := tensor.New(v.Shape...)
+		if err := m.B.Download(h.Data, v); err != nil {
+			return nil, err
+		}
+		out[i] = h
+	}
+	return out, nil
+}
