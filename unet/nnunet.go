@@ -27,8 +27,8 @@ type NNUNetPlans struct {
 func ParsePlans(data []byte) (*NNUNetPlans, error) {
 	var doc struct {
 		Configurations map[string]map[string]json.RawMessage `json:"configurations"`
-		Intensity      map[string]map[string]float64          `json:"foreground_intensity_properties_per_channel"`
-		IntensityOld   map[string]map[string]float64          `json:"foreground_intensity_properties_by_modality"`
+		Intensity      map[string]map[string]float64         `json:"foreground_intensity_properties_per_channel"`
+		IntensityOld   map[string]map[string]float64         `json:"foreground_intensity_properties_by_modality"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("nnU-Net plans: %w", err)

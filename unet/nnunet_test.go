@@ -15,7 +15,7 @@ import (
 var fixtureDir = filepath.Join("..", "testdata", "nnunet")
 
 var fixtures = []struct {
-	name, folder string
+	name, folder  string
 	inputs, heads int
 }{
 	{"plain", "Dataset991_TinyPlain", 2, 3},
