@@ -123,3 +123,88 @@ func (m *Model) inferenceOf() *Inference {
 	}
 	return NativeInference(m.Config, h, w)
 }
+
+// Normalize applies each channel's scheme to img (C, H, W), host memory, in
+// place. mask (H*W), used by z-score channels with UseMask, marks the
+// region the statistics come from (nnU-Net: the nonzero region, holes
+// filled); pixels outside it become 0. A nil mask counts every pixel.
+func (inf *Inference) Normalize(img []float32, c int, mask []bool) error {
+	if c != len(inf.Normalization) || c < 1 || len(img)%c != 0 {
+		return fmt.Errorf("normalize: image of %d channels, %d schemes", c, len(inf.Normalization))
+	}
+	plane := len(img) / c
+	if mask != nil && len(mask) != plane {
+		return fmt.Errorf("normalize: mask of %d pixels for planes of %d", len(mask), plane)
+	}
+	for ch, n := range inf.Normalization {
+		p := img[ch*plane : (ch+1)*plane]
+		switch n.Scheme {
+		case NormZScore:
+			if n.UseMask && mask != nil {
+				var sum, sq float64
+				cnt := 0
+				for i, v := range p {
+					if mask[i] {
+						sum += float64(v)
+						cnt++
+					}
+				}
+				if cnt == 0 {
+					for i := range p {
+						p[i] = 0
+					}
+					continue
+				}
+				mean := sum / float64(cnt)
+				for i, v := range p {
+					if mask[i] {
+						d := float64(v) - mean
+						sq += d * d
+					}
+				}
+				std := math.Max(math.Sqrt(sq/float64(cnt)), 1e-8)
+				for i, v := range p {
+					if mask[i] {
+						p[i] = float32((float64(v) - mean) / std)
+					} else {
+						p[i] = 0
+					}
+				}
+				continue
+			}
+			mean, _, _ := stats(p)
+			std := math.Max(stddev(p, mean), 1e-8)
+			for i, v := range p {
+				p[i] = float32((float64(v) - mean) / std)
+			}
+		case NormCT:
+			std := math.Max(n.Std, 1e-8)
+			for i, v := range p {
+				x := math.Min(math.Max(float64(v), n.Lower), n.Upper)
+				p[i] = float32((x - n.Mean) / std)
+			}
+		case NormNone:
+		case NormRescale01:
+			_, lo, hi := stats(p)
+			den := math.Max(hi-lo, 1e-8)
+			for i, v := range p {
+				p[i] = float32((float64(v) - lo) / den)
+			}
+		case NormRGB01:
+			for i, v := range p {
+				if v < 0 || v > 255 {
+					return fmt.Errorf("normalize: channel %d: value %g outside 0..255 for RGB-to-[0,1] normalisation", ch, v)
+				}
+				p[i] = v / 255
+			}
+		default:
+			return fmt.Errorf("normalize: channel %d: scheme %q", ch, n.Scheme)
+		}
+	}
+	return nil
+}
+
+// InferenceFor returns m's inference settings (see Inference); a model
+// whose checkpoint predates them gets NativeInference at the smallest size
+// the 2D planner gives its config (documented in inferenceOf).
+func (m *Model) InferenceFor() *Inference { return m.inferenceOf() }
