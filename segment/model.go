@@ -35,7 +35,7 @@ type Model struct {
 	Inference *unet.Inference
 	// InChannels and NumClasses are the network's.
 	InChannels, NumClasses int
-	Options    Options
+	Options                Options
 
 	scores ScoreFunc
 }

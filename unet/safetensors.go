@@ -212,4 +212,3 @@ func FromSafetensors(sf *safetensors.File, b kernels.Backend) (*Model, error) {
 	m.Inference = inf
 	return m, nil
 }
-

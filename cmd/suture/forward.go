@@ -59,4 +59,3 @@ func runForward(ctx context.Context, args []string, out io.Writer) error {
 	}
 	return nil
 }
-
