@@ -61,9 +61,12 @@ func FromStitched(s *stitch.Joined[*unet.Model], setting stitch.Setting) (*Model
 	if len(setting.A) != s.M.Pairs() || len(setting.B) != s.M.Pairs() {
 		return nil, fmt.Errorf("switch setting for %d pairs, the stitched model has %d", len(setting.A), s.M.Pairs())
 	}
-	inf := s.A.InferenceFor()
 	if s.A.Config.NumClasses != s.B.Config.NumClasses {
 		return nil, fmt.Errorf("stitched bases have %d and %d classes", s.A.Config.NumClasses, s.B.Config.NumClasses)
+	}
+	inf, err := stitchedInference(s.A, s.B)
+	if err != nil {
+		return nil, err
 	}
 	return &Model{
 		Name: "stitched network " + setting.String(), Inference: inf,
@@ -131,6 +134,45 @@ func fromCheckpoint(name string, c *ckpt.Checkpoint, b kernels.Backend, net stri
 		return FromStitched(s, setting)
 	}
 	return nil, fmt.Errorf("%s: unknown model kind %q", name, kind)
+}
+
+// stitchedInference merges the inference settings of two stitched bases:
+// they see one input, so their normalisation and training size must agree;
+// the tile is the larger of their patches, rounded up to a multiple of both
+// networks' strides.
+func stitchedInference(a, b *unet.Model) (*unet.Inference, error) {
+	ia, ib := a.InferenceFor(), b.InferenceFor()
+	if len(ia.Normalization) != len(ib.Normalization) {
+		return nil, fmt.Errorf("stitched bases take %d and %d channels", len(ia.Normalization), len(ib.Normalization))
+	}
+	for c := range ia.Normalization {
+		if ia.Normalization[c] != ib.Normalization[c] {
+			return nil, fmt.Errorf("stitched bases normalise channel %d differently (%+v and %+v); both see the same input", c, ia.Normalization[c], ib.Normalization[c])
+		}
+	}
+	if ia.ImageSize != ib.ImageSize || ia.CropToNonzero != ib.CropToNonzero {
+		return nil, fmt.Errorf("stitched bases were trained at different image sizes (%v and %v) or preprocess differently", ia.ImageSize, ib.ImageSize)
+	}
+	out := *ia
+	ah, aw := a.Config.Divisor()
+	bh, bw := b.Config.Divisor()
+	mh, mw := lcm(ah, bh), lcm(aw, bw)
+	for i, m := range []int{mh, mw} {
+		p := max(ia.PatchSize[i], ib.PatchSize[i])
+		out.PatchSize[i] = (p + m - 1) / m * m
+	}
+	if len(ib.MirrorAxes) < len(out.MirrorAxes) { // mirror only along axes both allow
+		out.MirrorAxes = ib.MirrorAxes
+	}
+	return &out, nil
+}
+
+func lcm(a, b int) int {
+	g, x := a, b
+	for x != 0 {
+		g, x = x, g%x
+	}
+	return a / g * b
 }
 
 func (m *Model) window() WindowOptions {

@@ -253,3 +253,57 @@ func TestPredictFolderImported(t *testing.T) {
 		}
 	}
 }
+
+// Two imported nnU-Net models with different plans (patch 32x32 with four
+// stages, 48x64 with five) stitch, sweep and evaluate; a stitch-ensemble
+// exported as a standalone model predicts like any other model.
+func TestStitchImportedModels(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.ckpt"), filepath.Join(dir, "b.ckpt")
+	mustRun(t, "import", "nnunet", fixtureFolder("Dataset991_TinyPlain"), "--fold", "0", "--out", a)
+	mustRun(t, "import", "nnunet", fixtureFolder("Dataset992_TinyPlainWide"), "--fold", "0", "--out", b)
+	st := filepath.Join(dir, "s.ckpt")
+	out := mustRun(t, "stitch", "--a", a, "--b", b, "--data", "synth:a:36:64", "--epochs", "1", "--iters", "2", "--out", st)
+	if !strings.Contains(out, "matched pairs") {
+		t.Errorf("stitch output: %s", out)
+	}
+	info := mustRun(t, "stitch", "info", "--model", st)
+	if !strings.Contains(info, "A [4 8 16 24], B [6 12 24 32 32]") {
+		t.Errorf("stitch info: %s", info)
+	}
+	sw := mustRun(t, "stitch", "sweep", "--model", st, "--data", "synth:a:36:64", "--out", filepath.Join(dir, "sweep.csv"))
+	if !strings.Contains(sw, "best stitch-ensemble") {
+		t.Errorf("sweep: %s", sw)
+	}
+	js := readJSON(t, mustRun(t, "eval", "--model", st, "--data", "synth:a:36:64", "--net", "stitch-ensemble:5", "--json"))
+	if js["n"].(float64) != 6 {
+		t.Errorf("eval of stitch-ensemble 5: %v", js)
+	}
+	se := filepath.Join(dir, "se5.ckpt")
+	mustRun(t, "export", "network", "--model", st, "--net", "stitch-ensemble:5", "--out", se)
+	in := filepath.Join(dir, "img.png")
+	im := image.NewRGBA(image.Rect(0, 0, 90, 50))
+	for i := range im.Pix {
+		im.Pix[i] = uint8(i * 13)
+	}
+	var pb bytes.Buffer
+	png.Encode(&pb, im)
+	writeFile(t, in, pb.Bytes())
+	for _, args := range [][]string{
+		{"predict", "--model", se, "--in", in, "--out", filepath.Join(dir, "m1.png")},
+		{"predict", "--model", st, "--net", "stitch-ensemble:5", "--in", in, "--out", filepath.Join(dir, "m2.png")},
+	} {
+		mustRun(t, args...)
+	}
+	m1, err := os.ReadFile(filepath.Join(dir, "m1.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, _ := os.ReadFile(filepath.Join(dir, "m2.png"))
+	if !bytes.Equal(m1, m2) {
+		t.Error("the exported stitch-ensemble predicts differently from the stitched model's")
+	}
+	if code, out := sut(t, "predict", "--model", se, "--net", "a", "--in", in, "--out", filepath.Join(dir, "m3.png")); code == 0 || !strings.Contains(out, "stitched checkpoints only") {
+		t.Errorf("--net on an extracted network: exit %d: %s", code, out)
+	}
+}
