@@ -241,6 +241,9 @@ func (a *Archive) Tensor(t *TensorRef) (*tensor.Tensor, error) {
 	if len(shape) == 0 {
 		shape = nil
 	}
+	if numel > st.Numel {
+		return nil, fmt.Errorf("%s: tensor of storage %s: %v holds %d elements, more than its storage's %d (overlapping strides %v)", a.Name, st.Key, t.Size, numel, st.Numel, t.Stride)
+	}
 	if t.Offset < 0 || (numel > 0 && last >= st.Numel) {
 		return nil, fmt.Errorf("%s: tensor of storage %s (offset %d, size %v, stride %v) reaches element %d, the storage has %d", a.Name, st.Key, t.Offset, t.Size, t.Stride, last, st.Numel)
 	}
