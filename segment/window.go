@@ -156,6 +156,10 @@ func SlidingWindow(net ScoreFunc, x *tensor.Tensor, o WindowOptions) (*tensor.Te
 	return out, nil
 }
 
+// tileBatchPixels bounds the pixels of the tiles (mirrors included) that go
+// through the network in one call, unless one tile and its mirrors exceed it.
+const tileBatchPixels = 1 << 16
+
 // windowGeom is the padded image's geometry.
 type windowGeom struct {
 	h, w      int // the image
@@ -205,43 +209,61 @@ func accumulate(net ScoreFunc, x *tensor.Tensor, o WindowOptions) (acc, wsum []f
 	}
 	sets := mirrorSets(o.MirrorAxes)
 	nb := 1 + len(sets)
-	batch := tensor.New(nb, c, th, tw)
 	ys, xs := Steps(g.ph, th, o.Step), Steps(g.pw, tw, o.Step)
-	total, done := len(ys)*len(xs), 0
+	type pos struct{ y, x int }
+	var tiles []pos
+	for _, y0 := range ys {
+		for _, x0 := range xs {
+			tiles = append(tiles, pos{y0, x0})
+		}
+	}
+	// Tiles per network call: small tiles go in groups (the per-call cost
+	// dominates a tiny tile), large ones one at a time with their mirrors.
+	group := max(1, min(16, tileBatchPixels/(th*tw*nb)))
+	batch := tensor.New(min(group, len(tiles))*nb, c, th, tw)
 	wsum = make([]float32, g.plane())
 	var k int
 	tileSum := []float32(nil)
-	for _, y0 := range ys {
-		for _, x0 := range xs {
-			per := c * th * tw
+	per := c * th * tw
+	for start := 0; start < len(tiles); start += group {
+		part := tiles[start:min(start+group, len(tiles))]
+		in := batch
+		if len(part)*nb != batch.Shape[0] {
+			in, _ = tensor.FromData(batch.Data[:len(part)*nb*per], len(part)*nb, c, th, tw)
+		}
+		for ti, p := range part {
+			base := ti * nb * per
 			for ch := 0; ch < c; ch++ {
 				for y := 0; y < th; y++ {
-					copy(batch.Data[(ch*th+y)*tw:][:tw], padded[ch*g.plane()+(y0+y)*g.pw+x0:][:tw])
+					copy(in.Data[base+(ch*th+y)*tw:][:tw], padded[ch*g.plane()+(p.y+y)*g.pw+p.x:][:tw])
 				}
 			}
 			for i, s := range sets {
-				dst := batch.Data[(i+1)*per : (i+2)*per]
-				copy(dst, batch.Data[:per])
+				dst := in.Data[base+(i+1)*per : base+(i+2)*per]
+				copy(dst, in.Data[base:base+per])
 				flip(dst, c, th, tw, s)
 			}
-			sc, err := net(batch)
-			if err != nil {
-				return nil, nil, g, err
-			}
-			if sc == nil || len(sc.Shape) != 4 || sc.Shape[0] != nb || sc.Shape[2] != th || sc.Shape[3] != tw || len(sc.Data) != sc.Numel() {
-				return nil, nil, g, fmt.Errorf("sliding window: the network gave scores %v for tiles (%d, %d, %d, %d)", shape(sc), nb, c, th, tw)
-			}
-			if acc == nil {
-				k = sc.Shape[1]
-				acc = make([]float32, k*g.plane())
-				tileSum = make([]float32, k*th*tw)
-			} else if sc.Shape[1] != k {
-				return nil, nil, g, fmt.Errorf("sliding window: the network gave %d classes, then %d", k, sc.Shape[1])
-			}
-			kper := k * th * tw
-			copy(tileSum, sc.Data[:kper])
+		}
+		sc, err := net(in)
+		if err != nil {
+			return nil, nil, g, err
+		}
+		if sc == nil || len(sc.Shape) != 4 || sc.Shape[0] != len(part)*nb || sc.Shape[2] != th || sc.Shape[3] != tw || len(sc.Data) != sc.Numel() {
+			return nil, nil, g, fmt.Errorf("sliding window: the network gave scores %v for tiles (%d, %d, %d, %d)", shape(sc), len(part)*nb, c, th, tw)
+		}
+		if acc == nil {
+			k = sc.Shape[1]
+			acc = make([]float32, k*g.plane())
+			tileSum = make([]float32, k*th*tw)
+		} else if sc.Shape[1] != k {
+			return nil, nil, g, fmt.Errorf("sliding window: the network gave %d classes, then %d", k, sc.Shape[1])
+		}
+		kper := k * th * tw
+		for ti, p := range part {
+			base := ti * nb * kper
+			copy(tileSum, sc.Data[base:base+kper])
 			for i, s := range sets {
-				v := sc.Data[(i+1)*kper : (i+2)*kper]
+				v := sc.Data[base+(i+1)*kper : base+(i+2)*kper]
 				flip(v, k, th, tw, s)
 				for j := range tileSum {
 					tileSum[j] += v[j]
@@ -250,7 +272,7 @@ func accumulate(net ScoreFunc, x *tensor.Tensor, o WindowOptions) (acc, wsum []f
 			inv := 1 / float32(nb)
 			for cl := 0; cl < k; cl++ {
 				for y := 0; y < th; y++ {
-					dst := acc[cl*g.plane()+(y0+y)*g.pw+x0:][:tw]
+					dst := acc[cl*g.plane()+(p.y+y)*g.pw+p.x:][:tw]
 					src := tileSum[(cl*th+y)*tw:][:tw]
 					wr := weights[y*tw:][:tw]
 					for i := range dst {
@@ -259,15 +281,14 @@ func accumulate(net ScoreFunc, x *tensor.Tensor, o WindowOptions) (acc, wsum []f
 				}
 			}
 			for y := 0; y < th; y++ {
-				dst := wsum[(y0+y)*g.pw+x0:][:tw]
+				dst := wsum[(p.y+y)*g.pw+p.x:][:tw]
 				wr := weights[y*tw:][:tw]
 				for i := range dst {
 					dst[i] += wr[i]
 				}
 			}
-			done++
 			if o.Progress != nil {
-				o.Progress(done, total)
+				o.Progress(start+ti+1, len(tiles))
 			}
 		}
 	}

@@ -117,8 +117,10 @@ func TestGaussianBlendByHand(t *testing.T) {
 	x, _ := tensor.FromData([]float32{3, 0, 7, 0, 0, 0}, 1, 1, 6) // tiles start at 0 and 2: constants 3 and 7
 	net := func(x *tensor.Tensor) (*tensor.Tensor, error) {
 		out := tensor.New(x.Shape[0], 1, 1, 4)
-		for i := range out.Data {
-			out.Data[i] = x.Data[0]
+		for n := 0; n < x.Shape[0]; n++ {
+			for i := 0; i < 4; i++ {
+				out.Data[n*4+i] = x.Data[n*4] // each tile's first value
+			}
 		}
 		return out, nil
 	}

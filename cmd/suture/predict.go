@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -43,6 +44,11 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	m.Options = segment.Options{NoMirror: *noMirror, Step: *step}
+	// A large image keeps a few hundred MB live (the image, the scores);
+	// the default GC target (twice the live heap) would let per-tile garbage
+	// double the peak. 25% keeps a 6000x4000 RGB image under 1 GB
+	// (bench/RESULTS.md section 6).
+	debug.SetGCPercent(25)
 	st, err := os.Stat(*in)
 	if err != nil {
 		return err
