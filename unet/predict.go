@@ -8,8 +8,10 @@ import (
 )
 
 // Probabilities runs the model in evaluation mode without gradients and
-// returns the softmax of the main output for every sample, (K, H, W) each.
-// Images are normalised as in training. batch bounds the images per forward.
+// returns the softmax of the main output for every sample, (K, H, W) each,
+// on the whole image at its own size. Images are normalised as the model's
+// Inference says (for Suture's own models: per-image z-score, as in
+// training). batch bounds the images per forward.
 func (m *Model) Probabilities(samples []Sample, batch int) ([]*tensor.Tensor, error) {
 	c, h, w, err := checkSamples(samples, false)
 	if err != nil {
@@ -25,6 +27,7 @@ func (m *Model) Probabilities(samples []Sample, batch int) ([]*tensor.Tensor, er
 	tape.Recording = false
 	defer tape.Arena().Drop()
 	k := m.Config.NumClasses
+	inf := m.InferenceFor()
 	out := make([]*tensor.Tensor, 0, len(samples))
 	for lo := 0; lo < len(samples); lo += batch {
 		hi := min(lo+batch, len(samples))
@@ -32,7 +35,9 @@ func (m *Model) Probabilities(samples []Sample, batch int) ([]*tensor.Tensor, er
 		for i := lo; i < hi; i++ {
 			img := host[(i-lo)*c*h*w:][:c*h*w]
 			copy(img, samples[i].Image.Data)
-			Normalize(img, c)
+			if err := inf.Normalize(img, c, nil); err != nil {
+				return nil, fmt.Errorf("sample %q: %w", samples[i].Name, err)
+			}
 		}
 		x, err := tape.Arena().Get(hi-lo, c, h, w)
 		if err != nil {
