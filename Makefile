@@ -63,9 +63,10 @@ gpu-bin:
 	$(GO) test -c -tags cuda -o bin/gpu/cuda.test ./kernels/cuda
 	cp kernels/cuda/torch_gpu_bench.py bin/gpu/
 
-# The CUDA kernels on the CPU emulator, and the launch code's own tests.
+# The CUDA kernels on the CPU emulator, the launch code's own tests, and the
+# profiler's device times (events around each launch) on the emulator.
 test-emu:
-	$(GO) test -count=1 -timeout 20m -tags cudaemu ./kernels/emu/ ./kernels/cuda/...
+	$(GO) test -count=1 -timeout 20m -tags cudaemu ./kernels/emu/ ./kernels/cuda/... ./bench/profile/
 
 # The same under AddressSanitizer; DWARF is kept so reports name the .cu line.
 test-emu-asan:

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"suture/io/ckpt"
 	"suture/kernels"
 	"suture/stitch"
 	"suture/unet"
@@ -61,73 +60,41 @@ func Demo(ctx context.Context, be kernels.Backend, o DemoOptions, progress func(
 		}
 	}
 	parts := [2]*Partition{}
-	models := [2]*unet.Model{}
+	ckpts := [2]string{}
 	for i, party := range []string{"a", "b"} {
-		ds, err := LoadData(fmt.Sprintf("synth:%s:%d:%d:%d", party, o.N, o.Size, o.Seed+uint64(i)), 0)
-		if err != nil {
-			return nil, err
-		}
-		if parts[i], err = Split(ds, 0, 0); err != nil {
-			return nil, err
-		}
-		cfg, err := unet.Plan(o.Size, o.Size, 3, ds.Classes)
-		if err != nil {
-			return nil, err
-		}
-		if o.Features != nil {
-			if len(o.Features) != cfg.NStages {
-				return nil, fmt.Errorf("demo: %d features for %d stages", len(o.Features), cfg.NStages)
-			}
-			cfg.FeaturesPerStage = o.Features
-		}
-		m, err := unet.NewModel(be, cfg, o.Seed+uint64(10+i))
-		if err != nil {
-			return nil, err
-		}
+		data := fmt.Sprintf("synth:%s:%d:%d:%d", party, o.N, o.Size, o.Seed+uint64(i))
 		opts := unet.DefaultTrainOptions()
-		opts.Epochs, opts.ItersPerEpoch, opts.BatchSize, opts.Seed = o.UNetEpochs, o.UNetIters, o.Batch, o.Seed+uint64(20+i)
-		tr, err := unet.NewTrainer(m, opts)
+		opts.Epochs, opts.ItersPerEpoch, opts.BatchSize = o.UNetEpochs, o.UNetIters, o.Batch
+		stage := "train " + string("AB"[i]) + " on party " + party
+		res, err := Train(ctx, be, TrainSpec{Dir: filepath.Join(o.Dir, party), Data: []string{data}, Seed: o.Seed + uint64(20+i),
+			Opts: opts, Features: o.Features, Force: true}, func(e TrainEvent) {
+			if e.Kind == "step" {
+				p := e.Progress
+				report(DemoStage{Stage: stage, Done: p.Epoch*p.Iters + p.Iter, Total: p.Epochs * p.Iters, Loss: p.Loss})
+			}
+		})
 		if err != nil {
 			return nil, err
 		}
-		stage := "train " + string("AB"[i]) + " on party " + party
-		tr.Progress = func(p unet.Progress) {
-			report(DemoStage{Stage: stage, Done: p.Epoch*p.Iters + p.Iter, Total: p.Epochs * p.Iters, Loss: p.Loss})
-		}
-		if err := tr.Fit(ctx, parts[i].Train, parts[i].Val); err != nil {
+		ckpts[i] = res.Last
+		if parts[i], err = LoadFold(nil, []string{data}, 0, 0, 0); err != nil {
 			return nil, err
 		}
-		path := filepath.Join(o.Dir, party+".ckpt")
-		if err := unet.Save(path, m, nil, ckpt.RunInfo{Data: "synth:" + party, Seed: o.Seed}); err != nil {
-			return nil, err
-		}
-		models[i] = m
 	}
-	x, err := Stack(parts[0].Train)
-	if err != nil {
-		return nil, err
-	}
-	s, err := stitch.Join(be, models[0], models[1], x.Shape[1], x.Shape[2], x.Shape[3], o.Points, stitch.DefaultMatchOptions(), o.Seed)
-	if err != nil {
-		return nil, err
-	}
+	stPath := filepath.Join(o.Dir, "stitched.ckpt")
 	opts := stitch.DefaultTrainOptions(stitch.Double)
 	opts.Epochs, opts.ItersPerEpoch, opts.Seed = o.StitchEpochs, o.StitchIters, o.Seed+30
-	tr, err := stitch.NewTrainer(s.M, opts)
+	s, err := StitchTrain(ctx, be, StitchSpec{Out: stPath, A: ckpts[0], B: ckpts[1], Data: fmt.Sprintf("synth:a:%d:%d:%d", o.N, o.Size, o.Seed),
+		Points: o.Points, Opts: opts, Force: true}, func(e StitchEvent) {
+		if e.Kind == "step" {
+			p := e.Progress
+			report(DemoStage{Stage: "stitch (double-batched) on party a", Done: p.Epoch*p.Iters + p.Iter, Total: p.Epochs * p.Iters, Loss: p.Loss})
+		}
+	})
 	if err != nil {
-		return nil, err
-	}
-	tr.Progress = func(p stitch.Progress) {
-		report(DemoStage{Stage: "stitch (double-batched) on party a", Done: p.Epoch*p.Iters + p.Iter, Total: p.Epochs * p.Iters, Loss: p.Loss})
-	}
-	if err := tr.Fit(ctx, x); err != nil {
 		return nil, err
 	}
 	res := &DemoResult{Pairs: s.M.Pairs()}
-	stPath := filepath.Join(o.Dir, "stitched.ckpt")
-	if err := s.Save(stPath, tr); err != nil {
-		return nil, err
-	}
 	report(DemoStage{Stage: "sweep stitch-ensembles on party a's validation data"})
 	if res.Sweep, err = RunSweep(s, parts[0].Val, 32); err != nil {
 		return nil, err
@@ -157,7 +124,7 @@ func Demo(ctx context.Context, be kernels.Backend, o DemoOptions, progress func(
 		}
 		res.Rows = append(res.Rows, row)
 	}
-	res.Files = []string{filepath.Join(o.Dir, "a.ckpt"), filepath.Join(o.Dir, "b.ckpt"), stPath, csvPath, pngPath}
+	res.Files = []string{ckpts[0], ckpts[1], stPath, csvPath, pngPath}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }

@@ -2,9 +2,13 @@ package experiment
 
 import (
 	"bytes"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"strconv"
+	"strings"
 
 	"suture/io/ckpt"
 	"suture/stitch"
@@ -55,11 +59,60 @@ func writeText(path string, b *bytes.Buffer) error {
 	})
 }
 
+// num formats a score in Go's shortest round-trip form ("NaN" for NaN), so
+// a CSV read back gives the same values.
 func num(v float64) string {
 	if math.IsNaN(v) {
 		return "NaN"
 	}
-	return fmt.Sprintf("%.6f", v)
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// ReadSweepCSV reads a sweep written by WriteCSV.
+func ReadSweepCSV(path string) (*Sweep, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(rows) == 0 || strings.Join(rows[0], ",") != "network,index,a_vertex,b_vertex,dice,hd95" {
+		return nil, fmt.Errorf("%s: not a sweep CSV (header %v)", path, rows[:min(len(rows), 1)])
+	}
+	sw := &Sweep{}
+	for i, r := range rows[1:] {
+		var sc stitch.Score
+		if sc.Dice, err = strconv.ParseFloat(r[4], 64); err == nil {
+			sc.HD95, err = strconv.ParseFloat(r[5], 64)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", path, i+2, err)
+		}
+		switch r[0] {
+		case "a":
+			sw.A = sc
+		case "b":
+			sw.B = sc
+		case "a&b":
+			sw.Ensemble = sc
+		case "stitch-ensemble":
+			if k, err := strconv.Atoi(r[1]); err != nil || k != len(sw.Scores) {
+				return nil, fmt.Errorf("%s line %d: position %q out of order", path, i+2, r[1])
+			}
+			sw.Scores = append(sw.Scores, sc)
+			sw.Names = append(sw.Names, [2]string{r[2], r[3]})
+		default:
+			return nil, fmt.Errorf("%s line %d: unknown network %q", path, i+2, r[0])
+		}
+	}
+	if len(sw.Scores) == 0 {
+		return nil, fmt.Errorf("%s: no stitch-ensemble rows", path)
+	}
+	sw.Best, err = stitch.Select(stitch.BestOfFold, [][]stitch.Score{sw.Scores}, 0, 0)
+	return sw, err
 }
 
 // WriteCSV writes one row per stitch position (index, vertices, Dice, HD95)

@@ -10,13 +10,6 @@ import (
 // that names the op and the offending shapes. Every backend calls them before
 // computing, so all backends reject the same inputs with the same messages.
 
-func shapeOf(t *tensor.Tensor) tensor.Shape {
-	if t == nil {
-		return nil
-	}
-	return t.Shape
-}
-
 // need reports the first nil among named tensors.
 func need(op string, names []string, ts ...*tensor.Tensor) error {
 	for i, t := range ts {
@@ -357,4 +350,4 @@ func CheckGemm(c, a, b *tensor.Tensor, transA, transB bool) (m, n, k int, err er
 func CheckOptimizer(op string, ts ...*tensor.Tensor) error { return CheckSameLen(op, ts...) }
 
 // ShapeOf is the shape of t, or nil for a nil tensor; for error messages.
-func ShapeOf(t *tensor.Tensor) tensor.Shape { return shapeOf(t) }
+func ShapeOf(t *tensor.Tensor) tensor.Shape { return tensor.ShapeOf(t) }

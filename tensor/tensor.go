@@ -187,3 +187,12 @@ func (t *Tensor) String() string {
 	}
 	return fmt.Sprintf("tensor%v %v%s", t.Shape, t.Data[:n], more)
 }
+
+// ShapeOf is t's shape, or nil for a nil tensor (for error messages about
+// arguments that may be missing).
+func ShapeOf(t *Tensor) Shape {
+	if t == nil {
+		return nil
+	}
+	return t.Shape
+}

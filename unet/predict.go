@@ -86,7 +86,7 @@ func (m *Model) Predict(samples []Sample, batch int) ([][]uint8, error) {
 // p (K, H, W), host memory; ties go to the lower class.
 func ArgMax(p *tensor.Tensor) ([]uint8, error) {
 	if p == nil || len(p.Shape) != 3 || p.Shape[0] < 1 || p.Shape[0] > 256 || len(p.Data) != p.Numel() {
-		return nil, fmt.Errorf("argmax: probabilities %v, want (K, H, W) in host memory with 1 <= K <= 256", shapeOf(p))
+		return nil, fmt.Errorf("argmax: probabilities %v, want (K, H, W) in host memory with 1 <= K <= 256", tensor.ShapeOf(p))
 	}
 	k, hw := p.Shape[0], p.Shape[1]*p.Shape[2]
 	out := make([]uint8, hw)
@@ -109,7 +109,7 @@ func ArgMax(p *tensor.Tensor) ([]uint8, error) {
 // has them. H and W must be multiples of the network's stride.
 func (m *Model) Forward(x *tensor.Tensor) ([]*tensor.Tensor, error) {
 	if x == nil || len(x.Shape) != 4 || len(x.Data) != x.Numel() {
-		return nil, fmt.Errorf("forward: input %v, want (N, C, H, W) in host memory", shapeOf(x))
+		return nil, fmt.Errorf("forward: input %v, want (N, C, H, W) in host memory", tensor.ShapeOf(x))
 	}
 	if x.Shape[0] < 1 {
 		return nil, fmt.Errorf("forward: empty batch")

@@ -40,7 +40,30 @@ type TrainOptions struct {
 	Patch [2]int
 	// Budget stops training after the first whole epoch that ends past it (0: none).
 	Budget time.Duration
+	// WarmupEpochs > 0 adds a warm-up for fine-tuning: over the first
+	// WarmupEpochs epochs the learning rate moves linearly from WarmupFrom
+	// (the last non-zero learning rate of the original run) to the poly
+	// schedule's own value (LRAt).
+	WarmupEpochs int     `json:",omitempty"`
+	WarmupFrom   float32 `json:",omitempty"`
 }
+
+// LRAt is the learning rate of epoch e (from 0): nnU-Net's poly schedule
+// LR*(1-e/Epochs)^0.9, and during a warm-up (e < WarmupEpochs)
+// (1-f)*WarmupFrom + f*poly(e) with f = e/WarmupEpochs, so epoch 0 runs at
+// WarmupFrom and the schedule is the plain poly one from WarmupEpochs on.
+func (o TrainOptions) LRAt(e int) float32 {
+	lr := nn.Poly(o.LR, 0.9)(e, o.Epochs)
+	if e < o.WarmupEpochs {
+		f := float64(e) / float64(o.WarmupEpochs)
+		lr = float32((1-f)*float64(o.WarmupFrom) + f*float64(lr))
+	}
+	return lr
+}
+
+// LastLR is the last non-zero learning rate of a run with options o: the
+// poly schedule's value in its final epoch.
+func (o TrainOptions) LastLR() float32 { return o.LRAt(o.Epochs - 1) }
 
 // DefaultTrainOptions returns nnU-Net's defaults for a small 2D dataset.
 func DefaultTrainOptions() TrainOptions {
@@ -140,6 +163,14 @@ var ErrBudget = errors.New("training stopped at the time budget")
 // (ErrBudget, after a whole epoch) or ctx is cancelled (ctx.Err(), mid-epoch;
 // State says where, so Fit can resume from it exactly).
 func (tr *Trainer) Fit(ctx context.Context, train, val []Sample) error {
+	return tr.FitUntil(ctx, train, val, tr.Opts.Epochs)
+}
+
+// FitUntil is Fit that stops once stop epochs (at most Opts.Epochs) are
+// complete; the schedule still spans Opts.Epochs. Federated averaging runs
+// it one epoch at a time.
+func (tr *Trainer) FitUntil(ctx context.Context, train, val []Sample, stop int) error {
+	stop = min(stop, tr.Opts.Epochs)
 	if len(train) == 0 {
 		return fmt.Errorf("train: no training samples")
 	}
@@ -148,10 +179,10 @@ func (tr *Trainer) Fit(ctx context.Context, train, val []Sample) error {
 	}
 	start := time.Now()
 	base := tr.State.Seconds
-	for tr.State.Epoch < tr.Opts.Epochs {
+	for tr.State.Epoch < stop {
 		epochStart := time.Now()
 		iters := tr.itersPerEpoch(len(train))
-		lr := nn.Poly(tr.Opts.LR, 0.9)(tr.State.Epoch, tr.Opts.Epochs)
+		lr := tr.Opts.LRAt(tr.State.Epoch)
 		tr.M.Graph.SetTraining(true)
 		for tr.State.Iter < iters {
 			if err := ctx.Err(); err != nil {
@@ -188,7 +219,7 @@ func (tr *Trainer) Fit(ctx context.Context, train, val []Sample) error {
 				return err
 			}
 		}
-		if tr.Opts.Budget > 0 && time.Since(start) >= tr.Opts.Budget && tr.State.Epoch < tr.Opts.Epochs {
+		if tr.Opts.Budget > 0 && time.Since(start) >= tr.Opts.Budget && tr.State.Epoch < stop {
 			return ErrBudget
 		}
 	}
@@ -238,8 +269,17 @@ func (tr *Trainer) prepare(train []Sample) error {
 	return err
 }
 
-// step runs one training iteration and returns its loss.
+// step runs one training iteration and returns its loss. With a profiling
+// backend it is one profiler step, in phases input, optimizer (zeroing the
+// gradients), forward (the loss in vertex "loss"), backward and optimizer.
 func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
+	t := tr.tape
+	prof := t.Profiler()
+	if prof != nil {
+		prof.BeginStep()
+		defer prof.EndStep()
+		kernels.SetPhase(prof, kernels.PhaseInput)
+	}
 	g := tr.iterRNG(tr.State.Epoch, tr.State.Iter)
 	var aug *Augment
 	if !tr.Opts.NoAugment {
@@ -249,10 +289,15 @@ func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	t := tr.tape
 	defer t.Reset()
+	if prof != nil {
+		kernels.SetPhase(prof, kernels.PhaseOptimizer)
+	}
 	if err := tr.M.Params.ZeroGrad(); err != nil {
 		return 0, err
+	}
+	if prof != nil {
+		kernels.SetPhase(prof, kernels.PhaseForward)
 	}
 	vals, err := tr.M.Graph.Forward(t, autograd.Leaf(x, false))
 	if err != nil {
@@ -261,6 +306,10 @@ func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
 	outs := make([]*autograd.Var, len(tr.M.Graph.Outputs))
 	for i, o := range tr.M.Graph.Outputs {
 		outs[i] = vals[o]
+	}
+	var prev kernels.Scope
+	if prof != nil {
+		prev = prof.Enter("loss")
 	}
 	loss, err := nn.DeepSupervisedDiceCE(t, outs, targets, tr.weights)
 	if err != nil {
@@ -275,6 +324,10 @@ func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
 	}
 	if err := t.Backward(loss); err != nil {
 		return 0, err
+	}
+	if prof != nil {
+		prof.Restore(prev)
+		kernels.SetPhase(prof, kernels.PhaseOptimizer)
 	}
 	if _, err := nn.ClipGradNorm(tr.M.Params, tr.Opts.ClipNorm); err != nil {
 		return 0, err
@@ -325,7 +378,7 @@ func pooledDice(pred []uint8, ref []float32) float64 {
 func checkSamples(ss []Sample, needMask bool) (c, h, w int, err error) {
 	for i, s := range ss {
 		if s.Image == nil || len(s.Image.Shape) != 3 {
-			return 0, 0, 0, fmt.Errorf("sample %q: image must be (C, H, W), got %v", s.Name, shapeOf(s.Image))
+			return 0, 0, 0, fmt.Errorf("sample %q: image must be (C, H, W), got %v", s.Name, tensor.ShapeOf(s.Image))
 		}
 		if i == 0 {
 			c, h, w = s.Image.Shape[0], s.Image.Shape[1], s.Image.Shape[2]
@@ -334,7 +387,7 @@ func checkSamples(ss []Sample, needMask bool) (c, h, w int, err error) {
 		}
 		if needMask {
 			if s.Mask == nil || !s.Mask.Shape.Equal(tensor.Shape{1, h, w}) {
-				return 0, 0, 0, fmt.Errorf("sample %q: mask %v, want (1,%d,%d)", s.Name, shapeOf(s.Mask), h, w)
+				return 0, 0, 0, fmt.Errorf("sample %q: mask %v, want (1,%d,%d)", s.Name, tensor.ShapeOf(s.Mask), h, w)
 			}
 		}
 	}
@@ -342,11 +395,4 @@ func checkSamples(ss []Sample, needMask bool) (c, h, w int, err error) {
 		return 0, 0, 0, fmt.Errorf("no samples")
 	}
 	return c, h, w, nil
-}
-
-func shapeOf(t *tensor.Tensor) tensor.Shape {
-	if t == nil {
-		return nil
-	}
-	return t.Shape
 }

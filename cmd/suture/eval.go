@@ -108,7 +108,7 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"model": *model, "data": *data}); err != nil {
+	if err := require("model", *model, "data", *data); err != nil {
 		return err
 	}
 	b, err := mkBackend()

@@ -24,7 +24,7 @@ func runExport(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"model": *model, "out": *dst}); err != nil {
+	if err := require("model", *model, "out", *dst); err != nil {
 		return err
 	}
 	b, err := mkBackend()
@@ -54,7 +54,7 @@ func runExportNetwork(args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"model": *model, "net": *net, "out": *dst}); err != nil {
+	if err := require("model", *model, "net", *net, "out", *dst); err != nil {
 		return err
 	}
 	b, err := mkBackend()

@@ -21,7 +21,7 @@ func runForward(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"model": *model, "in": *in, "out": *dst}); err != nil {
+	if err := require("model", *model, "in", *in, "out", *dst); err != nil {
 		return err
 	}
 	b, err := mkBackend()

@@ -12,12 +12,19 @@ import (
 )
 
 // parsePositional parses flags that may come before, between or after n
-// positional arguments, and returns the positionals.
+// positional arguments, and returns the positionals (errors and -h as in
+// parse).
 func parsePositional(fs *flag.FlagSet, args []string, n int, what string) ([]string, error) {
 	var pos []string
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	defer fs.SetOutput(out)
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
+				fs.SetOutput(out)
+				fs.PrintDefaults()
 				return nil, err
 			}
 			return nil, fmt.Errorf("%w: %v", errUsage, err)
@@ -50,7 +57,7 @@ func runImport(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := require(map[string]string{"out": *dst}); err != nil {
+	if err := require("out", *dst); err != nil {
 		return err
 	}
 	if *fold < 0 {
@@ -83,7 +90,7 @@ func runImportSafetensors(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := require(map[string]string{"out": *dst}); err != nil {
+	if err := require("out", *dst); err != nil {
 		return err
 	}
 	b, err := mkBackend()

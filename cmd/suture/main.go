@@ -30,7 +30,10 @@ func commands() []command {
 		{"score", "--pred DIR --ref DIR", "Dice and HD95 of any predicted masks against reference masks", runScore},
 		{"data", "synth --party a|b --n N --size S --out DIR", "write the synthetic data as a folder pair", runData},
 		{"stitch", "--a CKPT --b CKPT --data DIR --out STITCHED.ckpt", "train stitches; also: stitch info|sweep|sample", runStitch},
+		{"experiment", "plan|run|status|report ...", "the paper's evaluation: a plan of jobs, run, resumed, reported", runExperiment},
+		{"compare", "--ref CSV --alt NAME=CSV ...", "paired Wilcoxon tests of per-sample scores, Holm-adjusted", runCompare},
 		{"bench", "[--case PREFIX] [--json] [--vs-torch]", "time the training path (and PyTorch's)", runBench},
+		{"profile", "--case CASE [--steps N] [--json] [--trace T.json]", "per-op, per-vertex and per-phase profile of a training step", runProfile},
 		{"import", "nnunet RESULTS_DIR --fold K --out MODEL.ckpt", "import an nnU-Net v2 model; also: import safetensors FILE", runImport},
 		{"export", "safetensors --model CKPT --out M.safetensors", "export a U-Net; also: export network (a stitched model's network alone)", runExport},
 		{"forward", "--model CKPT --in X.npy --out Y.npy", "the raw network on a normalised NCHW .npy (parity checks)", runForward},
@@ -89,17 +92,26 @@ func usageErr(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
 }
 
-// newFlags makes a flag set that reports errors instead of exiting.
+// newFlags makes a flag set that reports errors instead of exiting. It
+// prints nothing itself: a mistake is reported once, by run, and -h prints
+// the flags to out (parse).
 func newFlags(name string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("suture "+name, flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.Usage = func() {}
 	return fs
 }
 
-// parse parses flags and rejects stray arguments.
+// parse parses flags and rejects stray arguments; -h prints the flags.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
+			fs.PrintDefaults()
 			return err
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -110,11 +122,12 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// require names the first missing required string flag.
-func require(flags map[string]string) error {
-	for name, v := range flags {
-		if v == "" {
-			return usageErr("--%s is required", name)
+// require names the first missing required string flag, in the order
+// given: require("data", *data, "out", *out).
+func require(nameValues ...string) error {
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		if nameValues[i+1] == "" {
+			return usageErr("--%s is required", nameValues[i])
 		}
 	}
 	return nil

@@ -84,7 +84,7 @@ func TestImportForwardMatchesPyTorch(t *testing.T) {
 	}
 }
 
-func writeFile(t *testing.T, path string, data []byte) {
+func writeTestFile(t *testing.T, path string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func copyFolder(t *testing.T, src, dst string) {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, f)), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, filepath.Join(dst, f), b)
+		writeTestFile(t, filepath.Join(dst, f), b)
 	}
 }
 
@@ -126,7 +126,7 @@ func pickleZip(t *testing.T, path string, pkl []byte, storages map[string][]byte
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, path, buf.Bytes())
+	writeTestFile(t, path, buf.Bytes())
 }
 
 // One clear error for each kind of bad input, never a panic.
@@ -149,21 +149,21 @@ func TestImportForwardBadInput(t *testing.T) {
 	other := filepath.Join(dir, "other")
 	copyFolder(t, plain, other)
 	plans, _ := os.ReadFile(filepath.Join(other, "plans.json"))
-	writeFile(t, filepath.Join(other, "plans.json"), bytes.ReplaceAll(plans, []byte("unet.PlainConvUNet"), []byte("primus.Primus")))
+	writeTestFile(t, filepath.Join(other, "plans.json"), bytes.ReplaceAll(plans, []byte("unet.PlainConvUNet"), []byte("primus.Primus")))
 	fail(`network "dynamic_network_architectures.architectures.primus.Primus" is not supported`, "import", "nnunet", other, "--fold", "0", "--out", out)
 
 	// A checkpoint whose tensors do not fit the plans: another fixture's weights.
 	mixed := filepath.Join(dir, "mixed")
 	copyFolder(t, plain, mixed)
 	wide, _ := os.ReadFile(filepath.Join(fixtureFolder("Dataset992_TinyPlainWide"), "fold_0", "checkpoint_final.pth"))
-	writeFile(t, filepath.Join(mixed, "fold_0", "checkpoint_final.pth"), wide)
+	writeTestFile(t, filepath.Join(mixed, "fold_0", "checkpoint_final.pth"), wide)
 	fail("do not belong together", "import", "nnunet", mixed, "--fold", "0", "--out", out)
 
 	// A truncated archive.
 	trunc := filepath.Join(dir, "trunc")
 	copyFolder(t, plain, trunc)
 	ck, _ := os.ReadFile(filepath.Join(plain, "fold_0", "checkpoint_final.pth"))
-	writeFile(t, filepath.Join(trunc, "fold_0", "checkpoint_final.pth"), ck[:len(ck)/2])
+	writeTestFile(t, filepath.Join(trunc, "fold_0", "checkpoint_final.pth"), ck[:len(ck)/2])
 	fail("truncated", "import", "nnunet", trunc, "--fold", "0", "--out", out)
 
 	// A pickle that names a global outside the allow-list.
@@ -189,19 +189,19 @@ func TestImportForwardBadInput(t *testing.T) {
 	mustRun(t, "import", "nnunet", plain, "--fold", "0", "--out", model)
 	f64 := filepath.Join(dir, "f64.npy")
 	hdr := "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3, 32, 32), }"
-	writeFile(t, f64, append([]byte("\x93NUMPY\x01\x00"+string([]byte{byte(len(hdr) + 1), 0})+hdr+"\n"), make([]byte, 8*3*32*32)...))
+	writeTestFile(t, f64, append([]byte("\x93NUMPY\x01\x00"+string([]byte{byte(len(hdr) + 1), 0})+hdr+"\n"), make([]byte, 8*3*32*32)...))
 	fail(`dtype "<f8", want float32`, "forward", "--model", model, "--in", f64, "--out", filepath.Join(dir, "y.npy"))
 	rank3 := filepath.Join(dir, "rank3.npy")
 	var b bytes.Buffer
 	if err := npy.Write(&b, tensor.New(3, 32, 32)); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, rank3, b.Bytes())
+	writeTestFile(t, rank3, b.Bytes())
 	fail("want rank 4 (N, C, H, W)", "forward", "--model", model, "--in", rank3, "--out", filepath.Join(dir, "y.npy"))
 	odd := filepath.Join(dir, "odd.npy")
 	b.Reset()
 	npy.Write(&b, tensor.New(1, 3, 30, 32))
-	writeFile(t, odd, b.Bytes())
+	writeTestFile(t, odd, b.Bytes())
 	fail("multiples of 8x8", "forward", "--model", model, "--in", odd, "--out", filepath.Join(dir, "y.npy"))
 
 	// --net on a checkpoint that is not stitched.
@@ -212,7 +212,7 @@ func TestImportForwardBadInput(t *testing.T) {
 	}
 	var pb bytes.Buffer
 	png.Encode(&pb, im)
-	writeFile(t, img, pb.Bytes())
+	writeTestFile(t, img, pb.Bytes())
 	fail("applies to stitched checkpoints only", "predict", "--model", model, "--in", img, "--out", filepath.Join(dir, "mask.png"), "--net", "b")
 }
 
@@ -234,7 +234,7 @@ func TestPredictFolderImported(t *testing.T) {
 		}
 		var pb bytes.Buffer
 		png.Encode(&pb, im)
-		writeFile(t, filepath.Join(in, fmt.Sprintf("case%d.png", i)), pb.Bytes())
+		writeTestFile(t, filepath.Join(in, fmt.Sprintf("case%d.png", i)), pb.Bytes())
 	}
 	out := filepath.Join(dir, "out")
 	mustRun(t, "predict", "--model", model, "--in", in, "--out", out)
@@ -288,7 +288,7 @@ func TestStitchImportedModels(t *testing.T) {
 	}
 	var pb bytes.Buffer
 	png.Encode(&pb, im)
-	writeFile(t, in, pb.Bytes())
+	writeTestFile(t, in, pb.Bytes())
 	for _, args := range [][]string{
 		{"predict", "--model", se, "--in", in, "--out", filepath.Join(dir, "m1.png")},
 		{"predict", "--model", st, "--net", "stitch-ensemble:5", "--in", in, "--out", filepath.Join(dir, "m2.png")},

@@ -29,7 +29,7 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"model": *model, "in": *in, "out": *dst}); err != nil {
+	if err := require("model", *model, "in", *in, "out", *dst); err != nil {
 		return err
 	}
 	if !(*step > 0 && *step <= 1) {
@@ -47,7 +47,7 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 	// A large image keeps a few hundred MB live (the image, the scores);
 	// the default GC target (twice the live heap) would let per-tile garbage
 	// double the peak. 25% keeps a 6000x4000 RGB image under 1 GB
-	// (bench/RESULTS.md section 6).
+	// (bench/RESULTS.md section 7).
 	debug.SetGCPercent(25)
 	st, err := os.Stat(*in)
 	if err != nil {
@@ -156,7 +156,7 @@ func runScore(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"pred": *pred, "ref": *ref}); err != nil {
+	if err := require("pred", *pred, "ref", *ref); err != nil {
 		return err
 	}
 	pf, err := maskFiles(*pred)
@@ -215,7 +215,7 @@ func runData(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"out": *dir}); err != nil {
+	if err := require("out", *dir); err != nil {
 		return err
 	}
 	ds, err := imageset.Synth(*party, *n, *size, *seed)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"suture/experiment"
-	"suture/io/ckpt"
 	"suture/kernels"
 	"suture/stitch"
 	"suture/unet"
@@ -47,101 +45,67 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	splitSeed := fs.Uint64("split-seed", 0, "seed of the six-part split")
 	split := fs.String("split", "train", "which part of the data to train on: train, val, test or all")
 	resume := fs.Bool("resume", false, "continue training the stitches in --out (its base networks must be --a and --b)")
+	force := fs.Bool("force", false, "overwrite --out if it exists")
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size")
 	mkBackend := backendFlag(fs)
 	startProfile := profileFlag(fs, "the stitch training")
+	profileRun := runProfileFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"a": *aPath, "b": *bPath, "data": *data, "out": *dst}); err != nil {
+	if err := require("a", *aPath, "b", *bPath, "data", *data, "out", *dst); err != nil {
 		return err
+	}
+	if *resume && *force {
+		return usageErr("--resume and --force exclude each other")
 	}
 	m, err := stitch.ParseMode(*mode)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	if *points != "all" && *points != "stage" {
+		return usageErr("--points %q, want all or stage", *points)
+	}
+	if _, err := (&experiment.Partition{}).Subset(*split); err != nil {
+		return usageErr("--split: %v", err)
 	}
 	opts.Mode, opts.LR, opts.WeightDecay = m, float32(*lr), float32(*wd)
 	b, err := mkBackend()
 	if err != nil {
 		return err
 	}
-	la, err := unet.Load(*aPath, b)
+	b, endProfile, err := profileRun(b)
 	if err != nil {
 		return err
 	}
-	lb, err := unet.Load(*bPath, b)
-	if err != nil {
-		return err
-	}
-	ds, err := experiment.LoadData(*data, *size)
-	if err != nil {
-		return err
-	}
-	part, err := experiment.Split(ds, *splitSeed, *fold)
-	if err != nil {
-		return err
-	}
-	samples, err := part.Subset(*split)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	x, err := experiment.Stack(samples)
-	if err != nil {
-		return err
-	}
-	var s *experiment.Stitched
-	if *resume {
-		if s, err = stitch.Load(*dst, b, unet.LoadBase); err != nil {
-			return fmt.Errorf("resume: %w", err)
-		}
-		if err := s.CheckBases(la.Model, lb.Model); err != nil {
-			return fmt.Errorf("resume %s: %w", *dst, err)
-		}
-	} else {
-		sh := x.Shape
-		if s, err = stitch.Join(b, la.Model, lb.Model, sh[1], sh[2], sh[3], *points, stitch.DefaultMatchOptions(), opts.Seed); err != nil {
-			return err
-		}
-	}
-	s.Meta.Run = ckpt.RunInfo{Data: *data, Fold: *fold, SplitSeed: *splitSeed, Seed: opts.Seed}
-	tr, err := stitch.NewTrainer(s.M, opts)
-	if err != nil {
-		return err
-	}
-	if *resume {
-		if err := s.Resume(tr); err != nil {
-			return err
-		}
-		tr.Opts.Epochs = max(tr.Opts.Epochs, opts.Epochs)
-	}
-	fmt.Fprintf(out, "stitching %s and %s: %d matched pairs, %d stitch parameters; %s training on %d images for %d epochs\n",
-		*aPath, *bPath, s.M.Pairs(), s.M.Params.Trainable, opts.Mode, x.Shape[0], tr.Opts.Epochs)
+	defer endProfile()
+	spec := experiment.StitchSpec{Out: *dst, A: *aPath, B: *bPath, Data: *data, Size: *size, Fold: *fold, SplitSeed: *splitSeed,
+		Split: *split, Points: *points, Opts: opts, Resume: *resume, Force: *force}
 	bar := newProgress(out)
-	tr.Progress = func(p stitch.Progress) {
-		bar.update(p.Iter, p.Iters, fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.5f", p.Epoch+1, p.Epochs, p.Iter, p.Iters, p.Loss))
-	}
-	tr.OnEpoch = func(tr *stitch.Trainer) error {
-		bar.done()
-		r := tr.State.Log[len(tr.State.Log)-1]
-		fmt.Fprintf(out, "epoch %3d  loss %.5f  lr %.2e  %.1fs\n", r.Epoch+1, r.Loss, r.LR, r.Seconds)
-		return s.Save(*dst, tr)
-	}
 	stopProfile, err := startProfile()
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	err = tr.Fit(ctx, x)
+	_, err = experiment.StitchTrain(ctx, b, spec, func(e experiment.StitchEvent) {
+		switch e.Kind {
+		case "start":
+			i := e.Info
+			fmt.Fprintf(out, "stitching %s and %s: %d matched pairs, %d stitch parameters; %s training on %d images for %d epochs\n",
+				*aPath, *bPath, i.Pairs, i.Parameters, i.Mode, i.Images, i.Epochs)
+		case "step":
+			p := e.Progress
+			bar.update(p.Iter, p.Iters, fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.5f", p.Epoch+1, p.Epochs, p.Iter, p.Iters, p.Loss))
+		case "epoch":
+			bar.done()
+			r := e.Epoch
+			fmt.Fprintf(out, "epoch %3d  loss %.5f  lr %.2e  %.1fs\n", r.Epoch+1, r.Loss, r.LR, r.Seconds)
+		}
+	})
 	stopProfile()
 	bar.done()
-	if errors.Is(err, context.Canceled) {
-		if serr := s.Save(*dst, tr); serr != nil {
-			return fmt.Errorf("interrupted, and saving failed: %w", serr)
-		}
-		return fmt.Errorf("%w at epoch %d, step %d; saved %s (continue with --resume)", errInterrupted, tr.State.Epoch+1, tr.State.Iter, *dst)
-	}
 	if err != nil {
-		return err
+		return interrupted(err)
 	}
 	fmt.Fprintf(out, "done in %v; wrote %s\n", time.Since(start).Round(time.Second), *dst)
 	return nil
@@ -154,7 +118,7 @@ func runStitchInfo(args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"model": *model}); err != nil {
+	if err := require("model", *model); err != nil {
 		return err
 	}
 	b, err := mkBackend()
@@ -189,7 +153,7 @@ func stitchedEval(fs interface {
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size")
 	mkBackend := backendFlag(fs)
 	return func() (*experiment.Stitched, []unet.Sample, kernels.Backend, error) {
-		if err := require(map[string]string{"model": *model, "data": *data}); err != nil {
+		if err := require("model", *model, "data", *data); err != nil {
 			return nil, nil, nil, err
 		}
 		b, err := mkBackend()

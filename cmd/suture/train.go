@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"suture/experiment"
-	"suture/io/ckpt"
 	"suture/kernels"
 	_ "suture/kernels/cpu" // registers the cpu backends
 	"suture/unet"
@@ -38,15 +36,19 @@ func backendFlag(fs interface {
 	}
 }
 
-func parseInts(s string) ([]int, error) {
+// parseInts reads a comma-separated list of positive integers ("" is nil).
+func parseInts(s string) ([]int, error) { return parseIntList(s, 1) }
+
+// parseIntList reads a comma-separated list of integers >= lo ("" is nil).
+func parseIntList(s string, lo int) ([]int, error) {
 	if s == "" {
 		return nil, nil
 	}
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("%q is not a list of positive integers", s)
+		if err != nil || v < lo {
+			return nil, fmt.Errorf("%q is not a list of integers >= %d", s, lo)
 		}
 		out = append(out, v)
 	}
@@ -68,118 +70,90 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	lr := fs.Float64("lr", float64(opts.LR), "initial learning rate")
 	noAug := fs.Bool("no-augment", false, "turn data augmentation off")
 	features := fs.String("features", "", "features per stage, e.g. 32,64,128,256 (default: nnU-Net's planner)")
-	resume := fs.Bool("resume", false, "continue from RUNDIR/last.ckpt")
+	resume := fs.Bool("resume", false, "continue the run in RUNDIR (from last.ckpt)")
+	force := fs.Bool("force", false, "discard a run already in RUNDIR and start over")
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size (0: as stored)")
 	mkBackend := backendFlag(fs)
 	startProfile := profileFlag(fs, "the training")
+	profileRun := runProfileFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require(map[string]string{"data": *data, "out": *rundir}); err != nil {
+	if err := require("data", *data, "out", *rundir); err != nil {
 		return err
 	}
 	if opts.Epochs < 1 || opts.BatchSize < 1 {
 		return usageErr("--epochs and --batch must be >= 1")
 	}
-	opts.LR, opts.Seed, opts.Budget, opts.NoAugment = float32(*lr), *seed, *budget, *noAug
+	if *resume && *force {
+		return usageErr("--resume and --force exclude each other")
+	}
+	f, err := parseInts(*features)
+	if err != nil {
+		return usageErr("--features: %v", err)
+	}
+	opts.LR, opts.Budget, opts.NoAugment = float32(*lr), *budget, *noAug
 	b, err := mkBackend()
 	if err != nil {
 		return err
 	}
-	ds, err := experiment.LoadData(*data, *size)
+	b, endProfile, err := profileRun(b)
 	if err != nil {
 		return err
 	}
-	part, err := experiment.Split(ds, *splitSeed, *fold)
-	if err != nil {
-		return err
-	}
-	run := ckpt.RunInfo{Data: *data, Fold: *fold, SplitSeed: *splitSeed, Seed: *seed}
-	if err := os.MkdirAll(*rundir, 0o755); err != nil {
-		return err
-	}
-	last := filepath.Join(*rundir, "last.ckpt")
-	var m *unet.Model
-	var loaded *unet.Loaded
-	if *resume {
-		if loaded, err = unet.Load(last, b); err != nil {
-			return fmt.Errorf("resume: %w", err)
-		}
-		m = loaded.Model
-		if loaded.Meta.Run != run {
-			return fmt.Errorf("resume: %s was trained with %+v, this run asks for %+v", last, loaded.Meta.Run, run)
-		}
-	} else {
-		img := part.Train[0].Image
-		cfg, err := unet.Plan(img.Shape[1], img.Shape[2], img.Shape[0], ds.Classes)
-		if err != nil {
-			return err
-		}
-		if f, err := parseInts(*features); err != nil {
-			return usageErr("--features: %v", err)
-		} else if f != nil {
-			if len(f) != cfg.NStages {
-				return usageErr("--features has %d stages, the planner gives %d for %dx%d images", len(f), cfg.NStages, img.Shape[1], img.Shape[2])
-			}
-			cfg.FeaturesPerStage = f
-		}
-		if m, err = unet.NewModel(b, cfg, *seed); err != nil {
-			return err
-		}
-	}
-	tr, err := unet.NewTrainer(m, opts)
-	if err != nil {
-		return err
-	}
-	if loaded != nil {
-		if err := loaded.Resume(tr); err != nil {
-			return fmt.Errorf("resume: %w", err)
-		}
-		fmt.Fprintf(out, "resuming %s at epoch %d, iteration %d\n", last, tr.State.Epoch, tr.State.Iter)
-	}
-	fmt.Fprintf(out, "training %s (fold %d: %d train, %d validation images of %v) for %d epochs on %s\n",
-		*data, *fold, len(part.Train), len(part.Val), part.Train[0].Image.Shape, opts.Epochs, b.Name())
-	fmt.Fprintf(out, "network: %d stages, features %v, %d parameters\n", m.Config.NStages, m.Config.FeaturesPerStage, m.Params.Trainable)
+	defer endProfile()
+	spec := experiment.TrainSpec{Dir: *rundir, Data: []string{*data}, Size: *size, Fold: *fold, SplitSeed: *splitSeed,
+		Seed: *seed, Opts: opts, Features: f, Validate: true, Resume: *resume, Force: *force}
 	bar := newProgress(out)
-	tr.Progress = func(p unet.Progress) {
-		bar.update(p.Iter, p.Iters, fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.4f", p.Epoch+1, p.Epochs, p.Iter, p.Iters, p.Loss))
-	}
-	tr.OnEpoch = func(tr *unet.Trainer, isBest bool) error {
-		bar.done()
-		row := tr.State.Log[len(tr.State.Log)-1]
-		mark := ""
-		if isBest {
-			mark = "  (best)"
-			if err := unet.Save(filepath.Join(*rundir, "best.ckpt"), m, tr, run); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(out, "epoch %3d  loss %.4f  val Dice %.4f  lr %.5f  %.1fs%s\n", row.Epoch+1, row.TrainLoss, row.ValDice, row.LR, row.Seconds, mark)
-		if err := experiment.WriteTrainLog(filepath.Join(*rundir, "log.csv"), tr.State.Log); err != nil {
-			return err
-		}
-		return unet.Save(last, m, tr, run)
-	}
 	stopProfile, err := startProfile()
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	err = tr.Fit(ctx, part.Train, part.Val)
+	res, err := experiment.Train(ctx, b, spec, func(e experiment.TrainEvent) { printTrainEvent(out, bar, e) })
 	stopProfile()
 	bar.done()
-	switch {
-	case errors.Is(err, context.Canceled):
-		if serr := unet.Save(last, m, tr, run); serr != nil {
-			return fmt.Errorf("interrupted, and saving failed: %w", serr)
-		}
-		return fmt.Errorf("%w at epoch %d, step %d; saved %s (continue with --resume)", errInterrupted, tr.State.Epoch+1, tr.State.Iter, last)
-	case errors.Is(err, unet.ErrBudget):
-		fmt.Fprintf(out, "time budget %v reached after %d epochs\n", *budget, tr.State.Epoch)
-	case err != nil:
-		return err
+	if err != nil {
+		return interrupted(err)
+	}
+	if res.Stopped != nil {
+		fmt.Fprintf(out, "time budget %v reached after %d epochs\n", *budget, res.State.Epoch)
 	}
 	fmt.Fprintf(out, "done in %v: best validation Dice %.4f at epoch %d; %s, %s\n", time.Since(start).Round(time.Second),
-		tr.State.BestDice, tr.State.BestEpoch+1, filepath.Join(*rundir, "best.ckpt"), last)
+		res.State.BestDice, res.State.BestEpoch+1, res.Best, res.Last)
 	return nil
+}
+
+// printTrainEvent prints a training job's progress as `suture train` does.
+func printTrainEvent(out io.Writer, bar *progress, e experiment.TrainEvent) {
+	switch e.Kind {
+	case "start":
+		i := e.Info
+		if i.Resumed > 0 {
+			fmt.Fprintf(out, "resuming at epoch %d\n", i.ResumedEpoch+1)
+		}
+		if i.FromCheckpoint != "" {
+			fmt.Fprintf(out, "fine-tuning %s: base learning rate %.3g, warm-up from %.3g\n", i.FromCheckpoint, i.LR, i.WarmupFrom)
+		}
+		fmt.Fprintf(out, "training %s (%d train, %d validation images of %v) for %d epochs on %s\n", i.Data, i.Train, i.Val, i.Shape, i.Epochs, i.Backend)
+		fmt.Fprintf(out, "network: %d stages, features %v, %d parameters\n", i.Stages, i.Features, i.Parameters)
+	case "step":
+		p := e.Progress
+		bar.update(p.Iter, p.Iters, fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.4f", p.Epoch+1, p.Epochs, p.Iter, p.Iters, p.Loss))
+	case "epoch":
+		bar.done()
+		row, mark := e.Epoch, ""
+		if e.Best {
+			mark = "  (best)"
+		}
+		fmt.Fprintf(out, "epoch %3d  loss %.4f  val Dice %.4f  lr %.5f  %.1fs%s\n", row.Epoch+1, row.TrainLoss, row.ValDice, row.LR, row.Seconds, mark)
+	}
+}
+
+// interrupted marks an error caused by Ctrl-C (exit status 130).
+func interrupted(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%w: %v", errInterrupted, err)
+	}
+	return err
 }

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -42,7 +43,14 @@ const maxExactN = 50
 // Differences are compared exactly, so values that are equal only up to
 // rounding are not ties. NaN or infinite values, unequal lengths, and inputs
 // with no non-zero difference are errors.
-func Wilcoxon(x, y []float64) (WilcoxonResult, error) {
+func Wilcoxon(x, y []float64) (WilcoxonResult, error) { return wilcoxon(x, y, true) }
+
+// WilcoxonApprox is Wilcoxon with the normal approximation always (scipy's
+// method="approx"), whatever n: the p-value `suture compare` and the
+// experiment report give.
+func WilcoxonApprox(x, y []float64) (WilcoxonResult, error) { return wilcoxon(x, y, false) }
+
+func wilcoxon(x, y []float64, allowExact bool) (WilcoxonResult, error) {
 	res := WilcoxonResult{Z: math.NaN(), P: math.NaN()}
 	if len(x) != len(y) {
 		return res, fmt.Errorf("wilcoxon: %d and %d values; the samples must be paired", len(x), len(y))
@@ -70,7 +78,7 @@ func Wilcoxon(x, y []float64) (WilcoxonResult, error) {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int {
-		return cmpFloat(math.Abs(d[a]), math.Abs(d[b]))
+		return cmp.Compare(math.Abs(d[a]), math.Abs(d[b]))
 	})
 	var tieTerm float64 // sum of t^3 - t over tie groups
 	for start := 0; start < n; {
@@ -92,7 +100,7 @@ func Wilcoxon(x, y []float64) (WilcoxonResult, error) {
 	}
 	res.Statistic = min(res.WPlus, res.WMinus)
 
-	if res.Zeros == 0 && tieTerm == 0 && n <= maxExactN {
+	if allowExact && res.Zeros == 0 && tieTerm == 0 && n <= maxExactN {
 		res.Exact = true
 		res.P = min(1, 2*signedRankCDF(n, int(res.Statistic)))
 		return res, nil
@@ -131,16 +139,6 @@ func signedRankCDF(n, t int) float64 {
 	return below / math.Exp2(float64(n))
 }
 
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // Holm returns Holm-Bonferroni adjusted p-values, in the order of p: with the
 // m p-values sorted ascending, the i-th (from 1) becomes
 // max over j <= i of min(1, (m-j+1) * p_(j)). A hypothesis is rejected at
@@ -157,7 +155,7 @@ func Holm(p []float64) ([]float64, error) {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmpFloat(p[a], p[b]) })
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(p[a], p[b]) })
 	adjusted := make([]float64, m)
 	running := 0.0
 	for i, k := range order {

@@ -2,6 +2,7 @@ package ckpt
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -178,22 +179,9 @@ func byOffset(entries []indexEntry) []int {
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
 		ea, eb := entries[a], entries[b]
-		if ea.Offset != eb.Offset {
-			return cmpInt64(ea.Offset, eb.Offset)
-		}
-		return cmpInt64(ea.Length, eb.Length)
+		return cmp.Or(cmp.Compare(ea.Offset, eb.Offset), cmp.Compare(ea.Length, eb.Length))
 	})
 	return order
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // decompressTensors decodes the zstd frame into the tensors of a checked

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"time"
+
+	"suture/experiment"
+	"suture/kernels"
+	"suture/kernels/cpu"
+)
+
+func runExperiment(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return usageErr("want a subcommand: plan, run, status or report")
+	}
+	switch args[0] {
+	case "plan":
+		return runExperimentPlan(ctx, args[1:], out)
+	case "run":
+		return runExperimentRun(ctx, args[1:], out)
+	case "status":
+		return runExperimentStatus(args[1:], out)
+	case "report":
+		return runExperimentReport(args[1:], out)
+	}
+	return usageErr("unknown subcommand %q: want plan, run, status or report", args[0])
+}
+
+func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("experiment plan", out)
+	a := fs.String("a", "", "party a's dataset (folder, or synth:a for the synthetic party)")
+	b := fs.String("b", "", "party b's dataset")
+	folds := fs.String("folds", "0,1,2,3,4", "cross-validation folds to run")
+	quick := fs.Bool("quick", false, "a tiny plan (two folds, a few short epochs, small synthetic images) for trying it out")
+	name := fs.String("name", "", "the plan's name (default: derived from the file name)")
+	dst := fs.String("out", "", "plan file to write")
+	noEstimate := fs.Bool("no-estimate", false, "skip timing a few steps for the estimate")
+	mkBackend := backendFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require("a", *a, "b", *b, "out", *dst); err != nil {
+		return err
+	}
+	n := *name
+	if n == "" {
+		n = strings.TrimSuffix(baseName(*dst), ".json")
+	}
+	p := experiment.DefaultPlan(n, *a, *b)
+	if *quick {
+		p = experiment.QuickPlan(n, *a, *b)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !*quick || set["folds"] {
+		f, err := parseIntList(*folds, 0)
+		if err != nil {
+			return usageErr("--folds: %v", err)
+		}
+		p.Folds = f
+	}
+	if err := p.Validate(); err != nil {
+		return usageErr("%v", err)
+	}
+	if err := p.Save(*dst); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s: plan %q, %d folds, %d approaches (edit it, then `suture experiment run --plan %s --dir RESULTS`)\n",
+		*dst, p.Name, len(p.Folds), len(p.Approaches), *dst)
+	if *noEstimate {
+		return nil
+	}
+	be, err := mkBackend()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "timing a few steps on %s for the estimate...\n", be.Name())
+	e, err := experiment.EstimatePlan(ctx, be, p)
+	if err != nil {
+		return fmt.Errorf("estimate: %w", err)
+	}
+	fmt.Fprintf(out, "measured: U-Net step %.3f s (batch %d), stitch step %.3f s (%d pairs, batch %d), inference %.1f ms/image (stitched %.1f)\n",
+		e.UNetStep, p.UNet.Batch, e.StitchStep, e.Pairs, p.Stitch.Batch, 1e3*e.InferImage, 1e3*e.StitchInferImage)
+	fmt.Fprintf(out, "%-10s %5s %12s %12s\n", "job kind", "jobs", "per job", "total")
+	for _, r := range e.Rows {
+		fmt.Fprintf(out, "%-10s %5d %12s %12s\n", r.Kind, r.Jobs, dur(r.Seconds/float64(max(r.Jobs, 1))), dur(r.Seconds))
+	}
+	fmt.Fprintf(out, "%-10s %5s %12s %12s  (one worker; machine time on this machine, not counting data loading)\n", "total", "", "", dur(e.Total()))
+	return nil
+}
+
+func dur(sec float64) string {
+	return time.Duration(sec * float64(time.Second)).Round(time.Second).String()
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexAny(p, `/\`); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+func runExperimentRun(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("experiment run", out)
+	planPath := fs.String("plan", "", "plan file (from `suture experiment plan`)")
+	dir := fs.String("dir", "", "results folder (created; reused to resume)")
+	workers := fs.Int("workers", 1, "independent jobs to run at once (each gets its share of the cores)")
+	backendName := fs.String("backend", "cpu", "compute backend: "+strings.Join(kernels.Names(), ", "))
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require("plan", *planPath, "dir", *dir); err != nil {
+		return err
+	}
+	if *workers < 1 {
+		return usageErr("--workers must be >= 1")
+	}
+	p, err := experiment.LoadPlan(*planPath)
+	if err != nil {
+		return err
+	}
+	threads := max(1, runtime.GOMAXPROCS(0) / *workers)
+	mk := func() (kernels.Backend, error) {
+		if *backendName == "cpu" {
+			return cpu.New(threads), nil
+		}
+		return kernels.Get(*backendName)
+	}
+	bar := newProgress(out)
+	start := time.Now()
+	err = experiment.RunPlan(ctx, p, *dir, experiment.RunOptions{Workers: *workers, Backend: mk, Progress: func(pr experiment.RunProgress) {
+		if pr.Finished != nil {
+			bar.done()
+			verdict := "done"
+			if pr.Err != nil {
+				verdict = "FAILED: " + pr.Err.Error()
+			}
+			fmt.Fprintf(out, "[%d/%d] %s  %s  (%s since start)\n", pr.Done, pr.Total, pr.Finished.ID, verdict, time.Since(start).Round(time.Second))
+		}
+		if len(pr.Running) > 0 {
+			r := pr.Running[0]
+			label := fmt.Sprintf("%d/%d jobs  %s %3.0f%%", pr.Done, pr.Total, r.ID, 100*r.Frac)
+			if len(pr.Running) > 1 {
+				label += fmt.Sprintf(" (+%d running)", len(pr.Running)-1)
+			}
+			bar.update(int(1000*r.Frac), 1000, label)
+		}
+	}})
+	bar.done()
+	if err != nil {
+		return interrupted(err)
+	}
+	fmt.Fprintf(out, "all jobs of plan %q done in %s; `suture experiment report --dir %s --out DIR` writes the report\n", p.Name, *dir, *dir)
+	return nil
+}
+
+func runExperimentStatus(args []string, out io.Writer) error {
+	fs := newFlags("experiment status", out)
+	dir := fs.String("dir", "", "results folder")
+	all := fs.Bool("all", false, "list every job, not only running and failed ones")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require("dir", *dir); err != nil {
+		return err
+	}
+	p, st, err := experiment.Status(*dir)
+	if err != nil {
+		return err
+	}
+	count := map[string]int{}
+	var sec float64
+	for _, s := range st {
+		count[s.State]++
+		sec += s.Seconds
+	}
+	fmt.Fprintf(out, "plan %q: %d jobs: %d done, %d running, %d pending, %d failed (done jobs took %s)\n", p.Name, len(st),
+		count["done"], count["running"], count["pending"], count["failed"], dur(sec))
+	for _, s := range st {
+		switch {
+		case s.State == "failed":
+			fmt.Fprintf(out, "failed   %s (attempts %d): %s\n", s.Job.ID, s.Attempts, s.Error)
+		case s.State == "running":
+			fmt.Fprintf(out, "running  %s\n", s.Job.ID)
+		case *all:
+			fmt.Fprintf(out, "%-8s %s\n", s.State, s.Job.ID)
+		}
+	}
+	return nil
+}
+
+func runExperimentReport(args []string, out io.Writer) error {
+	fs := newFlags("experiment report", out)
+	dir := fs.String("dir", "", "results folder of `suture experiment run`")
+	dst := fs.String("out", "", "folder for report.md, its PNG plots and timings.md")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require("dir", *dir, "out", *dst); err != nil {
+		return err
+	}
+	res, err := experiment.Report(*dir, *dst)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s (and %d more files)\n", res.Files[0], len(res.Files)-1)
+	return nil
+}

@@ -1,0 +1,180 @@
+package experiment
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+
+	"suture/experiment/metrics"
+)
+
+// ScoreRow is one sample's scores in a per-sample CSV (as `suture eval
+// --out` writes them: name,dice,hd95, and a fold column when rows come
+// from several folds).
+type ScoreRow struct {
+	Fold       int // 0 when the file has no fold column
+	Name       string
+	Dice, HD95 float64
+}
+
+// ReadScores reads a per-sample CSV; the columns may come in any order
+// (name, dice and hd95 required; fold optional).
+func ReadScores(r io.Reader, name string) ([]ScoreRow, error) {
+	rows, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s: empty file", name)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, h := range []string{"name", "dice", "hd95"} {
+		if _, ok := col[h]; !ok {
+			return nil, fmt.Errorf("%s: no %q column (header %v; want name,dice,hd95 and optionally fold)", name, h, rows[0])
+		}
+	}
+	fi, hasFold := col["fold"]
+	out := make([]ScoreRow, 0, len(rows)-1)
+	for i, r := range rows[1:] {
+		line := i + 2
+		var s ScoreRow
+		s.Name = r[col["name"]]
+		if s.Dice, err = strconv.ParseFloat(r[col["dice"]], 64); err != nil {
+			return nil, fmt.Errorf("%s line %d: dice %q is not a number", name, line, r[col["dice"]])
+		}
+		if s.HD95, err = strconv.ParseFloat(r[col["hd95"]], 64); err != nil {
+			return nil, fmt.Errorf("%s line %d: hd95 %q is not a number", name, line, r[col["hd95"]])
+		}
+		if hasFold {
+			if s.Fold, err = strconv.Atoi(r[fi]); err != nil {
+				return nil, fmt.Errorf("%s line %d: fold %q is not an integer", name, line, r[fi])
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// ReadScoresFile reads a per-sample CSV file.
+func ReadScoresFile(path string) ([]ScoreRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadScores(f, path)
+}
+
+// Comparison is one alternative against the reference, paired by (fold,
+// name): N pairs compared (zero differences included), Dropped pairs with
+// an undefined score on either side, the mean and median of alt - ref,
+// the two-sided Wilcoxon signed-rank p-value (normal approximation, as
+// scipy.stats.wilcoxon(alt, ref, zero_method="wilcox", correction=False,
+// method="approx")) and its Holm adjustment over the alternatives compared
+// together. P is NaN when every difference is zero (scipy refuses that
+// case); such a p-value takes no part in the Holm adjustment.
+type Comparison struct {
+	Alt        string
+	N, Dropped int
+	MeanDiff   float64
+	MedianDiff float64
+	P, PHolm   float64
+}
+
+// Named is a labelled set of per-sample scores.
+type Named struct {
+	Name string
+	Rows []ScoreRow
+}
+
+type pairKey struct {
+	fold int
+	name string
+}
+
+func index(rows []ScoreRow, label string) (map[pairKey]ScoreRow, error) {
+	m := make(map[pairKey]ScoreRow, len(rows))
+	for _, r := range rows {
+		k := pairKey{r.Fold, r.Name}
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("%s: sample %q of fold %d appears twice", label, r.Name, r.Fold)
+		}
+		m[k] = r
+	}
+	return m, nil
+}
+
+// Compare tests every alternative against ref on metric "dice" or "hd95".
+// Every (fold, name) must be present on both sides.
+func Compare(ref Named, alts []Named, metric string) ([]Comparison, error) {
+	pick := func(r ScoreRow) float64 { return r.Dice }
+	switch metric {
+	case "dice":
+	case "hd95":
+		pick = func(r ScoreRow) float64 { return r.HD95 }
+	default:
+		return nil, fmt.Errorf("metric %q, want dice or hd95", metric)
+	}
+	ri, err := index(ref.Rows, ref.Name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Comparison, len(alts))
+	var ps []float64
+	var psAt []int
+	for ai, alt := range alts {
+		am, err := index(alt.Rows, alt.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range alt.Rows {
+			if _, ok := ri[pairKey{r.Fold, r.Name}]; !ok {
+				return nil, fmt.Errorf("sample %q (fold %d) is in %s but not in %s", r.Name, r.Fold, alt.Name, ref.Name)
+			}
+		}
+		c := Comparison{Alt: alt.Name}
+		var x, y, d []float64
+		for _, r := range ref.Rows {
+			a, ok := am[pairKey{r.Fold, r.Name}]
+			if !ok {
+				return nil, fmt.Errorf("sample %q (fold %d) is in %s but not in %s", r.Name, r.Fold, ref.Name, alt.Name)
+			}
+			va, vr := pick(a), pick(r)
+			if math.IsNaN(va) || math.IsNaN(vr) || math.IsInf(va, 0) || math.IsInf(vr, 0) {
+				c.Dropped++
+				continue
+			}
+			x, y, d = append(x, va), append(y, vr), append(d, va-vr)
+		}
+		c.N = len(d)
+		c.MeanDiff, c.MedianDiff, c.P, c.PHolm = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		if c.N > 0 {
+			var s float64
+			for _, v := range d {
+				s += v
+			}
+			c.MeanDiff = s / float64(c.N)
+			c.MedianDiff = median(slices.Clone(d))
+			if w, err := metrics.WilcoxonApprox(x, y); err == nil {
+				c.P = w.P
+				ps, psAt = append(ps, w.P), append(psAt, ai)
+			}
+		}
+		out[ai] = c
+	}
+	adj, err := metrics.Holm(ps)
+	if err != nil {
+		return nil, err
+	}
+	for i, ai := range psAt {
+		out[ai].PHolm = adj[i]
+	}
+	return out, nil
+}

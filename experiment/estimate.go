@@ -1,0 +1,219 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"suture/kernels"
+	"suture/stitch"
+	"suture/unet"
+)
+
+// Estimate is a plan's expected machine time per job kind, from a few
+// steps timed on this machine.
+type Estimate struct {
+	Rows []EstimateRow
+	// The timings it rests on (seconds).
+	UNetStep, StitchStep, InferImage, StitchInferImage float64
+	Pairs                                              int
+}
+
+// EstimateRow is one job kind.
+type EstimateRow struct {
+	Kind    string
+	Jobs    int
+	Seconds float64 // all jobs of this kind
+}
+
+// Total is the whole plan's estimate in seconds.
+func (e *Estimate) Total() float64 {
+	var s float64
+	for _, r := range e.Rows {
+		s += r.Seconds
+	}
+	return s
+}
+
+// timeIt runs f once to warm up and then reps times, returning the median.
+func timeIt(reps int, f func() error) (float64, error) {
+	if err := f(); err != nil {
+		return 0, err
+	}
+	var ts []float64
+	for range reps {
+		t0 := time.Now()
+		if err := f(); err != nil {
+			return 0, err
+		}
+		ts = append(ts, time.Since(t0).Seconds())
+	}
+	return median(ts), nil
+}
+
+// EstimatePlan times a U-Net training step, a stitch-training step and
+// inference on party a's images with the plan's settings, and scales them
+// by the plan's work. It reads both datasets (sizes of the fold parts).
+func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	var parts [2]*Partition
+	for i, party := range []Party{p.A, p.B} {
+		var err error
+		if parts[i], err = LoadFold(nil, []string{party.Data}, party.Size, p.SplitSeed, p.Folds[0]); err != nil {
+			return nil, err
+		}
+	}
+	g := buildGraph(p)
+	pa := parts[0]
+	cfg, err := planFor(pa, classesOf(pa), p.UNet.Features)
+	if err != nil {
+		return nil, err
+	}
+	m, err := unet.NewModel(b, cfg, 1)
+	if err != nil {
+		return nil, err
+	}
+	e := &Estimate{}
+	few := pa.Train[:min(len(pa.Train), 4*p.UNet.Batch)]
+	uo := unetOpts(p.UNet, 1)
+	uo.ItersPerEpoch = 2
+	if e.UNetStep, err = timeIt(2, func() error {
+		tr, err := unet.NewTrainer(m, uo)
+		if err != nil {
+			return err
+		}
+		return tr.Fit(ctx, few, nil)
+	}); err != nil {
+		return nil, err
+	}
+	e.UNetStep /= 2
+	if e.InferImage, err = timeIt(2, func() error {
+		_, err := m.Probabilities(few, p.EvalBatch)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	e.InferImage /= float64(len(few))
+	m2, err := unet.NewModel(b, cfg, 2)
+	if err != nil {
+		return nil, err
+	}
+	x, err := Stack(few)
+	if err != nil {
+		return nil, err
+	}
+	s, err := stitch.Join(b, m, m2, x.Shape[1], x.Shape[2], x.Shape[3], p.Stitch.Points, stitch.DefaultMatchOptions(), 1)
+	if err != nil {
+		return nil, err
+	}
+	e.Pairs = s.M.Pairs()
+	so := stitchOpts(p.Stitch, 1)
+	so.Epochs, so.ItersPerEpoch = 1, 2
+	if e.StitchStep, err = timeIt(2, func() error {
+		tr, err := stitch.NewTrainer(s.M, so)
+		if err != nil {
+			return err
+		}
+		return tr.Fit(ctx, x)
+	}); err != nil {
+		return nil, err
+	}
+	e.StitchStep /= 2
+	se, _ := stitch.StitchEnsemble(e.Pairs, e.Pairs/2)
+	if e.StitchInferImage, err = timeIt(2, func() error {
+		_, err := s.M.Probabilities(se, x, p.EvalBatch)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	e.StitchInferImage /= float64(x.Shape[0])
+
+	n := func(party string, which string) int {
+		pt := parts[0]
+		if party == "b" {
+			pt = parts[1]
+		}
+		switch which {
+		case "train":
+			return len(pt.Train)
+		case "val":
+			return len(pt.Val)
+		}
+		return len(pt.Test)
+	}
+	iters := func(images, batch, fixed int) int {
+		if fixed > 0 {
+			return fixed
+		}
+		return (images + batch - 1) / batch
+	}
+	rows := map[string]*EstimateRow{}
+	var kinds []string
+	add := func(kind string, sec float64) {
+		r := rows[kind]
+		if r == nil {
+			r = &EstimateRow{Kind: kind}
+			rows[kind] = r
+			kinds = append(kinds, kind)
+		}
+		r.Jobs++
+		r.Seconds += sec
+	}
+	u := p.UNet
+	for _, j := range g.jobs {
+		switch j.Kind {
+		case "train":
+			add("train", float64(u.Epochs*iters(n(j.Approach, "train"), u.Batch, u.Iters))*e.UNetStep)
+		case "pooled":
+			add("pooled", float64(u.Epochs*iters(n("a", "train")+n("b", "train"), u.Batch, u.Iters))*e.UNetStep)
+		case "finetune":
+			on := "b"
+			if j.Approach == ApBtoA {
+				on = "a"
+			}
+			add("finetune", float64(p.FineTune.Epochs*iters(n(on, "train"), u.Batch, u.Iters))*e.UNetStep)
+		case "fedavg":
+			add("fedavg", float64(p.Fed.Rounds*(iters(n("a", "train"), u.Batch, u.Iters)+iters(n("b", "train"), u.Batch, u.Iters)))*e.UNetStep)
+		case "stitch":
+			party := stitchedApproaches[j.Approach].party
+			add("stitch", float64(p.Stitch.Epochs*iters(n(party, "train"), p.Stitch.Batch, p.Stitch.Iters))*e.StitchStep)
+		case "sweep":
+			party := stitchedApproaches[j.Approach].party
+			add("sweep", float64((e.Pairs+3)*n(party, "val"))*e.StitchInferImage)
+		case "select":
+			add("select", 0)
+		case "test":
+			per := 2 * e.InferImage
+			if _, ok := stitchedApproaches[j.Approach]; ok {
+				per = 3 * e.StitchInferImage
+			} else if ensembleOf[j.Approach] == [2]string{} {
+				per = e.InferImage
+			}
+			add("test", float64(n("a", "test")+n("b", "test"))*per)
+		}
+	}
+	for _, k := range kinds {
+		e.Rows = append(e.Rows, *rows[k])
+	}
+	if e.Pairs == 0 {
+		return nil, fmt.Errorf("estimate: the networks have no matched pairs")
+	}
+	return e, nil
+}
+
+// median of xs (sorted in place); NaN for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}

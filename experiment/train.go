@@ -1,0 +1,308 @@
+package experiment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"suture/io/ckpt"
+	"suture/io/imageset"
+	"suture/kernels"
+	"suture/unet"
+)
+
+// TrainSpec describes a U-Net training job. The run folder Dir receives
+// last.ckpt (the model after the last epoch, with its training state, so a
+// run resumes exactly), best.ckpt (the epoch with the best validation Dice,
+// when Validate) and log.csv.
+type TrainSpec struct {
+	Dir string
+	// Data names one dataset, or several whose fold parts are pooled
+	// (training on the union of their training parts: "a + b").
+	Data      []string
+	Size      int // resize original Kvasir/CVC frames (0: as stored)
+	Fold      int
+	SplitSeed uint64
+	Seed      uint64 // weights (a new network), batches and augmentation
+	Opts      unet.TrainOptions
+	Features  []int // features per stage (nil: the planner's)
+	// Validate scores the validation part after every epoch (log.csv,
+	// best.ckpt); without it no validation data is touched.
+	Validate bool
+	// FineTune, when set, starts from a trained network instead of a new one.
+	FineTune *FineTuneSpec
+	// Resume continues the run in Dir; Force discards it and starts over.
+	// Without either, a Dir that already holds a run is an error.
+	Resume, Force bool
+	// Loader reads datasets (nil: LoadData); a runner passes a cache.
+	Loader Loader
+}
+
+// Loader reads a dataset spec at a size, as LoadData does.
+type Loader func(spec string, size int) (*imageset.Dataset, error)
+
+// FineTuneSpec continues training a network on other data (DESIGN.md 7.1,
+// docs/evaluation.md): the base learning rate is the original one times
+// LRFactor, and over the first WarmupEpochs epochs the rate moves linearly
+// from the original run's last non-zero rate to the new poly schedule.
+type FineTuneSpec struct {
+	From         string // checkpoint of the network to fine-tune
+	LRFactor     float64
+	WarmupEpochs int
+}
+
+// TrainEvent reports a training job's progress to the caller.
+type TrainEvent struct {
+	// Kind is "start" (Info set), "step" (Progress set) or "epoch"
+	// (Epoch and Best set).
+	Kind     string
+	Info     *TrainInfo
+	Progress unet.Progress
+	Epoch    unet.EpochLog
+	Best     bool
+}
+
+// TrainInfo describes a training job as it starts.
+type TrainInfo struct {
+	Data                  string
+	Train, Val            int // images
+	Shape                 [3]int
+	Epochs                int
+	Stages                int
+	Features              []int
+	Parameters            int
+	Backend               string
+	ResumedEpoch, Resumed int // epoch and step resumed at (Resumed = 1 when resuming)
+	FromCheckpoint        string
+	LR, WarmupFrom        float32
+}
+
+// TrainResult is what a finished training job left.
+type TrainResult struct {
+	Last, Best string // checkpoint paths (Best "" without validation)
+	State      unet.State
+	// Stopped is unet.ErrBudget when the time budget ended training early.
+	Stopped error
+}
+
+// runFiles are the files a training run writes into its folder.
+var runFiles = []string{"last.ckpt", "best.ckpt", "log.csv"}
+
+// claimRunDir locks dir and applies the resume/force rule: a folder that
+// already holds a run is refused unless resume (continue it) or force
+// (discard it) is set.
+func claimRunDir(dir, what, marker string, resume, force bool) (*Lock, bool, error) {
+	if resume && force {
+		return nil, false, fmt.Errorf("resume and force exclude each other")
+	}
+	lock, err := LockDir(dir, what)
+	if err != nil {
+		return nil, false, err
+	}
+	_, statErr := os.Stat(filepath.Join(dir, marker))
+	exists := statErr == nil
+	switch {
+	case resume && !exists:
+		lock.Unlock()
+		return nil, false, fmt.Errorf("resume: %s holds no run to continue (no %s)", dir, marker)
+	case exists && !resume && !force:
+		lock.Unlock()
+		return nil, false, fmt.Errorf("%s already holds a run (%s); continue it with --resume or start over with --force", dir, marker)
+	case exists && force:
+		for _, f := range append(runFiles, "fed.ckpt") {
+			if err := os.Remove(filepath.Join(dir, f)); err != nil && !os.IsNotExist(err) {
+				lock.Unlock()
+				return nil, false, err
+			}
+		}
+	}
+	return lock, resume, nil
+}
+
+// LoadFold loads every dataset spec, splits each as the paper does and
+// joins the parts of fold k (one spec: just its parts).
+func LoadFold(load Loader, specs []string, size int, splitSeed uint64, fold int) (*Partition, error) {
+	if len(specs) == 0 {
+		return nil, fmt.Errorf("no dataset given")
+	}
+	if load == nil {
+		load = LoadData
+	}
+	var all *Partition
+	for _, spec := range specs {
+		ds, err := load(spec, size)
+		if err != nil {
+			return nil, err
+		}
+		p, err := Split(ds, splitSeed, fold)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
+		}
+		if all == nil {
+			all = p
+			continue
+		}
+		all.Train = append(all.Train, p.Train...)
+		all.Val = append(all.Val, p.Val...)
+		all.Test = append(all.Test, p.Test...)
+	}
+	return all, nil
+}
+
+// planFor plans the U-Net for the training images (the pooled data's
+// images all have one size: the combined fingerprint is that size) and
+// applies features when given.
+func planFor(part *Partition, classes int, features []int) (*unet.Config, error) {
+	img := part.Train[0].Image
+	for _, s := range part.Train {
+		if !s.Image.Shape.Equal(img.Shape) {
+			return nil, fmt.Errorf("sample %q: image %v differs from %v; pooled datasets must share one image size", s.Name, s.Image.Shape, img.Shape)
+		}
+	}
+	cfg, err := unet.Plan(img.Shape[1], img.Shape[2], img.Shape[0], classes)
+	if err != nil {
+		return nil, err
+	}
+	if features != nil {
+		if len(features) != cfg.NStages {
+			return nil, fmt.Errorf("%d features given, the planner gives %d stages for %dx%d images", len(features), cfg.NStages, img.Shape[1], img.Shape[2])
+		}
+		cfg.FeaturesPerStage = append([]int(nil), features...)
+	}
+	return cfg, nil
+}
+
+func classesOf(part *Partition) int {
+	k := 0
+	for _, s := range part.Train {
+		for _, v := range s.Mask.Data {
+			k = max(k, int(v))
+		}
+	}
+	return max(k+1, 2)
+}
+
+// Train runs a U-Net training job (a new network, a fine-tuning, or
+// training on pooled data) and writes its run folder. ev, when not nil,
+// receives progress. Cancelling ctx saves last.ckpt and returns an error
+// wrapping ctx.Err() that says where training stopped.
+func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(TrainEvent)) (*TrainResult, error) {
+	emit := func(e TrainEvent) {
+		if ev != nil {
+			ev(e)
+		}
+	}
+	if spec.Opts.Epochs < 1 || spec.Opts.BatchSize < 1 {
+		return nil, fmt.Errorf("epochs (%d) and batch size (%d) must be >= 1", spec.Opts.Epochs, spec.Opts.BatchSize)
+	}
+	lock, resume, err := claimRunDir(spec.Dir, "suture train", "last.ckpt", spec.Resume, spec.Force)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	part, err := LoadFold(spec.Loader, spec.Data, spec.Size, spec.SplitSeed, spec.Fold)
+	if err != nil {
+		return nil, err
+	}
+	run := ckpt.RunInfo{Data: strings.Join(spec.Data, "+"), Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Seed}
+	last := filepath.Join(spec.Dir, "last.ckpt")
+	opts := spec.Opts
+	opts.Seed = spec.Seed
+	info := &TrainInfo{Data: run.Data, Train: len(part.Train), Val: len(part.Val), Backend: b.Name()}
+	var m *unet.Model
+	var loaded *unet.Loaded
+	switch {
+	case resume:
+		if loaded, err = unet.Load(last, b); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		if loaded.Meta.Run != run {
+			return nil, fmt.Errorf("resume: %s was trained with %+v, this run asks for %+v", last, loaded.Meta.Run, run)
+		}
+		m = loaded.Model
+		// The schedule of a resumed run is the one it started with.
+		opts.LR, opts.WarmupEpochs, opts.WarmupFrom = loaded.Meta.Train.LR, loaded.Meta.Train.WarmupEpochs, loaded.Meta.Train.WarmupFrom
+		info.ResumedEpoch, info.Resumed = loaded.Meta.State.Epoch, 1
+	case spec.FineTune != nil:
+		ft := spec.FineTune
+		from, err := unet.Load(ft.From, b)
+		if err != nil {
+			return nil, fmt.Errorf("fine-tune: %w", err)
+		}
+		orig := from.Meta.Train
+		if orig.LR <= 0 || orig.Epochs < 1 {
+			return nil, fmt.Errorf("fine-tune: %s records no learning-rate schedule to continue from", ft.From)
+		}
+		if ft.LRFactor <= 0 || ft.WarmupEpochs < 0 {
+			return nil, fmt.Errorf("fine-tune: learning-rate factor %g must be > 0 and warm-up %d epochs >= 0", ft.LRFactor, ft.WarmupEpochs)
+		}
+		m = from.Model
+		opts.LR = float32(float64(orig.LR) * ft.LRFactor)
+		opts.WarmupEpochs, opts.WarmupFrom = ft.WarmupEpochs, orig.LastLR()
+		info.FromCheckpoint = ft.From
+	default:
+		cfg, err := planFor(part, classesOf(part), spec.Features)
+		if err != nil {
+			return nil, err
+		}
+		if m, err = unet.NewModel(b, cfg, spec.Seed); err != nil {
+			return nil, err
+		}
+	}
+	tr, err := unet.NewTrainer(m, opts)
+	if err != nil {
+		return nil, err
+	}
+	if loaded != nil {
+		if err := loaded.Resume(tr); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+	}
+	img := part.Train[0].Image
+	info.Shape = [3]int{img.Shape[0], img.Shape[1], img.Shape[2]}
+	info.Epochs, info.Stages, info.Features, info.Parameters = opts.Epochs, m.Config.NStages, m.Config.FeaturesPerStage, m.Params.Trainable
+	info.LR, info.WarmupFrom = opts.LR, opts.WarmupFrom
+	emit(TrainEvent{Kind: "start", Info: info})
+	res := &TrainResult{Last: last}
+	tr.Progress = func(p unet.Progress) { emit(TrainEvent{Kind: "step", Progress: p}) }
+	tr.OnEpoch = func(tr *unet.Trainer, isBest bool) error {
+		if isBest {
+			res.Best = filepath.Join(spec.Dir, "best.ckpt")
+			if err := unet.Save(res.Best, m, tr, run); err != nil {
+				return err
+			}
+		}
+		if err := WriteTrainLog(filepath.Join(spec.Dir, "log.csv"), tr.State.Log); err != nil {
+			return err
+		}
+		if err := unet.Save(last, m, tr, run); err != nil {
+			return err
+		}
+		emit(TrainEvent{Kind: "epoch", Epoch: tr.State.Log[len(tr.State.Log)-1], Best: isBest})
+		return nil
+	}
+	var val []unet.Sample
+	if spec.Validate {
+		val = part.Val
+	}
+	err = tr.Fit(ctx, part.Train, val)
+	res.State = tr.State
+	switch {
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		if serr := unet.Save(last, m, tr, run); serr != nil {
+			return nil, fmt.Errorf("interrupted, and saving failed: %w", serr)
+		}
+		return nil, fmt.Errorf("%w at epoch %d, step %d; saved %s (continue with --resume)", err, tr.State.Epoch+1, tr.State.Iter, last)
+	case errors.Is(err, unet.ErrBudget):
+		res.Stopped = err
+	case err != nil:
+		return nil, err
+	}
+	if tr.State.BestEpoch >= 0 && spec.Validate {
+		res.Best = filepath.Join(spec.Dir, "best.ckpt")
+	}
+	return res, nil
+}
