@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 BIN     := bin/suture
 
-.PHONY: all build demo test lint bench fmt clean
+.PHONY: all build demo test lint bench fmt clean fuzz
 
 all: build
 
@@ -23,6 +23,16 @@ lint:
 
 fmt:
 	gofmt -w .
+
+# A bounded run of every fuzz target of the readers of untrusted files
+# (PyTorch pickles and archives, .npy, safetensors, Suture checkpoints).
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzUnpickle$$' -fuzztime $(FUZZTIME) ./io/pth/
+	$(GO) test -run '^$$' -fuzz '^FuzzArchive$$' -fuzztime $(FUZZTIME) ./io/pth/
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./io/npy/
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./io/safetensors/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./io/ckpt/
 
 # Kernel benchmarks (go test -bench: the benchmark U-Net's conv layers,
 # forward and backward, GFLOP/s) and the end-to-end cases of `suture bench`.

@@ -225,12 +225,19 @@ func Read[N Base](r io.Reader, b kernels.Backend, load BaseLoader[N]) (*Joined[N
 // (a path) prefixes errors. The matching is recomputed and must give the
 // recorded pairs, and the base networks must match their fingerprints.
 func FromCheckpoint[N Base](name string, c *ckpt.Checkpoint, b kernels.Backend, load BaseLoader[N]) (*Joined[N], error) {
+	return fromCheckpoint(name, c, b, load, Kind)
+}
+
+func fromCheckpoint[N Base](name string, c *ckpt.Checkpoint, b kernels.Backend, load BaseLoader[N], want string) (*Joined[N], error) {
 	kind, err := c.Kind()
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a Suture model checkpoint: %w", name, err)
 	}
-	if kind != Kind {
-		return nil, fmt.Errorf("%s: a %s checkpoint, not a stitched model", name, kind)
+	if kind != want {
+		if want == Kind {
+			return nil, fmt.Errorf("%s: a %s checkpoint, not a stitched model", name, kind)
+		}
+		return nil, fmt.Errorf("%s: a %s checkpoint, not an extracted stitched network", name, kind)
 	}
 	var meta Meta
 	if err := c.GetMeta("stitched", &meta); err != nil {
@@ -312,4 +319,67 @@ func (s *Joined[N]) Resume(tr *Trainer) error {
 	}
 	tr.State = s.Meta.State
 	return tr.Opt.SetState(s.adam, s.Meta.OptStep)
+}
+
+// ExtractedKind is the "kind" meta value of one network extracted from a
+// stitched model (a stitch-ensemble, say) and saved as a standalone model:
+// the stitched checkpoint's content without training state, plus the
+// switch setting under the meta key "setting". It loads like any other
+// model, with no network choice to make.
+const ExtractedKind = "stitched-network"
+
+// ExtractedCheckpoint returns the standalone checkpoint of the network that
+// setting extracts from s.
+func (s *Joined[N]) ExtractedCheckpoint(setting Setting) (*ckpt.Checkpoint, error) {
+	if err := s.M.checkSetting(setting); err != nil {
+		return nil, err
+	}
+	c, err := s.Checkpoint(nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.SetMeta("kind", ExtractedKind); err != nil {
+		return nil, err
+	}
+	if err := c.SetMeta("setting", setting.String()); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// SaveExtracted writes the network that setting extracts from s as a
+// standalone model to path atomically.
+func (s *Joined[N]) SaveExtracted(path string, setting Setting) error {
+	c, err := s.ExtractedCheckpoint(setting)
+	if err != nil {
+		return err
+	}
+	return ckpt.Write(path, c)
+}
+
+// WriteExtracted encodes the standalone model of setting's network to w.
+func (s *Joined[N]) WriteExtracted(w io.Writer, setting Setting) error {
+	c, err := s.ExtractedCheckpoint(setting)
+	if err != nil {
+		return err
+	}
+	return ckpt.Encode(w, c)
+}
+
+// FromExtracted reads a standalone extracted network: the stitched model
+// and its setting.
+func FromExtracted[N Base](name string, c *ckpt.Checkpoint, b kernels.Backend, load BaseLoader[N]) (*Joined[N], Setting, error) {
+	s, err := fromCheckpoint(name, c, b, load, ExtractedKind)
+	if err != nil {
+		return nil, Setting{}, err
+	}
+	var spec string
+	if err := c.GetMeta("setting", &spec); err != nil {
+		return nil, Setting{}, fmt.Errorf("%s: %w", name, err)
+	}
+	setting, err := ParseSetting(spec, s.M.Pairs())
+	if err != nil {
+		return nil, Setting{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return s, setting, nil
 }

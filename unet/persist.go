@@ -18,11 +18,12 @@ import (
 
 // Meta is the metadata of a U-Net checkpoint (meta key "unet"; "kind" is "unet").
 type Meta struct {
-	Config  *Config      `json:"config"`
-	Train   TrainOptions `json:"train"`
-	State   State        `json:"state"`
-	Run     ckpt.RunInfo `json:"run"`
-	OptStep int          `json:"opt_step"`
+	Config    *Config      `json:"config"`
+	Train     TrainOptions `json:"train"`
+	State     State        `json:"state"`
+	Run       ckpt.RunInfo `json:"run"`
+	OptStep   int          `json:"opt_step"`
+	Inference *Inference   `json:"inference,omitempty"`
 }
 
 // Kind is the "kind" meta value of a U-Net checkpoint.
@@ -48,7 +49,7 @@ func ParamTensors(set *nn.ParamSet, prefix string) ([]ckpt.Named, error) {
 // nil the training state and optimizer momentum for resuming.
 func (m *Model) Checkpoint(tr *Trainer, run ckpt.RunInfo) (*ckpt.Checkpoint, error) {
 	c := &ckpt.Checkpoint{}
-	meta := Meta{Config: m.Config, Run: run}
+	meta := Meta{Config: m.Config, Run: run, Inference: m.Inference}
 	ts, err := ParamTensors(m.Params, "")
 	if err != nil {
 		return nil, err
@@ -147,6 +148,12 @@ func FromCheckpoint(name string, c *ckpt.Checkpoint, b kernels.Backend) (*Loaded
 	if err != nil {
 		return nil, err
 	}
+	if meta.Inference != nil {
+		if err := meta.Inference.Validate(meta.Config); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		m.Inference = meta.Inference
+	}
 	return &Loaded{Model: m, Meta: meta, Momentum: momentum}, nil
 }
 
@@ -213,7 +220,7 @@ func (m *Model) CheckInput(c, h, w int) error { return m.Config.CheckInput(c, h,
 
 // BaseMeta is what a stitched checkpoint stores about the network beside
 // its parameters: a Meta holding only the config.
-func (m *Model) BaseMeta() any { return Meta{Config: m.Config} }
+func (m *Model) BaseMeta() any { return Meta{Config: m.Config, Inference: m.Inference} }
 
 // LoadBase rebuilds a base network of a stitched checkpoint from the JSON
 // that BaseMeta wrote and its parameters by name (stitch.BaseLoader).
@@ -222,5 +229,15 @@ func LoadBase(b kernels.Backend, meta json.RawMessage, params map[string]*tensor
 	if err := json.Unmarshal(meta, &m); err != nil {
 		return nil, fmt.Errorf("U-Net meta: %w", err)
 	}
-	return fromParts("U-Net", m.Config, params, b)
+	model, err := fromParts("U-Net", m.Config, params, b)
+	if err != nil {
+		return nil, err
+	}
+	if m.Inference != nil {
+		if err := m.Inference.Validate(m.Config); err != nil {
+			return nil, fmt.Errorf("U-Net: %w", err)
+		}
+		model.Inference = m.Inference
+	}
+	return model, nil
 }

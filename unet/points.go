@@ -6,11 +6,12 @@ import (
 	"strconv"
 )
 
-var stagePoint = regexp.MustCompile(`^(enc|dec)(\d+)\.act(\d+)$`)
+var stagePoint = regexp.MustCompile(`^(enc|dec)(\d+)\.(?:act(\d+)|b(\d+)\.act)$`)
 
 // Points returns the stitch-candidate filter named by points: "all" (every
 // vertex; nil) or "stage" (the output of every encoder and decoder stage, as
-// in the benchmark's stitch case).
+// in the benchmark's stitch case; for the residual encoder the output of
+// each stage's last block).
 func (m *Model) Points(points string) (func(v int) bool, error) {
 	g, cfg := m.Graph, m.Config
 	switch points {
@@ -23,7 +24,14 @@ func (m *Model) Points(points string) (func(v int) bool, error) {
 				return false
 			}
 			s, _ := strconv.Atoi(sm[2])
+			if sm[4] != "" { // a residual block's output
+				j, _ := strconv.Atoi(sm[4])
+				return cfg.Encoder == EncoderResidual && j == cfg.NConvPerStage[s]-1
+			}
 			j, _ := strconv.Atoi(sm[3])
+			if cfg.Encoder == EncoderResidual && sm[1] == "enc" {
+				return false
+			}
 			if sm[1] == "enc" {
 				return j == cfg.NConvPerStage[s]-1
 			}

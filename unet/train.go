@@ -107,6 +107,10 @@ type Model struct {
 	Graph  *nn.Graph
 	Params *nn.ParamSet
 	B      kernels.Backend
+	// Inference says how to prepare images and read the output (patch,
+	// normalisation, labels); nil for a model that has not been trained or
+	// imported yet, and in checkpoints written before it was recorded.
+	Inference *Inference
 }
 
 // NewModel builds cfg with weights from seed on backend b.
@@ -256,6 +260,10 @@ func (tr *Trainer) prepare(train []Sample) error {
 	}
 	if err := tr.M.Config.CheckInput(c, ph, pw); err != nil {
 		return fmt.Errorf("train: %w", err)
+	}
+	if tr.M.Inference == nil { // record the training size for prediction
+		tr.M.Inference = NativeInference(tr.M.Config, h, w)
+		tr.M.Inference.PatchSize = [2]int{ph, pw}
 	}
 	tr.batch, err = newBatcher(tr.M, train, tr.Opts.BatchSize, ph, pw)
 	return err

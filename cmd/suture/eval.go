@@ -99,7 +99,7 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	split := fs.String("split", "test", "which samples: test, val, train or all")
 	fold := fs.Int("fold", -1, "cross-validation fold (default: the model's)")
 	splitSeed := fs.Int64("split-seed", -1, "seed of the six-part split (default: the model's)")
-	net := fs.String("net", "ensemble", "for stitched models: a, b, ensemble, stitch-ensemble:K or switches:SPEC")
+	net := fs.String("net", "", "stitched models only: a, b, ensemble (default), stitch-ensemble:K or switches:SPEC")
 	csvPath := fs.String("out", "", "write per-sample scores (name, dice, hd95) to this CSV")
 	asJSON := fs.Bool("json", false, "print one JSON object (n, dice_mean, hd95_mean, ...)")
 	batch := fs.Int("batch", 8, "images per forward pass")
@@ -129,6 +129,9 @@ func evaluate(b kernels.Backend, model, data string, size int, split string, fol
 	if err != nil {
 		return nil, meta, err
 	}
+	if net != "" && kind != stitch.Kind {
+		return nil, meta, usageErr("%s: a %s checkpoint is one network; --net applies to stitched checkpoints only", model, kind)
+	}
 	switch kind {
 	case "unet":
 		l, err := unet.Load(model, b)
@@ -146,11 +149,30 @@ func evaluate(b kernels.Backend, model, data string, size int, split string, fol
 		if err != nil {
 			return nil, meta, err
 		}
+		if net == "" {
+			net = "ensemble"
+		}
 		setting, err := experiment.ParseNet(net, s.M.Pairs())
 		if err != nil {
 			return nil, meta, usageErr("%v", err)
 		}
 		meta.Net = net
+		samples, err := evalData(data, size, s.Meta.Run, fold, splitSeed, split)
+		if err != nil {
+			return nil, meta, err
+		}
+		res, err := experiment.EvalStitched(s, setting, samples, batch)
+		return res, meta, err
+	case stitch.ExtractedKind:
+		c, err := ckpt.Read(model)
+		if err != nil {
+			return nil, meta, err
+		}
+		s, setting, err := stitch.FromExtracted(model, c, b, unet.LoadBase)
+		if err != nil {
+			return nil, meta, err
+		}
+		meta.Net = setting.String()
 		samples, err := evalData(data, size, s.Meta.Run, fold, splitSeed, split)
 		if err != nil {
 			return nil, meta, err

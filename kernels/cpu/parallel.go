@@ -38,6 +38,7 @@ type helperSlot struct {
 	call     partCall
 	sleeping atomic.Bool
 	wake     chan struct{} // capacity 1: a stale token only costs one extra poll
+	exited   chan struct{} // closed when the goroutine has stopped (StopHelpers)
 }
 
 const (
@@ -113,12 +114,39 @@ func helper(i int) *helperSlot {
 		slots = *s
 	}
 	for len(slots) <= i {
-		h := &helperSlot{wake: make(chan struct{}, 1)}
+		h := &helperSlot{wake: make(chan struct{}, 1), exited: make(chan struct{})}
 		slots = append(slots[:len(slots):len(slots)], h)
 		go h.loop(len(slots))
 	}
 	helpers.slots.Store(&slots)
 	return slots[i]
+}
+
+// StopHelpers ends the helper goroutines of the fast path, which every cpu
+// backend shares, and returns when they have stopped. A part a helper is
+// running finishes first; a call running meanwhile does the parts of
+// stopped helpers itself; a later call starts new helpers. Programs that
+// embed Suture call it when they are done predicting, so that no goroutine
+// is left behind.
+func StopHelpers() {
+	helpers.mu.Lock()
+	old := helpers.slots.Swap(nil)
+	helpers.mu.Unlock()
+	if old == nil {
+		return
+	}
+	for _, h := range *old {
+		for !h.state.CompareAndSwap(slotIdle, slotClaimed) {
+			runtime.Gosched() // running a part; it goes idle when done
+		}
+		h.call = partCall{} // no task: stop
+		h.state.Store(slotPosted)
+		select {
+		case h.wake <- struct{}{}:
+		default:
+		}
+		<-h.exited
+	}
 }
 
 // loop runs posted parts; between them it polls for spinFor, then sleeps,
@@ -136,6 +164,10 @@ func (h *helperSlot) loop(index int) {
 		}
 		c := h.call
 		h.call = partCall{}
+		if c.t == nil { // StopHelpers: the slot stays posted, so no caller claims it again
+			close(h.exited)
+			return
+		}
 		runTraced(c.tr, c.t, index, c.part, c.parts)
 		h.state.Store(slotIdle)
 		c.done.left.Add(-1)
