@@ -58,6 +58,7 @@ fails=()
 notes=()
 child=""
 current="start"
+skipped=0
 
 say() { echo "$*" | tee -a "$summary"; }
 
@@ -103,9 +104,11 @@ run() {
 	shift 2
 	current=$name
 	limit=$(left "$cap")
+	skipped=0
 	if [ $((deadline - SECONDS - reserve)) -lt 3 ]; then
 		rc=124
-		echo "budget spent before this step" >"$out/$name.log"
+		skipped=1
+		echo "not run: the budget was spent" >"$out/$name.log"
 		return
 	fi
 	timeout -k 5 "$limit" "$@" >"$out/$name.log" 2>&1 &
@@ -129,7 +132,9 @@ check() {
 		say "   $v"
 		return 0
 	fi
-	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+	if [ "$skipped" = 1 ]; then
+		v="not run: the budget was spent"
+	elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 		v="timed out after $limit s${v:+ (last verdict: $v)}"
 	elif [ -z "$v" ]; then
 		v="exit $rc: $(grep -v '^\s*$' "$out/$name.log" | tail -3 | tr '\n' ' ')"
@@ -198,7 +203,9 @@ else
 fi
 run bench 600 "$here/suture" "${bench_args[@]}"
 sed 's/^/   /' "$out/bench.log" | tee -a "$summary"
-if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+if [ "$skipped" = 1 ]; then
+	fails+=("bench: not run: the budget was spent")
+elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 	fails+=("bench: timed out after $limit s (the figures so far are above)")
 elif [ "$rc" -ne 0 ]; then
 	fails+=("bench: exit $rc: $(grep -v '^\s*$' "$out/bench.log" | tail -1)")

@@ -5,8 +5,10 @@ package gpucheck
 import (
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"suture/bench"
 	"suture/kernels"
@@ -42,6 +44,10 @@ const (
 	gradRTol = 1e-2
 	gradATol = 1e-4
 )
+
+// hangEnv set to "steps" makes TestSteps hang (script_test.go checks that
+// gpu-check.sh kills it within its budget and still gives a verdict).
+const hangEnv = "SUTURE_GPUCHECK_HANG"
 
 // stepCheck is one training step compared between the device and a CPU backend.
 type stepCheck struct {
@@ -150,6 +156,9 @@ func compareSteps(dev, ref stepResult) (worst float64, worstName string, errs []
 // TestSteps runs the profile's training steps on the device and on the CPU
 // and compares losses and gradients (tolerances above).
 func TestSteps(t *testing.T) {
+	if os.Getenv(hangEnv) == "steps" {
+		time.Sleep(time.Hour) // gpu-check.sh's own test of a step killed by its budget
+	}
 	p := currentProfile(t)
 	var failed []string
 	for _, c := range p.steps {
