@@ -24,6 +24,8 @@
 // the package has nothing to test.
 //
 // TestCheckScript* run gpu-check.sh itself against an emulator kit (make
-// gpu-check-emu sets SUTURE_GPU_KIT): it must end in RESULT: PASS, and in
-// RESULT: FAIL naming the kernel when a kernel is broken on purpose.
+// gpu-check-emu sets SUTURE_GPU_KIT): it must end in RESULT: PASS, in
+// RESULT: FAIL naming the kernel when a kernel is broken on purpose, and in
+// RESULT: FAIL within its budget when a step hangs (SUTURE_GPUCHECK_HANG)
+// or the budget is too short.
 package gpucheck
