@@ -58,7 +58,7 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !*quick || set["folds"] {
-		f, err := parseFolds(*folds)
+		f, err := parseIntList(*folds, 0)
 		if err != nil {
 			return usageErr("--folds: %v", err)
 		}
@@ -105,17 +105,6 @@ func baseName(p string) string {
 	return p
 }
 
-func parseFolds(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		var v int
-		if _, err := fmt.Sscanf(strings.TrimSpace(f), "%d", &v); err != nil {
-			return nil, fmt.Errorf("%q is not a list of fold numbers", s)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
 
 func runExperimentRun(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("experiment run", out)

@@ -36,15 +36,19 @@ func backendFlag(fs interface {
 	}
 }
 
-func parseInts(s string) ([]int, error) {
+// parseInts reads a comma-separated list of positive integers ("" is nil).
+func parseInts(s string) ([]int, error) { return parseIntList(s, 1) }
+
+// parseIntList reads a comma-separated list of integers >= lo ("" is nil).
+func parseIntList(s string, lo int) ([]int, error) {
 	if s == "" {
 		return nil, nil
 	}
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("%q is not a list of positive integers", s)
+		if err != nil || v < lo {
+			return nil, fmt.Errorf("%q is not a list of integers >= %d", s, lo)
 		}
 		out = append(out, v)
 	}
