@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"suture/kernels/cpu"
 	"suture/io/imageset"
+	"suture/kernels/cpu"
 )
 
 // memExchange joins two parties of FedAvgParty in one process: each side
