@@ -404,4 +404,3 @@ func Mirror(ctx context.Context, q *Queue, p *experiment.Plan, dir string) (int,
 	}
 	return n, nil
 }
-
