@@ -159,10 +159,11 @@ func Status(ctx context.Context, q *Queue, name string) (*experiment.Plan, []Job
 					continue
 				}
 				if r := refusal(ws, j, t[1]); r != "" {
+					r = "waiting for a willing worker: " + r
 					if t[1] != "" {
 						r = "party " + t[1] + ": " + r
 					}
-					waits = append(waits, "waiting for a willing worker: "+r)
+					waits = append(waits, r)
 				}
 			}
 			switch {
