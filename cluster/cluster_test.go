@@ -25,6 +25,16 @@ import (
 	"suture/kernels/cpu"
 )
 
+// Tests give up on unanswered requests and silent transfers sooner than
+// the defaults, so that what a server restart loses is retried quickly.
+const (
+	testTimeout = 5 * time.Second
+	testStall   = 3 * time.Second
+)
+
+// queuedRunLimit bounds the queued run of TestQuickPlanOnQueue.
+var queuedRunLimit = 3 * time.Minute
+
 // Workers run as separate processes (this test binary started again), so
 // that a test can kill one outright.
 const workerEnv = "SUTURE_CLUSTER_TEST_WORKER"
@@ -76,6 +86,7 @@ func workerMain(cfg string) int {
 		fmt.Println("open:", err)
 		return 1
 	}
+	q.timeout, q.stall = testTimeout, testStall
 	var mu sync.Mutex
 	err = RunWorker(ctx, q, WorkerOptions{Name: c.Name, Parties: c.Parties, Allow: c.Allow, Jobs: 1, Cache: c.Cache,
 		Poll: 50 * time.Millisecond, Backend: func() (kernels.Backend, error) { return cpu.New(1), nil },
@@ -193,6 +204,7 @@ func openQueue(t *testing.T, url string, ackWait time.Duration) *Queue {
 	if err != nil {
 		t.Fatal(err)
 	}
+	q.timeout, q.stall = testTimeout, testStall
 	return q
 }
 
@@ -261,7 +273,7 @@ func TestQuickPlanOnQueue(t *testing.T) {
 	q := openQueue(t, url, 2*time.Second)
 	jobs := experiment.Jobs(p)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), queuedRunLimit)
 	defer cancel()
 	mirror := filepath.Join(root, "results")
 	runErr := make(chan error, 1)
@@ -324,7 +336,11 @@ func TestQuickPlanOnQueue(t *testing.T) {
 			t.Fatal(err)
 		}
 	case <-ctx.Done():
-		t.Fatal("the queued run did not finish within 5 minutes")
+		for _, w := range []*proc{w2, w3} {
+			w.cmd.Process.Signal(syscall.SIGQUIT) // a goroutine dump, to see what hangs
+		}
+		time.Sleep(time.Second)
+		t.Fatal("the queued run did not finish in time")
 	}
 	t.Logf("queued run: %v in all", time.Since(start))
 

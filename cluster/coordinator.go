@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -94,7 +95,9 @@ func RunPlan(ctx context.Context, q *Queue, p *experiment.Plan, o RunOptions) er
 			}
 			for _, t := range tokens(j) {
 				// A parked job's token was terminated; clear any left.
-				_ = q.stream.Purge(ctx, jetstream.WithPurgeSubject(tokenSubject(t[0], token{Key: j.Key, Party: t[1]})))
+				pctx, cancel := q.opCtx(ctx)
+				_ = q.stream.Purge(pctx, jetstream.WithPurgeSubject(tokenSubject(t[0], token{Key: j.Key, Party: t[1]})))
+				cancel()
 			}
 		}
 	}
@@ -266,39 +269,30 @@ type states struct {
 func readStates(ctx context.Context, q *Queue) (*states, error) {
 	st := &states{done: map[string]*doneRecord{}, failed: map[string]*triesRecord{}, tries: map[string]*triesRecord{},
 		runs: map[string][]*runRecord{}}
-	keys, err := q.keys(ctx, q.jobs, ">")
+	recs, err := q.snapshot(ctx, q.jobs, ">")
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
+	for k, v := range recs {
 		kind, rest, _ := strings.Cut(k, ".")
 		var err error
 		switch kind {
 		case "done":
 			var r doneRecord
-			if ok, e := q.getJSON(ctx, q.jobs, k, &r); ok {
-				st.done[rest] = &r
-			} else {
-				err = e
-			}
+			err = json.Unmarshal(v, &r)
+			st.done[rest] = &r
 		case "failed", "tries":
 			var r triesRecord
-			if ok, e := q.getJSON(ctx, q.jobs, k, &r); ok {
-				map[string]map[string]*triesRecord{"failed": st.failed, "tries": st.tries}[kind][rest] = &r
-			} else {
-				err = e
-			}
+			err = json.Unmarshal(v, &r)
+			map[string]map[string]*triesRecord{"failed": st.failed, "tries": st.tries}[kind][rest] = &r
 		case "run":
 			var r runRecord
-			if ok, e := q.getJSON(ctx, q.jobs, k, &r); ok {
-				key, _, _ := strings.Cut(rest, ".")
-				st.runs[key] = append(st.runs[key], &r)
-			} else {
-				err = e
-			}
+			err = json.Unmarshal(v, &r)
+			key, _, _ := strings.Cut(rest, ".")
+			st.runs[key] = append(st.runs[key], &r)
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("queue record %s: %w", k, err)
 		}
 	}
 	return st, nil

@@ -247,7 +247,9 @@ func (w *Worker) runFed(ctx context.Context, msg jetstream.Msg, wp *workerPlan, 
 			}
 		} else {
 			_ = w.q.del(ctx, w.q.jobs, runKey(j, party))
-			_ = msg.DoubleAck(ctx)
+			actx, cancel := w.q.opCtx(ctx)
+			_ = msg.DoubleAck(actx)
+			cancel()
 			w.logf("finished party %s of %s", party, j.ID)
 		}
 		w.fedCleanup(ctx, j, party, wp.plan.Fed.Rounds)

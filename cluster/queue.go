@@ -49,8 +49,14 @@ const (
 // every third of it.
 const DefaultAckWait = time.Minute
 
-// opTimeout bounds each request to the server.
-const opTimeout = 30 * time.Second
+// Default bounds on the server's answers: a request unanswered for
+// requestTimeout is tried again (one sent as the server went down is
+// lost), and so is an artifact transfer that moves no byte for
+// stallTimeout.
+const (
+	requestTimeout = 10 * time.Second
+	stallTimeout   = 30 * time.Second
+)
 
 // ConnectOptions say how to reach and authenticate to a NATS server. They
 // are passed through to the client: user and password, an nkey seed file,
@@ -143,6 +149,13 @@ type Queue struct {
 	workers jetstream.KeyValue
 	store   jetstream.ObjectStore
 	cons    map[string]jetstream.Consumer // class -> consumer
+	// timeout bounds one request, stall one artifact transfer's silence.
+	timeout, stall time.Duration
+}
+
+// opCtx bounds one request to the server.
+func (q *Queue) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, q.timeout)
 }
 
 // Open makes sure the queue's stream, consumers, buckets and object store
@@ -154,9 +167,9 @@ func Open(ctx context.Context, nc *nats.Conn, ackWait time.Duration) (*Queue, er
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	ctx, cancel := context.WithTimeout(ctx, 3*requestTimeout)
 	defer cancel()
-	q := &Queue{nc: nc, js: js, cons: map[string]jetstream.Consumer{}}
+	q := &Queue{nc: nc, js: js, cons: map[string]jetstream.Consumer{}, timeout: requestTimeout, stall: stallTimeout}
 	// One token per job (or federated party) at a time: a second offer of a
 	// job still queued is refused by the server, whoever makes it.
 	q.stream, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: streamName, Subjects: []string{subjectPrefix + ">"},
@@ -207,7 +220,7 @@ func (q *Queue) ackWait(ctx context.Context, name string) time.Duration {
 		if consumerName(class) != name {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(ctx, opTimeout)
+		ctx, cancel := q.opCtx(ctx)
 		info, err := c.Info(ctx)
 		cancel()
 		if err != nil {
@@ -354,7 +367,7 @@ const (
 )
 
 func (q *Queue) getJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	ctx, cancel := q.opCtx(ctx)
 	defer cancel()
 	e, err := kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
@@ -377,7 +390,7 @@ func (q *Queue) putJSON(ctx context.Context, kv jetstream.KeyValue, key string, 
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	ctx, cancel := q.opCtx(ctx)
 	defer cancel()
 	_, err = kv.Put(ctx, key, b)
 	return err
@@ -390,7 +403,7 @@ func (q *Queue) createJSON(ctx context.Context, kv jetstream.KeyValue, key strin
 	if err != nil {
 		return false, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	ctx, cancel := q.opCtx(ctx)
 	defer cancel()
 	_, err = kv.Create(ctx, key, b)
 	if errors.Is(err, jetstream.ErrKeyExists) {
@@ -400,7 +413,7 @@ func (q *Queue) createJSON(ctx context.Context, kv jetstream.KeyValue, key strin
 }
 
 func (q *Queue) del(ctx context.Context, kv jetstream.KeyValue, key string) error {
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	ctx, cancel := q.opCtx(ctx)
 	defer cancel()
 	err := kv.Delete(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -411,7 +424,7 @@ func (q *Queue) del(ctx context.Context, kv jetstream.KeyValue, key string) erro
 
 // keys lists a bucket's keys matching filter (nil when there are none).
 func (q *Queue) keys(ctx context.Context, kv jetstream.KeyValue, filter string) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	ctx, cancel := q.opCtx(ctx)
 	defer cancel()
 	l, err := kv.ListKeysFiltered(ctx, filter)
 	if err != nil {
@@ -425,6 +438,34 @@ func (q *Queue) keys(ctx context.Context, kv jetstream.KeyValue, filter string) 
 	return out, nil
 }
 
+// snapshot reads every live key of a bucket matching filter with its
+// value, in one stream from the server (one round trip, however many keys:
+// the coordinator may be far from the server).
+func (q *Queue) snapshot(ctx context.Context, kv jetstream.KeyValue, filter string) (map[string][]byte, error) {
+	ctx, cancel := q.opCtx(ctx)
+	defer cancel()
+	w, err := kv.WatchFiltered(ctx, []string{filter}, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, err
+	}
+	defer w.Stop()
+	out := map[string][]byte{}
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, errors.New("the server ended the listing")
+			}
+			if e == nil {
+				return out, nil // the current values are all in
+			}
+			out[e.Key()] = e.Value()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
 // publish offers a token; an offer of a token still queued is refused by
 // the server (one message per subject) and is not an error.
 func (q *Queue) publish(ctx context.Context, class string, t token) error {
@@ -432,7 +473,7 @@ func (q *Queue) publish(ctx context.Context, class string, t token) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	ctx, cancel := q.opCtx(ctx)
 	defer cancel()
 	_, err = q.js.Publish(ctx, tokenSubject(class, t), b)
 	if err != nil && strings.Contains(err.Error(), "maximum messages per subject") {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -39,21 +40,21 @@ func (s Site) refuses(j *experiment.Job, party string) string {
 
 // liveWorkers lists the registered workers heard from within workerGone.
 func (q *Queue) liveWorkers(ctx context.Context) ([]workerRecord, error) {
-	names, err := q.keys(ctx, q.workers, ">")
+	recs, err := q.snapshot(ctx, q.workers, ">")
 	if err != nil {
 		return nil, err
 	}
 	var out []workerRecord
-	for _, n := range names {
+	for k, v := range recs {
 		var w workerRecord
-		ok, err := q.getJSON(ctx, q.workers, n, &w)
-		if err != nil {
-			return nil, err
+		if err := json.Unmarshal(v, &w); err != nil {
+			return nil, fmt.Errorf("worker record %s: %w", k, err)
 		}
-		if ok && time.Since(w.At) < workerGone {
+		if time.Since(w.At) < workerGone {
 			out = append(out, w)
 		}
 	}
+	slices.SortFunc(out, func(a, b workerRecord) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 

@@ -207,29 +207,32 @@ func kvSafe(s string) string {
 
 // lane takes one job at a time from classes, in turn.
 func (w *Worker) lane(ctx context.Context, classes []string) {
+	wait := max(w.o.Poll/time.Duration(max(len(classes), 1)), 10*time.Millisecond)
 	for ctx.Err() == nil {
 		got := false
 		for _, class := range classes {
-			msg := fetchOne(w.q.cons[class])
-			if msg == nil {
-				continue
+			if msg := fetchOne(w.q.cons[class], wait); msg != nil {
+				got = true
+				w.handle(ctx, msg)
+				break
 			}
-			got = true
-			w.handle(ctx, msg)
-			break
 		}
-		if !got {
+		if !got && len(classes) == 0 {
 			sleepCtx(ctx, w.o.Poll)
 		}
 	}
 }
 
-func fetchOne(c jetstream.Consumer) jetstream.Msg {
+// fetchOne takes one token from c, waiting for one up to wait. (A pull
+// request without a wait would be waited for up to half a minute when it
+// was lost to a restarting server.)
+func fetchOne(c jetstream.Consumer, wait time.Duration) jetstream.Msg {
 	if c == nil {
 		return nil
 	}
-	b, err := c.FetchNoWait(1)
+	b, err := c.Fetch(1, jetstream.FetchMaxWait(wait))
 	if err != nil {
+		time.Sleep(wait) // the server may be away
 		return nil
 	}
 	for m := range b.Messages() {
@@ -399,7 +402,7 @@ func (w *Worker) runOne(ctx context.Context, msg jetstream.Msg, wp *workerPlan, 
 		}
 	case ctx.Err() != nil:
 		// Stopping: keep the checkpoint the job saved for the next worker.
-		uctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		uctx, cancel := context.WithTimeout(context.Background(), 2*w.q.stall)
 		_ = up.upload(uctx)
 		_ = w.q.del(uctx, w.q.jobs, "run."+j.Key)
 		cancel()
@@ -430,7 +433,7 @@ func (w *Worker) complete(ctx context.Context, msg jetstream.Msg, j *experiment.
 		}
 		rec.Files = append(rec.Files, fi)
 	}
-	created, err := w.q.createJSON(ctx, w.q.jobs, "done."+j.Key, rec)
+	created, err := w.q.createDone(ctx, j.Key, rec)
 	if err != nil {
 		return err
 	}
@@ -444,11 +447,38 @@ func (w *Worker) complete(ctx context.Context, msg jetstream.Msg, j *experiment.
 	}
 	_ = w.q.del(ctx, w.q.jobs, "run."+j.Key)
 	_ = w.q.del(ctx, w.q.jobs, "tries."+j.Key)
-	if err := msg.DoubleAck(ctx); err != nil {
+	actx, cancel := w.q.opCtx(ctx)
+	defer cancel()
+	if err := msg.DoubleAck(actx); err != nil {
 		// The done record is written: whoever gets the token next acks it.
 		w.logf("acknowledging %s: %v", j.ID, err)
 	}
 	return nil
+}
+
+// createDone writes job key's done record unless one exists, and reports
+// whether this call wrote it. A write whose answer was lost (the server
+// restarting) is retried and recognised by the record's worker and time.
+func (q *Queue) createDone(ctx context.Context, key string, rec doneRecord) (bool, error) {
+	var err error
+	for range 40 {
+		var created bool
+		if created, err = q.createJSON(ctx, q.jobs, "done."+key, rec); err == nil {
+			if created {
+				return true, nil
+			}
+			var got doneRecord
+			if ok, gerr := q.getJSON(ctx, q.jobs, "done."+key, &got); gerr != nil {
+				err = gerr
+			} else {
+				return ok && got.Worker == rec.Worker && got.At.Equal(rec.At), nil
+			}
+		}
+		if !sleepCtx(ctx, 250*time.Millisecond) {
+			break
+		}
+	}
+	return false, err
 }
 
 // abandon gives a job back after a failure of the queue or the cache
@@ -501,7 +531,7 @@ func (q *Queue) countFailure(ctx context.Context, j *experiment.Job, worker stri
 	key := "tries." + j.Key
 	for range 20 {
 		rec := triesRecord{ID: j.ID, Attempts: 1, Error: jobErr.Error(), Worker: worker, At: time.Now().UTC()}
-		gctx, cancel := context.WithTimeout(ctx, opTimeout)
+		gctx, cancel := q.opCtx(ctx)
 		e, err := q.jobs.Get(gctx, key)
 		cancel()
 		var rev uint64
@@ -517,7 +547,7 @@ func (q *Queue) countFailure(ctx context.Context, j *experiment.Job, worker stri
 			rev = e.Revision()
 		}
 		b, _ := json.Marshal(rec)
-		uctx, cancel := context.WithTimeout(ctx, opTimeout)
+		uctx, cancel := q.opCtx(ctx)
 		if rev == 0 {
 			_, err = q.jobs.Create(uctx, key, b)
 		} else {
