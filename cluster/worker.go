@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -43,6 +44,9 @@ type WorkerOptions struct {
 	Cache string
 	// Poll is the wait between looks at an empty queue (default 500ms).
 	Poll time.Duration
+	// IdleExit, when > 0, ends the worker once it has had no job for that
+	// long (for workers started by a cluster's scheduler).
+	IdleExit time.Duration
 	// Log receives one line per event (taking, finishing, failing,
 	// refusing a job; opening a party's data).
 	Log func(string)
@@ -58,6 +62,9 @@ type Worker struct {
 	// plans caches the jobs of each plan id, by key.
 	plans map[string]*workerPlan
 	hold  string // testing aid: see holdEnv
+	// active counts the jobs running; idleSince is when the last ended.
+	active    atomic.Int32
+	idleSince atomic.Int64 // unix nanoseconds
 }
 
 type workerPlan struct {
@@ -152,16 +159,28 @@ func RunWorker(ctx context.Context, q *Queue, o WorkerOptions) error {
 	}
 	w.logf("worker %s: holds %s's data, allows %s; takes %s", o.Name, strings.Join(site.Parties, " and "), strings.Join(site.Allow, ","),
 		strings.Join(append(slices.Clone(regular), fed...), " "))
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	w.idleSince.Store(time.Now().UnixNano())
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		t := time.NewTicker(workerBeat)
+		t := time.NewTicker(min(workerBeat, max(o.IdleExit/4, 10*time.Millisecond)))
 		defer t.Stop()
+		last := time.Now()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				_ = w.register(ctx)
+				if time.Since(last) >= workerBeat {
+					_ = w.register(ctx)
+					last = time.Now()
+				}
+				if idle := time.Since(time.Unix(0, w.idleSince.Load())); o.IdleExit > 0 && w.active.Load() == 0 && idle > o.IdleExit {
+					w.logf("no job for %s: stopping (--idle-exit)", idle.Round(time.Second))
+					stop()
+					return
+				}
 			}
 		}
 	})
@@ -175,7 +194,7 @@ func RunWorker(ctx context.Context, q *Queue, o WorkerOptions) error {
 	wg.Wait()
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = q.del(dctx, q.workers, o.Name)
+	_ = q.del(dctx, q.workers, kvSafe(o.Name))
 	return nil
 }
 
@@ -213,7 +232,10 @@ func (w *Worker) lane(ctx context.Context, classes []string) {
 		for _, class := range classes {
 			if msg := fetchOne(w.q.cons[class], wait); msg != nil {
 				got = true
+				w.active.Add(1)
 				w.handle(ctx, msg)
+				w.idleSince.Store(time.Now().UnixNano())
+				w.active.Add(-1)
 				break
 			}
 		}

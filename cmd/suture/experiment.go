@@ -42,6 +42,8 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 	name := fs.String("name", "", "the plan's name (default: derived from the file name)")
 	dst := fs.String("out", "", "plan file to write")
 	noEstimate := fs.Bool("no-estimate", false, "skip timing a few steps for the estimate")
+	elsewhere := fs.Bool("data-elsewhere", false, "the datasets are at the parties' sites, not here: do not look for them (implies --no-estimate); "+
+		"each site's worker maps the plan's name for its data to its own folder")
 	var drop listFlag
 	fs.Var(&drop, "drop", "leave this approach out (repeatable), e.g. --drop 'a + b' where no site may hold both parties' data")
 	mkBackend := backendFlag(fs)
@@ -75,7 +77,11 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 		}
 		p.Approaches = slices.Delete(p.Approaches, i, i+1)
 	}
-	if err := p.Validate(); err != nil {
+	check := p.Validate
+	if *elsewhere {
+		check = p.ValidateSettings
+	}
+	if err := check(); err != nil {
 		return usageErr("%v", err)
 	}
 	if err := p.Save(*dst); err != nil {
@@ -83,7 +89,7 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 	}
 	fmt.Fprintf(out, "wrote %s: plan %q, %d folds, %d approaches (edit it, then `suture experiment run --plan %s --dir RESULTS`)\n",
 		*dst, p.Name, len(p.Folds), len(p.Approaches), *dst)
-	if *noEstimate {
+	if *noEstimate || *elsewhere {
 		return nil
 	}
 	be, err := mkBackend()

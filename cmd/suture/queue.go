@@ -149,11 +149,15 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 	cache := fs.String("cache", "", "folder for job folders (default: a temporary folder, removed on exit)")
 	threads := fs.Int("threads", 0, "threads per job (default: the cores divided by --jobs)")
 	backendName := fs.String("backend", "cpu", "compute backend: "+strings.Join(kernels.Names(), ", "))
+	idleExit := fs.Duration("idle-exit", 0, "stop after this long without a job (0: run until stopped), for workers a scheduler starts")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := require("queue", *qf.url); err != nil {
 		return err
+	}
+	if *idleExit < 0 {
+		return usageErr("--idle-exit must be >= 0")
 	}
 	if len(parties) == 0 {
 		return usageErr("--party is required (a=DIR and/or b=DIR)")
@@ -197,7 +201,7 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 	defer q.Conn().Close()
 	var mu sync.Mutex
 	err = cluster.RunWorker(ctx, q, cluster.WorkerOptions{Name: *name, Parties: parties, Allow: cats, Jobs: *jobs, Backend: mk, Cache: dir,
-		Log: func(s string) {
+		IdleExit: *idleExit, Log: func(s string) {
 			mu.Lock()
 			defer mu.Unlock()
 			fmt.Fprintf(out, "%s %s\n", time.Now().Format("2006-01-02 15:04:05"), s)
@@ -205,9 +209,7 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if ctx.Err() != nil {
-		fmt.Fprintln(out, "worker stopped; its unfinished jobs go to other workers")
-	}
+	fmt.Fprintln(out, "worker stopped; its unfinished jobs go to other workers")
 	return nil
 }
 

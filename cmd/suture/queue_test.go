@@ -45,13 +45,18 @@ func TestQueueCommands(t *testing.T) {
 	plan := filepath.Join(dir, "q.json")
 	mustRun(t, "experiment", "plan", "--a", "synth:a", "--b", "synth:b", "--quick", "--folds", "0", "--drop", "a + b", "--drop", "a || b",
 		"--no-estimate", "--out", plan)
+	code, msg := sut(t, "experiment", "plan", "--a", "/nowhere/a", "--b", "/nowhere/b", "--quick", "--out", filepath.Join(dir, "x.json"))
+	if code != 2 || !strings.Contains(msg, "dataset /nowhere/a") {
+		t.Errorf("a plan of data not here: exit %d, %q", code, msg)
+	}
+	mustRun(t, "experiment", "plan", "--a", "/nowhere/a", "--b", "/nowhere/b", "--quick", "--data-elsewhere", "--out", filepath.Join(dir, "x.json"))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var wout syncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- runWorker(ctx, []string{"--queue", url, "--party", "a=synth:a:48:16", "--party", "b=synth:b:48:16", "--name", "both",
-			"--threads", "1"}, &wout)
+			"--threads", "1", "--idle-exit", "4s"}, &wout)
 	}()
 	var out bytes.Buffer
 	if err := runExperiment(ctx, []string{"run", "--plan", plan, "--queue", url, "--ack-wait", "5s"}, &out); err != nil {
@@ -76,11 +81,16 @@ func TestQueueCommands(t *testing.T) {
 	if err != nil || !bytes.Contains(md, []byte("| `a <-[a]-> b (s1)` |")) {
 		t.Errorf("report --queue: %v\n%s", err, md)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("worker: %v", err)
+	// The worker stops by itself once idle (--idle-exit).
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the worker did not stop when idle")
 	}
-	if !strings.Contains(wout.String(), "worker stopped") {
+	if !strings.Contains(wout.String(), "no job for") || !strings.Contains(wout.String(), "worker stopped") {
 		t.Errorf("worker printed:\n%s", wout.String())
 	}
 }
