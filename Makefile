@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 BIN     := bin/suture
 
-.PHONY: all build demo demo-cluster test lint bench fmt clean
+.PHONY: all build demo demo-cluster test lint bench fmt clean fuzz
 
 all: build
 
@@ -28,6 +28,16 @@ lint:
 
 fmt:
 	gofmt -w .
+
+# A bounded run of every fuzz target of the readers of untrusted files
+# (PyTorch pickles and archives, .npy, safetensors, Suture checkpoints).
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzUnpickle$$' -fuzztime $(FUZZTIME) ./io/pth/
+	$(GO) test -run '^$$' -fuzz '^FuzzArchive$$' -fuzztime $(FUZZTIME) ./io/pth/
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./io/npy/
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./io/safetensors/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./io/ckpt/
 
 # Kernel benchmarks (go test -bench: the benchmark U-Net's conv layers,
 # forward and backward, GFLOP/s) and the end-to-end cases of `suture bench`.
@@ -58,9 +68,10 @@ gpu-bin:
 	$(GO) test -c -tags cuda -o bin/gpu/cuda.test ./kernels/cuda
 	cp kernels/cuda/torch_gpu_bench.py bin/gpu/
 
-# The CUDA kernels on the CPU emulator, and the launch code's own tests.
+# The CUDA kernels on the CPU emulator, the launch code's own tests, and the
+# profiler's device times (events around each launch) on the emulator.
 test-emu:
-	$(GO) test -count=1 -timeout 20m -tags cudaemu ./kernels/emu/ ./kernels/cuda/...
+	$(GO) test -count=1 -timeout 20m -tags cudaemu ./kernels/emu/ ./kernels/cuda/... ./bench/profile/
 
 # The same under AddressSanitizer; DWARF is kept so reports name the .cu line.
 test-emu-asan:

@@ -18,24 +18,31 @@ type Tape struct {
 	arena  *Arena
 	steps  []step
 	owners []*Var // Vars whose Grad came from the arena; cleared on Reset
+	prof   kernels.Profiler
 }
 
 type step struct {
-	name string
-	out  *Var
-	back func(g *tensor.Tensor) error // g: out's gradient
+	name  string
+	out   *Var
+	back  func(g *tensor.Tensor) error // g: out's gradient
+	scope kernels.Scope                // where the op ran (profiling; zero otherwise)
 }
 
-// NewTape returns a recording tape on backend b.
+// NewTape returns a recording tape on backend b. When b is a profiling
+// backend (kernels.ProfilerOf), the tape tells it which vertex each
+// backward rule belongs to.
 func NewTape(b kernels.Backend) *Tape {
-	return &Tape{B: b, Recording: true, arena: NewArena(b)}
+	return &Tape{B: b, Recording: true, arena: NewArena(b), prof: kernels.ProfilerOf(b)}
 }
 
 // NoGrad returns a tape on the same backend and arena that records nothing.
 // Its values are released with the parent's.
 func (t *Tape) NoGrad() *Tape {
-	return &Tape{B: t.B, arena: t.arena}
+	return &Tape{B: t.B, arena: t.arena, prof: t.prof}
 }
+
+// Profiler is the profiler of the tape's backend; nil when it does not profile.
+func (t *Tape) Profiler() kernels.Profiler { return t.prof }
 
 // Arena is the tape's tensor pool.
 func (t *Tape) Arena() *Arena { return t.arena }
@@ -81,7 +88,11 @@ func (t *Tape) newOut(shape ...int) (*Var, error) {
 // record makes out depend on the inputs through back.
 func (t *Tape) record(name string, out *Var, back func(g *tensor.Tensor) error) {
 	out.requiresGrad = true
-	t.steps = append(t.steps, step{name: name, out: out, back: back})
+	var sc kernels.Scope
+	if t.prof != nil {
+		sc = t.prof.Current()
+	}
+	t.steps = append(t.steps, step{name: name, out: out, back: back, scope: sc})
 }
 
 // grad returns v's gradient buffer, allocating a zeroed one on first use;
@@ -114,6 +125,10 @@ func (t *Tape) Backward(loss *Var) error {
 	if !loss.requiresGrad {
 		return fmt.Errorf("backward: loss does not depend on anything that requires a gradient")
 	}
+	if p := t.prof; p != nil {
+		// Each rule runs in the vertex where its op ran, in the backward phase.
+		defer p.Restore(kernels.SetPhase(p, kernels.PhaseBackward))
+	}
 	g, err := t.grad(loss)
 	if err != nil {
 		return err
@@ -125,6 +140,9 @@ func (t *Tape) Backward(loss *Var) error {
 		s := t.steps[i]
 		if s.out.Grad == nil {
 			continue // nothing flowed into this op: no work
+		}
+		if t.prof != nil {
+			t.prof.Restore(s.scope.WithPhase(kernels.PhaseBackward))
 		}
 		if err := s.back(s.out.Grad); err != nil {
 			return fmt.Errorf("backward of %s: %w", s.name, err)

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"suture/autograd"
-	"suture/experiment"
 	"suture/kernels"
 	"suture/nn"
 	"suture/stitch"
@@ -36,14 +35,25 @@ func Cases() []Case {
 		name := fmt.Sprintf("conv3x3/%dx%dx%dx%d", s[0], s[1], s[2], s[3])
 		cs = append(cs, Case{name + "/fwd", conv(8, s, 3, false)}, Case{name + "/fwdbwd", conv(8, s, 3, true)})
 	}
-	cs = append(cs,
-		Case{"conv1x1/32x32x128x128/fwdbwd", conv(16, [4]int{32, 32, 128, 128}, 1, true)},
-		Case{"unet/infer", unetCase(false)},
-		Case{"unet/train", unetCase(true)},
-		Case{"stitch/direct", stitchCase(stitch.Direct)},
-		Case{"stitch/double", stitchCase(stitch.Double)},
-	)
-	return cs
+	cs = append(cs, Case{"conv1x1/32x32x128x128/fwdbwd", conv(16, [4]int{32, 32, 128, 128}, 1, true)})
+	return append(cs, NetworkCases(benchSize, 0)...)
+}
+
+// NetworkCases are the U-Net and stitch cases (unet/infer, unet/train,
+// stitch/direct, stitch/double) on size x size images; batch 0 keeps each
+// case's batch (8 images for the U-Net, 4 unique images per stitch step).
+// Cases uses size 128; the profiler's tests use smaller ones.
+func NetworkCases(size, batch int) []Case {
+	ub, sb := benchBatch, 4
+	if batch > 0 {
+		ub, sb = batch, batch
+	}
+	return []Case{
+		{"unet/infer", unetCase(false, size, ub)},
+		{"unet/train", unetCase(true, size, ub)},
+		{"stitch/direct", stitchCase(stitch.Direct, size, sb)},
+		{"stitch/double", stitchCase(stitch.Double, size, sb)},
+	}
 }
 
 // Select returns the cases whose names start with one of the comma-separated prefixes.
@@ -172,17 +182,19 @@ const benchSize, benchBatch = 128, 8
 
 // unetCase times the benchmark U-Net: inference without gradients, or one
 // SGD training step (CE + soft Dice, Nesterov momentum 0.99, no weight decay).
-func unetCase(train bool) func(b kernels.Backend) (func() error, Work, error) {
+// With a profiling backend, the training step zeroes the gradients and
+// updates in the optimizer phase and computes the loss in vertex "loss".
+func unetCase(train bool, size, batch int) func(b kernels.Backend) (func() error, Work, error) {
 	return func(b kernels.Backend) (func() error, Work, error) {
 		m, err := unet.NewModel(b, unet.BenchConfig([]int{32, 64, 128, 256, 320}), 1)
 		if err != nil {
 			return nil, Work{}, err
 		}
-		fl, err := ForwardFlops(b, m.Graph, 3, benchSize, benchSize)
+		fl, err := ForwardFlops(b, m.Graph, 3, size, size)
 		if err != nil {
 			return nil, Work{}, err
 		}
-		hx, ht := blobBatch(benchBatch, 3, benchSize, tensor.NewRNG(0))
+		hx, ht := blobBatch(batch, 3, size, tensor.NewRNG(0))
 		x, err := upload(b, hx)
 		if err != nil {
 			return nil, Work{}, err
@@ -200,20 +212,31 @@ func unetCase(train bool) func(b kernels.Backend) (func() error, Work, error) {
 				_, err := m.Graph.Forward(tape, autograd.Leaf(x, false))
 				return err
 			}
-			return run, Work{Flops: fl * benchBatch, Images: benchBatch}, nil
+			return run, Work{Flops: fl * float64(batch), Images: float64(batch)}, nil
 		}
 		opt, err := nn.NewSGD(m.Params, 0.99, 0)
 		if err != nil {
 			return nil, Work{}, err
 		}
+		prof := tape.Profiler()
 		run := func() error {
 			defer tape.Reset()
+			if prof != nil {
+				defer prof.Restore(kernels.SetPhase(prof, kernels.PhaseOptimizer))
+			}
 			if err := m.Params.ZeroGrad(); err != nil {
 				return err
+			}
+			if prof != nil {
+				kernels.SetPhase(prof, kernels.PhaseForward)
 			}
 			vals, err := m.Graph.Forward(tape, autograd.Leaf(x, false))
 			if err != nil {
 				return err
+			}
+			var prev kernels.Scope
+			if prof != nil {
+				prev = prof.Enter("loss")
 			}
 			loss, err := nn.DiceCE(tape, vals[m.Graph.Outputs[0]], target)
 			if err != nil {
@@ -222,15 +245,20 @@ func unetCase(train bool) func(b kernels.Backend) (func() error, Work, error) {
 			if err := tape.Backward(loss); err != nil {
 				return err
 			}
+			if prof != nil {
+				prof.Restore(prev.WithPhase(kernels.PhaseOptimizer))
+			}
 			return opt.Step(0.01)
 		}
-		return run, Work{Flops: 3 * fl * benchBatch, Images: benchBatch}, nil
+		return run, Work{Flops: 3 * fl * float64(batch), Images: float64(batch)}, nil
 	}
 }
 
 // stitchCase times one stitch training step (AdamW, lr 1e-3) of the
-// benchmark pair joined at their nine stage outputs, on 4 unique images.
-func stitchCase(mode stitch.TrainMode) func(b kernels.Backend) (func() error, Work, error) {
+// benchmark pair joined at their nine stage outputs, on batch unique images
+// (4 in Cases). With a profiling backend, zeroing the gradients and the
+// update run in the optimizer phase.
+func stitchCase(mode stitch.TrainMode, size, batch int) func(b kernels.Backend) (func() error, Work, error) {
 	return func(b kernels.Backend) (func() error, Work, error) {
 		var nets [2]*unet.Model
 		var cands [2][]stitch.Candidate
@@ -239,11 +267,11 @@ func stitchCase(mode stitch.TrainMode) func(b kernels.Backend) (func() error, Wo
 			if err != nil {
 				return nil, Work{}, err
 			}
-			sh, err := stitch.Shapes(b, m.Graph, 3, benchSize, benchSize)
+			sh, err := stitch.Shapes(b, m.Graph, 3, size, size)
 			if err != nil {
 				return nil, Work{}, err
 			}
-			keep, err := experiment.PointFilter(m.Graph, m.Config, "stage")
+			keep, err := m.Points("stage")
 			if err != nil {
 				return nil, Work{}, err
 			}
@@ -264,23 +292,33 @@ func stitchCase(mode stitch.TrainMode) func(b kernels.Backend) (func() error, Wo
 		if err != nil {
 			return nil, Work{}, err
 		}
-		hx, _ := blobBatch(4, 3, benchSize, tensor.NewRNG(0))
+		hx, _ := blobBatch(batch, 3, size, tensor.NewRNG(0))
 		x, err := upload(b, hx)
 		if err != nil {
 			return nil, Work{}, err
 		}
 		tape := autograd.NewTape(b)
+		prof := tape.Profiler()
 		g := tensor.NewRNG(3)
 		run := func() error {
 			defer tape.Reset()
+			if prof != nil {
+				defer prof.Restore(kernels.SetPhase(prof, kernels.PhaseOptimizer))
+			}
 			if err := sm.Params.ZeroGrad(); err != nil {
 				return err
+			}
+			if prof != nil {
+				kernels.SetPhase(prof, kernels.PhaseForward)
 			}
 			if _, err := sm.Step(tape, mode, x, g, nil); err != nil {
 				return err
 			}
+			if prof != nil {
+				kernels.SetPhase(prof, kernels.PhaseOptimizer)
+			}
 			return opt.Step(1e-3)
 		}
-		return run, Work{Images: 4}, nil
+		return run, Work{Images: float64(batch)}, nil
 	}
 }

@@ -7,5 +7,9 @@
 // the torch script's conv case; conv1x1/32x32x128x128/fwdbwd; unet/infer and
 // unet/train (the benchmark U-Net of DESIGN.md section 8, batch 8, 128 px);
 // stitch/direct and stitch/double (A 32..320 and B 24..256 joined at their 9
-// stage outputs, 4 unique images per step).
+// stage outputs, 4 unique images per step). NetworkCases makes the network
+// cases at other sizes.
+//
+// Profile runs a case under the per-op profiler of bench/profile (`suture
+// profile`), ProfileOverhead measures what that profiler costs a step.
 package bench

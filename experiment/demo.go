@@ -118,7 +118,7 @@ func Demo(ctx context.Context, be kernels.Backend, o DemoOptions, progress func(
 	} {
 		row := DemoRow{Name: n.name}
 		for i, sc := range []*stitch.Score{&row.OnA, &row.OnB} {
-			if *sc, err = s.Evaluator(parts[i].Test, 32)(n.set); err != nil {
+			if *sc, err = StitchedEvaluator(s, parts[i].Test, 32)(n.set); err != nil {
 				return nil, err
 			}
 		}

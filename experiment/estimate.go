@@ -106,7 +106,7 @@ func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, e
 	if err != nil {
 		return nil, err
 	}
-	s, err := NewStitched(b, m, m2, x.Shape[1], x.Shape[2], x.Shape[3], p.Stitch.Points, stitch.DefaultMatchOptions(), 1)
+	s, err := stitch.Join(b, m, m2, x.Shape[1], x.Shape[2], x.Shape[3], p.Stitch.Points, stitch.DefaultMatchOptions(), 1)
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,6 @@ package experiment
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	"suture/experiment/metrics"
 	"suture/stitch"
@@ -99,8 +97,8 @@ func EvalStitched(s *Stitched, setting stitch.Setting, samples []unet.Sample, ba
 	return ScoreProbs(probs, samples)
 }
 
-// Evaluator adapts EvalStitched to stitch.Evaluator (mean Dice and HD95).
-func (s *Stitched) Evaluator(samples []unet.Sample, batch int) stitch.Evaluator {
+// StitchedEvaluator adapts EvalStitched to stitch.Evaluator (mean Dice and HD95).
+func StitchedEvaluator(s *Stitched, samples []unet.Sample, batch int) stitch.Evaluator {
 	return func(setting stitch.Setting) (stitch.Score, error) {
 		res, err := EvalStitched(s, setting, samples, batch)
 		if err != nil {
@@ -112,23 +110,5 @@ func (s *Stitched) Evaluator(samples []unet.Sample, batch int) stitch.Evaluator 
 }
 
 // ParseNet reads a --net value for a stitched model with the given number of
-// pairs: a, b, ensemble, stitch-ensemble:K or switches:SPEC.
-func ParseNet(net string, pairs int) (stitch.Setting, error) {
-	switch {
-	case net == "a":
-		return stitch.NetA(pairs), nil
-	case net == "b":
-		return stitch.NetB(pairs), nil
-	case net == "ensemble" || net == "a&b":
-		return stitch.Ensemble(pairs), nil
-	case strings.HasPrefix(net, "stitch-ensemble:"):
-		k, err := strconv.Atoi(strings.TrimPrefix(net, "stitch-ensemble:"))
-		if err != nil {
-			return stitch.Setting{}, fmt.Errorf("--net %q: the stitch index must be an integer", net)
-		}
-		return stitch.StitchEnsemble(pairs, k)
-	case strings.HasPrefix(net, "switches:"):
-		return stitch.ParseSetting(strings.TrimPrefix(net, "switches:"), pairs)
-	}
-	return stitch.Setting{}, fmt.Errorf("--net %q: want a, b, ensemble, stitch-ensemble:K or switches:SPEC", net)
-}
+// pairs: a, b, ensemble, stitch-ensemble:K or switches:SPEC (stitch.ParseNet).
+func ParseNet(net string, pairs int) (stitch.Setting, error) { return stitch.ParseNet(net, pairs) }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"suture/io/ckpt"
 	"suture/kernels/cpu"
 	"suture/stitch"
 	"suture/tensor"
@@ -60,60 +59,10 @@ func TestLoadDataSpecs(t *testing.T) {
 	}
 }
 
-func TestUNetCheckpointRoundTrip(t *testing.T) {
-	m := tinyModel(t, []int{4, 8}, 1)
-	path := filepath.Join(t.TempDir(), "m.ckpt")
-	run := RunInfo{Data: "synth:a", Fold: 2, SplitSeed: 3, Seed: 4}
-	if err := SaveUNet(path, m, nil, run); err != nil {
-		t.Fatal(err)
-	}
-	l, err := LoadUNet(path, cpu.New(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.Meta.Run != run || tensor.MaxAbsDiff(l.Model.Params.Value.Data, m.Params.Value.Data) != 0 {
-		t.Error("round trip changed the model or its run info")
-	}
-	f1, _ := Fingerprint(m)
-	f2, _ := Fingerprint(l.Model)
-	if f1 != f2 {
-		t.Error("fingerprint differs after a round trip")
-	}
-	if l.Resume(nil) == nil {
-		t.Error("resuming from a checkpoint without training state accepted")
-	}
-}
-
-// A checkpoint whose weights do not fit its architecture: one error naming the file.
-func TestCheckpointOfAnotherArchitecture(t *testing.T) {
-	m := tinyModel(t, []int{4, 8}, 1)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "m.ckpt")
-	if err := SaveUNet(path, m, nil, RunInfo{}); err != nil {
-		t.Fatal(err)
-	}
-	c, err := ckpt.Read(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := tinyModel(t, []int{4, 6}, 1)
-	if err := c.SetMeta("unet", UNetMeta{Config: other.Config}); err != nil {
-		t.Fatal(err)
-	}
-	bad := filepath.Join(dir, "bad.ckpt")
-	if err := ckpt.Write(bad, c); err != nil {
-		t.Fatal(err)
-	}
-	_, err = LoadUNet(bad, cpu.New(0))
-	if err == nil || !strings.Contains(err.Error(), "bad.ckpt") || !strings.Contains(err.Error(), "shape") {
-		t.Errorf("another architecture: %v", err)
-	}
-}
-
 func TestStitchedRoundTripAndFingerprints(t *testing.T) {
 	b := cpu.New(0)
 	a, bb := tinyModel(t, []int{4, 8}, 1), tinyModel(t, []int{3, 6}, 2)
-	s, err := NewStitched(b, a, bb, 3, 16, 16, "all", stitch.DefaultMatchOptions(), 5)
+	s, err := stitch.Join(b, a, bb, 3, 16, 16, "all", stitch.DefaultMatchOptions(), 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +73,7 @@ func TestStitchedRoundTripAndFingerprints(t *testing.T) {
 	if err := s.Save(path, nil); err != nil {
 		t.Fatal(err)
 	}
-	l, err := LoadStitched(path, b)
+	l, err := stitch.Load(path, b, unet.LoadBase)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +93,7 @@ func TestStitchedRoundTripAndFingerprints(t *testing.T) {
 	if err := l.CheckBases(bb, a); err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Errorf("swapped bases: %v", err)
 	}
-	if _, err := LoadUNet(path, b); err == nil || !strings.Contains(err.Error(), "not a U-Net") {
+	if _, err := unet.Load(path, b); err == nil || !strings.Contains(err.Error(), "not a U-Net") {
 		t.Errorf("stitched checkpoint loaded as a U-Net: %v", err)
 	}
 	// No common scale: A works at 16 and 8 px; this B down-samples by 4 in
@@ -155,7 +104,7 @@ func TestStitchedRoundTripAndFingerprints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewStitched(b, a, far, 3, 16, 16, "all", stitch.DefaultMatchOptions(), 5); err == nil || !strings.Contains(err.Error(), "no spatial scale") {
+	if _, err := stitch.Join(b, a, far, 3, 16, 16, "all", stitch.DefaultMatchOptions(), 5); err == nil || !strings.Contains(err.Error(), "no spatial scale") {
 		t.Errorf("no common scale: %v", err)
 	}
 }

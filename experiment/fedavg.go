@@ -70,7 +70,7 @@ func FedAvg(ctx context.Context, b kernels.Backend, spec FedSpec, ev func(TrainE
 	if err != nil {
 		return nil, err
 	}
-	run := RunInfo{Data: spec.Data[0] + "||" + spec.Data[1], Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Seed}
+	run := ckpt.RunInfo{Data: spec.Data[0] + "||" + spec.Data[1], Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Seed}
 	var models [2]*unet.Model
 	var trainers [2]*unet.Trainer
 	for i := range models {
@@ -122,7 +122,7 @@ func FedAvg(ctx context.Context, b kernels.Backend, spec FedSpec, ev func(TrainE
 		}
 		emit(TrainEvent{Kind: "epoch", Epoch: log[len(log)-1]})
 	}
-	if err := SaveUNet(last, models[0], nil, run); err != nil {
+	if err := unet.Save(last, models[0], nil, run); err != nil {
 		return nil, err
 	}
 	return &TrainResult{Last: last, State: trainers[0].State}, nil
@@ -188,14 +188,14 @@ type fedMeta struct {
 	Train    [2]unet.TrainOptions `json:"train"`
 	State    [2]unet.State        `json:"state"`
 	OptSteps [2]int               `json:"opt_steps"`
-	Run      RunInfo              `json:"run"`
+	Run      ckpt.RunInfo         `json:"run"`
 }
 
 // saveFed writes the averaged weights (once: both parties hold them) and
 // each party's optimizer state atomically.
-func saveFed(path string, models [2]*unet.Model, trainers [2]*unet.Trainer, run RunInfo) error {
+func saveFed(path string, models [2]*unet.Model, trainers [2]*unet.Trainer, run ckpt.RunInfo) error {
 	c := &ckpt.Checkpoint{}
-	ts, err := paramTensors(models[0].Params, "")
+	ts, err := unet.ParamTensors(models[0].Params, "")
 	if err != nil {
 		return err
 	}
@@ -220,8 +220,12 @@ func saveFed(path string, models [2]*unet.Model, trainers [2]*unet.Trainer, run 
 	return ckpt.Write(path, c)
 }
 
-func loadFed(path string, models [2]*unet.Model, trainers [2]*unet.Trainer, run RunInfo) error {
-	c, kind, err := readKind(path)
+func loadFed(path string, models [2]*unet.Model, trainers [2]*unet.Trainer, run ckpt.RunInfo) error {
+	c, err := ckpt.Read(path)
+	if err != nil {
+		return err
+	}
+	kind, err := c.Kind()
 	if err != nil {
 		return err
 	}

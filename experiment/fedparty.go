@@ -9,6 +9,7 @@ import (
 	"math"
 	"path/filepath"
 
+	"suture/io/ckpt"
 	"suture/kernels"
 	"suture/tensor"
 	"suture/unet"
@@ -106,14 +107,14 @@ func FedAvgParty(ctx context.Context, b kernels.Backend, spec FedSpec, p int, ex
 	if err != nil {
 		return nil, err
 	}
-	run := RunInfo{Data: spec.Data[0] + "||" + spec.Data[1], Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Seed}
+	run := ckpt.RunInfo{Data: spec.Data[0] + "||" + spec.Data[1], Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Seed}
 	statePath, last := filepath.Join(spec.Dir, FedPartyCheckpoint), filepath.Join(spec.Dir, "last.ckpt")
 	opts := spec.Opts
 	opts.Seed = spec.Seeds[p]
 	var m *unet.Model
-	var loaded *LoadedUNet
+	var loaded *unet.Loaded
 	if resume {
-		if loaded, err = LoadUNet(statePath, b); err != nil {
+		if loaded, err = unet.Load(statePath, b); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 		if loaded.Meta.Run != run {
@@ -176,7 +177,7 @@ func FedAvgParty(ctx context.Context, b kernels.Backend, spec FedSpec, p int, ex
 			return nil, fmt.Errorf("round %d: %w", r+1, err)
 		}
 		base = weightsDigest(avg)
-		if err := SaveUNet(statePath, m, tr, run); err != nil {
+		if err := unet.Save(statePath, m, tr, run); err != nil {
 			return nil, err
 		}
 		if err := ex.Saved(ctx, r, statePath); err != nil {
@@ -193,7 +194,7 @@ func FedAvgParty(ctx context.Context, b kernels.Backend, spec FedSpec, p int, ex
 		}
 		emit(TrainEvent{Kind: "epoch", Epoch: log[len(log)-1]})
 	}
-	if err := SaveUNet(last, m, nil, run); err != nil {
+	if err := unet.Save(last, m, nil, run); err != nil {
 		return nil, err
 	}
 	return &TrainResult{Last: last, State: tr.State}, nil

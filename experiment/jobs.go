@@ -376,7 +376,7 @@ func (g *graph) sweepJob(ap string, f int) *Job {
 	j := &Job{ID: fmt.Sprintf("fold %d: sweep %s", f, ap), Kind: "sweep", Approach: ap, Fold: f, Deps: []*Job{sj}, settings: st,
 		Parties: []string{party}, Inputs: []JobFile{{sj, sj.Model}}}
 	j.run = func(ctx context.Context, env *jobEnv) error {
-		s, err := LoadStitched(env.path(sj, sj.Model), env.b)
+		s, err := stitch.Load(env.path(sj, sj.Model), env.b, unet.LoadBase)
 		if err != nil {
 			return err
 		}
@@ -597,7 +597,7 @@ func scoreMembers(env *jobEnv, ms []member, samples []unet.Sample, batch int) ([
 	for _, m := range ms {
 		var probs []*tensor.Tensor
 		if m.stitchK < 0 {
-			l, err := LoadUNet(env.path(m.job, m.job.Model), env.b)
+			l, err := unet.Load(env.path(m.job, m.job.Model), env.b)
 			if err != nil {
 				return nil, err
 			}
@@ -605,7 +605,7 @@ func scoreMembers(env *jobEnv, ms []member, samples []unet.Sample, batch int) ([
 				return nil, err
 			}
 		} else {
-			s, err := LoadStitched(env.path(m.job, m.job.Model), env.b)
+			s, err := stitch.Load(env.path(m.job, m.job.Model), env.b, unet.LoadBase)
 			if err != nil {
 				return nil, err
 			}

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 
+	"suture/io/ckpt"
 	"suture/kernels"
 	"suture/stitch"
+	"suture/unet"
 )
 
 // StitchSpec describes a stitch-training job: networks A and B are joined
@@ -66,11 +68,11 @@ func StitchTrain(ctx context.Context, b kernels.Backend, spec StitchSpec, ev fun
 	} else if err != nil && spec.Resume {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
-	la, err := LoadUNet(spec.A, b)
+	la, err := unet.Load(spec.A, b)
 	if err != nil {
 		return nil, err
 	}
-	lb, err := LoadUNet(spec.B, b)
+	lb, err := unet.Load(spec.B, b)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +94,7 @@ func StitchTrain(ctx context.Context, b kernels.Backend, spec StitchSpec, ev fun
 	}
 	var s *Stitched
 	if spec.Resume {
-		if s, err = LoadStitched(spec.Out, b); err != nil {
+		if s, err = stitch.Load(spec.Out, b, unet.LoadBase); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 		if err := s.CheckBases(la.Model, lb.Model); err != nil {
@@ -100,11 +102,11 @@ func StitchTrain(ctx context.Context, b kernels.Backend, spec StitchSpec, ev fun
 		}
 	} else {
 		sh := x.Shape
-		if s, err = NewStitched(b, la.Model, lb.Model, sh[1], sh[2], sh[3], spec.Points, stitch.DefaultMatchOptions(), spec.Opts.Seed); err != nil {
+		if s, err = stitch.Join(b, la.Model, lb.Model, sh[1], sh[2], sh[3], spec.Points, stitch.DefaultMatchOptions(), spec.Opts.Seed); err != nil {
 			return nil, err
 		}
 	}
-	s.Meta.Run = RunInfo{Data: spec.Data, Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Opts.Seed}
+	s.Meta.Run = ckpt.RunInfo{Data: spec.Data, Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Opts.Seed}
 	tr, err := stitch.NewTrainer(s.M, spec.Opts)
 	if err != nil {
 		return nil, err

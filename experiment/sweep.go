@@ -27,7 +27,7 @@ type Sweep struct {
 
 // RunSweep evaluates A, B, a&b and every stitch-ensemble on samples.
 func RunSweep(s *Stitched, samples []unet.Sample, batch int) (*Sweep, error) {
-	eval := s.Evaluator(samples, batch)
+	eval := StitchedEvaluator(s, samples, batch)
 	sw := &Sweep{}
 	var err error
 	n := s.M.Pairs()

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"suture/io/ckpt"
 	"suture/io/imageset"
 	"suture/kernels"
 	"suture/unet"
@@ -212,16 +213,16 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 	if err != nil {
 		return nil, err
 	}
-	run := RunInfo{Data: strings.Join(spec.Data, "+"), Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Seed}
+	run := ckpt.RunInfo{Data: strings.Join(spec.Data, "+"), Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Seed}
 	last := filepath.Join(spec.Dir, "last.ckpt")
 	opts := spec.Opts
 	opts.Seed = spec.Seed
 	info := &TrainInfo{Data: run.Data, Train: len(part.Train), Val: len(part.Val), Backend: b.Name()}
 	var m *unet.Model
-	var loaded *LoadedUNet
+	var loaded *unet.Loaded
 	switch {
 	case resume:
-		if loaded, err = LoadUNet(last, b); err != nil {
+		if loaded, err = unet.Load(last, b); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 		if loaded.Meta.Run != run {
@@ -233,7 +234,7 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 		info.ResumedEpoch, info.Resumed = loaded.Meta.State.Epoch, 1
 	case spec.FineTune != nil:
 		ft := spec.FineTune
-		from, err := LoadUNet(ft.From, b)
+		from, err := unet.Load(ft.From, b)
 		if err != nil {
 			return nil, fmt.Errorf("fine-tune: %w", err)
 		}
@@ -276,14 +277,14 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 	tr.OnEpoch = func(tr *unet.Trainer, isBest bool) error {
 		if isBest {
 			res.Best = filepath.Join(spec.Dir, "best.ckpt")
-			if err := SaveUNet(res.Best, m, tr, run); err != nil {
+			if err := unet.Save(res.Best, m, tr, run); err != nil {
 				return err
 			}
 		}
 		if err := WriteTrainLog(filepath.Join(spec.Dir, "log.csv"), tr.State.Log); err != nil {
 			return err
 		}
-		if err := SaveUNet(last, m, tr, run); err != nil {
+		if err := unet.Save(last, m, tr, run); err != nil {
 			return err
 		}
 		emit(TrainEvent{Kind: "epoch", Epoch: tr.State.Log[len(tr.State.Log)-1], Best: isBest})
@@ -297,7 +298,7 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 	res.State = tr.State
 	switch {
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
-		if serr := SaveUNet(last, m, tr, run); serr != nil {
+		if serr := unet.Save(last, m, tr, run); serr != nil {
 			return nil, fmt.Errorf("interrupted, and saving failed: %w", serr)
 		}
 		return nil, fmt.Errorf("%w at epoch %d, step %d; saved %s (continue with --resume)", err, tr.State.Epoch+1, tr.State.Iter, last)

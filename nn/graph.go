@@ -88,7 +88,8 @@ func (g *Graph) Validate() error {
 }
 
 // Forward runs the graph on tape t and returns the value of every vertex
-// (indexed like Vertices). xs are the inputs, in g.Inputs order.
+// (indexed like Vertices). xs are the inputs, in g.Inputs order. When the
+// tape's backend profiles, each call runs in its vertex's scope (its Name).
 func (g *Graph) Forward(t *autograd.Tape, xs ...*autograd.Var) ([]*autograd.Var, error) {
 	if len(xs) != len(g.Inputs) {
 		return nil, fmt.Errorf("graph: %d inputs given, graph takes %d", len(xs), len(g.Inputs))
@@ -112,7 +113,15 @@ func (g *Graph) Forward(t *autograd.Tape, xs ...*autograd.Var) ([]*autograd.Var,
 			}
 			args = append(args, vals[j])
 		}
-		out, err := v.Op.Forward(t, args)
+		var out *autograd.Var
+		var err error
+		if p := t.Profiler(); p != nil {
+			prev := p.Enter(v.Name)
+			out, err = v.Op.Forward(t, args)
+			p.Restore(prev)
+		} else {
+			out, err = v.Op.Forward(t, args)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", v.Name, err)
 		}

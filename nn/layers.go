@@ -243,3 +243,20 @@ func (Concat) Params() []*Param { return nil }
 
 // Kind implements Module.
 func (Concat) Kind() string { return "concat" }
+
+// Add sums its two inputs (a residual connection).
+type Add struct{}
+
+// Forward implements Module.
+func (Add) Forward(t *autograd.Tape, in []*autograd.Var) (*autograd.Var, error) {
+	if len(in) != 2 || in[0] == nil || in[1] == nil {
+		return nil, fmt.Errorf("add: takes two inputs, got %d", len(in))
+	}
+	return t.Add(in[0], in[1])
+}
+
+// Params implements Module.
+func (Add) Params() []*Param { return nil }
+
+// Kind implements Module.
+func (Add) Kind() string { return "add" }

@@ -12,4 +12,7 @@
 //   - Settings: any switch setting as a pruned, runnable network; the
 //     stitch-ensemble of pair k; the ensemble; A; B.
 //   - Sampling (RQ1), the per-position sweep, and selection strategies.
+//   - Joined: a stitched model with its two base networks (any Base), and
+//     its checkpoints (Save/Load from paths, Write/Read on streams); the
+//     package that owns the base networks supplies a BaseLoader.
 package stitch

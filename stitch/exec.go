@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"suture/autograd"
+	"suture/kernels"
 	"suture/nn"
 	"suture/tensor"
 )
@@ -66,17 +67,23 @@ func (m *Model) Forward(t *autograd.Tape, s Setting, x *autograd.Var) (*autograd
 	vals := make([]*autograd.Var, len(m.nodes))
 	nets := []*nn.Graph{m.A, m.B}
 	args := make([]*autograd.Var, 0, 4)
+	prof := t.Profiler()
 	for i, nd := range m.nodes {
 		if !need[i] {
 			continue
 		}
 		var err error
+		var prev kernels.Scope
+		if prof != nil {
+			net, name := m.scopeOf(nd)
+			prev = enter(prof, net, name)
+		}
 		switch nd.kind {
 		case vertexNode:
 			vx := nets[nd.net].Vertices[nd.v]
 			if vx.Op == nil {
 				vals[i] = x
-				continue
+				break
 			}
 			args = args[:0]
 			for _, u := range nd.inputs {
@@ -95,6 +102,9 @@ func (m *Model) Forward(t *autograd.Tape, s Setting, x *autograd.Var) (*autograd
 			default:
 				vals[i], err = t.Mean(own, st)
 			}
+		}
+		if prof != nil {
+			prof.Restore(prev)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("stitched forward, node %d: %w", i, err)

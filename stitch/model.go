@@ -28,6 +28,10 @@ type Model struct {
 	nodes []node // the combined graph in an execution (topological) order
 	outA  int    // node of A's main output
 	outB  int
+
+	// scopeNames[k] are the profiling scopes of pair k: "stitch k a->b",
+	// "stitch k b->a", "switch k" (made once, so profiling allocates nothing).
+	scopeNames [][3]string
 }
 
 type nodeKind uint8
@@ -86,6 +90,7 @@ func New(be kernels.Backend, a, b *nn.Graph, setA, setB *nn.ParamSet, candA, can
 			return nil, err
 		}
 		m.Stitches = append(m.Stitches, &Stitch{Index: k, A: ca, B: cb, AB: ab, BA: ba})
+		m.scopeNames = append(m.scopeNames, [3]string{fmt.Sprintf("stitch %d a->b", k), fmt.Sprintf("stitch %d b->a", k), fmt.Sprintf("switch %d", k)})
 		params = append(params, ab.Params()...)
 		params = append(params, ba.Params()...)
 	}
@@ -208,4 +213,38 @@ func (m *Model) stitchConv(k, src int) *nn.Conv2d {
 		return m.Stitches[k].AB
 	}
 	return m.Stitches[k].BA
+}
+
+// netScopes are the profiling scopes of the two networks' vertices.
+var netScopes = [2]string{"A", "B"}
+
+// scopeOf returns the profiling scope of a node: (net, name) as enter takes it.
+func (m *Model) scopeOf(nd node) (int, string) {
+	switch nd.kind {
+	case stitchNode:
+		return -1, m.scopeNames[nd.k][nd.net]
+	case switchNode:
+		return nd.net, m.scopeNames[nd.k][2]
+	}
+	nets := [2]*nn.Graph{m.A, m.B}
+	return nd.net, nets[nd.net].Vertices[nd.v].Name
+}
+
+// enter makes scope net/name current on p and returns the scope to
+// restore; net < 0 enters name alone.
+func enter(p kernels.Profiler, net int, name string) kernels.Scope {
+	prev := p.Current()
+	if net >= 0 {
+		p.Enter(netScopes[net])
+	}
+	p.Enter(name)
+	return prev
+}
+
+// enterHalf is enter in half h.
+func enterHalf(p kernels.Profiler, h kernels.Half, net int, name string) kernels.Scope {
+	prev := p.Current()
+	p.Restore(prev.WithHalf(h))
+	enter(p, net, name)
+	return prev
 }

@@ -136,3 +136,26 @@ func ParseSetting(spec string, pairs int) (Setting, error) {
 	}
 	return s, nil
 }
+
+// ParseNet reads a network choice for a stitched model with the given
+// number of pairs: a, b, ensemble (or a&b), stitch-ensemble:K or
+// switches:SPEC (see ParseSetting).
+func ParseNet(net string, pairs int) (Setting, error) {
+	switch {
+	case net == "a":
+		return NetA(pairs), nil
+	case net == "b":
+		return NetB(pairs), nil
+	case net == "ensemble" || net == "a&b":
+		return Ensemble(pairs), nil
+	case strings.HasPrefix(net, "stitch-ensemble:"):
+		k, err := strconv.Atoi(strings.TrimPrefix(net, "stitch-ensemble:"))
+		if err != nil {
+			return Setting{}, fmt.Errorf("--net %q: the stitch index must be an integer", net)
+		}
+		return StitchEnsemble(pairs, k)
+	case strings.HasPrefix(net, "switches:"):
+		return ParseSetting(strings.TrimPrefix(net, "switches:"), pairs)
+	}
+	return Setting{}, fmt.Errorf("--net %q: want a, b, ensemble, stitch-ensemble:K or switches:SPEC", net)
+}

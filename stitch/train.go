@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"suture/autograd"
+	"suture/kernels"
 	"suture/nn"
 	"suture/tensor"
 )
@@ -70,7 +71,16 @@ type StepInfo struct {
 // Step runs one training step on the batch x (N, C, H, W) on the model's
 // backend: forward, losses, backward. It returns the loss; the caller
 // applies the optimizer. The tape must be recording and is reset by the caller.
+//
+// When the tape's backend profiles, the double-batched step runs in the
+// alternative half (kernels.AltHalf) except for the reference half's
+// network calls (kernels.RefHalf).
 func (m *Model) Step(t *autograd.Tape, mode TrainMode, x *tensor.Tensor, g *tensor.RNG, info *StepInfo) (float64, error) {
+	if p := t.Profiler(); p != nil && mode == Double {
+		prev := p.Current()
+		p.Restore(prev.WithHalf(kernels.AltHalf))
+		defer p.Restore(prev)
+	}
 	var terms []*autograd.Var
 	var weights []float32
 	var err error
@@ -84,6 +94,9 @@ func (m *Model) Step(t *autograd.Tape, mode TrainMode, x *tensor.Tensor, g *tens
 	}
 	if len(terms) == 0 {
 		return 0, fmt.Errorf("stitch step: no loss terms")
+	}
+	if p := t.Profiler(); p != nil {
+		defer p.Restore(p.Enter("loss"))
 	}
 	loss, err := t.WeightedSum(terms, weights)
 	if err != nil {
@@ -103,25 +116,41 @@ func (m *Model) Step(t *autograd.Tape, mode TrainMode, x *tensor.Tensor, g *tens
 // source feature and is compared with the target network's feature.
 func (m *Model) directLosses(t *autograd.Tape, x *tensor.Tensor, info *StepInfo) ([]*autograd.Var, []float32, error) {
 	ng := t.NoGrad()
+	prof := t.Profiler()
 	in := autograd.Leaf(x, false)
-	va, err := m.A.Forward(ng, in)
-	if err != nil {
-		return nil, nil, err
+	var vals [2][]*autograd.Var
+	for net, g := range [2]*nn.Graph{m.A, m.B} {
+		var prev kernels.Scope
+		if prof != nil {
+			prev = prof.Enter(netScopes[net])
+		}
+		v, err := g.Forward(ng, in)
+		if prof != nil {
+			prof.Restore(prev)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		vals[net] = v
 	}
-	vb, err := m.B.Forward(ng, in)
-	if err != nil {
-		return nil, nil, err
-	}
+	va, vb := vals[0], vals[1]
 	var terms []*autograd.Var
 	var ws []float32
 	for k, s := range m.Stitches {
 		fa, fb := va[s.A.Vertex], vb[s.B.Vertex]
 		for src, pair := range [][2]*autograd.Var{{fa, fb}, {fb, fa}} {
-			y, err := m.stitchConv(k, src).Forward(t, []*autograd.Var{pair[0]})
-			if err != nil {
-				return nil, nil, err
+			var prev kernels.Scope
+			if prof != nil {
+				prev = enter(prof, -1, m.scopeNames[k][src])
 			}
-			l, err := t.MSE(y, pair[1])
+			y, err := m.stitchConv(k, src).Forward(t, []*autograd.Var{pair[0]})
+			var l *autograd.Var
+			if err == nil {
+				l, err = t.MSE(y, pair[1])
+			}
+			if prof != nil {
+				prof.Restore(prev)
+			}
 			if err != nil {
 				return nil, nil, err
 			}
@@ -190,6 +219,7 @@ func (m *Model) doubleNeeded() []bool {
 // touches it.
 func (m *Model) doubleForward(t *autograd.Tape, x *tensor.Tensor, g *tensor.RNG, info *StepInfo) ([]*autograd.Var, []float32, []halves, error) {
 	ng := t.NoGrad()
+	prof := t.Profiler()
 	need := m.doubleNeeded()
 	vals := make([]halves, len(m.nodes))
 	nets := []*nn.Graph{m.A, m.B}
@@ -229,7 +259,14 @@ func (m *Model) doubleForward(t *autograd.Tape, x *tensor.Tensor, g *tensor.RNG,
 				altArgs = append(altArgs, vals[u].altOrRef())
 				same = same && vals[u].same
 			}
+			var prev kernels.Scope
+			if prof != nil {
+				prev = enterHalf(prof, kernels.RefHalf, nd.net, vx.Name)
+			}
 			ref, err := vx.Op.Forward(ng, refArgs)
+			if prof != nil {
+				prof.Restore(prev)
+			}
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("%s (reference): %w", vx.Name, err)
 			}
@@ -238,7 +275,14 @@ func (m *Model) doubleForward(t *autograd.Tape, x *tensor.Tensor, g *tensor.RNG,
 				info.RefOps++
 			}
 			if !same {
-				if h.alt, err = vx.Op.Forward(t, altArgs); err != nil {
+				if prof != nil {
+					prev = enterHalf(prof, kernels.AltHalf, nd.net, vx.Name)
+				}
+				h.alt, err = vx.Op.Forward(t, altArgs)
+				if prof != nil {
+					prof.Restore(prev)
+				}
+				if err != nil {
 					return nil, nil, nil, fmt.Errorf("%s (alternative): %w", vx.Name, err)
 				}
 				if info != nil {
@@ -252,19 +296,28 @@ func (m *Model) doubleForward(t *autograd.Tape, x *tensor.Tensor, g *tensor.RNG,
 			own := vals[nd.inputs[0]]
 			other := vals[m.nodes[nd.inputs[1]].inputs[0]]
 			conv := m.stitchConv(nd.k, 1-nd.net)
-			name := fmt.Sprintf("%c%d", "ab"[nd.net], nd.k)
-			oname := "ab"[1-nd.net]
-			sRef, err := conv.Forward(t, []*autograd.Var{other.ref})
-			if err != nil {
-				return nil, nil, nil, err
+			var name string
+			var oname byte
+			if info != nil {
+				name, oname = fmt.Sprintf("%c%d", "ab"[nd.net], nd.k), "ab"[1-nd.net]
 			}
+			var prev kernels.Scope
+			if prof != nil {
+				prev = enterHalf(prof, kernels.AltHalf, -1, m.scopeNames[nd.k][1-nd.net])
+			}
+			sRef, err := conv.Forward(t, []*autograd.Var{other.ref})
 			calls := 1
 			sAlt := sRef
-			if !other.same {
-				if sAlt, err = conv.Forward(t, []*autograd.Var{other.alt}); err != nil {
-					return nil, nil, nil, err
-				}
+			if err == nil && !other.same {
+				sAlt, err = conv.Forward(t, []*autograd.Var{other.alt})
 				calls++
+			}
+			if prof != nil {
+				prof.Restore(prev)
+				prev = enterHalf(prof, kernels.AltHalf, nd.net, m.scopeNames[nd.k][2])
+			}
+			if err != nil {
+				return nil, nil, nil, err
 			}
 			if info != nil {
 				info.StitchCalls += calls
@@ -303,6 +356,9 @@ func (m *Model) doubleForward(t *autograd.Tape, x *tensor.Tensor, g *tensor.RNG,
 				if info != nil {
 					info.Selects++
 				}
+			}
+			if prof != nil {
+				prof.Restore(prev)
 			}
 			vals[i] = h
 		}
@@ -389,27 +445,12 @@ func (tr *Trainer) Fit(ctx context.Context, images *tensor.Tensor) error {
 				return err
 			}
 			g := iterRNG(tr.Opts.Seed, tr.State.Epoch, tr.State.Iter)
-			for j := 0; j < bs; j++ {
-				i := g.IntN(n)
-				dst := tr.hostX[j*per : (j+1)*per]
-				copy(dst, images.Data[i*per:(i+1)*per])
-				if tr.Opts.Mirror && g.IntN(2) == 1 {
-					flipW(dst, c, h, w)
-				}
-			}
-			if err := tr.M.Backend.Upload(tr.x, tr.hostX); err != nil {
-				return err
-			}
-			if err := tr.M.Params.ZeroGrad(); err != nil {
-				return err
-			}
-			loss, err := tr.M.Step(tr.tape, tr.Opts.Mode, tr.x, g, nil)
-			tr.tape.Reset()
+			loss, err := tr.step(images, g, bs, per, c, h, w)
 			if err != nil {
 				return fmt.Errorf("epoch %d iteration %d: %w", tr.State.Epoch, tr.State.Iter, err)
 			}
 			lr = sched(tr.State.Epoch*iters+tr.State.Iter, total)
-			if err := tr.Opt.Step(lr); err != nil {
+			if err := tr.optimize(lr); err != nil {
 				return err
 			}
 			tr.State.LossSum += loss
@@ -428,6 +469,51 @@ func (tr *Trainer) Fit(ctx context.Context, images *tensor.Tensor) error {
 		}
 	}
 	return nil
+}
+
+// step draws a batch, uploads it and runs the model's step (forward,
+// losses, backward); with a profiling backend it opens the profiler's step,
+// which optimize closes.
+func (tr *Trainer) step(images *tensor.Tensor, g *tensor.RNG, bs, per, c, h, w int) (float64, error) {
+	n := images.Shape[0]
+	prof := tr.tape.Profiler()
+	if prof != nil {
+		prof.BeginStep()
+		kernels.SetPhase(prof, kernels.PhaseInput)
+	}
+	for j := 0; j < bs; j++ {
+		i := g.IntN(n)
+		dst := tr.hostX[j*per : (j+1)*per]
+		copy(dst, images.Data[i*per:(i+1)*per])
+		if tr.Opts.Mirror && g.IntN(2) == 1 {
+			flipW(dst, c, h, w)
+		}
+	}
+	if err := tr.M.Backend.Upload(tr.x, tr.hostX); err != nil {
+		return 0, err
+	}
+	if prof != nil {
+		kernels.SetPhase(prof, kernels.PhaseOptimizer)
+	}
+	if err := tr.M.Params.ZeroGrad(); err != nil {
+		return 0, err
+	}
+	if prof != nil {
+		kernels.SetPhase(prof, kernels.PhaseForward)
+	}
+	loss, err := tr.M.Step(tr.tape, tr.Opts.Mode, tr.x, g, nil)
+	tr.tape.Reset()
+	return loss, err
+}
+
+// optimize applies the update and closes the profiler's step.
+func (tr *Trainer) optimize(lr float32) error {
+	prof := tr.tape.Profiler()
+	if prof != nil {
+		kernels.SetPhase(prof, kernels.PhaseOptimizer)
+		defer prof.EndStep()
+	}
+	return tr.Opt.Step(lr)
 }
 
 func iterRNG(seed uint64, epoch, iter int) *tensor.RNG {

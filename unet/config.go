@@ -28,7 +28,19 @@ type Config struct {
 	// NegativeSlope of the leaky ReLU (nnU-Net: 0.01).
 	NegativeSlope   float32 `json:"negative_slope"`
 	DeepSupervision bool    `json:"deep_supervision"`
+	// Encoder is "" for PlainConvUNet's encoder (NConvPerStage conv blocks
+	// per stage) or "residual" for ResidualEncoderUNet's: a stem conv block,
+	// then NConvPerStage residual blocks per stage (nnU-Net's n_blocks_per_stage;
+	// BasicBlockD: conv-norm-act, conv-norm, plus the skip, then act; the skip
+	// average-pools where the block strides and projects with a 1x1 conv and a
+	// norm where the channels change).
+	Encoder string `json:"encoder,omitempty"`
+	// StemChannels is the residual encoder's stem width (0: FeaturesPerStage[0]).
+	StemChannels int `json:"stem_channels,omitempty"`
 }
+
+// EncoderResidual is Config.Encoder of a ResidualEncoderUNet.
+const EncoderResidual = "residual"
 
 // Validate reports the first inconsistency, naming the field.
 func (c *Config) Validate() error {
@@ -66,6 +78,12 @@ func (c *Config) Validate() error {
 		if n < 1 {
 			return fmt.Errorf("unet config: decoder stage %d has %d convs", s, n)
 		}
+	}
+	if c.Encoder != "" && c.Encoder != EncoderResidual {
+		return fmt.Errorf("unet config: encoder %q, want \"\" (plain) or %q", c.Encoder, EncoderResidual)
+	}
+	if c.StemChannels < 0 || (c.StemChannels > 0 && c.Encoder != EncoderResidual) {
+		return fmt.Errorf("unet config: stem_channels %d (only a residual encoder has a stem)", c.StemChannels)
 	}
 	if c.Norm != "instance" && c.Norm != "batch" {
 		return fmt.Errorf("unet config: norm %q, want instance or batch", c.Norm)

@@ -8,8 +8,10 @@ import (
 )
 
 // Probabilities runs the model in evaluation mode without gradients and
-// returns the softmax of the main output for every sample, (K, H, W) each.
-// Images are normalised as in training. batch bounds the images per forward.
+// returns the softmax of the main output for every sample, (K, H, W) each,
+// on the whole image at its own size. Images are normalised as the model's
+// Inference says (for Suture's own models: per-image z-score, as in
+// training). batch bounds the images per forward.
 func (m *Model) Probabilities(samples []Sample, batch int) ([]*tensor.Tensor, error) {
 	c, h, w, err := checkSamples(samples, false)
 	if err != nil {
@@ -25,6 +27,7 @@ func (m *Model) Probabilities(samples []Sample, batch int) ([]*tensor.Tensor, er
 	tape.Recording = false
 	defer tape.Arena().Drop()
 	k := m.Config.NumClasses
+	inf := m.InferenceFor()
 	out := make([]*tensor.Tensor, 0, len(samples))
 	for lo := 0; lo < len(samples); lo += batch {
 		hi := min(lo+batch, len(samples))
@@ -32,7 +35,9 @@ func (m *Model) Probabilities(samples []Sample, batch int) ([]*tensor.Tensor, er
 		for i := lo; i < hi; i++ {
 			img := host[(i-lo)*c*h*w:][:c*h*w]
 			copy(img, samples[i].Image.Data)
-			Normalize(img, c)
+			if err := inf.Normalize(img, c, nil); err != nil {
+				return nil, fmt.Errorf("sample %q: %w", samples[i].Name, err)
+			}
 		}
 		x, err := tape.Arena().Get(hi-lo, c, h, w)
 		if err != nil {
@@ -93,6 +98,49 @@ func ArgMax(p *tensor.Tensor) ([]uint8, error) {
 			}
 		}
 		out[i] = uint8(best)
+	}
+	return out, nil
+}
+
+// Forward runs the network in evaluation mode, without gradients, on x
+// (N, C, H, W), host memory, already normalised, and returns its raw
+// outputs (logits) in host memory: the main output (N, K, H, W) first, then
+// the deep-supervision heads from high to low resolution when the network
+// has them. H and W must be multiples of the network's stride.
+func (m *Model) Forward(x *tensor.Tensor) ([]*tensor.Tensor, error) {
+	if x == nil || len(x.Shape) != 4 || len(x.Data) != x.Numel() {
+		return nil, fmt.Errorf("forward: input %v, want (N, C, H, W) in host memory", tensor.ShapeOf(x))
+	}
+	if x.Shape[0] < 1 {
+		return nil, fmt.Errorf("forward: empty batch")
+	}
+	if err := m.Config.CheckInput(x.Shape[1], x.Shape[2], x.Shape[3]); err != nil {
+		return nil, fmt.Errorf("forward: %w", err)
+	}
+	m.Graph.SetTraining(false)
+	defer m.Graph.SetTraining(true)
+	tape := autograd.NewTape(m.B)
+	tape.Recording = false
+	defer tape.Arena().Drop()
+	xd, err := tape.Arena().Get(x.Shape...)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.B.Upload(xd, x.Data); err != nil {
+		return nil, err
+	}
+	vals, err := m.Graph.Forward(tape, autograd.Leaf(xd, false))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*tensor.Tensor, len(m.Graph.Outputs))
+	for i, o := range m.Graph.Outputs {
+		v := vals[o].Value
+		h := tensor.New(v.Shape...)
+		if err := m.B.Download(h.Data, v); err != nil {
+			return nil, err
+		}
+		out[i] = h
 	}
 	return out, nil
 }

@@ -107,6 +107,10 @@ type Model struct {
 	Graph  *nn.Graph
 	Params *nn.ParamSet
 	B      kernels.Backend
+	// Inference says how to prepare images and read the output (patch,
+	// normalisation, labels); nil for a model that has not been trained or
+	// imported yet, and in checkpoints written before it was recorded.
+	Inference *Inference
 }
 
 // NewModel builds cfg with weights from seed on backend b.
@@ -257,12 +261,25 @@ func (tr *Trainer) prepare(train []Sample) error {
 	if err := tr.M.Config.CheckInput(c, ph, pw); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	if tr.M.Inference == nil { // record the training size for prediction
+		tr.M.Inference = NativeInference(tr.M.Config, h, w)
+		tr.M.Inference.PatchSize = [2]int{ph, pw}
+	}
 	tr.batch, err = newBatcher(tr.M, train, tr.Opts.BatchSize, ph, pw)
 	return err
 }
 
-// step runs one training iteration and returns its loss.
+// step runs one training iteration and returns its loss. With a profiling
+// backend it is one profiler step, in phases input, optimizer (zeroing the
+// gradients), forward (the loss in vertex "loss"), backward and optimizer.
 func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
+	t := tr.tape
+	prof := t.Profiler()
+	if prof != nil {
+		prof.BeginStep()
+		defer prof.EndStep()
+		kernels.SetPhase(prof, kernels.PhaseInput)
+	}
 	g := tr.iterRNG(tr.State.Epoch, tr.State.Iter)
 	var aug *Augment
 	if !tr.Opts.NoAugment {
@@ -272,10 +289,15 @@ func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	t := tr.tape
 	defer t.Reset()
+	if prof != nil {
+		kernels.SetPhase(prof, kernels.PhaseOptimizer)
+	}
 	if err := tr.M.Params.ZeroGrad(); err != nil {
 		return 0, err
+	}
+	if prof != nil {
+		kernels.SetPhase(prof, kernels.PhaseForward)
 	}
 	vals, err := tr.M.Graph.Forward(t, autograd.Leaf(x, false))
 	if err != nil {
@@ -284,6 +306,10 @@ func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
 	outs := make([]*autograd.Var, len(tr.M.Graph.Outputs))
 	for i, o := range tr.M.Graph.Outputs {
 		outs[i] = vals[o]
+	}
+	var prev kernels.Scope
+	if prof != nil {
+		prev = prof.Enter("loss")
 	}
 	loss, err := nn.DeepSupervisedDiceCE(t, outs, targets, tr.weights)
 	if err != nil {
@@ -298,6 +324,10 @@ func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
 	}
 	if err := t.Backward(loss); err != nil {
 		return 0, err
+	}
+	if prof != nil {
+		prof.Restore(prev)
+		kernels.SetPhase(prof, kernels.PhaseOptimizer)
 	}
 	if _, err := nn.ClipGradNorm(tr.M.Params, tr.Opts.ClipNorm); err != nil {
 		return 0, err

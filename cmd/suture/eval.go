@@ -11,6 +11,7 @@ import (
 	"suture/experiment/metrics"
 	"suture/io/ckpt"
 	"suture/kernels"
+	"suture/stitch"
 	"suture/unet"
 )
 
@@ -72,7 +73,7 @@ func modelKind(path string) (string, error) {
 
 // evalData loads data and picks a split, defaulting fold and split seed to
 // those recorded in the model's run.
-func evalData(data string, size int, run experiment.RunInfo, fold int, splitSeed int64, split string) ([]unet.Sample, error) {
+func evalData(data string, size int, run ckpt.RunInfo, fold int, splitSeed int64, split string) ([]unet.Sample, error) {
 	ds, err := experiment.LoadData(data, size)
 	if err != nil {
 		return nil, err
@@ -98,7 +99,7 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	split := fs.String("split", "test", "which samples: test, val, train or all")
 	fold := fs.Int("fold", -1, "cross-validation fold (default: the model's)")
 	splitSeed := fs.Int64("split-seed", -1, "seed of the six-part split (default: the model's)")
-	net := fs.String("net", "ensemble", "for stitched models: a, b, ensemble, stitch-ensemble:K or switches:SPEC")
+	net := fs.String("net", "", "stitched models only: a, b, ensemble (default), stitch-ensemble:K or switches:SPEC")
 	csvPath := fs.String("out", "", "write per-sample scores (name, dice, hd95) to this CSV")
 	asJSON := fs.Bool("json", false, "print one JSON object (n, dice_mean, hd95_mean, ...)")
 	batch := fs.Int("batch", 8, "images per forward pass")
@@ -128,9 +129,12 @@ func evaluate(b kernels.Backend, model, data string, size int, split string, fol
 	if err != nil {
 		return nil, meta, err
 	}
+	if net != "" && kind != stitch.Kind {
+		return nil, meta, usageErr("%s: a %s checkpoint is one network; --net applies to stitched checkpoints only", model, kind)
+	}
 	switch kind {
 	case "unet":
-		l, err := experiment.LoadUNet(model, b)
+		l, err := unet.Load(model, b)
 		if err != nil {
 			return nil, meta, err
 		}
@@ -141,15 +145,34 @@ func evaluate(b kernels.Backend, model, data string, size int, split string, fol
 		res, err := experiment.EvalUNet(l.Model, samples, batch)
 		return res, meta, err
 	case "stitched":
-		s, err := experiment.LoadStitched(model, b)
+		s, err := stitch.Load(model, b, unet.LoadBase)
 		if err != nil {
 			return nil, meta, err
+		}
+		if net == "" {
+			net = "ensemble"
 		}
 		setting, err := experiment.ParseNet(net, s.M.Pairs())
 		if err != nil {
 			return nil, meta, usageErr("%v", err)
 		}
 		meta.Net = net
+		samples, err := evalData(data, size, s.Meta.Run, fold, splitSeed, split)
+		if err != nil {
+			return nil, meta, err
+		}
+		res, err := experiment.EvalStitched(s, setting, samples, batch)
+		return res, meta, err
+	case stitch.ExtractedKind:
+		c, err := ckpt.Read(model)
+		if err != nil {
+			return nil, meta, err
+		}
+		s, setting, err := stitch.FromExtracted(model, c, b, unet.LoadBase)
+		if err != nil {
+			return nil, meta, err
+		}
+		meta.Net = setting.String()
 		samples, err := evalData(data, size, s.Meta.Run, fold, splitSeed, split)
 		if err != nil {
 			return nil, meta, err

@@ -26,7 +26,7 @@ func commands() []command {
 		{"demo", "[--quick]", "the whole story on the embedded synthetic data", runDemo},
 		{"train", "--data DIR --out RUNDIR", "train a U-Net (nnU-Net defaults)", runTrain},
 		{"eval", "--model CKPT --data DIR", "Dice and HD95 of a U-Net or a stitched network", runEval},
-		{"predict", "--model CKPT --in IMAGE --out MASK.png", "segment one image", runPredict},
+		{"predict", "--model CKPT --in IMAGE|DIR --out MASK.png|DIR", "segment images (nnU-Net's sliding window)", runPredict},
 		{"score", "--pred DIR --ref DIR", "Dice and HD95 of any predicted masks against reference masks", runScore},
 		{"data", "synth --party a|b --n N --size S --out DIR", "write the synthetic data as a folder pair", runData},
 		{"stitch", "--a CKPT --b CKPT --data DIR --out STITCHED.ckpt", "train stitches; also: stitch info|sweep|sample", runStitch},
@@ -35,6 +35,10 @@ func commands() []command {
 		{"worker", "--queue URL --party a=DIR [--party b=DIR]", "run a queue's jobs on this site's data (its data never leaves)", runWorker},
 		{"compare", "--ref CSV --alt NAME=CSV ...", "paired Wilcoxon tests of per-sample scores, Holm-adjusted", runCompare},
 		{"bench", "[--case PREFIX] [--json] [--vs-torch]", "time the training path (and PyTorch's)", runBench},
+		{"profile", "--case CASE [--steps N] [--json] [--trace T.json]", "per-op, per-vertex and per-phase profile of a training step", runProfile},
+		{"import", "nnunet RESULTS_DIR --fold K --out MODEL.ckpt", "import an nnU-Net v2 model; also: import safetensors FILE", runImport},
+		{"export", "safetensors --model CKPT --out M.safetensors", "export a U-Net; also: export network (a stitched model's network alone)", runExport},
+		{"forward", "--model CKPT --in X.npy --out Y.npy", "the raw network on a normalised NCHW .npy (parity checks)", runForward},
 	}
 }
 

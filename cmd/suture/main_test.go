@@ -12,6 +12,8 @@ import (
 
 	"suture/experiment"
 	"suture/io/ckpt"
+	"suture/kernels"
+	"suture/kernels/cpu"
 	"suture/tensor"
 )
 
@@ -135,7 +137,10 @@ func TestStitchCommands(t *testing.T) {
 	ra, rb := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	tinyTrain(t, ra, "a", "--cpuprofile", filepath.Join(dir, "train.prof"))
 	checkProfile(t, filepath.Join(dir, "train.prof"))
-	tinyTrain(t, rb, "b", "--features", "3,6")
+	// --profile DIR: one warm-up step, three recorded (of the four this run has).
+	trainProf := filepath.Join(dir, "train-profile")
+	tinyTrain(t, rb, "b", "--features", "3,6", "--profile", trainProf)
+	checkRunProfile(t, trainProf, "enc0.conv0", "backward")
 	st := filepath.Join(dir, "st.ckpt")
 	stitchArgs := []string{"stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
 		"--data", "synth:a:36:16", "--epochs", "1", "--iters", "2", "--out", st}
@@ -150,6 +155,10 @@ func TestStitchCommands(t *testing.T) {
 	mustRun(t, "stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
 		"--data", "synth:a:36:16", "--epochs", "1", "--iters", "2", "--out", filepath.Join(dir, "st2.ckpt"), "--cpuprofile", prof)
 	checkProfile(t, prof)
+	stitchProf := filepath.Join(dir, "stitch-profile")
+	mustRun(t, "stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
+		"--data", "synth:a:36:16", "--epochs", "1", "--iters", "4", "--out", filepath.Join(dir, "st3.ckpt"), "--profile", stitchProf)
+	checkRunProfile(t, stitchProf, "A/", "backward alt")
 	info := mustRun(t, "stitch", "info", "--model", st)
 	if !strings.Contains(info, "enc0.conv0") || !strings.Contains(info, "matched pairs") {
 		t.Errorf("stitch info:\n%s", info)
@@ -186,6 +195,7 @@ func TestStitchCommands(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bad.ckpt"), []byte("SUTURECK garbage"), 0o644) // also a file where --profile wants a folder
 	for _, c := range []struct {
 		args []string
 		code int
@@ -198,6 +208,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--data", "synth:c:10", "--out", dir}, 1, "party"},
 		{[]string{"train", "--data", "synth:a:8:16", "--out", filepath.Join(dir, "r"), "--epochs", "1", "--iters", "1",
 			"--features", "4,8", "--cpuprofile", filepath.Join(dir, "no", "such", "dir", "p.prof")}, 1, "--cpuprofile"},
+		{[]string{"train", "--data", "synth:a:8:16", "--out", filepath.Join(dir, "r2"), "--epochs", "1", "--iters", "1",
+			"--features", "4,8", "--profile", filepath.Join(dir, "bad.ckpt", "prof")}, 1, "--profile"},
 	} {
 		code, out := sut(t, c.args...)
 		if code != c.code || !strings.Contains(out, c.want) {
@@ -250,6 +262,194 @@ func TestUnavailableBackendFallsBackToCPU(t *testing.T) {
 		"--iters", "1", "--batch", "2", "--features", "4,8")
 	if !strings.Contains(out, "on cpu") || !strings.Contains(note.String(), "backend cuda unavailable") || strings.Count(note.String(), "\n") != 1 {
 		t.Errorf("fallback: output\n%s\nnotice %q", out, note.String())
+	}
+}
+
+// checkRunProfile checks the files of --profile DIR: the JSON rows of three
+// steps add up to the step, and a row of a vertex starting with vertex in
+// phase exists.
+func checkRunProfile(t *testing.T, dir, vertex, phase string) {
+	t.Helper()
+	rows, total := readProfileRows(t, filepath.Join(dir, "profile.jsonl"))
+	if total["calls"].(float64) != 3 {
+		t.Errorf("%s: %v steps recorded, want 3", dir, total["calls"])
+	}
+	checkSelfSum(t, rows, total)
+	found := false
+	for _, r := range rows {
+		found = found || strings.HasPrefix(r["vertex"].(string), vertex) && r["phase"] == phase
+	}
+	if !found {
+		t.Errorf("%s: no row of vertex %s in phase %s", dir, vertex, phase)
+	}
+	checkProfile(t, filepath.Join(dir, "cpu.pprof"))
+	for _, f := range []string{"profile.txt", "trace.json", "go.trace"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "trace.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTraceNests(t, data)
+}
+
+// readProfileRows reads JSON lines of `suture profile --json`: the rows,
+// then the total row.
+func readProfileRows(t *testing.T, path string) ([]map[string]any, map[string]any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseProfileRows(t, string(data))
+}
+
+func parseProfileRows(t *testing.T, out string) ([]map[string]any, map[string]any) {
+	t.Helper()
+	var rows []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not a JSON row: %q (%v)", line, err)
+		}
+		for _, k := range []string{"op", "vertex", "phase", "calls", "ms", "self_ms", "gflops", "frac_step"} {
+			if _, ok := m[k]; !ok {
+				t.Fatalf("row %q lacks %q", line, k)
+			}
+		}
+		rows = append(rows, m)
+	}
+	if len(rows) < 2 || rows[len(rows)-1]["op"] != "total" {
+		t.Fatalf("%d rows, the last not the total:\n%s", len(rows), out)
+	}
+	return rows[:len(rows)-1], rows[len(rows)-1]
+}
+
+// checkSelfSum: the rows' self times add up to within 5% of the step.
+func checkSelfSum(t *testing.T, rows []map[string]any, total map[string]any) {
+	t.Helper()
+	var sum float64
+	for _, r := range rows {
+		sum += r["self_ms"].(float64)
+	}
+	step := total["ms"].(float64)
+	if step <= 0 || sum < 0.95*step || sum > 1.05*step {
+		t.Errorf("rows' self times add up to %.3f ms, the step took %.3f ms", sum, step)
+	}
+}
+
+// checkTraceNests parses a Chrome trace: on every track, slices start in
+// order and nest.
+func checkTraceNests(t *testing.T, data []byte) {
+	t.Helper()
+	var f struct {
+		TraceEvents []struct {
+			Name    string
+			Ph      string
+			TS, Dur float64
+			TID     int
+		}
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatalf("trace: %v", err)
+	}
+	ends, last := map[int][]float64{}, map[int]float64{}
+	n := 0
+	for _, e := range f.TraceEvents {
+		if e.Ph != "X" {
+			continue
+		}
+		n++
+		if l, ok := last[e.TID]; ok && e.TS < l {
+			t.Fatalf("trace track %d: %q starts before the slice before it", e.TID, e.Name)
+		}
+		last[e.TID] = e.TS
+		st := ends[e.TID]
+		for len(st) > 0 && e.TS >= st[len(st)-1]-1e-6 {
+			st = st[:len(st)-1]
+		}
+		if len(st) > 0 && e.TS+e.Dur > st[len(st)-1]+1e-6 {
+			t.Fatalf("trace track %d: %q ends after the slice it starts in", e.TID, e.Name)
+		}
+		ends[e.TID] = append(st, e.TS+e.Dur)
+	}
+	if n == 0 {
+		t.Fatal("trace has no slices")
+	}
+}
+
+// TestProfileCommand: `suture profile --case stitch/double --json` on a tiny
+// case; its rows add up to the step and its trace nests.
+func TestProfileCommand(t *testing.T) {
+	dir := t.TempDir()
+	tr := filepath.Join(dir, "trace.json")
+	out := mustRun(t, "profile", "--case", "stitch/double", "--size", "32", "--batch", "2", "--warmup", "1", "--steps", "2",
+		"--json", "--trace", tr)
+	rows, total := parseProfileRows(t, out)
+	if total["calls"].(float64) != 2 {
+		t.Errorf("total row %v: want 2 steps", total)
+	}
+	checkSelfSum(t, rows, total)
+	prev := rows[0]["self_ms"].(float64)
+	for _, r := range rows {
+		if s := r["self_ms"].(float64); s > prev {
+			t.Fatalf("rows not sorted by self time: %v after %v ms", s, prev)
+		} else {
+			prev = s
+		}
+	}
+	data, err := os.ReadFile(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTraceNests(t, data)
+	table := mustRun(t, "profile", "--case", "unet/tr", "--size", "32", "--batch", "1", "--warmup", "0", "--steps", "1", "--rows", "3")
+	for _, want := range []string{"by op", "by vertex", "by phase", "optimizer", "backward"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"profile"}, "--case is required"},
+		{[]string{"profile", "--case", "unet"}, "names 2 cases"},
+		{[]string{"profile", "--case", "nope"}, "no such case"},
+		{[]string{"profile", "--case", "unet/train", "--size", "20"}, "--size 20"},
+		{[]string{"profile", "--case", "sgemm/1024", "--size", "32"}, "apply to the unet and stitch cases"},
+		{[]string{"profile", "--case", "unet/train", "--batch", "64", "--size", "512"}, "bounded memory"},
+	} {
+		if code, out := sut(t, c.args...); code != 2 || !strings.Contains(out, c.want) {
+			t.Errorf("suture %v: exit %d, want 2 with %q:\n%s", c.args, code, c.want, out)
+		}
+	}
+}
+
+// TestCPUProfileGetsLabels: --cpuprofile alone runs the steps under a
+// profiler that sets pprof labels; without it the backend is left alone.
+func TestCPUProfileGetsLabels(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		labels bool
+	}{{[]string{"--cpuprofile", "x.pprof"}, true}, {nil, false}} {
+		fs := newFlags("test", &bytes.Buffer{})
+		profileFlag(fs, "the test")
+		wrap := runProfileFlag(fs)
+		if err := parse(fs, c.args); err != nil {
+			t.Fatal(err)
+		}
+		inner := cpu.New(1)
+		b, end, err := wrap(inner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		end()
+		if got := kernels.ProfilerOf(b) != nil; got != c.labels || !c.labels && b != kernels.Backend(inner) {
+			t.Errorf("%v: profiling backend %v, want %v", c.args, got, c.labels)
+		}
 	}
 }
 

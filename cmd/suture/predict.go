@@ -6,21 +6,25 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 
 	"suture/experiment"
 	"suture/experiment/metrics"
 	"suture/io/imageset"
+	"suture/segment"
 	"suture/unet"
 )
 
 func runPredict(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("predict", out)
-	model := fs.String("model", "", "U-Net or stitched checkpoint")
-	in := fs.String("in", "", "input image (PNG, JPEG or TIFF)")
-	dst := fs.String("out", "", "output mask PNG (0 background, 255 foreground)")
-	net := fs.String("net", "ensemble", "for stitched models: a, b, ensemble, stitch-ensemble:K or switches:SPEC")
+	model := fs.String("model", "", "U-Net, stitched or extracted-network checkpoint")
+	in := fs.String("in", "", "input image (PNG, JPEG or TIFF), or a folder of them")
+	dst := fs.String("out", "", "output mask PNG, or a folder for the masks (same stems, .png)")
+	net := fs.String("net", "", "stitched models only: a, b, ensemble (default), stitch-ensemble:K or switches:SPEC")
+	noMirror := fs.Bool("no-mirror", false, "turn test-time mirroring off")
+	step := fs.Float64("step", 0.5, "sliding-window step as a fraction of the patch")
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -28,55 +32,95 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 	if err := require("model", *model, "in", *in, "out", *dst); err != nil {
 		return err
 	}
+	if !(*step > 0 && *step <= 1) {
+		return usageErr("--step %g must be in (0, 1]", *step)
+	}
 	b, err := mkBackend()
 	if err != nil {
 		return err
 	}
-	img, err := imageset.ReadImage(*in)
+	m, err := segment.Load(*model, b, *net)
 	if err != nil {
 		return err
 	}
-	sample := []unet.Sample{{Name: filepath.Base(*in), Image: img}}
-	kind, err := modelKind(*model)
+	m.Options = segment.Options{NoMirror: *noMirror, Step: *step}
+	// A large image keeps a few hundred MB live (the image, the scores);
+	// the default GC target (twice the live heap) would let per-tile garbage
+	// double the peak. 25% keeps a 6000x4000 RGB image under 1 GB
+	// (bench/RESULTS.md section 7).
+	debug.SetGCPercent(25)
+	st, err := os.Stat(*in)
 	if err != nil {
 		return err
 	}
-	var classes []uint8
-	switch kind {
-	case "unet":
-		l, err := experiment.LoadUNet(*model, b)
-		if err != nil {
+	if !st.IsDir() {
+		if err := predictOne(m, *in, *dst); err != nil {
 			return err
 		}
-		preds, err := l.Model.Predict(sample, 1)
-		if err != nil {
-			return fmt.Errorf("%s: %w", *in, err)
-		}
-		classes = preds[0]
-	case "stitched":
-		s, err := experiment.LoadStitched(*model, b)
-		if err != nil {
-			return err
-		}
-		setting, err := experiment.ParseNet(*net, s.M.Pairs())
-		if err != nil {
-			return usageErr("%v", err)
-		}
-		probs, err := experiment.StitchedProbabilities(s, setting, sample, 1)
-		if err != nil {
-			return fmt.Errorf("%s: %w", *in, err)
-		}
-		if classes, err = unet.ArgMax(probs[0]); err != nil {
-			return err
-		}
-	default:
-		return fmt.Errorf("%s: unknown model kind %q", *model, kind)
+		fmt.Fprintf(out, "wrote %s\n", *dst)
+		return nil
 	}
-	if err := imageset.WriteMask(*dst, experiment.Foreground(classes), img.Shape[1], img.Shape[2]); err != nil {
+	files, err := imageFiles(*in)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "wrote %s\n", *dst)
+	if err := os.MkdirAll(*dst, 0o755); err != nil {
+		return err
+	}
+	bar := newProgress(notices)
+	for i, f := range files {
+		if err := ctx.Err(); err != nil {
+			bar.done()
+			return fmt.Errorf("%w after %d of %d images", errInterrupted, i, len(files))
+		}
+		bar.update(i, len(files), fmt.Sprintf("%d/%d %s", i, len(files), filepath.Base(f)))
+		stem := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
+		if err := predictOne(m, f, filepath.Join(*dst, stem+".png")); err != nil {
+			bar.done()
+			return err
+		}
+	}
+	bar.done()
+	fmt.Fprintf(out, "wrote %d masks to %s\n", len(files), *dst)
 	return nil
+}
+
+// predictOne segments the image at path and writes its mask: 0 and 255 for
+// a two-class model, the class indices for more classes.
+func predictOne(m *segment.Model, path, dst string) error {
+	img, err := imageset.ReadImage(path)
+	if err != nil {
+		return err
+	}
+	h, w := img.Shape[1], img.Shape[2]
+	classes, err := m.Classes(img)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if m.NumClasses == 2 {
+		return imageset.WriteMask(dst, classes, h, w)
+	}
+	return imageset.WriteLabels(dst, classes, h, w)
+}
+
+// imageFiles lists the images (png, jpg, jpeg, tif, tiff) in dir, sorted.
+func imageFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, e := range entries {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if !e.IsDir() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".tif" || ext == ".tiff") {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: no images (png, jpg, tif)", dir)
+	}
+	return files, nil
 }
 
 // maskFiles maps stems to mask files in dir.

@@ -49,6 +49,7 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size")
 	mkBackend := backendFlag(fs)
 	startProfile := profileFlag(fs, "the stitch training")
+	profileRun := runProfileFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -62,8 +63,8 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if _, err := experiment.PointFilter(nil, nil, *points); err != nil {
-		return usageErr("--points: %v", err)
+	if *points != "all" && *points != "stage" {
+		return usageErr("--points %q, want all or stage", *points)
 	}
 	if _, err := (&experiment.Partition{}).Subset(*split); err != nil {
 		return usageErr("--split: %v", err)
@@ -73,6 +74,11 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	b, endProfile, err := profileRun(b)
+	if err != nil {
+		return err
+	}
+	defer endProfile()
 	spec := experiment.StitchSpec{Out: *dst, A: *aPath, B: *bPath, Data: *data, Size: *size, Fold: *fold, SplitSeed: *splitSeed,
 		Split: *split, Points: *points, Opts: opts, Resume: *resume, Force: *force}
 	bar := newProgress(out)
@@ -119,7 +125,7 @@ func runStitchInfo(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := experiment.LoadStitched(*model, b)
+	s, err := stitch.Load(*model, b, unet.LoadBase)
 	if err != nil {
 		return err
 	}
@@ -154,7 +160,7 @@ func stitchedEval(fs interface {
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		s, err := experiment.LoadStitched(*model, b)
+		s, err := stitch.Load(*model, b, unet.LoadBase)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -210,7 +216,7 @@ func runStitchSample(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.M.Sample(*per, *seed, s.Evaluator(samples, *batch))
+	res, err := s.M.Sample(*per, *seed, experiment.StitchedEvaluator(s, samples, *batch))
 	if err != nil {
 		return err
 	}

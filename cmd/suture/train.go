@@ -75,6 +75,7 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size (0: as stored)")
 	mkBackend := backendFlag(fs)
 	startProfile := profileFlag(fs, "the training")
+	profileRun := runProfileFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -96,6 +97,11 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	b, endProfile, err := profileRun(b)
+	if err != nil {
+		return err
+	}
+	defer endProfile()
 	spec := experiment.TrainSpec{Dir: *rundir, Data: []string{*data}, Size: *size, Fold: *fold, SplitSeed: *splitSeed,
 		Seed: *seed, Opts: opts, Features: f, Validate: true, Resume: *resume, Force: *force}
 	bar := newProgress(out)

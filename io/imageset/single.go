@@ -62,3 +62,26 @@ func WriteMask(path string, mask []uint8, h, w int) error {
 	}
 	return writeFileAtomic(path, buf.Bytes())
 }
+
+// FromImage converts an image to a (C, H, W) tensor of 0..255 values: C = 1
+// for grey images (every pixel grey), else 3 (alpha dropped).
+func FromImage(img image.Image) *tensor.Tensor { return imageTensor(img) }
+
+// Resize resizes each channel of x (C, H, W) to (C, h, w) by area averaging,
+// as the datasets are resized when opened with a size.
+func Resize(x *tensor.Tensor, h, w int) (*tensor.Tensor, error) { return resizeArea(x, h, w) }
+
+// WriteLabels writes a class map (h*w class indices, row-major) as an 8-bit
+// grey PNG whose values are the indices (nnU-Net's convention for label
+// images), atomically.
+func WriteLabels(path string, classes []uint8, h, w int) error {
+	if h < 1 || w < 1 || len(classes) != h*w {
+		return fmt.Errorf("imageset: WriteLabels %s: %d values for %dx%d", path, len(classes), h, w)
+	}
+	img := &image.Gray{Pix: classes, Stride: w, Rect: image.Rect(0, 0, w, h)}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return fmt.Errorf("imageset: WriteLabels %s: %w", path, err)
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}

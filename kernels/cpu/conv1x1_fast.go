@@ -18,7 +18,7 @@ import "sync"
 
 func (b *Backend) conv1x1Fast(y, x, w, bias []float32, d convDims) {
 	p := d.h * d.w
-	if pointwiseFits(d.ci, p) {
+	if forwardAlgo(d) == algoStrips {
 		b.pointwise(y, x, w, bias, d.n, d.co, d.ci, p, false, false)
 		return
 	}
@@ -34,7 +34,7 @@ func (b *Backend) conv1x1Fast(y, x, w, bias []float32, d convDims) {
 
 func (b *Backend) conv1x1BackwardDataFast(dx, dy, w []float32, d convDims) {
 	p := d.h * d.w
-	if pointwiseFits(d.co, p) {
+	if backwardDataAlgo(d) == algoStrips {
 		b.pointwise(dx, dy, w, nil, d.n, d.ci, d.co, p, true, true)
 		return
 	}
@@ -45,7 +45,7 @@ func (b *Backend) conv1x1BackwardDataFast(dx, dy, w []float32, d convDims) {
 
 func (b *Backend) conv1x1BackwardFilterFast(dw, db, dy, x []float32, d convDims) {
 	p := d.h * d.w
-	if p%convSeg == 0 && d.co%dotMR == 0 {
+	if backwardFilterAlgo(d) == algoDot {
 		b.conv1x1BackwardFilterDot(dw, dy, x, d)
 		if db != nil {
 			b.biasGrad(db, dy, d.n, d.co, p)

@@ -20,6 +20,7 @@ import "sync"
 // (conv1x1_fast.go, conv1x1_batch.go).
 // 3x3 stride-1 layers with enough channels take Winograd F(2x2, 3x3) for
 // forward and backward-data instead (conv_winograd.go, winogradWorth).
+// algo.go picks among these per pass (and names the choice for profiles).
 
 func (d convDims) isPointwise() bool {
 	return d.kh == 1 && d.kw == 1 && d.sh == 1 && d.sw == 1 && d.ph == 0 && d.pw == 0
@@ -47,11 +48,11 @@ func (d convDims) inputTaps(offs []int, img phasedImage) int {
 }
 
 func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
-	if d.isPointwise() {
+	switch forwardAlgo(d) {
+	case algoStrips, algoGemm:
 		b.conv1x1Fast(y, x, w, bias, d)
 		return
-	}
-	if d.winogradFits() && winogradWorth(d.ci, d.co, d.wo) {
+	case algoWinograd:
 		b.winograd(y, x, w, bias, d.n, d.ci, d.h, d.w, d.co, d.ho, d.wo, d.ph, d.pw, false)
 		return
 	}
@@ -91,15 +92,14 @@ func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
 }
 
 func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
-	if d.sh != 1 || d.sw != 1 || d.ph > d.kh-1 || d.pw > d.kw-1 {
+	switch backwardDataAlgo(d) {
+	case algoGemmCol2im:
 		b.conv2dBackwardDataGemm(dx, dy, w, d)
 		return
-	}
-	if d.isPointwise() {
+	case algoStrips, algoGemm:
 		b.conv1x1BackwardDataFast(dx, dy, w, d)
 		return
-	}
-	if d.winogradFits() && winogradWorth(d.co, d.ci, d.w) {
+	case algoWinograd:
 		b.winograd(dx, dy, w, nil, d.n, d.co, d.ho, d.wo, d.ci, d.h, d.w, 2-d.ph, 2-d.pw, true)
 		return
 	}
@@ -196,7 +196,7 @@ func (j *col2imJob) runPart(part, parts int) {
 }
 
 func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) {
-	if d.isPointwise() {
+	if backwardFilterAlgo(d) != algoDirect {
 		b.conv1x1BackwardFilterFast(dw, db, dy, x, d)
 		return
 	}

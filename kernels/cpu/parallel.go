@@ -38,6 +38,7 @@ type helperSlot struct {
 	call     partCall
 	sleeping atomic.Bool
 	wake     chan struct{} // capacity 1: a stale token only costs one extra poll
+	exited   chan struct{} // closed when the goroutine has stopped (StopHelpers)
 }
 
 const (
@@ -50,6 +51,47 @@ type partCall struct {
 	t           task
 	part, parts int
 	done        *partsDone
+	tr          *tracerBox // nil unless a PartTracer is set
+}
+
+// PartTracer observes the parts of the fast path's parallel regions, for
+// profilers (one track per worker, pprof labels on the helpers). Methods
+// are called from several goroutines at once.
+type PartTracer interface {
+	// BeginPart is called on the goroutine about to run part of parts
+	// parts: worker 0 is the goroutine that called the op, workers 1.. the
+	// long-lived helpers. Its result is passed to EndPart.
+	BeginPart(worker, part, parts int) int64
+	// EndPart is called on the same goroutine when the part is done.
+	EndPart(worker int, begin int64)
+}
+
+type tracerBox struct{ t PartTracer }
+
+// partTracer is the PartTracer of every backend; nil (the default) costs
+// one pointer load per parallel region.
+var partTracer atomic.Pointer[tracerBox]
+
+// SetPartTracer makes t observe every part of every parallel region from
+// now on; nil stops it. Regions running while it is called may be observed
+// or not.
+func SetPartTracer(t PartTracer) {
+	if t == nil {
+		partTracer.Store(nil)
+		return
+	}
+	partTracer.Store(&tracerBox{t})
+}
+
+// runTraced runs part of t under tr (nil: untraced) on worker.
+func runTraced(tr *tracerBox, t task, worker, part, parts int) {
+	if tr == nil {
+		t.runPart(part, parts)
+		return
+	}
+	begin := tr.t.BeginPart(worker, part, parts)
+	t.runPart(part, parts)
+	tr.t.EndPart(worker, begin)
 }
 
 // helpers are long-lived goroutines, shared by all backends, that run parts
@@ -72,12 +114,39 @@ func helper(i int) *helperSlot {
 		slots = *s
 	}
 	for len(slots) <= i {
-		h := &helperSlot{wake: make(chan struct{}, 1)}
+		h := &helperSlot{wake: make(chan struct{}, 1), exited: make(chan struct{})}
 		slots = append(slots[:len(slots):len(slots)], h)
 		go h.loop(len(slots))
 	}
 	helpers.slots.Store(&slots)
 	return slots[i]
+}
+
+// StopHelpers ends the helper goroutines of the fast path, which every cpu
+// backend shares, and returns when they have stopped. A part a helper is
+// running finishes first; a call running meanwhile does the parts of
+// stopped helpers itself; a later call starts new helpers. Programs that
+// embed Suture call it when they are done predicting, so that no goroutine
+// is left behind.
+func StopHelpers() {
+	helpers.mu.Lock()
+	old := helpers.slots.Swap(nil)
+	helpers.mu.Unlock()
+	if old == nil {
+		return
+	}
+	for _, h := range *old {
+		for !h.state.CompareAndSwap(slotIdle, slotClaimed) {
+			runtime.Gosched() // running a part; it goes idle when done
+		}
+		h.call = partCall{} // no task: stop
+		h.state.Store(slotPosted)
+		select {
+		case h.wake <- struct{}{}:
+		default:
+		}
+		<-h.exited
+	}
 }
 
 // loop runs posted parts; between them it polls for spinFor, then sleeps,
@@ -95,7 +164,11 @@ func (h *helperSlot) loop(index int) {
 		}
 		c := h.call
 		h.call = partCall{}
-		c.t.runPart(c.part, c.parts)
+		if c.t == nil { // StopHelpers: the slot stays posted, so no caller claims it again
+			close(h.exited)
+			return
+		}
+		runTraced(c.tr, c.t, index, c.part, c.parts)
 		h.state.Store(slotIdle)
 		c.done.left.Add(-1)
 		c.done.wg.Done()
@@ -135,17 +208,18 @@ func runParts(t task, parts int, done *partsDone) {
 		t.runPart(0, 1)
 		return
 	}
+	tr := partTracer.Load()
 	done.left.Store(int32(parts - 1))
 	done.wg.Add(parts - 1)
 	for i := 1; i < parts; i++ {
 		h := helper(i - 1)
 		if !h.state.CompareAndSwap(slotIdle, slotClaimed) {
-			t.runPart(i, parts)
+			runTraced(tr, t, 0, i, parts)
 			done.left.Add(-1)
 			done.wg.Done()
 			continue
 		}
-		h.call = partCall{t: t, part: i, parts: parts, done: done}
+		h.call = partCall{t: t, part: i, parts: parts, done: done, tr: tr}
 		h.state.Store(slotPosted)
 		if h.sleeping.Load() {
 			select {
@@ -154,7 +228,7 @@ func runParts(t task, parts int, done *partsDone) {
 			}
 		}
 	}
-	t.runPart(0, parts)
+	runTraced(tr, t, 0, 0, parts)
 	if runtime.GOMAXPROCS(0) >= parts {
 		spinUntil(func() bool { return done.left.Load() == 0 })
 	}

@@ -78,7 +78,25 @@ type Backend struct {
 	pool *pool
 
 	mu   sync.Mutex
-	last string // the last kernel launched, for errors reported later
+	last string         // the last kernel launched, for errors reported later
+	obs  LaunchObserver // nil unless a profiler watches the launches
+}
+
+// LaunchObserver is told about every kernel launch, for profilers.
+type LaunchObserver interface {
+	// Launched reports that kernel ran between events start and end,
+	// recorded in the launch stream around it. The observer owns the
+	// events and closes them.
+	Launched(kernel string, start, end Event)
+}
+
+// SetLaunchObserver makes o observe every launch from now on (nil: none).
+// While one is set, each launch records two events, which costs time on a
+// GPU: set one only while profiling.
+func (b *Backend) SetLaunchObserver(o LaunchObserver) {
+	b.mu.Lock()
+	b.obs = o
+	b.mu.Unlock()
 }
 
 // New returns a backend named name (as registered: "cuda", "cudaemu") that
@@ -283,10 +301,32 @@ func describe(args ...operand) string {
 func (b *Backend) launch(op, kernel string, grid, block Dim3, a *Args, tensors []operand) error {
 	b.mu.Lock()
 	b.last = kernel
+	obs := b.obs
 	b.mu.Unlock()
+	var start Event
+	if obs != nil {
+		var err error
+		if start, err = b.drv.Record(); err != nil {
+			return fmt.Errorf("%s: %s: event before kernel %s (profiling): %w", b.name, op, kernel, err)
+		}
+	}
 	err := b.drv.Launch(kernel, grid, block, a)
 	if err == nil && b.opt.SyncEachLaunch {
 		err = b.drv.Synchronize()
+	}
+	if start != nil {
+		end, rerr := b.drv.Record()
+		if err == nil && rerr != nil {
+			err = fmt.Errorf("event after the kernel (profiling): %w", rerr)
+		}
+		if err == nil {
+			obs.Launched(kernel, start, end)
+		} else {
+			start.Close()
+			if end != nil {
+				end.Close()
+			}
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %s: kernel %s (grid %v, block %v) for %s on %s: %w",

@@ -294,3 +294,53 @@ func TestTime(t *testing.T) {
 		t.Errorf("runs %d, timing %+v", runs, tm)
 	}
 }
+
+// observer records what SetLaunchObserver reports.
+type observer struct {
+	kernels []string
+	events  int
+}
+
+func (o *observer) Launched(kernel string, start, end Event) {
+	o.kernels = append(o.kernels, kernel)
+	if d, err := end.Since(start); err == nil && d >= 0 {
+		o.events++
+	}
+}
+
+// TestLaunchObserverSeesEveryKernel: with an observer set, every launch is
+// reported with two events around it; without, none.
+func TestLaunchObserverSeesEveryKernel(t *testing.T) {
+	f := newFake(1 << 24)
+	b := mustNew(t, f, Options{})
+	x, _ := b.Alloc(2, 3, 8, 8)
+	w, _ := b.Alloc(4, 3, 3, 3)
+	y, _ := b.Alloc(2, 4, 8, 8)
+	var o observer
+	b.SetLaunchObserver(&o)
+	before := len(f.launches)
+	if err := b.Conv2d(y, x, w, nil, kernels.Conv(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	launched := f.launches[before:]
+	if len(launched) == 0 || strings.Join(o.kernels, ",") != strings.Join(launched, ",") || o.events != len(launched) {
+		t.Errorf("observer saw %v (%d with events), the driver launched %v", o.kernels, o.events, launched)
+	}
+	b.SetLaunchObserver(nil)
+	seen := len(o.kernels)
+	if err := b.Conv2d(y, x, w, nil, kernels.Conv(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.kernels) != seen {
+		t.Errorf("a removed observer saw %d more launches", len(o.kernels)-seen)
+	}
+	// A failed launch is not reported.
+	b.SetLaunchObserver(&o)
+	f.fail = errors.New("launch failed on purpose")
+	if err := b.Conv2d(y, x, w, nil, kernels.Conv(1, 1)); err == nil {
+		t.Fatal("the failing launch returned no error")
+	}
+	if len(o.kernels) != seen {
+		t.Errorf("a failed launch was reported: %v", o.kernels[seen:])
+	}
+}

@@ -1,0 +1,86 @@
+package cpu
+
+import (
+	"suture/kernels"
+	"suture/tensor"
+)
+
+// convAlgo is the algorithm the fast path runs for one pass of one
+// convolution. The dispatch in conv_fast.go and conv1x1_fast.go asks the
+// functions below, so ConvAlgorithm names what actually runs.
+type convAlgo uint8
+
+const (
+	algoReference  convAlgo = iota // the plain loops (cpu-ref)
+	algoDirect                     // direct kernels over a phased image (conv_direct.go); backward-filter: dot products against it
+	algoWinograd                   // Winograd F(2x2, 3x3) (conv_winograd.go)
+	algoStrips                     // 1x1: pixel strips of the whole batch (conv1x1_batch.go)
+	algoGemm                       // 1x1: one packed GEMM per sample
+	algoDot                        // 1x1 weight gradient: dot products of rows read in place
+	algoGemmCol2im                 // backward-data of other strides: packed GEMM + col2im
+)
+
+var convAlgoNames = [...]string{"reference", "direct", "winograd", "strips", "gemm", "dot", "gemm+col2im"}
+
+func (a convAlgo) String() string { return convAlgoNames[a] }
+
+// forwardAlgo picks the forward pass's algorithm.
+func forwardAlgo(d convDims) convAlgo {
+	switch {
+	case d.isPointwise() && pointwiseFits(d.ci, d.h*d.w):
+		return algoStrips
+	case d.isPointwise():
+		return algoGemm
+	case d.winogradFits() && winogradWorth(d.ci, d.co, d.wo):
+		return algoWinograd
+	}
+	return algoDirect
+}
+
+// backwardDataAlgo picks backward-data's algorithm.
+func backwardDataAlgo(d convDims) convAlgo {
+	switch {
+	case d.sh != 1 || d.sw != 1 || d.ph > d.kh-1 || d.pw > d.kw-1:
+		return algoGemmCol2im
+	case d.isPointwise() && pointwiseFits(d.co, d.h*d.w):
+		return algoStrips
+	case d.isPointwise():
+		return algoGemm
+	case d.winogradFits() && winogradWorth(d.co, d.ci, d.w):
+		return algoWinograd
+	}
+	return algoDirect
+}
+
+// backwardFilterAlgo picks backward-filter's algorithm.
+func backwardFilterAlgo(d convDims) convAlgo {
+	switch {
+	case d.isPointwise() && (d.h*d.w)%convSeg == 0 && d.co%dotMR == 0:
+		return algoDot
+	case d.isPointwise():
+		return algoGemm
+	}
+	return algoDirect
+}
+
+// ConvAlgorithm implements kernels.ConvAlgorithms: the algorithm a pass of
+// this convolution runs ("reference" on cpu-ref). Shapes it cannot run get
+// the name of the check that will refuse them ("invalid").
+func (b *Backend) ConvAlgorithm(pass kernels.ConvPass, x, w tensor.Shape, p kernels.ConvParams) string {
+	if len(x) != 4 || len(w) != 4 || p.StrideH < 1 || p.StrideW < 1 {
+		return "invalid"
+	}
+	if !b.fast {
+		return algoReference.String()
+	}
+	d := makeConvDims(x, w, p)
+	switch pass {
+	case kernels.ConvForward:
+		return forwardAlgo(d).String()
+	case kernels.ConvBackwardData:
+		return backwardDataAlgo(d).String()
+	}
+	return backwardFilterAlgo(d).String()
+}
+
+var _ kernels.ConvAlgorithms = (*Backend)(nil)

@@ -1,0 +1,122 @@
+package cpu
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"suture/kernels"
+	"suture/tensor"
+)
+
+// TestConvAlgorithmNames: the names profiles give each pass, at the cutoffs
+// of the dispatch (Winograd from 24 channels and 8-wide outputs, strips up
+// to 64x64 planes, dot products for 1x1 weight gradients on 8-pixel planes
+// and 4-channel outputs).
+func TestConvAlgorithmNames(t *testing.T) {
+	b := New(2)
+	c3, c3s2, c1 := kernels.Conv(1, 1), kernels.Conv(2, 1), kernels.Conv(1, 0)
+	for _, c := range []struct {
+		pass kernels.ConvPass
+		x, w tensor.Shape
+		p    kernels.ConvParams
+		want string
+	}{
+		{kernels.ConvForward, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "winograd"},
+		{kernels.ConvForward, tensor.Shape{2, 23, 16, 16}, tensor.Shape{32, 23, 3, 3}, c3, "direct"},
+		{kernels.ConvForward, tensor.Shape{2, 32, 7, 7}, tensor.Shape{32, 32, 3, 3}, c3, "direct"},
+		{kernels.ConvForward, tensor.Shape{2, 32, 16, 16}, tensor.Shape{64, 32, 3, 3}, c3s2, "direct"},
+		{kernels.ConvBackwardData, tensor.Shape{2, 32, 16, 16}, tensor.Shape{64, 32, 3, 3}, c3s2, "gemm+col2im"},
+		{kernels.ConvBackwardData, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "winograd"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "direct"},
+		{kernels.ConvForward, tensor.Shape{2, 32, 64, 64}, tensor.Shape{24, 32, 1, 1}, c1, "strips"},
+		{kernels.ConvForward, tensor.Shape{2, 32, 65, 64}, tensor.Shape{24, 32, 1, 1}, c1, "gemm"},
+		{kernels.ConvBackwardData, tensor.Shape{2, 32, 8, 8}, tensor.Shape{24, 32, 1, 1}, c1, "strips"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 8, 8}, tensor.Shape{24, 32, 1, 1}, c1, "dot"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 8, 8}, tensor.Shape{23, 32, 1, 1}, c1, "gemm"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 7, 7}, tensor.Shape{24, 32, 1, 1}, c1, "gemm"},
+		{kernels.ConvForward, tensor.Shape{2, 32}, tensor.Shape{24, 32, 1, 1}, c1, "invalid"},
+	} {
+		if got := b.ConvAlgorithm(c.pass, c.x, c.w, c.p); got != c.want {
+			t.Errorf("pass %d x %v w %v %+v: %q, want %q", c.pass, c.x, c.w, c.p, got, c.want)
+		}
+	}
+	if got := NewReference().ConvAlgorithm(kernels.ConvForward, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3); got != "reference" {
+		t.Errorf("cpu-ref names its algorithm %q", got)
+	}
+}
+
+// tracer counts the parts a PartTracer sees.
+type tracer struct {
+	mu      sync.Mutex
+	begins  map[int]int // per worker
+	ends    map[int]int
+	parts   map[[2]int]int // (part, parts) seen
+	badPart bool
+}
+
+func (tr *tracer) BeginPart(worker, part, parts int) int64 {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.begins[worker]++
+	tr.parts[[2]int{part, parts}]++
+	tr.badPart = tr.badPart || part < 0 || part >= parts || worker < 0
+	return int64(worker) + 100
+}
+
+func (tr *tracer) EndPart(worker int, begin int64) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.ends[worker]++
+	tr.badPart = tr.badPart || begin != int64(worker)+100
+}
+
+// TestPartTracerSeesEveryPart: with a PartTracer set, every part of a
+// parallel region is reported once, begin and end on the same worker;
+// with none set, nothing is.
+func TestPartTracerSeesEveryPart(t *testing.T) {
+	b := New(2)
+	g := tensor.NewRNG(1)
+	x, y := g.Rand(1<<18), g.Rand(1<<18)
+	tr := &tracer{begins: map[int]int{}, ends: map[int]int{}, parts: map[[2]int]int{}}
+	SetPartTracer(tr)
+	const calls = 20
+	for range calls {
+		if err := b.Add(y, x, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+	SetPartTracer(nil)
+	if err := b.Add(y, x, y); err != nil {
+		t.Fatal(err)
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.badPart {
+		t.Error("a part was reported out of range or ended with another worker's token")
+	}
+	total := 0
+	for w, n := range tr.begins {
+		if tr.ends[w] != n {
+			t.Errorf("worker %d: %d parts begun, %d ended", w, n, tr.ends[w])
+		}
+		total += n
+	}
+	if len(tr.parts) == 0 {
+		t.Fatal("no part was reported")
+	}
+	for k, n := range tr.parts {
+		if n != calls {
+			t.Errorf("part %d of %d reported %d times in %d calls", k[0], k[1], n, calls)
+		}
+	}
+	t.Logf("%d parts on workers %v", total, tr.begins)
+}
+
+// TestMeasurePeak: the micro-kernel's rate is positive and finite (its
+// size is a measurement of the machine, not checked here).
+func TestMeasurePeak(t *testing.T) {
+	if g := MeasurePeak(2, 20*time.Millisecond); !(g > 0) || g > 1e6 {
+		t.Errorf("MeasurePeak = %g GFLOP/s", g)
+	}
+}
