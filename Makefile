@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 BIN     := bin/suture
 
-.PHONY: all build demo test lint bench fmt clean fuzz
+.PHONY: all build demo demo-cluster test lint bench fmt clean fuzz
 
 all: build
 
@@ -13,6 +13,11 @@ build:
 # The main job on the embedded synthetic data.
 demo: build
 	./$(BIN) demo
+
+# The --quick experiment through a NATS JetStream queue: `suture queue
+# serve` and one worker per party on this machine (cluster/demo.sh).
+demo-cluster: build
+	BIN=$(BIN) cluster/demo.sh
 
 test:
 	$(GO) test -count=1 -timeout 40m $(PKGS)

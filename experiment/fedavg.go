@@ -131,7 +131,11 @@ func FedAvg(ctx context.Context, b kernels.Backend, spec FedSpec, ev func(TrainE
 // fedLog is one row per round: the parties' training losses weighted as
 // their weights are, and the seconds both spent.
 func fedLog(trainers [2]*unet.Trainer, w [2]float64) []unet.EpochLog {
-	la, lb := trainers[0].State.Log, trainers[1].State.Log
+	return fedLogOf(trainers[0].State.Log, trainers[1].State.Log, w)
+}
+
+// fedLogOf is fedLog of the parties' logs la and lb.
+func fedLogOf(la, lb []unet.EpochLog, w [2]float64) []unet.EpochLog {
 	out := make([]unet.EpochLog, min(len(la), len(lb)))
 	for r := range out {
 		out[r] = unet.EpochLog{Epoch: r, TrainLoss: w[0]*la[r].TrainLoss + w[1]*lb[r].TrainLoss, LR: la[r].LR, Seconds: la[r].Seconds + lb[r].Seconds}

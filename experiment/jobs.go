@@ -39,9 +39,60 @@ type Job struct {
 	Key, Dir string
 	// Model is the checkpoint a model-producing job leaves, relative to Dir.
 	Model string
+	// Parties are the parties whose data the job reads: one for most jobs,
+	// both for pooled training and federated averaging, none for the
+	// selection (it reads the sweeps only). A runner that keeps each
+	// party's data at its site sends a job only to a worker holding all of
+	// them.
+	Parties []string
+	// Inputs are the files of its dependencies that the job reads.
+	Inputs []JobFile
+	// Resume names the files in its own folder from which an interrupted
+	// job continues (training state saved every epoch); none for jobs that
+	// simply run again.
+	Resume []string
 
 	settings any
 	run      func(ctx context.Context, env *jobEnv) error
+	// fed is set for federated averaging: the spec of the whole job in the
+	// folder dir, for running one party's side (RunFedParty).
+	fed func(dir string, load Loader) (FedSpec, error)
+}
+
+// JobFile is a file a job leaves in its folder.
+type JobFile struct {
+	Job  *Job
+	Name string
+}
+
+// Job categories, the unit of a site's policy (what it lets run on its
+// data): see Job.Category.
+const (
+	CatTrain    = "train"
+	CatFineTune = "finetune"
+	CatStitch   = "stitch"
+	CatEval     = "eval"
+)
+
+// Categories lists the categories a site may allow.
+var Categories = []string{CatTrain, CatFineTune, CatStitch, CatEval}
+
+// Category is what the job does with its parties' data: train (a new
+// U-Net, pooled training, federated averaging), finetune, stitch, or eval
+// (validation sweeps and test scores); "" for the selection, which reads
+// no party's data.
+func (j *Job) Category() string {
+	switch j.Kind {
+	case "train", "pooled", "fedavg":
+		return CatTrain
+	case "finetune":
+		return CatFineTune
+	case "stitch":
+		return CatStitch
+	case "sweep", "test":
+		return CatEval
+	}
+	return ""
 }
 
 // jobEnv is what a running job gets.
@@ -86,6 +137,7 @@ type graph struct {
 	jobs  []*Job
 	byID  map[string]*Job
 	model map[string]*Job // "approach/fold" -> the job producing its network
+	tests map[testKey]*Job
 }
 
 func (g *graph) add(j *Job) *Job {
@@ -200,7 +252,8 @@ func (g *graph) modelJob(ap string, f int) *Job {
 		if ap == ApPooled {
 			kind = "pooled"
 		}
-		j = &Job{ID: fmt.Sprintf("fold %d: %s %s", f, kind, ap), Kind: kind, Approach: ap, Fold: f, Model: "last.ckpt", settings: st}
+		j = &Job{ID: fmt.Sprintf("fold %d: %s %s", f, kind, ap), Kind: kind, Approach: ap, Fold: f, Model: "last.ckpt", settings: st,
+			Parties: parties, Resume: []string{"last.ckpt"}}
 		j.run = func(ctx context.Context, env *jobEnv) error {
 			spec := TrainSpec{Dir: env.dir, Size: st.Data[0].Size, Fold: f, SplitSeed: p.SplitSeed, Seed: st.Seed,
 				Opts: unetOpts(st.UNet, st.UNet.Epochs), Features: st.UNet.Features, Loader: env.load, Resume: exists(filepath.Join(env.dir, "last.ckpt"))}
@@ -227,7 +280,7 @@ func (g *graph) modelJob(ap string, f int) *Job {
 		}
 		st := settings{Data: g.data(on, f), Seed: seed, UNet: p.UNet, FineTune: p.FineTune}
 		j = &Job{ID: fmt.Sprintf("fold %d: finetune %s", f, ap), Kind: "finetune", Approach: ap, Fold: f, Deps: []*Job{base},
-			Model: "last.ckpt", settings: st}
+			Model: "last.ckpt", settings: st, Parties: []string{on}, Inputs: []JobFile{{base, base.Model}}, Resume: []string{"last.ckpt"}}
 		j.run = func(ctx context.Context, env *jobEnv) error {
 			spec := TrainSpec{Dir: env.dir, Data: []string{st.Data.Data}, Size: st.Data.Size, Fold: f, SplitSeed: p.SplitSeed,
 				Seed: st.Seed, Opts: unetOpts(st.UNet, st.FineTune.Epochs), Loader: env.load, Resume: exists(filepath.Join(env.dir, "last.ckpt")),
@@ -245,16 +298,23 @@ func (g *graph) modelJob(ap string, f int) *Job {
 		}
 		st := settings{Data: [2]partyData{g.data("a", f), g.data("b", f)}, Seed: s.FedInit, Seeds: [2]uint64{s.FedA, s.FedB},
 			UNet: p.UNet, Fed: p.Fed}
-		j = &Job{ID: fmt.Sprintf("fold %d: fedavg %s", f, ap), Kind: "fedavg", Approach: ap, Fold: f, Model: "last.ckpt", settings: st}
-		j.run = func(ctx context.Context, env *jobEnv) error {
+		j = &Job{ID: fmt.Sprintf("fold %d: fedavg %s", f, ap), Kind: "fedavg", Approach: ap, Fold: f, Model: "last.ckpt", settings: st,
+			Parties: []string{"a", "b"}, Resume: []string{"fed.ckpt"}}
+		j.fed = func(dir string, load Loader) (FedSpec, error) {
 			if st.Data[0].Size != st.Data[1].Size {
-				return fmt.Errorf("federated averaging needs one image size: parties a and b have sizes %d and %d", st.Data[0].Size, st.Data[1].Size)
+				return FedSpec{}, fmt.Errorf("federated averaging needs one image size: parties a and b have sizes %d and %d", st.Data[0].Size, st.Data[1].Size)
 			}
-			spec := FedSpec{Dir: env.dir, Data: [2]string{st.Data[0].Data, st.Data[1].Data}, Size: st.Data[0].Size, Fold: f,
+			return FedSpec{Dir: dir, Data: [2]string{st.Data[0].Data, st.Data[1].Data}, Size: st.Data[0].Size, Fold: f,
 				SplitSeed: p.SplitSeed, Seed: st.Seed, Seeds: st.Seeds, Opts: unetOpts(st.UNet, st.Fed.Rounds), Features: st.UNet.Features,
-				Weighting: st.Fed.Weighting,
-				Loader:    env.load, Resume: exists(filepath.Join(env.dir, "fed.ckpt"))}
-			_, err := FedAvg(ctx, env.b, spec, trainProgress(env))
+				Weighting: st.Fed.Weighting, Loader: load}, nil
+		}
+		j.run = func(ctx context.Context, env *jobEnv) error {
+			spec, err := j.fed(env.dir, env.load)
+			if err != nil {
+				return err
+			}
+			spec.Resume = exists(filepath.Join(env.dir, "fed.ckpt"))
+			_, err = FedAvg(ctx, env.b, spec, trainProgress(env))
 			return err
 		}
 	default:
@@ -281,7 +341,8 @@ func (g *graph) stitchJob(ap string, f int) *Job {
 	}
 	st := settings{Data: g.data(sa.party, f), Seed: p.Seeds.Stitch, Stitch: p.Stitch}
 	j := &Job{ID: fmt.Sprintf("fold %d: stitch %s", f, ap), Kind: "stitch", Approach: ap, Fold: f, Deps: []*Job{ja, jb},
-		Model: "stitched.ckpt", settings: st}
+		Model: "stitched.ckpt", settings: st, Parties: []string{sa.party}, Inputs: []JobFile{{ja, ja.Model}, {jb, jb.Model}},
+		Resume: []string{"stitched.ckpt"}}
 	j.run = func(ctx context.Context, env *jobEnv) error {
 		out := filepath.Join(env.dir, "stitched.ckpt")
 		spec := StitchSpec{Out: out, A: env.path(ja, ja.Model), B: env.path(jb, jb.Model), Data: st.Data.Data, Size: st.Data.Size,
@@ -312,7 +373,8 @@ func (g *graph) sweepJob(ap string, f int) *Job {
 		Batch int       `json:"batch"`
 	}
 	st := settings{Data: g.data(party, f), Split: "val", Batch: p.EvalBatch}
-	j := &Job{ID: fmt.Sprintf("fold %d: sweep %s", f, ap), Kind: "sweep", Approach: ap, Fold: f, Deps: []*Job{sj}, settings: st}
+	j := &Job{ID: fmt.Sprintf("fold %d: sweep %s", f, ap), Kind: "sweep", Approach: ap, Fold: f, Deps: []*Job{sj}, settings: st,
+		Parties: []string{party}, Inputs: []JobFile{{sj, sj.Model}}}
 	j.run = func(ctx context.Context, env *jobEnv) error {
 		s, err := stitch.Load(env.path(sj, sj.Model), env.b, unet.LoadBase)
 		if err != nil {
@@ -348,6 +410,9 @@ func (g *graph) selectJob(sweeps map[string][]*Job) *Job {
 	}
 	st := settings{Approaches: aps, Folds: g.plan.Folds}
 	j := &Job{ID: "select stitch-ensembles", Kind: "select", Fold: -1, Deps: deps, settings: st}
+	for _, d := range deps {
+		j.Inputs = append(j.Inputs, JobFile{d, "sweep.csv"})
+	}
 	j.run = func(ctx context.Context, env *jobEnv) error {
 		scores := map[string][][]stitch.Score{}
 		for _, ap := range aps {
@@ -439,17 +504,18 @@ type member struct {
 // ensembleOf lists the networks whose probabilities an ensemble averages.
 var ensembleOf = map[string][2]string{ApEns: {ApA, ApB}, ApEnsA: {ApA, ApBtoA}, ApEnsB: {ApB, ApAtoB}}
 
-// testJob scores approach ap on both parties' test parts. It depends on
-// the select job, so no test set is scored before every selection is
-// written down (DESIGN.md 7.1).
-func (g *graph) testJob(ap string, f int, sel *Job) *Job {
+// testJob scores approach ap on one party's test part, so that each
+// party's own worker scores its own test set and only scores leave the
+// site. It depends on the select job: no test set is scored before every
+// selection is written down (DESIGN.md 7.1).
+func (g *graph) testJob(ap string, f int, party string, sel *Job) *Job {
 	p := g.plan
 	type settings struct {
-		Approach string      `json:"approach"`
-		Test     []partyData `json:"test"`
-		Batch    int         `json:"batch"`
+		Approach string    `json:"approach"`
+		Test     partyData `json:"test"`
+		Batch    int       `json:"batch"`
 	}
-	st := settings{Approach: ap, Test: []partyData{g.data("a", f), g.data("b", f)}, Batch: p.EvalBatch}
+	st := settings{Approach: ap, Test: g.data(party, f), Batch: p.EvalBatch}
 	var nets []*Job
 	_, stitched := stitchedApproaches[ap]
 	switch {
@@ -461,8 +527,14 @@ func (g *graph) testJob(ap string, f int, sel *Job) *Job {
 	default:
 		nets = []*Job{g.modelJob(ap, f)}
 	}
-	j := &Job{ID: fmt.Sprintf("fold %d: test %s", f, ap), Kind: "test", Approach: ap, Fold: f,
-		Deps: append(slices.Clone(nets), sel), settings: st}
+	j := &Job{ID: fmt.Sprintf("fold %d: test %s on %s", f, ap, party), Kind: "test", Approach: ap, Fold: f,
+		Deps: append(slices.Clone(nets), sel), settings: st, Parties: []string{party}}
+	for _, n := range nets {
+		j.Inputs = append(j.Inputs, JobFile{n, n.Model})
+	}
+	if stitched {
+		j.Inputs = append(j.Inputs, JobFile{sel, "selection.json"})
+	}
 	foldIndex := slices.Index(p.Folds, f)
 	j.run = func(ctx context.Context, env *jobEnv) error {
 		type variant struct {
@@ -489,28 +561,34 @@ func (g *graph) testJob(ap string, f int, sel *Job) *Job {
 			}
 			variants = append(variants, variant{"", ms})
 		}
-		for i, t := range st.Test {
-			part, err := LoadFold(env.load, []string{t.Data}, t.Size, p.SplitSeed, f)
+		part, err := LoadFold(env.load, []string{st.Test.Data}, st.Test.Size, p.SplitSeed, f)
+		if err != nil {
+			return err
+		}
+		for i, v := range variants {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			res, err := scoreMembers(env, v.members, part.Test, st.Batch)
 			if err != nil {
 				return err
 			}
-			for _, v := range variants {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				res, err := scoreMembers(env, v.members, part.Test, st.Batch)
-				if err != nil {
-					return err
-				}
-				if err := metrics.WriteCSV(filepath.Join(env.dir, fmt.Sprintf("%stest-%c.csv", v.prefix, "ab"[i])), res); err != nil {
-					return err
-				}
+			if err := metrics.WriteCSV(filepath.Join(env.dir, fmt.Sprintf("%stest-%s.csv", v.prefix, party)), res); err != nil {
+				return err
 			}
-			env.progress(float64(i+1) / float64(len(st.Test)))
+			env.progress(float64(i+1) / float64(len(variants)))
 		}
 		return nil
 	}
+	g.tests[testKey{ap, f, party}] = j
 	return g.add(j)
+}
+
+// testKey names a test job: approach, fold, party whose test set.
+type testKey struct {
+	approach string
+	fold     int
+	party    string
 }
 
 // scoreMembers averages the members' probabilities per sample and scores them.
@@ -565,7 +643,7 @@ func scoreMembers(env *jobEnv, ms []member, samples []unet.Sample, batch int) ([
 
 // buildGraph lays out every job of plan p.
 func buildGraph(p *Plan) *graph {
-	g := &graph{plan: p, byID: map[string]*Job{}, model: map[string]*Job{}}
+	g := &graph{plan: p, byID: map[string]*Job{}, model: map[string]*Job{}, tests: map[testKey]*Job{}}
 	sweeps := map[string][]*Job{}
 	for _, f := range p.Folds {
 		for _, ap := range p.Approaches {
@@ -577,7 +655,9 @@ func buildGraph(p *Plan) *graph {
 	sel := g.selectJob(sweeps)
 	for _, f := range p.Folds {
 		for _, ap := range p.Approaches {
-			g.testJob(ap, f, sel)
+			for _, party := range []string{"a", "b"} {
+				g.testJob(ap, f, party, sel)
+			}
 		}
 	}
 	return g

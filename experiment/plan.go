@@ -180,19 +180,32 @@ func quickData(spec string) string {
 	return "synth:" + party + ":48:16"
 }
 
-// Validate checks a plan and names the first thing at fault.
+// Validate checks a plan, and that its datasets exist here, and names the
+// first thing at fault.
 func (p *Plan) Validate() error {
+	if err := p.ValidateSettings(); err != nil {
+		return err
+	}
+	for _, party := range []Party{p.A, p.B} {
+		if !strings.HasPrefix(party.Data, "synth:") {
+			if _, err := os.Stat(party.Data); err != nil {
+				return fmt.Errorf("plan: party %s: dataset %s: %w", party.Name, party.Data, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ValidateSettings checks a plan's settings but not its datasets, which
+// need not exist where the plan is coordinated or reported (a consortium's
+// data stays at its sites).
+func (p *Plan) ValidateSettings() error {
 	if p.Name == "" || strings.ContainsAny(p.Name, "/\\\n") {
 		return fmt.Errorf("plan: name %q must be non-empty, one line, without slashes", p.Name)
 	}
 	for _, party := range []Party{p.A, p.B} {
 		if party.Data == "" {
 			return fmt.Errorf("plan: party %s has no dataset", party.Name)
-		}
-		if !strings.HasPrefix(party.Data, "synth:") {
-			if _, err := os.Stat(party.Data); err != nil {
-				return fmt.Errorf("plan: party %s: dataset %s: %w", party.Name, party.Data, err)
-			}
 		}
 		if party.Size < 0 {
 			return fmt.Errorf("plan: party %s: negative size %d", party.Name, party.Size)
@@ -294,6 +307,28 @@ func ParsePlan(b []byte, name string) (*Plan, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return p, nil
+}
+
+// ParseStoredPlan decodes a plan and checks its settings, not its datasets
+// (a results folder's or a queue's plan, reported where the data is not).
+func ParseStoredPlan(b []byte, name string) (*Plan, error) {
+	p, err := ParsePlanUnchecked(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := p.ValidateSettings(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return p, nil
+}
+
+// loadStoredPlan reads a results folder's plan (ParseStoredPlan).
+func loadStoredPlan(path string) (*Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStoredPlan(b, path)
 }
 
 // ParsePlanUnchecked decodes a plan without validating it (its datasets

@@ -85,7 +85,7 @@ type reportData struct {
 // loadReportData reads the results of every test and sweep job of the plan
 // in dir; any of them not done is an error naming how many.
 func loadReportData(dir string) (*reportData, error) {
-	p, err := LoadPlan(filepath.Join(dir, planFile))
+	p, err := loadStoredPlan(filepath.Join(dir, planFile))
 	if err != nil {
 		return nil, err
 	}
@@ -111,8 +111,8 @@ func loadReportData(dir string) (*reportData, error) {
 	for _, r := range d.shown {
 		d.scores[r.name] = map[string][]ScoreRow{}
 		for _, f := range p.Folds {
-			j := g.byID[fmt.Sprintf("fold %d: test %s", f, r.approach)]
 			for _, party := range []string{"a", "b"} {
+				j := g.tests[testKey{r.approach, f, party}]
 				rows, err := ReadScoresFile(filepath.Join(dir, j.Dir, r.file(party)))
 				if err != nil {
 					return nil, err

@@ -46,6 +46,8 @@ type jobRecord struct {
 	At       string  `json:"at"`
 	Error    string  `json:"error,omitempty"`
 	Attempts int     `json:"attempts,omitempty"`
+	// Worker names who computed the result when a work queue's worker did.
+	Worker string `json:"worker,omitempty"`
 }
 
 const (
@@ -82,7 +84,7 @@ func bindPlan(dir string, p *Plan, g *graph) error {
 	case bytes.Equal(old, enc):
 		return nil
 	}
-	prev, perr := ParsePlan(old, path)
+	prev, perr := ParseStoredPlan(old, path)
 	if perr != nil {
 		return fmt.Errorf("%w: %s does not hold a readable plan: %v", ErrPlanMismatch, path, perr)
 	}
@@ -312,7 +314,7 @@ type JobStatus struct {
 
 // Status reads the state of every job of the plan stored in dir.
 func Status(dir string) (*Plan, []JobStatus, error) {
-	p, err := LoadPlan(filepath.Join(dir, planFile))
+	p, err := loadStoredPlan(filepath.Join(dir, planFile))
 	if err != nil {
 		if os.IsNotExist(errors.Unwrap(err)) || os.IsNotExist(err) {
 			return nil, nil, fmt.Errorf("%s holds no experiment (no %s)", dir, planFile)

@@ -172,8 +172,8 @@ func TestRunRecordsFailures(t *testing.T) {
 		}
 	}
 	for id, want := range map[string]string{"fold 0: train a": "done", "fold 0: train b": "done", "fold 0: pooled a + b": "failed",
-		"fold 0: fedavg a || b": "failed", "fold 0: test a + b": "pending", "fold 0: test a || b": "pending",
-		"fold 0: test a <-[a]-> b": "done"} {
+		"fold 0: fedavg a || b": "failed", "fold 0: test a + b on a": "pending", "fold 0: test a || b on b": "pending",
+		"fold 0: test a <-[a]-> b on a": "done", "fold 0: test a <-[a]-> b on b": "done"} {
 		if states[id] != want {
 			t.Errorf("%s: %s, want %s", id, states[id], want)
 		}

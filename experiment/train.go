@@ -162,13 +162,19 @@ func planFor(part *Partition, classes int, features []int) (*unet.Config, error)
 			return nil, fmt.Errorf("sample %q: image %v differs from %v; pooled datasets must share one image size", s.Name, s.Image.Shape, img.Shape)
 		}
 	}
-	cfg, err := unet.Plan(img.Shape[1], img.Shape[2], img.Shape[0], classes)
+	return planShape([3]int{img.Shape[0], img.Shape[1], img.Shape[2]}, classes, features)
+}
+
+// planShape plans the U-Net for images of shape (C, H, W) and applies
+// features when given.
+func planShape(shape [3]int, classes int, features []int) (*unet.Config, error) {
+	cfg, err := unet.Plan(shape[1], shape[2], shape[0], classes)
 	if err != nil {
 		return nil, err
 	}
 	if features != nil {
 		if len(features) != cfg.NStages {
-			return nil, fmt.Errorf("%d features given, the planner gives %d stages for %dx%d images", len(features), cfg.NStages, img.Shape[1], img.Shape[2])
+			return nil, fmt.Errorf("%d features given, the planner gives %d stages for %dx%d images", len(features), cfg.NStages, shape[1], shape[2])
 		}
 		cfg.FeaturesPerStage = append([]int(nil), features...)
 	}

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
+	"suture/cluster"
 	"suture/experiment"
 	"suture/kernels"
 	"suture/kernels/cpu"
@@ -24,9 +26,9 @@ func runExperiment(ctx context.Context, args []string, out io.Writer) error {
 	case "run":
 		return runExperimentRun(ctx, args[1:], out)
 	case "status":
-		return runExperimentStatus(args[1:], out)
+		return runExperimentStatus(ctx, args[1:], out)
 	case "report":
-		return runExperimentReport(args[1:], out)
+		return runExperimentReport(ctx, args[1:], out)
 	}
 	return usageErr("unknown subcommand %q: want plan, run, status or report", args[0])
 }
@@ -40,6 +42,10 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 	name := fs.String("name", "", "the plan's name (default: derived from the file name)")
 	dst := fs.String("out", "", "plan file to write")
 	noEstimate := fs.Bool("no-estimate", false, "skip timing a few steps for the estimate")
+	elsewhere := fs.Bool("data-elsewhere", false, "the datasets are at the parties' sites, not here: do not look for them (implies --no-estimate); "+
+		"each site's worker maps the plan's name for its data to its own folder")
+	var drop listFlag
+	fs.Var(&drop, "drop", "leave this approach out (repeatable), e.g. --drop 'a + b' where no site may hold both parties' data")
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -64,7 +70,18 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 		}
 		p.Folds = f
 	}
-	if err := p.Validate(); err != nil {
+	for _, d := range drop {
+		i := slices.Index(p.Approaches, d)
+		if i < 0 {
+			return usageErr("--drop %q: not an approach of the plan (%s)", d, strings.Join(p.Approaches, ", "))
+		}
+		p.Approaches = slices.Delete(p.Approaches, i, i+1)
+	}
+	check := p.Validate
+	if *elsewhere {
+		check = p.ValidateSettings
+	}
+	if err := check(); err != nil {
 		return usageErr("%v", err)
 	}
 	if err := p.Save(*dst); err != nil {
@@ -72,7 +89,7 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 	}
 	fmt.Fprintf(out, "wrote %s: plan %q, %d folds, %d approaches (edit it, then `suture experiment run --plan %s --dir RESULTS`)\n",
 		*dst, p.Name, len(p.Folds), len(p.Approaches), *dst)
-	if *noEstimate {
+	if *noEstimate || *elsewhere {
 		return nil
 	}
 	be, err := mkBackend()
@@ -108,11 +125,28 @@ func baseName(p string) string {
 func runExperimentRun(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("experiment run", out)
 	planPath := fs.String("plan", "", "plan file (from `suture experiment plan`)")
-	dir := fs.String("dir", "", "results folder (created; reused to resume)")
+	dir := fs.String("dir", "", "results folder (created; reused to resume); with --queue, optional: it receives the results")
 	workers := fs.Int("workers", 1, "independent jobs to run at once (each gets its share of the cores)")
 	backendName := fs.String("backend", "cpu", "compute backend: "+strings.Join(kernels.Names(), ", "))
+	qf := addQueueFlags(fs, false)
+	attempts := fs.Int("attempts", 3, "with --queue: tries of a failing job before it is parked as failed")
+	ackWait := fs.Duration("ack-wait", cluster.DefaultAckWait, "with --queue: a job silent this long (its worker gone) is offered again")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *qf.url != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if set["workers"] || set["backend"] {
+			return usageErr("--workers and --backend are the workers' own (`suture worker --jobs N`), not the queue's")
+		}
+		if err := require("plan", *planPath); err != nil {
+			return err
+		}
+		if *attempts < 1 || *ackWait < time.Second {
+			return usageErr("--attempts must be >= 1 and --ack-wait at least 1s")
+		}
+		return runExperimentQueue(ctx, *planPath, *dir, qf, *attempts, *ackWait, out)
 	}
 	if err := require("plan", *planPath, "dir", *dir); err != nil {
 		return err
@@ -159,15 +193,23 @@ func runExperimentRun(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-func runExperimentStatus(args []string, out io.Writer) error {
+func runExperimentStatus(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("experiment status", out)
 	dir := fs.String("dir", "", "results folder")
 	all := fs.Bool("all", false, "list every job, not only running and failed ones")
+	qf := addQueueFlags(fs, false)
+	plan := fs.String("plan", "", "with --queue: the plan's name (needed when the queue holds several)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *qf.url != "" {
+		if *dir != "" {
+			return usageErr("give --dir or --queue, not both")
+		}
+		return queueStatus(ctx, qf, *plan, *all, out)
+	}
 	if err := require("dir", *dir); err != nil {
-		return err
+		return usageErr("--dir or --queue is required")
 	}
 	p, st, err := experiment.Status(*dir)
 	if err != nil {
@@ -194,12 +236,20 @@ func runExperimentStatus(args []string, out io.Writer) error {
 	return nil
 }
 
-func runExperimentReport(args []string, out io.Writer) error {
+func runExperimentReport(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("experiment report", out)
-	dir := fs.String("dir", "", "results folder of `suture experiment run`")
+	dir := fs.String("dir", "", "results folder of `suture experiment run` (with --queue: where to put the results fetched, default a temporary folder)")
 	dst := fs.String("out", "", "folder for report.md, its PNG plots and timings.md")
+	qf := addQueueFlags(fs, false)
+	plan := fs.String("plan", "", "with --queue: the plan's name (needed when the queue holds several)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *qf.url != "" {
+		if err := require("out", *dst); err != nil {
+			return err
+		}
+		return queueReport(ctx, qf, *plan, *dir, *dst, out)
 	}
 	if err := require("dir", *dir, "out", *dst); err != nil {
 		return err

@@ -31,6 +31,8 @@ func commands() []command {
 		{"data", "synth --party a|b --n N --size S --out DIR", "write the synthetic data as a folder pair", runData},
 		{"stitch", "--a CKPT --b CKPT --data DIR --out STITCHED.ckpt", "train stitches; also: stitch info|sweep|sample", runStitch},
 		{"experiment", "plan|run|status|report ...", "the paper's evaluation: a plan of jobs, run, resumed, reported", runExperiment},
+		{"queue", "serve --listen HOST:PORT --store DIR", "a NATS server with JetStream for `experiment run --queue` and workers", runQueue},
+		{"worker", "--queue URL --party a=DIR [--party b=DIR]", "run a queue's jobs on this site's data (its data never leaves)", runWorker},
 		{"compare", "--ref CSV --alt NAME=CSV ...", "paired Wilcoxon tests of per-sample scores, Holm-adjusted", runCompare},
 		{"bench", "[--case PREFIX] [--json] [--vs-torch]", "time the training path (and PyTorch's)", runBench},
 		{"profile", "--case CASE [--steps N] [--json] [--trace T.json]", "per-op, per-vertex and per-phase profile of a training step", runProfile},
@@ -78,7 +80,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: suture <command> [flags]   (suture <command> -h for its flags)\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %-50s %s\n", c.name, c.args, c.help)
+		fmt.Fprintf(w, "  %-10s %-50s %s\n", c.name, c.args, c.help)
 	}
 }
 

@@ -575,10 +575,10 @@ func TestExperimentCommands(t *testing.T) {
 		t.Errorf("experiment plan:\n%s", out)
 	}
 	out = mustRun(t, "experiment", "run", "--plan", plan, "--dir", res, "--workers", "2")
-	if !strings.Contains(out, "[55/55]") {
+	if !strings.Contains(out, "[81/81]") {
 		t.Errorf("experiment run:\n%s", out)
 	}
-	if out := mustRun(t, "experiment", "status", "--dir", res); !strings.Contains(out, "55 done, 0 running, 0 pending, 0 failed") {
+	if out := mustRun(t, "experiment", "status", "--dir", res); !strings.Contains(out, "81 done, 0 running, 0 pending, 0 failed") {
 		t.Errorf("experiment status:\n%s", out)
 	}
 	mustRun(t, "experiment", "report", "--dir", res, "--out", rep)

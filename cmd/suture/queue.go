@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"suture/cluster"
+	"suture/experiment"
+	"suture/kernels"
+	"suture/kernels/cpu"
+)
+
+// passwordEnv may hold the NATS password instead of --password (which
+// other users of the machine can see in the process list).
+const passwordEnv = "SUTURE_NATS_PASSWORD"
+
+// queueFlags adds the flags reaching a NATS server: --queue and the
+// authentication and TLS options passed through to the client.
+type queueFlags struct {
+	url, user, password, nkey, creds, tlsCA, tlsCert, tlsKey *string
+}
+
+func addQueueFlags(fs *flag.FlagSet, required bool) *queueFlags {
+	what := "NATS server with JetStream, nats://HOST:PORT (tls://HOST:PORT for TLS)"
+	if !required {
+		what += "; instead of a results folder"
+	}
+	return &queueFlags{
+		url:      fs.String("queue", "", what),
+		user:     fs.String("user", "", "NATS user"),
+		password: fs.String("password", "", "NATS password (or set "+passwordEnv+")"),
+		nkey:     fs.String("nkey", "", "file holding the NATS nkey seed to sign in with"),
+		creds:    fs.String("creds", "", "NATS credentials file (user JWT and seed)"),
+		tlsCA:    fs.String("tls-ca", "", "CA certificate (PEM) to trust for the server's TLS certificate"),
+		tlsCert:  fs.String("tls-cert", "", "client certificate (PEM), for servers that ask for one"),
+		tlsKey:   fs.String("tls-key", "", "the client certificate's key (PEM)"),
+	}
+}
+
+// open connects and opens the queue (ackWait > 0 sets its ack wait).
+func (f *queueFlags) open(ctx context.Context, name string, retry bool, ackWait time.Duration) (*cluster.Queue, error) {
+	pw := *f.password
+	if pw == "" {
+		pw = os.Getenv(passwordEnv)
+	}
+	nc, err := cluster.Connect(cluster.ConnectOptions{URL: *f.url, User: *f.user, Password: pw, NkeySeed: *f.nkey, Creds: *f.creds,
+		TLSCA: *f.tlsCA, TLSCert: *f.tlsCert, TLSKey: *f.tlsKey, Name: name, Retry: retry})
+	if err != nil {
+		return nil, err
+	}
+	q, err := cluster.Open(ctx, nc, ackWait)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return q, nil
+}
+
+func runQueue(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "serve" {
+		return usageErr("want the subcommand serve")
+	}
+	fs := newFlags("queue serve", out)
+	listen := fs.String("listen", "127.0.0.1:4222", "address to listen on, HOST:PORT")
+	store := fs.String("store", "", "folder for JetStream's files (jobs, records, artifacts; kept across restarts)")
+	user := fs.String("user", "", "require this user (with --password)")
+	password := fs.String("password", "", "require this password (or set "+passwordEnv+")")
+	var nkeys listFlag
+	fs.Var(&nkeys, "nkey", "allow the user with this public nkey (U...; repeatable), instead of a password")
+	tlsCert := fs.String("tls-cert", "", "server certificate (PEM): speak TLS only")
+	tlsKey := fs.String("tls-key", "", "the server certificate's key (PEM)")
+	tlsCA := fs.String("tls-ca", "", "CA (PEM) whose client certificates are required (with --tls-verify)")
+	tlsVerify := fs.Bool("tls-verify", false, "require client certificates signed by --tls-ca")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if err := require("store", *store); err != nil {
+		return err
+	}
+	pw := *password
+	if pw == "" {
+		pw = os.Getenv(passwordEnv)
+	}
+	if *user != "" && pw == "" {
+		return usageErr("--user needs --password (or %s)", passwordEnv)
+	}
+	s, err := cluster.Serve(cluster.ServeOptions{Listen: *listen, Store: *store, User: *user, Password: pw, Nkeys: nkeys,
+		TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, TLSVerify: *tlsVerify})
+	if err != nil {
+		return err
+	}
+	scheme := "nats"
+	if *tlsCert != "" {
+		scheme = "tls"
+	}
+	fmt.Fprintf(out, "serving NATS with JetStream on %s://%s (store %s); Ctrl-C stops it\n", scheme, s.Addr(), *store)
+	<-ctx.Done()
+	s.Shutdown()
+	fmt.Fprintln(out, "stopped")
+	return nil
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// partyFlag is --party a=DIR, repeatable.
+type partyFlag map[string]string
+
+func (p partyFlag) String() string {
+	var s []string
+	for k, v := range p {
+		s = append(s, k+"="+v)
+	}
+	slices.Sort(s)
+	return strings.Join(s, ",")
+}
+
+func (p partyFlag) Set(v string) error {
+	name, dir, ok := strings.Cut(v, "=")
+	if !ok || (name != "a" && name != "b") || dir == "" {
+		return fmt.Errorf("%q: want a=DIR or b=DIR", v)
+	}
+	if _, dup := p[name]; dup {
+		return fmt.Errorf("party %s given twice", name)
+	}
+	p[name] = dir
+	return nil
+}
+
+func runWorker(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("worker", out)
+	qf := addQueueFlags(fs, true)
+	parties := partyFlag{}
+	fs.Var(parties, "party", "a party whose data this site holds, PARTY=DIR (a dataset folder or synth: spec; repeatable)")
+	jobs := fs.Int("jobs", 1, "jobs to run at once (each gets its share of the cores)")
+	allow := fs.String("allow", strings.Join(experiment.Categories, ","), "job categories this site lets run on its data")
+	name := fs.String("name", "", "worker name in the queue's records (default HOST-PID)")
+	cache := fs.String("cache", "", "folder for job folders (default: a temporary folder, removed on exit)")
+	threads := fs.Int("threads", 0, "threads per job (default: the cores divided by --jobs)")
+	backendName := fs.String("backend", "cpu", "compute backend: "+strings.Join(kernels.Names(), ", "))
+	idleExit := fs.Duration("idle-exit", 0, "stop after this long without a job (0: run until stopped), for workers a scheduler starts")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require("queue", *qf.url); err != nil {
+		return err
+	}
+	if *idleExit < 0 {
+		return usageErr("--idle-exit must be >= 0")
+	}
+	if len(parties) == 0 {
+		return usageErr("--party is required (a=DIR and/or b=DIR)")
+	}
+	if *jobs < 1 || *threads < 0 {
+		return usageErr("--jobs must be >= 1 and --threads >= 0")
+	}
+	var cats []string
+	for _, c := range strings.Split(*allow, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		if !slices.Contains(experiment.Categories, c) {
+			return usageErr("--allow: unknown job category %q (known: %s)", c, strings.Join(experiment.Categories, ","))
+		}
+		cats = append(cats, c)
+	}
+	th := *threads
+	if th == 0 {
+		th = max(1, runtime.GOMAXPROCS(0) / *jobs)
+	}
+	mk := func() (kernels.Backend, error) {
+		if *backendName == "cpu" {
+			return cpu.New(th), nil
+		}
+		return kernels.Get(*backendName)
+	}
+	dir := *cache
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "suture-worker-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	q, err := qf.open(ctx, *name, true, 0)
+	if err != nil {
+		return err
+	}
+	defer q.Conn().Close()
+	var mu sync.Mutex
+	err = cluster.RunWorker(ctx, q, cluster.WorkerOptions{Name: *name, Parties: parties, Allow: cats, Jobs: *jobs, Backend: mk, Cache: dir,
+		IdleExit: *idleExit, Log: func(s string) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(out, "%s %s\n", time.Now().Format("2006-01-02 15:04:05"), s)
+		}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "worker stopped; its unfinished jobs go to other workers")
+	return nil
+}
+
+// runExperimentQueue is `suture experiment run --queue`.
+func runExperimentQueue(ctx context.Context, planPath, dir string, qf *queueFlags, attempts int, ackWait time.Duration, out io.Writer) error {
+	b, err := os.ReadFile(planPath)
+	if err != nil {
+		return err
+	}
+	// The coordinator needs none of the data: its datasets live at the sites.
+	p, err := experiment.ParseStoredPlan(b, planPath)
+	if err != nil {
+		return err
+	}
+	q, err := qf.open(ctx, "suture experiment run", false, ackWait)
+	if err != nil {
+		return err
+	}
+	defer q.Conn().Close()
+	start := time.Now()
+	fmt.Fprintf(out, "plan %q: %d jobs offered through %s as their inputs exist; start workers with `suture worker --queue %s --party a=DIR`\n",
+		p.Name, len(experiment.Jobs(p)), *qf.url, *qf.url)
+	err = cluster.RunPlan(ctx, q, p, cluster.RunOptions{MaxAttempts: attempts, AckWait: ackWait, Dir: dir, Progress: func(e cluster.RunEvent) {
+		since := time.Since(start).Round(time.Second)
+		switch {
+		case e.Finished != nil && e.Err == "":
+			fmt.Fprintf(out, "[%d/%d] %s  done by %s  (%s since start)\n", e.Done, e.Total, e.Finished.ID, e.Worker, since)
+		case e.Finished != nil:
+			fmt.Fprintf(out, "[%d/%d] %s  FAILED on %s: %s\n", e.Done, e.Total, e.Finished.ID, e.Worker, e.Err)
+		case e.Waiting != nil:
+			if len(e.Waiting) == 0 {
+				fmt.Fprintf(out, "every offered job has a willing worker (%s since start)\n", since)
+			}
+			for _, w := range e.Waiting {
+				id := w.Job.ID
+				if w.Party != "" {
+					id += " (party " + w.Party + ")"
+				}
+				fmt.Fprintf(out, "waiting for a willing worker: %s: %s\n", id, w.Reason)
+			}
+		}
+	}})
+	if err != nil {
+		return interrupted(err)
+	}
+	where := fmt.Sprintf("`suture experiment report --queue %s --out DIR`", *qf.url)
+	if dir != "" {
+		where = fmt.Sprintf("%s holds them; `suture experiment report --dir %s --out DIR`", dir, dir)
+	}
+	fmt.Fprintf(out, "all jobs of plan %q done on the queue; %s writes the report\n", p.Name, where)
+	return nil
+}
+
+// queueStatus is `suture experiment status --queue`.
+func queueStatus(ctx context.Context, qf *queueFlags, plan string, all bool, out io.Writer) error {
+	q, err := qf.open(ctx, "suture experiment status", false, 0)
+	if err != nil {
+		return err
+	}
+	defer q.Conn().Close()
+	p, st, err := cluster.Status(ctx, q, plan)
+	if err != nil {
+		return err
+	}
+	count := map[string]int{}
+	var sec float64
+	for _, s := range st {
+		count[s.State]++
+		sec += s.Seconds
+	}
+	fmt.Fprintf(out, "plan %q on %s: %d jobs: %d done, %d running, %d queued, %d waiting for a willing worker, %d pending, %d failed (done jobs took %s)\n",
+		p.Name, *qf.url, len(st), count["done"], count["running"], count["queued"], count["waiting"], count["pending"], count["failed"], dur(sec))
+	for _, s := range st {
+		switch {
+		case s.State == "failed":
+			fmt.Fprintf(out, "failed   %s (attempts %d, last on %s): %s\n", s.Job.ID, s.Attempts, s.Worker, s.Error)
+		case s.State == "running" || s.State == "waiting" || (s.State == "queued" && s.Note != ""):
+			fmt.Fprintf(out, "%-8s %s: %s\n", s.State, s.Job.ID, s.Note)
+		case all:
+			line := fmt.Sprintf("%-8s %s", s.State, s.Job.ID)
+			if s.State == "done" {
+				line += fmt.Sprintf(" (by %s, %s)", s.Worker, dur(s.Seconds))
+			}
+			fmt.Fprintln(out, line)
+		}
+	}
+	return nil
+}
+
+// queueReport is `suture experiment report --queue`: the results are
+// fetched into a results folder, then reported as usual.
+func queueReport(ctx context.Context, qf *queueFlags, plan, dir, dst string, out io.Writer) error {
+	q, err := qf.open(ctx, "suture experiment report", false, 0)
+	if err != nil {
+		return err
+	}
+	defer q.Conn().Close()
+	p, err := q.Plan(ctx, plan)
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "suture-results-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	if _, err := cluster.Mirror(ctx, q, p, dir); err != nil {
+		return err
+	}
+	res, err := experiment.Report(dir, dst)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s (and %d more files)\n", res.Files[0], len(res.Files)-1)
+	return nil
+}
