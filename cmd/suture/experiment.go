@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -171,7 +172,10 @@ func runExperimentRun(ctx context.Context, args []string, out io.Writer) error {
 		if pr.Finished != nil {
 			bar.done()
 			verdict := "done"
-			if pr.Err != nil {
+			switch {
+			case errors.Is(pr.Err, context.Canceled):
+				verdict = "stopped (resumes with the next run)"
+			case pr.Err != nil:
 				verdict = "FAILED: " + pr.Err.Error()
 			}
 			fmt.Fprintf(out, "[%d/%d] %s  %s  (%s since start)\n", pr.Done, pr.Total, pr.Finished.ID, verdict, time.Since(start).Round(time.Second))
