@@ -195,25 +195,11 @@ func FromPlans(plans []byte, inChannels, numClasses int, deepSupervision bool) (
 	if s, ok := a.NonlinKwargs["negative_slope"].(float64); ok {
 		c.NegativeSlope = float32(s)
 	}
-	pair := func(field string, v [][]int) ([][2]int, error) {
-		out := make([][2]int, len(v))
-		for i, p := range v {
-			switch len(p) {
-			case 1:
-				out[i] = [2]int{p[0], p[0]}
-			case 2:
-				out[i] = [2]int{p[0], p[1]}
-			default:
-				return nil, fmt.Errorf("nnU-Net plans: %s[%d] = %v is not 2D", field, i, p)
-			}
-		}
-		return out, nil
-	}
 	var err error
-	if c.KernelSizes, err = pair("kernel_sizes", a.KernelSizes); err != nil {
+	if c.KernelSizes, err = pairs("kernel_sizes", a.KernelSizes); err != nil {
 		return nil, err
 	}
-	if c.Strides, err = pair("strides", a.Strides); err != nil {
+	if c.Strides, err = pairs("strides", a.Strides); err != nil {
 		return nil, err
 	}
 	return c, c.Validate()
