@@ -193,7 +193,12 @@ func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, e
 			} else if ensembleOf[j.Approach] == [2]string{} {
 				per = e.InferImage
 			}
-			add("test", float64(n("a", "test")+n("b", "test"))*per)
+			// A test job scores the test set of its party (Parties[0]).
+			images := 0
+			for _, party := range j.Parties {
+				images += n(party, "test")
+			}
+			add("test", float64(images)*per)
 		}
 	}
 	for _, k := range kinds {
