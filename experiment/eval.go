@@ -35,11 +35,11 @@ func MaskOf(s unet.Sample) ([]uint8, error) {
 }
 
 // ScoreProbs scores per-sample probabilities (K, H, W) against the samples' masks.
-func ScoreProbs(probs []*tensor.Tensor, samples []unet.Sample) ([]metrics.Sample, error) {
+func ScoreProbs(probs []*tensor.Tensor, samples []unet.Sample) ([]metrics.Score, error) {
 	if len(probs) != len(samples) {
 		return nil, fmt.Errorf("%d predictions for %d samples", len(probs), len(samples))
 	}
-	out := make([]metrics.Sample, len(samples))
+	out := make([]metrics.Score, len(samples))
 	for i, s := range samples {
 		ref, err := MaskOf(s)
 		if err != nil {
@@ -58,7 +58,7 @@ func ScoreProbs(probs []*tensor.Tensor, samples []unet.Sample) ([]metrics.Sample
 }
 
 // EvalUNet predicts samples with m and scores them.
-func EvalUNet(m *unet.Model, samples []unet.Sample, batch int) ([]metrics.Sample, error) {
+func EvalUNet(m *unet.Model, samples []unet.Sample, batch int) ([]metrics.Score, error) {
 	probs, err := m.Probabilities(samples, batch)
 	if err != nil {
 		return nil, err
@@ -89,7 +89,7 @@ func StitchedProbabilities(s *Stitched, setting stitch.Setting, samples []unet.S
 }
 
 // EvalStitched scores the network that setting extracts on samples.
-func EvalStitched(s *Stitched, setting stitch.Setting, samples []unet.Sample, batch int) ([]metrics.Sample, error) {
+func EvalStitched(s *Stitched, setting stitch.Setting, samples []unet.Sample, batch int) ([]metrics.Score, error) {
 	probs, err := StitchedProbabilities(s, setting, samples, batch)
 	if err != nil {
 		return nil, err

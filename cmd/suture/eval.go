@@ -36,7 +36,7 @@ func finite(v float64) *float64 {
 }
 
 // report prints a summary (table or JSON) and writes the per-sample CSV.
-func report(out io.Writer, res []metrics.Sample, csvPath string, asJSON bool, meta summaryJSON) error {
+func report(out io.Writer, res []metrics.Score, csvPath string, asJSON bool, meta summaryJSON) error {
 	if csvPath != "" {
 		if err := metrics.WriteCSV(csvPath, res); err != nil {
 			return err
@@ -123,7 +123,7 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 }
 
 // evaluate scores a U-Net or one network extracted from a stitched model.
-func evaluate(b kernels.Backend, model, data string, size int, split string, fold int, splitSeed int64, net string, batch int) ([]metrics.Sample, summaryJSON, error) {
+func evaluate(b kernels.Backend, model, data string, size int, split string, fold int, splitSeed int64, net string, batch int) ([]metrics.Score, summaryJSON, error) {
 	meta := summaryJSON{Model: model, Data: data, Split: split}
 	kind, err := modelKind(model)
 	if err != nil {

@@ -180,7 +180,7 @@ func runScore(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	sort.Strings(stems)
-	res := make([]metrics.Sample, len(stems))
+	res := make([]metrics.Score, len(stems))
 	for i, s := range stems {
 		p, err := imageset.ReadMask(pf[s])
 		if err != nil {

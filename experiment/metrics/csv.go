@@ -12,7 +12,7 @@ import (
 // EncodeCSV writes one line per sample, "name,dice,hd95", after that header
 // line. Numbers are in Go's shortest round-trip form; NaN is written "NaN"
 // (which pandas and numpy read back as NaN).
-func EncodeCSV(w io.Writer, samples []Sample) error {
+func EncodeCSV(w io.Writer, samples []Score) error {
 	cw := csv.NewWriter(w)
 	format := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	if err := cw.Write([]string{"name", "dice", "hd95"}); err != nil {
@@ -29,7 +29,7 @@ func EncodeCSV(w io.Writer, samples []Sample) error {
 
 // WriteCSV writes the samples to path atomically: on error the previous file
 // at path, if any, is untouched.
-func WriteCSV(path string, samples []Sample) error {
+func WriteCSV(path string, samples []Score) error {
 	if err := ckpt.WriteAtomic(path, func(w io.Writer) error { return EncodeCSV(w, samples) }); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}

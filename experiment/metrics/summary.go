@@ -2,24 +2,24 @@ package metrics
 
 import "math"
 
-// Sample holds the scores of one test sample.
-type Sample struct {
+// Score holds the scores of one test sample.
+type Score struct {
 	Name string
 	Dice float64 // NaN when prediction and reference are both empty
 	HD95 float64 // NaN when either is empty
 }
 
 // Evaluate scores one prediction against its reference (h*w masks).
-func Evaluate(name string, pred, ref []uint8, h, w int, sp Spacing) (Sample, error) {
+func Evaluate(name string, pred, ref []uint8, h, w int, sp Spacing) (Score, error) {
 	d, err := Dice(pred, ref, h, w)
 	if err != nil {
-		return Sample{}, err
+		return Score{}, err
 	}
 	hd, err := HD95(pred, ref, h, w, sp)
 	if err != nil {
-		return Sample{}, err
+		return Score{}, err
 	}
-	return Sample{Name: name, Dice: d, HD95: hd}, nil
+	return Score{Name: name, Dice: d, HD95: hd}, nil
 }
 
 // Summary is the mean of each metric over the samples where it is defined.
@@ -32,7 +32,7 @@ type Summary struct {
 }
 
 // Summarize averages Dice and HD95 over samples, skipping and counting NaNs.
-func Summarize(samples []Sample) Summary {
+func Summarize(samples []Score) Summary {
 	dice := make([]float64, len(samples))
 	hd := make([]float64, len(samples))
 	for i, s := range samples {

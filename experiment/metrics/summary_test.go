@@ -11,7 +11,7 @@ import (
 
 func TestSummarize(t *testing.T) {
 	nan := math.NaN()
-	s := Summarize([]Sample{
+	s := Summarize([]Score{
 		{Name: "a", Dice: 1, HD95: 0},
 		{Name: "b", Dice: nan, HD95: nan}, // both masks empty
 		{Name: "c", Dice: 0.5, HD95: 3},
@@ -21,7 +21,7 @@ func TestSummarize(t *testing.T) {
 	if s != want {
 		t.Fatalf("Summarize = %+v, want %+v", s, want)
 	}
-	all := Summarize([]Sample{{Dice: nan, HD95: nan}})
+	all := Summarize([]Score{{Dice: nan, HD95: nan}})
 	if !math.IsNaN(all.DiceMean) || !math.IsNaN(all.HD95Mean) || all.DiceNaN != 1 || all.HD95NaN != 1 {
 		t.Fatalf("all-NaN summary = %+v, want NaN means and counts 1", all)
 	}
@@ -53,7 +53,7 @@ func TestWriteCSV(t *testing.T) {
 	if err := os.WriteFile(path, []byte("old content\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	samples := []Sample{
+	samples := []Score{
 		{Name: "cju0qkwl35piu0993l0dewei2", Dice: 0.912345678901234, HD95: 2.23606797749979},
 		{Name: `odd, "name"`, Dice: math.NaN(), HD95: math.NaN()},
 		{Name: "z", Dice: 0, HD95: 41},
