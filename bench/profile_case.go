@@ -84,11 +84,15 @@ func ProfileOverhead(c Case, b kernels.Backend, threads, rounds int, o Options) 
 	if err != nil {
 		return res, err
 	}
-	for range max(rounds, 1) {
-		for _, m := range []struct {
-			fn  func() error
-			dst *[]float64
-		}{{plain, &res.PlainMS}, {table, &res.TableMS}, {traced, &res.TraceMS}} {
+	ms := []struct {
+		fn  func() error
+		dst *[]float64
+	}{{plain, &res.PlainMS}, {table, &res.TableMS}, {traced, &res.TraceMS}}
+	for r := range max(rounds, 1) {
+		// Each round starts with the next variant, so that none of them is
+		// always measured first.
+		for i := range ms {
+			m := ms[(r+i)%len(ms)]
 			t, err := Measure(m.fn, threads, o)
 			if err != nil {
 				return res, fmt.Errorf("%s: %w", c.Name, err)
