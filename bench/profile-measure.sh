@@ -31,7 +31,7 @@ for c in unet/train stitch/double; do
   $py bench/profile_compare.py "$OUT/suture-$n.jsonl" "$OUT/torch-$n.jsonl" > "$OUT/compare-$n.md"
 done
 note "overhead on"
-./bin/suture profile --case unet/train --overhead "$ROUNDS" > "$OUT/overhead-on.txt"
+./bin/suture profile --case unet/train --overhead "${OVERHEAD_ROUNDS:-9}" > "$OUT/overhead-on.txt"
 for i in $(seq "$ROUNDS"); do
   note "overhead off, round $i"
   ./bin/suture bench --case unet/train,stitch/double --json > "$OUT/off-head-$i.jsonl"
