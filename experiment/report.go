@@ -460,6 +460,11 @@ func (d *reportData) writeFindings(b *bytes.Buffer, fam map[string]map[string][]
 		mean := meanSweep(sws)
 		n := len(mean)
 		third := n / 3
+		if third < 2 {
+			// The last third without the last position would be empty.
+			w("  - `%s`: %d stitch positions, too few to compare thirds (at least 6 are needed): not answered.\n", ap, n)
+			continue
+		}
 		var first, last float64
 		for k := 0; k < third; k++ {
 			first += mean[k] / float64(third)
