@@ -15,9 +15,9 @@ mkdir -p "$OUT" bin
 go build -o bin/suture ./cmd/suture
 if [ ! -x "$OUT/suture-base" ]; then
   tmp=$(mktemp -d)
+  trap 'git worktree remove --force "$tmp"' EXIT
   git worktree add -q --detach "$tmp" "$base"
   (cd "$tmp" && go build -o "$OLDPWD/$OUT/suture-base" ./cmd/suture)
-  git worktree remove --force "$tmp"
 fi
 py=/usr/bin/python3
 note() { echo "== $(date -u +%FT%TZ) $*, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/log"; }

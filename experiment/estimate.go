@@ -193,7 +193,7 @@ func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, e
 			} else if ensembleOf[j.Approach] == [2]string{} {
 				per = e.InferImage
 			}
-			// A test job scores the test set of its party (Parties[0]).
+			// A test job scores the test sets of its parties (one: its own).
 			images := 0
 			for _, party := range j.Parties {
 				images += n(party, "test")

@@ -74,7 +74,8 @@ func machinePeak(b kernels.Backend, threads int) (float64, string) {
 	if !strings.HasPrefix(b.Name(), "cpu") {
 		return 0, ""
 	}
-	peak := cpu.MeasurePeak(threads, 300*time.Millisecond)
-	return peak, fmt.Sprintf("measured: the 6x16 GEMM micro-kernel on L1-resident data, %d threads, the best of five 60 ms samples; nominal clock peak %.0f GFLOP/s",
-		threads, bench.PeakGFLOPS(threads))
+	const d = 300 * time.Millisecond
+	peak := cpu.MeasurePeak(threads, d)
+	return peak, fmt.Sprintf("measured: the 6x16 GEMM micro-kernel on L1-resident data, %d threads, the best of %d samples of %v; nominal clock peak %.0f GFLOP/s",
+		threads, cpu.PeakSamples, d/cpu.PeakSamples, bench.PeakGFLOPS(threads))
 }

@@ -11,18 +11,18 @@ import (
 // threads goroutines at once for about d and returns their summed rate in
 // GFLOP/s: the most the fast path's multiply-adds reach on this machine,
 // the ceiling profiles compare ops with. It is a measurement: on a busy
-// machine one sample reads low, so d is split into peakSamples samples and
+// machine one sample reads low, so d is split into PeakSamples samples and
 // the fastest is returned (a peak is the best the machine reached).
 func MeasurePeak(threads int, d time.Duration) float64 {
 	best := 0.0
-	for range peakSamples {
-		best = max(best, measurePeakOnce(threads, d/peakSamples))
+	for range PeakSamples {
+		best = max(best, measurePeakOnce(threads, d/PeakSamples))
 	}
 	return best
 }
 
-// peakSamples is how many samples MeasurePeak takes.
-const peakSamples = 5
+// PeakSamples is how many samples MeasurePeak takes.
+const PeakSamples = 5
 
 // measurePeakOnce is one sample of MeasurePeak: all threads at once for d.
 func measurePeakOnce(threads int, d time.Duration) float64 {
