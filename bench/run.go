@@ -28,6 +28,12 @@ type Result struct {
 	Rejected int      `json:"rejected"`
 	Dirty    bool     `json:"contaminated"`
 	Threads  int      `json:"threads"`
+	ISA      string   `json:"isa,omitempty"` // the host backend's instruction-set path
+	// SampleMS are the per-call times of every sample taken (ms), Inner
+	// the calls each sample timed: what --gobench prints line by line.
+	SampleMS []float64 `json:"sample_ms,omitempty"`
+	Inner    int       `json:"inner,omitempty"`
+	flops    float64
 	Backend  string   `json:"backend"`
 	TorchMS  *float64 `json:"torch_ms,omitempty"`
 	VsTorch  *float64 `json:"vs_torch,omitempty"` // torch time / our time: > 1 means faster than PyTorch
@@ -77,9 +83,13 @@ func Run(b kernels.Backend, cases []Case, threads int, o Options, each func(Resu
 	prev := runtime.GOMAXPROCS(threads)
 	defer runtime.GOMAXPROCS(prev)
 	dev, onDevice := b.(DeviceTimer)
-	peak := PeakGFLOPS(threads)
+	peak := o.PeakGFLOPS
+	if peak == 0 {
+		peak = PeakGFLOPS(threads)
+	}
+	isa := o.ISA
 	if onDevice {
-		peak = 0
+		peak, isa = 0, ""
 	}
 	var out []Result
 	for _, c := range cases {
@@ -102,7 +112,10 @@ func Run(b kernels.Backend, cases []Case, threads int, o Options, each func(Resu
 			return out, fmt.Errorf("%s: the timer measured %g s per call; cannot report a rate", c.Name, t.MedianS)
 		}
 		r := Result{Case: c.Name, MS: t.MedianS * 1e3, MinMS: t.MinS * 1e3, MaxMS: t.MaxS * 1e3,
-			Samples: t.Clean + t.Rejected, Rejected: t.Rejected, Dirty: t.Contaminated, Threads: threads, Backend: b.Name()}
+			Samples: t.Clean + t.Rejected, Rejected: t.Rejected, Dirty: t.Contaminated, Threads: threads, Backend: b.Name(), ISA: isa, Inner: t.Inner, flops: w.Flops}
+		for _, v := range t.Samples {
+			r.SampleMS = append(r.SampleMS, v*1e3)
+		}
 		if w.Flops > 0 {
 			r.GFLOPS = ptr(w.Flops / t.MedianS / 1e9)
 			if peak > 0 {

@@ -27,6 +27,13 @@ type Options struct {
 	MinSample  time.Duration // minimum length of a sample (0.2 s)
 	MaxTime    time.Duration // soft cap on timed time (60 s; at least 3 samples)
 	QuietLimit float64       // reject a sample if others used more than this fraction of all CPUs beyond the idle share (0.08)
+	// PeakGFLOPS is the FP32 rate peak_frac divides by on a host backend:
+	// the machine's measured peak (cpu.MeasurePeaks). 0: the nominal
+	// AVX2 clock peak of PeakGFLOPS.
+	PeakGFLOPS float64
+	// ISA is the instruction-set path the host backend runs (cpu.CurrentISA),
+	// written into each result.
+	ISA string
 }
 
 func (o Options) withDefaults() Options {

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"suture/bench"
+	"suture/kernels/cpu"
 )
 
 func runBench(ctx context.Context, args []string, out io.Writer) error {
@@ -27,6 +30,7 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	warmup := fs.Int("warmup", 3, "untimed calls per case before the timed ones")
 	minSample := fs.Duration("min-sample", 200*time.Millisecond, "minimum length of one timed sample")
 	list := fs.Bool("list", false, "list the cases and exit")
+	gobench := fs.Bool("gobench", false, "print Go benchmark-format lines, one per timed sample (for benchstat -col /isa)")
 	startProfile := profileFlag(fs, "the timed cases")
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -68,22 +72,35 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 			return err // says how to install it; nothing is installed here
 		}
 	}
-	if !*asJSON {
-		if _, ok := b.(bench.DeviceTimer); ok {
-			fmt.Fprintf(out, "backend %s, timed on the device (events in its stream, L2 flushed before each repeat)\n", b.Name())
-		} else {
-			fmt.Fprintf(out, "%d threads, backend %s, nominal peak %.0f GFLOP/s\n", *threads, b.Name(), bench.PeakGFLOPS(*threads))
-		}
-		fmt.Fprintf(out, "%-34s %10s %9s %8s %6s\n", "case", "ms", "GFLOP/s", "img/s", "peak")
+	if *asJSON && *gobench {
+		return usageErr("--json and --gobench: choose one output format")
 	}
 	opts := bench.Options{Reps: *reps, Warmup: *warmup, MinSample: *minSample}
+	table := !*asJSON && !*gobench
+	if !onDevice {
+		peaks := cpu.MeasurePeaks(*threads, 300*time.Millisecond)
+		opts.PeakGFLOPS, opts.ISA = peaks.FP32(), string(cpu.CurrentISA())
+		if b.Name() == "cpu-ref" {
+			opts.ISA = "" // the plain references: no micro-kernel path
+		}
+		if table {
+			fmt.Fprintf(out, "CPU %s; %d threads, backend %s, path %s (paths here: %s)\n", cpu.CPUModel(), *threads, b.Name(),
+				cmp.Or(opts.ISA, "-"), isaNames())
+			fmt.Fprintf(out, "peaks (measured): %s; peak column: the best FP32 one, %.0f GFLOP/s\n", peaks, opts.PeakGFLOPS)
+		}
+	} else if table {
+		fmt.Fprintf(out, "backend %s, timed on the device (events in its stream, L2 flushed before each repeat)\n", b.Name())
+	}
+	if table {
+		fmt.Fprintf(out, "%-34s %10s %9s %8s %6s\n", "case", "ms", "GFLOP/s", "img/s", "peak")
+	}
 	stopProfile, err := startProfile()
 	if err != nil {
 		return err
 	}
 	defer stopProfile()
 	results, err := bench.Run(b, cases, *threads, opts, func(r bench.Result) {
-		if !*asJSON {
+		if table {
 			printRow(out, r)
 		}
 	})
@@ -92,6 +109,12 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if ctx.Err() != nil {
 		return errInterrupted
+	}
+	if *gobench {
+		if *vsTorch {
+			return usageErr("--gobench prints Suture's samples only: run the PyTorch reference without it")
+		}
+		return bench.WriteGoBench(out, cpu.CPUModel(), results)
 	}
 	if *vsTorch && onDevice {
 		return compareDeviceTorch(b.Name(), results, cases, scale, *script, *python, *reps, *asJSON, out)
@@ -233,4 +256,13 @@ func pct(p *float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f%%", 100**p)
+}
+
+// isaNames lists the instruction-set paths this CPU can run.
+func isaNames() string {
+	var s []string
+	for _, isa := range cpu.ISAs() {
+		s = append(s, string(isa))
+	}
+	return strings.Join(s, ", ")
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"suture/bench"
 	"suture/bench/profile"
 	"suture/kernels"
 	"suture/kernels/cpu"
@@ -69,13 +68,14 @@ func runProfileFlag(fs *flag.FlagSet) func(b kernels.Backend) (kernels.Backend, 
 }
 
 // machinePeak measures the CPU's peak for the profiles' %peak column (0
-// for device backends).
+// for device backends): the best FP32 rate of the machine's units, with
+// the other rates, the CPU and the path in the note.
 func machinePeak(b kernels.Backend, threads int) (float64, string) {
 	if !strings.HasPrefix(b.Name(), "cpu") {
 		return 0, ""
 	}
 	const d = 300 * time.Millisecond
-	peak := cpu.MeasurePeak(threads, d)
-	return peak, fmt.Sprintf("measured: the 6x16 GEMM micro-kernel on L1-resident data, %d threads, the best of %d samples of %v; nominal clock peak %.0f GFLOP/s",
-		threads, cpu.PeakSamples, d/cpu.PeakSamples, bench.PeakGFLOPS(threads))
+	peaks := cpu.MeasurePeaks(threads, d)
+	return peaks.FP32(), fmt.Sprintf("measured: the best FP32 FMA rate of the units; %s; the best of %d samples of %v each; CPU %s, path %s",
+		peaks, cpu.PeakSamples, d/cpu.PeakSamples, cpu.CPUModel(), cpu.CurrentISA())
 }

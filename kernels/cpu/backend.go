@@ -10,7 +10,12 @@ import (
 )
 
 func init() {
-	kernels.Register("cpu", func() (kernels.Backend, error) { return New(0), nil })
+	kernels.Register("cpu", func() (kernels.Backend, error) {
+		if isaEnvErr != nil {
+			return nil, isaEnvErr
+		}
+		return New(0), nil
+	})
 	kernels.Register("cpu-ref", func() (kernels.Backend, error) { return NewReference(), nil })
 }
 

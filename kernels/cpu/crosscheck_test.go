@@ -11,6 +11,10 @@ import (
 // TestFastMatchesReference runs the fast path and the plain reference on the
 // same random inputs at sizes around the cutoffs and compares every output.
 func TestFastMatchesReference(t *testing.T) {
+	forEachISA(t, func(t *testing.T, _ ISA) { fastMatchesReference(t) })
+}
+
+func fastMatchesReference(t *testing.T) {
 	fast, ref := New(3), NewReference()
 	g := tensor.NewRNG(1)
 	type conv struct{ n, ci, co, h, w, k, s, p int }

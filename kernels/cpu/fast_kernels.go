@@ -62,6 +62,73 @@ func microGemmRows(rows, k int, a, b, c []float32, ldc int, bias []float32, accu
 	gemmKernelGo(rows, k, a, b, c, ldc, bias, accumulate)
 }
 
+// microGemmZ is the tile of rows (1-12) x 32 columns over two A panels (a0:
+// rows 0-5, a1: rows 6-11; a1 is not read when rows <= 6) and two B panels
+// (b0: columns 0-15, b1: 16-31) in the AVX-512 kernel; without AVX-512 it
+// is the 6x16 kernels on the four quarters (the same sums in the same order).
+func microGemmZ(rows, k int, a0, a1, b0, b1, c []float32, ldc int, bias []float32, accumulate bool) {
+	_, _, _, _ = a0[gemmMR*k-1], b0[gemmNR*k-1], b1[gemmNR*k-1], c[(rows-1)*ldc+2*gemmNR-1]
+	if rows > gemmMR {
+		_ = a1[gemmMR*k-1]
+	} else {
+		a1 = a0
+	}
+	if !useAVX512 || !useAsm {
+		top := min(rows, gemmMR)
+		var bTop []float32
+		if bias != nil {
+			bTop = bias[:top]
+		}
+		microGemmRows(top, k, a0, b0, c, ldc, bTop, accumulate)
+		microGemmRows(top, k, a0, b1, c[gemmNR:], ldc, bTop, accumulate)
+		if rows > gemmMR {
+			var bBot []float32
+			if bias != nil {
+				bBot = bias[gemmMR:rows]
+			}
+			lo := c[gemmMR*ldc:]
+			microGemmRows(rows-gemmMR, k, a1, b0, lo, ldc, bBot, accumulate)
+			microGemmRows(rows-gemmMR, k, a1, b1, lo[gemmNR:], ldc, bBot, accumulate)
+		}
+		return
+	}
+	var bp *float32
+	if bias != nil {
+		_ = bias[rows-1]
+		bp = &bias[0]
+	}
+	acc := boolInt(accumulate)
+	pa0, pa1, pb0, pb1, pc := &a0[0], &a1[0], &b0[0], &b1[0], &c[0]
+	switch rows {
+	case 12:
+		gemmKernelZ12x32(k, pa0, pa1, pb0, pb1, pc, ldc, bp, acc)
+	case 11:
+		gemmKernelZ11x32(k, pa0, pa1, pb0, pb1, pc, ldc, bp, acc)
+	case 10:
+		gemmKernelZ10x32(k, pa0, pa1, pb0, pb1, pc, ldc, bp, acc)
+	case 9:
+		gemmKernelZ9x32(k, pa0, pa1, pb0, pb1, pc, ldc, bp, acc)
+	case 8:
+		gemmKernelZ8x32(k, pa0, pa1, pb0, pb1, pc, ldc, bp, acc)
+	case 7:
+		gemmKernelZ7x32(k, pa0, pa1, pb0, pb1, pc, ldc, bp, acc)
+	case 6:
+		gemmKernelZ6x32(k, pa0, pa1, pb0, pb1, pc, ldc, bp, acc)
+	case 5:
+		gemmKernelZ5x32(k, pa0, pa1, pb0, pb1, pc, ldc, bp, acc)
+	case 4:
+		gemmKernelZ4x32(k, pa0, pa1, pb0, pb1, pc, ldc, bp, acc)
+	case 3:
+		gemmKernelZ3x32(k, pa0, pa1, pb0, pb1, pc, ldc, bp, acc)
+	case 2:
+		gemmKernelZ2x32(k, pa0, pa1, pb0, pb1, pc, ldc, bp, acc)
+	case 1:
+		gemmKernelZ1x32(k, pa0, pa1, pb0, pb1, pc, ldc, bp, acc)
+	default:
+		panic("cpu: microGemmZ: rows out of 1..12")
+	}
+}
+
 // gemmKernelGo is the plain-Go micro-kernel for rows (1-6) rows of a panel.
 func gemmKernelGo(rows, k int, a, b, c []float32, ldc int, bias []float32, accumulate bool) {
 	var acc [gemmMR][gemmNR]float32

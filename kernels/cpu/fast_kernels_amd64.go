@@ -5,6 +5,7 @@ package cpu
 import "golang.org/x/sys/cpu"
 
 //go:generate go run gen_asm.go
+//go:generate go run gen_asm512.go
 
 // asmAvailable: the AVX2+FMA micro-kernels in fast_kernels_amd64.s can run here.
 var asmAvailable = cpu.X86.HasAVX2 && cpu.X86.HasFMA

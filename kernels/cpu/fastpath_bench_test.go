@@ -15,20 +15,16 @@ import (
 // shared/bench/torch_cpu_bench.py (--sgemm-shapes, --conv-shapes, --conv1x1)
 // so the figures compare with PyTorch's side by side.
 
-// withKernelsB runs f under "asm" (when this CPU has it) and "generic".
+// withKernelsB runs f under each instruction-set path this CPU has, named
+// after the path (ref, avx2, avx512), restoring the path it found.
 func withKernelsB(b *testing.B, f func(b *testing.B)) {
-	saved := useAsm
-	defer func() { useAsm = saved }()
-	for _, asm := range []bool{true, false} {
-		if asm && !asmAvailable {
-			continue
+	saved := CurrentISA()
+	defer SetISA(saved)
+	for _, isa := range ISAs() {
+		if err := SetISA(isa); err != nil {
+			b.Fatal(err)
 		}
-		useAsm = asm
-		name := "generic"
-		if asm {
-			name = "asm"
-		}
-		b.Run(name, f)
+		b.Run(string(isa), f)
 	}
 }
 

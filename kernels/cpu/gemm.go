@@ -183,7 +183,13 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 			for ic := m0; ic < m1; ic += gemmMC {
 				mc := min(gemmMC, m1-ic)
 				j.packA(ap, ic, mc, pc, kc)
-				for jr := 0; jr < nc; jr += gemmNR {
+				jr0 := 0
+				if useAVX512 && useAsm {
+					// 12x32 tiles over pairs of panels; what is left of N
+					// (fewer than 32 columns) goes through the 16-wide loop.
+					jr0 = j.tilesZ(c, ldc, ap, bp, ic, mc, jc, nc, kc, tileBias, accumulate)
+				}
+				for jr := jr0; jr < nc; jr += gemmNR {
 					nr := min(gemmNR, nc-jr)
 					bPanel := bp[jr*kc : (jr+gemmNR)*kc]
 					for ir := 0; ir < mc; ir += gemmMR {
@@ -217,6 +223,31 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 	}
 	j.ws.putFloats(ap)
 	j.ws.putFloats(bp)
+}
+
+// tilesZ runs the AVX-512 12x32 kernel over the pairs of B panels of the
+// packed block (whole 32-column pairs only) and returns the first column
+// it left to the 16-wide loop.
+func (j *gemmJob) tilesZ(c []float32, ldc int, ap, bp []float32, ic, mc, jc, nc, kc int, tileBias []float32, accumulate bool) int {
+	pairs := nc / (2 * gemmNR) * 2 * gemmNR
+	for jr := 0; jr < pairs; jr += 2 * gemmNR {
+		b0 := bp[jr*kc : (jr+gemmNR)*kc]
+		b1 := bp[(jr+gemmNR)*kc : (jr+2*gemmNR)*kc]
+		for ir := 0; ir < mc; ir += 2 * gemmMR {
+			mr := min(2*gemmMR, mc-ir)
+			a0 := ap[ir*kc : (ir+gemmMR)*kc]
+			a1 := a0
+			if mr > gemmMR {
+				a1 = ap[(ir+gemmMR)*kc : (ir+2*gemmMR)*kc]
+			}
+			var rowBias []float32
+			if tileBias != nil {
+				rowBias = tileBias[ic+ir : ic+ir+mr]
+			}
+			microGemmZ(mr, kc, a0, a1, b0, b1, c[(ic+ir)*ldc+jc+jr:], ldc, rowBias, accumulate)
+		}
+	}
+	return pairs
 }
 
 func roundUp(n, unit int) int { return (n + unit - 1) / unit * unit }

@@ -8,23 +8,11 @@ import (
 	"suture/tensor"
 )
 
-// withKernels runs f once with the assembly micro-kernels (where this CPU has
-// them) and once with the plain-Go ones, naming each run.
+// withKernels runs f once on each instruction-set path this CPU has (ref,
+// avx2, avx512), naming each run after its path.
 func withKernels(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	saved := useAsm
-	defer func() { useAsm = saved }()
-	for _, asm := range []bool{true, false} {
-		if asm && !asmAvailable {
-			continue
-		}
-		useAsm = asm
-		name := "generic"
-		if asm {
-			name = "asm"
-		}
-		t.Run(name, f)
-	}
+	forEachISA(t, func(t *testing.T, _ ISA) { f(t) })
 }
 
 type gemmCase struct {

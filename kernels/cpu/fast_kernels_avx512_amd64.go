@@ -1,0 +1,54 @@
+//go:build amd64
+
+package cpu
+
+import "golang.org/x/sys/cpu"
+
+// avx512Available: the AVX-512 micro-kernels in fast_kernels_avx512_amd64.s
+// can run here (they use F; BW and VL are asked for as the set every
+// AVX-512 CPU since Skylake-SP has, so that later kernels may use them).
+var avx512Available = asmAvailable && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+
+// bf16Available: VDPBF16PS (AVX512_BF16) can run here.
+var bf16Available = avx512Available && cpu.X86.HasAVX512BF16
+
+// The peak probes: n rounds of ten independent register multiply-adds.
+func peakFMA256(n int)
+func peakFMA512(n int)
+func peakDPBF16(n int)
+
+//go:noescape
+func gemmKernelZ12x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelZ11x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelZ10x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelZ9x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelZ8x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelZ7x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelZ6x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelZ5x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelZ4x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelZ3x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelZ2x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelZ1x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)

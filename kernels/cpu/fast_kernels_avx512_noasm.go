@@ -1,0 +1,58 @@
+//go:build !amd64
+
+package cpu
+
+// No AVX-512 off amd64.
+var avx512Available, bf16Available = false, false
+
+func peakFMA256(n int) { panic("cpu: no peak probe on this architecture") }
+func peakFMA512(n int) { panic("cpu: no peak probe on this architecture") }
+func peakDPBF16(n int) { panic("cpu: no peak probe on this architecture") }
+
+func gemmKernelZ12x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelZ12x32 has no assembly on this architecture")
+}
+
+func gemmKernelZ11x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelZ11x32 has no assembly on this architecture")
+}
+
+func gemmKernelZ10x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelZ10x32 has no assembly on this architecture")
+}
+
+func gemmKernelZ9x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelZ9x32 has no assembly on this architecture")
+}
+
+func gemmKernelZ8x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelZ8x32 has no assembly on this architecture")
+}
+
+func gemmKernelZ7x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelZ7x32 has no assembly on this architecture")
+}
+
+func gemmKernelZ6x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelZ6x32 has no assembly on this architecture")
+}
+
+func gemmKernelZ5x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelZ5x32 has no assembly on this architecture")
+}
+
+func gemmKernelZ4x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelZ4x32 has no assembly on this architecture")
+}
+
+func gemmKernelZ3x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelZ3x32 has no assembly on this architecture")
+}
+
+func gemmKernelZ2x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelZ2x32 has no assembly on this architecture")
+}
+
+func gemmKernelZ1x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelZ1x32 has no assembly on this architecture")
+}
