@@ -293,7 +293,13 @@ func (j *dotJob) runGroups(g0, g1 int) {
 			for x := range o {
 				o[x] = j.offs[grp*dotNR+x] + q0
 			}
-			for r := 0; r < j.m; r += dotMR {
+			r := 0
+			if useAVX512 && useAsm {
+				for ; r+2*dotMR <= j.ldw; r += 2 * dotMR {
+					microDotZ(n, j.dyg[r*j.lq+q0:], j.lq, j.src, &o, j.dw[grp*dotNR*j.ldw+r:], j.ldw)
+				}
+			}
+			for ; r < j.m; r += dotMR {
 				microDot(n, j.dyg[r*j.lq+q0:], j.lq, j.src, &o, j.dw[grp*dotNR*j.ldw+r:], j.ldw)
 			}
 		}

@@ -230,7 +230,24 @@ func (j *winogradJob) runBlock(scratch, src, out []float32, t0 int) {
 			vx := v[xi*panels*kc*gemmNR:]
 			ux := j.up[(xi*mp*j.k+k0)*gemmMR:]
 			mx := mm[xi*rows*nt:]
-			for p := 0; p < panels; p++ {
+			p0 := 0
+			if useAVX512 && useAsm {
+				// Pairs of V panels against pairs of U panels: the 12x32 tile.
+				for ; p0+2 <= panels; p0 += 2 {
+					b0 := vx[p0*kc*gemmNR:][:kc*gemmNR]
+					b1 := vx[(p0+1)*kc*gemmNR:][:kc*gemmNR]
+					for r := 0; r < mp; r += 2 {
+						rows := min(2*gemmMR, j.m-r*gemmMR)
+						a0 := ux[r*j.k*gemmMR:][:kc*gemmMR]
+						a1 := a0
+						if rows > gemmMR {
+							a1 = ux[(r+1)*j.k*gemmMR:][:kc*gemmMR]
+						}
+						microGemmZ(rows, kc, a0, a1, b0, b1, mx[r*gemmMR*nt+p0*gemmNR:], nt, nil, k0 > 0)
+					}
+				}
+			}
+			for p := p0; p < panels; p++ {
 				b := vx[p*kc*gemmNR:][:kc*gemmNR]
 				for r := 0; r < mp; r++ {
 					// Rows past m (the last panel's padding) are not computed:

@@ -255,6 +255,26 @@ func microDot(n int, dy []float32, ldy int, x []float32, o *[dotNR]int, out []fl
 	dotKernel4x3Go(n, dy, ldy, x, o, out, ldo)
 }
 
+// microDotZ is microDot for 8 rows of dy (two groups of dotMR) in the
+// AVX-512 kernel; without it, the 4-row kernel twice. n is a multiple of 8.
+func microDotZ(n int, dy []float32, ldy int, x []float32, o *[dotNR]int, out []float32, ldo int) {
+	if n == 0 {
+		return
+	}
+	if !useAVX512 || !useAsm {
+		microDot(n, dy, ldy, x, o, out, ldo)
+		microDot(n, dy[dotMR*ldy:], ldy, x, o, out[dotMR:], ldo)
+		return
+	}
+	if n%8 != 0 {
+		panic("cpu: microDotZ: n not a multiple of 8")
+	}
+	_ = dy[(2*dotMR-1)*ldy+n-1]
+	_, _, _ = x[o[0]+n-1], x[o[1]+n-1], x[o[2]+n-1]
+	_ = out[(dotNR-1)*ldo+2*dotMR-1]
+	dotKernelZ8x3(n, &dy[0], ldy, &x[0], o[0], o[1], o[2], &out[0], ldo)
+}
+
 func dotKernel4x3Go(n int, dy []float32, ldy int, x []float32, o *[dotNR]int, out []float32, ldo int) {
 	for r := 0; r < dotMR; r++ {
 		d := dy[r*ldy:][:n]

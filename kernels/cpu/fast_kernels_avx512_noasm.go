@@ -56,3 +56,7 @@ func gemmKernelZ2x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, 
 func gemmKernelZ1x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int) {
 	panic("cpu: gemmKernelZ1x32 has no assembly on this architecture")
 }
+
+func dotKernelZ8x3(n int, dy *float32, ldy int, x *float32, o0, o1, o2 int, out *float32, ldo int) {
+	panic("cpu: dotKernelZ8x3 has no assembly on this architecture")
+}

@@ -21,6 +21,7 @@ func main() {
 	for rows := 12; rows >= 1; rows-- {
 		gemmKernelZ(rows)
 	}
+	dotKernelZ()
 	peakKernels()
 	if err := os.WriteFile("fast_kernels_avx512_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -128,6 +129,113 @@ TEXT ·%s(SB), NOSPLIT, $0-72
 	}
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// dotKernelZ: the backward-filter dot products for 8 rows of dy x 3 taps
+// in 16-lane accumulators, Z(3r+j) for row r and tap j. The 11 pointers
+// (8 dy rows, 3 shifted x) are moved to the end of the range and one
+// negative byte index DX runs up to 0, so the loop needs no counter. n is a
+// multiple of 8: a last half-vector goes through loads masked by K1 (the
+// other lanes read nothing and are zero). The 8 sums of each tap are then
+// reduced lane-wise in a tree (128-bit lane shuffles, then within lanes)
+// and added to out[j*ldo .. j*ldo+7] at once.
+func dotKernelZ() {
+	out.WriteString(`
+// func dotKernelZ8x3(n int, dy *float32, ldy int, x *float32, o0, o1, o2 int, out *float32, ldo int)
+// out[j*ldo+r] += sum_{q<n} dy[r*ldy+q] * x[o_j+q] for r < 8, j < 3; n a multiple of 8.
+TEXT ·dotKernelZ8x3(SB), NOSPLIT, $0-72
+`)
+	p("MOVQ $0xff, AX")
+	p("KMOVW AX, K1")
+	p("MOVQ n+0(FP), DX")
+	p("SHLQ $2, DX")
+	p("MOVQ dy+8(FP), SI")
+	p("ADDQ DX, SI")
+	p("MOVQ ldy+16(FP), CX")
+	p("SHLQ $2, CX")
+	rows := []string{"SI", "DI", "R8", "R9", "R10", "R11", "R12", "R13"}
+	for r := 1; r < 8; r++ {
+		p("LEAQ (%s)(CX*1), %s", rows[r-1], rows[r])
+	}
+	p("MOVQ x+24(FP), BX")
+	p("ADDQ DX, BX")
+	xs := []string{"AX", "CX", "BX"} // BX last: it is the base of the other two
+	p("MOVQ o0+32(FP), AX")
+	p("LEAQ (BX)(AX*4), AX")
+	p("MOVQ o1+40(FP), CX")
+	p("LEAQ (BX)(CX*4), CX")
+	p("MOVQ o2+48(FP), DX")
+	p("LEAQ (BX)(DX*4), BX")
+	p("MOVQ n+0(FP), DX")
+	p("SHLQ $2, DX")
+	p("NEGQ DX")
+	for i := 0; i < 24; i++ {
+		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	body := func(load string) {
+		for j := 0; j < 3; j++ {
+			p(load, xs[j], 24+j)
+		}
+		for r := 0; r < 8; r++ {
+			p(load, rows[r], 27+r%2)
+			for j := 0; j < 3; j++ {
+				p("VFMADD231PS Z%d, Z%d, Z%d", 24+j, 27+r%2, 3*r+j)
+			}
+		}
+	}
+	p("CMPQ DX, $-64")
+	p("JG dotz_tail")
+	label("dotz_loop")
+	body("VMOVUPS (%s)(DX*1), Z%d")
+	p("ADDQ $64, DX")
+	p("CMPQ DX, $-64")
+	p("JLE dotz_loop")
+	label("dotz_tail")
+	p("TESTQ DX, DX")
+	p("JE dotz_reduce")
+	body("VMOVUPS.Z (%s)(DX*1), K1, Z%d")
+	label("dotz_reduce")
+	p("VMOVDQU32 dotzPerm<>(SB), Z31")
+	p("MOVQ out+56(FP), DI")
+	p("MOVQ ldo+64(FP), DX")
+	p("SHLQ $2, DX")
+	for j := 0; j < 3; j++ {
+		r := func(i int) int { return 3*i + j }
+		// Level 1: rows 2i, 2i+1 into one vector, 128-bit lanes 0-1 row 2i.
+		for i := 0; i < 4; i++ {
+			p("VSHUFF64X2 $0x44, Z%d, Z%d, Z24", r(2*i+1), r(2*i))
+			p("VSHUFF64X2 $0xEE, Z%d, Z%d, Z25", r(2*i+1), r(2*i))
+			p("VADDPS Z25, Z24, Z%d", r(2*i))
+		}
+		// Level 2: 128-bit lane i holds row i (of 0-3, then of 4-7).
+		for h := 0; h < 2; h++ {
+			a, b := r(4*h), r(4*h+2)
+			p("VSHUFF64X2 $0x88, Z%d, Z%d, Z24", b, a)
+			p("VSHUFF64X2 $0xDD, Z%d, Z%d, Z25", b, a)
+			p("VADDPS Z25, Z24, Z%d", 26+h)
+		}
+		// Level 3 and 4, within 128-bit lanes: lane i ends as
+		// [sum row i, sum row 4+i, same, same].
+		p("VSHUFPS $0x44, Z27, Z26, Z24")
+		p("VSHUFPS $0xEE, Z27, Z26, Z25")
+		p("VADDPS Z25, Z24, Z26")
+		p("VSHUFPS $0x88, Z26, Z26, Z24")
+		p("VSHUFPS $0xDD, Z26, Z26, Z25")
+		p("VADDPS Z25, Z24, Z26")
+		// Rows 0-7 in order: elements 0,4,8,12 then 1,5,9,13.
+		p("VPERMPS Z26, Z31, Z26")
+		p("VADDPS (DI), Y26, Y26")
+		p("VMOVUPS Y26, (DI)")
+		if j < 2 {
+			p("ADDQ DX, DI")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	for i, v := range []int{0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0} {
+		fmt.Fprintf(&out, "DATA dotzPerm<>+%d(SB)/4, $%d\n", 4*i, v)
+	}
+	out.WriteString("GLOBL dotzPerm<>(SB), RODATA|NOPTR, $64\n")
 }
 
 // peakKernels: n iterations of ten independent multiply-adds on registers,

@@ -109,3 +109,38 @@ func TestGemmZMatchesGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestDotZMatchesGeneric compares the AVX-512 8x3 backward-filter dot
+// kernel with the plain-Go 4x3 kernel on both row groups, for sums of whole
+// 16-lane vectors, with a half-vector tail (masked loads), and long ones,
+// and checks that only the 8 outputs of each tap row change.
+func TestDotZMatchesGeneric(t *testing.T) {
+	if !avx512Available {
+		t.Skip("this CPU lacks AVX-512 F, BW or VL: the AVX-512 kernels cannot run here")
+	}
+	saved := CurrentISA()
+	defer SetISA(saved)
+	g := tensor.NewRNG(13)
+	for _, n := range []int{8, 16, 24, 32, 40, 248, 256, 1024, 1032} {
+		ldy := n + 8
+		dy := randSlice(g, 2*dotMR*ldy)
+		x := randSlice(g, n+40)
+		o := [dotNR]int{0, 1, 37}
+		ldo := 2*dotMR + 3
+		out0 := randSlice(g, dotNR*ldo)
+		want, got := append([]float32(nil), out0...), append([]float32(nil), out0...)
+		dotKernel4x3Go(n, dy, ldy, x, &o, want, ldo)
+		dotKernel4x3Go(n, dy[dotMR*ldy:], ldy, x, &o, want[dotMR:], ldo)
+		must(t, SetISA(ISAAVX512))
+		microDotZ(n, dy, ldy, x, &o, got, ldo)
+		name := fmt.Sprintf("n %d", n)
+		if err := tensor.CloseError(name, got, tensor.To64(want), 1e-5*float64(n), 1e-5); err != nil {
+			t.Error(err)
+		}
+		for i := range out0 {
+			if i%ldo >= 2*dotMR && got[i] != out0[i] {
+				t.Errorf("%s: output %d (tap %d, column %d) outside the 8 rows changed", name, i, i/ldo, i%ldo)
+			}
+		}
+	}
+}
