@@ -26,6 +26,7 @@ type Backend struct {
 	fast    bool       // use the fast path where one exists
 	threads int        // goroutines the fast path may use
 	ws      *workspace // scratch buffers of the fast path
+	bf16    bool       // GEMMs on bfloat16 operands (SetBF16)
 }
 
 // New returns the fast backend using threads goroutines (0: GOMAXPROCS).
@@ -34,6 +35,22 @@ func New(threads int) *Backend {
 		threads = runtime.GOMAXPROCS(0)
 	}
 	return &Backend{name: "cpu", fast: true, threads: threads, ws: new(workspace)}
+}
+
+// SetBF16 makes the backend's GEMMs (Sgemm and the convolutions that run
+// as packed GEMMs: 1x1 per sample, backward-data of strided convs) round
+// their operands to bfloat16 and sum the products in float32 with
+// VDPBF16PS; the other ops stay FP32. It is an error on a CPU without
+// AVX512_BF16 and on the reference backend.
+func (b *Backend) SetBF16(on bool) error {
+	if on && !b.fast {
+		return fmt.Errorf("bf16: the reference backend %s runs FP32 only", b.name)
+	}
+	if on && !HasBF16() {
+		return fmt.Errorf("bf16: this CPU (%s) lacks AVX512_BF16", CPUModel())
+	}
+	b.bf16 = on
+	return nil
 }
 
 // NewReference returns the backend that runs only the plain references.

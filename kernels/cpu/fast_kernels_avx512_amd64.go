@@ -55,3 +55,42 @@ func gemmKernelZ1x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, 
 
 //go:noescape
 func dotKernelZ8x3(n int, dy *float32, ldy int, x *float32, o0, o1, o2 int, out *float32, ldo int)
+
+//go:noescape
+func gemmKernelB12x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelB11x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelB10x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelB9x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelB8x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelB7x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelB6x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelB5x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelB4x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelB3x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelB2x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func gemmKernelB1x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
+
+//go:noescape
+func pairsKernel(kp int, dst *uint32, src *float32, width int)

@@ -60,3 +60,55 @@ func gemmKernelZ1x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, 
 func dotKernelZ8x3(n int, dy *float32, ldy int, x *float32, o0, o1, o2 int, out *float32, ldo int) {
 	panic("cpu: dotKernelZ8x3 has no assembly on this architecture")
 }
+
+func gemmKernelB12x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelB12x32 has no assembly on this architecture")
+}
+
+func gemmKernelB11x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelB11x32 has no assembly on this architecture")
+}
+
+func gemmKernelB10x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelB10x32 has no assembly on this architecture")
+}
+
+func gemmKernelB9x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelB9x32 has no assembly on this architecture")
+}
+
+func gemmKernelB8x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelB8x32 has no assembly on this architecture")
+}
+
+func gemmKernelB7x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelB7x32 has no assembly on this architecture")
+}
+
+func gemmKernelB6x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelB6x32 has no assembly on this architecture")
+}
+
+func gemmKernelB5x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelB5x32 has no assembly on this architecture")
+}
+
+func gemmKernelB4x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelB4x32 has no assembly on this architecture")
+}
+
+func gemmKernelB3x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelB3x32 has no assembly on this architecture")
+}
+
+func gemmKernelB2x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelB2x32 has no assembly on this architecture")
+}
+
+func gemmKernelB1x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int) {
+	panic("cpu: gemmKernelB1x32 has no assembly on this architecture")
+}
+
+func pairsKernel(kp int, dst *uint32, src *float32, width int) {
+	panic("cpu: pairsKernel has no assembly on this architecture")
+}

@@ -30,6 +30,7 @@ type gemmJob struct {
 	bias           []float32 // (m) or nil: added to every column of C
 	ldc            int
 	ws             *workspace
+	bf16           bool      // operands rounded to bfloat16, products summed in float32 (bf16.go)
 	splitN         bool      // parts cut the columns (else the rows)
 	splitK         bool      // parts cut the sum into partial (below)
 	partial        []float32 // splitK: (parts, m, n) partial sums
@@ -75,6 +76,7 @@ func (b *Backend) sgemmBias(m, n, k int, a []float32, lda int, bm []float32, ldb
 func (b *Backend) runGemm(j *gemmJob, threads int) {
 	m, n, k := j.m, j.n, j.k
 	j.ws = b.ws
+	j.bf16 = b.bf16
 	tilesM, tilesN := (m+gemmMR-1)/gemmMR, (n+gemmNR-1)/gemmNR
 	parts := threads
 	if 2*m*n*k < gemmMinParallel {
@@ -163,6 +165,10 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 				}
 			}
 		}
+		return
+	}
+	if j.bf16 {
+		j.blockBF16(m0, m1, n0, n1, k0, k1, c, ldc, beta, bias)
 		return
 	}
 	ncMax := min(gemmNC, roundUp(n1-n0, gemmNR))

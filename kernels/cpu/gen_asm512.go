@@ -22,6 +22,10 @@ func main() {
 		gemmKernelZ(rows)
 	}
 	dotKernelZ()
+	for rows := 12; rows >= 1; rows-- {
+		gemmKernelB(rows)
+	}
+	pairsKernel()
 	peakKernels()
 	if err := os.WriteFile("fast_kernels_avx512_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -238,6 +242,158 @@ TEXT ·dotKernelZ8x3(SB), NOSPLIT, $0-72
 	out.WriteString("GLOBL dotzPerm<>(SB), RODATA|NOPTR, $64\n")
 }
 
+// evex writes a register-to-register EVEX.512 instruction of map 0F38
+// with W0 that the Go assembler does not know: pp is 2 for F3 (VDPBF16PS,
+// opcode 0x52) and 3 for F2 (VCVTNE2PS2BF16, opcode 0x72). In Intel's
+// operand order: dst, src1 (EVEX.vvvv), src2 (ModRM.rm).
+func evex(name string, pp, opcode, dst, src1, src2 int) {
+	inv := func(v, bit int) int { return (^v >> bit) & 1 }
+	p0 := inv(dst, 3)<<7 | inv(src2, 4)<<6 | inv(src2, 3)<<5 | inv(dst, 4)<<4 | 0b10
+	p1 := (^src1&15)<<3 | 1<<2 | pp
+	p2 := 0b10<<5 | inv(src1, 4)<<3
+	modrm := 0xc0 | (dst&7)<<3 | src2&7
+	p("BYTE $0x62; BYTE $0x%02x; BYTE $0x%02x; BYTE $0x%02x; BYTE $0x%02x; BYTE $0x%02x // %s Z%d, Z%d, Z%d",
+		p0, p1, p2, opcode, modrm, name, src2, src1, dst)
+}
+
+func vdpbf16ps(dst, src1, src2 int) { evex("VDPBF16PS", 2, 0x52, dst, src1, src2) }
+
+// gemmKernelB: the 12x32 tile of gemmKernelZ on bfloat16 pairs: a0, a1
+// are 6-row A panels of pairs (kp, 6), b0, b1 16-column B panels of pairs
+// (kp, 16); each uint32 holds the bfloat16 of an even k in its low half and
+// of the next k in its high half. VDPBF16PS adds both products of a pair to
+// a float32 lane (the odd k's first), so each step of kp is two of k.
+func gemmKernelB(rows int) {
+	name := fmt.Sprintf("gemmKernelB%dx32", rows)
+	lp := fmt.Sprintf("gemmb%d_", rows)
+	fmt.Fprintf(&out, `
+// func %s(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
+// c[r*ldc+j] (+)= bias[r] + sum_p A[p][r] * B[p][j] for r < %d, j < 32 over the
+// 2*kp values of k held as bfloat16 pairs, products summed in float32.
+TEXT ·%s(SB), NOSPLIT, $0-72
+`, name, rows, name)
+	p("MOVQ kp+0(FP), CX")
+	p("MOVQ a0+8(FP), AX")
+	p("MOVQ a1+16(FP), R10")
+	p("MOVQ b0+24(FP), BX")
+	p("MOVQ b1+32(FP), R11")
+	p("MOVQ c+40(FP), DI")
+	p("MOVQ ldc+48(FP), DX")
+	p("SHLQ $2, DX")
+	for i := 0; i < 2*rows; i++ {
+		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	step := func(u int) {
+		p("VMOVUPS %d(BX), Z24", 64*u)
+		p("VMOVUPS %d(R11), Z25", 64*u)
+		for r := 0; r < rows; r++ {
+			bc := 26 + r%6
+			if r < 6 {
+				p("VPBROADCASTD %d(AX), Z%d", 24*u+4*r, bc)
+			} else {
+				p("VPBROADCASTD %d(R10), Z%d", 24*u+4*(r-6), bc)
+			}
+			vdpbf16ps(2*r, 24, bc)
+			vdpbf16ps(2*r+1, 25, bc)
+		}
+	}
+	p("CMPQ CX, $2")
+	p("JL %stail", lp)
+	label(lp + "loop2")
+	step(0)
+	step(1)
+	p("ADDQ $48, AX")
+	p("ADDQ $48, R10")
+	p("ADDQ $128, BX")
+	p("ADDQ $128, R11")
+	p("SUBQ $2, CX")
+	p("CMPQ CX, $2")
+	p("JGE %sloop2", lp)
+	label(lp + "tail")
+	p("TESTQ CX, CX")
+	p("JE %sstore", lp)
+	step(0)
+	label(lp + "store")
+	p("MOVQ bias+56(FP), R9")
+	p("TESTQ R9, R9")
+	p("JE %snobias", lp)
+	for r := 0; r < rows; r++ {
+		p("VBROADCASTSS %d(R9), Z26", 4*r)
+		p("VADDPS Z26, Z%d, Z%d", 2*r, 2*r)
+		p("VADDPS Z26, Z%d, Z%d", 2*r+1, 2*r+1)
+	}
+	label(lp + "nobias")
+	p("MOVQ accumulate+64(FP), R8")
+	p("TESTQ R8, R8")
+	p("JE %soverwrite", lp)
+	for r := 0; r < rows; r++ {
+		p("VADDPS 0(DI), Z%d, Z%d", 2*r, 2*r)
+		p("VADDPS 64(DI), Z%d, Z%d", 2*r+1, 2*r+1)
+		p("VMOVUPS Z%d, 0(DI)", 2*r)
+		p("VMOVUPS Z%d, 64(DI)", 2*r+1)
+		if r < rows-1 {
+			p("ADDQ DX, DI")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	label(lp + "overwrite")
+	for r := 0; r < rows; r++ {
+		p("VMOVUPS Z%d, 0(DI)", 2*r)
+		p("VMOVUPS Z%d, 64(DI)", 2*r+1)
+		if r < rows-1 {
+			p("ADDQ DX, DI")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// pairsKernel turns kp pairs of float32 rows (width <= 16 floats each, the
+// second width floats after the first) into bfloat16 pairs, rounded to
+// nearest even by VCVTNE2PS2BF16: dst[i*width+x] = bf16(src[2i*width+x]) |
+// bf16(src[(2i+1)*width+x]) << 16. VCVTNE2PS2BF16 puts the first row's 16
+// values in the low 16 words and the second's in the high ones; VPERMW
+// interleaves them into pairs.
+func pairsKernel() {
+	out.WriteString(`
+// func pairsKernel(kp int, dst *uint32, src *float32, width int)
+TEXT ·pairsKernel(SB), NOSPLIT, $0-32
+`)
+	p("MOVQ kp+0(FP), CX")
+	p("MOVQ dst+8(FP), DI")
+	p("MOVQ src+16(FP), SI")
+	p("MOVQ width+24(FP), DX")
+	p("MOVQ DX, CX")
+	p("MOVQ $1, AX")
+	p("SHLQ CX, AX") // AX = 1 << width
+	p("DECQ AX")
+	p("KMOVW AX, K1")
+	p("MOVQ kp+0(FP), CX")
+	p("SHLQ $2, DX") // bytes per row
+	p("VMOVDQU16 pairsPerm<>(SB), Z31")
+	p("TESTQ CX, CX")
+	p("JE pairs_done")
+	label("pairs_loop")
+	p("VMOVUPS.Z (SI), K1, Z0")
+	p("VMOVUPS.Z (SI)(DX*1), K1, Z1")
+	evex("VCVTNE2PS2BF16", 3, 0x72, 2, 1, 0)
+	p("VPERMW Z2, Z31, Z2")
+	p("VMOVDQU32 Z2, K1, (DI)")
+	p("LEAQ (SI)(DX*2), SI")
+	p("ADDQ DX, DI")
+	p("DECQ CX")
+	p("JNZ pairs_loop")
+	label("pairs_done")
+	p("VZEROUPPER")
+	p("RET")
+	for i := 0; i < 32; i++ {
+		v := i/2 + 16*(i%2) // word 2x: first row's x; word 2x+1: second row's x
+		fmt.Fprintf(&out, "DATA pairsPerm<>+%d(SB)/2, $%d\n", 2*i, v)
+	}
+	out.WriteString("GLOBL pairsPerm<>(SB), RODATA|NOPTR, $64\n")
+}
+
 // peakKernels: n iterations of ten independent multiply-adds on registers,
 // the most one core's units can do per instruction kind: 8-lane FMA (AVX2),
 // 16-lane FMA (AVX-512) and VDPBF16PS (AVX512_BF16: 16 lanes, each the dot
@@ -258,13 +414,7 @@ func peakKernels() {
 		label(pr.name + "_loop")
 		for i := 0; i < 10; i++ {
 			if pr.op == "VDPBF16PS" {
-				// VDPBF16PS Z11 (src2), Z10 (src1), Zi (dst): the Go assembler
-				// does not know it; EVEX.512.F3.0F38.W0 52 /r written out.
-				p0 := 0xd2
-				if i >= 8 {
-					p0 = 0x52
-				}
-				p("BYTE $0x62; BYTE $0x%02x; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x%02x // VDPBF16PS Z10, Z11, Z%d", p0, 0xc0|(i&7)<<3|2, i)
+				vdpbf16ps(i, 11, 10)
 				continue
 			}
 			p("%s %s10, %s11, %s%d", pr.op, pr.reg, pr.reg, pr.reg, i)

@@ -1,0 +1,222 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"suture/tensor"
+)
+
+// TestBF16Round checks round-to-nearest-even on hand cases: exact values,
+// both kinds of tie, overflow to infinity, NaN kept (quiet), subnormals to
+// a zero of their sign.
+func TestBF16Round(t *testing.T) {
+	for _, c := range []struct {
+		in   uint32
+		want uint16
+	}{
+		{0x3f800000, 0x3f80}, // 1
+		{0x3f808000, 0x3f80}, // 1 + 2^-8: a tie, to the even 1
+		{0x3f818000, 0x3f82}, // 1 + 3*2^-8: a tie, to the even 1 + 2^-6
+		{0x3f808001, 0x3f81}, // just above the tie
+		{0xbf80ffff, 0xbf81}, // -(1 + 255*2^-16): up in magnitude
+		{0x7f7fffff, 0x7f80}, // the largest float32 rounds to +Inf
+		{0x7f800000, 0x7f80}, // +Inf
+		{0x7f800001, 0x7fc0}, // a signalling NaN becomes quiet
+		{0x00000001, 0x0000}, // subnormal: zero
+		{0x807fffff, 0x8000}, // negative subnormal: -0
+		{0x00800000, 0x0080}, // the smallest normal stays
+	} {
+		if got := bf16Round(math.Float32frombits(c.in)); got != c.want {
+			t.Errorf("bf16Round(%#08x) = %#04x, want %#04x", c.in, got, c.want)
+		}
+	}
+}
+
+// bf16Inputs is random data with a share of exact ties and zeros, so the
+// rounding of pairsKernel is tried where it matters.
+func bf16Inputs(g *tensor.RNG, n int) []float32 {
+	v := randSlice(g, n)
+	for i := range v {
+		switch i % 7 {
+		case 3:
+			v[i] = math.Float32frombits(math.Float32bits(v[i])&0xffff0000 | 0x8000) // a tie
+		case 5:
+			v[i] = 0
+		}
+	}
+	return v
+}
+
+// TestPairsKernelMatchesGo: the AVX512_BF16 pair packing equals the Go
+// rounding bit for bit, for both panel widths, and writes nothing past.
+func TestPairsKernelMatchesGo(t *testing.T) {
+	if !bf16Available {
+		t.Skip("this CPU lacks AVX512_BF16: only the Go pair packing can run here")
+	}
+	g := tensor.NewRNG(21)
+	for _, width := range []int{gemmMR, gemmNR} {
+		for _, kp := range []int{1, 2, 3, 17, 128} {
+			src := bf16Inputs(g, 2*kp*width)
+			want, got := make([]uint32, kp*width+3), make([]uint32, kp*width+3)
+			for i := range got {
+				want[i], got[i] = 0xdeadbeef, 0xdeadbeef
+			}
+			pairsGo(kp, want, src, width)
+			pairsKernel(kp, &got[0], &src[0], width)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("width %d kp %d: word %d = %#08x, want %#08x", width, kp, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestGemmBMatchesGo: the BF16 12x32 kernel equals its Go version bit for
+// bit (the products are exact and both add in the same order) for 1-12
+// rows, odd and even pair counts, both store modes, with and without bias,
+// and leaves everything outside the tile alone.
+func TestGemmBMatchesGo(t *testing.T) {
+	if !bf16Available {
+		t.Skip("this CPU lacks AVX512_BF16: only the Go BF16 kernel can run here")
+	}
+	saved := CurrentISA()
+	defer SetISA(saved)
+	g := tensor.NewRNG(22)
+	pairs := func(n int) []uint32 {
+		v := bf16Inputs(g, 2*n)
+		out := make([]uint32, n)
+		pairsGo(n/1, out, v, 1)
+		return out
+	}
+	for rows := 1; rows <= 2*gemmMR; rows++ {
+		for _, kp := range []int{1, 2, 3, 5, 128} {
+			for i, acc := range []bool{false, true, false, true} {
+				var bias []float32
+				if i >= 2 {
+					bias = randSlice(g, rows)
+				}
+				a0, a1 := pairs(gemmMR*kp), pairs(gemmMR*kp)
+				b0, b1 := pairs(gemmNR*kp), pairs(gemmNR*kp)
+				ldc := 2*gemmNR + 5
+				c0 := randSlice(g, (2*gemmMR+1)*ldc)
+				want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
+				must(t, SetISA(ISARef))
+				microGemmB(rows, kp, a0, a1, b0, b1, want, ldc, bias, acc)
+				must(t, SetISA(ISAAVX512))
+				microGemmB(rows, kp, a0, a1, b0, b1, got, ldc, bias, acc)
+				for x := range c0 {
+					if got[x] != want[x] {
+						t.Fatalf("rows %d kp %d acc %v bias %v: element %d (row %d, column %d) = %g, want %g",
+							rows, kp, acc, bias != nil, x, x/ldc, x%ldc, got[x], want[x])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSgemmBF16 runs the BF16 GEMM at sizes around every cutoff (the 12x32
+// tile, KC, MC, odd k) with every transpose, alpha, beta and bias, on each
+// path (the Go BF16 kernel where the CPU lacks AVX512_BF16), against the
+// float64 product of the unrounded operands. The bound: bfloat16 keeps 8
+// significant bits, so rounding an operand changes it by at most u = 2^-8
+// of itself (half its spacing), a product of two by at most 2u + u^2 =
+// 2^-7 + 2^-16 of itself; the float32 sums add at most k*2^-24 of the sum
+// of |products| (the usual gamma_k); so |error| <= (2^-7 + 2^-16 +
+// 1.01*k*2^-24) * |alpha| * sum_p |a_ip b_pj| (+ the rounding of beta*c and
+// bias, covered by a few float32 ulps of the result).
+func TestSgemmBF16(t *testing.T) {
+	g := tensor.NewRNG(23)
+	forEachISA(t, func(t *testing.T, _ ISA) {
+		b := New(3)
+		b.bf16 = true // set directly: SetBF16 refuses a CPU without BF16, and the Go kernel runs anywhere
+		for _, c := range []gemmCase{
+			{1, 1, 1, false, false, 1, 0}, {12, 32, 2, false, false, 1, 0}, {13, 33, 3, true, false, 0.5, 1},
+			{11, 31, 257, false, true, 1, 0.5}, {25, 100, 256, true, true, -1, 0}, {150, 70, 513, false, false, 1, 1},
+			{7, 3100, 19, false, false, 1, 0},
+		} {
+			for _, withBias := range []bool{false, true} {
+				if withBias && (c.transA || c.transB || c.alpha != 1 || c.beta != 0) {
+					continue // sgemmBias is the plain product
+				}
+				lda, ldb := c.k, c.n
+				if c.transA {
+					lda = c.m
+				}
+				if c.transB {
+					ldb = c.k
+				}
+				a, bm := bf16Inputs(g, c.m*c.k), bf16Inputs(g, c.k*c.n)
+				c0 := randSlice(g, c.m*c.n)
+				var bias []float32
+				if withBias {
+					bias = randSlice(g, c.m)
+				}
+				got := append([]float32(nil), c0...)
+				if withBias {
+					b.sgemmBias(c.m, c.n, c.k, a, lda, bm, ldb, bias, got, c.n)
+				} else {
+					b.sgemm(c.transA, c.transB, c.m, c.n, c.k, c.alpha, a, lda, bm, ldb, c.beta, got, c.n)
+				}
+				at := func(i, p int) float64 {
+					if c.transA {
+						return float64(a[p*lda+i])
+					}
+					return float64(a[i*lda+p])
+				}
+				bt := func(p, j int) float64 {
+					if c.transB {
+						return float64(bm[j*ldb+p])
+					}
+					return float64(bm[p*ldb+j])
+				}
+				gamma := math.Ldexp(1, -7) + math.Ldexp(1, -16) + 1.01*float64(c.k)*math.Ldexp(1, -24)
+				for i := 0; i < c.m; i++ {
+					for j := 0; j < c.n; j++ {
+						var sum, mag float64
+						for p := 0; p < c.k; p++ {
+							sum += at(i, p) * bt(p, j)
+							mag += math.Abs(at(i, p) * bt(p, j))
+						}
+						want := float64(c.alpha)*sum + float64(c.beta)*float64(c0[i*c.n+j])
+						if bias != nil {
+							want += float64(bias[i])
+						}
+						bound := gamma*math.Abs(float64(c.alpha))*mag + 4*math.Ldexp(math.Abs(want)+1, -24)
+						if d := math.Abs(float64(got[i*c.n+j]) - want); !(d <= bound) {
+							t.Fatalf("%v bias %v: C[%d][%d] = %g, want %g +- %.3g (off by %.3g)", c, withBias, i, j, got[i*c.n+j], want, bound, d)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkSgemmBF16: sgemm/{fp32,bf16}/N, C = A*B at N^3 on the current
+// path, FP32 against BF16 operands in one run (2 threads, GOMAXPROCS).
+func BenchmarkSgemmBF16(b *testing.B) {
+	if !bf16Available {
+		b.Skip("this CPU lacks AVX512_BF16")
+	}
+	for _, n := range []int{256, 1024} {
+		g := tensor.NewRNG(1)
+		a, bm, c := g.Rand(n, n), g.Rand(n, n), tensor.New(n, n)
+		for _, bf := range []bool{false, true} {
+			name := "fp32"
+			if bf {
+				name = "bf16"
+			}
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+				be := New(0)
+				must(b, be.SetBF16(bf))
+				loop(b, 2*float64(n)*float64(n)*float64(n), func() {
+					be.sgemm(false, false, n, n, n, 1, a.Data, n, bm.Data, n, 0, c.Data, n)
+				})
+			})
+		}
+	}
+}
