@@ -244,3 +244,107 @@ func (j *gemmJob) blockBF16(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, be
 	j.ws.putFloats(ap)
 	j.ws.putFloats(bp)
 }
+
+// u16 views a float32 scratch buffer as twice as many uint16.
+func u16(f []float32) []uint16 {
+	if len(f) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*uint16)(unsafe.Pointer(&f[0])), 2*len(f))
+}
+
+// cvtBF16 rounds src to bfloat16 into dst (same length).
+func cvtBF16(dst []uint16, src []float32) {
+	_ = dst[len(src)-1]
+	i := 0
+	if useBF16Asm() {
+		if i = len(src) &^ 31; i > 0 {
+			cvtBF16Kernel(i, &dst[0], &src[0])
+		}
+	}
+	for ; i < len(src); i++ {
+		dst[i] = bf16Round(src[i])
+	}
+}
+
+// microDotB is microDot for 8 rows of bfloat16 dy against bfloat16 x, n (a
+// multiple of 32) pixels: out[j*ldo+r] += sum_q dy[r*ldy+q] * x[o_j+q], the
+// products exact and summed in float32.
+func microDotB(n int, dy []uint16, ldy int, x []uint16, o *[dotNR]int, out []float32, ldo int) {
+	if n == 0 {
+		return
+	}
+	if n%32 != 0 {
+		panic("cpu: microDotB: n not a multiple of 32")
+	}
+	_ = dy[(2*dotMR-1)*ldy+n-1]
+	_, _, _ = x[o[0]+n-1], x[o[1]+n-1], x[o[2]+n-1]
+	_ = out[(dotNR-1)*ldo+2*dotMR-1]
+	if useBF16Asm() {
+		dotKernelB8x3(n, &dy[0], ldy, &x[0], o[0], o[1], o[2], &out[0], ldo)
+		return
+	}
+	for r := 0; r < 2*dotMR; r++ {
+		d := dy[r*ldy:][:n]
+		for j := 0; j < dotNR; j++ {
+			xs := x[o[j]:][:n]
+			var acc float32
+			for q, v := range d {
+				acc += bf16Float(v) * bf16Float(xs[q])
+			}
+			out[j*ldo+r] += acc
+		}
+	}
+}
+
+// conv2dBackwardFilterBF16 is the direct backward-filter (conv_fast.go) on
+// bfloat16 copies of each sample's dy grid and phased image: rows of dy in
+// groups of 8 (the row count padded to 8), pixels in runs of 32.
+func (b *Backend) conv2dBackwardFilterBF16(dw, db, dy, x []float32, d convDims) {
+	ws := b.ws
+	k, plane, xPlane := d.ci*d.kh*d.kw, d.ho*d.wo, d.ci*d.h*d.w
+	kPad, mPad := roundUp(k, dotNR), roundUp(d.co, 2*dotMR)
+	img := d.inputImage()
+	offs := ws.getInts(kPad)
+	maxOff := d.inputTaps(offs, img)
+	clear(offs[k:])
+	part := ws.getZeros(mPad * kPad)
+	buf := ws.getFloats(img.size())
+	lq := roundUp(d.ho*img.g, 32)
+	// Every read, x[o+q] for q < lq, lies inside xb; past the image it is zero.
+	xLen := max(img.size(), maxOff+lq)
+	xbBuf := ws.getFloats((xLen + 1) / 2)
+	xb := u16(xbBuf)[:xLen]
+	clear(xb[img.size():])
+	grid := ws.getFloats(mPad * lq)
+	gbBuf := ws.getFloats(mPad * lq / 2)
+	gb := u16(gbBuf)[:mPad*lq]
+	j := dotJobs.Get().(*dotJob)
+	j.m, j.k, j.offs, j.dw, j.ldw = d.co, k, offs, part, mPad
+	j.bf16, j.dygB, j.srcB, j.lq = true, gb, xb, lq
+	j.chunk = max(32, dotChunk(d.co, lq)/32*32)
+	gj := gridJobs.Get().(*gridJob)
+	gj.rows, gj.h, gj.w, gj.g, gj.lq, gj.dst = d.co, d.ho, d.wo, img.g, lq, grid
+	for n := 0; n < d.n; n++ {
+		gj.src = dy[n*d.co*plane : (n+1)*d.co*plane]
+		runParts(gj, min(b.threads, mPad), &gj.done)
+		cvtBF16(gb, grid)
+		fillPhased(b.threads, img, buf, x[n*xPlane:(n+1)*xPlane], 1, 0, 0)
+		cvtBF16(xb[:img.size()], buf)
+		j.run(b.threads)
+	}
+	addTapMajor(dw, part, d.co, k, mPad)
+	*j = dotJob{}
+	dotJobs.Put(j)
+	gj.src, gj.dst = nil, nil
+	gridJobs.Put(gj)
+	ws.putInts(offs)
+	ws.putFloats(part)
+	ws.putFloats(buf)
+	ws.putFloats(grid)
+	ws.putFloats(gbBuf)
+	ws.putFloats(xbBuf)
+	if db != nil {
+		b.biasGrad(db, dy, d.n, d.co, plane)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"suture/kernels"
 	"suture/tensor"
 )
 
@@ -219,4 +220,68 @@ func BenchmarkSgemmBF16(b *testing.B) {
 			})
 		}
 	}
+}
+
+// TestConvBackwardFilterBF16 runs the BF16 weight gradient of 3x3 (and
+// other) convolutions at channel counts around the 8-row groups and plane
+// widths around the 32-pixel runs, stride 1 and 2, on each path, against
+// float64 sums of the unrounded operands within the bound of
+// TestSgemmBF16 (the sum over n*ho*wo products, k of the bound); the bias
+// gradient stays FP32 and must match the reference's.
+func TestConvBackwardFilterBF16(t *testing.T) {
+	g := tensor.NewRNG(24)
+	type conv struct{ n, ci, co, h, w, k, s, p int }
+	forEachISA(t, func(t *testing.T, _ ISA) {
+		be := New(3)
+		be.bf16 = true
+		for _, c := range []conv{
+			{1, 1, 1, 3, 3, 3, 1, 1}, {2, 3, 7, 9, 31, 3, 1, 1}, {2, 5, 8, 17, 33, 3, 1, 1},
+			{1, 4, 9, 16, 16, 3, 2, 1}, {3, 2, 17, 12, 40, 3, 1, 0}, {2, 6, 16, 8, 8, 2, 2, 0},
+		} {
+			p := kernels.Conv(c.s, c.p)
+			d := makeConvDims([]int{c.n, c.ci, c.h, c.w}, []int{c.co, c.ci, c.k, c.k}, p)
+			x, dy := bf16Inputs(g, c.n*c.ci*c.h*c.w), bf16Inputs(g, c.n*c.co*d.ho*d.wo)
+			dw0 := randSlice(g, c.co*c.ci*c.k*c.k)
+			dw, db := append([]float32(nil), dw0...), make([]float32, c.co)
+			be.conv2dBackwardFilterFast(dw, db, dy, x, d)
+			dbRef := make([]float32, c.co)
+			biasGradRef(dbRef, dy, c.n, c.co, d.ho*d.wo)
+			for i := range db {
+				if math.Abs(float64(db[i]-dbRef[i])) > 1e-5*(1+math.Abs(float64(dbRef[i]))) {
+					t.Fatalf("%+v: db[%d] = %g, want %g", c, i, db[i], dbRef[i])
+				}
+			}
+			for co := 0; co < c.co; co++ {
+				for ci := 0; ci < c.ci; ci++ {
+					for kh := 0; kh < c.k; kh++ {
+						for kw := 0; kw < c.k; kw++ {
+							var sum, mag float64
+							terms := 0
+							for n := 0; n < c.n; n++ {
+								for oh := 0; oh < d.ho; oh++ {
+									for ow := 0; ow < d.wo; ow++ {
+										ih, iw := oh*c.s-c.p+kh, ow*c.s-c.p+kw
+										if ih < 0 || ih >= c.h || iw < 0 || iw >= c.w {
+											continue
+										}
+										v := float64(dy[((n*c.co+co)*d.ho+oh)*d.wo+ow]) * float64(x[((n*c.ci+ci)*c.h+ih)*c.w+iw])
+										sum += v
+										mag += math.Abs(v)
+										terms++
+									}
+								}
+							}
+							i := ((co*c.ci+ci)*c.k+kh)*c.k + kw
+							want := float64(dw0[i]) + sum
+							gamma := math.Ldexp(1, -7) + math.Ldexp(1, -16) + 1.01*float64(terms+1)*math.Ldexp(1, -24)
+							bound := gamma*mag + 2*math.Ldexp(math.Abs(want)+1, -24)
+							if diff := math.Abs(float64(dw[i]) - want); !(diff <= bound) {
+								t.Fatalf("%+v: dw[%d][%d][%d][%d] = %g, want %g +- %.3g", c, co, ci, kh, kw, dw[i], want, bound)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
 }

@@ -261,6 +261,10 @@ type dotJob struct {
 	ldw    int       // roundUp(m, 4)
 	chunk  int       // pixels per pass: the dy rows of a pass stay in L2
 	chunks chunker   // tap-group ranges handed out to the parts
+	// bf16: dyg and src as bfloat16 (dygB, srcB), rows in groups of 8,
+	// lq and chunk multiples of 32 (conv2dBackwardFilterBF16).
+	bf16       bool
+	dygB, srcB []uint16
 	done   partsDone
 }
 
@@ -292,6 +296,12 @@ func (j *dotJob) runGroups(g0, g1 int) {
 			var o [dotNR]int
 			for x := range o {
 				o[x] = j.offs[grp*dotNR+x] + q0
+			}
+			if j.bf16 {
+				for r := 0; r < j.m; r += 2 * dotMR {
+					microDotB(n, j.dygB[r*j.lq+q0:], j.lq, j.srcB, &o, j.dw[grp*dotNR*j.ldw+r:], j.ldw)
+				}
+				continue
 			}
 			r := 0
 			if useAVX512 && useAsm {

@@ -200,6 +200,10 @@ func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) 
 		b.conv1x1BackwardFilterFast(dw, db, dy, x, d)
 		return
 	}
+	if b.bf16 {
+		b.conv2dBackwardFilterBF16(dw, db, dy, x, d)
+		return
+	}
 	ws := b.ws
 	k, plane, xPlane := d.ci*d.kh*d.kw, d.ho*d.wo, d.ci*d.h*d.w
 	kPad, mPad := roundUp(k, dotNR), roundUp(d.co, dotMR)

@@ -94,3 +94,9 @@ func gemmKernelB1x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *
 
 //go:noescape
 func pairsKernel(kp int, dst *uint32, src *float32, width int)
+
+//go:noescape
+func dotKernelB8x3(n int, dy *uint16, ldy int, x *uint16, o0, o1, o2 int, out *float32, ldo int)
+
+//go:noescape
+func cvtBF16Kernel(n int, dst *uint16, src *float32)

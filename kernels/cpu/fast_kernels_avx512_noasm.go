@@ -112,3 +112,11 @@ func gemmKernelB1x32(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *
 func pairsKernel(kp int, dst *uint32, src *float32, width int) {
 	panic("cpu: pairsKernel has no assembly on this architecture")
 }
+
+func dotKernelB8x3(n int, dy *uint16, ldy int, x *uint16, o0, o1, o2 int, out *float32, ldo int) {
+	panic("cpu: dotKernelB8x3 has no assembly on this architecture")
+}
+
+func cvtBF16Kernel(n int, dst *uint16, src *float32) {
+	panic("cpu: cvtBF16Kernel has no assembly on this architecture")
+}

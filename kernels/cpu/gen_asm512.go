@@ -26,6 +26,8 @@ func main() {
 		gemmKernelB(rows)
 	}
 	pairsKernel()
+	dotKernel512(true)
+	cvtKernel()
 	peakKernels()
 	if err := os.WriteFile("fast_kernels_avx512_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -143,20 +145,32 @@ TEXT ·%s(SB), NOSPLIT, $0-72
 // other lanes read nothing and are zero). The 8 sums of each tap are then
 // reduced lane-wise in a tree (128-bit lane shuffles, then within lanes)
 // and added to out[j*ldo .. j*ldo+7] at once.
-func dotKernelZ() {
-	out.WriteString(`
-// func dotKernelZ8x3(n int, dy *float32, ldy int, x *float32, o0, o1, o2 int, out *float32, ldo int)
-// out[j*ldo+r] += sum_{q<n} dy[r*ldy+q] * x[o_j+q] for r < 8, j < 3; n a multiple of 8.
-TEXT ·dotKernelZ8x3(SB), NOSPLIT, $0-72
-`)
+func dotKernelZ() { dotKernel512(false) }
+
+// dotKernel512 writes dotKernelZ8x3 (float32, 16 pixels a vector) or, for
+// bf16, dotKernelB8x3: dy and x as bfloat16, 32 pixels a vector, each lane
+// the two products of a pixel pair added by VDPBF16PS; n a multiple of 32,
+// so it needs no tail.
+func dotKernel512(bf16 bool) {
+	name, typ, shift, lp := "dotKernelZ8x3", "float32", 2, "dotz_"
+	contract := "n a multiple of 8"
+	if bf16 {
+		name, typ, shift, lp = "dotKernelB8x3", "uint16", 1, "dotb_"
+		contract = "dy, x bfloat16; n a multiple of 32"
+	}
+	fmt.Fprintf(&out, `
+// func %s(n int, dy *%s, ldy int, x *%s, o0, o1, o2 int, out *float32, ldo int)
+// out[j*ldo+r] += sum_{q<n} dy[r*ldy+q] * x[o_j+q] for r < 8, j < 3; %s.
+TEXT ·%s(SB), NOSPLIT, $0-72
+`, name, typ, typ, contract, name)
 	p("MOVQ $0xff, AX")
 	p("KMOVW AX, K1")
 	p("MOVQ n+0(FP), DX")
-	p("SHLQ $2, DX")
+	p("SHLQ $%d, DX", shift)
 	p("MOVQ dy+8(FP), SI")
 	p("ADDQ DX, SI")
 	p("MOVQ ldy+16(FP), CX")
-	p("SHLQ $2, CX")
+	p("SHLQ $%d, CX", shift)
 	rows := []string{"SI", "DI", "R8", "R9", "R10", "R11", "R12", "R13"}
 	for r := 1; r < 8; r++ {
 		p("LEAQ (%s)(CX*1), %s", rows[r-1], rows[r])
@@ -165,13 +179,13 @@ TEXT ·dotKernelZ8x3(SB), NOSPLIT, $0-72
 	p("ADDQ DX, BX")
 	xs := []string{"AX", "CX", "BX"} // BX last: it is the base of the other two
 	p("MOVQ o0+32(FP), AX")
-	p("LEAQ (BX)(AX*4), AX")
+	p("LEAQ (BX)(AX*%d), AX", 1<<shift)
 	p("MOVQ o1+40(FP), CX")
-	p("LEAQ (BX)(CX*4), CX")
+	p("LEAQ (BX)(CX*%d), CX", 1<<shift)
 	p("MOVQ o2+48(FP), DX")
-	p("LEAQ (BX)(DX*4), BX")
+	p("LEAQ (BX)(DX*%d), BX", 1<<shift)
 	p("MOVQ n+0(FP), DX")
-	p("SHLQ $2, DX")
+	p("SHLQ $%d, DX", shift)
 	p("NEGQ DX")
 	for i := 0; i < 24; i++ {
 		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
@@ -183,22 +197,28 @@ TEXT ·dotKernelZ8x3(SB), NOSPLIT, $0-72
 		for r := 0; r < 8; r++ {
 			p(load, rows[r], 27+r%2)
 			for j := 0; j < 3; j++ {
-				p("VFMADD231PS Z%d, Z%d, Z%d", 24+j, 27+r%2, 3*r+j)
+				if bf16 {
+					vdpbf16ps(3*r+j, 24+j, 27+r%2)
+				} else {
+					p("VFMADD231PS Z%d, Z%d, Z%d", 24+j, 27+r%2, 3*r+j)
+				}
 			}
 		}
 	}
 	p("CMPQ DX, $-64")
-	p("JG dotz_tail")
-	label("dotz_loop")
+	p("JG %stail", lp)
+	label(lp + "loop")
 	body("VMOVUPS (%s)(DX*1), Z%d")
 	p("ADDQ $64, DX")
 	p("CMPQ DX, $-64")
-	p("JLE dotz_loop")
-	label("dotz_tail")
-	p("TESTQ DX, DX")
-	p("JE dotz_reduce")
-	body("VMOVUPS.Z (%s)(DX*1), K1, Z%d")
-	label("dotz_reduce")
+	p("JLE %sloop", lp)
+	label(lp + "tail")
+	if !bf16 {
+		p("TESTQ DX, DX")
+		p("JE %sreduce", lp)
+		body("VMOVUPS.Z (%s)(DX*1), K1, Z%d")
+	}
+	label(lp + "reduce")
 	p("VMOVDQU32 dotzPerm<>(SB), Z31")
 	p("MOVQ out+56(FP), DI")
 	p("MOVQ ldo+64(FP), DX")
@@ -236,6 +256,9 @@ TEXT ·dotKernelZ8x3(SB), NOSPLIT, $0-72
 	}
 	p("VZEROUPPER")
 	p("RET")
+	if bf16 {
+		return
+	}
 	for i, v := range []int{0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0} {
 		fmt.Fprintf(&out, "DATA dotzPerm<>+%d(SB)/4, $%d\n", 4*i, v)
 	}
@@ -392,6 +415,33 @@ TEXT ·pairsKernel(SB), NOSPLIT, $0-32
 		fmt.Fprintf(&out, "DATA pairsPerm<>+%d(SB)/2, $%d\n", 2*i, v)
 	}
 	out.WriteString("GLOBL pairsPerm<>(SB), RODATA|NOPTR, $64\n")
+}
+
+// cvtKernel rounds n floats (n a multiple of 32) to bfloat16 in memory
+// order: VCVTNE2PS2BF16 of (the next 16, these 16) puts these in the low
+// words.
+func cvtKernel() {
+	out.WriteString(`
+// func cvtBF16Kernel(n int, dst *uint16, src *float32)
+TEXT ·cvtBF16Kernel(SB), NOSPLIT, $0-24
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ dst+8(FP), DI")
+	p("MOVQ src+16(FP), SI")
+	p("SHRQ $5, CX")
+	p("JE cvt_done")
+	label("cvt_loop")
+	p("VMOVUPS (SI), Z0")
+	p("VMOVUPS 64(SI), Z1")
+	evex("VCVTNE2PS2BF16", 3, 0x72, 2, 1, 0)
+	p("VMOVUPS Z2, (DI)")
+	p("ADDQ $128, SI")
+	p("ADDQ $64, DI")
+	p("DECQ CX")
+	p("JNZ cvt_loop")
+	label("cvt_done")
+	p("VZEROUPPER")
+	p("RET")
 }
 
 // peakKernels: n iterations of ten independent multiply-adds on registers,
