@@ -265,7 +265,7 @@ type dotJob struct {
 	// lq and chunk multiples of 32 (conv2dBackwardFilterBF16).
 	bf16       bool
 	dygB, srcB []uint16
-	done   partsDone
+	done       partsDone
 }
 
 var dotJobs = sync.Pool{New: func() any { return new(dotJob) }}
