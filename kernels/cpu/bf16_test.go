@@ -162,6 +162,13 @@ func TestSgemmBF16(t *testing.T) {
 				} else {
 					b.sgemm(c.transA, c.transB, c.m, c.n, c.k, c.alpha, a, lda, bm, ldb, c.beta, got, c.n)
 				}
+				if c.k > 1 {
+					fp32 := append([]float32(nil), c0...)
+					New(3).sgemm(c.transA, c.transB, c.m, c.n, c.k, c.alpha, a, lda, bm, ldb, c.beta, fp32, c.n)
+					if !withBias {
+						requireRounded(t, c.String(), got, fp32)
+					}
+				}
 				at := func(i, p int) float64 {
 					if c.transA {
 						return float64(a[p*lda+i])
@@ -244,6 +251,9 @@ func TestConvBackwardFilterBF16(t *testing.T) {
 			dw0 := randSlice(g, c.co*c.ci*c.k*c.k)
 			dw, db := append([]float32(nil), dw0...), make([]float32, c.co)
 			be.conv2dBackwardFilterFast(dw, db, dy, x, d)
+			dw32 := append([]float32(nil), dw0...)
+			New(3).conv2dBackwardFilterFast(dw32, make([]float32, c.co), dy, x, d)
+			requireRounded(t, fmt.Sprintf("%+v", c), dw, dw32)
 			dbRef := make([]float32, c.co)
 			biasGradRef(dbRef, dy, c.n, c.co, d.ho*d.wo)
 			for i := range db {
@@ -284,4 +294,155 @@ func TestConvBackwardFilterBF16(t *testing.T) {
 			}
 		}
 	})
+}
+
+// winoModel is Winograd F(2x2, 3x3) in float64 for the convolution of src
+// (n, k, ih, iw) padded by (ph, pw) with the 3x3 kernels g (m, k): the
+// exact outputs (oh, ow) and, for each, the bound on a BF16 run's error:
+// the transformed operands U = G g G^T and V = B^T d B are rounded to
+// bfloat16 (at most 2^-8 of themselves, after float32 transforms that add
+// 2^-24 more), so each product U*V is off by at most 2^-7 + 2^-16 of
+// itself, the float32 sums over k add k*2^-24, and the output transform
+// A^T M A adds the 3x3 of |A^T| weights: bound(y) = gamma * sum_ab
+// |A^T_ia A^T_jb| sum_c |U_ab| |V_ab|, plus a few float32 ulps.
+func winoModel(src, g []float32, n, k, ih, iw, m, oh, ow, ph, pw int) (y, bound []float64) {
+	bt := [4][4]float64{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}
+	gm := [4][3]float64{{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}}
+	at := [2][4]float64{{1, 1, 1, 0}, {0, 1, -1, -1}}
+	u := make([][4][4]float64, m*k)
+	for i := range u {
+		for a := 0; a < 4; a++ {
+			for b := 0; b < 4; b++ {
+				for r := 0; r < 3; r++ {
+					for c := 0; c < 3; c++ {
+						u[i][a][b] += gm[a][r] * gm[b][c] * float64(g[i*9+r*3+c])
+					}
+				}
+			}
+		}
+	}
+	y, bound = make([]float64, n*m*oh*ow), make([]float64, n*m*oh*ow)
+	gamma := math.Ldexp(1, -7) + math.Ldexp(1, -16) + 1.01*float64(k+2)*math.Ldexp(1, -24)
+	for s := 0; s < n; s++ {
+		for ty := 0; 2*ty < oh; ty++ {
+			for tx := 0; 2*tx < ow; tx++ {
+				v := make([][4][4]float64, k)
+				for c := 0; c < k; c++ {
+					var d [4][4]float64
+					for r := 0; r < 4; r++ {
+						for q := 0; q < 4; q++ {
+							yy, xx := 2*ty+r-ph, 2*tx+q-pw
+							if yy >= 0 && yy < ih && xx >= 0 && xx < iw {
+								d[r][q] = float64(src[((s*k+c)*ih+yy)*iw+xx])
+							}
+						}
+					}
+					for a := 0; a < 4; a++ {
+						for b := 0; b < 4; b++ {
+							for r := 0; r < 4; r++ {
+								for q := 0; q < 4; q++ {
+									v[c][a][b] += bt[a][r] * bt[b][q] * d[r][q]
+								}
+							}
+						}
+					}
+				}
+				for o := 0; o < m; o++ {
+					var mm, mag [4][4]float64
+					for c := 0; c < k; c++ {
+						for a := 0; a < 4; a++ {
+							for b := 0; b < 4; b++ {
+								mm[a][b] += u[o*k+c][a][b] * v[c][a][b]
+								mag[a][b] += math.Abs(u[o*k+c][a][b] * v[c][a][b])
+							}
+						}
+					}
+					for i := 0; i < 2 && 2*ty+i < oh; i++ {
+						for j := 0; j < 2 && 2*tx+j < ow; j++ {
+							var sum, bd float64
+							for a := 0; a < 4; a++ {
+								for b := 0; b < 4; b++ {
+									sum += at[i][a] * at[j][b] * mm[a][b]
+									bd += math.Abs(at[i][a]*at[j][b]) * mag[a][b]
+								}
+							}
+							idx := ((s*m+o)*oh+2*ty+i)*ow + 2*tx + j
+							y[idx], bound[idx] = sum, gamma*bd
+						}
+					}
+				}
+			}
+		}
+	}
+	return y, bound
+}
+
+// TestWinogradBF16 runs the BF16 Winograd forward and backward-data at
+// channel counts around the 12-row tiles and the 128-channel chunks (an odd
+// last chunk), tile counts giving odd panel counts and several blocks, on
+// each path, against winoModel.
+func TestWinogradBF16(t *testing.T) {
+	defer func(v bool) { winoAlways = v }(winoAlways)
+	winoAlways = true
+	g := tensor.NewRNG(25)
+	type conv struct{ n, ci, co, h, w, p int }
+	forEachISA(t, func(t *testing.T, _ ISA) {
+		be := New(3)
+		be.bf16 = true
+		for _, c := range []conv{{1, 3, 5, 6, 9, 1}, {2, 24, 13, 12, 40, 1}, {1, 129, 7, 5, 5, 1}, {1, 8, 25, 9, 66, 0}} {
+			d := makeConvDims([]int{c.n, c.ci, c.h, c.w}, []int{c.co, c.ci, 3, 3}, kernels.Conv(1, c.p))
+			x, w, bias := bf16Inputs(g, c.n*c.ci*c.h*c.w), bf16Inputs(g, c.co*c.ci*9), randSlice(g, c.co)
+			y := make([]float32, c.n*c.co*d.ho*d.wo)
+			if forwardAlgo(d) != algoWinograd {
+				t.Fatalf("%+v: forward runs %v, not winograd", c, forwardAlgo(d))
+			}
+			be.conv2dFast(y, x, w, bias, d)
+			y32 := make([]float32, len(y))
+			New(3).conv2dFast(y32, x, w, bias, d)
+			requireRounded(t, fmt.Sprintf("%+v forward", c), y, y32)
+			want, bound := winoModel(x, w, c.n, c.ci, c.h, c.w, c.co, d.ho, d.wo, c.p, c.p)
+			for i := range y {
+				wi := want[i] + float64(bias[(i/(d.ho*d.wo))%c.co])
+				if diff := math.Abs(float64(y[i]) - wi); !(diff <= bound[i]+4*math.Ldexp(math.Abs(wi)+1, -24)) {
+					t.Fatalf("%+v forward: y[%d] = %g, want %g +- %.3g", c, i, y[i], wi, bound[i])
+				}
+			}
+			// Backward-data: dx += conv(dy padded by 2-p) with the flipped,
+			// transposed kernels.
+			if backwardDataAlgo(d) != algoWinograd {
+				t.Fatalf("%+v: backward-data runs %v, not winograd", c, backwardDataAlgo(d))
+			}
+			dy := bf16Inputs(g, len(y))
+			dx0 := randSlice(g, len(x))
+			dx := append([]float32(nil), dx0...)
+			be.conv2dBackwardDataFast(dx, dy, w, d)
+			wt := make([]float32, len(w))
+			for co := 0; co < c.co; co++ {
+				for ci := 0; ci < c.ci; ci++ {
+					for tap := 0; tap < 9; tap++ {
+						wt[(ci*c.co+co)*9+tap] = w[(co*c.ci+ci)*9+8-tap]
+					}
+				}
+			}
+			want, bound = winoModel(dy, wt, c.n, c.co, d.ho, d.wo, c.ci, c.h, c.w, 2-c.p, 2-c.p)
+			for i := range dx {
+				wi := want[i] + float64(dx0[i])
+				if diff := math.Abs(float64(dx[i]) - wi); !(diff <= bound[i]+4*math.Ldexp(math.Abs(wi)+1, -24)) {
+					t.Fatalf("%+v backward-data: dx[%d] = %g, want %g +- %.3g", c, i, dx[i], wi, bound[i])
+				}
+			}
+		}
+	})
+}
+
+// requireRounded fails unless got (a BF16 run) differs from the FP32 run's
+// result somewhere by more than float32 rounding could: the BF16 path ran.
+func requireRounded(t *testing.T, name string, got, fp32 []float32) {
+	t.Helper()
+	for i := range got {
+		if math.Abs(float64(got[i]-fp32[i])) > math.Ldexp(math.Abs(float64(fp32[i]))+1, -14) {
+			return
+		}
+	}
+	t.Fatalf("%s: the BF16 result equals the FP32 one to 2^-14: the BF16 path did not run", name)
 }

@@ -180,6 +180,10 @@ type winogradJob struct {
 	scratchPer int
 	chunks     chunker
 	done       partsDone
+	// bf16: the tile products on bfloat16 pairs: upB is up as pair panels
+	// (16, m6/6, ceil(k/2), 6); each block's V chunk is turned into pairs too.
+	bf16 bool
+	upB  []uint32
 }
 
 var winogradJobs = sync.Pool{New: func() any { return new(winogradJob) }}
@@ -187,7 +191,14 @@ var winogradJobs = sync.Pool{New: func() any { return new(winogradJob) }}
 func (j *winogradJob) blocks() int { return (j.th*j.tw + j.block - 1) / j.block }
 
 // scratchFloats is what one part needs: a V chunk and the block's M.
-func (j *winogradJob) scratchFloats() int { return 16 * j.block * (j.kc + m6(j.m)) }
+func (j *winogradJob) scratchFloats() int {
+	n := 16 * j.block * (j.kc + m6(j.m))
+	if j.bf16 {
+		kcp := (j.kc + 1) / 2
+		n += 16*j.block*kcp + gemmNR*kcp // V's pairs and a zero panel
+	}
+	return n
+}
 
 // run computes the samples on up to threads goroutines; parts cut the
 // (sample, tile block) pairs.
@@ -226,6 +237,10 @@ func (j *winogradJob) runBlock(scratch, src, out []float32, t0 int) {
 	for k0 := 0; k0 < j.k; k0 += j.kc {
 		kc := min(j.kc, j.k-k0)
 		j.transformInput(v, src, k0, kc, t0, live, panels)
+		if j.bf16 {
+			j.productsBF16(scratch[16*j.kc*nt+16*rows*nt:], v, mm, k0, kc, panels, nt)
+			continue
+		}
 		for xi := 0; xi < 16; xi++ {
 			vx := v[xi*panels*kc*gemmNR:]
 			ux := j.up[(xi*mp*j.k+k0)*gemmMR:]
@@ -258,6 +273,59 @@ func (j *winogradJob) runBlock(scratch, src, out []float32, t0 int) {
 		}
 	}
 	j.transformOutput(out, mm, t0, live, rows*nt)
+}
+
+// productsBF16 is the 16 tile products of runBlock on bfloat16 pairs:
+// the chunk's V panels turned into pairs in scratch, then 12x32 BF16 tiles
+// against the pair panels of U; the last V panel of an odd count pairs
+// with a zero panel, its tile written through a stack tile.
+func (j *winogradJob) productsBF16(scratch, v, mm []float32, k0, kc, panels, nt int) {
+	kcp := (kc + 1) / 2
+	kp := (j.k + 1) / 2
+	rows := m6(j.m)
+	mp := rows / gemmMR
+	vb := u32(scratch[:16*panels*kcp*gemmNR])
+	zero := u32(scratch[16*j.block*((j.kc+1)/2):][:gemmNR*kcp])
+	clear(zero)
+	for i := 0; i < 16*panels; i++ {
+		toPairs(vb[i*kcp*gemmNR:][:kcp*gemmNR], v[i*kc*gemmNR:][:kc*gemmNR], kc, gemmNR)
+	}
+	var edge [2 * gemmMR * 2 * gemmNR]float32
+	for xi := 0; xi < 16; xi++ {
+		vx := vb[xi*panels*kcp*gemmNR:]
+		mx := mm[xi*rows*nt:]
+		for p := 0; p < panels; p += 2 {
+			b0 := vx[p*kcp*gemmNR:][:kcp*gemmNR]
+			b1 := zero
+			if p+1 < panels {
+				b1 = vx[(p+1)*kcp*gemmNR:][:kcp*gemmNR]
+			}
+			for r := 0; r < mp; r += 2 {
+				n := min(2*gemmMR, j.m-r*gemmMR)
+				a0 := j.upB[((xi*mp+r)*kp+k0/2)*gemmMR:][:kcp*gemmMR]
+				a1 := a0
+				if n > gemmMR {
+					a1 = j.upB[((xi*mp+r+1)*kp+k0/2)*gemmMR:][:kcp*gemmMR]
+				}
+				out := mx[r*gemmMR*nt+p*gemmNR:]
+				if p+1 < panels {
+					microGemmB(n, kcp, a0, a1, b0, b1, out, nt, nil, k0 > 0)
+					continue
+				}
+				microGemmB(n, kcp, a0, a1, b0, b1, edge[:], 2*gemmNR, nil, false)
+				for i := 0; i < n; i++ {
+					dst, src := out[i*nt:][:gemmNR], edge[i*2*gemmNR:][:gemmNR]
+					if k0 > 0 {
+						for x := range dst {
+							dst[x] += src[x]
+						}
+					} else {
+						copy(dst, src)
+					}
+				}
+			}
+		}
+	}
 }
 
 // transformInput writes V = B^T d B for channels [k0, k0+kc) of the live
@@ -421,6 +489,16 @@ func (b *Backend) winograd(out, src, w, bias []float32, n, k, ih, iw, m, oh, ow,
 	buf := ws.getFloats(group * per)
 	j := winogradJobs.Get().(*winogradJob)
 	j.k, j.m, j.up, j.bias, j.accumulate = k, m, up, bias, transposed
+	var upB []float32
+	if b.bf16 {
+		// U as pair panels: each 6-row panel's k rows as ceil(k/2) pairs.
+		kp, panels := (k+1)/2, 16*m6(m)/gemmMR
+		upB = ws.getFloats(panels * kp * gemmMR)
+		for i := 0; i < panels; i++ {
+			toPairs(u32(upB)[i*kp*gemmMR:][:kp*gemmMR], up[i*k*gemmMR:][:k*gemmMR], k, gemmMR)
+		}
+		j.bf16, j.upB = true, u32(upB)
+	}
 	j.ps, j.g, j.th, j.tw, j.oh, j.ow = img.planeSize(), img.g, th, tw, oh, ow
 	j.kc = min(k, winoKC)
 	j.block = winoBlockFor(j.kc)
@@ -438,4 +516,7 @@ func (b *Backend) winograd(out, src, w, bias []float32, n, k, ih, iw, m, oh, ow,
 	winogradJobs.Put(j)
 	ws.putFloats(buf)
 	ws.putFloats(up)
+	if upB != nil {
+		ws.putFloats(upB)
+	}
 }
