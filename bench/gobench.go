@@ -14,8 +14,8 @@ import (
 //	BenchmarkUnet/train/isa=avx512-2   3   812345678 ns/op   171.2 GFLOP/s
 //
 // The case name becomes the benchmark name (its first letter upper-case),
-// the path a key=value part (benchstat -col /isa), the threads the -N
-// suffix. cpu names the processor in the header.
+// the path a key=value part (benchstat -col /isa), a precision other than
+// fp32 another (/prec=bf16), the threads the -N suffix. cpu names the processor in the header.
 func WriteGoBench(w io.Writer, cpu string, results []Result) error {
 	if _, err := fmt.Fprintf(w, "goos: %s\ngoarch: %s\npkg: suture/bench\ncpu: %s\n", runtime.GOOS, runtime.GOARCH, cpu); err != nil {
 		return err
@@ -57,6 +57,9 @@ func GoBenchName(r Result) string {
 		name += "/isa=" + r.ISA
 	} else if r.Backend != "" {
 		name += "/backend=" + r.Backend
+	}
+	if r.Precision != "" && r.Precision != "fp32" {
+		name += "/prec=" + r.Precision
 	}
 	return fmt.Sprintf("%s-%d", name, max(r.Threads, 1))
 }

@@ -17,18 +17,19 @@ import (
 
 // Result is one measured case; the JSON form is what `suture bench --json` prints.
 type Result struct {
-	Case     string   `json:"case"`
-	MS       float64  `json:"ms"`
-	GFLOPS   *float64 `json:"gflops"` // the plain algorithm's work per second (Winograd layers count the direct sum's FLOPs)
-	ImgPerS  *float64 `json:"img_per_s,omitempty"`
-	PeakFrac *float64 `json:"peak_frac"`
-	MinMS    float64  `json:"min_ms"`
-	MaxMS    float64  `json:"max_ms"`
-	Samples  int      `json:"samples"`
-	Rejected int      `json:"rejected"`
-	Dirty    bool     `json:"contaminated"`
-	Threads  int      `json:"threads"`
-	ISA      string   `json:"isa,omitempty"` // the host backend's instruction-set path
+	Case      string   `json:"case"`
+	MS        float64  `json:"ms"`
+	GFLOPS    *float64 `json:"gflops"` // the plain algorithm's work per second (Winograd layers count the direct sum's FLOPs)
+	ImgPerS   *float64 `json:"img_per_s,omitempty"`
+	PeakFrac  *float64 `json:"peak_frac"`
+	MinMS     float64  `json:"min_ms"`
+	MaxMS     float64  `json:"max_ms"`
+	Samples   int      `json:"samples"`
+	Rejected  int      `json:"rejected"`
+	Dirty     bool     `json:"contaminated"`
+	Threads   int      `json:"threads"`
+	ISA       string   `json:"isa,omitempty"`       // the host backend's instruction-set path
+	Precision string   `json:"precision,omitempty"` // the backend's arithmetic (fp32, bf16)
 	// SampleMS are the per-call times of every sample taken (ms), Inner
 	// the calls each sample timed: what --gobench prints line by line.
 	SampleMS []float64 `json:"sample_ms,omitempty"`
@@ -112,7 +113,7 @@ func Run(b kernels.Backend, cases []Case, threads int, o Options, each func(Resu
 			return out, fmt.Errorf("%s: the timer measured %g s per call; cannot report a rate", c.Name, t.MedianS)
 		}
 		r := Result{Case: c.Name, MS: t.MedianS * 1e3, MinMS: t.MinS * 1e3, MaxMS: t.MaxS * 1e3,
-			Samples: t.Clean + t.Rejected, Rejected: t.Rejected, Dirty: t.Contaminated, Threads: threads, Backend: b.Name(), ISA: isa, Inner: t.Inner, flops: w.Flops}
+			Samples: t.Clean + t.Rejected, Rejected: t.Rejected, Dirty: t.Contaminated, Threads: threads, Backend: b.Name(), ISA: isa, Precision: o.Precision, Inner: t.Inner, flops: w.Flops}
 		for _, v := range t.Samples {
 			r.SampleMS = append(r.SampleMS, v*1e3)
 		}

@@ -34,6 +34,9 @@ type Options struct {
 	// ISA is the instruction-set path the host backend runs (cpu.CurrentISA),
 	// written into each result.
 	ISA string
+	// Precision is the backend's arithmetic (kernels.Precision), written
+	// into each result.
+	Precision string
 }
 
 func (o Options) withDefaults() Options {

@@ -54,3 +54,22 @@ func pickBackend(name string, get func(string) (kernels.Backend, error), names [
 	}
 	return get("cpu")
 }
+
+// precisionFlag adds --precision and returns a function that applies it to
+// a backend (bf16: a CPU with AVX512_BF16 and the cpu backend; see
+// kernels.Precision).
+func precisionFlag(fs interface {
+	String(name, value, usage string) *string
+}) func(kernels.Backend) (kernels.Precision, error) {
+	name := fs.String("precision", "fp32", "arithmetic of the convolutions and GEMMs: fp32, or bf16 (bfloat16 operands, float32 sums; needs AVX512_BF16)")
+	return func(b kernels.Backend) (kernels.Precision, error) {
+		p, err := kernels.ParsePrecision(*name)
+		if err == nil {
+			err = kernels.SetPrecision(b, p)
+		}
+		if err != nil {
+			return "", fmt.Errorf("--precision: %w", err)
+		}
+		return p, nil
+	}
+}

@@ -33,6 +33,7 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	gobench := fs.Bool("gobench", false, "print Go benchmark-format lines, one per timed sample (for benchstat -col /isa)")
 	startProfile := profileFlag(fs, "the timed cases")
 	mkBackend := backendFlag(fs)
+	setPrecision := precisionFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -60,6 +61,10 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	prec, err := setPrecision(b)
+	if err != nil {
+		return err
+	}
 	_, onDevice := b.(bench.DeviceTimer)
 	if *vsTorch && !onDevice {
 		if scale.Name != bench.Full.Name {
@@ -75,7 +80,7 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	if *asJSON && *gobench {
 		return usageErr("--json and --gobench: choose one output format")
 	}
-	opts := bench.Options{Reps: *reps, Warmup: *warmup, MinSample: *minSample}
+	opts := bench.Options{Reps: *reps, Warmup: *warmup, MinSample: *minSample, Precision: string(prec)}
 	table := !*asJSON && !*gobench
 	if !onDevice {
 		peaks := cpu.MeasurePeaks(*threads, 300*time.Millisecond)
@@ -84,8 +89,8 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 			opts.ISA = "" // the plain references: no micro-kernel path
 		}
 		if table {
-			fmt.Fprintf(out, "CPU %s; %d threads, backend %s, path %s (paths here: %s)\n", cpu.CPUModel(), *threads, b.Name(),
-				cmp.Or(opts.ISA, "-"), isaNames())
+			fmt.Fprintf(out, "CPU %s; %d threads, backend %s, path %s (paths here: %s), precision %s\n", cpu.CPUModel(), *threads, b.Name(),
+				cmp.Or(opts.ISA, "-"), isaNames(), prec)
 			fmt.Fprintf(out, "peaks (measured): %s; peak column: the best FP32 one, %.0f GFLOP/s\n", peaks, opts.PeakGFLOPS)
 		}
 	} else if table {

@@ -71,6 +71,7 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 	minSample := fs.Duration("min-sample", 200*time.Millisecond, "--overhead: minimum length of one timed sample")
 	list := fs.Bool("list", false, "list the cases and exit")
 	mkBackend := backendFlag(fs)
+	setPrecision := precisionFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -109,6 +110,10 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	prec, err := setPrecision(b)
+	if err != nil {
+		return err
+	}
 	if *overhead > 0 {
 		o, err := bench.ProfileOverhead(c, b, *threads, *overhead, bench.Options{Reps: *reps, MinSample: *minSample})
 		if err != nil {
@@ -120,6 +125,7 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 		return nil
 	}
 	peak, note := machinePeak(b, *threads)
+	note += ", precision " + string(prec)
 	opts := profile.Options{Warmup: *warmup, Steps: *steps, Trace: *tracePath != "", Labels: *cpuProfile != "",
 		PeakGFLOPS: peak, PeakNote: note}
 	var stops []func() error

@@ -37,11 +37,13 @@ func New(threads int) *Backend {
 	return &Backend{name: "cpu", fast: true, threads: threads, ws: new(workspace)}
 }
 
-// SetBF16 makes the backend's GEMMs (Sgemm and the convolutions that run
-// as packed GEMMs: 1x1 per sample, backward-data of strided convs) round
-// their operands to bfloat16 and sum the products in float32 with
-// VDPBF16PS; the other ops stay FP32. It is an error on a CPU without
-// AVX512_BF16 and on the reference backend.
+// SetBF16 makes the backend's GEMMs and the convolutions' heavy sums
+// round their operands to bfloat16 and sum the products in float32 with
+// VDPBF16PS: the packed GEMMs (Sgemm, 1x1 convs per sample, backward-data
+// of strided convs), Winograd's tile products (3x3 forward and
+// backward-data) and the direct weight gradients. The direct forward
+// kernels, the 1x1 strips, norms, element-wise ops and losses stay FP32.
+// It is an error on a CPU without AVX512_BF16 and on the reference backend.
 func (b *Backend) SetBF16(on bool) error {
 	if on && !b.fast {
 		return fmt.Errorf("bf16: the reference backend %s runs FP32 only", b.name)
@@ -51,6 +53,25 @@ func (b *Backend) SetBF16(on bool) error {
 	}
 	b.bf16 = on
 	return nil
+}
+
+// SetPrecision implements kernels.PrecisionSetter (see SetBF16).
+func (b *Backend) SetPrecision(p kernels.Precision) error {
+	switch p {
+	case kernels.FP32:
+		return b.SetBF16(false)
+	case kernels.BF16:
+		return b.SetBF16(true)
+	}
+	return fmt.Errorf("precision %q: backend %s runs %s or %s", p, b.name, kernels.FP32, kernels.BF16)
+}
+
+// Precision implements kernels.PrecisionSetter.
+func (b *Backend) Precision() kernels.Precision {
+	if b.bf16 {
+		return kernels.BF16
+	}
+	return kernels.FP32
 }
 
 // NewReference returns the backend that runs only the plain references.
