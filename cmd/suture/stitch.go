@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -241,6 +242,9 @@ func (l *labelledFiles) Set(v string) error {
 	label, file, ok := strings.Cut(v, "=")
 	if !ok || label == "" || file == "" {
 		return fmt.Errorf("want LABEL=FILE, got %q", v)
+	}
+	if slices.Contains(l.labels, label) {
+		return fmt.Errorf("label %q is given twice; each file needs its own", label)
 	}
 	l.labels, l.files = append(l.labels, label), append(l.files, file)
 	return nil
