@@ -161,7 +161,7 @@ func RunPlan(ctx context.Context, q *Queue, p *experiment.Plan, o RunOptions) er
 			}
 			if len(blocked) > 0 {
 				first := blocked[0]
-				return fmt.Errorf("%d job(s) failed, the first: %s: %s (see `suture experiment status --queue`); the jobs needing them were not run",
+				return fmt.Errorf("%d job(s) failed, the first: %s: %s (the queue's status lists every failure); the jobs needing them were not run",
 					len(blocked), first.ID, st.failed[first.Key].Error)
 			}
 		}
@@ -344,7 +344,7 @@ func newMirrorer(dir string, p *experiment.Plan) (*mirrorer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	lock, err := experiment.LockDir(dir, "suture experiment run --queue")
+	lock, err := experiment.LockDir(dir, "suture experiment run (queue coordinator)")
 	if err != nil {
 		return nil, err
 	}

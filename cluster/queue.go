@@ -527,7 +527,7 @@ func (q *Queue) Plan(ctx context.Context, name string) (*experiment.Plan, error)
 		}
 		switch len(names) {
 		case 0:
-			return nil, errors.New("the queue holds no plan (start one with `suture experiment run --plan PLAN.json --queue URL`)")
+			return nil, errors.New("the queue holds no plan (a coordinator running a plan puts it there)")
 		case 1:
 			name = names[0]
 		default:

@@ -39,11 +39,11 @@ type Server struct {
 func Serve(o ServeOptions) (*Server, error) {
 	host, portStr, err := net.SplitHostPort(o.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("--listen %q: want HOST:PORT (%v)", o.Listen, err)
+		return nil, fmt.Errorf("listen address %q: want HOST:PORT (%v)", o.Listen, err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 0 || port > 65535 {
-		return nil, fmt.Errorf("--listen %q: bad port", o.Listen)
+		return nil, fmt.Errorf("listen address %q: bad port", o.Listen)
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT

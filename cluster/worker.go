@@ -88,7 +88,7 @@ const holdEnv = "SUTURE_WORKER_TEST_HOLD"
 // checkpoint, which goes to the store for whoever takes the job next.
 func RunWorker(ctx context.Context, q *Queue, o WorkerOptions) error {
 	if len(o.Parties) == 0 {
-		return errors.New("worker: holds no party's data (give --party a=DIR and/or --party b=DIR)")
+		return errors.New("worker: holds no party's data (Parties is empty)")
 	}
 	site := Site{}
 	for p, d := range o.Parties {
@@ -106,7 +106,7 @@ func RunWorker(ctx context.Context, q *Queue, o WorkerOptions) error {
 	}
 	for _, c := range o.Allow {
 		if !slices.Contains(experiment.Categories, c) {
-			return fmt.Errorf("worker: unknown job category %q in --allow (known: %s)", c, strings.Join(experiment.Categories, ","))
+			return fmt.Errorf("worker: unknown job category %q (known: %s)", c, strings.Join(experiment.Categories, ","))
 		}
 	}
 	site.Allow = slices.Clone(o.Allow)
@@ -177,7 +177,7 @@ func RunWorker(ctx context.Context, q *Queue, o WorkerOptions) error {
 					last = time.Now()
 				}
 				if idle := time.Since(time.Unix(0, w.idleSince.Load())); o.IdleExit > 0 && w.active.Load() == 0 && idle > o.IdleExit {
-					w.logf("no job for %s: stopping (--idle-exit)", idle.Round(time.Second))
+					w.logf("no job for %s: stopping (idle limit %v)", idle.Round(time.Second), o.IdleExit)
 					stop()
 					return
 				}

@@ -49,8 +49,14 @@ func ReadScores(r io.Reader, name string) ([]ScoreRow, error) {
 		if s.Dice, err = strconv.ParseFloat(r[col["dice"]], 64); err != nil {
 			return nil, fmt.Errorf("%s line %d: dice %q is not a number", name, line, r[col["dice"]])
 		}
+		if s.Dice < 0 || s.Dice > 1 || math.IsInf(s.Dice, 0) {
+			return nil, fmt.Errorf("%s line %d: dice %v is outside [0, 1]", name, line, s.Dice)
+		}
 		if s.HD95, err = strconv.ParseFloat(r[col["hd95"]], 64); err != nil {
 			return nil, fmt.Errorf("%s line %d: hd95 %q is not a number", name, line, r[col["hd95"]])
+		}
+		if s.HD95 < 0 {
+			return nil, fmt.Errorf("%s line %d: hd95 %v is negative", name, line, s.HD95)
 		}
 		if hasFold {
 			if s.Fold, err = strconv.Atoi(r[fi]); err != nil {
@@ -125,6 +131,13 @@ func Compare(ref Named, alts []Named, metric string) ([]Comparison, error) {
 	ri, err := index(ref.Rows, ref.Name)
 	if err != nil {
 		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, alt := range alts {
+		if seen[alt.Name] {
+			return nil, fmt.Errorf("alternative %q is given twice; each needs its own label", alt.Name)
+		}
+		seen[alt.Name] = true
 	}
 	out := make([]Comparison, len(alts))
 	var ps []float64

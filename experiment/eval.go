@@ -109,6 +109,6 @@ func StitchedEvaluator(s *Stitched, samples []unet.Sample, batch int) stitch.Eva
 	}
 }
 
-// ParseNet reads a --net value for a stitched model with the given number of
+// ParseNet reads a network choice for a stitched model with the given number of
 // pairs: a, b, ensemble, stitch-ensemble:K or switches:SPEC (stitch.ParseNet).
 func ParseNet(net string, pairs int) (stitch.Setting, error) { return stitch.ParseNet(net, pairs) }

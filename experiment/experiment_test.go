@@ -122,3 +122,13 @@ func TestSummarizeRQ1(t *testing.T) {
 		}
 	}
 }
+
+// Compare refuses two alternatives under one label (their results could not
+// be told apart).
+func TestCompareRefusesRepeatedLabel(t *testing.T) {
+	rows := []ScoreRow{{Name: "x", Dice: 0.5}, {Name: "y", Dice: 0.7}}
+	_, err := Compare(Named{"ref", rows}, []Named{{"alt", rows}, {"alt", rows}}, "dice")
+	if err == nil || !strings.Contains(err.Error(), `"alt" is given twice`) {
+		t.Fatalf("repeated label: %v", err)
+	}
+}

@@ -105,7 +105,7 @@ func FedAvg(ctx context.Context, b kernels.Backend, spec FedSpec, ev func(TrainE
 			// last average (fed.ckpt): rounds are the unit of resumption.
 			if err := tr.FitUntil(ctx, parts[p].Train, nil, r+1); err != nil {
 				if ctx.Err() != nil {
-					return nil, fmt.Errorf("%w in round %d (party %c); %s holds the last complete round (continue with --resume)", err, r+1, "ab"[p], fedPath)
+					return nil, fmt.Errorf("%w in round %d (party %c); %s holds the last complete round, where the job resumes", err, r+1, "ab"[p], fedPath)
 				}
 				return nil, fmt.Errorf("party %c, round %d: %w", "ab"[p], r+1, err)
 			}

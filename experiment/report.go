@@ -202,7 +202,7 @@ func meanOf(rows []ScoreRow, metric string) (float64, int) {
 		if metric == "hd95" {
 			v = r.HD95
 		}
-		if math.IsNaN(v) {
+		if !defined(v) {
 			nan++
 			continue
 		}
@@ -259,14 +259,107 @@ func verdict(c Comparison, metric string) string {
 // dir, and timings.md (the only file with times). The report holds no
 // wall-clock times or absolute paths, so two runs of one plan give
 // byte-identical reports.
+//
+// The report is written into a temporary folder beside out and swapped in
+// whole when complete: a report that fails leaves out as it was. An out
+// that holds anything but a report's files (report.md, timings.md, PNGs)
+// is refused rather than replaced.
 func Report(dir, out string) (*ReportResult, error) {
 	d, err := loadReportData(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	out = filepath.Clean(out)
+	if err := checkReportFolder(out); err != nil {
 		return nil, err
 	}
+	parent := filepath.Dir(out)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp) // nothing left there once swapped in
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	res, err := d.write(dir, tmp)
+	if err != nil {
+		return nil, err
+	}
+	if err := swapInDir(tmp, out); err != nil {
+		return nil, err
+	}
+	for i, f := range res.Files {
+		res.Files[i] = filepath.Join(out, filepath.Base(f))
+	}
+	return res, nil
+}
+
+// isReportFile tells whether a folder entry is one a report writes.
+func isReportFile(e os.DirEntry) bool {
+	n := e.Name()
+	return e.Type().IsRegular() && (n == "report.md" || n == "timings.md" || strings.HasSuffix(n, ".png"))
+}
+
+// checkReportFolder accepts a folder that does not exist yet, or one that
+// holds only a report's files (an earlier report, which is replaced).
+func checkReportFolder(out string) error {
+	fi, err := os.Stat(out)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a folder", out)
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !isReportFile(e) {
+			return fmt.Errorf("%s holds %s, which is not part of a report; a report replaces its folder whole, so give a new folder or one holding only an earlier report", out, e.Name())
+		}
+	}
+	return nil
+}
+
+// swapInDir replaces folder out (if any) by folder tmp: the old folder is
+// moved aside, tmp renamed in its place, and the old one removed; if the
+// second rename fails, the old folder is put back.
+func swapInDir(tmp, out string) error {
+	if _, err := os.Lstat(out); os.IsNotExist(err) {
+		return os.Rename(tmp, out)
+	}
+	aside, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".old-")
+	if err != nil {
+		return err
+	}
+	old := filepath.Join(aside, "report")
+	if err := os.Rename(out, old); err != nil {
+		os.Remove(aside)
+		return err
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		if rerr := os.Rename(old, out); rerr != nil {
+			return fmt.Errorf("%w; the earlier report is kept in %s", err, old)
+		}
+		os.Remove(aside)
+		return err
+	}
+	if err := os.RemoveAll(aside); err != nil {
+		return fmt.Errorf("the report is written; removing the earlier one moved to %s: %w", old, err)
+	}
+	return nil
+}
+
+// write writes the report's files into folder out.
+func (d *reportData) write(dir, out string) (*ReportResult, error) {
 	res := &ReportResult{}
 	var b bytes.Buffer
 	p := d.plan

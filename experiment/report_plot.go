@@ -35,30 +35,46 @@ func (d *reportData) plotBiObjective(out string) ([]string, error) {
 		p.Title.Text = name + " on both test sets, per fold and mean"
 		p.X.Label.Text = name + " on a's test set"
 		p.Y.Label.Text = name + " on b's test set"
+		points := 0
 		for i, r := range d.shown {
 			c, g := palette(i)
+			// A score undefined on either test set (HD95 where every
+			// prediction is empty) has no place in the plane: it is left
+			// out, and the legend says so.
 			var folds plotter.XYs
 			for _, f := range d.plan.Folds {
 				x, _ := meanOf(foldRows(d.scores[r.name]["a"], f), metric)
 				y, _ := meanOf(foldRows(d.scores[r.name]["b"], f), metric)
-				if !math.IsNaN(x) && !math.IsNaN(y) {
+				if defined(x) && defined(y) {
 					folds = append(folds, plotter.XY{X: x, Y: y})
 				}
 			}
 			mx, _ := meanOf(d.scores[r.name]["a"], metric)
 			my, _ := meanOf(d.scores[r.name]["b"], metric)
+			var mean plotter.XYs
+			label := r.name
+			if defined(mx) && defined(my) {
+				mean = plotter.XYs{{X: mx, Y: my}}
+			} else {
+				label += " (mean undefined)"
+			}
+			points += len(folds) + len(mean)
 			small, err := plotter.NewScatter(folds)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("figure 6 (%s), approach %q: %w", metric, r.name, err)
 			}
 			small.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(2), Shape: g}
-			big, err := plotter.NewScatter(plotter.XYs{{X: mx, Y: my}})
+			big, err := plotter.NewScatter(mean)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("figure 6 (%s), approach %q: %w", metric, r.name, err)
 			}
 			big.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(5), Shape: g}
 			p.Add(small, big)
-			p.Legend.Add(r.name, big)
+			p.Legend.Add(label, big)
+		}
+		if points == 0 {
+			p.Title.Text += " (undefined for every approach)"
+			p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
 		}
 		// Room on the right for the legend (21 entries).
 		p.Legend.Top, p.Legend.Left = true, false
@@ -104,7 +120,7 @@ func (d *reportData) plotBoxes(out string, pv perspective) ([]string, error) {
 				if metric == "hd95" {
 					v = s.HD95
 				}
-				if !math.IsNaN(v) {
+				if defined(v) {
 					vals = append(vals, v)
 				}
 			}
@@ -113,7 +129,7 @@ func (d *reportData) plotBoxes(out string, pv perspective) ([]string, error) {
 			}
 			box, err := plotter.NewBoxPlot(vg.Points(14), float64(len(names)), vals)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("figure 9 (%s on %s's test set), approach %q: %w", metric, pv.party, r.name, err)
 			}
 			c, _ := palette(slices.IndexFunc(d.shown, func(x reported) bool { return x.name == r.name }))
 			box.FillColor = color.NRGBA{c.R, c.G, c.B, 110}
@@ -169,42 +185,72 @@ func (d *reportData) plotSweeps(out string, pv perspective) ([]string, error) {
 			}
 			return s.Dice
 		}
+		// meanAt is the mean over folds where the score is defined (NaN
+		// where it is defined in none: that position is left out).
+		meanAt := func(sws []*Sweep, k int) float64 {
+			var s float64
+			n := 0
+			for _, sw := range sws {
+				if v := pick(sw, k); defined(v) {
+					s += v
+					n++
+				}
+			}
+			if n == 0 {
+				return math.NaN()
+			}
+			return s / float64(n)
+		}
+		points := 0
 		for i, ap := range aps {
 			sws := d.sweeps[ap]
 			n := len(sws[0].Scores)
-			pts := make(plotter.XYs, n)
+			var pts plotter.XYs
 			for k := range n {
-				var s float64
-				for _, sw := range sws {
-					s += pick(sw, k) / float64(len(sws))
+				if s := meanAt(sws, k); defined(s) {
+					pts = append(pts, plotter.XY{X: float64(k), Y: s})
 				}
-				pts[k] = plotter.XY{X: float64(k), Y: s}
+			}
+			points += len(pts)
+			label := ap
+			if len(pts) < n {
+				label += fmt.Sprintf(" (undefined at %d of %d positions)", n-len(pts), n)
 			}
 			line, dots, err := plotter.NewLinePoints(pts)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("figure 7 (%s on %s's validation data), approach %q: %w", metric, pv.party, ap, err)
 			}
 			c, g := palette(3*i + 3)
 			line.Color, dots.Color, dots.Shape = c, c, g
 			p.Add(line, dots)
-			p.Legend.Add(ap, line, dots)
+			p.Legend.Add(label, line, dots)
 			for j, ref := range []struct {
 				name string
 				k    int
 			}{{"A", -1}, {"B", -2}, {"a&b", -3}} {
-				var s float64
-				for _, sw := range sws {
-					s += pick(sw, ref.k) / float64(len(sws))
+				s := meanAt(sws, ref.k)
+				var seg plotter.XYs
+				if defined(s) {
+					seg = plotter.XYs{{X: 0, Y: s}, {X: float64(max(n-1, 1)), Y: s}}
+					points++
 				}
-				l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: s}, {X: float64(max(n-1, 1)), Y: s}})
+				l, err := plotter.NewLine(seg)
 				if err != nil {
-					return nil, err
+					return nil, fmt.Errorf("figure 7 (%s on %s's validation data), %s of approach %q: %w", metric, pv.party, ref.name, ap, err)
 				}
 				l.Color = c
 				l.Dashes = []vg.Length{vg.Points(float64(2 + 3*j)), vg.Points(3)}
 				p.Add(l)
-				p.Legend.Add(fmt.Sprintf("%s of %s (%.3f)", ref.name, ap, s), l)
+				what := fmt.Sprintf("%.3f", s)
+				if !defined(s) {
+					what = "undefined"
+				}
+				p.Legend.Add(fmt.Sprintf("%s of %s (%s)", ref.name, ap, what), l)
 			}
+		}
+		if points == 0 {
+			p.Title.Text += " (undefined everywhere)"
+			p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
 		}
 		// Room above the curves for the legend.
 		p.Legend.Top, p.Legend.Left = true, false
@@ -218,3 +264,7 @@ func (d *reportData) plotSweeps(out string, pv perspective) ([]string, error) {
 	}
 	return files, nil
 }
+
+// defined tells whether a score is defined: HD95 is NaN (or, read from a
+// file, infinite) when a mask is empty.
+func defined(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -64,9 +64,25 @@ func StitchTrain(ctx context.Context, b kernels.Backend, spec StitchSpec, ev fun
 	defer lock.Unlock()
 	defer os.Remove(spec.Out + ".lock")
 	if _, err := os.Stat(spec.Out); err == nil && !spec.Resume && !spec.Force {
-		return nil, fmt.Errorf("%s already exists; continue it with --resume or overwrite it with --force", spec.Out)
+		return nil, runExists{fmt.Sprintf("%s already exists", spec.Out)}
 	} else if err != nil && spec.Resume {
 		return nil, fmt.Errorf("resume: %w", err)
+	}
+	var prev *Stitched
+	if spec.Resume {
+		// Every setting of a resumed run comes from its checkpoint; the
+		// spec may leave them zero, and may not contradict them.
+		if prev, err = stitch.Load(spec.Out, b, unet.LoadBase); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+		var conflict error
+		r := resumeRunInfo(&conflict, ckpt.RunInfo{Data: spec.Data, Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Opts.Seed}, prev.Meta.Run)
+		spec.Opts = resumeStitchOptions(&conflict, spec.Opts, prev.Meta.Train)
+		spec.Points = keep(&conflict, "stitch points", spec.Points, prev.Meta.Points)
+		if conflict != nil {
+			return nil, fmt.Errorf("resume %s: %w", spec.Out, conflict)
+		}
+		spec.Data, spec.Fold, spec.SplitSeed = r.Data, r.Fold, r.SplitSeed
 	}
 	la, err := unet.Load(spec.A, b)
 	if err != nil {
@@ -94,9 +110,7 @@ func StitchTrain(ctx context.Context, b kernels.Backend, spec StitchSpec, ev fun
 	}
 	var s *Stitched
 	if spec.Resume {
-		if s, err = stitch.Load(spec.Out, b, unet.LoadBase); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
-		}
+		s = prev
 		if err := s.CheckBases(la.Model, lb.Model); err != nil {
 			return nil, fmt.Errorf("resume %s: %w", spec.Out, err)
 		}
@@ -115,7 +129,6 @@ func StitchTrain(ctx context.Context, b kernels.Backend, spec StitchSpec, ev fun
 		if err := s.Resume(tr); err != nil {
 			return nil, err
 		}
-		tr.Opts.Epochs = max(tr.Opts.Epochs, spec.Opts.Epochs)
 	}
 	emit(StitchEvent{Kind: "start", Info: &StitchInfo{Pairs: s.M.Pairs(), Parameters: s.M.Params.Trainable, Images: x.Shape[0],
 		Epochs: tr.Opts.Epochs, Mode: tr.Opts.Mode, Resumed: spec.Resume}})
@@ -132,7 +145,7 @@ func StitchTrain(ctx context.Context, b kernels.Backend, spec StitchSpec, ev fun
 		if serr := s.Save(spec.Out, tr); serr != nil {
 			return nil, fmt.Errorf("interrupted, and saving failed: %w", serr)
 		}
-		return nil, fmt.Errorf("%w at epoch %d, step %d; saved %s (continue with --resume)", err, tr.State.Epoch+1, tr.State.Iter, spec.Out)
+		return nil, fmt.Errorf("%w at epoch %d, step %d; saved %s, where a resumed run continues", err, tr.State.Epoch+1, tr.State.Iter, spec.Out)
 	}
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"suture/io/ckpt"
@@ -88,6 +89,15 @@ type TrainResult struct {
 	Stopped error
 }
 
+// ErrRunExists is what the error of a training whose output already holds
+// a run matches (errors.Is) when neither Resume nor Force is set.
+var ErrRunExists = errors.New("the output already holds a run")
+
+type runExists struct{ msg string }
+
+func (e runExists) Error() string        { return e.msg }
+func (e runExists) Is(target error) bool { return target == ErrRunExists }
+
 // runFiles are the files a training run writes into its folder.
 var runFiles = []string{"last.ckpt", "best.ckpt", "log.csv"}
 
@@ -110,7 +120,7 @@ func claimRunDir(dir, what, marker string, resume, force bool) (*Lock, bool, err
 		return nil, false, fmt.Errorf("resume: %s holds no run to continue (no %s)", dir, marker)
 	case exists && !resume && !force:
 		lock.Unlock()
-		return nil, false, fmt.Errorf("%s already holds a run (%s); continue it with --resume or start over with --force", dir, marker)
+		return nil, false, runExists{fmt.Sprintf("%s already holds a run (%s)", dir, marker)}
 	case exists && force:
 		for _, f := range append(runFiles, "fed.ckpt") {
 			if err := os.Remove(filepath.Join(dir, f)); err != nil && !os.IsNotExist(err) {
@@ -201,7 +211,7 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 			ev(e)
 		}
 	}
-	if spec.Opts.Epochs < 1 || spec.Opts.BatchSize < 1 {
+	if !spec.Resume && (spec.Opts.Epochs < 1 || spec.Opts.BatchSize < 1) {
 		return nil, fmt.Errorf("epochs (%d) and batch size (%d) must be >= 1", spec.Opts.Epochs, spec.Opts.BatchSize)
 	}
 	lock, resume, err := claimRunDir(spec.Dir, "suture train", "last.ckpt", spec.Resume, spec.Force)
@@ -209,28 +219,41 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 		return nil, err
 	}
 	defer lock.Unlock()
-	part, err := LoadFold(spec.Loader, spec.Data, spec.Size, spec.SplitSeed, spec.Fold)
-	if err != nil {
-		return nil, err
-	}
 	run := ckpt.RunInfo{Data: strings.Join(spec.Data, "+"), Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Seed}
 	last := filepath.Join(spec.Dir, "last.ckpt")
 	opts := spec.Opts
 	opts.Seed = spec.Seed
-	info := &TrainInfo{Data: run.Data, Train: len(part.Train), Val: len(part.Val), Backend: b.Name()}
-	var m *unet.Model
 	var loaded *unet.Loaded
-	switch {
-	case resume:
+	if resume {
+		// Every setting of a resumed run comes from its checkpoint; the
+		// spec may leave them zero, and may not contradict them.
 		if loaded, err = unet.Load(last, b); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
-		if loaded.Meta.Run != run {
-			return nil, fmt.Errorf("resume: %s was trained with %+v, this run asks for %+v", last, loaded.Meta.Run, run)
+		var conflict error
+		run = resumeRunInfo(&conflict, run, loaded.Meta.Run)
+		opts = resumeUNetOptions(&conflict, opts, loaded.Meta.Train, spec.FineTune != nil)
+		opts.Seed = run.Seed
+		if fs := loaded.Model.Config.FeaturesPerStage; spec.Features != nil && !slices.Equal(spec.Features, fs) && conflict == nil {
+			conflict = fmt.Errorf("features %v contradict the run's %v (a resumed run keeps the settings of its checkpoint)", spec.Features, fs)
 		}
+		if conflict != nil {
+			return nil, fmt.Errorf("resume %s: %w", last, conflict)
+		}
+	}
+	data := spec.Data
+	if resume && len(data) == 0 {
+		data = strings.Split(run.Data, "+")
+	}
+	part, err := LoadFold(spec.Loader, data, spec.Size, run.SplitSeed, run.Fold)
+	if err != nil {
+		return nil, err
+	}
+	info := &TrainInfo{Data: run.Data, Train: len(part.Train), Val: len(part.Val), Backend: b.Name()}
+	var m *unet.Model
+	switch {
+	case resume:
 		m = loaded.Model
-		// The schedule of a resumed run is the one it started with.
-		opts.LR, opts.WarmupEpochs, opts.WarmupFrom = loaded.Meta.Train.LR, loaded.Meta.Train.WarmupEpochs, loaded.Meta.Train.WarmupFrom
 		info.ResumedEpoch, info.Resumed = loaded.Meta.State.Epoch, 1
 	case spec.FineTune != nil:
 		ft := spec.FineTune
@@ -301,7 +324,7 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 		if serr := unet.Save(last, m, tr, run); serr != nil {
 			return nil, fmt.Errorf("interrupted, and saving failed: %w", serr)
 		}
-		return nil, fmt.Errorf("%w at epoch %d, step %d; saved %s (continue with --resume)", err, tr.State.Epoch+1, tr.State.Iter, last)
+		return nil, fmt.Errorf("%w at epoch %d, step %d; saved %s, where a resumed run continues", err, tr.State.Epoch+1, tr.State.Iter, last)
 	case errors.Is(err, unet.ErrBudget):
 		res.Stopped = err
 	case err != nil:

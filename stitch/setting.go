@@ -137,10 +137,28 @@ func ParseSetting(spec string, pairs int) (Setting, error) {
 	return s, nil
 }
 
+// NetError is an error in a network choice given to ParseNet; a command
+// line adds the name of its flag.
+type NetError struct {
+	Net string
+	Err error
+}
+
+func (e *NetError) Error() string { return fmt.Sprintf("network %q: %v", e.Net, e.Err) }
+func (e *NetError) Unwrap() error { return e.Err }
+
 // ParseNet reads a network choice for a stitched model with the given
 // number of pairs: a, b, ensemble (or a&b), stitch-ensemble:K or
-// switches:SPEC (see ParseSetting).
+// switches:SPEC (see ParseSetting). Its errors are *NetError.
 func ParseNet(net string, pairs int) (Setting, error) {
+	s, err := parseNet(net, pairs)
+	if err != nil {
+		return Setting{}, &NetError{Net: net, Err: err}
+	}
+	return s, nil
+}
+
+func parseNet(net string, pairs int) (Setting, error) {
 	switch {
 	case net == "a":
 		return NetA(pairs), nil
@@ -151,11 +169,11 @@ func ParseNet(net string, pairs int) (Setting, error) {
 	case strings.HasPrefix(net, "stitch-ensemble:"):
 		k, err := strconv.Atoi(strings.TrimPrefix(net, "stitch-ensemble:"))
 		if err != nil {
-			return Setting{}, fmt.Errorf("--net %q: the stitch index must be an integer", net)
+			return Setting{}, fmt.Errorf("the stitch index must be an integer")
 		}
 		return StitchEnsemble(pairs, k)
 	case strings.HasPrefix(net, "switches:"):
 		return ParseSetting(strings.TrimPrefix(net, "switches:"), pairs)
 	}
-	return Setting{}, fmt.Errorf("--net %q: want a, b, ensemble, stitch-ensemble:K or switches:SPEC", net)
+	return Setting{}, fmt.Errorf("want a, b, ensemble, stitch-ensemble:K or switches:SPEC")
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"suture/io/pth"
 	"suture/io/safetensors"
@@ -140,8 +141,11 @@ func newPthSource(a *pth.Archive) (*pthSource, error) {
 		if _, ok := d.Get(key); !ok {
 			if _, ok := d.Get("state_dict"); ok {
 				key = "state_dict"
-			} else {
+			} else if isStateDict(d) {
 				key = "" // the root is the state dict itself
+			} else {
+				return nil, fmt.Errorf("%s: no %q entry, where an nnU-Net checkpoint keeps the network's weights (keys: %s)",
+					a.Name, key, strings.Join(d.StringKeys(), ", "))
 			}
 		}
 	}
@@ -150,6 +154,16 @@ func newPthSource(a *pth.Archive) (*pthSource, error) {
 		return nil, err
 	}
 	return &pthSource{a: a, names: names, refs: refs, cache: map[string]*tensor.Tensor{}}, nil
+}
+
+// isStateDict tells whether every value of d is a tensor (a bare state dict).
+func isStateDict(d *pth.Dict) bool {
+	for _, v := range d.Values {
+		if _, ok := v.(*pth.TensorRef); !ok {
+			return false
+		}
+	}
+	return len(d.Values) > 0
 }
 
 func (s *pthSource) Names() []string { return s.names }

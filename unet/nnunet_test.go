@@ -1,6 +1,8 @@
 package unet
 
 import (
+	"archive/zip"
+	"bytes"
 	"fmt"
 	"math"
 	"os"
@@ -236,5 +238,30 @@ func TestNormalizeByHand(t *testing.T) {
 	x := img()
 	if err := (&Inference{Normalization: []ChannelNorm{{Scheme: NormRGB01}}}).Normalize(x, 1, nil); err == nil || !strings.Contains(err.Error(), "outside 0..255") {
 		t.Errorf("RGB scheme on values outside 0..255: %v", err)
+	}
+}
+
+// A .pth without "network_weights" (here a dict of training state only) is
+// one error naming the missing key, not a complaint about some other entry.
+func TestImportNamesMissingNetworkWeights(t *testing.T) {
+	dir := copyFixture(t, "Dataset991_TinyPlain")
+	// {"optimizer_state": {}, "current_epoch": 3} in pickle protocol 2.
+	pkl := "\x80\x02}X\x0f\x00\x00\x00optimizer_state}sX\x0d\x00\x00\x00current_epochK\x03s."
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "archive/data.pkl", Method: zip.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(pkl))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fold_0", "checkpoint_final.pth"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ImportNNUNet(dir, 0, "final", cpu.New(0))
+	if err == nil || !strings.Contains(err.Error(), `no "network_weights" entry`) || !strings.Contains(err.Error(), "current_epoch, optimizer_state") {
+		t.Fatalf("import without network_weights: %v", err)
 	}
 }

@@ -73,7 +73,8 @@ func TestCompareMatchesSciPy(t *testing.T) {
 	}
 }
 
-// TestCompareBadInput: names that do not pair, a missing column, a bad metric.
+// TestCompareBadInput: names that do not pair, a missing column, a bad
+// metric, a label given twice, scores out of range.
 func TestCompareBadInput(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, body string) string {
@@ -93,6 +94,10 @@ func TestCompareBadInput(t *testing.T) {
 		{[]string{"--ref", ref, "--alt", "o=" + nocol}, `no "hd95" column`, 1},
 		{[]string{"--ref", ref, "--alt", "o=" + ref, "--metric", "iou"}, "--metric", 2},
 		{[]string{"--ref", ref}, "--alt", 2},
+		{[]string{"--ref", ref, "--alt", "o=" + ref, "--alt", "o=" + ref}, `-alt: label "o" is given twice`, 2},
+		{[]string{"--ref", ref, "--alt", "o=" + write("big.csv", "name,dice,hd95\nx,1.5,3\ny,0.6,4\n")}, "big.csv line 2: dice 1.5 is outside [0, 1]", 1},
+		{[]string{"--ref", ref, "--alt", "o=" + write("neg.csv", "name,dice,hd95\nx,-0.1,3\ny,0.6,4\n")}, "dice -0.1 is outside [0, 1]", 1},
+		{[]string{"--ref", ref, "--alt", "o=" + write("neghd.csv", "name,dice,hd95\nx,0.1,-3\ny,0.6,4\n")}, "hd95 -3 is negative", 1},
 	} {
 		code, out := sut(t, append([]string{"compare"}, c.args...)...)
 		if code != c.code || !strings.Contains(out, c.want) || strings.Count(out, "\n") != 1 {

@@ -154,7 +154,7 @@ func evaluate(b kernels.Backend, model, data string, size int, split string, fol
 		}
 		setting, err := experiment.ParseNet(net, s.M.Pairs())
 		if err != nil {
-			return nil, meta, usageErr("%v", err)
+			return nil, meta, usageErr("--net: %v", err)
 		}
 		meta.Net = net
 		samples, err := evalData(data, size, s.Meta.Run, fold, splitSeed, split)

@@ -71,7 +71,7 @@ func runExportNetwork(args []string, out io.Writer) error {
 	}
 	setting, err := stitch.ParseNet(*net, s.M.Pairs())
 	if err != nil {
-		return usageErr("%v", err)
+		return usageErr("--net: %v", err)
 	}
 	if err := s.SaveExtracted(*dst, setting); err != nil {
 		return err

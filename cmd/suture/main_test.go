@@ -185,11 +185,11 @@ func TestStitchCommands(t *testing.T) {
 	}
 	// Bad input: one clear error each.
 	code, out := sut(t, "eval", "--model", st, "--data", "synth:a:36:16", "--net", "switches:a99=s")
-	if code != 2 || !strings.Contains(out, "out of range") {
+	if code != 2 || !strings.Contains(out, "out of range") || !strings.Contains(out, `--net: network "switches:a99=s"`) {
 		t.Errorf("out-of-range switch: exit %d: %s", code, out)
 	}
 	code, out = sut(t, "stitch", "--a", filepath.Join(rb, "last.ckpt"), "--b", filepath.Join(ra, "last.ckpt"),
-		"--data", "synth:a:36:16", "--epochs", "2", "--out", st, "--resume")
+		"--data", "synth:a:36:16", "--out", st, "--resume")
 	if code != 1 || !strings.Contains(out, "does not match") {
 		t.Errorf("resume with other base networks: exit %d: %s", code, out)
 	}

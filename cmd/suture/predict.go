@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"suture/experiment/metrics"
 	"suture/io/imageset"
 	"suture/segment"
+	"suture/stitch"
 	"suture/unet"
 )
 
@@ -40,7 +42,9 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	m, err := segment.Load(*model, b, *net)
-	if err != nil {
+	if ne := (*stitch.NetError)(nil); errors.As(err, &ne) {
+		return usageErr("--net: %v", err)
+	} else if err != nil {
 		return err
 	}
 	m.Options = segment.Options{NoMirror: *noMirror, Step: *step}

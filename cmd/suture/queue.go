@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -91,6 +93,11 @@ func runQueue(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if *user != "" && pw == "" {
 		return usageErr("--user needs --password (or %s)", passwordEnv)
+	}
+	if _, port, err := net.SplitHostPort(*listen); err != nil {
+		return usageErr("--listen %q: want HOST:PORT (%v)", *listen, err)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return usageErr("--listen %q: bad port", *listen)
 	}
 	s, err := cluster.Serve(cluster.ServeOptions{Listen: *listen, Store: *store, User: *user, Password: pw, Nkeys: nkeys,
 		TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, TLSVerify: *tlsVerify})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,8 +54,13 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require("a", *aPath, "b", *bPath, "data", *data, "out", *dst); err != nil {
+	if err := require("a", *aPath, "b", *bPath, "out", *dst); err != nil {
 		return err
+	}
+	if !*resume {
+		if err := require("data", *data); err != nil {
+			return err
+		}
 	}
 	if *resume && *force {
 		return usageErr("--resume and --force exclude each other")
@@ -81,6 +87,32 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	defer endProfile()
 	spec := experiment.StitchSpec{Out: *dst, A: *aPath, B: *bPath, Data: *data, Size: *size, Fold: *fold, SplitSeed: *splitSeed,
 		Split: *split, Points: *points, Opts: opts, Resume: *resume, Force: *force}
+	if *resume {
+		// Every setting of a resumed run comes from its checkpoint; a flag
+		// given may only repeat it.
+		prev, err := experiment.StitchRun(*dst)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		p := prev.Opts
+		if err := sameAsRun(fs, *dst, []runSetting{
+			{"data", *data, prev.Data},
+			{"mode", m.String(), p.Mode.String()},
+			{"epochs", opts.Epochs, p.Epochs},
+			{"lr", float32(*lr), p.LR},
+			{"wd", float32(*wd), p.WeightDecay},
+			{"seed", opts.Seed, p.Seed},
+			{"batch", opts.BatchSize, p.BatchSize},
+			{"iters", opts.ItersPerEpoch, p.ItersPerEpoch},
+			{"points", *points, prev.Points},
+			{"fold", *fold, prev.Fold},
+			{"split-seed", *splitSeed, prev.SplitSeed},
+		}); err != nil {
+			return err
+		}
+		prev.A, prev.B, prev.Size, prev.Split = *aPath, *bPath, *size, *split
+		spec = prev
+	}
 	bar := newProgress(out)
 	stopProfile, err := startProfile()
 	if err != nil {
@@ -105,7 +137,7 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	stopProfile()
 	bar.done()
 	if err != nil {
-		return interrupted(err)
+		return trainErr(err)
 	}
 	fmt.Fprintf(out, "done in %v; wrote %s\n", time.Since(start).Round(time.Second), *dst)
 	return nil
@@ -241,6 +273,9 @@ func (l *labelledFiles) Set(v string) error {
 	label, file, ok := strings.Cut(v, "=")
 	if !ok || label == "" || file == "" {
 		return fmt.Errorf("want LABEL=FILE, got %q", v)
+	}
+	if slices.Contains(l.labels, label) {
+		return fmt.Errorf("label %q is given twice; each file needs its own", label)
 	}
 	l.labels, l.files = append(l.labels, label), append(l.files, file)
 	return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -56,8 +57,13 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require("data", *data, "out", *rundir); err != nil {
+	if err := require("out", *rundir); err != nil {
 		return err
+	}
+	if !*resume {
+		if err := require("data", *data); err != nil {
+			return err
+		}
 	}
 	if opts.Epochs < 1 || opts.BatchSize < 1 {
 		return usageErr("--epochs and --batch must be >= 1")
@@ -81,6 +87,30 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	defer endProfile()
 	spec := experiment.TrainSpec{Dir: *rundir, Data: []string{*data}, Size: *size, Fold: *fold, SplitSeed: *splitSeed,
 		Seed: *seed, Opts: opts, Features: f, Validate: true, Resume: *resume, Force: *force}
+	if *resume {
+		// Every setting of a resumed run comes from its checkpoint; a flag
+		// given may only repeat it.
+		prev, err := experiment.TrainRun(*rundir)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		if err := sameAsRun(fs, *rundir, []runSetting{
+			{"data", *data, strings.Join(prev.Data, "+")},
+			{"epochs", opts.Epochs, prev.Opts.Epochs},
+			{"batch", opts.BatchSize, prev.Opts.BatchSize},
+			{"iters", opts.ItersPerEpoch, prev.Opts.ItersPerEpoch},
+			{"lr", float32(*lr), prev.Opts.LR},
+			{"no-augment", *noAug, prev.Opts.NoAugment},
+			{"features", fmt.Sprint(f), fmt.Sprint(prev.Features)},
+			{"fold", *fold, prev.Fold},
+			{"seed", *seed, prev.Seed},
+			{"split-seed", *splitSeed, prev.SplitSeed},
+		}); err != nil {
+			return err
+		}
+		prev.Opts.Budget, prev.Size, prev.Validate = *budget, *size, true
+		spec = prev
+	}
 	bar := newProgress(out)
 	stopProfile, err := startProfile()
 	if err != nil {
@@ -91,13 +121,33 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	stopProfile()
 	bar.done()
 	if err != nil {
-		return interrupted(err)
+		return trainErr(err)
 	}
 	if res.Stopped != nil {
 		fmt.Fprintf(out, "time budget %v reached after %d epochs\n", *budget, res.State.Epoch)
 	}
 	fmt.Fprintf(out, "done in %v: best validation Dice %.4f at epoch %d; %s, %s\n", time.Since(start).Round(time.Second),
 		res.State.BestDice, res.State.BestEpoch+1, res.Best, res.Last)
+	return nil
+}
+
+// runSetting is a flag's value and the resumed run's value of its setting.
+type runSetting struct {
+	flag       string
+	given, run any
+}
+
+// sameAsRun checks that each flag given on the command line repeats the
+// resumed run's setting.
+func sameAsRun(fs *flag.FlagSet, what string, settings []runSetting) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, s := range settings {
+		if given[s.flag] && s.given != s.run {
+			return usageErr("--%s %v contradicts the run in %s (%v); a resumed run keeps every setting of its checkpoint, so leave --%s out",
+				s.flag, s.given, what, s.run, s.flag)
+		}
+	}
 	return nil
 }
 
@@ -125,6 +175,19 @@ func printTrainEvent(out io.Writer, bar *progress, e experiment.TrainEvent) {
 		}
 		fmt.Fprintf(out, "epoch %3d  loss %.4f  val Dice %.4f  lr %.5f  %.1fs%s\n", row.Epoch+1, row.TrainLoss, row.ValDice, row.LR, row.Seconds, mark)
 	}
+}
+
+// trainErr adds to a training's error the flags that deal with it: Ctrl-C
+// (continue with --resume), a run already in the output (--resume or
+// --force).
+func trainErr(err error) error {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return interrupted(fmt.Errorf("%w (continue with --resume)", err))
+	case errors.Is(err, experiment.ErrRunExists):
+		return fmt.Errorf("%w; continue it with --resume or start over with --force", err)
+	}
+	return err
 }
 
 // interrupted marks an error caused by Ctrl-C (exit status 130).

@@ -65,11 +65,16 @@ func synthStyleOf(party string) (synthStyle, bool) {
 	return synthStyle{}, false
 }
 
+// MaxSynthBytes bounds the memory Synth's samples take (1 GiB: 16384
+// images of 64 px, 64 of 1024 px).
+const MaxSynthBytes = 1 << 30
+
 // Synth generates n samples of party "a" or "b": (3, size, size) RGB images
 // with values 0..255 (whole numbers) and (1, size, size) binary masks with a
 // foreground fraction between 0.05 and 0.30 (party b's objects are smaller:
 // 0.05 to about 0.16). The same (party, seed) gives the same samples on every
-// machine, and sample i does not depend on n.
+// machine, and sample i does not depend on n. The samples are held in
+// memory, at most MaxSynthBytes of them.
 func Synth(party string, n, size int, seed uint64) (*Dataset, error) {
 	style, ok := synthStyleOf(party)
 	if !ok {
@@ -80,6 +85,12 @@ func Synth(party string, n, size int, seed uint64) (*Dataset, error) {
 	}
 	if size < 16 || size > 1024 {
 		return nil, fmt.Errorf("imageset: Synth: size %d, want 16..1024", size)
+	}
+	// The samples are held in memory: four float32 planes (RGB and mask)
+	// each. The check comes before any allocation.
+	if bytes := int64(n) * int64(size) * int64(size) * 16; bytes > MaxSynthBytes {
+		return nil, fmt.Errorf("imageset: Synth: %d samples of %dx%d px take %.1f GiB in memory, more than the %d GiB limit (at most %d samples of this size)",
+			n, size, size, float64(bytes)/(1<<30), MaxSynthBytes>>30, MaxSynthBytes/(int64(size)*int64(size)*16))
 	}
 	partyTag := uint64(0xa)
 	if party == "b" {

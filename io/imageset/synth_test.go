@@ -206,6 +206,9 @@ func TestSynthBadInput(t *testing.T) {
 		{"b", -2, 32, "-2 samples"},
 		{"a", 1, 8, "size 8"},
 		{"a", 1, 5000, "size 5000"},
+		// Inside the count and size limits, but 16 TiB in memory: refused
+		// before anything is allocated.
+		{"a", 1 << 20, 1024, "1048576 samples of 1024x1024 px take 16384.0 GiB in memory, more than the 1 GiB limit (at most 64 samples of this size)"},
 	} {
 		_, err := Synth(c.party, c.n, c.size, 1)
 		wantErr(t, err, c.want)

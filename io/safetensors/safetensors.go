@@ -115,8 +115,12 @@ func Read(r io.ReaderAt, size int64) (*File, error) {
 			}
 		}
 		b, end := e.Offsets[0], e.Offsets[1]
-		if b != pos || end < b || end-b != numel*es {
+		if b != pos || end < b {
 			return nil, fmt.Errorf("safetensors: tensor %q: bytes [%d, %d) for %d %s elements, expected to start at %d", name, b, end, numel, e.Dtype, pos)
+		}
+		if end-b != numel*es {
+			return nil, fmt.Errorf("safetensors: tensor %q: bytes [%d, %d) hold %d bytes, but %d %s elements of shape %v take %d (%d bytes each): the size does not match the dtype and shape",
+				name, b, end, end-b, numel, e.Dtype, e.Shape, numel*es, es)
 		}
 		if end > dataLen {
 			return nil, fmt.Errorf("safetensors: tensor %q: bytes [%d, %d) run past the data (%d bytes; truncated file?)", name, b, end, dataLen)

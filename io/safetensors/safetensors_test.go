@@ -55,7 +55,9 @@ func TestReadErrors(t *testing.T) {
 		{binary.LittleEndian.AppendUint64(nil, 1<<40), "header of"},
 		{file(`[1]`, 0), "not a JSON object"},
 		{file(`{"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}`, 8), `dtype "I64"`},
-		{file(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`, 8), "bytes [0, 8) for 3 F32 elements"},
+		{file(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`, 8), "8 bytes, but 3 F32 elements of shape [3] take 12"},
+		// An F64 tensor given an F32-sized range.
+		{file(`{"a":{"dtype":"F64","shape":[2,2],"data_offsets":[0,16]}}`, 16), "the size does not match the dtype"},
 		{file(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, 4), "run past the data"},
 		{file(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 8), "4 bytes of data after"},
 		{file(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 8), `names "a" twice`},
