@@ -45,11 +45,7 @@ func FromUNet(m *unet.Model) *Model {
 	return &Model{
 		Name: "U-Net", Inference: m.InferenceFor(), InChannels: m.Config.InChannels, NumClasses: m.Config.NumClasses,
 		scores: func(x *tensor.Tensor) (*tensor.Tensor, error) {
-			outs, err := m.Forward(x)
-			if err != nil {
-				return nil, err
-			}
-			return outs[0], nil
+			return m.ForwardMain(x)
 		},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"suture/io/npy"
+	"suture/tensor"
 	"suture/unet"
 )
 
@@ -39,12 +40,16 @@ func runForward(ctx context.Context, args []string, out io.Writer) error {
 	if len(x.Shape) != 4 {
 		return fmt.Errorf("%s: shape %v: want rank 4 (N, C, H, W)", *in, x.Shape)
 	}
-	outs, err := l.Model.Forward(x)
+	var outs []*tensor.Tensor
+	if *all {
+		outs, err = l.Model.Forward(x)
+	} else {
+		var y *tensor.Tensor
+		y, err = l.Model.ForwardMain(x)
+		outs = []*tensor.Tensor{y}
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", *in, err)
-	}
-	if !*all {
-		outs = outs[:1]
 	}
 	stem := strings.TrimSuffix(*dst, filepath.Ext(*dst))
 	for i, o := range outs {
