@@ -141,11 +141,17 @@ func runScore(ctx context.Context, args []string, out io.Writer) error {
 	ref := fs.String("ref", "", "folder of reference masks with the same stems")
 	csvPath := fs.String("out", "", "write per-sample scores to this CSV")
 	asJSON := fs.Bool("json", false, "print one JSON object (n, dice_mean, hd95_mean, ...)")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := require("pred", *pred, "ref", *ref); err != nil {
 		return err
+	}
+	if *csvPath != "" {
+		if err := checkOutput(*csvPath, *force, scoresCSV); err != nil {
+			return err
+		}
 	}
 	pf, err := maskFiles(*pred)
 	if err != nil {
@@ -200,6 +206,7 @@ func runData(ctx context.Context, args []string, out io.Writer) error {
 	size := fs.Int("size", 64, "image side in pixels")
 	seed := fs.Uint64("seed", 1, "seed")
 	dir := fs.String("out", "", "output folder (images/, masks/)")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -208,6 +215,9 @@ func runData(ctx context.Context, args []string, out io.Writer) error {
 	}
 	ds, err := imageset.Synth(*party, *n, *size, *seed)
 	if err != nil {
+		return err
+	}
+	if err := checkSynthOutput(*dir, ds.Names(), *force); err != nil {
 		return err
 	}
 	if err := imageset.WriteFolderPair(*dir, ds.Samples); err != nil {
