@@ -65,3 +65,21 @@ func (a *Arena) Drop() {
 		delete(a.free, n)
 	}
 }
+
+// Put returns one tensor handed out since the last Release to the free list,
+// for a caller that knows nothing reads it any more (a forward pass without
+// gradients frees a vertex's value after its last reader). A tensor the
+// arena did not hand out, or already returned, is left alone.
+func (a *Arena) Put(t *tensor.Tensor) {
+	for i, u := range a.inUse {
+		if u == t {
+			last := len(a.inUse) - 1
+			a.inUse[i] = a.inUse[last]
+			a.inUse[last] = nil
+			a.inUse = a.inUse[:last]
+			n := t.Numel()
+			a.free[n] = append(a.free[n], t)
+			return
+		}
+	}
+}

@@ -130,6 +130,114 @@ func (g *Graph) Forward(t *autograd.Tape, xs ...*autograd.Var) ([]*autograd.Var,
 	return vals, nil
 }
 
+// Run computes the values of the vertices in want (returned in that order)
+// and only the vertices they depend on. On a tape that does not record, a
+// vertex's value goes back to the tape's arena as soon as its last reader
+// has run, so the memory held at once is the live activations (a U-Net's
+// skips and the current stage), not every vertex's value as with Forward.
+// The values in want are not recycled; the tape's next Reset or the arena's
+// Release returns them.
+func (g *Graph) Run(t *autograd.Tape, want []int, xs ...*autograd.Var) ([]*autograd.Var, error) {
+	if len(xs) != len(g.Inputs) {
+		return nil, fmt.Errorf("graph: %d inputs given, graph takes %d", len(xs), len(g.Inputs))
+	}
+	n := len(g.Vertices)
+	needed := make([]bool, n)
+	keep := make([]bool, n)
+	for _, w := range want {
+		if w < 0 || w >= n {
+			return nil, fmt.Errorf("graph: vertex %d wanted, graph has %d", w, n)
+		}
+		needed[w], keep[w] = true, true
+	}
+	for i := n - 1; i >= 0; i-- {
+		if needed[i] {
+			for _, j := range g.Vertices[i].Inputs {
+				needed[j] = true
+			}
+		}
+	}
+	// lastReader[j]: the last needed vertex that reads j (-1: none).
+	lastReader := make([]int, n)
+	for i := range lastReader {
+		lastReader[i] = -1
+	}
+	for i, v := range g.Vertices {
+		if needed[i] {
+			for _, j := range v.Inputs {
+				lastReader[j] = i
+			}
+		}
+	}
+	vals := make([]*autograd.Var, n)
+	for k, i := range g.Inputs {
+		if xs[k] == nil || xs[k].Value == nil {
+			return nil, fmt.Errorf("graph: input %d is nil", k)
+		}
+		vals[i] = xs[k]
+		keep[i] = true // the caller's: never recycled here
+	}
+	recycle := !t.Recording
+	args := make([]*autograd.Var, 0, 4)
+	for i, v := range g.Vertices {
+		if v.Op == nil || !needed[i] {
+			continue
+		}
+		args = args[:0]
+		for _, j := range v.Inputs {
+			if vals[j] == nil {
+				return nil, fmt.Errorf("graph: vertex %d %q reads vertex %d before it is computed", i, v.Name, j)
+			}
+			args = append(args, vals[j])
+		}
+		var out *autograd.Var
+		var err error
+		if p := t.Profiler(); p != nil {
+			prev := p.Enter(v.Name)
+			out, err = v.Op.Forward(t, args)
+			p.Restore(prev)
+		} else {
+			out, err = v.Op.Forward(t, args)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", v.Name, err)
+		}
+		vals[i] = out
+		if !recycle {
+			continue
+		}
+		for _, j := range v.Inputs {
+			if lastReader[j] == i && !keep[j] && vals[j] != nil {
+				if !sharedValue(vals, j) {
+					t.Arena().Put(vals[j].Value)
+				}
+				vals[j] = nil
+			}
+		}
+	}
+	out := make([]*autograd.Var, len(want))
+	for k, w := range want {
+		out[k] = vals[w]
+	}
+	return out, nil
+}
+
+// sharedValue reports whether another computed vertex holds the same tensor
+// (or, on the host, the same storage) as vertex j: a module that passes its
+// input through must not have it recycled under its reader.
+func sharedValue(vals []*autograd.Var, j int) bool {
+	x := vals[j].Value
+	for i, v := range vals {
+		if i == j || v == nil || v.Value == nil {
+			continue
+		}
+		if v.Value == x || (len(x.Data) > 0 && len(v.Value.Data) > 0 && &x.Data[0] == &v.Value.Data[0]) {
+			return true
+		}
+	}
+	return false
+}
+
 // Params lists every parameter of the graph's modules, in call order.
 func (g *Graph) Params() []*Param {
 	var ps []*Param

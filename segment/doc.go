@@ -7,6 +7,13 @@
 // happen inside. It links neither the plotting libraries nor package
 // experiment.
 //
+// Files: SegmentFile segments an image file after checking its declared size
+// against a pixel limit (Options.MaxPixels, by default from the memory the
+// process may use), so a huge or hostile header is refused before decoding;
+// FolderJobs and CheckOutputs plan a folder's masks without overwriting
+// anything Suture did not write; SegmentFiles goes on past failed images
+// and reports them together.
+//
 // # Concurrency
 //
 // A Model is not safe for concurrent use: running a network sets its

@@ -23,6 +23,23 @@ type Options struct {
 	Step float64
 	// Progress, when set, is called after every tile.
 	Progress func(done, total int)
+	// MaxPixels bounds the width x height of an image read from a file
+	// (SegmentFile), checked against its header before it is decoded (0:
+	// DefaultMaxPixels of the model's classes).
+	MaxPixels int64
+}
+
+// Check says what is wrong with the options, if anything.
+func (o Options) Check() error {
+	if o.Step != 0 {
+		if err := CheckStep(o.Step); err != nil {
+			return err
+		}
+	}
+	if o.MaxPixels < 0 {
+		return fmt.Errorf("pixel limit %d is negative", o.MaxPixels)
+	}
+	return nil
 }
 
 // Model is a network ready to segment images: a U-Net (Suture's own or
@@ -45,11 +62,7 @@ func FromUNet(m *unet.Model) *Model {
 	return &Model{
 		Name: "U-Net", Inference: m.InferenceFor(), InChannels: m.Config.InChannels, NumClasses: m.Config.NumClasses,
 		scores: func(x *tensor.Tensor) (*tensor.Tensor, error) {
-			outs, err := m.Forward(x)
-			if err != nil {
-				return nil, err
-			}
-			return outs[0], nil
+			return m.ForwardMain(x)
 		},
 	}
 }

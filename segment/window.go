@@ -31,15 +31,43 @@ type WindowOptions struct {
 	Progress func(done, total int)
 }
 
+// Bounds of the sliding window, checked before anything is allocated.
+const (
+	// MinStep and MaxStep bound WindowOptions.Step. nnU-Net accepts any step
+	// in (0, 1]; below 0.05 every pixel would be predicted over 400 times
+	// and the tile count explodes (a step of 1e-9 asks for billions).
+	MinStep, MaxStep = 0.05, 1.0
+	// MaxTiles bounds the tiles of one image (mirrors not counted).
+	MaxTiles = 1 << 20
+)
+
+// CheckStep says why step is not a usable sliding-window step.
+func CheckStep(step float64) error {
+	if !(step >= MinStep && step <= MaxStep) {
+		return fmt.Errorf("sliding-window step %g is outside [%g, %g] (nnU-Net's default is 0.5)", step, MinStep, MaxStep)
+	}
+	return nil
+}
+
+// numSteps is len(Steps(n, tile, step)) without building the slice, as a
+// float64 so that an absurd step cannot overflow.
+func numSteps(n, tile int, step float64) float64 {
+	if n <= tile {
+		return 1
+	}
+	num := math.Ceil(float64(n-tile)/(float64(tile)*step)) + 1
+	return math.Min(num, float64(n-tile+1))
+}
+
 // Steps returns nnU-Net's tile offsets along one axis of an image of size
 // n >= tile: ceil((n - tile) / (tile*step)) + 1 tiles spread evenly from 0 to
-// n - tile, each offset rounded half to even (numpy's round).
+// n - tile, each offset rounded half to even (numpy's round). A step under
+// one pixel gives one tile per offset (n - tile + 1), not duplicates.
 func Steps(n, tile int, step float64) []int {
 	if n <= tile {
 		return []int{0}
 	}
-	target := float64(tile) * step
-	num := int(math.Ceil(float64(n-tile)/target)) + 1
+	num := int(numSteps(n, tile, step))
 	actual := float64(n-tile) / float64(num-1)
 	out := make([]int, num)
 	for i := range out {
@@ -179,8 +207,8 @@ func accumulate(net ScoreFunc, x *tensor.Tensor, o WindowOptions) (acc, wsum []f
 	if th < 1 || tw < 1 {
 		return nil, nil, g, fmt.Errorf("sliding window: tile %v", o.Patch)
 	}
-	if !(o.Step > 0 && o.Step <= 1) {
-		return nil, nil, g, fmt.Errorf("sliding window: step %g must be in (0, 1]", o.Step)
+	if err := CheckStep(o.Step); err != nil {
+		return nil, nil, g, fmt.Errorf("sliding window: %w", err)
 	}
 	for _, a := range o.MirrorAxes {
 		if a != 0 && a != 1 {
@@ -190,6 +218,9 @@ func accumulate(net ScoreFunc, x *tensor.Tensor, o WindowOptions) (acc, wsum []f
 	c, h, w := x.Shape[0], x.Shape[1], x.Shape[2]
 	g = windowGeom{h: h, w: w, ph: max(h, th), pw: max(w, tw)}
 	g.top, g.left = (g.ph-h)/2, (g.pw-w)/2
+	if n := numSteps(g.ph, th, o.Step) * numSteps(g.pw, tw, o.Step); n > MaxTiles {
+		return nil, nil, g, fmt.Errorf("sliding window: %dx%d image in %dx%d tiles at step %g needs %.0f tiles, more than %d", h, w, th, tw, o.Step, n, MaxTiles)
+	}
 	padded := x.Data
 	if g.ph != h || g.pw != w {
 		padded = make([]float32, c*g.plane())

@@ -106,8 +106,24 @@ func ArgMax(p *tensor.Tensor) ([]uint8, error) {
 // (N, C, H, W), host memory, already normalised, and returns its raw
 // outputs (logits) in host memory: the main output (N, K, H, W) first, then
 // the deep-supervision heads from high to low resolution when the network
-// has them. H and W must be multiples of the network's stride.
+// has them. H and W must be multiples of the network's stride. Memory: the
+// input, the outputs and the live activations (each vertex's value is
+// recycled after its last reader), not every layer's value.
 func (m *Model) Forward(x *tensor.Tensor) ([]*tensor.Tensor, error) {
+	return m.forward(x, m.Graph.Outputs)
+}
+
+// ForwardMain is Forward for the main output alone: the deep-supervision
+// heads are not computed.
+func (m *Model) ForwardMain(x *tensor.Tensor) (*tensor.Tensor, error) {
+	outs, err := m.forward(x, m.Graph.Outputs[:1])
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
+}
+
+func (m *Model) forward(x *tensor.Tensor, want []int) ([]*tensor.Tensor, error) {
 	if x == nil || len(x.Shape) != 4 || len(x.Data) != x.Numel() {
 		return nil, fmt.Errorf("forward: input %v, want (N, C, H, W) in host memory", tensor.ShapeOf(x))
 	}
@@ -129,15 +145,14 @@ func (m *Model) Forward(x *tensor.Tensor) ([]*tensor.Tensor, error) {
 	if err := m.B.Upload(xd, x.Data); err != nil {
 		return nil, err
 	}
-	vals, err := m.Graph.Forward(tape, autograd.Leaf(xd, false))
+	vals, err := m.Graph.Run(tape, want, autograd.Leaf(xd, false))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*tensor.Tensor, len(m.Graph.Outputs))
-	for i, o := range m.Graph.Outputs {
-		v := vals[o].Value
-		h := tensor.New(v.Shape...)
-		if err := m.B.Download(h.Data, v); err != nil {
+	out := make([]*tensor.Tensor, len(vals))
+	for i, v := range vals {
+		h := tensor.New(v.Value.Shape...)
+		if err := m.B.Download(h.Data, v.Value); err != nil {
 			return nil, err
 		}
 		out[i] = h

@@ -104,12 +104,18 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object (n, dice_mean, hd95_mean, ...)")
 	batch := fs.Int("batch", 8, "images per forward pass")
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := require("model", *model, "data", *data); err != nil {
 		return err
+	}
+	if *csvPath != "" {
+		if err := checkOutput(*csvPath, *force, scoresCSV); err != nil {
+			return err
+		}
 	}
 	b, err := mkBackend()
 	if err != nil {

@@ -47,11 +47,15 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 		"each site's worker maps the plan's name for its data to its own folder")
 	var drop listFlag
 	fs.Var(&drop, "drop", "leave this approach out (repeatable), e.g. --drop 'a + b' where no site may hold both parties' data")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := require("a", *a, "b", *b, "out", *dst); err != nil {
+		return err
+	}
+	if err := checkOutput(*dst, *force, planJSON); err != nil {
 		return err
 	}
 	n := *name

@@ -20,11 +20,15 @@ func runExport(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("export safetensors", out)
 	model := fs.String("model", "", "U-Net checkpoint (Suture's own or imported)")
 	dst := fs.String("out", "", "safetensors file to write")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	if err := require("model", *model, "out", *dst); err != nil {
+		return err
+	}
+	if err := checkOutput(*dst, *force, safetensorsOutput); err != nil {
 		return err
 	}
 	b, err := mkBackend()
@@ -50,11 +54,15 @@ func runExportNetwork(args []string, out io.Writer) error {
 	model := fs.String("model", "", "stitched checkpoint")
 	net := fs.String("net", "", "the network: a, b, ensemble, stitch-ensemble:K or switches:SPEC")
 	dst := fs.String("out", "", "model checkpoint to write")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := require("model", *model, "net", *net, "out", *dst); err != nil {
+		return err
+	}
+	if err := checkOutput(*dst, *force, extractedModel); err != nil {
 		return err
 	}
 	b, err := mkBackend()

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"suture/io/npy"
+	"suture/tensor"
 	"suture/unet"
 )
 
@@ -17,11 +18,15 @@ func runForward(ctx context.Context, args []string, out io.Writer) error {
 	in := fs.String("in", "", "input .npy: float32 (N, C, H, W), already normalised")
 	dst := fs.String("out", "", "output .npy: the logits (N, K, H, W)")
 	all := fs.Bool("all-outputs", false, "also write every deep-supervision output, as OUT_ds1.npy, OUT_ds2.npy, ...")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := require("model", *model, "in", *in, "out", *dst); err != nil {
+		return err
+	}
+	if err := checkOutput(*dst, *force, npyOutput); err != nil {
 		return err
 	}
 	b, err := mkBackend()
@@ -39,19 +44,30 @@ func runForward(ctx context.Context, args []string, out io.Writer) error {
 	if len(x.Shape) != 4 {
 		return fmt.Errorf("%s: shape %v: want rank 4 (N, C, H, W)", *in, x.Shape)
 	}
-	outs, err := l.Model.Forward(x)
+	var outs []*tensor.Tensor
+	if *all {
+		outs, err = l.Model.Forward(x)
+	} else {
+		var y *tensor.Tensor
+		y, err = l.Model.ForwardMain(x)
+		outs = []*tensor.Tensor{y}
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", *in, err)
 	}
-	if !*all {
-		outs = outs[:1]
-	}
 	stem := strings.TrimSuffix(*dst, filepath.Ext(*dst))
-	for i, o := range outs {
-		path := *dst
+	paths := make([]string, len(outs))
+	for i := range outs {
+		paths[i] = *dst
 		if i > 0 {
-			path = fmt.Sprintf("%s_ds%d.npy", stem, i)
+			paths[i] = fmt.Sprintf("%s_ds%d.npy", stem, i)
 		}
+		if err := checkOutput(paths[i], *force, npyOutput); err != nil {
+			return err
+		}
+	}
+	for i, o := range outs {
+		path := paths[i]
 		if err := npy.WriteFile(path, o); err != nil {
 			return err
 		}

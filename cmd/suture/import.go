@@ -52,12 +52,16 @@ func runImport(ctx context.Context, args []string, out io.Writer) error {
 	fold := fs.Int("fold", -1, "the fold to import (fold_K in the results folder)")
 	which := fs.String("checkpoint", "final", "final or best (checkpoint_final.pth or checkpoint_best.pth)")
 	dst := fs.String("out", "", "the Suture model checkpoint to write")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	mkBackend := backendFlag(fs)
 	pos, err := parsePositional(fs, args[1:], 1, "one RESULTS_DIR (DatasetNNN_Name/nnUNetTrainer__nnUNetPlans__2d)")
 	if err != nil {
 		return err
 	}
 	if err := require("out", *dst); err != nil {
+		return err
+	}
+	if err := checkOutput(*dst, *force, importedModel); err != nil {
 		return err
 	}
 	if *fold < 0 {
@@ -74,7 +78,7 @@ func runImport(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := unet.Save(*dst, m, nil, ckpt.RunInfo{Data: pos[0], Fold: *fold}); err != nil {
+	if err := saveImported(*dst, m, ckpt.RunInfo{Data: pos[0], Fold: *fold}); err != nil {
 		return err
 	}
 	describe(out, m)
@@ -85,12 +89,16 @@ func runImport(ctx context.Context, args []string, out io.Writer) error {
 func runImportSafetensors(args []string, out io.Writer) error {
 	fs := newFlags("import safetensors", out)
 	dst := fs.String("out", "", "the Suture model checkpoint to write")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	mkBackend := backendFlag(fs)
 	pos, err := parsePositional(fs, args, 1, "one safetensors FILE")
 	if err != nil {
 		return err
 	}
 	if err := require("out", *dst); err != nil {
+		return err
+	}
+	if err := checkOutput(*dst, *force, importedModel); err != nil {
 		return err
 	}
 	b, err := mkBackend()
@@ -101,12 +109,25 @@ func runImportSafetensors(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := unet.Save(*dst, m, nil, ckpt.RunInfo{Data: pos[0]}); err != nil {
+	if err := saveImported(*dst, m, ckpt.RunInfo{Data: pos[0]}); err != nil {
 		return err
 	}
 	describe(out, m)
 	fmt.Fprintf(out, "wrote %s\n", *dst)
 	return nil
+}
+
+// saveImported writes an imported model's checkpoint atomically, marked as
+// imported (importedMeta) so that a later import may replace it.
+func saveImported(path string, m *unet.Model, run ckpt.RunInfo) error {
+	c, err := m.Checkpoint(nil, run)
+	if err != nil {
+		return err
+	}
+	if err := c.SetMeta(importedMeta, true); err != nil {
+		return err
+	}
+	return ckpt.Write(path, c)
 }
 
 // describe prints a one-paragraph summary of a U-Net.

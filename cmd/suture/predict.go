@@ -23,10 +23,12 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("predict", out)
 	model := fs.String("model", "", "U-Net, stitched or extracted-network checkpoint")
 	in := fs.String("in", "", "input image (PNG, JPEG or TIFF), or a folder of them")
-	dst := fs.String("out", "", "output mask PNG, or a folder for the masks (same stems, .png)")
+	dst := fs.String("out", "", "output mask PNG, or a folder for the masks (same stems, .png); not inside --in")
 	net := fs.String("net", "", "stitched models only: a, b, ensemble (default), stitch-ensemble:K or switches:SPEC")
 	noMirror := fs.Bool("no-mirror", false, "turn test-time mirroring off")
-	step := fs.Float64("step", 0.5, "sliding-window step as a fraction of the patch")
+	step := fs.Float64("step", 0.5, fmt.Sprintf("sliding-window step as a fraction of the patch (%g..%g)", segment.MinStep, segment.MaxStep))
+	maxPixels := fs.Int64("max-pixels", 0, "refuse images larger than this many pixels (width x height), read from their headers (0: half the machine's memory at segment.BytesPerPixel)")
+	force := fs.Bool("force", false, "replace existing files at the mask paths even when they are not masks Suture wrote")
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -34,8 +36,27 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 	if err := require("model", *model, "in", *in, "out", *dst); err != nil {
 		return err
 	}
-	if !(*step > 0 && *step <= 1) {
-		return usageErr("--step %g must be in (0, 1]", *step)
+	opts := segment.Options{NoMirror: *noMirror, Step: *step, MaxPixels: *maxPixels}
+	if err := segment.CheckStep(*step); err != nil {
+		return usageErr("--step: %v", err)
+	}
+	if err := opts.Check(); err != nil {
+		return usageErr("--max-pixels: %v", err)
+	}
+	st, err := os.Stat(*in)
+	if err != nil {
+		return err
+	}
+	var jobs []segment.FileJob
+	if st.IsDir() {
+		if jobs, err = segment.FolderJobs(*in, *dst); err != nil {
+			return err
+		}
+	} else {
+		jobs = []segment.FileJob{{In: *in, Out: *dst}}
+	}
+	if err := segment.CheckOutputs(jobs, *force); err != nil {
+		return withForceHint(err, segment.ErrNotOurs)
 	}
 	b, err := mkBackend()
 	if err != nil {
@@ -47,84 +68,50 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 	} else if err != nil {
 		return err
 	}
-	m.Options = segment.Options{NoMirror: *noMirror, Step: *step}
+	m.Options = opts
 	// A large image keeps a few hundred MB live (the image, the scores);
 	// the default GC target (twice the live heap) would let per-tile garbage
 	// double the peak. 25% keeps a 6000x4000 RGB image under 1 GB
 	// (bench/RESULTS.md section 7).
 	debug.SetGCPercent(25)
-	st, err := os.Stat(*in)
-	if err != nil {
-		return err
-	}
 	if !st.IsDir() {
-		if err := predictOne(m, *in, *dst); err != nil {
-			return err
+		if err := m.SegmentFile(*in, *dst); err != nil {
+			return predictErr(err)
 		}
 		fmt.Fprintf(out, "wrote %s\n", *dst)
 		return nil
-	}
-	files, err := imageFiles(*in)
-	if err != nil {
-		return err
 	}
 	if err := os.MkdirAll(*dst, 0o755); err != nil {
 		return err
 	}
 	bar := newProgress(notices)
-	for i, f := range files {
-		if err := ctx.Err(); err != nil {
-			bar.done()
-			return fmt.Errorf("%w after %d of %d images", errInterrupted, i, len(files))
-		}
-		bar.update(i, len(files), fmt.Sprintf("%d/%d %s", i, len(files), filepath.Base(f)))
-		stem := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
-		if err := predictOne(m, f, filepath.Join(*dst, stem+".png")); err != nil {
-			bar.done()
-			return err
-		}
-	}
+	written, err := m.SegmentFiles(ctx, jobs, func(i, n int, j segment.FileJob) {
+		bar.update(i, n, fmt.Sprintf("%d/%d %s", i, n, filepath.Base(j.In)))
+	})
 	bar.done()
-	fmt.Fprintf(out, "wrote %d masks to %s\n", len(files), *dst)
-	return nil
+	fmt.Fprintf(out, "wrote %d of %d masks to %s\n", written, len(jobs), *dst)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w after %d of %d images: %v", errInterrupted, written, len(jobs), err)
+	}
+	return predictErr(err)
 }
 
-// predictOne segments the image at path and writes its mask: 0 and 255 for
-// a two-class model, the class indices for more classes.
-func predictOne(m *segment.Model, path, dst string) error {
-	img, err := imageset.ReadImage(path)
-	if err != nil {
-		return err
+// predictErr adds the flag that lifts the pixel limit to an error that
+// hit it.
+func predictErr(err error) error {
+	if err != nil && errors.Is(err, segment.ErrTooLarge) {
+		return fmt.Errorf("%w\n(--max-pixels raises the limit, if the machine has the memory)", err)
 	}
-	h, w := img.Shape[1], img.Shape[2]
-	classes, err := m.Classes(img)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if m.NumClasses == 2 {
-		return imageset.WriteMask(dst, classes, h, w)
-	}
-	return imageset.WriteLabels(dst, classes, h, w)
+	return err
 }
 
-// imageFiles lists the images (png, jpg, jpeg, tif, tiff) in dir, sorted.
-func imageFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
+// withForceHint adds "--force replaces it" to an error that refused to
+// replace an existing file.
+func withForceHint(err, refusal error) error {
+	if err != nil && errors.Is(err, refusal) {
+		return fmt.Errorf("%w (--force replaces it)", err)
 	}
-	var files []string
-	for _, e := range entries {
-		ext := strings.ToLower(filepath.Ext(e.Name()))
-		if !e.IsDir() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".tif" || ext == ".tiff") {
-			files = append(files, filepath.Join(dir, e.Name()))
-		}
-	}
-	sort.Strings(files)
-	if len(files) == 0 {
-		return nil, fmt.Errorf("%s: no images (png, jpg, tif)", dir)
-	}
-	return files, nil
+	return err
 }
 
 // maskFiles maps stems to mask files in dir.
@@ -157,11 +144,17 @@ func runScore(ctx context.Context, args []string, out io.Writer) error {
 	ref := fs.String("ref", "", "folder of reference masks with the same stems")
 	csvPath := fs.String("out", "", "write per-sample scores to this CSV")
 	asJSON := fs.Bool("json", false, "print one JSON object (n, dice_mean, hd95_mean, ...)")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := require("pred", *pred, "ref", *ref); err != nil {
 		return err
+	}
+	if *csvPath != "" {
+		if err := checkOutput(*csvPath, *force, scoresCSV); err != nil {
+			return err
+		}
 	}
 	pf, err := maskFiles(*pred)
 	if err != nil {
@@ -216,6 +209,7 @@ func runData(ctx context.Context, args []string, out io.Writer) error {
 	size := fs.Int("size", 64, "image side in pixels")
 	seed := fs.Uint64("seed", 1, "seed")
 	dir := fs.String("out", "", "output folder (images/, masks/)")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -224,6 +218,9 @@ func runData(ctx context.Context, args []string, out io.Writer) error {
 	}
 	ds, err := imageset.Synth(*party, *n, *size, *seed)
 	if err != nil {
+		return err
+	}
+	if err := checkSynthOutput(*dir, ds.Names(), *force); err != nil {
 		return err
 	}
 	if err := imageset.WriteFolderPair(*dir, ds.Samples); err != nil {

@@ -205,12 +205,28 @@ func csvAndPlot(dst string) (csvPath, pngPath string) {
 	return dst, strings.TrimSuffix(dst, filepath.Ext(dst)) + ".png"
 }
 
+// checkCSVAndPlot checks both files a sweep or sample writes.
+func checkCSVAndPlot(dst string, force bool, kind outputKind) error {
+	csvPath, pngPath := csvAndPlot(dst)
+	if csvPath == pngPath {
+		return usageErr("--out %s: the CSV and its plot would be the same file (give a .csv name)", dst)
+	}
+	if err := checkOutput(csvPath, force, kind); err != nil {
+		return err
+	}
+	return checkOutput(pngPath, force, pngOutput)
+}
+
 func runStitchSweep(args []string, out io.Writer) error {
 	fs := newFlags("stitch sweep", out)
 	load := stitchedEval(fs)
 	dst := fs.String("out", "sweep.csv", "CSV to write (a PNG plot is written next to it)")
 	batch := fs.Int("batch", 16, "images per forward pass")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkCSVAndPlot(*dst, *force, sweepCSV); err != nil {
 		return err
 	}
 	s, samples, _, err := load()
@@ -241,7 +257,11 @@ func runStitchSample(args []string, out io.Writer) error {
 	per := fs.Int("per", 3, "networks drawn per number of stitched switches")
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	batch := fs.Int("batch", 16, "images per forward pass")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkCSVAndPlot(*dst, *force, sampleCSV); err != nil {
 		return err
 	}
 	s, samples, _, err := load()
@@ -286,11 +306,15 @@ func runStitchRQ1(args []string, out io.Writer) error {
 	var csvs labelledFiles
 	fs.Var(&csvs, "csv", "LABEL=FILE: a CSV of `suture stitch sample` (repeat for each run, e.g. direct=a.csv double=b.csv)")
 	dst := fs.String("out", "rq1.png", "plot of all runs")
+	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if len(csvs.files) == 0 {
 		return usageErr("give at least one --csv LABEL=FILE")
+	}
+	if err := checkOutput(*dst, *force, pngOutput); err != nil {
+		return err
 	}
 	var runs [][]experiment.SampleRow
 	fmt.Fprintf(out, "%-10s %6s %10s %10s %10s %10s %14s\n", "run", "nets", "0-25%", "25-50%", "50-75%", "75-100%", ">= 50% (n)")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"image"
-	"image/png"
 
 	"suture/tensor"
 )
@@ -41,7 +40,8 @@ func ReadMask(path string) (*tensor.Tensor, error) {
 }
 
 // WriteMask writes a binary mask (h*w values 0 or 1, row-major) as an 8-bit
-// grey PNG with 0 and 255, atomically.
+// grey PNG with 0 and 255, atomically, marked as written by Suture
+// (WrittenBySuture).
 func WriteMask(path string, mask []uint8, h, w int) error {
 	if h < 1 || w < 1 || len(mask) != h*w {
 		return fmt.Errorf("imageset: WriteMask %s: %d values for %dx%d", path, len(mask), h, w)
@@ -57,7 +57,7 @@ func WriteMask(path string, mask []uint8, h, w int) error {
 		}
 	}
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
+	if err := encodePNG(&buf, img); err != nil {
 		return fmt.Errorf("imageset: encode %s: %w", path, err)
 	}
 	return writeFileAtomic(path, buf.Bytes())
@@ -73,14 +73,14 @@ func Resize(x *tensor.Tensor, h, w int) (*tensor.Tensor, error) { return resizeA
 
 // WriteLabels writes a class map (h*w class indices, row-major) as an 8-bit
 // grey PNG whose values are the indices (nnU-Net's convention for label
-// images), atomically.
+// images), atomically, marked as written by Suture (WrittenBySuture).
 func WriteLabels(path string, classes []uint8, h, w int) error {
 	if h < 1 || w < 1 || len(classes) != h*w {
 		return fmt.Errorf("imageset: WriteLabels %s: %d values for %dx%d", path, len(classes), h, w)
 	}
 	img := &image.Gray{Pix: classes, Stride: w, Rect: image.Rect(0, 0, w, h)}
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
+	if err := encodePNG(&buf, img); err != nil {
 		return fmt.Errorf("imageset: WriteLabels %s: %w", path, err)
 	}
 	return writeFileAtomic(path, buf.Bytes())

@@ -7,7 +7,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"image"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -52,7 +51,7 @@ func WriteFolderPair(dir string, samples []Sample) error {
 			{filepath.Join(mskDir, s.Name+".png"), maskImage(s)},
 		} {
 			buf.Reset()
-			if err := png.Encode(&buf, f.img); err != nil {
+			if err := encodePNG(&buf, f.img); err != nil {
 				return fmt.Errorf("imageset: encode %s: %w", f.path, err)
 			}
 			if err := writeFileAtomic(f.path, buf.Bytes()); err != nil {
