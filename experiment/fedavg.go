@@ -73,6 +73,9 @@ func FedAvg(ctx context.Context, b kernels.Backend, spec FedSpec, ev func(TrainE
 	run := ckpt.RunInfo{Data: spec.Data[0] + "||" + spec.Data[1], Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Seed}
 	var models [2]*unet.Model
 	var trainers [2]*unet.Trainer
+	if err := kernels.UsePrecision(b, spec.Opts.Precision); err != nil {
+		return nil, err
+	}
 	for i := range models {
 		// Both parties start from the same weights (seed spec.Seed).
 		if models[i], err = unet.NewModel(b, cfg, spec.Seed); err != nil {

@@ -124,6 +124,9 @@ func FedAvgParty(ctx context.Context, b kernels.Backend, spec FedSpec, p int, ex
 	} else if m, err = unet.NewModel(b, cfg, spec.Seed); err != nil {
 		return nil, err
 	}
+	if err := kernels.UsePrecision(b, opts.Precision); err != nil {
+		return nil, err
+	}
 	tr, err := unet.NewTrainer(m, opts)
 	if err != nil {
 		return nil, err

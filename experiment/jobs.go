@@ -197,6 +197,18 @@ func unetOpts(u UNetPlan, epochs int) unet.TrainOptions {
 	return o
 }
 
+// withPrecision sets the plan's precision on U-Net training options.
+func withPrecision(o unet.TrainOptions, p string) unet.TrainOptions {
+	o.Precision = kernels.Precision(p).Stored()
+	return o
+}
+
+// withStitchPrecision sets the plan's precision on stitch-training options.
+func withStitchPrecision(o stitch.TrainOptions, p string) stitch.TrainOptions {
+	o.Precision = kernels.Precision(p).Stored()
+	return o
+}
+
 // stitchOpts are the stitch-training options of plan settings s.
 func stitchOpts(s StitchPlan, seed uint64) stitch.TrainOptions {
 	mode, _ := stitch.ParseMode(s.Mode) // checked by Plan.Validate
@@ -256,7 +268,7 @@ func (g *graph) modelJob(ap string, f int) *Job {
 			Parties: parties, Resume: []string{"last.ckpt"}}
 		j.run = func(ctx context.Context, env *jobEnv) error {
 			spec := TrainSpec{Dir: env.dir, Size: st.Data[0].Size, Fold: f, SplitSeed: p.SplitSeed, Seed: st.Seed,
-				Opts: unetOpts(st.UNet, st.UNet.Epochs), Features: st.UNet.Features, Loader: env.load, Resume: exists(filepath.Join(env.dir, "last.ckpt"))}
+				Opts: withPrecision(unetOpts(st.UNet, st.UNet.Epochs), p.Precision), Features: st.UNet.Features, Loader: env.load, Resume: exists(filepath.Join(env.dir, "last.ckpt"))}
 			for _, d := range st.Data {
 				spec.Data = append(spec.Data, d.Data)
 			}
@@ -283,7 +295,7 @@ func (g *graph) modelJob(ap string, f int) *Job {
 			Model: "last.ckpt", settings: st, Parties: []string{on}, Inputs: []JobFile{{base, base.Model}}, Resume: []string{"last.ckpt"}}
 		j.run = func(ctx context.Context, env *jobEnv) error {
 			spec := TrainSpec{Dir: env.dir, Data: []string{st.Data.Data}, Size: st.Data.Size, Fold: f, SplitSeed: p.SplitSeed,
-				Seed: st.Seed, Opts: unetOpts(st.UNet, st.FineTune.Epochs), Loader: env.load, Resume: exists(filepath.Join(env.dir, "last.ckpt")),
+				Seed: st.Seed, Opts: withPrecision(unetOpts(st.UNet, st.FineTune.Epochs), p.Precision), Loader: env.load, Resume: exists(filepath.Join(env.dir, "last.ckpt")),
 				FineTune: &FineTuneSpec{From: env.path(base, base.Model), LRFactor: st.FineTune.LRFactor, WarmupEpochs: st.FineTune.WarmupEpochs}}
 			_, err := Train(ctx, env.b, spec, trainProgress(env))
 			return err
@@ -305,7 +317,7 @@ func (g *graph) modelJob(ap string, f int) *Job {
 				return FedSpec{}, fmt.Errorf("federated averaging needs one image size: parties a and b have sizes %d and %d", st.Data[0].Size, st.Data[1].Size)
 			}
 			return FedSpec{Dir: dir, Data: [2]string{st.Data[0].Data, st.Data[1].Data}, Size: st.Data[0].Size, Fold: f,
-				SplitSeed: p.SplitSeed, Seed: st.Seed, Seeds: st.Seeds, Opts: unetOpts(st.UNet, st.Fed.Rounds), Features: st.UNet.Features,
+				SplitSeed: p.SplitSeed, Seed: st.Seed, Seeds: st.Seeds, Opts: withPrecision(unetOpts(st.UNet, st.Fed.Rounds), p.Precision), Features: st.UNet.Features,
 				Weighting: st.Fed.Weighting, Loader: load}, nil
 		}
 		j.run = func(ctx context.Context, env *jobEnv) error {
@@ -346,7 +358,7 @@ func (g *graph) stitchJob(ap string, f int) *Job {
 	j.run = func(ctx context.Context, env *jobEnv) error {
 		out := filepath.Join(env.dir, "stitched.ckpt")
 		spec := StitchSpec{Out: out, A: env.path(ja, ja.Model), B: env.path(jb, jb.Model), Data: st.Data.Data, Size: st.Data.Size,
-			Fold: f, SplitSeed: p.SplitSeed, Split: "train", Points: st.Stitch.Points, Opts: stitchOpts(st.Stitch, st.Seed), Loader: env.load,
+			Fold: f, SplitSeed: p.SplitSeed, Split: "train", Points: st.Stitch.Points, Opts: withStitchPrecision(stitchOpts(st.Stitch, st.Seed), p.Precision), Loader: env.load,
 			Resume: exists(out)}
 		_, err := StitchTrain(ctx, env.b, spec, func(e StitchEvent) {
 			if e.Kind == "step" && e.Progress.Iters > 0 {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"suture/kernels"
 	"suture/stitch"
 	"suture/unet"
 )
@@ -76,6 +77,10 @@ type Plan struct {
 	Seeds    SeedPlan     `json:"seeds"`
 	// EvalBatch is the number of images per forward pass when scoring.
 	EvalBatch int `json:"eval_batch"`
+	// Precision of the trainings' convolutions and GEMMs: "" or "fp32",
+	// or "bf16" (kernels.Precision). Recorded in every checkpoint; scoring
+	// runs FP32.
+	Precision string `json:"precision,omitempty"`
 }
 
 // Party is one party's dataset.
@@ -202,6 +207,11 @@ func (p *Plan) Validate() error {
 func (p *Plan) ValidateSettings() error {
 	if p.Name == "" || strings.ContainsAny(p.Name, "/\\\n") {
 		return fmt.Errorf("plan: name %q must be non-empty, one line, without slashes", p.Name)
+	}
+	if p.Precision != "" {
+		if _, err := kernels.ParsePrecision(p.Precision); err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
 	}
 	for _, party := range []Party{p.A, p.B} {
 		if party.Data == "" {

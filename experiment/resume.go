@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"suture/io/ckpt"
+	"suture/kernels"
 	"suture/stitch"
 	"suture/unet"
 )
@@ -24,6 +25,15 @@ func keep[T comparable](err *error, name string, given, run T) T {
 		*err = fmt.Errorf("%s %v contradicts the run's %v (a resumed run keeps the settings of its checkpoint)", name, given, run)
 	}
 	return run
+}
+
+// keepPrecision is keep for a precision, where "" (not given, or FP32 as
+// stored) and "fp32" are the same.
+func keepPrecision(err *error, given, run kernels.Precision) kernels.Precision {
+	if given != "" && given.OrFP32() != run.OrFP32() && *err == nil {
+		*err = fmt.Errorf("precision %s contradicts the run's %s (a resumed run keeps the settings of its checkpoint)", given, run.OrFP32())
+	}
+	return run.Stored()
 }
 
 // resumeRunInfo merges the spec's run identity into the checkpoint's.
@@ -56,6 +66,7 @@ func resumeUNetOptions(err *error, given, run unet.TrainOptions, fineTune bool) 
 	o.NoAugment = keep(err, "no-augmentation", given.NoAugment, run.NoAugment)
 	o.Augment = keep(err, "augmentation", given.Augment, run.Augment)
 	o.Patch = keep(err, "patch", given.Patch, run.Patch)
+	o.Precision = keepPrecision(err, given.Precision, run.Precision)
 	o.Budget = given.Budget
 	return o
 }
@@ -76,6 +87,7 @@ func resumeStitchOptions(err *error, given, run stitch.TrainOptions) stitch.Trai
 	o.WeightDecay = keep(err, "weight decay", given.WeightDecay, run.WeightDecay)
 	o.Seed = keep(err, "seed", given.Seed, run.Seed)
 	o.Mirror = keep(err, "mirroring", given.Mirror, run.Mirror)
+	o.Precision = keepPrecision(err, given.Precision, run.Precision)
 	return o
 }
 

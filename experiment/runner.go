@@ -141,6 +141,9 @@ func RunPlan(ctx context.Context, p *Plan, dir string, o RunOptions) error {
 		if err != nil {
 			return err
 		}
+		if err := kernels.UsePrecision(b, kernels.Precision(p.Precision)); err != nil {
+			return fmt.Errorf("plan %s: %w", p.Name, err)
+		}
 		backends <- b
 	}
 	cache := &dataCache{}

@@ -121,6 +121,10 @@ func StitchTrain(ctx context.Context, b kernels.Backend, spec StitchSpec, ev fun
 		}
 	}
 	s.Meta.Run = ckpt.RunInfo{Data: spec.Data, Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Opts.Seed}
+	spec.Opts.Precision = spec.Opts.Precision.Stored()
+	if err := kernels.UsePrecision(b, spec.Opts.Precision); err != nil {
+		return nil, err
+	}
 	tr, err := stitch.NewTrainer(s.M, spec.Opts)
 	if err != nil {
 		return nil, err

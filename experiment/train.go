@@ -281,6 +281,10 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 			return nil, err
 		}
 	}
+	opts.Precision = opts.Precision.Stored()
+	if err := kernels.UsePrecision(b, opts.Precision); err != nil {
+		return nil, err
+	}
 	tr, err := unet.NewTrainer(m, opts)
 	if err != nil {
 		return nil, err

@@ -46,6 +46,9 @@ type TrainOptions struct {
 	WeightDecay   float32
 	Seed          uint64
 	Mirror        bool // random flips of the training images
+	// Precision of the convolutions and GEMMs (kernels.Precision; "" is
+	// FP32). Weights, optimizer state and the loss stay float32.
+	Precision kernels.Precision `json:",omitempty"`
 }
 
 // DefaultTrainOptions returns the defaults used by the CLI.

@@ -46,6 +46,9 @@ type TrainOptions struct {
 	// schedule's own value (LRAt).
 	WarmupEpochs int     `json:",omitempty"`
 	WarmupFrom   float32 `json:",omitempty"`
+	// Precision of the convolutions and GEMMs (kernels.Precision; "" is
+	// FP32). Weights, optimizer state, norms and the loss stay float32.
+	Precision kernels.Precision `json:",omitempty"`
 }
 
 // LRAt is the learning rate of epoch e (from 0): nnU-Net's poly schedule

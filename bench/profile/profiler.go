@@ -209,6 +209,12 @@ func (p *Profiler) now() int64 { return int64(time.Since(p.base)) }
 // Name implements kernels.Backend: the wrapped backend's name.
 func (p *Profiler) Name() string { return p.inner.Name() }
 
+// SetPrecision implements kernels.PrecisionSetter for the wrapped backend.
+func (p *Profiler) SetPrecision(pr kernels.Precision) error { return kernels.SetPrecision(p.inner, pr) }
+
+// Precision implements kernels.PrecisionSetter for the wrapped backend.
+func (p *Profiler) Precision() kernels.Precision { return kernels.PrecisionOf(p.inner) }
+
 // ---- kernels.Profiler
 
 // Enter implements kernels.Profiler.

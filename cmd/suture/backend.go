@@ -55,19 +55,22 @@ func pickBackend(name string, get func(string) (kernels.Backend, error), names [
 	return get("cpu")
 }
 
+// precisionUsage is the help of every --precision flag.
+const precisionUsage = "arithmetic of the convolutions and GEMMs: fp32, or bf16 (bfloat16 operands, float32 sums; needs AVX512_BF16); weights, optimizer state, norms and losses stay float32"
+
 // precisionFlag adds --precision and returns a function that applies it to
 // a backend (bf16: a CPU with AVX512_BF16 and the cpu backend; see
 // kernels.Precision).
 func precisionFlag(fs interface {
 	String(name, value, usage string) *string
 }) func(kernels.Backend) (kernels.Precision, error) {
-	name := fs.String("precision", "fp32", "arithmetic of the convolutions and GEMMs: fp32, or bf16 (bfloat16 operands, float32 sums; needs AVX512_BF16)")
+	name := fs.String("precision", "fp32", precisionUsage)
 	return func(b kernels.Backend) (kernels.Precision, error) {
 		p, err := kernels.ParsePrecision(*name)
-		if err == nil {
-			err = kernels.SetPrecision(b, p)
-		}
 		if err != nil {
+			return "", usageErr("--precision: %v", err)
+		}
+		if err := kernels.SetPrecision(b, p); err != nil {
 			return "", fmt.Errorf("--precision: %w", err)
 		}
 		return p, nil

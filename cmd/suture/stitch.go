@@ -48,6 +48,7 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	resume := fs.Bool("resume", false, "continue training the stitches in --out (its base networks must be --a and --b)")
 	force := fs.Bool("force", false, "overwrite --out if it exists")
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size")
+	precision := fs.String("precision", "fp32", precisionUsage)
 	mkBackend := backendFlag(fs)
 	startProfile := profileFlag(fs, "the stitch training")
 	profileRun := runProfileFlag(fs)
@@ -75,7 +76,11 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	if _, err := (&experiment.Partition{}).Subset(*split); err != nil {
 		return usageErr("--split: %v", err)
 	}
-	opts.Mode, opts.LR, opts.WeightDecay = m, float32(*lr), float32(*wd)
+	prec, err := kernels.ParsePrecision(*precision)
+	if err != nil {
+		return usageErr("--precision: %v", err)
+	}
+	opts.Mode, opts.LR, opts.WeightDecay, opts.Precision = m, float32(*lr), float32(*wd), prec.Stored()
 	b, err := mkBackend()
 	if err != nil {
 		return err
@@ -105,6 +110,7 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 			{"batch", opts.BatchSize, p.BatchSize},
 			{"iters", opts.ItersPerEpoch, p.ItersPerEpoch},
 			{"points", *points, prev.Points},
+			{"precision", prec, p.Precision.OrFP32()},
 			{"fold", *fold, prev.Fold},
 			{"split-seed", *splitSeed, prev.SplitSeed},
 		}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"suture/experiment"
+	"suture/kernels"
 	"suture/unet"
 )
 
@@ -51,6 +52,7 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	resume := fs.Bool("resume", false, "continue the run in RUNDIR (from last.ckpt)")
 	force := fs.Bool("force", false, "discard a run already in RUNDIR and start over")
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size (0: as stored)")
+	precision := fs.String("precision", "fp32", precisionUsage)
 	mkBackend := backendFlag(fs)
 	startProfile := profileFlag(fs, "the training")
 	profileRun := runProfileFlag(fs)
@@ -75,7 +77,11 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return usageErr("--features: %v", err)
 	}
-	opts.LR, opts.Budget, opts.NoAugment = float32(*lr), *budget, *noAug
+	prec, err := kernels.ParsePrecision(*precision)
+	if err != nil {
+		return usageErr("--precision: %v", err)
+	}
+	opts.LR, opts.Budget, opts.NoAugment, opts.Precision = float32(*lr), *budget, *noAug, prec.Stored()
 	b, err := mkBackend()
 	if err != nil {
 		return err
@@ -101,6 +107,7 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 			{"iters", opts.ItersPerEpoch, prev.Opts.ItersPerEpoch},
 			{"lr", float32(*lr), prev.Opts.LR},
 			{"no-augment", *noAug, prev.Opts.NoAugment},
+			{"precision", prec, prev.Opts.Precision.OrFP32()},
 			{"features", fmt.Sprint(f), fmt.Sprint(prev.Features)},
 			{"fold", *fold, prev.Fold},
 			{"seed", *seed, prev.Seed},

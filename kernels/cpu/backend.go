@@ -43,13 +43,17 @@ func New(threads int) *Backend {
 // of strided convs), Winograd's tile products (3x3 forward and
 // backward-data) and the direct weight gradients. The direct forward
 // kernels, the 1x1 strips, norms, element-wise ops and losses stay FP32.
-// It is an error on a CPU without AVX512_BF16 and on the reference backend.
+// It is an error on a CPU without AVX512_BF16, when another path than
+// avx512 is forced, and on the reference backend.
 func (b *Backend) SetBF16(on bool) error {
 	if on && !b.fast {
 		return fmt.Errorf("bf16: the reference backend %s runs FP32 only", b.name)
 	}
 	if on && !HasBF16() {
 		return fmt.Errorf("bf16: this CPU (%s) lacks AVX512_BF16", CPUModel())
+	}
+	if on && CurrentISA() != ISAAVX512 {
+		return fmt.Errorf("bf16: needs the %s path, and this process runs %s (%s forces it)", ISAAVX512, CurrentISA(), ISAEnv)
 	}
 	b.bf16 = on
 	return nil
