@@ -575,6 +575,10 @@ func (b *Backend) Softmax(p, x *tensor.Tensor) error {
 		return err
 	}
 	n, k, s := classDims(x)
+	if b.fast {
+		b.softmaxLoss(p.Data, x.Data, nil, n, k, s)
+		return nil
+	}
 	softmaxRef(p.Data, x.Data, n, k, s)
 	return nil
 }
@@ -610,6 +614,9 @@ func (b *Backend) SoftmaxCrossEntropy(p, x, target *tensor.Tensor) (float64, err
 	n, k, s := classDims(x)
 	if err := checkTargets(op, target, k); err != nil {
 		return 0, err
+	}
+	if b.fast {
+		return b.softmaxLoss(p.Data, x.Data, target.Data, n, k, s), nil
 	}
 	return crossEntropyRef(p.Data, x.Data, target.Data, n, k, s), nil
 }
