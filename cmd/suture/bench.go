@@ -37,6 +37,12 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *asJSON && *gobench {
+		return usageErr("--json and --gobench: choose one output format")
+	}
+	if *gobench && *vsTorch {
+		return usageErr("--gobench prints Suture's samples only: run the PyTorch reference without it")
+	}
 	if *reps < 1 || *warmup < 1 {
 		return usageErr("--reps %d, --warmup %d: want at least 1 of each", *reps, *warmup)
 	}
@@ -77,9 +83,6 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 			return err // says how to install it; nothing is installed here
 		}
 	}
-	if *asJSON && *gobench {
-		return usageErr("--json and --gobench: choose one output format")
-	}
 	opts := bench.Options{Reps: *reps, Warmup: *warmup, MinSample: *minSample, Precision: string(prec)}
 	table := !*asJSON && !*gobench
 	if !onDevice {
@@ -116,9 +119,6 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 		return errInterrupted
 	}
 	if *gobench {
-		if *vsTorch {
-			return usageErr("--gobench prints Suture's samples only: run the PyTorch reference without it")
-		}
 		return bench.WriteGoBench(out, cpu.CPUModel(), results)
 	}
 	if *vsTorch && onDevice {

@@ -23,7 +23,8 @@ const (
 	ISAAVX512 ISA = "avx512"
 )
 
-// ISAEnv is the environment variable that forces a path: ref, avx2 or avx512.
+// ISAEnv is the environment variable that forces a path: ref, avx2 or
+// avx512 (any case; empty is the same as unset).
 const ISAEnv = "SUTURE_ISA"
 
 // useAVX512 selects the AVX-512 kernels where one exists; it implies useAsm.
@@ -35,11 +36,11 @@ var useAVX512 = avx512Available
 var isaEnvErr error
 
 func init() {
-	v, ok := os.LookupEnv(ISAEnv)
-	if !ok {
-		return
+	v := strings.ToLower(strings.TrimSpace(os.Getenv(ISAEnv)))
+	if v == "" {
+		return // unset or empty: the best path this CPU has
 	}
-	if err := SetISA(ISA(strings.TrimSpace(v))); err != nil {
+	if err := SetISA(ISA(v)); err != nil {
 		isaEnvErr = fmt.Errorf("%s=%s: %w", ISAEnv, v, err)
 	}
 }
