@@ -48,7 +48,7 @@ type DistillSpec struct {
 	// term only.
 	Unlabelled string
 	// Student is "" or "a": network A of the teacher, architecture and
-	// weights; otherwise a JSON file, an nnU-Net plans.json (it has
+	// weights ("b": network B, for party b's perspective); otherwise a JSON file, an nnU-Net plans.json (it has
 	// "configurations") or Suture's own config, for a new network with
 	// weights from Seed.
 	Student string
@@ -258,7 +258,10 @@ func LoadUnlabelled(dir string) ([]unet.Sample, error) {
 // weights to start from.
 func studentConfig(spec string, tc *Teacher) (*unet.Config, map[string]*tensor.Tensor, *unet.Inference, error) {
 	a := tc.S.A
-	if spec == "" || spec == "a" {
+	if spec == "b" {
+		a = tc.S.B
+	}
+	if spec == "" || spec == "a" || spec == "b" {
 		cfg := *a.Config
 		host, err := a.Params.Host()
 		if err != nil {

@@ -309,3 +309,57 @@ func TestDistillBadInput(t *testing.T) {
 		}
 	}
 }
+
+// The plan setting: off, a plan's jobs and keys are as before (the
+// committed plans have no "distill" key); on, every stitched approach gets
+// a distilled student from its s1 stitch-ensemble, scored on both test
+// sets and compared against the own model, a & b and the teacher.
+func TestDistillPlan(t *testing.T) {
+	p := QuickPlan("quick-d", "synth:a", "synth:b")
+	p.Folds, p.Approaches = []int{0}, []string{ApA, ApB, ApEns, ApStitchA}
+	enc, _ := p.Encode()
+	if bytes.Contains(enc, []byte("\"distill\"")) {
+		t.Error("a plan without the setting writes a distill key")
+	}
+	off := buildGraph(p)
+	p.Distill = DefaultDistillPlan(p)
+	p.Distill.Epochs, p.Distill.Iters, p.Distill.Batch = 1, 2, 4
+	on := buildGraph(p)
+	for _, j := range off.jobs {
+		if k := on.byID[j.ID]; k == nil || k.Key != j.Key {
+			t.Errorf("job %s changed with the distill setting on", j.ID)
+		}
+	}
+	if len(on.jobs) != len(off.jobs)+3 { // distill + its two tests
+		t.Errorf("%d jobs with the setting on, %d off: want 3 more", len(on.jobs), len(off.jobs))
+	}
+	dir := t.TempDir()
+	if err := RunPlan(context.Background(), p, filepath.Join(dir, "res"), RunOptions{Workers: 1, Backend: oneThread}); err != nil {
+		t.Fatal(err)
+	}
+	dj := on.byID["fold 0: distill distil(a <-[a]-> b)"]
+	var sel Selection
+	if err := readJSON(filepath.Join(dir, "res", on.byID["select stitch-ensembles"].Dir, "selection.json"), &sel); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ReadDistillMeta(filepath.Join(dir, "res", dj.Dir, "student.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("stitch-ensemble:%d", sel.Picks[ApStitchA]["s1"][0]); m.Net != want || m.Student != "a" {
+		t.Errorf("student distilled from %s (student %s), want %s of s1 (student a)", m.Net, m.Student, want)
+	}
+	if _, err := Report(filepath.Join(dir, "res"), filepath.Join(dir, "rep")); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "rep", "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| `distil(a <-[a]-> b)` |", "| own | `a` | `distil(a <-[a]-> b)` |", "| distil | `a & b` | `distil(a <-[a]-> b)` |",
+		"| distil | `a <-[a]-> b (s1)` | `distil(a <-[a]-> b)` |", "**Distillation**", "temperature 2"} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+}

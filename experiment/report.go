@@ -42,6 +42,9 @@ func reportedApproaches(p *Plan, sel *Selection) []reported {
 			out = append(out, reported{name: fmt.Sprintf("%s (%s)", ap, s), approach: ap, strategy: s})
 		}
 	}
+	for _, d := range p.distilled() {
+		out = append(out, reported{name: d[0], approach: d[0]})
+	}
 	return out
 }
 
@@ -55,8 +58,10 @@ type perspective struct {
 
 func perspectives() []perspective {
 	return []perspective{
-		{"a", "b", ApA, []string{ApA, ApB, ApBtoA, ApEns, ApEnsA, ApFed, ApPooled, ApStitchA, ApStitchAF}, ApBtoA},
-		{"b", "a", ApB, []string{ApB, ApA, ApAtoB, ApEns, ApEnsB, ApFed, ApPooled, ApStitchB, ApStitchBF}, ApAtoB},
+		{"a", "b", ApA, []string{ApA, ApB, ApBtoA, ApEns, ApEnsA, ApFed, ApPooled, ApStitchA, ApStitchAF,
+			DistilledName(ApStitchA), DistilledName(ApStitchAF)}, ApBtoA},
+		{"b", "a", ApB, []string{ApB, ApA, ApAtoB, ApEns, ApEnsB, ApFed, ApPooled, ApStitchB, ApStitchBF,
+			DistilledName(ApStitchB), DistilledName(ApStitchBF)}, ApAtoB},
 	}
 }
 
@@ -166,6 +171,19 @@ func (d *reportData) family(pv perspective, metric string) ([]comparisonRow, err
 			if has(other) {
 				rows = append(rows, comparisonRow{group: "F5", ref: other, alt: se})
 			}
+		}
+	}
+	// Distilled students (docs/distill.md) against a & b and their teacher
+	// (the s1 stitch-ensemble); against the own model they are in "own".
+	for _, dd := range d.plan.distilled() {
+		if !slices.Contains(pv.feasible, dd[0]) {
+			continue
+		}
+		if has(ApEns) {
+			rows = append(rows, comparisonRow{group: "distil", ref: ApEns, alt: dd[0]})
+		}
+		if teacher := dd[1] + " (s1)"; has(teacher) {
+			rows = append(rows, comparisonRow{group: "distil", ref: teacher, alt: dd[0]})
 		}
 	}
 	// One Holm family over all rows: run each comparison alone, then adjust.
@@ -281,6 +299,10 @@ func Report(dir, out string) (*ReportResult, error) {
 		"test part, likewise for b. Stitch-ensembles are named by the strategy that chose them: %s.\n\n",
 		p.UNet.Epochs, p.UNet.Batch, p.UNet.LR, p.FineTune.Epochs, p.FineTune.LRFactor, p.FineTune.WarmupEpochs, p.Fed.Rounds,
 		p.Fed.Weighting, p.Stitch.Mode, p.Stitch.Epochs, p.Stitch.Points, strategyLegend())
+	if dp := p.Distill; dp != nil {
+		w("Distilled students `distil(X)`: the stitching party's own network distilled from X's stitch-ensemble chosen by s1, "+
+			"%d epochs (lr x%g), temperature %g, alpha %g (docs/distill.md).\n\n", dp.Epochs, dp.LRFactor, dp.Temperature, dp.Alpha)
+	}
 
 	// Table of every approach on both test sets.
 	w("## Every approach on both test sets\n\n")
@@ -493,6 +515,25 @@ func (d *reportData) writeFindings(b *bytes.Buffer, fam map[string]map[string][]
 			for _, r := range fam[pv.party]["dice"] {
 				if r.group == "F5" && r.ref == alt {
 					w("    - stitch-ensemble `%s` against `%s`: %s (stitch-ensemble %s).\n", r.alt, alt, line(r.c, "Dice"), strings.Trim(verdict(r.c, "dice"), "*"))
+				}
+			}
+		}
+	}
+	if dist := d.plan.distilled(); len(dist) > 0 {
+		w("- **Distillation** (one U-Net of the party's own size from the s1 stitch-ensemble; see the `own` and `distil` rows), by Dice on the own test set:\n")
+		for _, pv := range perspectives() {
+			for _, dd := range dist {
+				if !slices.Contains(pv.feasible, dd[0]) {
+					continue
+				}
+				for _, ref := range []string{pv.own, ApEns, dd[1] + " (s1)"} {
+					group := "distil"
+					if ref == pv.own {
+						group = "own"
+					}
+					if c, ok := find(pv.party, "dice", group, ref, dd[0]); ok {
+						w("  - party %s: `%s` against `%s`: %s (%s).\n", pv.party, dd[0], ref, line(c, "Dice"), verdict(c, "dice"))
+					}
 				}
 			}
 		}
