@@ -29,10 +29,14 @@ type NetCost struct {
 // CostOptions set the throughput measurement.
 type CostOptions struct {
 	Batch, Rounds int
+	// Own is the party whose network heads the table: "a" (default,
+	// network A of the teacher) or "b" (network B).
+	Own string
 }
 
-// DistillCost measures party a's network, the plain ensemble a & b, the
-// teacher stitch-ensemble and the student on inputs of the teacher's size.
+// DistillCost measures the party's own network (o.Own), the plain ensemble
+// a & b, the teacher stitch-ensemble and the student on inputs of the
+// teacher's size.
 func DistillCost(ctx context.Context, b kernels.Backend, tc *Teacher, student *unet.Model, o CostOptions) ([]NetCost, error) {
 	if o.Batch < 1 || o.Rounds < 1 {
 		return nil, fmt.Errorf("cost: batch %d and rounds %d must be >= 1", o.Batch, o.Rounds)
@@ -62,8 +66,20 @@ func DistillCost(ctx context.Context, b kernels.Backend, tc *Teacher, student *u
 	stitchParams := countParams(st.AB.Params()) + countParams(st.BA.Params())
 	pa, pb := countParams(tc.S.A.Params.Params), countParams(tc.S.B.Params.Params)
 	ens := stitch.Ensemble(tc.S.M.Pairs())
+	own, pOwn, fOwn := tc.S.A, pa, fa
+	switch o.Own {
+	case "", "a":
+	case "b":
+		own, pOwn, fOwn = tc.S.B, pb, fb
+	default:
+		return nil, fmt.Errorf("cost: own network %q, want a or b", o.Own)
+	}
+	ownName := o.Own
+	if ownName == "" {
+		ownName = "a"
+	}
 	rows := []NetCost{
-		{Name: "a", Params: pa, GFLOP: fa / 1e9},
+		{Name: ownName, Params: pOwn, GFLOP: fOwn / 1e9},
 		{Name: "a & b", Params: pa + pb, GFLOP: (fa + fb) / 1e9},
 		{Name: "teacher " + tc.Net, Params: pa + pb + stitchParams, GFLOP: (fa + fb + stitchFlops) / 1e9},
 		{Name: "student", Params: countParams(student.Params.Params), GFLOP: fs / 1e9},
@@ -84,7 +100,7 @@ func DistillCost(ctx context.Context, b kernels.Backend, tc *Teacher, student *u
 		return func() error { _, err := g.Forward(t, xv); return err }
 	}
 	runs := []func() error{
-		unetFwd(tc.S.A.Graph),
+		unetFwd(own.Graph),
 		func() error { _, err := tc.S.M.Forward(t, ens, xv); return err },
 		func() error { _, err := tc.S.M.Forward(t, tc.Setting, xv); return err },
 		unetFwd(student.Graph),

@@ -357,9 +357,25 @@ func TestDistillPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| `distil(a <-[a]-> b)` |", "| own | `a` | `distil(a <-[a]-> b)` |", "| distil | `a & b` | `distil(a <-[a]-> b)` |",
-		"| distil | `a <-[a]-> b (s1)` | `distil(a <-[a]-> b)` |", "**Distillation**", "temperature 2"} {
+		"| distil | `a <-[a]-> b (s1)` | `distil(a <-[a]-> b)` |", "**Distillation**", "temperature 2", "## Cost of the distilled students"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
 		}
+	}
+	// The student has a's architecture: the same parameters and GFLOP;
+	// the teacher costs more than a & b.
+	rows := map[string]string{}
+	for _, l := range strings.Split(string(md), "\n") {
+		if f := strings.Split(l, " | "); len(f) == 4 && strings.HasPrefix(l, "| `distil(a <-[a]-> b)` |") {
+			rows[strings.TrimSpace(f[1])] = f[2] + " " + strings.TrimSuffix(f[3], " |")
+		}
+	}
+	teacher := rows["teacher stitch-ensemble:"+fmt.Sprint(sel.Picks[ApStitchA]["s1"][0])]
+	if rows["a"] == "" || rows["a"] != rows["student"] || teacher == "" || teacher == rows["a"] || rows["a & b"] == "" {
+		t.Errorf("cost rows %v: want the student's parameters and GFLOP equal to a's, the teacher's not", rows)
+	}
+	tm, err := os.ReadFile(filepath.Join(dir, "rep", "timings.md"))
+	if err != nil || !bytes.Contains(tm, []byte("images per second")) {
+		t.Errorf("timings.md lacks the images per second (%v)", err)
 	}
 }

@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 
 	"suture/experiment/metrics"
+	"suture/kernels/cpu"
+	"suture/unet"
 )
 
 // A reported approach: one of the plan's approaches, or a stitch-ensemble
@@ -397,12 +400,34 @@ func Report(dir, out string) (*ReportResult, error) {
 
 	d.writeFindings(&b, families)
 
+	costs, err := d.distillCosts(dir)
+	if err != nil {
+		return nil, err
+	}
+	var speed bytes.Buffer
+	if len(costs) > 0 {
+		w("## Cost of the distilled students\n\n")
+		w("Per %dx%d image, fold %d (the networks of the other folds have the same architectures); images per second, measured side by side, are in timings.md.\n\n",
+			costs[0].in[1], costs[0].in[2], costs[0].fold)
+		w("| student | network | parameters | GFLOP per image |\n|---|---|---|---|\n")
+		fmt.Fprintf(&speed, "\n## Cost of the distilled students: images per second\n\n"+
+			"CPU backend, all cores, batches of %d random images, forward without gradients, every network once per round, median of %d rounds.\n\n"+
+			"| student | network | images/s |\n|---|---|---|\n", p.EvalBatch, costRounds)
+		for _, c := range costs {
+			for _, r := range c.rows {
+				w("| `%s` | %s | %d | %.4f |\n", c.approach, r.Name, r.Params, r.GFLOP)
+				fmt.Fprintf(&speed, "| `%s` | %s | %.1f |\n", c.approach, r.Name, r.ImgPerSec)
+			}
+		}
+		w("\n")
+	}
+
 	path := filepath.Join(out, "report.md")
 	if err := writeText(path, &b); err != nil {
 		return nil, err
 	}
 	res.Files = append([]string{path}, res.Files...)
-	tpath, err := writeTimings(dir, out, d.g)
+	tpath, err := writeTimings(dir, out, d.g, speed.String())
 	if err != nil {
 		return nil, err
 	}
@@ -555,7 +580,7 @@ func meanSweep(sws []*Sweep) []float64 {
 
 // writeTimings writes timings.md: each job kind's machine time, from the
 // jobs' records (kept out of report.md, which must not change between runs).
-func writeTimings(dir, out string, g *graph) (string, error) {
+func writeTimings(dir, out string, g *graph, extra string) (string, error) {
 	sec := map[string]float64{}
 	count := map[string]int{}
 	var kinds []string
@@ -579,6 +604,52 @@ func writeTimings(dir, out string, g *graph) (string, error) {
 		fmt.Fprintf(&b, "| %s | %d | %.0f | %.2f |\n", k, count[k], sec[k], sec[k]/3600)
 	}
 	fmt.Fprintf(&b, "| total | | %.0f | %.2f |\n", total, total/3600)
+	b.WriteString(extra)
 	path := filepath.Join(out, "timings.md")
 	return path, writeText(path, &b)
+}
+
+// costRounds is the number of timed rounds of the report's cost table.
+const costRounds = 5
+
+// distCost is one distilled student's cost table.
+type distCost struct {
+	approach string
+	fold     int
+	in       [3]int
+	rows     []NetCost
+}
+
+// distillCosts measures every distilled student of the plan's first fold
+// beside the party's own network, a & b and its teacher.
+func (d *reportData) distillCosts(dir string) ([]distCost, error) {
+	p := d.plan
+	var out []distCost
+	for _, dd := range p.distilled() {
+		f := p.Folds[0]
+		dj := d.g.model[fmt.Sprintf("%s/%d", dd[0], f)]
+		sj := d.g.model[fmt.Sprintf("%s/%d", dd[1], f)]
+		if dj == nil || sj == nil {
+			return nil, fmt.Errorf("cost of %s: no jobs for fold %d", dd[0], f)
+		}
+		b := cpu.New(0)
+		picks := d.sel.Picks[dd[1]]["s1"]
+		if len(picks) == 0 {
+			return nil, fmt.Errorf("cost of %s: the selection has no s1 pick", dd[0])
+		}
+		tc, err := LoadTeacher(filepath.Join(dir, sj.Dir, sj.Model), b, fmt.Sprintf("stitch-ensemble:%d", picks[0]))
+		if err != nil {
+			return nil, err
+		}
+		st, err := unet.Load(filepath.Join(dir, dj.Dir, dj.Model), b)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := DistillCost(context.Background(), b, tc, st.Model, CostOptions{Batch: p.EvalBatch, Rounds: costRounds, Own: stitchedApproaches[dd[1]].party})
+		if err != nil {
+			return nil, fmt.Errorf("cost of %s: %w", dd[0], err)
+		}
+		out = append(out, distCost{approach: dd[0], fold: f, in: tc.S.Meta.Input, rows: rows})
+	}
+	return out, nil
 }
