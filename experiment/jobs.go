@@ -83,7 +83,7 @@ var Categories = []string{CatTrain, CatFineTune, CatStitch, CatEval}
 // no party's data.
 func (j *Job) Category() string {
 	switch j.Kind {
-	case "train", "pooled", "fedavg":
+	case "train", "pooled", "fedavg", "distill":
 		return CatTrain
 	case "finetune":
 		return CatFineTune
@@ -531,6 +531,8 @@ func (g *graph) testJob(ap string, f int, party string, sel *Job) *Job {
 	var nets []*Job
 	_, stitched := stitchedApproaches[ap]
 	switch {
+	case g.model[fmt.Sprintf("%s/%d", ap, f)] != nil && g.model[fmt.Sprintf("%s/%d", ap, f)].Kind == "distill":
+		nets = []*Job{g.model[fmt.Sprintf("%s/%d", ap, f)]}
 	case stitched:
 		nets = []*Job{g.stitchJob(ap, f)}
 	case ensembleOf[ap] != [2]string{}:
@@ -665,14 +667,75 @@ func buildGraph(p *Plan) *graph {
 		}
 	}
 	sel := g.selectJob(sweeps)
+	dist := p.distilled()
+	for _, f := range p.Folds {
+		for _, d := range dist {
+			g.distillJob(d[1], f, sel)
+		}
+	}
 	for _, f := range p.Folds {
 		for _, ap := range p.Approaches {
 			for _, party := range []string{"a", "b"} {
 				g.testJob(ap, f, party, sel)
 			}
 		}
+		for _, d := range dist {
+			for _, party := range []string{"a", "b"} {
+				g.testJob(d[0], f, party, sel)
+			}
+		}
 	}
 	return g
+}
+
+// distillJob adds the distillation of stitched approach ap on fold f: the
+// stitching party's own network (A of a <-[a]-> ..., B of ... <-[b]-> b)
+// distilled on its training part from the stitch-ensemble that strategy s1
+// selected on its validation part.
+func (g *graph) distillJob(ap string, f int, sel *Job) *Job {
+	p := g.plan
+	name := DistilledName(ap)
+	sa := stitchedApproaches[ap]
+	sj := g.stitchJob(ap, f)
+	type settings struct {
+		Data     partyData   `json:"data"`
+		Student  string      `json:"student"`
+		Strategy string      `json:"strategy"`
+		UNet     UNetPlan    `json:"unet"`
+		Distill  DistillPlan `json:"distill"`
+	}
+	st := settings{Data: g.data(sa.party, f), Student: sa.party, Strategy: "s1", UNet: p.UNet, Distill: *p.Distill}
+	j := &Job{ID: fmt.Sprintf("fold %d: distill %s", f, name), Kind: "distill", Approach: name, Fold: f, Deps: []*Job{sj, sel},
+		Model: "student.ckpt", settings: st, Parties: []string{sa.party},
+		Inputs: []JobFile{{sj, sj.Model}, {sel, "selection.json"}}, Resume: []string{"student.ckpt"}}
+	foldIndex := slices.Index(p.Folds, f)
+	j.run = func(ctx context.Context, env *jobEnv) error {
+		var s Selection
+		if err := readJSON(env.path(sel, "selection.json"), &s); err != nil {
+			return err
+		}
+		picks := s.Picks[ap][st.Strategy]
+		if foldIndex < 0 || len(picks) <= foldIndex {
+			return fmt.Errorf("selection.json holds no %s pick of %s for fold %d", st.Strategy, ap, f)
+		}
+		d := st.Distill
+		opts := unetOpts(st.UNet, d.Epochs)
+		opts.ItersPerEpoch, opts.BatchSize, opts.LR = d.Iters, d.Batch, float32(float64(st.UNet.LR)*d.LRFactor)
+		out := filepath.Join(env.dir, "student.ckpt")
+		spec := DistillSpec{Out: out, Teacher: env.path(sj, sj.Model), Net: fmt.Sprintf("stitch-ensemble:%d", picks[foldIndex]),
+			Data: st.Data.Data, Size: st.Data.Size, Fold: f, SplitSeed: p.SplitSeed, Student: st.Student, Seed: d.Seed, Opts: opts,
+			Temperature: d.Temperature, Alpha: d.Alpha, Loader: env.load, Resume: exists(out)}
+		_, err := Distill(ctx, env.b, spec, func(e DistillEvent) {
+			if e.Kind == "step" && e.Progress.Iters > 0 && e.Progress.Epochs > 0 {
+				pr := e.Progress
+				env.progress(float64(pr.Epoch*pr.Iters+pr.Iter) / float64(pr.Epochs*pr.Iters))
+			}
+		})
+		return err
+	}
+	g.add(j)
+	g.model[fmt.Sprintf("%s/%d", name, f)] = j
+	return j
 }
 
 func readJSON(path string, v any) error {

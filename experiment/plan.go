@@ -81,6 +81,46 @@ type Plan struct {
 	// or "bf16" (kernels.Precision). Recorded in every checkpoint; scoring
 	// runs FP32.
 	Precision string `json:"precision,omitempty"`
+	// Distill, when set, adds for every stitched approach its distilled
+	// student (DistilledName): the party's own network distilled from the
+	// stitch-ensemble that strategy s1 selected (docs/distill.md). Absent
+	// (the default), a plan's jobs, keys and report are as without it.
+	Distill *DistillPlan `json:"distill,omitempty"`
+}
+
+// DistillPlan are the distillation settings of a plan.
+type DistillPlan struct {
+	Epochs      int     `json:"epochs"`
+	Iters       int     `json:"iters_per_epoch"` // 0: one pass over the training part
+	Batch       int     `json:"batch"`
+	LRFactor    float64 `json:"lr_factor"` // times the unet lr (the student starts trained)
+	Temperature float64 `json:"temperature"`
+	Alpha       float64 `json:"alpha"`
+	Seed        uint64  `json:"seed"`
+}
+
+// DefaultDistillPlan is `suture distill`'s defaults for plan p.
+func DefaultDistillPlan(p *Plan) *DistillPlan {
+	return &DistillPlan{Epochs: p.UNet.Epochs, Batch: p.UNet.Batch, LRFactor: 0.1, Temperature: 2, Alpha: 1, Seed: 10}
+}
+
+// DistilledName is the approach of the student distilled from stitched
+// approach ap's selected stitch-ensemble: "distil(a <-[a]-> b)".
+func DistilledName(ap string) string { return "distil(" + ap + ")" }
+
+// distilled lists the distilled approaches of plan p with their stitched
+// approach, in the plan's order (none unless p.Distill is set).
+func (p *Plan) distilled() [][2]string {
+	if p.Distill == nil {
+		return nil
+	}
+	var out [][2]string
+	for _, ap := range p.Approaches {
+		if _, ok := stitchedApproaches[ap]; ok {
+			out = append(out, [2]string{DistilledName(ap), ap})
+		}
+	}
+	return out
 }
 
 // Party is one party's dataset.
@@ -263,6 +303,14 @@ func (p *Plan) ValidateSettings() error {
 		return fmt.Errorf("plan: stitch epochs %d and batch %d must be >= 1, lr %v > 0", p.Stitch.Epochs, p.Stitch.Batch, p.Stitch.LR)
 	case p.EvalBatch < 1:
 		return fmt.Errorf("plan: eval_batch %d must be >= 1", p.EvalBatch)
+	}
+	if d := p.Distill; d != nil {
+		switch {
+		case d.Epochs < 1 || d.Batch < 1 || d.Iters < 0:
+			return fmt.Errorf("plan: distill epochs %d and batch %d must be >= 1, iters_per_epoch %d >= 0", d.Epochs, d.Batch, d.Iters)
+		case !(d.LRFactor > 0) || !(d.Temperature > 0) || !(d.Alpha >= 0):
+			return fmt.Errorf("plan: distill lr_factor %v and temperature %v must be > 0, alpha %v >= 0", d.LRFactor, d.Temperature, d.Alpha)
+		}
 	}
 	if _, err := fedWeights(p.Fed.Weighting, 1, 1); err != nil {
 		return fmt.Errorf("plan: %w", err)

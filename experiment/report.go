@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 
 	"suture/experiment/metrics"
+	"suture/kernels/cpu"
+	"suture/unet"
 )
 
 // A reported approach: one of the plan's approaches, or a stitch-ensemble
@@ -42,6 +45,9 @@ func reportedApproaches(p *Plan, sel *Selection) []reported {
 			out = append(out, reported{name: fmt.Sprintf("%s (%s)", ap, s), approach: ap, strategy: s})
 		}
 	}
+	for _, d := range p.distilled() {
+		out = append(out, reported{name: d[0], approach: d[0]})
+	}
 	return out
 }
 
@@ -55,8 +61,10 @@ type perspective struct {
 
 func perspectives() []perspective {
 	return []perspective{
-		{"a", "b", ApA, []string{ApA, ApB, ApBtoA, ApEns, ApEnsA, ApFed, ApPooled, ApStitchA, ApStitchAF}, ApBtoA},
-		{"b", "a", ApB, []string{ApB, ApA, ApAtoB, ApEns, ApEnsB, ApFed, ApPooled, ApStitchB, ApStitchBF}, ApAtoB},
+		{"a", "b", ApA, []string{ApA, ApB, ApBtoA, ApEns, ApEnsA, ApFed, ApPooled, ApStitchA, ApStitchAF,
+			DistilledName(ApStitchA), DistilledName(ApStitchAF)}, ApBtoA},
+		{"b", "a", ApB, []string{ApB, ApA, ApAtoB, ApEns, ApEnsB, ApFed, ApPooled, ApStitchB, ApStitchBF,
+			DistilledName(ApStitchB), DistilledName(ApStitchBF)}, ApAtoB},
 	}
 }
 
@@ -166,6 +174,19 @@ func (d *reportData) family(pv perspective, metric string) ([]comparisonRow, err
 			if has(other) {
 				rows = append(rows, comparisonRow{group: "F5", ref: other, alt: se})
 			}
+		}
+	}
+	// Distilled students (docs/distill.md) against a & b and their teacher
+	// (the s1 stitch-ensemble); against the own model they are in "own".
+	for _, dd := range d.plan.distilled() {
+		if !slices.Contains(pv.feasible, dd[0]) {
+			continue
+		}
+		if has(ApEns) {
+			rows = append(rows, comparisonRow{group: "distil", ref: ApEns, alt: dd[0]})
+		}
+		if teacher := dd[1] + " (s1)"; has(teacher) {
+			rows = append(rows, comparisonRow{group: "distil", ref: teacher, alt: dd[0]})
 		}
 	}
 	// One Holm family over all rows: run each comparison alone, then adjust.
@@ -374,6 +395,10 @@ func (d *reportData) write(dir, out string) (*ReportResult, error) {
 		"test part, likewise for b. Stitch-ensembles are named by the strategy that chose them: %s.\n\n",
 		p.UNet.Epochs, p.UNet.Batch, p.UNet.LR, p.FineTune.Epochs, p.FineTune.LRFactor, p.FineTune.WarmupEpochs, p.Fed.Rounds,
 		p.Fed.Weighting, p.Stitch.Mode, p.Stitch.Epochs, p.Stitch.Points, strategyLegend())
+	if dp := p.Distill; dp != nil {
+		w("Distilled students `distil(X)`: the stitching party's own network distilled from X's stitch-ensemble chosen by s1, "+
+			"%d epochs (lr x%g), temperature %g, alpha %g (docs/distill.md).\n\n", dp.Epochs, dp.LRFactor, dp.Temperature, dp.Alpha)
+	}
 
 	// Table of every approach on both test sets.
 	w("## Every approach on both test sets\n\n")
@@ -468,12 +493,34 @@ func (d *reportData) write(dir, out string) (*ReportResult, error) {
 
 	d.writeFindings(&b, families)
 
+	costs, err := d.distillCosts(dir)
+	if err != nil {
+		return nil, err
+	}
+	var speed bytes.Buffer
+	if len(costs) > 0 {
+		w("## Cost of the distilled students\n\n")
+		w("Per %dx%d image, fold %d (the networks of the other folds have the same architectures); images per second, measured side by side, are in timings.md.\n\n",
+			costs[0].in[1], costs[0].in[2], costs[0].fold)
+		w("| student | network | parameters | GFLOP per image |\n|---|---|---|---|\n")
+		fmt.Fprintf(&speed, "\n## Cost of the distilled students: images per second\n\n"+
+			"CPU backend, all cores, batches of %d random images, forward without gradients, every network once per round, median of %d rounds.\n\n"+
+			"| student | network | images/s |\n|---|---|---|\n", p.EvalBatch, costRounds)
+		for _, c := range costs {
+			for _, r := range c.rows {
+				w("| `%s` | %s | %d | %.4f |\n", c.approach, r.Name, r.Params, r.GFLOP)
+				fmt.Fprintf(&speed, "| `%s` | %s | %.1f |\n", c.approach, r.Name, r.ImgPerSec)
+			}
+		}
+		w("\n")
+	}
+
 	path := filepath.Join(out, "report.md")
 	if err := writeText(path, &b); err != nil {
 		return nil, err
 	}
 	res.Files = append([]string{path}, res.Files...)
-	tpath, err := writeTimings(dir, out, d.g)
+	tpath, err := writeTimings(dir, out, d.g, speed.String())
 	if err != nil {
 		return nil, err
 	}
@@ -590,6 +637,25 @@ func (d *reportData) writeFindings(b *bytes.Buffer, fam map[string]map[string][]
 			}
 		}
 	}
+	if dist := d.plan.distilled(); len(dist) > 0 {
+		w("- **Distillation** (one U-Net of the party's own size from the s1 stitch-ensemble; see the `own` and `distil` rows), by Dice on the own test set:\n")
+		for _, pv := range perspectives() {
+			for _, dd := range dist {
+				if !slices.Contains(pv.feasible, dd[0]) {
+					continue
+				}
+				for _, ref := range []string{pv.own, ApEns, dd[1] + " (s1)"} {
+					group := "distil"
+					if ref == pv.own {
+						group = "own"
+					}
+					if c, ok := find(pv.party, "dice", group, ref, dd[0]); ok {
+						w("  - party %s: `%s` against `%s`: %s (%s).\n", pv.party, dd[0], ref, line(c, "Dice"), verdict(c, "dice"))
+					}
+				}
+			}
+		}
+	}
 	w("\n")
 }
 
@@ -607,7 +673,7 @@ func meanSweep(sws []*Sweep) []float64 {
 
 // writeTimings writes timings.md: each job kind's machine time, from the
 // jobs' records (kept out of report.md, which must not change between runs).
-func writeTimings(dir, out string, g *graph) (string, error) {
+func writeTimings(dir, out string, g *graph, extra string) (string, error) {
 	sec := map[string]float64{}
 	count := map[string]int{}
 	var kinds []string
@@ -631,6 +697,52 @@ func writeTimings(dir, out string, g *graph) (string, error) {
 		fmt.Fprintf(&b, "| %s | %d | %.0f | %.2f |\n", k, count[k], sec[k], sec[k]/3600)
 	}
 	fmt.Fprintf(&b, "| total | | %.0f | %.2f |\n", total, total/3600)
+	b.WriteString(extra)
 	path := filepath.Join(out, "timings.md")
 	return path, writeText(path, &b)
+}
+
+// costRounds is the number of timed rounds of the report's cost table.
+const costRounds = 5
+
+// distCost is one distilled student's cost table.
+type distCost struct {
+	approach string
+	fold     int
+	in       [3]int
+	rows     []NetCost
+}
+
+// distillCosts measures every distilled student of the plan's first fold
+// beside the party's own network, a & b and its teacher.
+func (d *reportData) distillCosts(dir string) ([]distCost, error) {
+	p := d.plan
+	var out []distCost
+	for _, dd := range p.distilled() {
+		f := p.Folds[0]
+		dj := d.g.model[fmt.Sprintf("%s/%d", dd[0], f)]
+		sj := d.g.model[fmt.Sprintf("%s/%d", dd[1], f)]
+		if dj == nil || sj == nil {
+			return nil, fmt.Errorf("cost of %s: no jobs for fold %d", dd[0], f)
+		}
+		b := cpu.New(0)
+		picks := d.sel.Picks[dd[1]]["s1"]
+		if len(picks) == 0 {
+			return nil, fmt.Errorf("cost of %s: the selection has no s1 pick", dd[0])
+		}
+		tc, err := LoadTeacher(filepath.Join(dir, sj.Dir, sj.Model), b, fmt.Sprintf("stitch-ensemble:%d", picks[0]))
+		if err != nil {
+			return nil, err
+		}
+		st, err := unet.Load(filepath.Join(dir, dj.Dir, dj.Model), b)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := DistillCost(context.Background(), b, tc, st.Model, CostOptions{Batch: p.EvalBatch, Rounds: costRounds, Own: stitchedApproaches[dd[1]].party})
+		if err != nil {
+			return nil, fmt.Errorf("cost of %s: %w", dd[0], err)
+		}
+		out = append(out, distCost{approach: dd[0], fold: f, in: tc.S.Meta.Input, rows: rows})
+	}
+	return out, nil
 }

@@ -60,6 +60,16 @@ func (m *Model) checkSetting(s Setting) error {
 // (N, K, H, W) of the output switch on t. Only the nodes the setting uses
 // are computed (the pruned network).
 func (m *Model) Forward(t *autograd.Tape, s Setting, x *autograd.Var) (*autograd.Var, error) {
+	return m.ForwardT(t, s, x, 1)
+}
+
+// ForwardT is Forward at softmax temperature temp: the output switch
+// returns softmax(logits/temp) of its network, or the mean of A's and B's
+// (the soft targets of a distillation). temp 1 is Forward.
+func (m *Model) ForwardT(t *autograd.Tape, s Setting, x *autograd.Var, temp float32) (*autograd.Var, error) {
+	if !(temp > 0) {
+		return nil, fmt.Errorf("stitched forward: temperature %g must be > 0", temp)
+	}
 	if err := m.checkSetting(s); err != nil {
 		return nil, err
 	}
@@ -113,7 +123,14 @@ func (m *Model) Forward(t *autograd.Tape, s Setting, x *autograd.Var) (*autograd
 	var outs []*autograd.Var
 	for _, o := range []int{m.outA, m.outB} {
 		if vals[o] != nil {
-			p, err := t.Softmax(vals[o])
+			z := vals[o]
+			if temp != 1 {
+				var err error
+				if z, err = t.Scale(z, 1/temp); err != nil {
+					return nil, err
+				}
+			}
+			p, err := t.Softmax(z)
 			if err != nil {
 				return nil, err
 			}

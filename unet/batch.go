@@ -23,6 +23,7 @@ type batcher struct {
 	img, mask []float32 // one patch, (C, ph, pw) and (ph, pw)
 	scr, mscr []float32 // augmentation scratch
 	fgPixels  [][]int   // foreground pixel indices per sample, for oversampling
+	rows      []int     // the sample of each row of the last batch
 }
 
 func newBatcher(m *Model, train []Sample, bs, ph, pw int) (*batcher, error) {
@@ -73,8 +74,10 @@ func newBatcher(m *Model, train []Sample, bs, ph, pw int) (*batcher, error) {
 // pixel when crops are smaller than the image.
 func (bt *batcher) fill(train []Sample, g *tensor.RNG, aug *Augment) (*tensor.Tensor, []*tensor.Tensor, error) {
 	plane := bt.ph * bt.pw
+	bt.rows = bt.rows[:0]
 	for n := 0; n < bt.bs; n++ {
 		i := g.IntN(len(train))
+		bt.rows = append(bt.rows, i)
 		y0, x0 := 0, 0
 		if bt.ph < bt.h || bt.pw < bt.w {
 			if fg := bt.fgPixels[i]; n*3 >= bt.bs*2 && len(fg) > 0 { // the last third: foreground

@@ -140,11 +140,22 @@ type Trainer struct {
 	// OnEpoch, when set, is called after each epoch's validation (isBest when
 	// the validation Dice improved); the CLI saves checkpoints here.
 	OnEpoch func(tr *Trainer, isBest bool) error
+	// Loss, when set, replaces the deep-supervised Dice + CE loss (a
+	// distillation adds a teacher's term here). It gets the batch as the
+	// network saw it (normalised, cropped, augmented), the network's
+	// outputs (highest resolution first), the targets of matching sizes,
+	// and the index in the training samples of each batch row.
+	Loss LossFunc
 
 	tape    *autograd.Tape
 	batch   *batcher
 	weights []float32
 }
+
+// LossFunc computes a training step's loss on tape t: x (B, C, H, W) is
+// the batch on the backend, outs and targets as for DeepSupervisedDiceCE,
+// rows[i] the training sample of batch row i.
+type LossFunc func(t *autograd.Tape, x *tensor.Tensor, outs []*autograd.Var, targets []*tensor.Tensor, rows []int) (*autograd.Var, error)
 
 // NewTrainer prepares training of m.
 func NewTrainer(m *Model, opts TrainOptions) (*Trainer, error) {
@@ -314,7 +325,12 @@ func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
 	if prof != nil {
 		prev = prof.Enter("loss")
 	}
-	loss, err := nn.DeepSupervisedDiceCE(t, outs, targets, tr.weights)
+	var loss *autograd.Var
+	if tr.Loss != nil {
+		loss, err = tr.Loss(t, x, outs, targets, tr.batch.rows)
+	} else {
+		loss, err = nn.DeepSupervisedDiceCE(t, outs, targets, tr.weights)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"suture/experiment"
+	"suture/unet"
+)
+
+func runDistill(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "cost" {
+		return runDistillCost(ctx, args[1:], out)
+	}
+	fs := newFlags("distill", out)
+	teacher := fs.String("teacher", "", "stitched checkpoint (suture stitch), or a stitch-ensemble exported from one")
+	net := fs.String("net", "", "the teacher's stitch-ensemble: stitch-ensemble:K (may be left out for an exported one)")
+	data := fs.String("data", "", "the party's dataset (folder, or synth:PARTY[:N[:SIZE[:SEED]]]); its training part of --fold is used")
+	unlabelled := fs.String("unlabelled", "", "a folder of further images without masks (png, jpg, tif): teacher's term only")
+	student := fs.String("student", "a", "a (network A of the teacher: its architecture and weights), or a plans.json or config JSON for a new network")
+	dst := fs.String("out", "", "student checkpoint to write (rewritten after every epoch, with its training state)")
+	opts := unet.DefaultTrainOptions()
+	opts.Epochs = 12
+	fs.IntVar(&opts.Epochs, "epochs", opts.Epochs, "epochs (the poly schedule spans them)")
+	fs.IntVar(&opts.BatchSize, "batch", opts.BatchSize, "images per step")
+	fs.IntVar(&opts.ItersPerEpoch, "iters", 0, "steps per epoch (0: one pass over the training images)")
+	lr := fs.Float64("lr", 0, "initial learning rate (0: 1e-3 from a, 1e-2 for a new network)")
+	temp := fs.Float64("temperature", 2, "softmax temperature T of teacher and student in the KL term")
+	alpha := fs.Float64("alpha", 1, "weight A of the labelled Dice + CE (0: the teacher alone)")
+	noAug := fs.Bool("no-augment", false, "turn data augmentation off")
+	noVal := fs.Bool("no-validate", false, "do not score the validation part after every epoch")
+	fold := fs.Int("fold", 0, "cross-validation fold 0..4 (its training part is distilled on)")
+	seed := fs.Uint64("seed", 1, "seed of batches, augmentation and a new network's weights")
+	splitSeed := fs.Uint64("split-seed", 0, "seed of the six-part split")
+	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size (0: as stored)")
+	resume := fs.Bool("resume", false, "continue the student in --out")
+	force := fs.Bool("force", false, "overwrite --out if it exists")
+	mkBackend := backendFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require("teacher", *teacher, "data", *data, "out", *dst); err != nil {
+		return err
+	}
+	if *net != "" && !strings.HasPrefix(*net, "stitch-ensemble:") {
+		return usageErr("--net %q names no stitch-ensemble; want stitch-ensemble:K", *net)
+	}
+	if !(*temp > 0) || math.IsInf(*temp, 0) {
+		return usageErr("--temperature %g must be a positive number", *temp)
+	}
+	if !(*alpha >= 0) || math.IsInf(*alpha, 0) {
+		return usageErr("--alpha %g must be a number >= 0", *alpha)
+	}
+	if opts.Epochs < 1 || opts.BatchSize < 1 {
+		return usageErr("--epochs and --batch must be >= 1")
+	}
+	if *resume && *force {
+		return usageErr("--resume and --force exclude each other")
+	}
+	if *lr < 0 {
+		return usageErr("--lr %g must be >= 0", *lr)
+	}
+	opts.LR, opts.NoAugment = float32(*lr), *noAug
+	if *lr == 0 {
+		opts.LR = 1e-2
+		if *student == "a" || *student == "" {
+			opts.LR = 1e-3
+		}
+	}
+	b, err := mkBackend()
+	if err != nil {
+		return err
+	}
+	spec := experiment.DistillSpec{Out: *dst, Teacher: *teacher, Net: *net, Data: *data, Size: *size, Fold: *fold, SplitSeed: *splitSeed,
+		Unlabelled: *unlabelled, Student: *student, Seed: *seed, Opts: opts, Temperature: *temp, Alpha: *alpha,
+		Validate: !*noVal, Resume: *resume, Force: *force}
+	bar := newProgress(out)
+	start := time.Now()
+	res, err := experiment.Distill(ctx, b, spec, func(e experiment.DistillEvent) {
+		switch e.Kind {
+		case "start":
+			i := e.Info
+			if i.Resumed {
+				fmt.Fprintf(out, "resuming at epoch %d\n", i.ResumedEpoch+1)
+			}
+			fmt.Fprintf(out, "distilling %s of %s (%d stitches) at T %g, alpha %g\n", i.Meta.Net, *teacher, i.TeacherPairs, i.Meta.Temperature, i.Meta.Alpha)
+			fmt.Fprintf(out, "student %s: features %v, %d parameters; %d labelled, %d unlabelled, %d validation images; %d epochs on %s\n",
+				i.Meta.Student, i.Features, i.StudentParams, i.Train, i.Unlabelled, i.Val, i.Epochs, i.Backend)
+		case "step":
+			p := e.Progress
+			bar.update(p.Iter, p.Iters, fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.4f", p.Epoch+1, p.Epochs, p.Iter, p.Iters, p.Loss))
+		case "epoch":
+			bar.done()
+			row, mark := e.Epoch, ""
+			if e.Best {
+				mark = "  (best)"
+			}
+			fmt.Fprintf(out, "epoch %3d  loss %.4f  val Dice %.4f  lr %.5f  %.1fs%s\n", row.Epoch+1, row.TrainLoss, row.ValDice, row.LR, row.Seconds, mark)
+		}
+	})
+	bar.done()
+	if err != nil {
+		return interrupted(err)
+	}
+	if res.Stopped != nil {
+		fmt.Fprintln(out, res.Stopped)
+	}
+	fmt.Fprintf(out, "done in %v; wrote %s\n", time.Since(start).Round(time.Second), res.Out)
+	return nil
+}
+
+// runDistillCost prints the cost of a, a & b, the teacher and a student.
+func runDistillCost(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("distill cost", out)
+	teacher := fs.String("teacher", "", "the student's teacher: stitched checkpoint")
+	net := fs.String("net", "", "the teacher's stitch-ensemble: stitch-ensemble:K")
+	student := fs.String("student", "", "the student checkpoint (suture distill --out)")
+	batch := fs.Int("batch", 32, "images per forward pass")
+	rounds := fs.Int("rounds", 7, "timed rounds (every network once per round; the median is reported)")
+	asJSON := fs.Bool("json", false, "print one JSON object per network")
+	mkBackend := backendFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require("teacher", *teacher, "student", *student); err != nil {
+		return err
+	}
+	if *batch < 1 || *rounds < 1 {
+		return usageErr("--batch %d and --rounds %d must be >= 1", *batch, *rounds)
+	}
+	b, err := mkBackend()
+	if err != nil {
+		return err
+	}
+	tc, err := experiment.LoadTeacher(*teacher, b, *net)
+	if err != nil {
+		return err
+	}
+	st, err := unet.Load(*student, b)
+	if err != nil {
+		return err
+	}
+	rows, err := experiment.DistillCost(ctx, b, tc, st.Model, experiment.CostOptions{Batch: *batch, Rounds: *rounds})
+	if err != nil {
+		return interrupted(err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	in := tc.S.Meta.Input
+	fmt.Fprintf(out, "%-28s %10s %12s %10s   (%dx%d images, batch %d, %s)\n", "network", "parameters", "GFLOP/image", "images/s", in[1], in[2], *batch, b.Name())
+	for _, r := range rows {
+		fmt.Fprintf(out, "%-28s %10d %12.4f %10.1f\n", r.Name, r.Params, r.GFLOP, r.ImgPerSec)
+	}
+	return nil
+}
