@@ -316,6 +316,11 @@ func Distill(ctx context.Context, b kernels.Backend, spec DistillSpec, ev func(D
 	if spec.Out == "" {
 		return nil, fmt.Errorf("no output checkpoint given")
 	}
+	if oi, err := os.Stat(spec.Out); err == nil {
+		if ti, err := os.Stat(spec.Teacher); err == nil && os.SameFile(oi, ti) {
+			return nil, fmt.Errorf("the student %s is the teacher's file: it would replace its own teacher", spec.Out)
+		}
+	}
 	lock, err := LockFile(spec.Out+".lock", spec.Out, "suture distill")
 	if err != nil {
 		return nil, err
@@ -323,7 +328,7 @@ func Distill(ctx context.Context, b kernels.Backend, spec DistillSpec, ev func(D
 	defer lock.Unlock()
 	defer os.Remove(spec.Out + ".lock")
 	if _, err := os.Stat(spec.Out); err == nil && !spec.Resume && !spec.Force {
-		return nil, fmt.Errorf("%s already exists; continue it with --resume or overwrite it with --force", spec.Out)
+		return nil, runExists{fmt.Sprintf("%s already exists", spec.Out)}
 	} else if err != nil && spec.Resume {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
@@ -400,6 +405,11 @@ func Distill(ctx context.Context, b kernels.Backend, spec DistillSpec, ev func(D
 		}
 		m = loaded.Model
 		opts.LR, opts.WarmupEpochs, opts.WarmupFrom = loaded.Meta.Train.LR, loaded.Meta.Train.WarmupEpochs, loaded.Meta.Train.WarmupFrom
+		var conflict error
+		opts.Precision = keepPrecision(&conflict, opts.Precision, loaded.Meta.Train.Precision)
+		if conflict != nil {
+			return nil, fmt.Errorf("resume %s: %w", spec.Out, conflict)
+		}
 		info.Resumed, info.ResumedEpoch = true, loaded.Meta.State.Epoch
 	} else {
 		cfg, weights, inf, err := studentConfig(spec.Student, tc)
@@ -427,6 +437,10 @@ func Distill(ctx context.Context, b kernels.Backend, spec DistillSpec, ev func(D
 				m.Inference = &cp
 			}
 		}
+	}
+	opts.Precision = opts.Precision.Stored()
+	if err := kernels.UsePrecision(b, opts.Precision); err != nil {
+		return nil, err
 	}
 	tr, err := unet.NewTrainer(m, opts)
 	if err != nil {

@@ -719,7 +719,7 @@ func (g *graph) distillJob(ap string, f int, sel *Job) *Job {
 			return fmt.Errorf("selection.json holds no %s pick of %s for fold %d", st.Strategy, ap, f)
 		}
 		d := st.Distill
-		opts := unetOpts(st.UNet, d.Epochs)
+		opts := withPrecision(unetOpts(st.UNet, d.Epochs), p.Precision)
 		opts.ItersPerEpoch, opts.BatchSize, opts.LR = d.Iters, d.Batch, float32(float64(st.UNet.LR)*d.LRFactor)
 		out := filepath.Join(env.dir, "student.ckpt")
 		spec := DistillSpec{Out: out, Teacher: env.path(sj, sj.Model), Net: fmt.Sprintf("stitch-ensemble:%d", picks[foldIndex]),

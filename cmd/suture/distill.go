@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
 	"suture/experiment"
+	"suture/kernels"
 	"suture/unet"
 )
 
@@ -40,6 +42,7 @@ func runDistill(ctx context.Context, args []string, out io.Writer) error {
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size (0: as stored)")
 	resume := fs.Bool("resume", false, "continue the student in --out")
 	force := fs.Bool("force", false, "overwrite --out if it exists")
+	precision := fs.String("precision", "fp32", precisionUsage)
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -47,8 +50,8 @@ func runDistill(ctx context.Context, args []string, out io.Writer) error {
 	if err := require("teacher", *teacher, "data", *data, "out", *dst); err != nil {
 		return err
 	}
-	if *net != "" && !strings.HasPrefix(*net, "stitch-ensemble:") {
-		return usageErr("--net %q names no stitch-ensemble; want stitch-ensemble:K", *net)
+	if k, ok := strings.CutPrefix(*net, "stitch-ensemble:"); *net != "" && (!ok || !isIndex(k)) {
+		return usageErr("--net %q names no stitch-ensemble; want stitch-ensemble:K (K a stitch index)", *net)
 	}
 	if !(*temp > 0) || math.IsInf(*temp, 0) {
 		return usageErr("--temperature %g must be a positive number", *temp)
@@ -65,7 +68,14 @@ func runDistill(ctx context.Context, args []string, out io.Writer) error {
 	if *lr < 0 {
 		return usageErr("--lr %g must be >= 0", *lr)
 	}
+	prec, err := kernels.ParsePrecision(*precision)
+	if err != nil {
+		return usageErr("--precision: %v", err)
+	}
 	opts.LR, opts.NoAugment = float32(*lr), *noAug
+	if flagGiven(fs, "precision") {
+		opts.Precision = prec // given: a resume checks it against the run's
+	}
 	if *lr == 0 {
 		opts.LR = 1e-2
 		if *student == "a" || *student == "" {
@@ -105,7 +115,7 @@ func runDistill(ctx context.Context, args []string, out io.Writer) error {
 	})
 	bar.done()
 	if err != nil {
-		return interrupted(err)
+		return trainErr(err)
 	}
 	if res.Stopped != nil {
 		fmt.Fprintln(out, res.Stopped)
@@ -164,4 +174,10 @@ func runDistillCost(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "%-28s %10d %12.4f %10.1f\n", r.Name, r.Params, r.GFLOP, r.ImgPerSec)
 	}
 	return nil
+}
+
+// isIndex reports whether s is a non-negative decimal integer.
+func isIndex(s string) bool {
+	k, err := strconv.Atoi(s)
+	return err == nil && k >= 0
 }

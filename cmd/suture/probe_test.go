@@ -67,6 +67,29 @@ func probeCases() []probeCase {
 		{what: "a plan whose precision is a number", args: []string{"experiment", "run", "--plan", "DIR/plan-num.json", "--dir", "DIR/res2"}, code: 1},
 		{what: "resume a bf16 run asking for fp32", args: []string{"train", "--out", "DIR/bf16run", "--resume", "--precision", "fp32"}, code: 2, needs: "bf16"},
 		{what: "resume an fp32 run asking for bf16", args: []string{"train", "--out", "DIR/fp32run", "--resume", "--precision", "bf16"}, code: 2},
+		{what: "distill without --teacher", args: []string{"distill", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--out", "DIR/s1.ckpt"}, code: 2},
+		{what: "distill without --out", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4"}, code: 2},
+		{what: "a teacher that is a plain U-Net", args: []string{"distill", "--teacher", "DIR/ra/last.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--out", "DIR/s2.ckpt"}, code: 1},
+		{what: "a teacher file that does not exist", args: []string{"distill", "--teacher", "DIR/nosuch.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--out", "DIR/s3.ckpt"}, code: 1},
+		{what: "a teacher that is not a checkpoint", args: []string{"distill", "--teacher", "DIR/plan.json", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--out", "DIR/s4.ckpt"}, code: 1},
+		{what: "--net that names a base network", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--net", "a", "--out", "DIR/s5.ckpt"}, code: 2},
+		{what: "--net stitch-ensemble out of range", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--net", "stitch-ensemble:99", "--out", "DIR/s6.ckpt"}, code: 1},
+		{what: "--net stitch-ensemble without a number", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--net", "stitch-ensemble:x", "--out", "DIR/s7.ckpt"}, code: 2},
+		{what: "temperature zero", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--temperature", "0", "--out", "DIR/s8.ckpt"}, code: 2},
+		{what: "negative temperature", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--temperature", "-2", "--out", "DIR/s9.ckpt"}, code: 2},
+		{what: "negative alpha", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--alpha", "-1", "--out", "DIR/s10.ckpt"}, code: 2},
+		{what: "zero epochs", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--epochs", "0", "--out", "DIR/s11.ckpt"}, code: 2},
+		{what: "negative learning rate", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--lr", "-1", "--out", "DIR/s12.ckpt"}, code: 2},
+		{what: "a student config that does not exist", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--student", "DIR/nosuch.json", "--out", "DIR/s13.ckpt"}, code: 1},
+		{what: "images of another size than the teacher's", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--data", "synth:a:36:32", "--out", "DIR/s14.ckpt"}, code: 1},
+		{what: "an unlabelled folder that does not exist", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--unlabelled", "DIR/nosuch", "--out", "DIR/s15.ckpt"}, code: 1},
+		{what: "--out is the teacher itself", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--out", "DIR/st.ckpt"}, code: 1},
+		{what: "--out is the teacher itself, with --force", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--force", "--out", "DIR/st.ckpt"}, code: 1},
+		{what: "--resume of a student that does not exist", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--resume", "--out", "DIR/s16.ckpt"}, code: 1},
+		{what: "--resume and --force together", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--resume", "--force", "--out", "DIR/s17.ckpt"}, code: 2},
+		{what: "unknown precision (distill)", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--precision", "fp8", "--out", "DIR/s18.ckpt"}, code: 2},
+		{what: "distill cost without --student", args: []string{"distill", "cost", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1"}, code: 2},
+		{what: "distill cost with zero rounds", args: []string{"distill", "cost", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--student", "DIR/ra/last.ckpt", "--rounds", "0"}, code: 2},
 	}
 }
 
@@ -86,6 +109,12 @@ func probeSetup(t *testing.T, dir string) {
 		}
 	}
 	tinyTrain(t, filepath.Join(dir, "fp32run"), "a", "--epochs", "3", "--budget", "1ns")
+	// A stitched teacher of two tiny U-Nets, for the distillation cases.
+	ra, rb := filepath.Join(dir, "ra"), filepath.Join(dir, "rb")
+	tinyTrain(t, ra, "a")
+	tinyTrain(t, rb, "b")
+	mustRun(t, "stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"), "--data", "synth:a:36:16",
+		"--points", "stage", "--epochs", "1", "--iters", "2", "--batch", "4", "--out", filepath.Join(dir, "st.ckpt"))
 	if probeHasBF16() {
 		tinyTrain(t, filepath.Join(dir, "bf16run"), "a", "--epochs", "3", "--budget", "1ns", "--precision", "bf16")
 	}
