@@ -97,6 +97,9 @@ func runQueue(ctx context.Context, args []string, out io.Writer) error {
 	}
 	s, err := cluster.Serve(cluster.ServeOptions{Listen: *listen, Store: *store, User: *user, Password: pw, Nkeys: nkeys,
 		TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, TLSVerify: *tlsVerify})
+	if errors.Is(err, experiment.ErrLocked) {
+		return fmt.Errorf("--store: %w", err)
+	}
 	if err != nil {
 		return err
 	}
