@@ -27,7 +27,7 @@ func TestPolicyStallAndParking(t *testing.T) {
 	srv := testServer(t, filepath.Join(root, "store"), "")
 	t.Cleanup(srv.Shutdown)
 	url := "nats://" + srv.Addr()
-	q := openQueue(t, url, 2*time.Second)
+	q := openQueue(t, url, testAckWait)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	stitchID := "fold 0: stitch " + experiment.ApStitchB
@@ -40,7 +40,7 @@ func TestPolicyStallAndParking(t *testing.T) {
 	var once sync.Once
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- RunPlan(ctx, q, p, RunOptions{MaxAttempts: 2, AckWait: 6 * time.Second, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
+		runErr <- RunPlan(ctx, q, p, RunOptions{MaxAttempts: 2, AckWait: testAckWait, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, w := range e.Waiting {
