@@ -145,3 +145,20 @@ func writePEM(t *testing.T, path, kind string, der []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestWrongPasswordRetrying: a worker (which retries an absent server)
+// told a wrong or no password hears that authorization failed, at once.
+func TestWrongPasswordRetrying(t *testing.T) {
+	srv, err := Serve(ServeOptions{Listen: "127.0.0.1:0", Store: t.TempDir(), User: "site", Password: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	url := "nats://" + srv.Addr()
+	for _, pw := range []string{"wrong", ""} {
+		err := canOpen(ConnectOptions{URL: url, User: "site", Password: pw, Retry: true})
+		if err == nil || !strings.Contains(err.Error(), "authorization failed") || strings.Contains(err.Error(), "JetStream") {
+			t.Errorf("password %q: %v", pw, err)
+		}
+	}
+}

@@ -32,6 +32,12 @@ const (
 	testStall   = 3 * time.Second
 )
 
+// testAckWait is the tests' ack wait: short, so that a killed worker's
+// job is offered again soon, but long enough that a worker slowed by a
+// loaded machine keeps its heartbeat (every quarter of it) in time and its
+// job is not offered twice.
+const testAckWait = 6 * time.Second
+
 // queuedRunLimit bounds the queued run of TestQuickPlanOnQueue.
 var queuedRunLimit = 3 * time.Minute
 
@@ -270,7 +276,7 @@ func TestQuickPlanOnQueue(t *testing.T) {
 	addr := srv.Addr()
 	t.Cleanup(func() { srv.Shutdown() }) // after the workers' cleanups (last in, first out)
 	url := "nats://" + addr
-	q := openQueue(t, url, 2*time.Second)
+	q := openQueue(t, url, testAckWait)
 	jobs := experiment.Jobs(p)
 
 	ctx, cancel := context.WithTimeout(context.Background(), queuedRunLimit)
@@ -278,7 +284,7 @@ func TestQuickPlanOnQueue(t *testing.T) {
 	mirror := filepath.Join(root, "results")
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- RunPlan(ctx, q, p, RunOptions{AckWait: 2 * time.Second, Dir: mirror, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
+		runErr <- RunPlan(ctx, q, p, RunOptions{AckWait: testAckWait, Dir: mirror, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
 			if os.Getenv("SUTURE_TEST_LOGS") != "" && e.Finished != nil {
 				t.Logf("%s [%d/%d] %s by %s %s", time.Now().Format("15:04:05.000"), e.Done, e.Total, e.Finished.ID, e.Worker, e.Err)
 			}

@@ -39,8 +39,9 @@ type RunEvent struct {
 	Done, Failed, Total int
 	Finished            *experiment.Job // finished (Err "") or parked as failed
 	Worker, Err         string
-	// Waiting lists the offered jobs no live worker may take, with why;
-	// set when that list changed.
+	// Waiting lists the offered jobs no live worker may take, with why
+	// (as Status defines it: the ready jobs' tokens no live worker may
+	// take); set when that list changed.
 	Waiting []Waiting
 }
 
@@ -189,16 +190,7 @@ func RunPlan(ctx context.Context, q *Queue, p *experiment.Plan, o RunOptions) er
 		if o.Progress != nil {
 			ws, err := q.liveWorkers(ctx)
 			if err == nil {
-				var waiting []Waiting
-				for _, j := range ready {
-					if !offered[j.Key].IsZero() {
-						for _, t := range tokens(j) {
-							if r := refusal(ws, j, t[1]); r != "" {
-								waiting = append(waiting, Waiting{Job: j, Party: t[1], Reason: r})
-							}
-						}
-					}
-				}
+				waiting := waitingJobs(ready, st, ws)
 				if key := waitingKey(waiting); key != lastWaiting {
 					lastWaiting = key
 					e := ev

@@ -27,18 +27,27 @@ func TestPolicyStallAndParking(t *testing.T) {
 	srv := testServer(t, filepath.Join(root, "store"), "")
 	t.Cleanup(srv.Shutdown)
 	url := "nats://" + srv.Addr()
-	q := openQueue(t, url, 2*time.Second)
+	q := openQueue(t, url, testAckWait)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	stitchID := "fold 0: stitch " + experiment.ApStitchB
 	var mu sync.Mutex
 	var waits []string
+	// stitchWaits is closed once the run has reported the stitch job
+	// waiting: the test ends the run only after that event, not after its
+	// own look at Status (the run looks at the queue at its own pace).
+	stitchWaits := make(chan struct{})
+	var once sync.Once
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- RunPlan(ctx, q, p, RunOptions{MaxAttempts: 2, AckWait: 2 * time.Second, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
+		runErr <- RunPlan(ctx, q, p, RunOptions{MaxAttempts: 2, AckWait: testAckWait, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, w := range e.Waiting {
 				waits = append(waits, w.Job.ID+": "+w.Reason)
+				if w.Job.ID == stitchID {
+					once.Do(func() { close(stitchWaits) })
+				}
 			}
 		}})
 	}()
@@ -80,12 +89,17 @@ func TestPolicyStallAndParking(t *testing.T) {
 	if !strings.Contains(s.Error, "one image size") || s.Attempts != 2 {
 		t.Errorf("federated averaging over two image sizes: %+v", s)
 	}
-	stitchID := "fold 0: stitch " + experiment.ApStitchB
 	s = until(stitchID, func(s JobState) bool { return s.State == "waiting" })
 	if want := "wb: its site does not allow stitch jobs (it allows train,eval)"; !strings.Contains(s.Note, want) {
 		t.Errorf("stitch job on a site that does not allow it: %q, want the reason %q", s.Note, want)
 	}
 	until("fold 0: train b", func(s JobState) bool { return s.State == "done" && s.Worker == "wb" })
+	select {
+	case <-stitchWaits:
+	case err := <-runErr:
+		t.Fatalf("the run ended before reporting the stitch job waiting: %v", err)
+	case <-ctx.Done():
+	}
 	cancel()
 	if err := <-runErr; !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("the run, with a job waiting for a willing worker, returned %v", err)

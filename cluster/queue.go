@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -71,18 +72,42 @@ type ConnectOptions struct {
 	TLSKey         string
 	Name           string // shown by the server's monitoring
 	// Retry keeps trying when the server cannot be reached at first (a
-	// worker may start before the server); otherwise that is an error.
+	// worker may start before the server); otherwise that is an error. A
+	// server that refuses the credentials is never tried again.
 	Retry bool
+	// Wait, with Retry, is how long to keep trying before giving up (0:
+	// until the context ends).
+	Wait time.Duration
+	// Retrying, with Retry, is told why the server cannot be reached: at
+	// the first failed try, then about every retryNote.
+	Retrying func(err error)
 }
 
-// Connect opens a connection that reconnects for ever when the server goes
-// away (a restarted server loses nothing the queue stored).
-func Connect(o ConnectOptions) (*nats.Conn, error) {
+// ErrUnreachable is wrapped by Dial's error when it gave up waiting for the
+// server.
+var ErrUnreachable = errors.New("gave up waiting for the server")
+
+// retryNote is how often Dial says it is still trying; retryPause is the
+// pause between tries.
+const (
+	retryNote  = 10 * time.Second
+	retryPause = time.Second
+)
+
+// Connect is Dial without a context.
+func Connect(o ConnectOptions) (*nats.Conn, error) { return Dial(context.Background(), o) }
+
+// Dial opens a connection that reconnects for ever when the server goes
+// away once connected (a restarted server loses nothing the queue
+// stored). The first connection is tried once, or with o.Retry until it
+// succeeds, the server refuses the credentials, o.Wait has passed or ctx
+// ends.
+func Dial(ctx context.Context, o ConnectOptions) (*nats.Conn, error) {
 	if o.URL == "" {
 		return nil, errors.New("no NATS server address (want nats://HOST:PORT)")
 	}
 	opts := []nats.Option{nats.Name(o.Name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
-		nats.Timeout(5 * time.Second), nats.RetryOnFailedConnect(o.Retry)}
+		nats.Timeout(5 * time.Second)}
 	if o.User != "" || o.Password != "" {
 		opts = append(opts, nats.UserInfo(o.User, o.Password))
 	}
@@ -106,11 +131,83 @@ func Connect(o ConnectOptions) (*nats.Conn, error) {
 		}
 		opts = append(opts, nats.Secure(cfg))
 	}
-	nc, err := nats.Connect(o.URL, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("NATS server %s: %w", o.URL, err)
+	start := time.Now()
+	var told time.Time
+	for {
+		nc, err := nats.Connect(o.URL, opts...)
+		if err == nil {
+			return nc, nil
+		}
+		if isAuthErr(err) {
+			return nil, authErr(o.URL, err)
+		}
+		if errors.Is(err, nats.ErrNoServers) {
+			err = dialCause(o.URL, err)
+		}
+		err = fmt.Errorf("NATS server %s: %w", o.URL, err)
+		if !o.Retry {
+			return nil, err
+		}
+		if o.Wait > 0 && time.Since(start) >= o.Wait {
+			return nil, fmt.Errorf("%w: %w after %s", err, ErrUnreachable, o.Wait)
+		}
+		if o.Retrying != nil && time.Since(told) >= retryNote {
+			o.Retrying(err)
+			told = time.Now()
+		}
+		pause := retryPause
+		if o.Wait > 0 {
+			pause = max(min(pause, o.Wait-time.Since(start)), time.Millisecond)
+		}
+		if !sleepCtx(ctx, pause) {
+			return nil, fmt.Errorf("%w (stopped waiting: %w)", err, ctx.Err())
+		}
 	}
-	return nc, nil
+}
+
+// dialCause finds why a server is not reachable (the client says only
+// that none was): the error of a plain TCP connection to its address, or
+// err when that connects.
+func dialCause(url string, err error) error {
+	addr := url
+	if i := strings.Index(addr, "://"); i >= 0 {
+		addr = addr[i+3:]
+	}
+	if i := strings.LastIndex(addr, "@"); i >= 0 {
+		addr = addr[i+1:]
+	}
+	addr, _, _ = strings.Cut(addr, ",")
+	if _, _, serr := net.SplitHostPort(addr); serr != nil {
+		addr = net.JoinHostPort(addr, "4222")
+	}
+	c, derr := net.DialTimeout("tcp", addr, 5*time.Second)
+	if derr != nil {
+		return derr
+	}
+	c.Close()
+	return err
+}
+
+func isAuthErr(err error) bool {
+	return errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) ||
+		errors.Is(err, nats.ErrAccountAuthExpired)
+}
+
+func authErr(url string, err error) error {
+	return fmt.Errorf("NATS server %s: authorization failed: it refused the user and password, nkey or credentials given (%w)", url, err)
+}
+
+// openErr says what failed in opening the queue's resource what: the
+// credentials (the server closes the connection), JetStream missing on
+// the server, or else err.
+func openErr(nc *nats.Conn, what string, err error) error {
+	if last := nc.LastError(); last != nil && isAuthErr(last) {
+		return authErr(strings.Join(nc.Opts.Servers, ","), last)
+	}
+	if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		return fmt.Errorf("%s: %w (the NATS server runs without JetStream: start it with JetStream enabled, or use `suture queue serve`)", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 func clientTLS(o ConnectOptions) (*tls.Config, error) {
@@ -176,19 +273,19 @@ func Open(ctx context.Context, nc *nats.Conn, ackWait time.Duration) (*Queue, er
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Discard: jetstream.DiscardNew,
 		DiscardNewPerSubject: true, MaxMsgsPerSubject: 1, Description: "Suture's job tokens, one per job and class"})
 	if err != nil {
-		return nil, fmt.Errorf("JetStream stream %s: %w (is JetStream enabled on the server?)", streamName, err)
+		return nil, openErr(nc, "JetStream stream "+streamName, err)
 	}
 	for _, b := range []struct {
 		kv   *jetstream.KeyValue
 		name string
 	}{{&q.plans, plansBucket}, {&q.jobs, jobsBucket}, {&q.workers, workersBucket}} {
 		if *b.kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: b.name, Storage: jetstream.FileStorage}); err != nil {
-			return nil, fmt.Errorf("JetStream bucket %s: %w", b.name, err)
+			return nil, openErr(nc, "JetStream bucket "+b.name, err)
 		}
 	}
 	if q.store, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: objectBucket, Storage: jetstream.FileStorage,
 		Description: "Suture's job artifacts, by job key"}); err != nil {
-		return nil, fmt.Errorf("JetStream object store %s: %w", objectBucket, err)
+		return nil, openErr(nc, "JetStream object store "+objectBucket, err)
 	}
 	for _, class := range allClasses() {
 		cfg := jetstream.ConsumerConfig{Durable: consumerName(class), FilterSubject: subjectPrefix + class + ".>",
@@ -204,7 +301,7 @@ func Open(ctx context.Context, nc *nats.Conn, ackWait time.Duration) (*Queue, er
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("JetStream consumer %s: %w", cfg.Durable, err)
+			return nil, openErr(nc, "JetStream consumer "+cfg.Durable, err)
 		}
 		q.cons[class] = c
 	}
@@ -482,6 +579,9 @@ func (q *Queue) publish(ctx context.Context, class string, t token) error {
 	return err
 }
 
+// errNoPlan is wrapped by storedPlan's error for a plan id not stored.
+var errNoPlan = errors.New("the queue holds no plan")
+
 // storedPlan reads the plan with id from the queue.
 func (q *Queue) storedPlan(ctx context.Context, id string) (*experiment.Plan, *planRecord, error) {
 	var rec planRecord
@@ -490,7 +590,7 @@ func (q *Queue) storedPlan(ctx context.Context, id string) (*experiment.Plan, *p
 		return nil, nil, err
 	}
 	if !ok {
-		return nil, nil, fmt.Errorf("the queue holds no plan %s", id)
+		return nil, nil, fmt.Errorf("%w %s", errNoPlan, id)
 	}
 	p, err := experiment.ParseStoredPlan(rec.Plan, "plan "+rec.Name)
 	if err != nil {
@@ -535,5 +635,13 @@ func (q *Queue) Plan(ctx context.Context, name string) (*experiment.Plan, error)
 		}
 	}
 	p, _, err := q.storedPlan(ctx, planID(name))
+	if errors.Is(err, errNoPlan) {
+		names, lerr := q.Plans(ctx)
+		held := "none"
+		if lerr == nil && len(names) > 0 {
+			held = strings.Join(names, ", ")
+		}
+		return nil, fmt.Errorf("the queue holds no plan named %q (it holds: %s)", name, held)
+	}
 	return p, err
 }

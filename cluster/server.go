@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"suture/experiment"
 )
 
 // ServeOptions configure an embedded NATS server.
@@ -30,12 +35,19 @@ type ServeOptions struct {
 
 // Server is a running embedded NATS server with JetStream.
 type Server struct {
-	s *server.Server
+	s    *server.Server
+	lock *experiment.Lock
 }
+
+// startWait bounds how long Serve waits for the server to listen.
+const startWait = 30 * time.Second
 
 // Serve starts a NATS server with JetStream on file storage in o.Store,
 // for users with no NATS installation (any NATS server with JetStream
-// enabled serves the queue the same way).
+// enabled serves the queue the same way). The store is locked while the
+// server runs: a second server on the same store is refused, naming the
+// one that holds it (two servers on one store would each overwrite what
+// the other stores).
 func Serve(o ServeOptions) (*Server, error) {
 	host, portStr, err := net.SplitHostPort(o.Listen)
 	if err != nil {
@@ -78,17 +90,52 @@ func Serve(o ServeOptions) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	lock, err := experiment.LockFile(filepath.Join(o.Store, ".lock"), "store "+o.Store, "suture queue serve on "+o.Listen)
+	if err != nil {
+		return nil, err
+	}
+	// The server reports why it cannot start (a port in use, an address
+	// not of this machine, a store it cannot write) only to its logger.
+	fatal := &fatalLog{c: make(chan string, 1)}
+	s.SetLogger(fatal, false, false)
 	go s.Start()
-	if !s.ReadyForConnections(30 * time.Second) {
+	fail := func(err error) (*Server, error) {
 		s.Shutdown()
-		return nil, fmt.Errorf("NATS server on %s did not start", o.Listen)
+		s.WaitForShutdown()
+		lock.Unlock()
+		return nil, err
 	}
-	if !s.JetStreamEnabled() {
-		s.Shutdown()
-		return nil, errors.New("NATS server started without JetStream")
+	for deadline := time.Now().Add(startWait); !s.ReadyForConnections(100 * time.Millisecond); {
+		select {
+		case msg := <-fatal.c:
+			return fail(fmt.Errorf("NATS server on %s: %s", o.Listen, msg))
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fail(fmt.Errorf("NATS server on %s did not start within %s", o.Listen, startWait))
+		}
 	}
-	return &Server{s: s}, nil
+	if !s.JetStreamEnabled() { // enabled before the server listens
+		return fail(errors.New("NATS server started without JetStream"))
+	}
+	return &Server{s: s, lock: lock}, nil
 }
+
+// fatalLog keeps the server's first fatal error (a server that cannot
+// listen tells only its logger) and drops everything else.
+type fatalLog struct {
+	once sync.Once
+	c    chan string
+}
+
+func (l *fatalLog) Fatalf(format string, v ...any) {
+	l.once.Do(func() { l.c <- strings.TrimSpace(fmt.Sprintf(format, v...)) })
+}
+func (l *fatalLog) Noticef(string, ...any) {}
+func (l *fatalLog) Warnf(string, ...any)   {}
+func (l *fatalLog) Errorf(string, ...any)  {}
+func (l *fatalLog) Debugf(string, ...any)  {}
+func (l *fatalLog) Tracef(string, ...any)  {}
 
 // URL is the address clients connect to.
 func (s *Server) URL() string { return s.s.ClientURL() }
@@ -101,8 +148,10 @@ func (s *Server) Addr() string {
 	return s.s.Addr().String()
 }
 
-// Shutdown stops the server (what it stored stays in its store folder).
+// Shutdown stops the server (what it stored stays in its store folder)
+// and releases its store.
 func (s *Server) Shutdown() {
 	s.s.Shutdown()
 	s.s.WaitForShutdown()
+	s.lock.Unlock()
 }

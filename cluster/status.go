@@ -89,6 +89,34 @@ func refusal(ws []workerRecord, j *experiment.Job, party string) string {
 	return "no live worker that holds its data allows it (" + strings.Join(reasons, "; ") + ")"
 }
 
+// waitingJobs is the one definition of a job waiting for a willing
+// worker, which the coordinator's events and Status share: among the
+// ready jobs (readyJobs: offered, or offered on the coordinator's next
+// look), each token that no live worker may take, with why. Of the
+// federated averaging jobs only the first is offered (one at a time), and
+// a party's side already running does not wait.
+func waitingJobs(ready []*experiment.Job, st *states, ws []workerRecord) []Waiting {
+	var out []Waiting
+	fedSeen := false
+	for _, j := range ready {
+		if j.Kind == "fedavg" {
+			if fedSeen {
+				continue
+			}
+			fedSeen = true
+		}
+		for _, t := range tokens(j) {
+			if j.Kind == "fedavg" && slices.ContainsFunc(st.runs[j.Key], func(r *runRecord) bool { return r.Party == t[1] }) {
+				continue
+			}
+			if r := refusal(ws, j, t[1]); r != "" {
+				out = append(out, Waiting{Job: j, Party: t[1], Reason: r})
+			}
+		}
+	}
+	return out
+}
+
 // JobState is one job's state on the queue.
 type JobState struct {
 	Job *experiment.Job
@@ -123,6 +151,7 @@ func Status(ctx context.Context, q *Queue, name string) (*experiment.Plan, []Job
 	}
 	jobs := experiment.Jobs(p)
 	ready, _ := readyJobs(jobs, st)
+	waiting := waitingJobs(ready, st, ws)
 	out := make([]JobState, len(jobs))
 	now := time.Now()
 	fedSeen := false
@@ -155,17 +184,15 @@ func Status(ctx context.Context, q *Queue, name string) (*experiment.Plan, []Job
 				s.Worker = r.Worker
 			}
 			var waits []string
-			for _, t := range tokens(j) {
-				if j.Kind == "fedavg" && slices.ContainsFunc(st.runs[j.Key], func(r *runRecord) bool { return r.Party == t[1] }) {
+			for _, w := range waiting {
+				if w.Job != j {
 					continue
 				}
-				if r := refusal(ws, j, t[1]); r != "" {
-					r = "waiting for a willing worker: " + r
-					if t[1] != "" {
-						r = "party " + t[1] + ": " + r
-					}
-					waits = append(waits, r)
+				r := "waiting for a willing worker: " + w.Reason
+				if w.Party != "" {
+					r = "party " + w.Party + ": " + r
 				}
+				waits = append(waits, r)
 			}
 			switch {
 			case j.Kind == "fedavg" && !running && fedSeen:

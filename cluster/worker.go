@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,7 +32,9 @@ type WorkerOptions struct {
 	// refused.
 	Parties map[string]string
 	// Allow lists the job categories the site lets run on its data
-	// (experiment.Categories; default all of them).
+	// (experiment.Categories). nil allows all of them; an empty list
+	// allows none (the worker then runs only the selection, which reads
+	// no data).
 	Allow []string
 	// Jobs is how many jobs run at once (default 1). A federated averaging
 	// party runs beside them (one per party held), since it spends most of
@@ -87,17 +90,11 @@ const holdEnv = "SUTURE_WORKER_TEST_HOLD"
 // Ending ctx stops the running jobs politely: training saves its
 // checkpoint, which goes to the store for whoever takes the job next.
 func RunWorker(ctx context.Context, q *Queue, o WorkerOptions) error {
-	if len(o.Parties) == 0 {
-		return errors.New("worker: holds no party's data (Parties is empty)")
+	if err := CheckParties(o.Parties); err != nil {
+		return fmt.Errorf("worker: %w", err)
 	}
 	site := Site{}
-	for p, d := range o.Parties {
-		if p != "a" && p != "b" {
-			return fmt.Errorf("worker: party %q, want a or b", p)
-		}
-		if d == "" {
-			return fmt.Errorf("worker: party %s: no data given", p)
-		}
+	for p := range o.Parties {
 		site.Parties = append(site.Parties, p)
 	}
 	slices.Sort(site.Parties)
@@ -195,6 +192,34 @@ func RunWorker(ctx context.Context, q *Queue, o WorkerOptions) error {
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = q.del(dctx, q.workers, kvSafe(o.Name))
+	return nil
+}
+
+// CheckParties checks a site's data, party ("a" or "b") -> a dataset
+// folder or synth: spec, before any job needs it: a folder must exist and
+// hold a dataset layout, a synth: spec must be one LoadData reads.
+func CheckParties(parties map[string]string) error {
+	if len(parties) == 0 {
+		return errors.New("holds no party's data")
+	}
+	for _, p := range slices.Sorted(maps.Keys(parties)) {
+		d := parties[p]
+		if p != "a" && p != "b" {
+			return fmt.Errorf("party %q, want a or b", p)
+		}
+		if d == "" {
+			return fmt.Errorf("party %s: no data given", p)
+		}
+		var err error
+		if strings.HasPrefix(d, "synth:") {
+			_, err = experiment.LoadData(d, 16)
+		} else {
+			err = imageset.Check(d)
+		}
+		if err != nil {
+			return fmt.Errorf("party %s's data %s: %w", p, d, err)
+		}
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,13 +49,15 @@ func addQueueFlags(fs *flag.FlagSet, required bool) *queueFlags {
 }
 
 // open connects and opens the queue (ackWait > 0 sets its ack wait).
-func (f *queueFlags) open(ctx context.Context, name string, retry bool, ackWait time.Duration) (*cluster.Queue, error) {
+// With retrying set, a server not reachable is tried again for up to wait
+// (0: until ctx ends), and retrying is told why at times.
+func (f *queueFlags) open(ctx context.Context, name string, ackWait, wait time.Duration, retrying func(error)) (*cluster.Queue, error) {
 	pw := *f.password
 	if pw == "" {
 		pw = os.Getenv(passwordEnv)
 	}
-	nc, err := cluster.Connect(cluster.ConnectOptions{URL: *f.url, User: *f.user, Password: pw, NkeySeed: *f.nkey, Creds: *f.creds,
-		TLSCA: *f.tlsCA, TLSCert: *f.tlsCert, TLSKey: *f.tlsKey, Name: name, Retry: retry})
+	nc, err := cluster.Dial(ctx, cluster.ConnectOptions{URL: *f.url, User: *f.user, Password: pw, NkeySeed: *f.nkey, Creds: *f.creds,
+		TLSCA: *f.tlsCA, TLSCert: *f.tlsCert, TLSKey: *f.tlsKey, Name: name, Retry: retrying != nil, Wait: wait, Retrying: retrying})
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +104,9 @@ func runQueue(ctx context.Context, args []string, out io.Writer) error {
 	}
 	s, err := cluster.Serve(cluster.ServeOptions{Listen: *listen, Store: *store, User: *user, Password: pw, Nkeys: nkeys,
 		TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, TLSVerify: *tlsVerify})
+	if errors.Is(err, experiment.ErrLocked) {
+		return fmt.Errorf("--store: %w", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -156,7 +162,9 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 	cache := fs.String("cache", "", "folder for job folders (default: a temporary folder, removed on exit)")
 	threads := fs.Int("threads", 0, "threads per job (default: the cores divided by --jobs)")
 	backendName := fs.String("backend", "cpu", "compute backend: "+strings.Join(kernels.Names(), ", "))
-	idleExit := fs.Duration("idle-exit", 0, "stop after this long without a job (0: run until stopped), for workers a scheduler starts")
+	idleExit := fs.Duration("idle-exit", 0, "stop after this long without a job (0: run until stopped), for workers a scheduler starts; "+
+		"it also bounds the wait for the server at start")
+	connectTimeout := fs.Duration("connect-timeout", time.Minute, "give up when the server cannot be reached for this long at start (0: keep trying)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -166,8 +174,15 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 	if *idleExit < 0 {
 		return usageErr("--idle-exit must be >= 0")
 	}
+	if *connectTimeout < 0 {
+		return usageErr("--connect-timeout must be >= 0")
+	}
 	if len(parties) == 0 {
 		return usageErr("--party is required (a=DIR and/or b=DIR)")
+	}
+	// Each party's data is checked now, not when its first job fails.
+	if err := cluster.CheckParties(parties); err != nil {
+		return usageErr("--party: %v", err)
 	}
 	if *jobs < 1 || *threads < 0 {
 		return usageErr("--jobs must be >= 1 and --threads >= 0")
@@ -181,6 +196,9 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 			return usageErr("--allow: unknown job category %q (known: %s)", c, strings.Join(experiment.Categories, ","))
 		}
 		cats = append(cats, c)
+	}
+	if len(cats) == 0 {
+		return usageErr("--allow %q: no job category; give one or more of %s", *allow, strings.Join(experiment.Categories, ","))
 	}
 	th := *threads
 	if th == 0 {
@@ -201,18 +219,32 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	q, err := qf.open(ctx, *name, true, 0)
+	var mu sync.Mutex
+	logf := func(format string, a ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(out, "%s %s\n", time.Now().Format("2006-01-02 15:04:05"), fmt.Sprintf(format, a...))
+	}
+	// The wait for the server ends at --connect-timeout, or sooner at
+	// --idle-exit: a worker with no server has no job either.
+	wait, waitFlag := *connectTimeout, "--connect-timeout"
+	if *idleExit > 0 && (wait == 0 || *idleExit < wait) {
+		wait, waitFlag = *idleExit, "--idle-exit"
+	}
+	until := "until it answers"
+	if wait > 0 {
+		until = fmt.Sprintf("for up to %s (%s)", wait, waitFlag)
+	}
+	q, err := qf.open(ctx, *name, 0, wait, func(err error) { logf("%v; trying again %s", err, until) })
 	if err != nil {
-		return err
+		if errors.Is(err, cluster.ErrUnreachable) {
+			return fmt.Errorf("%w (%s)", err, waitFlag)
+		}
+		return interrupted(err)
 	}
 	defer q.Conn().Close()
-	var mu sync.Mutex
 	err = cluster.RunWorker(ctx, q, cluster.WorkerOptions{Name: *name, Parties: parties, Allow: cats, Jobs: *jobs, Backend: mk, Cache: dir,
-		IdleExit: *idleExit, Log: func(s string) {
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintf(out, "%s %s\n", time.Now().Format("2006-01-02 15:04:05"), s)
-		}})
+		IdleExit: *idleExit, Log: func(s string) { logf("%s", s) }})
 	if err != nil {
 		return err
 	}
@@ -231,7 +263,7 @@ func runExperimentQueue(ctx context.Context, planPath, dir string, qf *queueFlag
 	if err != nil {
 		return err
 	}
-	q, err := qf.open(ctx, "suture experiment run", false, ackWait)
+	q, err := qf.open(ctx, "suture experiment run", ackWait, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -272,7 +304,7 @@ func runExperimentQueue(ctx context.Context, planPath, dir string, qf *queueFlag
 
 // queueStatus is `suture experiment status --queue`.
 func queueStatus(ctx context.Context, qf *queueFlags, plan string, all bool, out io.Writer) error {
-	q, err := qf.open(ctx, "suture experiment status", false, 0)
+	q, err := qf.open(ctx, "suture experiment status", 0, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -309,7 +341,7 @@ func queueStatus(ctx context.Context, qf *queueFlags, plan string, all bool, out
 // queueReport is `suture experiment report --queue`: the results are
 // fetched into a results folder, then reported as usual.
 func queueReport(ctx context.Context, qf *queueFlags, plan, dir, dst string, out io.Writer) error {
-	q, err := qf.open(ctx, "suture experiment report", false, 0)
+	q, err := qf.open(ctx, "suture experiment report", 0, 0, nil)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,11 +54,15 @@ func TestQueueCommands(t *testing.T) {
 	mustRun(t, "experiment", "plan", "--a", "/nowhere/a", "--b", "/nowhere/b", "--quick", "--data-elsewhere", "--out", filepath.Join(dir, "x.json"))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	// The worker runs until the test stops it: --idle-exit is tested below
+	// on an empty queue, where being idle does not race the run's pace.
+	wctx, stopWorker := context.WithCancel(ctx)
+	defer stopWorker()
 	var wout syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- runWorker(ctx, []string{"--queue", url, "--party", "a=synth:a:48:16", "--party", "b=synth:b:48:16", "--name", "both",
-			"--threads", "1", "--idle-exit", "4s"}, &wout)
+		done <- runWorker(wctx, []string{"--queue", url, "--party", "a=synth:a:48:16", "--party", "b=synth:b:48:16", "--name", "both",
+			"--threads", "1"}, &wout)
 	}()
 	var out bytes.Buffer
 	if err := runExperiment(ctx, []string{"run", "--plan", plan, "--queue", url, "--ack-wait", "5s"}, &out); err != nil {
@@ -81,17 +87,102 @@ func TestQueueCommands(t *testing.T) {
 	if err != nil || !bytes.Contains(md, []byte("| `a <-[a]-> b (s1)` |")) {
 		t.Errorf("report --queue: %v\n%s", err, md)
 	}
-	// The worker stops by itself once idle (--idle-exit).
+	out.Reset()
+	err = runExperiment(ctx, []string{"status", "--queue", url, "--plan", "nosuch"}, &out)
+	if err == nil || !strings.Contains(err.Error(), `no plan named "nosuch" (it holds: q)`) {
+		t.Errorf("status of a plan not on the queue: %v", err)
+	}
+	stopWorker()
+	if err := <-done; err != nil {
+		t.Errorf("worker: %v", err)
+	}
+	// A worker started on a queue with nothing to do stops by itself
+	// (--idle-exit).
+	var iout syncBuffer
+	idle := make(chan error, 1)
+	go func() {
+		idle <- runWorker(ctx, []string{"--queue", url, "--party", "a=synth:a:48:16", "--name", "idle", "--idle-exit", "1s"}, &iout)
+	}()
 	select {
-	case err := <-done:
+	case err := <-idle:
 		if err != nil {
-			t.Errorf("worker: %v", err)
+			t.Errorf("idle worker: %v", err)
 		}
-	case <-time.After(time.Minute):
+	case <-ctx.Done():
 		t.Fatal("the worker did not stop when idle")
 	}
-	if !strings.Contains(wout.String(), "no job for") || !strings.Contains(wout.String(), "worker stopped") {
-		t.Errorf("worker printed:\n%s", wout.String())
+	if !strings.Contains(iout.String(), "no job for") || !strings.Contains(iout.String(), "worker stopped") {
+		t.Errorf("idle worker printed:\n%s", iout.String())
+	}
+}
+
+// TestWorkerNoServer: a worker whose server is not there says so while it
+// tries again, and gives up at --idle-exit or --connect-timeout.
+func TestWorkerNoServer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "nats://" + l.Addr().String()
+	l.Close() // nothing listens there
+	for _, limit := range []string{"--idle-exit", "--connect-timeout"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		var out syncBuffer
+		err := runWorker(ctx, []string{"--queue", url, "--party", "a=synth:a:48:16", limit, "1s"}, &out)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "gave up waiting for the server after 1s ("+limit+")") {
+			t.Errorf("%s 1s, no server: %v", limit, err)
+		}
+		if !strings.Contains(out.String(), "connection refused; trying again for up to 1s ("+limit+")") {
+			t.Errorf("%s 1s, no server: the worker printed %q", limit, out.String())
+		}
+	}
+}
+
+// TestWorkerWrongPassword: a worker refused by the server says the
+// authorization failed.
+func TestWorkerWrongPassword(t *testing.T) {
+	srv, err := cluster.Serve(cluster.ServeOptions{Listen: "127.0.0.1:0", Store: t.TempDir(), User: "site", Password: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	for _, pw := range [][]string{{"--password", "wrong"}, nil} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		args := append([]string{"--queue", "nats://" + srv.Addr(), "--party", "a=synth:a:48:16", "--user", "site"}, pw...)
+		err := runWorker(ctx, args, io.Discard)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "authorization failed") || strings.Contains(err.Error(), "JetStream") {
+			t.Errorf("%v: %v", pw, err)
+		}
+	}
+}
+
+// TestQueueServeMistakes: a store another server holds, and a port in
+// use, are refused at once, saying why.
+func TestQueueServeMistakes(t *testing.T) {
+	store := t.TempDir()
+	srv, err := cluster.Serve(cluster.ServeOptions{Listen: "127.0.0.1:0", Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--store", store, "--listen", "127.0.0.1:0"}, "--store: store " + store + " is in use"},
+		{[]string{"serve", "--store", t.TempDir(), "--listen", srv.Addr()}, "address already in use"},
+	} {
+		// Serving would go on until the context ends: end it, so that a
+		// server wrongly started does not hang the test.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		var out bytes.Buffer
+		err := runQueue(ctx, c.args, &out)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("queue %s: %v (printed %q), want an error with %q", strings.Join(c.args, " "), err, out.String(), c.want)
+		}
 	}
 }
 
@@ -105,7 +196,11 @@ func TestQueueFlagMistakes(t *testing.T) {
 		{[]string{"worker", "--queue", "nats://127.0.0.1:1"}, "--party is required"},
 		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "c=x"}, `"c=x": want a=DIR or b=DIR`},
 		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "a=x", "--party", "a=y"}, "party a given twice"},
-		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "a=x", "--allow", "train,steal"}, `unknown job category "steal"`},
+		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "a=synth:a", "--allow", "train,steal"}, `unknown job category "steal"`},
+		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "a=synth:a", "--allow", ""}, `--allow "": no job category`},
+		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "a=synth:a", "--allow", " , "}, `no job category`},
+		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "a=/nowhere/a"}, `--party: party a's data /nowhere/a: `},
+		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "a=synth:a", "--connect-timeout", "-1s"}, `--connect-timeout must be >= 0`},
 		{[]string{"experiment", "run", "--plan", "p.json", "--queue", "nats://127.0.0.1:1", "--workers", "2"}, "the workers' own"},
 		{[]string{"experiment", "status"}, "--dir or --queue is required"},
 		{[]string{"experiment", "plan", "--a", "synth:a", "--b", "synth:b", "--drop", "a ++ b", "--out", "x.json"}, `--drop "a ++ b": not an approach`},
