@@ -344,7 +344,7 @@ func Distill(ctx context.Context, b kernels.Backend, spec DistillSpec, ev func(D
 	sizeErr := func(what string, s unet.Sample) error {
 		sh := s.Image.Shape
 		if len(sh) != 3 || sh[0] != in[0] || sh[1] != in[1] || sh[2] != in[2] {
-			return fmt.Errorf("%s image %q is %v, the teacher was stitched at (%d, %d, %d): distil at the teacher's size (resize the data, e.g. --size %d)",
+			return fmt.Errorf("%s image %q is %v, the teacher was stitched at (%d, %d, %d): distil at the teacher's size (resize the data to %d px)",
 				what, s.Name, tensor.ShapeOf(s.Image), in[0], in[1], in[2], in[1])
 		}
 		return nil
@@ -486,7 +486,7 @@ func Distill(ctx context.Context, b kernels.Backend, spec DistillSpec, ev func(D
 		if serr := save(); serr != nil {
 			return nil, fmt.Errorf("interrupted, and saving failed: %w", serr)
 		}
-		return nil, fmt.Errorf("%w at epoch %d, step %d; saved %s (continue with --resume)", err, tr.State.Epoch+1, tr.State.Iter, spec.Out)
+		return nil, fmt.Errorf("%w at epoch %d, step %d; saved %s, where a resumed run continues", err, tr.State.Epoch+1, tr.State.Iter, spec.Out)
 	case errors.Is(err, unet.ErrBudget):
 		res.Stopped = err
 	case err != nil:
