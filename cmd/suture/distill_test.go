@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"suture/experiment"
 	"suture/kernels/cpu"
@@ -74,5 +78,61 @@ func TestDistillCommand(t *testing.T) {
 		if after, _ := os.ReadFile(student); string(after) != string(before) {
 			t.Fatalf("%v: the student at --out changed", c.args)
 		}
+	}
+}
+
+// TestDistillKill9Resume: a distillation killed with SIGKILL in the middle
+// of its run (a child process, after its first epoch was saved) and then
+// resumed writes the same student, bit for bit (as safetensors), as one
+// never interrupted.
+func TestDistillKill9Resume(t *testing.T) {
+	dir := t.TempDir()
+	ra, rb := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	tinyTrain(t, ra, "a")
+	tinyTrain(t, rb, "b")
+	st := filepath.Join(dir, "st.ckpt")
+	mustRun(t, "stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"), "--data", "synth:a:36:16",
+		"--points", "stage", "--epochs", "1", "--iters", "2", "--batch", "4", "--out", st)
+	args := func(out string) []string {
+		return []string{"distill", "--teacher", st, "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "8",
+			"--iters", "12", "--batch", "4", "--temperature", "2", "--alpha", "0.5", "--no-validate", "--out", out}
+	}
+	whole := filepath.Join(dir, "whole.ckpt")
+	mustRun(t, args(whole)...)
+
+	killed := filepath.Join(dir, "killed.ckpt")
+	cmd := exec.Command(os.Args[0], args(killed)...)
+	cmd.Env = append(os.Environ(), probeMainEnv+"=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ { // wait for the first epoch's checkpoint
+		if _, err := os.Stat(killed); err == nil {
+			break
+		}
+		if i > 60000 {
+			cmd.Process.Kill()
+			t.Fatal("no checkpoint after 60 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the distillation was not killed mid-run (it ended first: %v); the test needs a longer run", err)
+	}
+	out := mustRun(t, append(args(killed), "--resume")...)
+	if !strings.Contains(out, "resuming at epoch") {
+		t.Fatalf("resume after kill -9:\n%s", out)
+	}
+	for _, p := range []string{whole, killed} {
+		mustRun(t, "export", "safetensors", "--model", p, "--out", p+".safetensors")
+	}
+	a, _ := os.ReadFile(whole + ".safetensors")
+	b, _ := os.ReadFile(killed + ".safetensors")
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("the student resumed after kill -9 differs from the uninterrupted one (%d and %d bytes)", len(a), len(b))
 	}
 }
