@@ -106,24 +106,9 @@ func (g *Graph) Forward(t *autograd.Tape, xs ...*autograd.Var) ([]*autograd.Var,
 		if v.Op == nil {
 			continue
 		}
-		args = args[:0]
-		for _, j := range v.Inputs {
-			if vals[j] == nil {
-				return nil, fmt.Errorf("graph: vertex %d %q reads vertex %d before it is computed", i, v.Name, j)
-			}
-			args = append(args, vals[j])
-		}
-		var out *autograd.Var
-		var err error
-		if p := t.Profiler(); p != nil {
-			prev := p.Enter(v.Name)
-			out, err = v.Op.Forward(t, args)
-			p.Restore(prev)
-		} else {
-			out, err = v.Op.Forward(t, args)
-		}
+		out, err := g.forwardVertex(t, i, vals, args[:0])
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", v.Name, err)
+			return nil, err
 		}
 		vals[i] = out
 	}
@@ -183,24 +168,9 @@ func (g *Graph) Run(t *autograd.Tape, want []int, xs ...*autograd.Var) ([]*autog
 		if v.Op == nil || !needed[i] {
 			continue
 		}
-		args = args[:0]
-		for _, j := range v.Inputs {
-			if vals[j] == nil {
-				return nil, fmt.Errorf("graph: vertex %d %q reads vertex %d before it is computed", i, v.Name, j)
-			}
-			args = append(args, vals[j])
-		}
-		var out *autograd.Var
-		var err error
-		if p := t.Profiler(); p != nil {
-			prev := p.Enter(v.Name)
-			out, err = v.Op.Forward(t, args)
-			p.Restore(prev)
-		} else {
-			out, err = v.Op.Forward(t, args)
-		}
+		out, err := g.forwardVertex(t, i, vals, args[:0])
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", v.Name, err)
+			return nil, err
 		}
 		vals[i] = out
 		if !recycle {
@@ -267,4 +237,29 @@ func (g *Graph) Consumers() [][]int {
 		}
 	}
 	return out
+}
+
+// forwardVertex runs vertex i on the values of its inputs in vals (args is
+// scratch for them), under the tape's profiler when it has one.
+func (g *Graph) forwardVertex(t *autograd.Tape, i int, vals, args []*autograd.Var) (*autograd.Var, error) {
+	v := g.Vertices[i]
+	for _, j := range v.Inputs {
+		if vals[j] == nil {
+			return nil, fmt.Errorf("graph: vertex %d %q reads vertex %d before it is computed", i, v.Name, j)
+		}
+		args = append(args, vals[j])
+	}
+	var out *autograd.Var
+	var err error
+	if p := t.Profiler(); p != nil {
+		prev := p.Enter(v.Name)
+		out, err = v.Op.Forward(t, args)
+		p.Restore(prev)
+	} else {
+		out, err = v.Op.Forward(t, args)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", v.Name, err)
+	}
+	return out, nil
 }

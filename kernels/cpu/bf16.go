@@ -223,17 +223,7 @@ func (j *gemmJob) blockBF16(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, be
 							continue
 						}
 						microGemmB(mr, kp, a0, a1, b0, b1, edge[:], 2*gemmNR, rowBias, false)
-						for r := 0; r < mr; r++ {
-							row := c[off+r*ldc : off+r*ldc+nr]
-							src := edge[r*2*gemmNR : r*2*gemmNR+nr]
-							if accumulate {
-								for x := range row {
-									row[x] += src[x]
-								}
-							} else {
-								copy(row, src)
-							}
-						}
+						storeTile(c[off:], ldc, edge[:], 2*gemmNR, mr, nr, accumulate)
 					}
 				}
 			}

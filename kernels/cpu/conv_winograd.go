@@ -313,16 +313,7 @@ func (j *winogradJob) productsBF16(scratch, v, mm []float32, k0, kc, panels, nt 
 					continue
 				}
 				microGemmB(n, kcp, a0, a1, b0, b1, edge[:], 2*gemmNR, nil, false)
-				for i := 0; i < n; i++ {
-					dst, src := out[i*nt:][:gemmNR], edge[i*2*gemmNR:][:gemmNR]
-					if k0 > 0 {
-						for x := range dst {
-							dst[x] += src[x]
-						}
-					} else {
-						copy(dst, src)
-					}
-				}
+				storeTile(out, nt, edge[:], 2*gemmNR, n, gemmNR, k0 > 0)
 			}
 		}
 	}

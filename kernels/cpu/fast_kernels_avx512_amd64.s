@@ -3211,6 +3211,7 @@ gemmb12_loop2:
 gemmb12_tail:
 	TESTQ CX, CX
 	JE gemmb12_store
+gemmb12_loop1:
 	VMOVUPS 0(BX), Z24
 	VMOVUPS 0(R11), Z25
 	VPBROADCASTD 0(AX), Z26
@@ -3249,6 +3250,12 @@ gemmb12_tail:
 	VPBROADCASTD 20(R10), Z31
 	BYTE $0x62; BYTE $0x82; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xf7 // VDPBF16PS Z31, Z24, Z22
 	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z25, Z23
+	ADDQ $24, AX
+	ADDQ $24, R10
+	ADDQ $64, BX
+	ADDQ $64, R11
+	DECQ CX
+	JNZ gemmb12_loop1
 gemmb12_store:
 	MOVQ bias+56(FP), R9
 	TESTQ R9, R9
@@ -3510,6 +3517,7 @@ gemmb11_loop2:
 gemmb11_tail:
 	TESTQ CX, CX
 	JE gemmb11_store
+gemmb11_loop1:
 	VMOVUPS 0(BX), Z24
 	VMOVUPS 0(R11), Z25
 	VPBROADCASTD 0(AX), Z26
@@ -3545,6 +3553,12 @@ gemmb11_tail:
 	VPBROADCASTD 16(R10), Z30
 	BYTE $0x62; BYTE $0x82; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z24, Z20
 	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xee // VDPBF16PS Z30, Z25, Z21
+	ADDQ $24, AX
+	ADDQ $24, R10
+	ADDQ $64, BX
+	ADDQ $64, R11
+	DECQ CX
+	JNZ gemmb11_loop1
 gemmb11_store:
 	MOVQ bias+56(FP), R9
 	TESTQ R9, R9
@@ -3787,6 +3801,7 @@ gemmb10_loop2:
 gemmb10_tail:
 	TESTQ CX, CX
 	JE gemmb10_store
+gemmb10_loop1:
 	VMOVUPS 0(BX), Z24
 	VMOVUPS 0(R11), Z25
 	VPBROADCASTD 0(AX), Z26
@@ -3819,6 +3834,12 @@ gemmb10_tail:
 	VPBROADCASTD 12(R10), Z29
 	BYTE $0x62; BYTE $0x82; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xd5 // VDPBF16PS Z29, Z24, Z18
 	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xdd // VDPBF16PS Z29, Z25, Z19
+	ADDQ $24, AX
+	ADDQ $24, R10
+	ADDQ $64, BX
+	ADDQ $64, R11
+	DECQ CX
+	JNZ gemmb10_loop1
 gemmb10_store:
 	MOVQ bias+56(FP), R9
 	TESTQ R9, R9
@@ -4042,6 +4063,7 @@ gemmb9_loop2:
 gemmb9_tail:
 	TESTQ CX, CX
 	JE gemmb9_store
+gemmb9_loop1:
 	VMOVUPS 0(BX), Z24
 	VMOVUPS 0(R11), Z25
 	VPBROADCASTD 0(AX), Z26
@@ -4071,6 +4093,12 @@ gemmb9_tail:
 	VPBROADCASTD 8(R10), Z28
 	BYTE $0x62; BYTE $0x82; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4 // VDPBF16PS Z28, Z24, Z16
 	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xcc // VDPBF16PS Z28, Z25, Z17
+	ADDQ $24, AX
+	ADDQ $24, R10
+	ADDQ $64, BX
+	ADDQ $64, R11
+	DECQ CX
+	JNZ gemmb9_loop1
 gemmb9_store:
 	MOVQ bias+56(FP), R9
 	TESTQ R9, R9
@@ -4275,6 +4303,7 @@ gemmb8_loop2:
 gemmb8_tail:
 	TESTQ CX, CX
 	JE gemmb8_store
+gemmb8_loop1:
 	VMOVUPS 0(BX), Z24
 	VMOVUPS 0(R11), Z25
 	VPBROADCASTD 0(AX), Z26
@@ -4301,6 +4330,12 @@ gemmb8_tail:
 	VPBROADCASTD 4(R10), Z27
 	BYTE $0x62; BYTE $0x12; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xf3 // VDPBF16PS Z27, Z24, Z14
 	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xfb // VDPBF16PS Z27, Z25, Z15
+	ADDQ $24, AX
+	ADDQ $24, R10
+	ADDQ $64, BX
+	ADDQ $64, R11
+	DECQ CX
+	JNZ gemmb8_loop1
 gemmb8_store:
 	MOVQ bias+56(FP), R9
 	TESTQ R9, R9
@@ -4486,6 +4521,7 @@ gemmb7_loop2:
 gemmb7_tail:
 	TESTQ CX, CX
 	JE gemmb7_store
+gemmb7_loop1:
 	VMOVUPS 0(BX), Z24
 	VMOVUPS 0(R11), Z25
 	VPBROADCASTD 0(AX), Z26
@@ -4509,6 +4545,12 @@ gemmb7_tail:
 	VPBROADCASTD 0(R10), Z26
 	BYTE $0x62; BYTE $0x12; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe2 // VDPBF16PS Z26, Z24, Z12
 	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xea // VDPBF16PS Z26, Z25, Z13
+	ADDQ $24, AX
+	ADDQ $24, R10
+	ADDQ $64, BX
+	ADDQ $64, R11
+	DECQ CX
+	JNZ gemmb7_loop1
 gemmb7_store:
 	MOVQ bias+56(FP), R9
 	TESTQ R9, R9
@@ -4675,6 +4717,7 @@ gemmb6_loop2:
 gemmb6_tail:
 	TESTQ CX, CX
 	JE gemmb6_store
+gemmb6_loop1:
 	VMOVUPS 0(BX), Z24
 	VMOVUPS 0(R11), Z25
 	VPBROADCASTD 0(AX), Z26
@@ -4695,6 +4738,12 @@ gemmb6_tail:
 	VPBROADCASTD 20(AX), Z31
 	BYTE $0x62; BYTE $0x12; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z24, Z10
 	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z25, Z11
+	ADDQ $24, AX
+	ADDQ $24, R10
+	ADDQ $64, BX
+	ADDQ $64, R11
+	DECQ CX
+	JNZ gemmb6_loop1
 gemmb6_store:
 	MOVQ bias+56(FP), R9
 	TESTQ R9, R9
@@ -4842,6 +4891,7 @@ gemmb5_loop2:
 gemmb5_tail:
 	TESTQ CX, CX
 	JE gemmb5_store
+gemmb5_loop1:
 	VMOVUPS 0(BX), Z24
 	VMOVUPS 0(R11), Z25
 	VPBROADCASTD 0(AX), Z26
@@ -4859,6 +4909,12 @@ gemmb5_tail:
 	VPBROADCASTD 16(AX), Z30
 	BYTE $0x62; BYTE $0x12; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z24, Z8
 	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z25, Z9
+	ADDQ $24, AX
+	ADDQ $24, R10
+	ADDQ $64, BX
+	ADDQ $64, R11
+	DECQ CX
+	JNZ gemmb5_loop1
 gemmb5_store:
 	MOVQ bias+56(FP), R9
 	TESTQ R9, R9
@@ -4987,6 +5043,7 @@ gemmb4_loop2:
 gemmb4_tail:
 	TESTQ CX, CX
 	JE gemmb4_store
+gemmb4_loop1:
 	VMOVUPS 0(BX), Z24
 	VMOVUPS 0(R11), Z25
 	VPBROADCASTD 0(AX), Z26
@@ -5001,6 +5058,12 @@ gemmb4_tail:
 	VPBROADCASTD 12(AX), Z29
 	BYTE $0x62; BYTE $0x92; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xf5 // VDPBF16PS Z29, Z24, Z6
 	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xfd // VDPBF16PS Z29, Z25, Z7
+	ADDQ $24, AX
+	ADDQ $24, R10
+	ADDQ $64, BX
+	ADDQ $64, R11
+	DECQ CX
+	JNZ gemmb4_loop1
 gemmb4_store:
 	MOVQ bias+56(FP), R9
 	TESTQ R9, R9
@@ -5110,6 +5173,7 @@ gemmb3_loop2:
 gemmb3_tail:
 	TESTQ CX, CX
 	JE gemmb3_store
+gemmb3_loop1:
 	VMOVUPS 0(BX), Z24
 	VMOVUPS 0(R11), Z25
 	VPBROADCASTD 0(AX), Z26
@@ -5121,6 +5185,12 @@ gemmb3_tail:
 	VPBROADCASTD 8(AX), Z28
 	BYTE $0x62; BYTE $0x92; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe4 // VDPBF16PS Z28, Z24, Z4
 	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xec // VDPBF16PS Z28, Z25, Z5
+	ADDQ $24, AX
+	ADDQ $24, R10
+	ADDQ $64, BX
+	ADDQ $64, R11
+	DECQ CX
+	JNZ gemmb3_loop1
 gemmb3_store:
 	MOVQ bias+56(FP), R9
 	TESTQ R9, R9
@@ -5211,6 +5281,7 @@ gemmb2_loop2:
 gemmb2_tail:
 	TESTQ CX, CX
 	JE gemmb2_store
+gemmb2_loop1:
 	VMOVUPS 0(BX), Z24
 	VMOVUPS 0(R11), Z25
 	VPBROADCASTD 0(AX), Z26
@@ -5219,6 +5290,12 @@ gemmb2_tail:
 	VPBROADCASTD 4(AX), Z27
 	BYTE $0x62; BYTE $0x92; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xd3 // VDPBF16PS Z27, Z24, Z2
 	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xdb // VDPBF16PS Z27, Z25, Z3
+	ADDQ $24, AX
+	ADDQ $24, R10
+	ADDQ $64, BX
+	ADDQ $64, R11
+	DECQ CX
+	JNZ gemmb2_loop1
 gemmb2_store:
 	MOVQ bias+56(FP), R9
 	TESTQ R9, R9
@@ -5290,11 +5367,18 @@ gemmb1_loop2:
 gemmb1_tail:
 	TESTQ CX, CX
 	JE gemmb1_store
+gemmb1_loop1:
 	VMOVUPS 0(BX), Z24
 	VMOVUPS 0(R11), Z25
 	VPBROADCASTD 0(AX), Z26
 	BYTE $0x62; BYTE $0x92; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc2 // VDPBF16PS Z26, Z24, Z0
 	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x40; BYTE $0x52; BYTE $0xca // VDPBF16PS Z26, Z25, Z1
+	ADDQ $24, AX
+	ADDQ $24, R10
+	ADDQ $64, BX
+	ADDQ $64, R11
+	DECQ CX
+	JNZ gemmb1_loop1
 gemmb1_store:
 	MOVQ bias+56(FP), R9
 	TESTQ R9, R9

@@ -211,17 +211,7 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 							continue
 						}
 						microGemmRows(mr, kc, aPanel, bPanel, edge[:], gemmNR, rowBias, false)
-						for r := 0; r < mr; r++ {
-							row := c[off+r*ldc : off+r*ldc+nr]
-							src := edge[r*gemmNR : r*gemmNR+nr]
-							if accumulate {
-								for x := range row {
-									row[x] += src[x]
-								}
-							} else {
-								copy(row, src)
-							}
-						}
+						storeTile(c[off:], ldc, edge[:], gemmNR, mr, nr, accumulate)
 					}
 				}
 			}
@@ -254,6 +244,22 @@ func (j *gemmJob) tilesZ(c []float32, ldc int, ap, bp []float32, ic, mc, jc, nc,
 		}
 	}
 	return pairs
+}
+
+// storeTile writes the rows x cols corner of a tile computed into a stack
+// buffer (tile, rows ldt apart) to c (rows ldc apart), adding to c when
+// accumulate: the partial tiles at the edges of C.
+func storeTile(c []float32, ldc int, tile []float32, ldt, rows, cols int, accumulate bool) {
+	for r := 0; r < rows; r++ {
+		row, src := c[r*ldc:][:cols], tile[r*ldt:][:cols]
+		if !accumulate {
+			copy(row, src)
+			continue
+		}
+		for x := range row {
+			row[x] += src[x]
+		}
+	}
 }
 
 func roundUp(n, unit int) int { return (n + unit - 1) / unit * unit }

@@ -44,7 +44,6 @@ func main() {
 // register. Per step of the sum: 2 + rows loads for 2*rows 16-lane FMAs.
 func gemmKernelZ(rows int) {
 	name := fmt.Sprintf("gemmKernelZ%dx32", rows)
-	lp := fmt.Sprintf("gemmz%d_", rows)
 	fmt.Fprintf(&out, `
 // func %s(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)
 // c[r*ldc+j] (+)= bias[r] + sum_p A[p][r] * B[p][j] for r < %d, j < 32, where
@@ -52,7 +51,20 @@ func gemmKernelZ(rows int) {
 // or b1[p*16+j-16] (bias may be nil).
 TEXT ·%s(SB), NOSPLIT, $0-72
 `, name, rows, name)
-	p("MOVQ k+0(FP), CX")
+	tile12x32(rows, fmt.Sprintf("gemmz%d_", rows), "k", 4, "VBROADCASTSS", func(acc, b, bc int) {
+		p("VFMADD231PS Z%d, Z%d, Z%d", b, bc, acc)
+	})
+}
+
+// tile12x32 writes the body shared by the FP32 and BF16 12x32 kernels
+// (arguments count (k or kp), a0, a1, b0, b1, c, ldc, bias, accumulate):
+// each step of
+// the sum loads a 64-byte row of both B panels into Z24, Z25, broadcasts a
+// 4-byte element of A per row (bcast) into Z26-Z31 in turn and adds the
+// products into Z(2r), Z(2r+1) with fma(acc, b, bc); unroll steps a loop,
+// then the rest one by one; then bias, and accumulate or overwrite.
+func tile12x32(rows int, lp, count string, unroll int, bcast string, fma func(acc, b, bc int)) {
+	p("MOVQ %s+0(FP), CX", count)
 	p("MOVQ a0+8(FP), AX")
 	p("MOVQ a1+16(FP), R10")
 	p("MOVQ b0+24(FP), BX")
@@ -69,27 +81,27 @@ TEXT ·%s(SB), NOSPLIT, $0-72
 		for r := 0; r < rows; r++ {
 			bc := 26 + r%6
 			if r < 6 {
-				p("VBROADCASTSS %d(AX), Z%d", 24*u+4*r, bc)
+				p("%s %d(AX), Z%d", bcast, 24*u+4*r, bc)
 			} else {
-				p("VBROADCASTSS %d(R10), Z%d", 24*u+4*(r-6), bc)
+				p("%s %d(R10), Z%d", bcast, 24*u+4*(r-6), bc)
 			}
-			p("VFMADD231PS Z24, Z%d, Z%d", bc, 2*r)
-			p("VFMADD231PS Z25, Z%d, Z%d", bc, 2*r+1)
+			fma(2*r, 24, bc)
+			fma(2*r+1, 25, bc)
 		}
 	}
-	p("CMPQ CX, $4")
+	p("CMPQ CX, $%d", unroll)
 	p("JL %stail", lp)
-	label(lp + "loop4")
-	for u := 0; u < 4; u++ {
+	label(fmt.Sprintf("%sloop%d", lp, unroll))
+	for u := 0; u < unroll; u++ {
 		step(u)
 	}
-	p("ADDQ $96, AX")
-	p("ADDQ $96, R10")
-	p("ADDQ $256, BX")
-	p("ADDQ $256, R11")
-	p("SUBQ $4, CX")
-	p("CMPQ CX, $4")
-	p("JGE %sloop4", lp)
+	p("ADDQ $%d, AX", 24*unroll)
+	p("ADDQ $%d, R10", 24*unroll)
+	p("ADDQ $%d, BX", 64*unroll)
+	p("ADDQ $%d, R11", 64*unroll)
+	p("SUBQ $%d, CX", unroll)
+	p("CMPQ CX, $%d", unroll)
+	p("JGE %sloop%d", lp, unroll)
 	label(lp + "tail")
 	p("TESTQ CX, CX")
 	p("JE %sstore", lp)
@@ -288,88 +300,13 @@ func vdpbf16ps(dst, src1, src2 int) { evex("VDPBF16PS", 2, 0x52, dst, src1, src2
 // a float32 lane (the odd k's first), so each step of kp is two of k.
 func gemmKernelB(rows int) {
 	name := fmt.Sprintf("gemmKernelB%dx32", rows)
-	lp := fmt.Sprintf("gemmb%d_", rows)
 	fmt.Fprintf(&out, `
 // func %s(kp int, a0, a1, b0, b1 *uint32, c *float32, ldc int, bias *float32, accumulate int)
 // c[r*ldc+j] (+)= bias[r] + sum_p A[p][r] * B[p][j] for r < %d, j < 32 over the
 // 2*kp values of k held as bfloat16 pairs, products summed in float32.
 TEXT ·%s(SB), NOSPLIT, $0-72
 `, name, rows, name)
-	p("MOVQ kp+0(FP), CX")
-	p("MOVQ a0+8(FP), AX")
-	p("MOVQ a1+16(FP), R10")
-	p("MOVQ b0+24(FP), BX")
-	p("MOVQ b1+32(FP), R11")
-	p("MOVQ c+40(FP), DI")
-	p("MOVQ ldc+48(FP), DX")
-	p("SHLQ $2, DX")
-	for i := 0; i < 2*rows; i++ {
-		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
-	}
-	step := func(u int) {
-		p("VMOVUPS %d(BX), Z24", 64*u)
-		p("VMOVUPS %d(R11), Z25", 64*u)
-		for r := 0; r < rows; r++ {
-			bc := 26 + r%6
-			if r < 6 {
-				p("VPBROADCASTD %d(AX), Z%d", 24*u+4*r, bc)
-			} else {
-				p("VPBROADCASTD %d(R10), Z%d", 24*u+4*(r-6), bc)
-			}
-			vdpbf16ps(2*r, 24, bc)
-			vdpbf16ps(2*r+1, 25, bc)
-		}
-	}
-	p("CMPQ CX, $2")
-	p("JL %stail", lp)
-	label(lp + "loop2")
-	step(0)
-	step(1)
-	p("ADDQ $48, AX")
-	p("ADDQ $48, R10")
-	p("ADDQ $128, BX")
-	p("ADDQ $128, R11")
-	p("SUBQ $2, CX")
-	p("CMPQ CX, $2")
-	p("JGE %sloop2", lp)
-	label(lp + "tail")
-	p("TESTQ CX, CX")
-	p("JE %sstore", lp)
-	step(0)
-	label(lp + "store")
-	p("MOVQ bias+56(FP), R9")
-	p("TESTQ R9, R9")
-	p("JE %snobias", lp)
-	for r := 0; r < rows; r++ {
-		p("VBROADCASTSS %d(R9), Z26", 4*r)
-		p("VADDPS Z26, Z%d, Z%d", 2*r, 2*r)
-		p("VADDPS Z26, Z%d, Z%d", 2*r+1, 2*r+1)
-	}
-	label(lp + "nobias")
-	p("MOVQ accumulate+64(FP), R8")
-	p("TESTQ R8, R8")
-	p("JE %soverwrite", lp)
-	for r := 0; r < rows; r++ {
-		p("VADDPS 0(DI), Z%d, Z%d", 2*r, 2*r)
-		p("VADDPS 64(DI), Z%d, Z%d", 2*r+1, 2*r+1)
-		p("VMOVUPS Z%d, 0(DI)", 2*r)
-		p("VMOVUPS Z%d, 64(DI)", 2*r+1)
-		if r < rows-1 {
-			p("ADDQ DX, DI")
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
-	label(lp + "overwrite")
-	for r := 0; r < rows; r++ {
-		p("VMOVUPS Z%d, 0(DI)", 2*r)
-		p("VMOVUPS Z%d, 64(DI)", 2*r+1)
-		if r < rows-1 {
-			p("ADDQ DX, DI")
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
+	tile12x32(rows, fmt.Sprintf("gemmb%d_", rows), "kp", 2, "VPBROADCASTD", func(acc, b, bc int) { vdpbf16ps(acc, b, bc) })
 }
 
 // pairsKernel turns kp pairs of float32 rows (width <= 16 floats each, the

@@ -120,9 +120,6 @@ func CPUModel() string {
 		case k == "model" && model == "":
 			model = v
 		}
-		if k == "" && name != "" { // end of the first processor's block
-			break
-		}
 	}
 	if name == "" {
 		return "unknown"
