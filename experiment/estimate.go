@@ -16,9 +16,67 @@ import (
 // steps timed on this machine.
 type Estimate struct {
 	Rows []EstimateRow
-	// The timings it rests on (seconds).
+	// Jobs are the plan's jobs in its order, each with its estimate.
+	Jobs []JobEstimate
+	// The timings it rests on (seconds), measured with the plan's
+	// precision on the backend given.
 	UNetStep, StitchStep, InferImage, StitchInferImage float64
 	Pairs                                              int
+}
+
+// JobEstimate is one job's expected seconds; Deps index Estimate.Jobs.
+type JobEstimate struct {
+	ID      string
+	Seconds float64
+	Deps    []int
+}
+
+// Wall is the expected wall time (seconds) of the plan on workers workers
+// that each run a job at the speed measured: it replays the runner's
+// schedule (a free worker takes the first job in plan order whose inputs
+// are done) with every job taking its estimate.
+func (e *Estimate) Wall(workers int) float64 {
+	n := len(e.Jobs)
+	end := make([]float64, n) // finish time of a started job
+	started := make([]bool, n)
+	free := make([]float64, max(workers, 1)) // when each worker is next free
+	var now float64
+	for left := n; left > 0; {
+		// The earliest free worker takes the first ready job at that time;
+		// with none ready it waits for the next job to finish.
+		w := slices.Index(free, slices.Min(free))
+		now = max(now, free[w])
+		pick, next := -1, math.Inf(1)
+		for i, j := range e.Jobs {
+			if started[i] {
+				continue
+			}
+			at := now
+			for _, d := range j.Deps {
+				if !started[d] {
+					at = math.Inf(1)
+					break
+				}
+				at = max(at, end[d])
+			}
+			if at <= now {
+				pick = i
+				break
+			}
+			next = min(next, at)
+		}
+		if pick < 0 {
+			if math.IsInf(next, 1) {
+				return math.NaN() // a job waits on one never started: no schedule
+			}
+			now = next
+			continue
+		}
+		started[pick], end[pick] = true, now+e.Jobs[pick].Seconds
+		free[w] = end[pick]
+		left--
+	}
+	return slices.Max(free)
 }
 
 // EstimateRow is one job kind.
@@ -54,12 +112,19 @@ func timeIt(reps int, f func() error) (float64, error) {
 }
 
 // EstimatePlan times a U-Net training step, a stitch-training step and
-// inference on party a's images with the plan's settings, and scales them
-// by the plan's work. It reads both datasets (sizes of the fold parts).
+// inference on party a's images with the plan's settings and precision,
+// and scales them by the plan's work: epochs of training, the validation
+// passes of a plan with curves, a student's teacher forward passes. It
+// reads both datasets (sizes of the fold parts). The times are those of
+// backend b: for a run of W workers, give it the threads one worker gets.
 func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	if err := kernels.UsePrecision(b, kernels.Precision(p.Precision)); err != nil {
+		return nil, err
+	}
+	defer kernels.UsePrecision(b, "")
 	var parts [2]*Partition
 	for i, party := range []Party{p.A, p.B} {
 		var err error
@@ -153,6 +218,7 @@ func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, e
 	}
 	rows := map[string]*EstimateRow{}
 	var kinds []string
+	index := map[*Job]int{}
 	add := func(kind string, sec float64) {
 		r := rows[kind]
 		if r == nil {
@@ -162,22 +228,48 @@ func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, e
 		}
 		r.Jobs++
 		r.Seconds += sec
+		j := g.jobs[len(e.Jobs)]
+		je := JobEstimate{ID: j.ID, Seconds: sec}
+		for _, d := range j.Deps {
+			je.Deps = append(je.Deps, index[d])
+		}
+		index[j] = len(e.Jobs)
+		e.Jobs = append(e.Jobs, je)
+	}
+	// val is the seconds of the validation passes of epochs epochs over
+	// the validation parts of parties (none without curves).
+	val := func(epochs int, parties ...string) float64 {
+		if !p.Curves {
+			return 0
+		}
+		images := 0
+		for _, party := range parties {
+			images += n(party, "val")
+		}
+		return float64(epochs*images) * e.InferImage
 	}
 	u := p.UNet
 	for _, j := range g.jobs {
 		switch j.Kind {
 		case "train":
-			add("train", float64(u.Epochs*iters(n(j.Approach, "train"), u.Batch, u.Iters))*e.UNetStep)
+			add("train", float64(u.Epochs*iters(n(j.Approach, "train"), u.Batch, u.Iters))*e.UNetStep+val(u.Epochs, j.Approach))
 		case "pooled":
-			add("pooled", float64(u.Epochs*iters(n("a", "train")+n("b", "train"), u.Batch, u.Iters))*e.UNetStep)
+			add("pooled", float64(u.Epochs*iters(n("a", "train")+n("b", "train"), u.Batch, u.Iters))*e.UNetStep+val(u.Epochs, "a", "b"))
 		case "finetune":
 			on := "b"
 			if j.Approach == ApBtoA {
 				on = "a"
 			}
-			add("finetune", float64(p.FineTune.Epochs*iters(n(on, "train"), u.Batch, u.Iters))*e.UNetStep)
+			add("finetune", float64(p.FineTune.Epochs*iters(n(on, "train"), u.Batch, u.Iters))*e.UNetStep+val(p.FineTune.Epochs, on))
 		case "fedavg":
-			add("fedavg", float64(p.Fed.Rounds*(iters(n("a", "train"), u.Batch, u.Iters)+iters(n("b", "train"), u.Batch, u.Iters)))*e.UNetStep)
+			add("fedavg", float64(p.Fed.Rounds*(iters(n("a", "train"), u.Batch, u.Iters)+iters(n("b", "train"), u.Batch, u.Iters)))*e.UNetStep+
+				val(p.Fed.Rounds, "a", "b"))
+		case "distill":
+			// A student step is a U-Net step at the student's batch plus
+			// the teacher's forward pass over that batch.
+			d, party := p.Distill, j.Parties[0]
+			step := e.UNetStep*float64(d.Batch)/float64(u.Batch) + float64(d.Batch)*e.StitchInferImage
+			add("distill", float64(d.Epochs*iters(n(party, "train"), d.Batch, d.Iters))*step+val(d.Epochs, party))
 		case "stitch":
 			party := stitchedApproaches[j.Approach].party
 			add("stitch", float64(p.Stitch.Epochs*iters(n(party, "train"), p.Stitch.Batch, p.Stitch.Iters))*e.StitchStep)
@@ -199,6 +291,8 @@ func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, e
 				images += n(party, "test")
 			}
 			add("test", float64(images)*per)
+		default:
+			return nil, fmt.Errorf("estimate: no cost model for %s (kind %q)", j.ID, j.Kind)
 		}
 	}
 	for _, k := range kinds {

@@ -33,13 +33,17 @@ type FedSpec struct {
 	Features  []int
 	// Weighting is "samples" (weights n_a/(n_a+n_b), n_b/(n_a+n_b): FedAvg)
 	// or "equal" (1/2 each).
-	Weighting     string
+	Weighting string
+	// Validate scores the averaged network after every round on both
+	// parties' validation parts together (log.csv's val_dice); without it
+	// no validation data is touched. It changes no weight.
+	Validate      bool
 	Resume, Force bool
 	Loader        Loader // nil: LoadData
 }
 
 // FedAvg runs federated averaging and writes its run folder. ev receives
-// the rounds as "epoch" events (ValDice 0: no validation) and the parties'
+// the rounds as "epoch" events (ValDice 0 unless Validate) and the parties'
 // steps as "step" events.
 func FedAvg(ctx context.Context, b kernels.Backend, spec FedSpec, ev func(TrainEvent)) (*TrainResult, error) {
 	emit := func(e TrainEvent) {
@@ -66,6 +70,10 @@ func FedAvg(ctx context.Context, b kernels.Backend, spec FedSpec, ev func(TrainE
 		return nil, err
 	}
 	both := &Partition{Train: append(append([]unet.Sample(nil), parts[0].Train...), parts[1].Train...)}
+	var val []unet.Sample
+	if spec.Validate {
+		val = append(append(val, parts[0].Val...), parts[1].Val...)
+	}
 	cfg, err := planFor(both, classesOf(both), spec.Features)
 	if err != nil {
 		return nil, err
@@ -116,6 +124,17 @@ func FedAvg(ctx context.Context, b kernels.Backend, spec FedSpec, ev func(TrainE
 		if err := averageWeights(models, weights); err != nil {
 			return nil, err
 		}
+		if spec.Validate {
+			// Kept in both parties' logs, which fed.ckpt saves, so that a
+			// resumed run's log.csv still has every round's score.
+			dice, err := unet.MeanDice(models[0], val, spec.Opts.BatchSize)
+			if err != nil {
+				return nil, fmt.Errorf("round %d validation: %w", r+1, err)
+			}
+			for _, tr := range trainers {
+				tr.State.Log[len(tr.State.Log)-1].ValDice = dice
+			}
+		}
 		if err := saveFed(fedPath, models, trainers, run); err != nil {
 			return nil, err
 		}
@@ -141,7 +160,7 @@ func fedLog(trainers [2]*unet.Trainer, w [2]float64) []unet.EpochLog {
 func fedLogOf(la, lb []unet.EpochLog, w [2]float64) []unet.EpochLog {
 	out := make([]unet.EpochLog, min(len(la), len(lb)))
 	for r := range out {
-		out[r] = unet.EpochLog{Epoch: r, TrainLoss: w[0]*la[r].TrainLoss + w[1]*lb[r].TrainLoss, LR: la[r].LR, Seconds: la[r].Seconds + lb[r].Seconds}
+		out[r] = unet.EpochLog{Epoch: r, TrainLoss: w[0]*la[r].TrainLoss + w[1]*lb[r].TrainLoss, ValDice: la[r].ValDice, LR: la[r].LR, Seconds: la[r].Seconds + lb[r].Seconds}
 	}
 	return out
 }

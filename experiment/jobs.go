@@ -252,11 +252,12 @@ func (g *graph) modelJob(ap string, f int) *Job {
 			parties, seed = []string{"a", "b"}, s.Pooled
 		}
 		type settings struct {
-			Data []partyData `json:"data"`
-			Seed uint64      `json:"seed"`
-			UNet UNetPlan    `json:"unet"`
+			Data     []partyData `json:"data"`
+			Seed     uint64      `json:"seed"`
+			UNet     UNetPlan    `json:"unet"`
+			Validate bool        `json:"validate,omitempty"`
 		}
-		st := settings{Seed: seed, UNet: p.UNet}
+		st := settings{Seed: seed, UNet: p.UNet, Validate: p.Curves}
 		for _, party := range parties {
 			st.Data = append(st.Data, g.data(party, f))
 		}
@@ -268,7 +269,8 @@ func (g *graph) modelJob(ap string, f int) *Job {
 			Parties: parties, Resume: []string{"last.ckpt"}}
 		j.run = func(ctx context.Context, env *jobEnv) error {
 			spec := TrainSpec{Dir: env.dir, Size: st.Data[0].Size, Fold: f, SplitSeed: p.SplitSeed, Seed: st.Seed,
-				Opts: withPrecision(unetOpts(st.UNet, st.UNet.Epochs), p.Precision), Features: st.UNet.Features, Loader: env.load, Resume: exists(filepath.Join(env.dir, "last.ckpt"))}
+				Opts: withPrecision(unetOpts(st.UNet, st.UNet.Epochs), p.Precision), Features: st.UNet.Features, Loader: env.load, Resume: exists(filepath.Join(env.dir, "last.ckpt")),
+				Validate: st.Validate}
 			for _, d := range st.Data {
 				spec.Data = append(spec.Data, d.Data)
 			}
@@ -289,14 +291,16 @@ func (g *graph) modelJob(ap string, f int) *Job {
 			Seed     uint64       `json:"seed"`
 			UNet     UNetPlan     `json:"unet"`
 			FineTune FineTunePlan `json:"finetune"`
+			Validate bool         `json:"validate,omitempty"`
 		}
-		st := settings{Data: g.data(on, f), Seed: seed, UNet: p.UNet, FineTune: p.FineTune}
+		st := settings{Data: g.data(on, f), Seed: seed, UNet: p.UNet, FineTune: p.FineTune, Validate: p.Curves}
 		j = &Job{ID: fmt.Sprintf("fold %d: finetune %s", f, ap), Kind: "finetune", Approach: ap, Fold: f, Deps: []*Job{base},
 			Model: "last.ckpt", settings: st, Parties: []string{on}, Inputs: []JobFile{{base, base.Model}}, Resume: []string{"last.ckpt"}}
 		j.run = func(ctx context.Context, env *jobEnv) error {
 			spec := TrainSpec{Dir: env.dir, Data: []string{st.Data.Data}, Size: st.Data.Size, Fold: f, SplitSeed: p.SplitSeed,
 				Seed: st.Seed, Opts: withPrecision(unetOpts(st.UNet, st.FineTune.Epochs), p.Precision), Loader: env.load, Resume: exists(filepath.Join(env.dir, "last.ckpt")),
-				FineTune: &FineTuneSpec{From: env.path(base, base.Model), LRFactor: st.FineTune.LRFactor, WarmupEpochs: st.FineTune.WarmupEpochs}}
+				FineTune: &FineTuneSpec{From: env.path(base, base.Model), LRFactor: st.FineTune.LRFactor, WarmupEpochs: st.FineTune.WarmupEpochs},
+				Validate: st.Validate}
 			_, err := Train(ctx, env.b, spec, trainProgress(env))
 			return err
 		}
@@ -307,9 +311,12 @@ func (g *graph) modelJob(ap string, f int) *Job {
 			Seeds [2]uint64    `json:"party_seeds"`
 			UNet  UNetPlan     `json:"unet"`
 			Fed   FedPlan      `json:"fedavg"`
+			// Validate is not in the cluster's per-party rounds
+			// (RunFedParty): only a local run scores them.
+			Validate bool `json:"validate,omitempty"`
 		}
 		st := settings{Data: [2]partyData{g.data("a", f), g.data("b", f)}, Seed: s.FedInit, Seeds: [2]uint64{s.FedA, s.FedB},
-			UNet: p.UNet, Fed: p.Fed}
+			UNet: p.UNet, Fed: p.Fed, Validate: p.Curves}
 		j = &Job{ID: fmt.Sprintf("fold %d: fedavg %s", f, ap), Kind: "fedavg", Approach: ap, Fold: f, Model: "last.ckpt", settings: st,
 			Parties: []string{"a", "b"}, Resume: []string{"fed.ckpt"}}
 		j.fed = func(dir string, load Loader) (FedSpec, error) {
@@ -318,7 +325,7 @@ func (g *graph) modelJob(ap string, f int) *Job {
 			}
 			return FedSpec{Dir: dir, Data: [2]string{st.Data[0].Data, st.Data[1].Data}, Size: st.Data[0].Size, Fold: f,
 				SplitSeed: p.SplitSeed, Seed: st.Seed, Seeds: st.Seeds, Opts: withPrecision(unetOpts(st.UNet, st.Fed.Rounds), p.Precision), Features: st.UNet.Features,
-				Weighting: st.Fed.Weighting, Loader: load}, nil
+				Weighting: st.Fed.Weighting, Validate: st.Validate, Loader: load}, nil
 		}
 		j.run = func(ctx context.Context, env *jobEnv) error {
 			spec, err := j.fed(env.dir, env.load)
@@ -703,8 +710,9 @@ func (g *graph) distillJob(ap string, f int, sel *Job) *Job {
 		Strategy string      `json:"strategy"`
 		UNet     UNetPlan    `json:"unet"`
 		Distill  DistillPlan `json:"distill"`
+		Validate bool        `json:"validate,omitempty"`
 	}
-	st := settings{Data: g.data(sa.party, f), Student: sa.party, Strategy: "s1", UNet: p.UNet, Distill: *p.Distill}
+	st := settings{Data: g.data(sa.party, f), Student: sa.party, Strategy: "s1", UNet: p.UNet, Distill: *p.Distill, Validate: p.Curves}
 	j := &Job{ID: fmt.Sprintf("fold %d: distill %s", f, name), Kind: "distill", Approach: name, Fold: f, Deps: []*Job{sj, sel},
 		Model: "student.ckpt", settings: st, Parties: []string{sa.party},
 		Inputs: []JobFile{{sj, sj.Model}, {sel, "selection.json"}}, Resume: []string{"student.ckpt"}}
@@ -724,14 +732,19 @@ func (g *graph) distillJob(ap string, f int, sel *Job) *Job {
 		out := filepath.Join(env.dir, "student.ckpt")
 		spec := DistillSpec{Out: out, Teacher: env.path(sj, sj.Model), Net: fmt.Sprintf("stitch-ensemble:%d", picks[foldIndex]),
 			Data: st.Data.Data, Size: st.Data.Size, Fold: f, SplitSeed: p.SplitSeed, Student: st.Student, Seed: d.Seed, Opts: opts,
-			Temperature: d.Temperature, Alpha: d.Alpha, Loader: env.load, Resume: exists(out)}
-		_, err := Distill(ctx, env.b, spec, func(e DistillEvent) {
+			Temperature: d.Temperature, Alpha: d.Alpha, Validate: st.Validate, Loader: env.load, Resume: exists(out)}
+		res, err := Distill(ctx, env.b, spec, func(e DistillEvent) {
 			if e.Kind == "step" && e.Progress.Iters > 0 && e.Progress.Epochs > 0 {
 				pr := e.Progress
 				env.progress(float64(pr.Epoch*pr.Iters+pr.Iter) / float64(pr.Epochs*pr.Iters))
 			}
 		})
-		return err
+		if err != nil || !st.Validate {
+			return err
+		}
+		// The student's whole log (resumed epochs included) is in its
+		// checkpoint; log.csv is that log, for the report's curves.
+		return WriteTrainLog(filepath.Join(env.dir, "log.csv"), res.State.Log)
 	}
 	g.add(j)
 	g.model[fmt.Sprintf("%s/%d", name, f)] = j

@@ -86,6 +86,12 @@ type Plan struct {
 	// stitch-ensemble that strategy s1 selected (docs/distill.md). Absent
 	// (the default), a plan's jobs, keys and report are as without it.
 	Distill *DistillPlan `json:"distill,omitempty"`
+	// Curves, when set, scores every trained network's validation part
+	// after each epoch (U-Nets, fine-tunings, pooled training, the rounds
+	// of a local federated run, students; log.csv), which changes no
+	// weight, and adds the training curves to the report. Absent (the
+	// default), jobs, keys and report are as without it.
+	Curves bool `json:"curves,omitempty"`
 }
 
 // DistillPlan are the distillation settings of a plan.

@@ -357,7 +357,14 @@ func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
 // validate returns the mean per-sample foreground Dice of the model's
 // predictions (an image where both masks are empty counts as 1).
 func (tr *Trainer) validate(val []Sample) (float64, error) {
-	preds, err := tr.M.Predict(val, tr.Opts.BatchSize)
+	return MeanDice(tr.M, val, tr.Opts.BatchSize)
+}
+
+// MeanDice is the mean per-sample foreground Dice of m's predictions on
+// val, batch images per forward pass (an image where both masks are empty
+// counts as 1): the validation score of Fit. It changes nothing in m.
+func MeanDice(m *Model, val []Sample, batch int) (float64, error) {
+	preds, err := m.Predict(val, batch)
 	if err != nil {
 		return 0, err
 	}

@@ -30,8 +30,10 @@ func runExperiment(ctx context.Context, args []string, out io.Writer) error {
 		return runExperimentStatus(ctx, args[1:], out)
 	case "report":
 		return runExperimentReport(ctx, args[1:], out)
+	case "estimate":
+		return runExperimentEstimate(ctx, args[1:], out)
 	}
-	return usageErr("unknown subcommand %q: want plan, run, status or report", args[0])
+	return usageErr("unknown subcommand %q: want plan, estimate, run, status or report", args[0])
 }
 
 func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error {
@@ -101,6 +103,32 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 	if err != nil {
 		return err
 	}
+	return printEstimate(ctx, be, p, 1, out)
+}
+
+func runExperimentEstimate(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("experiment estimate", out)
+	planPath := fs.String("plan", "", "plan file (from `suture experiment plan`)")
+	workers := fs.Int("workers", 1, "jobs run at once, as with suture experiment run --workers N: each is timed on its share of the cores")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require("plan", *planPath); err != nil {
+		return err
+	}
+	if *workers < 1 {
+		return usageErr("--workers must be >= 1")
+	}
+	p, err := experiment.LoadPlan(*planPath)
+	if err != nil {
+		return err
+	}
+	return printEstimate(ctx, cpu.New(max(1, runtime.GOMAXPROCS(0) / *workers)), p, *workers, out)
+}
+
+// printEstimate times plan p's steps on be and prints the estimate per job
+// kind and, for workers workers, the wall time of the runner's schedule.
+func printEstimate(ctx context.Context, be kernels.Backend, p *experiment.Plan, workers int, out io.Writer) error {
 	fmt.Fprintf(out, "timing a few steps on %s for the estimate...\n", be.Name())
 	e, err := experiment.EstimatePlan(ctx, be, p)
 	if err != nil {
@@ -112,7 +140,10 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 	for _, r := range e.Rows {
 		fmt.Fprintf(out, "%-10s %5d %12s %12s\n", r.Kind, r.Jobs, dur(r.Seconds/float64(max(r.Jobs, 1))), dur(r.Seconds))
 	}
-	fmt.Fprintf(out, "%-10s %5s %12s %12s  (one worker; machine time on this machine, not counting data loading)\n", "total", "", "", dur(e.Total()))
+	fmt.Fprintf(out, "%-10s %5s %12s %12s  (job time summed, on this machine, not counting data loading)\n", "total", "", "", dur(e.Total()))
+	if workers > 1 {
+		fmt.Fprintf(out, "wall time with %d workers: %s (the runner's schedule replayed with these job times)\n", workers, dur(e.Wall(workers)))
+	}
 	return nil
 }
 
