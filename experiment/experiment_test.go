@@ -1,8 +1,10 @@
 package experiment
 
 import (
+	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -130,5 +132,52 @@ func TestCompareRefusesRepeatedLabel(t *testing.T) {
 	_, err := Compare(Named{"ref", rows}, []Named{{"alt", rows}, {"alt", rows}}, "dice")
 	if err == nil || !strings.Contains(err.Error(), `"alt" is given twice`) {
 		t.Fatalf("repeated label: %v", err)
+	}
+}
+
+// TestStitchEveryK: "every:K" keeps every K-th pair of "all" counted back
+// from the last, and a stitched checkpoint made so loads with the same
+// pairs; bad spellings are refused by name.
+func TestStitchEveryK(t *testing.T) {
+	b := cpu.New(0)
+	a, bb := tinyModel(t, []int{4, 8}, 1), tinyModel(t, []int{3, 6}, 2)
+	all, err := stitch.Join(b, a, bb, 3, 16, 16, "all", stitch.DefaultMatchOptions(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(all.Meta.Pairs)
+	for _, k := range []int{1, 2, 3, n - 1, n, n + 5} {
+		s, err := stitch.Join(b, a, bb, 3, 16, 16, fmt.Sprintf("every:%d", k), stitch.DefaultMatchOptions(), 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for i := n - 1; i >= 0; i -= k {
+			p := all.Meta.Pairs[i]
+			want = append([]string{p.AName + "/" + p.BName}, want...)
+		}
+		var got []string
+		for _, p := range s.Meta.Pairs {
+			got = append(got, p.AName+"/"+p.BName)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("every:%d of %d pairs: %v, want %v", k, n, got, want)
+		}
+		path := filepath.Join(t.TempDir(), "s.ckpt")
+		if err := s.Save(path, nil); err != nil {
+			t.Fatal(err)
+		}
+		l, err := stitch.Load(path, b, unet.LoadBase)
+		if err != nil {
+			t.Fatalf("every:%d: %v", k, err)
+		}
+		if l.M.Pairs() != len(want) {
+			t.Errorf("every:%d: loaded with %d pairs, want %d", k, l.M.Pairs(), len(want))
+		}
+	}
+	for _, bad := range []string{"every:0", "every:-2", "every:x", "every:", "some"} {
+		if err := stitch.CheckPoints(bad); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("points %q: %v, want an error naming it", bad, err)
+		}
 	}
 }

@@ -324,8 +324,8 @@ func (p *Plan) ValidateSettings() error {
 	if _, err := stitch.ParseMode(p.Stitch.Mode); err != nil {
 		return fmt.Errorf("plan: stitch mode: %w", err)
 	}
-	if p.Stitch.Points != "all" && p.Stitch.Points != "stage" {
-		return fmt.Errorf("plan: stitch points %q, want all or stage", p.Stitch.Points)
+	if err := stitch.CheckPoints(p.Stitch.Points); err != nil {
+		return fmt.Errorf("plan: %w", err)
 	}
 	return nil
 }

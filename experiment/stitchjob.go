@@ -23,7 +23,7 @@ type StitchSpec struct {
 	Fold      int
 	SplitSeed uint64
 	Split     string // which part to train on: train (the default), val, test or all
-	Points    string // stitch candidates: all or stage
+	Points    string // stitch candidates: all, stage or every:K (stitch.CheckPoints)
 	Opts      stitch.TrainOptions
 	// Resume continues the stitches in Out; Force overwrites Out. Without
 	// either, an existing Out is an error.

@@ -80,8 +80,13 @@ type Joined[N Base] struct {
 }
 
 // Join matches a and b on inputs of (c, h, w) at the candidate points named
-// by points (see Base.Points) and joins them; stitch weights come from seed.
+// by points (see CheckPoints and Base.Points) and joins them; stitch
+// weights come from seed.
 func Join[N Base](b kernels.Backend, a, bb N, c, h, w int, points string, mo MatchOptions, seed uint64) (*Joined[N], error) {
+	filter, every, err := parsePoints(points)
+	if err != nil {
+		return nil, err
+	}
 	cands := [2][]Candidate{}
 	var graphs [2]*nn.Graph
 	var sets [2]*nn.ParamSet
@@ -94,7 +99,7 @@ func Join[N Base](b kernels.Backend, a, bb N, c, h, w int, points string, mo Mat
 		if err != nil {
 			return nil, err
 		}
-		keep, err := m.Points(points)
+		keep, err := m.Points(filter)
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +107,7 @@ func Join[N Base](b kernels.Backend, a, bb N, c, h, w int, points string, mo Mat
 			return nil, err
 		}
 	}
-	pairs := Align(Similarity(cands[0], cands[1], mo))
+	pairs := thinPairs(Align(Similarity(cands[0], cands[1], mo)), every)
 	if len(pairs) == 0 {
 		return nil, fmt.Errorf("networks A and B cannot be matched: they share no spatial scale at input %dx%d", h, w)
 	}

@@ -41,7 +41,7 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	fs.Uint64Var(&opts.Seed, "seed", 1, "seed of stitch weights, batches and switch choices")
 	fs.IntVar(&opts.BatchSize, "batch", opts.BatchSize, "unique images per step")
 	fs.IntVar(&opts.ItersPerEpoch, "iters", 0, "steps per epoch (0: one pass)")
-	points := fs.String("points", "all", "stitch candidates: all (every layer) or stage (stage outputs)")
+	points := fs.String("points", "all", "stitch candidates: all (every layer), stage (stage outputs) or every:K (every K-th matched pair of all, counted back from the last)")
 	fold := fs.Int("fold", 0, "cross-validation fold whose training part is used")
 	splitSeed := fs.Uint64("split-seed", 0, "seed of the six-part split")
 	split := fs.String("split", "train", "which part of the data to train on: train, val, test or all")
@@ -70,8 +70,8 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if *points != "all" && *points != "stage" {
-		return usageErr("--points %q, want all or stage", *points)
+	if err := stitch.CheckPoints(*points); err != nil {
+		return usageErr("--points: %v", err)
 	}
 	if _, err := (&experiment.Partition{}).Subset(*split); err != nil {
 		return usageErr("--split: %v", err)
