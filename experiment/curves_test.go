@@ -80,6 +80,27 @@ func TestCurvesPlan(t *testing.T) {
 	if logs != 6 { // a, b, a -> b, a || b, a + b, distil(a <-[a]-> b)
 		t.Errorf("%d training logs checked, want 6 (one per trained network)", logs)
 	}
+	for _, run := range []string{"off", "on"} {
+		if _, err := Report(filepath.Join(dir, run), filepath.Join(dir, "rep-"+run)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "rep-on", "report.md"))
+	mdOff, _ := os.ReadFile(filepath.Join(dir, "rep-off", "report.md"))
+	if bytes.Contains(mdOff, []byte("## Training curves")) {
+		t.Error("the report of a plan without curves has a curves section")
+	}
+	for _, want := range []string{"## Training curves", "| `a` | a | 1-2 |", "| `b` | b | 1-2 |", "| `a -> b` | b | 3-4 |",
+		"| `a || b` | a+b | 1-2 |", "| `a + b` | a+b | 1-2 |", "| `distil(a <-[a]-> b)` | a | 3-4 |", "![curves-a+b](curves-a+b.png)"} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	for _, f := range []string{"curves-a.png", "curves-b.png", "curves-a+b.png"} {
+		if st, err := os.Stat(filepath.Join(dir, "rep-on", f)); err != nil || st.Size() < 1000 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
 }
 
 // readLog returns the val_dice column of a log.csv.

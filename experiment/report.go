@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"suture/experiment/metrics"
+	"suture/kernels"
 	"suture/kernels/cpu"
 	"suture/unet"
 )
@@ -395,6 +396,10 @@ func (d *reportData) write(dir, out string) (*ReportResult, error) {
 		"test part, likewise for b. Stitch-ensembles are named by the strategy that chose them: %s.\n\n",
 		p.UNet.Epochs, p.UNet.Batch, p.UNet.LR, p.FineTune.Epochs, p.FineTune.LRFactor, p.FineTune.WarmupEpochs, p.Fed.Rounds,
 		p.Fed.Weighting, p.Stitch.Mode, p.Stitch.Epochs, p.Stitch.Points, strategyLegend())
+	if p.Precision != "" && kernels.Precision(p.Precision).OrFP32() != kernels.FP32 {
+		w("Training arithmetic: %s (the convolutions' and GEMMs' operands rounded to %s, sums, weights, optimizer state, norms and losses "+
+			"float32); scoring runs float32.\n\n", strings.ToUpper(p.Precision), strings.ToUpper(p.Precision))
+	}
 	if dp := p.Distill; dp != nil {
 		w("Distilled students `distil(X)`: the stitching party's own network distilled from X's stitch-ensemble chosen by s1, "+
 			"%d epochs (lr x%g), temperature %g, alpha %g (docs/distill.md).\n\n", dp.Epochs, dp.LRFactor, dp.Temperature, dp.Alpha)
@@ -489,6 +494,14 @@ func (d *reportData) write(dir, out string) (*ReportResult, error) {
 			w("Validation Dice and HD95 by stitch index, mean over folds, perspective %s (Figures 7-8): ![Dice](%s) ![HD95](%s)\n\n",
 				pv.party, filepath.Base(files[0]), filepath.Base(files[1]))
 		}
+	}
+
+	if p.Curves {
+		files, err := d.writeCurves(w, dir, out)
+		if err != nil {
+			return nil, err
+		}
+		res.Files = append(res.Files, files...)
 	}
 
 	d.writeFindings(&b, families)
