@@ -31,7 +31,7 @@ func commands() []command {
 		{"data", "synth --party a|b --n N --size S --out DIR", "write the synthetic data as a folder pair", runData},
 		{"stitch", "--a CKPT --b CKPT --data DIR --out STITCHED.ckpt", "train stitches; also: stitch info|sweep|sample", runStitch},
 		{"distill", "--teacher STITCHED.ckpt --net stitch-ensemble:K --data DIR --out STUDENT.ckpt", "train one U-Net on a stitch-ensemble's soft outputs", runDistill},
-		{"experiment", "plan|run|status|report ...", "the paper's evaluation: a plan of jobs, run, resumed, reported", runExperiment},
+		{"experiment", "plan|estimate|run|status|report ...", "the paper's evaluation: a plan of jobs, estimated, run, resumed, reported", runExperiment},
 		{"queue", "serve --listen HOST:PORT --store DIR", "a NATS server with JetStream for `experiment run --queue` and workers", runQueue},
 		{"worker", "--queue URL --party a=DIR [--party b=DIR]", "run a queue's jobs on this site's data (its data never leaves)", runWorker},
 		{"compare", "--ref CSV --alt NAME=CSV ...", "paired Wilcoxon tests of per-sample scores, Holm-adjusted", runCompare},
