@@ -22,6 +22,7 @@ import (
 	"os"
 	"sort"
 
+	"suture/internal/atomicfile"
 	"suture/io/ckpt"
 	"suture/tensor"
 )
@@ -286,7 +287,7 @@ func Write(w io.Writer, tensors []ckpt.Named, metadata map[string]string) error 
 
 // WriteFile writes tensors and metadata to path atomically.
 func WriteFile(path string, tensors []ckpt.Named, metadata map[string]string) error {
-	return ckpt.WriteAtomic(path, func(w io.Writer) error { return Write(w, tensors, metadata) })
+	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, tensors, metadata) })
 }
 
 // halfToFloat converts an IEEE 754 binary16 value.
