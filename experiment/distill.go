@@ -283,7 +283,10 @@ func studentConfig(spec string, tc *Teacher) (*unet.Config, map[string]*tensor.T
 	}
 	var cfg *unet.Config
 	if _, ok := probe["configurations"]; ok {
-		cfg, err = unet.FromPlans(data, a.Config.InChannels, a.Config.NumClasses, true)
+		var plans *unet.NNUNetPlans
+		if plans, err = unet.ParsePlans(data); err == nil {
+			_, cfg, err = plans.Architecture(a.Config.InChannels, a.Config.NumClasses)
+		}
 	} else {
 		cfg, err = unet.ParseConfig(data)
 	}
