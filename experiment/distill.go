@@ -232,11 +232,8 @@ func LoadUnlabelled(dir string) ([]unet.Sample, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		switch strings.ToLower(filepath.Ext(e.Name())) {
-		case ".png", ".jpg", ".jpeg", ".tif", ".tiff":
-			if !e.IsDir() {
-				names = append(names, e.Name())
-			}
+		if !e.IsDir() && imageset.IsImageExt(filepath.Ext(e.Name())) {
+			names = append(names, e.Name())
 		}
 	}
 	sort.Strings(names)
