@@ -1,9 +1,10 @@
 package unet
 
 import (
-	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"suture/autograd"
 	"suture/kernels/cpu"
@@ -28,8 +29,11 @@ func TestPlanner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fmt.Sprint(cfg.FeaturesPerStage) != fmt.Sprint(c.features) || fmt.Sprint(cfg.Strides) != fmt.Sprint(c.strides) {
-			t.Errorf("plan %dx%d: features %v strides %v; want %v %v", c.h, c.w, cfg.FeaturesPerStage, cfg.Strides, c.features, c.strides)
+		if d := cmp.Diff(c.features, cfg.FeaturesPerStage); d != "" {
+			t.Errorf("plan %dx%d: features (-want +got):\n%s", c.h, c.w, d)
+		}
+		if d := cmp.Diff(c.strides, cfg.Strides); d != "" {
+			t.Errorf("plan %dx%d: strides (-want +got):\n%s", c.h, c.w, d)
 		}
 		if cfg.NStages != len(c.features) || len(cfg.NConvPerStageDecoder) != cfg.NStages-1 || cfg.KernelSizes[0] != [2]int{3, 3} {
 			t.Errorf("plan %dx%d: %+v", c.h, c.w, cfg)

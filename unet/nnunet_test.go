@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"suture/io/ckpt"
 	"suture/io/npy"
 	"suture/io/safetensors"
@@ -186,8 +188,11 @@ func TestPlansArchitectureBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := Plan(64, 64, 3, 2)
-	if cls != "PlainConvUNet" || fmt.Sprintf("%+v", cfg) != fmt.Sprintf("%+v", want) {
-		t.Errorf("plans: %s\n%+v\nplanner\n%+v", cls, cfg, want)
+	if cls != "PlainConvUNet" {
+		t.Errorf("plans: network %s, want PlainConvUNet", cls)
+	}
+	if d := cmp.Diff(want, cfg); d != "" {
+		t.Errorf("plans config differs from the planner's (-planner +plans):\n%s", d)
 	}
 	p, err = ParsePlans([]byte(strings.Replace(plansJSON, "InstanceNorm2d", "GroupNorm", 1)))
 	if err != nil {

@@ -1,10 +1,11 @@
 package imageset
 
 import (
-	"maps"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // ImagesByStem finds what the loaders find: image types of any case, no
@@ -22,8 +23,8 @@ func TestImagesByStem(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{"a": filepath.Join(dir, "a.png"), "b": filepath.Join(dir, "b.TIF"), "c": filepath.Join(dir, "c.jpeg")}
-	if !maps.Equal(got, want) {
-		t.Errorf("got %v, want %v", got, want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("ImagesByStem (-want +got):\n%s", d)
 	}
 	writeFile(t, filepath.Join(dir, "a.jpg"), []byte("x"))
 	_, err = ImagesByStem(dir)
