@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"suture/kernels"
 	"suture/kernels/cpu"
 	"suture/kernels/cuda/launch"
@@ -32,15 +35,8 @@ func TestTorchCaseMapping(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatal(err)
 		}
-		got := torchCases(m)
-		if len(got) != len(want) {
-			t.Errorf("%s: got %v, want %v", line, got, want)
-			continue
-		}
-		for k, v := range want {
-			if got[k] != v {
-				t.Errorf("%s: %s = %v, want %v", line, k, got[k], v)
-			}
+		if d := cmp.Diff(want, torchCases(m), cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("%s (-want +got):\n%s", line, d)
 		}
 	}
 }

@@ -3,9 +3,10 @@ package bench
 import (
 	"fmt"
 	"runtime"
-	"sort"
+	"slices"
 
 	"suture/bench/profile"
+	"suture/internal/stats"
 	"suture/kernels"
 )
 
@@ -100,11 +101,7 @@ func ProfileOverhead(c Case, b kernels.Backend, threads, rounds int, o Options) 
 			*m.dst = append(*m.dst, t.MedianS*1e3)
 		}
 	}
-	med := func(xs []float64) float64 {
-		s := append([]float64(nil), xs...)
-		sort.Float64s(s)
-		return median(s)
-	}
+	med := func(xs []float64) float64 { return stats.Median(slices.Clone(xs)) }
 	res.Table = med(res.TableMS) / med(res.PlainMS)
 	res.Trace = med(res.TraceMS) / med(res.PlainMS)
 	return res, nil

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"suture/internal/stats"
 )
 
 // Timing is how a measurement went.
@@ -114,16 +116,8 @@ func Measure(fn func() error, threads int, o Options) (Timing, error) {
 	}
 	s := append([]float64(nil), use...)
 	sort.Float64s(s)
-	t.MedianS, t.MinS, t.MaxS = median(s), s[0], s[len(s)-1]
+	t.MedianS, t.MinS, t.MaxS = stats.Median(s), s[0], s[len(s)-1]
 	return t, nil
-}
-
-func median(sorted []float64) float64 {
-	n := len(sorted)
-	if n%2 == 1 {
-		return sorted[n/2]
-	}
-	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
 // clkTck is USER_HZ, 100 on Linux for every architecture Go supports.

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"suture/internal/atomicfile"
 )
 
 // Artifacts live in the object store under "KEY/NAME" (a finished job's
@@ -168,29 +170,25 @@ func (q *Queue) getFile(ctx context.Context, name, path, want string) error {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return fmt.Errorf("%w: %v", errIntegrity, err)
 		}
-		tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part*")
+		tmp, err := atomicfile.Create(path)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errIntegrity, err)
 		}
-		defer os.Remove(tmp.Name())
+		defer tmp.Abort()
 		obj, err := q.store.Get(ctx, name)
 		if err != nil {
-			tmp.Close()
 			return err
 		}
 		h := sha256.New()
 		_, err = io.Copy(progressWriter{io.MultiWriter(tmp, h), progress}, obj)
 		obj.Close()
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
 		if err != nil {
 			return err
 		}
 		if err := checkDigest(name, info.Digest, digestOf(h)); err != nil {
 			return err
 		}
-		return os.Rename(tmp.Name(), path)
+		return tmp.Commit()
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"suture/experiment/metrics"
+	"suture/internal/stats"
 )
 
 // ScoreRow is one sample's scores in a per-sample CSV (as `suture eval
@@ -174,7 +175,7 @@ func Compare(ref Named, alts []Named, metric string) ([]Comparison, error) {
 				s += v
 			}
 			c.MeanDiff = s / float64(c.N)
-			c.MedianDiff = median(slices.Clone(d))
+			c.MedianDiff = stats.Median(slices.Clone(d))
 			if w, err := metrics.WilcoxonApprox(x, y); err == nil {
 				c.P = w.P
 				ps, psAt = append(ps, w.P), append(psAt, ai)

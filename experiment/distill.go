@@ -232,11 +232,8 @@ func LoadUnlabelled(dir string) ([]unet.Sample, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		switch strings.ToLower(filepath.Ext(e.Name())) {
-		case ".png", ".jpg", ".jpeg", ".tif", ".tiff":
-			if !e.IsDir() {
-				names = append(names, e.Name())
-			}
+		if !e.IsDir() && imageset.IsImageExt(filepath.Ext(e.Name())) {
+			names = append(names, e.Name())
 		}
 	}
 	sort.Strings(names)
@@ -283,7 +280,10 @@ func studentConfig(spec string, tc *Teacher) (*unet.Config, map[string]*tensor.T
 	}
 	var cfg *unet.Config
 	if _, ok := probe["configurations"]; ok {
-		cfg, err = unet.FromPlans(data, a.Config.InChannels, a.Config.NumClasses, true)
+		var plans *unet.NNUNetPlans
+		if plans, err = unet.ParsePlans(data); err == nil {
+			_, cfg, err = plans.Architecture(a.Config.InChannels, a.Config.NumClasses)
+		}
 	} else {
 		cfg, err = unet.ParseConfig(data)
 	}

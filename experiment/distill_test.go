@@ -280,6 +280,11 @@ func TestDistillBadInput(t *testing.T) {
 	}
 	good := DistillSpec{Out: out, Teacher: distFix.st, Net: distFix.ensemble, Data: distA, Opts: distOpts(1), Temperature: 2, Alpha: 1, Force: true}
 	three := studentConfigFile(t, dir, []int{4, 8}, 3)
+	// A plans.json student goes through unet.ParsePlans and Architecture.
+	plans := filepath.Join(dir, "plans.json")
+	if err := os.WriteFile(plans, []byte(`{"configurations": {"2d": {"architecture": {"network_class_name": "primus.Primus", "arch_kwargs": {}}}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	noImages := filepath.Join(dir, "empty")
 	os.Mkdir(noImages, 0o755)
 	cases := []struct {
@@ -290,6 +295,7 @@ func TestDistillBadInput(t *testing.T) {
 		{"no stitch-ensemble", "names no stitch-ensemble", func(s *DistillSpec) { s.Net = "ensemble" }},
 		{"index out of range", "stitches", func(s *DistillSpec) { s.Net = "stitch-ensemble:99" }},
 		{"classes", "3 output classes, the teacher 2", func(s *DistillSpec) { s.Student = three }},
+		{"plans of another network", `network "primus.Primus" is not supported`, func(s *DistillSpec) { s.Student = plans }},
 		{"image size", "the teacher was stitched at (3, 16, 16)", func(s *DistillSpec) { s.Data = "synth:a:48:32" }},
 		{"temperature", "temperature", func(s *DistillSpec) { s.Temperature = 0 }},
 		{"alpha", "alpha", func(s *DistillSpec) { s.Alpha = -1 }},

@@ -108,7 +108,3 @@ func StitchedEvaluator(s *Stitched, samples []unet.Sample, batch int) stitch.Eva
 		return stitch.Score{Dice: sum.DiceMean, HD95: sum.HD95Mean}, nil
 	}
 }
-
-// ParseNet reads a network choice for a stitched model with the given number of
-// pairs: a, b, ensemble, stitch-ensemble:K or switches:SPEC (stitch.ParseNet).
-func ParseNet(net string, pairs int) (stitch.Setting, error) { return stitch.ParseNet(net, pairs) }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"suture/io/ckpt"
+	"suture/internal/atomicfile"
 	"suture/unet"
 )
 
@@ -16,7 +16,7 @@ func WriteTrainLog(path string, log []unet.EpochLog) error {
 	for _, r := range log {
 		fmt.Fprintf(&b, "%d,%.6f,%.6f,%.6g,%.3f\n", r.Epoch+1, r.TrainLoss, r.ValDice, r.LR, r.Seconds)
 	}
-	return ckpt.WriteAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(b.Bytes())
 		return err
 	})

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"suture/io/ckpt"
+	"suture/internal/atomicfile"
 	"suture/stitch"
 	"suture/unet"
 )
@@ -53,7 +53,7 @@ func RunSweep(s *Stitched, samples []unet.Sample, batch int) (*Sweep, error) {
 }
 
 func writeText(path string, b *bytes.Buffer) error {
-	return ckpt.WriteAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(b.Bytes())
 		return err
 	})
@@ -164,7 +164,7 @@ func SummarizeSample(res []stitch.SampledNetwork, switches int) float64 {
 }
 
 func writeTextFrom(path string, wt io.WriterTo) error {
-	return ckpt.WriteAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := wt.WriteTo(w)
 		return err
 	})

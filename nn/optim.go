@@ -7,16 +7,6 @@ import (
 	"suture/tensor"
 )
 
-// Optimizer updates a ParamSet's trainable prefix from its flat gradient.
-type Optimizer interface {
-	// Step applies one update with learning rate lr.
-	Step(lr float32) error
-	// State returns the optimizer's buffers and step count for checkpoints.
-	State() (bufs []*tensor.Tensor, step int)
-	// SetState restores what State returned.
-	SetState(bufs []*tensor.Tensor, step int) error
-}
-
 // SGD is stochastic gradient descent with Nesterov momentum and L2 weight
 // decay (PyTorch semantics; nnU-Net: momentum 0.99, weight decay 3e-5).
 type SGD struct {
@@ -36,7 +26,7 @@ func NewSGD(s *ParamSet, momentum, weightDecay float32) (*SGD, error) {
 	return &SGD{Set: s, Momentum: momentum, WeightDecay: weightDecay, v: v}, nil
 }
 
-// Step implements Optimizer.
+// Step applies one update with learning rate lr.
 func (o *SGD) Step(lr float32) error {
 	if o.Set.Trainable == 0 {
 		return nil
@@ -45,10 +35,10 @@ func (o *SGD) Step(lr float32) error {
 	return o.Set.B.SGDNesterov(o.Set.Train, o.v, o.Set.Grad, lr, o.Momentum, o.WeightDecay)
 }
 
-// State implements Optimizer.
+// State returns the optimizer's buffers and step count for checkpoints.
 func (o *SGD) State() ([]*tensor.Tensor, int) { return []*tensor.Tensor{o.v}, o.steps }
 
-// SetState implements Optimizer.
+// SetState restores what State returned.
 func (o *SGD) SetState(bufs []*tensor.Tensor, step int) error {
 	if len(bufs) != 1 || bufs[0].Numel() != o.v.Numel() {
 		return fmt.Errorf("sgd: optimizer state does not match the model (%d parameters)", o.Set.Trainable)
@@ -80,7 +70,7 @@ func NewAdamW(s *ParamSet, weightDecay float32) (*AdamW, error) {
 	return &AdamW{Set: s, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: weightDecay, m: m, v: v}, nil
 }
 
-// Step implements Optimizer.
+// Step applies one update with learning rate lr.
 func (o *AdamW) Step(lr float32) error {
 	if o.Set.Trainable == 0 {
 		return nil
@@ -89,10 +79,10 @@ func (o *AdamW) Step(lr float32) error {
 	return o.Set.B.AdamW(o.Set.Train, o.m, o.v, o.Set.Grad, lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, o.step)
 }
 
-// State implements Optimizer.
+// State returns the optimizer's buffers and step count for checkpoints.
 func (o *AdamW) State() ([]*tensor.Tensor, int) { return []*tensor.Tensor{o.m, o.v}, o.step }
 
-// SetState implements Optimizer.
+// SetState restores what State returned.
 func (o *AdamW) SetState(bufs []*tensor.Tensor, step int) error {
 	if len(bufs) != 2 || bufs[0].Numel() != o.m.Numel() || bufs[1].Numel() != o.v.Numel() {
 		return fmt.Errorf("adamw: optimizer state does not match the model (%d parameters)", o.Set.Trainable)

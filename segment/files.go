@@ -26,9 +26,6 @@ var (
 // FileJob is one image file to segment and the mask file to write.
 type FileJob struct{ In, Out string }
 
-// imageExts are the image files FolderJobs takes.
-var imageExts = []string{".png", ".jpg", ".jpeg", ".tif", ".tiff"}
-
 // FolderJobs lists the images (png, jpg, jpeg, tif, tiff) in folder in,
 // sorted, each with its mask out/STEM.png. It refuses an output folder that
 // is the input folder or inside it (the masks would land among, or on, the
@@ -50,7 +47,7 @@ func FolderJobs(in, out string) ([]FileJob, error) {
 	for _, e := range entries {
 		name := e.Name()
 		ext := filepath.Ext(name)
-		if e.IsDir() || !slices.Contains(imageExts, strings.ToLower(ext)) {
+		if e.IsDir() || !imageset.IsImageExt(ext) {
 			continue
 		}
 		mask := strings.TrimSuffix(name, ext) + ".png"

@@ -132,19 +132,6 @@ func Join[N Base](b kernels.Backend, a, bb N, c, h, w int, points string, mo Mat
 	return s, nil
 }
 
-// paramTensors returns host copies of set's parameters named prefix+name.
-func paramTensors(set *nn.ParamSet, prefix string) ([]ckpt.Named, error) {
-	host, err := set.Host()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ckpt.Named, len(host))
-	for i, p := range set.Params {
-		out[i] = ckpt.Named{Name: prefix + p.Name, T: host[i]}
-	}
-	return out, nil
-}
-
 // Checkpoint returns the checkpoint of s: both base networks, the stitches,
 // and the training state when tr is not nil.
 func (s *Joined[N]) Checkpoint(tr *Trainer) (*ckpt.Checkpoint, error) {
@@ -152,7 +139,7 @@ func (s *Joined[N]) Checkpoint(tr *Trainer) (*ckpt.Checkpoint, error) {
 	for i, m := range []N{s.A, s.B} {
 		prefix := string("ab"[i])
 		_, set := m.Net()
-		ts, err := paramTensors(set, prefix+"/")
+		ts, err := ckpt.ParamTensors(set, prefix+"/")
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +148,7 @@ func (s *Joined[N]) Checkpoint(tr *Trainer) (*ckpt.Checkpoint, error) {
 			return nil, err
 		}
 	}
-	ts, err := paramTensors(s.M.Params, "stitch/")
+	ts, err := ckpt.ParamTensors(s.M.Params, "stitch/")
 	if err != nil {
 		return nil, err
 	}

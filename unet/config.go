@@ -3,7 +3,6 @@ package unet
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 )
 
 // Config has the semantics of nnU-Net v2's PlainConvUNet arch_kwargs, plus the
@@ -122,85 +121,6 @@ func ParseConfig(data []byte) (*Config, error) {
 	c := &Config{NormEps: 1e-5, NegativeSlope: 0.01, Norm: "instance"}
 	if err := json.Unmarshal(data, c); err != nil {
 		return nil, fmt.Errorf("unet config: %w", err)
-	}
-	return c, c.Validate()
-}
-
-// FromPlans reads an nnU-Net v2 plans.json and builds the Config of its 2D
-// configuration (configurations."2d".architecture.arch_kwargs). nnU-Net keeps
-// the channel and class counts in the dataset, so they are arguments.
-func FromPlans(plans []byte, inChannels, numClasses int, deepSupervision bool) (*Config, error) {
-	var doc struct {
-		Configurations map[string]struct {
-			Architecture *struct {
-				NetworkClassName string `json:"network_class_name"`
-				ArchKwargs       struct {
-					NStages              int             `json:"n_stages"`
-					FeaturesPerStage     []int           `json:"features_per_stage"`
-					ConvOp               string          `json:"conv_op"`
-					KernelSizes          [][]int         `json:"kernel_sizes"`
-					Strides              [][]int         `json:"strides"`
-					NConvPerStage        []int           `json:"n_conv_per_stage"`
-					NConvPerStageDecoder []int           `json:"n_conv_per_stage_decoder"`
-					ConvBias             bool            `json:"conv_bias"`
-					NormOp               string          `json:"norm_op"`
-					NormOpKwargs         map[string]any  `json:"norm_op_kwargs"`
-					Nonlin               string          `json:"nonlin"`
-					NonlinKwargs         map[string]any  `json:"nonlin_kwargs"`
-					DropoutOp            json.RawMessage `json:"dropout_op"`
-				} `json:"arch_kwargs"`
-			} `json:"architecture"`
-		} `json:"configurations"`
-	}
-	if err := json.Unmarshal(plans, &doc); err != nil {
-		return nil, fmt.Errorf("nnU-Net plans: %w", err)
-	}
-	cf, ok := doc.Configurations["2d"]
-	if !ok || cf.Architecture == nil {
-		return nil, fmt.Errorf("nnU-Net plans: no configurations.2d.architecture block")
-	}
-	a := cf.Architecture.ArchKwargs
-	if !strings.HasSuffix(cf.Architecture.NetworkClassName, "PlainConvUNet") {
-		return nil, fmt.Errorf("nnU-Net plans: network %q is not supported (only PlainConvUNet)", cf.Architecture.NetworkClassName)
-	}
-	if a.ConvOp != "" && !strings.HasSuffix(a.ConvOp, "Conv2d") {
-		return nil, fmt.Errorf("nnU-Net plans: conv_op %q is not 2D", a.ConvOp)
-	}
-	if d := strings.TrimSpace(string(a.DropoutOp)); d != "" && d != "null" {
-		return nil, fmt.Errorf("nnU-Net plans: dropout_op %s is not supported", d)
-	}
-	if !strings.HasSuffix(a.Nonlin, "LeakyReLU") {
-		return nil, fmt.Errorf("nnU-Net plans: nonlin %q is not supported (only LeakyReLU)", a.Nonlin)
-	}
-	c := &Config{
-		InChannels: inChannels, NumClasses: numClasses, NStages: a.NStages,
-		FeaturesPerStage: a.FeaturesPerStage, NConvPerStage: a.NConvPerStage,
-		NConvPerStageDecoder: a.NConvPerStageDecoder, ConvBias: a.ConvBias,
-		NormEps: 1e-5, NegativeSlope: 0.01, DeepSupervision: deepSupervision,
-	}
-	switch {
-	case strings.Contains(a.NormOp, "InstanceNorm"):
-		c.Norm = "instance"
-	case strings.Contains(a.NormOp, "BatchNorm"):
-		c.Norm = "batch"
-	default:
-		return nil, fmt.Errorf("nnU-Net plans: norm_op %q is not supported", a.NormOp)
-	}
-	if eps, ok := a.NormOpKwargs["eps"].(float64); ok {
-		c.NormEps = float32(eps)
-	}
-	if affine, ok := a.NormOpKwargs["affine"].(bool); ok && !affine {
-		return nil, fmt.Errorf("nnU-Net plans: non-affine norms are not supported")
-	}
-	if s, ok := a.NonlinKwargs["negative_slope"].(float64); ok {
-		c.NegativeSlope = float32(s)
-	}
-	var err error
-	if c.KernelSizes, err = pairs("kernel_sizes", a.KernelSizes); err != nil {
-		return nil, err
-	}
-	if c.Strides, err = pairs("strides", a.Strides); err != nil {
-		return nil, err
 	}
 	return c, c.Validate()
 }

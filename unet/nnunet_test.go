@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"suture/io/ckpt"
 	"suture/io/npy"
 	"suture/io/safetensors"
@@ -142,6 +144,62 @@ func TestImportPR3011Layout(t *testing.T) {
 			t.Errorf("source %q", m2.Inference.Source)
 		}
 		checkAgainstReference(t, m2, fx.name, fx.inputs, fx.heads)
+	}
+}
+
+// A plans.json in nnU-Net v2's format (abridged to the fields we read).
+const plansJSON = `{
+ "dataset_name": "Dataset001_Polyp",
+ "configurations": {
+  "2d": {
+   "patch_size": [64, 64],
+   "architecture": {
+    "network_class_name": "dynamic_network_architectures.architectures.unet.PlainConvUNet",
+    "arch_kwargs": {
+     "n_stages": 4,
+     "features_per_stage": [32, 64, 128, 256],
+     "conv_op": "torch.nn.modules.conv.Conv2d",
+     "kernel_sizes": [[3, 3], [3, 3], [3, 3], [3, 3]],
+     "strides": [[1, 1], [2, 2], [2, 2], [2, 2]],
+     "n_conv_per_stage": [2, 2, 2, 2],
+     "n_conv_per_stage_decoder": [2, 2, 2],
+     "conv_bias": true,
+     "norm_op": "torch.nn.modules.instancenorm.InstanceNorm2d",
+     "norm_op_kwargs": {"eps": 1e-05, "affine": true},
+     "dropout_op": null, "dropout_op_kwargs": null,
+     "nonlin": "torch.nn.LeakyReLU",
+     "nonlin_kwargs": {"inplace": true}
+    },
+    "_kw_requires_import": ["conv_op", "norm_op", "dropout_op", "nonlin"]
+   }
+  }
+ }
+}`
+
+// The plans format with an architecture block (nnU-Net v2 >= 2.4) gives the
+// planner's config for the same patch size.
+func TestPlansArchitectureBlock(t *testing.T) {
+	p, err := ParsePlans([]byte(plansJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cls, cfg, err := p.Architecture(3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Plan(64, 64, 3, 2)
+	if cls != "PlainConvUNet" {
+		t.Errorf("plans: network %s, want PlainConvUNet", cls)
+	}
+	if d := cmp.Diff(want, cfg); d != "" {
+		t.Errorf("plans config differs from the planner's (-planner +plans):\n%s", d)
+	}
+	p, err = ParsePlans([]byte(strings.Replace(plansJSON, "InstanceNorm2d", "GroupNorm", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.Architecture(3, 2); err == nil || !strings.Contains(err.Error(), `norm_op "torch.nn.modules.instancenorm.GroupNorm" is not supported`) {
+		t.Errorf("unsupported norm: %v", err)
 	}
 }
 

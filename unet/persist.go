@@ -31,18 +31,10 @@ const Kind = "unet"
 
 const momentumName = "optim/momentum"
 
-// ParamTensors returns host copies of the parameters of set, named
-// prefix+name, for a checkpoint.
+// ParamTensors forwards to ckpt.ParamTensors; experiment/fedavg.go still
+// calls it here (to go once that file calls ckpt.ParamTensors).
 func ParamTensors(set *nn.ParamSet, prefix string) ([]ckpt.Named, error) {
-	host, err := set.Host()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ckpt.Named, len(host))
-	for i, p := range set.Params {
-		out[i] = ckpt.Named{Name: prefix + p.Name, T: host[i]}
-	}
-	return out, nil
+	return ckpt.ParamTensors(set, prefix)
 }
 
 // Checkpoint returns the checkpoint of m: config, weights, and when tr is not
@@ -50,7 +42,7 @@ func ParamTensors(set *nn.ParamSet, prefix string) ([]ckpt.Named, error) {
 func (m *Model) Checkpoint(tr *Trainer, run ckpt.RunInfo) (*ckpt.Checkpoint, error) {
 	c := &ckpt.Checkpoint{}
 	meta := Meta{Config: m.Config, Run: run, Inference: m.Inference}
-	ts, err := ParamTensors(m.Params, "")
+	ts, err := ckpt.ParamTensors(m.Params, "")
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 
-	"suture/io/ckpt"
+	"suture/internal/atomicfile"
 	"suture/kernels"
 )
 
@@ -34,9 +34,9 @@ type Run struct {
 	dir  string
 	o    RunOptions
 	p    *Profiler
-	cpuf *os.File // CPU profile being written, or nil
-	trf  *os.File // runtime trace being written, or nil
-	note []string // what could not be written alongside
+	cpuf *atomicfile.File // CPU profile being written, or nil
+	trf  *atomicfile.File // runtime trace being written, or nil
+	note []string         // what could not be written alongside
 	done bool
 	err  error
 }
@@ -74,22 +74,20 @@ func (r *Run) Profiler() *Profiler { return r.p }
 // start begins the CPU profile and the runtime trace of the recorded steps
 // (each skipped, with a note, when one is already running in the process).
 func (r *Run) start() {
-	if f, err := os.CreateTemp(r.dir, ".cpu.pprof.tmp-*"); err == nil {
+	if f, err := atomicfile.Create(filepath.Join(r.dir, "cpu.pprof")); err == nil {
 		if err := pprof.StartCPUProfile(f); err != nil {
 			r.note = append(r.note, "no cpu.pprof ("+err.Error()+"; the labels are in the process's own CPU profile)")
-			f.Close()
-			os.Remove(f.Name())
+			f.Abort()
 		} else {
 			r.cpuf = f
 		}
 	} else {
 		r.note = append(r.note, "no cpu.pprof: "+err.Error())
 	}
-	if f, err := os.CreateTemp(r.dir, ".go.trace.tmp-*"); err == nil {
+	if f, err := atomicfile.Create(filepath.Join(r.dir, "go.trace")); err == nil {
 		if err := trace.Start(f); err != nil {
 			r.note = append(r.note, "no go.trace ("+err.Error()+")")
-			f.Close()
-			os.Remove(f.Name())
+			f.Abort()
 		} else {
 			r.trf = f
 		}
@@ -103,32 +101,15 @@ func (r *Run) stopStreams() error {
 	var errs []error
 	if r.cpuf != nil {
 		pprof.StopCPUProfile()
-		errs = append(errs, closeInto(r.cpuf, filepath.Join(r.dir, "cpu.pprof")))
+		errs = append(errs, r.cpuf.Commit())
 		r.cpuf = nil
 	}
 	if r.trf != nil {
 		trace.Stop()
-		errs = append(errs, closeInto(r.trf, filepath.Join(r.dir, "go.trace")))
+		errs = append(errs, r.trf.Commit())
 		r.trf = nil
 	}
 	return errors.Join(errs...)
-}
-
-func closeInto(f *os.File, path string) error {
-	err := f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }
 
 // finish writes the files once the steps are recorded.
@@ -162,7 +143,7 @@ func (r *Run) write(rep *Report) error {
 		{"trace.json", rep.WriteTrace},
 	}
 	for _, f := range files {
-		if err := ckpt.WriteAtomic(filepath.Join(r.dir, f.name), f.write); err != nil {
+		if err := atomicfile.Write(filepath.Join(r.dir, f.name), f.write); err != nil {
 			return err
 		}
 	}

@@ -158,7 +158,7 @@ func evaluate(b kernels.Backend, model, data string, size int, split string, fol
 		if net == "" {
 			net = "ensemble"
 		}
-		setting, err := experiment.ParseNet(net, s.M.Pairs())
+		setting, err := stitch.ParseNet(net, s.M.Pairs())
 		if err != nil {
 			return nil, meta, usageErr("--net: %v", err)
 		}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
-	"strings"
 
 	"suture/experiment"
 	"suture/experiment/metrics"
@@ -114,23 +113,12 @@ func withForceHint(err, refusal error) error {
 	return err
 }
 
-// maskFiles maps stems to mask files in dir.
+// maskFiles maps stems to mask files in dir (imageset.ImagesByStem), and
+// refuses a folder with none.
 func maskFiles(dir string) (map[string]string, error) {
-	entries, err := os.ReadDir(dir)
+	files, err := imageset.ImagesByStem(dir)
 	if err != nil {
 		return nil, err
-	}
-	files := map[string]string{}
-	for _, e := range entries {
-		ext := strings.ToLower(filepath.Ext(e.Name()))
-		if e.IsDir() || (ext != ".png" && ext != ".tif" && ext != ".tiff" && ext != ".jpg" && ext != ".jpeg") {
-			continue
-		}
-		stem := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
-		if prev, dup := files[stem]; dup {
-			return nil, fmt.Errorf("%s: %s and %s have the same stem", dir, prev, e.Name())
-		}
-		files[stem] = filepath.Join(dir, e.Name())
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%s: no mask images (png, tif, jpg)", dir)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"runtime/trace"
 	"strings"
@@ -13,7 +11,7 @@ import (
 
 	"suture/bench"
 	"suture/bench/profile"
-	"suture/io/ckpt"
+	"suture/internal/atomicfile"
 )
 
 // profileCases are bench's cases with the network cases at size and batch.
@@ -165,7 +163,7 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 		return errInterrupted
 	}
 	if *tracePath != "" {
-		if err := ckpt.WriteAtomic(*tracePath, rep.WriteTrace); err != nil {
+		if err := atomicfile.Write(*tracePath, rep.WriteTrace); err != nil {
 			return fmt.Errorf("--trace: %w", err)
 		}
 	}
@@ -179,13 +177,12 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 // startStream starts a profile or trace that streams into path (written to
 // a temporary file and renamed when stopped, so path is whole or absent).
 func startStream(path, flagName string, start func(io.Writer) error, stop func()) (func() error, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flagName, err)
 	}
 	if err := start(f); err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		f.Abort()
 		return nil, fmt.Errorf("%s: %w", flagName, err)
 	}
 	done := false
@@ -195,15 +192,7 @@ func startStream(path, flagName string, start func(io.Writer) error, stop func()
 		}
 		done = true
 		stop()
-		err := f.Close()
-		if err == nil {
-			err = os.Chmod(f.Name(), 0o644)
-		}
-		if err == nil {
-			err = os.Rename(f.Name(), path)
-		}
-		if err != nil {
-			os.Remove(f.Name())
+		if err := f.Commit(); err != nil {
 			return fmt.Errorf("%s: %w", flagName, err)
 		}
 		return nil

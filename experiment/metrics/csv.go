@@ -6,7 +6,7 @@ import (
 	"io"
 	"strconv"
 
-	"suture/io/ckpt"
+	"suture/internal/atomicfile"
 )
 
 // EncodeCSV writes one line per sample, "name,dice,hd95", after that header
@@ -30,7 +30,7 @@ func EncodeCSV(w io.Writer, samples []Score) error {
 // WriteCSV writes the samples to path atomically: on error the previous file
 // at path, if any, is untouched.
 func WriteCSV(path string, samples []Score) error {
-	if err := ckpt.WriteAtomic(path, func(w io.Writer) error { return EncodeCSV(w, samples) }); err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return EncodeCSV(w, samples) }); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	return nil

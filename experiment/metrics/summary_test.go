@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestSummarize(t *testing.T) {
@@ -18,8 +20,8 @@ func TestSummarize(t *testing.T) {
 		{Name: "d", Dice: 0, HD95: nan}, // one mask empty
 	})
 	want := Summary{N: 4, DiceMean: 0.5, DiceNaN: 1, HD95Mean: 1.5, HD95NaN: 2}
-	if s != want {
-		t.Fatalf("Summarize = %+v, want %+v", s, want)
+	if d := cmp.Diff(want, s); d != "" {
+		t.Fatalf("Summarize (-want +got):\n%s", d)
 	}
 	all := Summarize([]Score{{Dice: nan, HD95: nan}})
 	if !math.IsNaN(all.DiceMean) || !math.IsNaN(all.HD95Mean) || all.DiceNaN != 1 || all.HD95NaN != 1 {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"suture/internal/atomicfile"
 )
 
 // failAfter is a writer that accepts n bytes and then reports a full disk.
@@ -92,7 +94,7 @@ func TestWriteFailureKeepsOldCheckpoint(t *testing.T) {
 		check(t, Write(path, bad))
 	})
 	t.Run("encoder fails mid-stream", func(t *testing.T) {
-		err := WriteAtomic(path, func(w io.Writer) error {
+		err := atomicfile.Write(path, func(w io.Writer) error {
 			if _, err := w.Write(make([]byte, 100_000)); err != nil {
 				return err
 			}

@@ -62,5 +62,6 @@
 // renames it over the target and fsyncs the directory. On any failure the
 // temporary file is removed and the previous checkpoint at the path is left
 // untouched; readers of the path see either the old or the new file, never a
-// partial one. WriteAtomic exposes the same procedure for other file kinds.
+// partial one. Package suture/internal/atomicfile does this for every file
+// kind Suture writes.
 package ckpt

@@ -4,17 +4,23 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"suture/internal/atomicfile"
 )
 
-// Write saves c at path atomically (see WriteAtomic): on error the file that
-// was at path, if any, is left as it was.
+// wrapTemp lets tests put a failing writer (a full disk) between the encoder
+// and the file.
+var wrapTemp = func(w io.Writer) io.Writer { return w }
+
+// Write saves c at path atomically (see atomicfile.Write): on error the file
+// that was at path, if any, is left as it was.
 func Write(path string, c *Checkpoint) error {
 	// Validate before touching the file system, so a bad checkpoint does not
 	// even create a temporary file.
 	if _, err := buildHeader(c, path); err != nil {
 		return err
 	}
-	return WriteAtomic(path, func(w io.Writer) error { return encode(w, c, path) })
+	return atomicfile.Write(path, func(w io.Writer) error { return encode(wrapTemp(w), c, path) })
 }
 
 // Read loads the checkpoint at path with DefaultMaxBytes as the limit.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"suture/internal/atomicfile"
 	"suture/tensor"
 )
 
@@ -54,7 +55,7 @@ func TestGolden(t *testing.T) {
 		if err := os.MkdirAll(filepath.Dir(goldenPath), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := WriteAtomic(goldenPath, func(w io.Writer) error { _, err := w.Write(encoded); return err }); err != nil {
+		if err := atomicfile.Write(goldenPath, func(w io.Writer) error { _, err := w.Write(encoded); return err }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -18,13 +18,15 @@ type imageFile struct {
 // imageExts are the file types the loaders read.
 var imageExts = []string{".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 
-func isImageExt(ext string) bool { return slices.Contains(imageExts, strings.ToLower(ext)) }
+// IsImageExt reports whether a file extension (with the dot, any case) is
+// an image type the loaders read: png, jpg, jpeg, tif, tiff.
+func IsImageExt(ext string) bool { return slices.Contains(imageExts, strings.ToLower(ext)) }
 
 // splitStem returns a file name's stem and lower-case extension when the
 // extension is an image type, else ok = false.
 func splitStem(name string) (stem, ext string, ok bool) {
 	ext = filepath.Ext(name)
-	if !isImageExt(ext) {
+	if !IsImageExt(ext) {
 		return "", "", false
 	}
 	return strings.TrimSuffix(name, ext), strings.ToLower(ext), true
@@ -57,6 +59,21 @@ func listImages(dir string) ([]imageFile, error) {
 		}
 	}
 	return files, nil
+}
+
+// ImagesByStem maps the stems (names without extension) of the image files
+// of dir to their paths, as the loaders find them: hidden files, folders and
+// other file types are skipped; two files with one stem are an error.
+func ImagesByStem(dir string) (map[string]string, error) {
+	files, err := listImages(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(files))
+	for _, f := range files {
+		out[f.stem] = f.path
+	}
+	return out, nil
 }
 
 func allJPEG(files []imageFile) bool {

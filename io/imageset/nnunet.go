@@ -76,7 +76,7 @@ func readNNUNetJSON(path string) (meta nnunetJSON, classes int, err error) {
 			return meta, 0, fmt.Errorf("imageset: %s: channel_names lacks channel \"%d\" (keys must be 0..%d)", path, c, len(meta.ChannelNames)-1)
 		}
 	}
-	if !isImageExt(meta.FileEnding) {
+	if !IsImageExt(meta.FileEnding) {
 		return meta, 0, fmt.Errorf("imageset: %s: file_ending %q is not a supported image type (%s)", path, meta.FileEnding, strings.Join(imageExts, ", "))
 	}
 	if len(meta.Labels) == 0 {

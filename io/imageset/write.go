@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"suture/io/ckpt"
+	"suture/internal/atomicfile"
 )
 
 // WriteFolderPair writes samples in the folder-pair layout: dir/images/<name>.png
@@ -138,10 +138,10 @@ func maskImage(s Sample) image.Image {
 	return g
 }
 
-// writeFileAtomic writes data to path through ckpt.WriteAtomic (temporary
+// writeFileAtomic writes data to path through atomicfile.Write (temporary
 // file, fsync, rename), so a reader never sees a half-written file.
 func writeFileAtomic(path string, data []byte) error {
-	err := ckpt.WriteAtomic(path, func(w io.Writer) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})

@@ -16,7 +16,7 @@ import (
 	"strconv"
 	"strings"
 
-	"suture/io/ckpt"
+	"suture/internal/atomicfile"
 	"suture/tensor"
 )
 
@@ -164,5 +164,5 @@ func Write(w io.Writer, t *tensor.Tensor) error {
 
 // WriteFile writes t to path atomically.
 func WriteFile(path string, t *tensor.Tensor) error {
-	return ckpt.WriteAtomic(path, func(w io.Writer) error { return Write(w, t) })
+	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, t) })
 }

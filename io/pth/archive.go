@@ -288,7 +288,7 @@ func element(b []byte, d Dtype, bo binary.ByteOrder) float32 {
 	case Float64:
 		return float32(math.Float64frombits(bo.Uint64(b)))
 	case Float16:
-		return halfToFloat(bo.Uint16(b))
+		return tensor.Float16ToFloat32(bo.Uint16(b))
 	case BFloat16:
 		return math.Float32frombits(uint32(bo.Uint16(b)) << 16)
 	case Int64:
@@ -302,26 +302,6 @@ func element(b []byte, d Dtype, bo binary.ByteOrder) float32 {
 	default: // Uint8, Bool
 		return float32(b[0])
 	}
-}
-
-// halfToFloat converts an IEEE 754 binary16 value.
-func halfToFloat(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0 && frac == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal
-		v := float32(frac) / 1024 / 16384
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
 }
 
 // StateDict finds the tensors of a state dict in the archive's object: the

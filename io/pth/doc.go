@@ -6,12 +6,13 @@
 // opcodes can call any importable Python function (torch.load's remote code
 // execution flaws, CVE-2025-32434 among them, came from there). This reader
 // runs the opcodes itself and materialises only an allow-list of globals
-// (see Allowed): the tensor and parameter rebuild functions, the typed
-// storage classes, collections.OrderedDict, torch.device, the numpy scalar
-// and dtype constructors that nnU-Net's training logs hold, _codecs.encode
-// (how protocol 2 spells bytes), and builtins.set/frozenset. Any other
-// global is refused with an error naming it, before anything is called.
-// Nothing is executed: an allowed global only builds an inert Go value.
+// (the allowed table in pickle.go): the tensor and parameter rebuild
+// functions, the typed storage classes, collections.OrderedDict,
+// torch.device, the numpy scalar and dtype constructors that nnU-Net's
+// training logs hold, _codecs.encode (how protocol 2 spells bytes), and
+// builtins.set/frozenset. Any other global is refused with an error naming
+// it, before anything is called. Nothing is executed: an allowed global only
+// builds an inert Go value.
 //
 // Memory is bounded by the input: every opcode consumes input bytes, string
 // and byte lengths are checked against what is left before allocating, and

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -182,16 +181,6 @@ var allowed = map[string]func(args Tuple) (any, error){
 	"torch.CharStorage":                          nil,
 	"torch.ByteStorage":                          nil,
 	"torch.BoolStorage":                          nil,
-}
-
-// Allowed lists the globals a pickle may name, sorted.
-func Allowed() []string {
-	var out []string
-	for k := range allowed {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func asInt(v any) (int64, bool) {

@@ -22,6 +22,7 @@ import (
 	"os"
 	"sort"
 
+	"suture/internal/atomicfile"
 	"suture/io/ckpt"
 	"suture/tensor"
 )
@@ -154,7 +155,7 @@ func Read(r io.ReaderAt, size int64) (*File, error) {
 			case "BF16":
 				t.Data[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(b)) << 16)
 			case "F16":
-				t.Data[i] = halfToFloat(binary.LittleEndian.Uint16(b))
+				t.Data[i] = tensor.Float16ToFloat32(binary.LittleEndian.Uint16(b))
 			}
 		}
 		out.Tensors = append(out.Tensors, ckpt.Named{Name: name, T: t})
@@ -286,25 +287,5 @@ func Write(w io.Writer, tensors []ckpt.Named, metadata map[string]string) error 
 
 // WriteFile writes tensors and metadata to path atomically.
 func WriteFile(path string, tensors []ckpt.Named, metadata map[string]string) error {
-	return ckpt.WriteAtomic(path, func(w io.Writer) error { return Write(w, tensors, metadata) })
-}
-
-// halfToFloat converts an IEEE 754 binary16 value.
-func halfToFloat(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0 && frac == 0:
-		return math.Float32frombits(sign)
-	case exp == 0:
-		v := float32(frac) / 1024 / 16384
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
+	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, tensors, metadata) })
 }
