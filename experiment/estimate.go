@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"suture/internal/stats"
 	"suture/kernels"
 	"suture/stitch"
 	"suture/unet"
@@ -108,7 +109,7 @@ func timeIt(reps int, f func() error) (float64, error) {
 		}
 		ts = append(ts, time.Since(t0).Seconds())
 	}
-	return median(ts), nil
+	return stats.Median(ts), nil
 }
 
 // EstimatePlan times a U-Net training step, a stitch-training step and
@@ -302,17 +303,4 @@ func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, e
 		return nil, fmt.Errorf("estimate: the networks have no matched pairs")
 	}
 	return e, nil
-}
-
-// median of xs (sorted in place); NaN for none.
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	slices.Sort(xs)
-	n := len(xs)
-	if n%2 == 1 {
-		return xs[n/2]
-	}
-	return (xs[n/2-1] + xs[n/2]) / 2
 }

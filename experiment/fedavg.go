@@ -217,7 +217,7 @@ type fedMeta struct {
 // each party's optimizer state atomically.
 func saveFed(path string, models [2]*unet.Model, trainers [2]*unet.Trainer, run ckpt.RunInfo) error {
 	c := &ckpt.Checkpoint{}
-	ts, err := unet.ParamTensors(models[0].Params, "")
+	ts, err := ckpt.ParamTensors(models[0].Params, "")
 	if err != nil {
 		return err
 	}

@@ -31,12 +31,6 @@ const Kind = "unet"
 
 const momentumName = "optim/momentum"
 
-// ParamTensors forwards to ckpt.ParamTensors; experiment/fedavg.go still
-// calls it here (to go once that file calls ckpt.ParamTensors).
-func ParamTensors(set *nn.ParamSet, prefix string) ([]ckpt.Named, error) {
-	return ckpt.ParamTensors(set, prefix)
-}
-
 // Checkpoint returns the checkpoint of m: config, weights, and when tr is not
 // nil the training state and optimizer momentum for resuming.
 func (m *Model) Checkpoint(tr *Trainer, run ckpt.RunInfo) (*ckpt.Checkpoint, error) {
