@@ -47,7 +47,6 @@ var allowed = map[string]int{
 	"experiment/runner.go:RunPlan":         131,
 	"experiment/train.go:Train":            134,
 	"io/imageset/synth.go:synthScene":      164,
-	"io/pth/pickle.go:Unpickle":            479,
 	"segment/window.go:accumulate":         126,
 	"stitch/train.go:Model.doubleForward":  148,
 
