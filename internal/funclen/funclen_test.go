@@ -46,7 +46,6 @@ var allowed = map[string]int{
 	"experiment/fedparty.go:FedAvgParty":   137,
 	"experiment/runner.go:RunPlan":         131,
 	"experiment/train.go:Train":            134,
-	"io/imageset/synth.go:synthScene":      164,
 	"segment/window.go:accumulate":         126,
 	"stitch/train.go:Model.doubleForward":  148,
 
