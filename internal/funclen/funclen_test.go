@@ -46,7 +46,6 @@ var allowed = map[string]int{
 	"experiment/runner.go:RunPlan":         131,
 	"experiment/train.go:Train":            134,
 	"segment/window.go:accumulate":         126,
-	"stitch/train.go:Model.doubleForward":  148,
 
 	// A go:generate program (//go:build ignore), not built into Suture.
 	"kernels/cpu/gen_asm.go:normKernels":     131,
