@@ -42,7 +42,6 @@ var allowed = map[string]int{
 	"cmd/suture/profile_cmd.go:runProfile": 122,
 	"cmd/suture/stitch.go:runStitch":       133,
 	"experiment/distill.go:Distill":        199,
-	"experiment/fedparty.go:FedAvgParty":   137,
 	"experiment/runner.go:RunPlan":         131,
 	"experiment/train.go:Train":            134,
 	"segment/window.go:accumulate":         126,
