@@ -44,7 +44,6 @@ var allowed = map[string]int{
 	"experiment/distill.go:Distill":        199,
 	"experiment/runner.go:RunPlan":         131,
 	"experiment/train.go:Train":            134,
-	"segment/window.go:accumulate":         126,
 
 	// A go:generate program (//go:build ignore), not built into Suture.
 	"kernels/cpu/gen_asm.go:normKernels":     131,
