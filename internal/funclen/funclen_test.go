@@ -43,7 +43,6 @@ var allowed = map[string]int{
 	"cmd/suture/stitch.go:runStitch":       133,
 	"experiment/distill.go:Distill":        199,
 	"experiment/runner.go:RunPlan":         131,
-	"experiment/train.go:Train":            134,
 
 	// A go:generate program (//go:build ignore), not built into Suture.
 	"kernels/cpu/gen_asm.go:normKernels":     131,
