@@ -41,7 +41,6 @@ var allowed = map[string]int{
 	"cmd/suture/bench.go:runBench":         146,
 	"cmd/suture/profile_cmd.go:runProfile": 122,
 	"cmd/suture/stitch.go:runStitch":       133,
-	"experiment/runner.go:RunPlan":         131,
 
 	// A go:generate program (//go:build ignore), not built into Suture.
 	"kernels/cpu/gen_asm.go:normKernels":     131,
