@@ -74,19 +74,45 @@ func RunPlan(ctx context.Context, q *Queue, p *experiment.Plan, o RunOptions) er
 	if err != nil {
 		return err
 	}
-	jobs := experiment.Jobs(p)
-	var mirror *mirrorer
+	r := &planRun{q: q, o: o, id: id, jobs: experiment.Jobs(p), reported: map[string]bool{}, offered: map[string]time.Time{}}
 	if o.Dir != "" {
-		if mirror, err = newMirrorer(o.Dir, p); err != nil {
+		if r.mirror, err = newMirrorer(o.Dir, p); err != nil {
 			return err
 		}
-		defer mirror.close()
+		defer r.mirror.close()
 	}
+	if err := retryParked(ctx, q, r.jobs); err != nil {
+		return err
+	}
+	for {
+		st, err := readStates(ctx, q)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// The server may be restarting: try again.
+			if !sleepCtx(ctx, o.Poll) {
+				return ctx.Err()
+			}
+			continue
+		}
+		if over, err := r.round(ctx, st); over {
+			return err
+		}
+		if !sleepCtx(ctx, o.Poll) {
+			return ctx.Err()
+		}
+	}
+}
+
+// retryParked clears the records (failed, tries) and any tokens left of
+// the jobs an earlier run parked as failed, so that this run offers them
+// again.
+func retryParked(ctx context.Context, q *Queue, jobs []*experiment.Job) error {
 	st, err := readStates(ctx, q)
 	if err != nil {
 		return err
 	}
-	// A new run retries what an earlier one parked.
 	for _, j := range jobs {
 		if st.failed[j.Key] != nil && st.done[j.Key] == nil {
 			for _, k := range []string{"failed." + j.Key, "tries." + j.Key} {
@@ -102,109 +128,138 @@ func RunPlan(ctx context.Context, q *Queue, p *experiment.Plan, o RunOptions) er
 			}
 		}
 	}
-	emit := func(e RunEvent) {
-		if o.Progress != nil {
-			o.Progress(e)
+	return nil
+}
+
+// planRun is RunPlan's state from one round to the next.
+type planRun struct {
+	q           *Queue
+	o           RunOptions
+	id          string // the plan's id in the queue
+	jobs        []*experiment.Job
+	mirror      *mirrorer            // nil without o.Dir
+	reported    map[string]bool      // job keys whose end was reported
+	offered     map[string]time.Time // when each job's tokens were last published
+	lastWaiting string               // waitingKey of the last Waiting event
+}
+
+// emit hands e to the Progress callback, if any.
+func (r *planRun) emit(e RunEvent) {
+	if r.o.Progress != nil {
+		r.o.Progress(e)
+	}
+}
+
+// round is one round of RunPlan on the queue's records st: it reports the
+// jobs that ended, then ends the run (over) when every job is done (err
+// nil) or only parked jobs and jobs needing them are left (an error), or
+// else offers the ready jobs and reports a change in the waiting ones.
+func (r *planRun) round(ctx context.Context, st *states) (over bool, err error) {
+	ev := RunEvent{Total: len(r.jobs)}
+	for _, j := range r.jobs {
+		switch {
+		case st.done[j.Key] != nil:
+			ev.Done++
+		case st.failed[j.Key] != nil:
+			ev.Failed++
 		}
 	}
-	reported := map[string]bool{}
-	offered := map[string]time.Time{}
-	var lastWaiting string
-	for {
-		st, err := readStates(ctx, q)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			// The server may be restarting: try again.
-			if !sleepCtx(ctx, o.Poll) {
-				return ctx.Err()
-			}
+	if err := r.reportEnded(ctx, st, ev); err != nil {
+		return true, err
+	}
+	ready, blocked := readyJobs(r.jobs, st)
+	if len(ready) == 0 {
+		if ev.Done == len(r.jobs) {
+			return true, nil
+		}
+		if len(blocked) > 0 {
+			first := blocked[0]
+			return true, fmt.Errorf("%d job(s) failed, the first: %s: %s (the queue's status lists every failure); the jobs needing them were not run",
+				len(blocked), first.ID, st.failed[first.Key].Error)
+		}
+	}
+	r.offer(ctx, ready)
+	if r.o.Progress != nil {
+		r.reportWaiting(ctx, ready, st, ev)
+	}
+	return false, nil
+}
+
+// reportEnded emits an event (ev with Finished set) for each job done or
+// parked as failed since the last round, once per job; a done job's files
+// are first mirrored, if RunPlan mirrors, and a job whose fetch fails is
+// reported in a later round. The error is the context's, if it ended.
+func (r *planRun) reportEnded(ctx context.Context, st *states, ev RunEvent) error {
+	for _, j := range r.jobs {
+		if r.reported[j.Key] {
 			continue
 		}
-		ev := RunEvent{Total: len(jobs)}
-		for _, j := range jobs {
-			switch {
-			case st.done[j.Key] != nil:
-				ev.Done++
-			case st.failed[j.Key] != nil:
-				ev.Failed++
+		if d := st.done[j.Key]; d != nil {
+			if r.mirror != nil {
+				if err := r.mirror.fetch(ctx, r.q, j, d); err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					continue // tried again next time
+				}
 			}
+			r.reported[j.Key] = true
+			e := ev
+			e.Finished, e.Worker = j, d.Worker
+			r.emit(e)
+		} else if f := st.failed[j.Key]; f != nil {
+			r.reported[j.Key] = true
+			e := ev
+			e.Finished, e.Worker, e.Err = j, f.Worker, fmt.Sprintf("%s (after %d attempts)", f.Error, f.Attempts)
+			r.emit(e)
 		}
-		for _, j := range jobs {
-			if reported[j.Key] {
+	}
+	return nil
+}
+
+// offer publishes the tokens of the ready jobs not offered in the last 30
+// seconds, and of only the first federated averaging job among them.
+func (r *planRun) offer(ctx context.Context, ready []*experiment.Job) {
+	fedOffered := false
+	for _, j := range ready {
+		if j.Kind == "fedavg" {
+			if fedOffered {
 				continue
 			}
-			if d := st.done[j.Key]; d != nil {
-				if mirror != nil {
-					if err := mirror.fetch(ctx, q, j, d); err != nil {
-						if ctx.Err() != nil {
-							return ctx.Err()
-						}
-						continue // tried again next time
-					}
-				}
-				reported[j.Key] = true
-				e := ev
-				e.Finished, e.Worker = j, d.Worker
-				emit(e)
-			} else if f := st.failed[j.Key]; f != nil {
-				reported[j.Key] = true
-				e := ev
-				e.Finished, e.Worker, e.Err = j, f.Worker, fmt.Sprintf("%s (after %d attempts)", f.Error, f.Attempts)
-				emit(e)
+			fedOffered = true
+		}
+		if time.Since(r.offered[j.Key]) < 30*time.Second {
+			continue
+		}
+		ok := true
+		for _, t := range tokens(j) {
+			if err := r.q.publish(ctx, t[0], token{Plan: r.id, Key: j.Key, ID: j.ID, Party: t[1]}); err != nil {
+				ok = false
 			}
 		}
-		ready, blocked := readyJobs(jobs, st)
-		if len(ready) == 0 {
-			if ev.Done == len(jobs) {
-				return nil
-			}
-			if len(blocked) > 0 {
-				first := blocked[0]
-				return fmt.Errorf("%d job(s) failed, the first: %s: %s (the queue's status lists every failure); the jobs needing them were not run",
-					len(blocked), first.ID, st.failed[first.Key].Error)
-			}
+		if ok {
+			r.offered[j.Key] = time.Now()
 		}
-		fedOffered := false
-		for _, j := range ready {
-			if j.Kind == "fedavg" {
-				if fedOffered {
-					continue
-				}
-				fedOffered = true
-			}
-			if time.Since(offered[j.Key]) < 30*time.Second {
-				continue
-			}
-			ok := true
-			for _, t := range tokens(j) {
-				if err := q.publish(ctx, t[0], token{Plan: id, Key: j.Key, ID: j.ID, Party: t[1]}); err != nil {
-					ok = false
-				}
-			}
-			if ok {
-				offered[j.Key] = time.Now()
-			}
+	}
+}
+
+// reportWaiting emits an event (ev with Waiting set, empty rather than nil)
+// when the ready jobs that no live worker may take differ from the last
+// such event's; nothing when the live workers cannot be read.
+func (r *planRun) reportWaiting(ctx context.Context, ready []*experiment.Job, st *states, ev RunEvent) {
+	ws, err := r.q.liveWorkers(ctx)
+	if err != nil {
+		return
+	}
+	waiting := waitingJobs(ready, st, ws)
+	if key := waitingKey(waiting); key != r.lastWaiting {
+		r.lastWaiting = key
+		e := ev
+		e.Waiting = waiting
+		if waiting == nil {
+			e.Waiting = []Waiting{}
 		}
-		if o.Progress != nil {
-			ws, err := q.liveWorkers(ctx)
-			if err == nil {
-				waiting := waitingJobs(ready, st, ws)
-				if key := waitingKey(waiting); key != lastWaiting {
-					lastWaiting = key
-					e := ev
-					e.Waiting = waiting
-					if waiting == nil {
-						e.Waiting = []Waiting{}
-					}
-					emit(e)
-				}
-			}
-		}
-		if !sleepCtx(ctx, o.Poll) {
-			return ctx.Err()
-		}
+		r.emit(e)
 	}
 }
 

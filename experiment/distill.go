@@ -301,25 +301,8 @@ func Distill(ctx context.Context, b kernels.Backend, spec DistillSpec, ev func(D
 			ev(e)
 		}
 	}
-	if spec.Resume && spec.Force {
-		return nil, fmt.Errorf("resume and force exclude each other")
-	}
-	if spec.Opts.Epochs < 1 || spec.Opts.BatchSize < 1 {
-		return nil, fmt.Errorf("epochs (%d) and batch size (%d) must be >= 1", spec.Opts.Epochs, spec.Opts.BatchSize)
-	}
-	if !(spec.Temperature > 0) || math.IsInf(spec.Temperature, 0) {
-		return nil, fmt.Errorf("temperature %g must be a positive number", spec.Temperature)
-	}
-	if !(spec.Alpha >= 0) || math.IsInf(spec.Alpha, 0) {
-		return nil, fmt.Errorf("alpha %g must be a number >= 0", spec.Alpha)
-	}
-	if spec.Out == "" {
-		return nil, fmt.Errorf("no output checkpoint given")
-	}
-	if oi, err := os.Stat(spec.Out); err == nil {
-		if ti, err := os.Stat(spec.Teacher); err == nil && os.SameFile(oi, ti) {
-			return nil, fmt.Errorf("the student %s is the teacher's file: it would replace its own teacher", spec.Out)
-		}
+	if err := checkDistillSpec(spec); err != nil {
+		return nil, err
 	}
 	lock, err := LockFile(spec.Out+".lock", spec.Out, "suture distill")
 	if err != nil {
@@ -340,37 +323,11 @@ func Distill(ctx context.Context, b kernels.Backend, spec DistillSpec, ev func(D
 	if err != nil {
 		return nil, err
 	}
-	in := tc.S.Meta.Input
-	sizeErr := func(what string, s unet.Sample) error {
-		sh := s.Image.Shape
-		if len(sh) != 3 || sh[0] != in[0] || sh[1] != in[1] || sh[2] != in[2] {
-			return fmt.Errorf("%s image %q is %v, the teacher was stitched at (%d, %d, %d): distil at the teacher's size (resize the data to %d px)",
-				what, s.Name, tensor.ShapeOf(s.Image), in[0], in[1], in[2], in[1])
-		}
-		return nil
+	train, unl, err := distillImages(spec, tc, part)
+	if err != nil {
+		return nil, err
 	}
-	train := append([]unet.Sample(nil), part.Train...)
-	for _, s := range train {
-		if err := sizeErr("training", s); err != nil {
-			return nil, err
-		}
-	}
-	nLab := len(train)
-	var unl []unet.Sample
-	if spec.Unlabelled != "" {
-		if unl, err = LoadUnlabelled(spec.Unlabelled); err != nil {
-			return nil, err
-		}
-		for _, s := range unl {
-			if err := sizeErr("unlabelled", s); err != nil {
-				return nil, err
-			}
-			// An empty mask keeps the batcher's checks; the loss never
-			// reads it (its rows get the teacher's term only).
-			s.Mask = tensor.New(1, in[1], in[2])
-			train = append(train, s)
-		}
-	}
+	nLab := len(part.Train)
 	meta := DistillMeta{Teacher: spec.Teacher, TeacherSHA256: tc.SHA256, Net: tc.Net, Setting: tc.Setting.String(),
 		Student: spec.Student, Temperature: spec.Temperature, Alpha: spec.Alpha, DeepSupervision: "labels",
 		Data: spec.Data, Size: spec.Size, Fold: spec.Fold, SplitSeed: spec.SplitSeed, Labelled: nLab,
@@ -385,58 +342,13 @@ func Distill(ctx context.Context, b kernels.Backend, spec DistillSpec, ev func(D
 	var loaded *unet.Loaded
 	info := &DistillInfo{Train: nLab, Unlabelled: len(unl), Val: len(part.Val), TeacherPairs: tc.S.M.Pairs(), Backend: b.Name()}
 	if spec.Resume {
-		c, err := ckpt.Read(spec.Out)
-		if err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
-		}
-		var was DistillMeta
-		if err := c.GetMeta(DistillMetaKey, &was); err != nil {
-			return nil, fmt.Errorf("resume: %s is not a distilled student: %w", spec.Out, err)
-		}
-		was.Teacher = meta.Teacher // the same file (by hash) may be named differently
-		if was != meta {
-			return nil, fmt.Errorf("resume: %s was distilled with %+v, this run asks for %+v", spec.Out, was, meta)
-		}
-		if loaded, err = unet.FromCheckpoint(spec.Out, c, b); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
-		}
-		if loaded.Meta.Run != run {
-			return nil, fmt.Errorf("resume: %s was trained with %+v, this run asks for %+v", spec.Out, loaded.Meta.Run, run)
-		}
-		m = loaded.Model
-		opts.LR, opts.WarmupEpochs, opts.WarmupFrom = loaded.Meta.Train.LR, loaded.Meta.Train.WarmupEpochs, loaded.Meta.Train.WarmupFrom
-		var conflict error
-		opts.Precision = keepPrecision(&conflict, opts.Precision, loaded.Meta.Train.Precision)
-		if conflict != nil {
-			return nil, fmt.Errorf("resume %s: %w", spec.Out, conflict)
-		}
-		info.Resumed, info.ResumedEpoch = true, loaded.Meta.State.Epoch
-	} else {
-		cfg, weights, inf, err := studentConfig(spec.Student, tc)
-		if err != nil {
+		if loaded, err = resumeStudent(b, spec, meta, run, &opts); err != nil {
 			return nil, err
 		}
-		if cfg.NumClasses != tc.S.A.Config.NumClasses {
-			return nil, fmt.Errorf("student has %d output classes, the teacher %d", cfg.NumClasses, tc.S.A.Config.NumClasses)
-		}
-		if cfg.InChannels != in[0] {
-			return nil, fmt.Errorf("student takes %d input channels, the teacher's images have %d", cfg.InChannels, in[0])
-		}
-		if err := cfg.CheckInput(in[0], in[1], in[2]); err != nil {
-			return nil, fmt.Errorf("student: %w", err)
-		}
-		if m, err = unet.NewModel(b, cfg, spec.Seed); err != nil {
-			return nil, fmt.Errorf("student: %w", err)
-		}
-		if weights != nil {
-			if err := m.Params.Load(weights); err != nil {
-				return nil, fmt.Errorf("student: %w", err)
-			}
-			if inf != nil {
-				cp := *inf
-				m.Inference = &cp
-			}
-		}
+		m = loaded.Model
+		info.Resumed, info.ResumedEpoch = true, loaded.Meta.State.Epoch
+	} else if m, err = newStudent(b, spec, tc); err != nil {
+		return nil, err
 	}
 	opts.Precision = opts.Precision.Stored()
 	if err := kernels.UsePrecision(b, opts.Precision); err != nil {
@@ -457,6 +369,145 @@ func Distill(ctx context.Context, b kernels.Backend, spec DistillSpec, ev func(D
 	tr.Loss = distillLoss(tc, teacherTape, float32(spec.Temperature), float32(spec.Alpha), nLab)
 	info.Meta, info.Epochs, info.Features, info.StudentParams = meta, opts.Epochs, m.Config.FeaturesPerStage, m.Params.Trainable
 	emit(DistillEvent{Kind: "start", Info: info})
+	return fitStudent(ctx, spec, part, train, m, tr, run, meta, emit)
+}
+
+// checkDistillSpec checks a distillation job's settings before anything is
+// opened: not both resume and force, epochs, batch size, temperature,
+// alpha, an output, and an output that is not the teacher's file.
+func checkDistillSpec(spec DistillSpec) error {
+	if spec.Resume && spec.Force {
+		return fmt.Errorf("resume and force exclude each other")
+	}
+	if spec.Opts.Epochs < 1 || spec.Opts.BatchSize < 1 {
+		return fmt.Errorf("epochs (%d) and batch size (%d) must be >= 1", spec.Opts.Epochs, spec.Opts.BatchSize)
+	}
+	if !(spec.Temperature > 0) || math.IsInf(spec.Temperature, 0) {
+		return fmt.Errorf("temperature %g must be a positive number", spec.Temperature)
+	}
+	if !(spec.Alpha >= 0) || math.IsInf(spec.Alpha, 0) {
+		return fmt.Errorf("alpha %g must be a number >= 0", spec.Alpha)
+	}
+	if spec.Out == "" {
+		return fmt.Errorf("no output checkpoint given")
+	}
+	if oi, err := os.Stat(spec.Out); err == nil {
+		if ti, err := os.Stat(spec.Teacher); err == nil && os.SameFile(oi, ti) {
+			return fmt.Errorf("the student %s is the teacher's file: it would replace its own teacher", spec.Out)
+		}
+	}
+	return nil
+}
+
+// distillImages returns the images the student trains on: part's training
+// images, then the unlabelled ones (unl, also returned alone) with empty
+// masks; all must have the size the teacher was stitched at.
+func distillImages(spec DistillSpec, tc *Teacher, part *Partition) (train, unl []unet.Sample, err error) {
+	in := tc.S.Meta.Input
+	sizeErr := func(what string, s unet.Sample) error {
+		sh := s.Image.Shape
+		if len(sh) != 3 || sh[0] != in[0] || sh[1] != in[1] || sh[2] != in[2] {
+			return fmt.Errorf("%s image %q is %v, the teacher was stitched at (%d, %d, %d): distil at the teacher's size (resize the data to %d px)",
+				what, s.Name, tensor.ShapeOf(s.Image), in[0], in[1], in[2], in[1])
+		}
+		return nil
+	}
+	train = append([]unet.Sample(nil), part.Train...)
+	for _, s := range train {
+		if err := sizeErr("training", s); err != nil {
+			return nil, nil, err
+		}
+	}
+	if spec.Unlabelled != "" {
+		if unl, err = LoadUnlabelled(spec.Unlabelled); err != nil {
+			return nil, nil, err
+		}
+		for _, s := range unl {
+			if err := sizeErr("unlabelled", s); err != nil {
+				return nil, nil, err
+			}
+			// An empty mask keeps the batcher's checks; the loss never
+			// reads it (its rows get the teacher's term only).
+			s.Mask = tensor.New(1, in[1], in[2])
+			train = append(train, s)
+		}
+	}
+	return train, unl, nil
+}
+
+// resumeStudent loads the student in spec.Out to resume it: it must have
+// been distilled with meta (the teacher's path aside) and trained with
+// run. opts takes its learning-rate schedule and must not contradict its
+// precision.
+func resumeStudent(b kernels.Backend, spec DistillSpec, meta DistillMeta, run ckpt.RunInfo, opts *unet.TrainOptions) (*unet.Loaded, error) {
+	c, err := ckpt.Read(spec.Out)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	var was DistillMeta
+	if err := c.GetMeta(DistillMetaKey, &was); err != nil {
+		return nil, fmt.Errorf("resume: %s is not a distilled student: %w", spec.Out, err)
+	}
+	was.Teacher = meta.Teacher // the same file (by hash) may be named differently
+	if was != meta {
+		return nil, fmt.Errorf("resume: %s was distilled with %+v, this run asks for %+v", spec.Out, was, meta)
+	}
+	loaded, err := unet.FromCheckpoint(spec.Out, c, b)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	if loaded.Meta.Run != run {
+		return nil, fmt.Errorf("resume: %s was trained with %+v, this run asks for %+v", spec.Out, loaded.Meta.Run, run)
+	}
+	opts.LR, opts.WarmupEpochs, opts.WarmupFrom = loaded.Meta.Train.LR, loaded.Meta.Train.WarmupEpochs, loaded.Meta.Train.WarmupFrom
+	var conflict error
+	opts.Precision = keepPrecision(&conflict, opts.Precision, loaded.Meta.Train.Precision)
+	if conflict != nil {
+		return nil, fmt.Errorf("resume %s: %w", spec.Out, conflict)
+	}
+	return loaded, nil
+}
+
+// newStudent builds the student spec.Student names (studentConfig): it
+// must have the teacher's classes and take the teacher's input; it starts
+// from the teacher's network's weights, or new weights from spec.Seed.
+func newStudent(b kernels.Backend, spec DistillSpec, tc *Teacher) (*unet.Model, error) {
+	in := tc.S.Meta.Input
+	cfg, weights, inf, err := studentConfig(spec.Student, tc)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.NumClasses != tc.S.A.Config.NumClasses {
+		return nil, fmt.Errorf("student has %d output classes, the teacher %d", cfg.NumClasses, tc.S.A.Config.NumClasses)
+	}
+	if cfg.InChannels != in[0] {
+		return nil, fmt.Errorf("student takes %d input channels, the teacher's images have %d", cfg.InChannels, in[0])
+	}
+	if err := cfg.CheckInput(in[0], in[1], in[2]); err != nil {
+		return nil, fmt.Errorf("student: %w", err)
+	}
+	m, err := unet.NewModel(b, cfg, spec.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("student: %w", err)
+	}
+	if weights != nil {
+		if err := m.Params.Load(weights); err != nil {
+			return nil, fmt.Errorf("student: %w", err)
+		}
+		if inf != nil {
+			cp := *inf
+			m.Inference = &cp
+		}
+	}
+	return m, nil
+}
+
+// fitStudent trains the student m with tr on train (validating on part's
+// validation images when spec.Validate), saving it with meta to spec.Out
+// after every epoch and when ctx is cancelled (then returning an error
+// that says where training stopped). A spent budget ends training without
+// an error (DistillResult.Stopped).
+func fitStudent(ctx context.Context, spec DistillSpec, part *Partition, train []unet.Sample, m *unet.Model, tr *unet.Trainer, run ckpt.RunInfo, meta DistillMeta, emit func(DistillEvent)) (*DistillResult, error) {
 	save := func() error {
 		c, err := m.Checkpoint(tr, run)
 		if err != nil {
@@ -479,7 +530,7 @@ func Distill(ctx context.Context, b kernels.Backend, spec DistillSpec, ev func(D
 	if spec.Validate {
 		val = part.Val
 	}
-	err = tr.Fit(ctx, train, val)
+	err := tr.Fit(ctx, train, val)
 	res := &DistillResult{Out: spec.Out, Meta: meta, State: tr.State}
 	switch {
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):

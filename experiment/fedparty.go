@@ -82,125 +82,184 @@ func FedAvgParty(ctx context.Context, b kernels.Backend, spec FedSpec, p int, ex
 		return nil, err
 	}
 	defer lock.Unlock()
-	part, err := LoadFold(spec.Loader, []string{spec.Data[p]}, spec.Size, spec.SplitSeed, spec.Fold)
+	part, shape, weights, cfg, err := planFedParty(ctx, spec, p, ex)
 	if err != nil {
 		return nil, err
 	}
-	shape, err := trainShape(part)
+	fp := &fedParty{spec: spec, p: p, ex: ex, part: part, weights: weights, emit: emit,
+		run:       ckpt.RunInfo{Data: spec.Data[0] + "||" + spec.Data[1], Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Seed},
+		statePath: filepath.Join(spec.Dir, FedPartyCheckpoint)}
+	last := filepath.Join(spec.Dir, "last.ckpt")
+	opts := spec.Opts
+	opts.Seed = spec.Seeds[p]
+	if fp.m, fp.tr, err = fp.newModel(b, cfg, opts, resume); err != nil {
+		return nil, err
+	}
+	info := &TrainInfo{Data: spec.Data[p], Train: len(part.Train), Backend: b.Name(), Epochs: opts.Epochs, Shape: shape,
+		Stages: cfg.NStages, Features: cfg.FeaturesPerStage, Parameters: fp.m.Params.Trainable, LR: opts.LR}
+	if resume {
+		info.ResumedEpoch, info.Resumed = fp.tr.State.Epoch, 1
+	}
+	emit(TrainEvent{Kind: "start", Info: info})
+	fp.tr.Progress = func(pr unet.Progress) { emit(TrainEvent{Kind: "step", Progress: pr}) }
+	host, err := fp.m.Params.Host()
 	if err != nil {
 		return nil, err
+	}
+	fp.base = weightsDigest(host)
+	for r := fp.tr.State.Epoch; r < opts.Epochs; r++ {
+		if err := fp.round(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+	if err := unet.Save(last, fp.m, nil, fp.run); err != nil {
+		return nil, err
+	}
+	return &TrainResult{Last: last, State: fp.tr.State}, nil
+}
+
+// planFedParty loads party p's fold, exchanges the data descriptions with
+// the other party, and returns what both sides then agree on: the shared
+// training image shape, the weights of the average (a's, b's) and the
+// network, planned as FedAvg plans it from both parties' images (their
+// shared shape, and the classes of both).
+func planFedParty(ctx context.Context, spec FedSpec, p int, ex FedExchange) (part *Partition, shape [3]int, weights [2]float64, cfg *unet.Config, err error) {
+	part, err = LoadFold(spec.Loader, []string{spec.Data[p]}, spec.Size, spec.SplitSeed, spec.Fold)
+	if err != nil {
+		return nil, shape, weights, nil, err
+	}
+	if shape, err = trainShape(part); err != nil {
+		return nil, shape, weights, nil, err
 	}
 	infos, err := ex.Setup(ctx, FedPartyInfo{Shape: shape, Classes: classesOf(part), Train: len(part.Train)})
 	if err != nil {
-		return nil, fmt.Errorf("party %c, setup: %w", "ab"[p], err)
+		return nil, shape, weights, nil, fmt.Errorf("party %c, setup: %w", "ab"[p], err)
 	}
 	if infos[0].Shape != infos[1].Shape {
-		return nil, fmt.Errorf("federated averaging needs one image size: party a's training images are %v, party b's %v (C, H, W)", infos[0].Shape, infos[1].Shape)
+		return nil, shape, weights, nil, fmt.Errorf("federated averaging needs one image size: party a's training images are %v, party b's %v (C, H, W)", infos[0].Shape, infos[1].Shape)
 	}
-	weights, err := fedWeights(spec.Weighting, infos[0].Train, infos[1].Train)
-	if err != nil {
-		return nil, err
+	if weights, err = fedWeights(spec.Weighting, infos[0].Train, infos[1].Train); err != nil {
+		return nil, shape, weights, nil, err
 	}
-	// As FedAvg plans from both parties' images: their shared shape, and
-	// the classes of both.
-	cfg, err := planShape(shape, max(infos[0].Classes, infos[1].Classes), spec.Features)
-	if err != nil {
-		return nil, err
+	if cfg, err = planShape(shape, max(infos[0].Classes, infos[1].Classes), spec.Features); err != nil {
+		return nil, shape, weights, nil, err
 	}
-	run := ckpt.RunInfo{Data: spec.Data[0] + "||" + spec.Data[1], Fold: spec.Fold, SplitSeed: spec.SplitSeed, Seed: spec.Seed}
-	statePath, last := filepath.Join(spec.Dir, FedPartyCheckpoint), filepath.Join(spec.Dir, "last.ckpt")
-	opts := spec.Opts
-	opts.Seed = spec.Seeds[p]
+	return part, shape, weights, cfg, nil
+}
+
+// fedParty is FedAvgParty's state from one round to the next.
+type fedParty struct {
+	spec      FedSpec
+	p         int // 0: a, 1: b
+	ex        FedExchange
+	part      *Partition
+	weights   [2]float64 // of a's and b's weights in the average
+	m         *unet.Model
+	tr        *unet.Trainer
+	run       ckpt.RunInfo // what the checkpoints record of the run
+	statePath string       // party.ckpt
+	base      string       // weightsDigest of the weights the round starts from
+	emit      func(TrainEvent)
+}
+
+// newModel returns the party's network and trainer: resumed from
+// party.ckpt, which must record this run, or else a new network from
+// spec.Seed (both parties start from the same weights).
+func (fp *fedParty) newModel(b kernels.Backend, cfg *unet.Config, opts unet.TrainOptions, resume bool) (*unet.Model, *unet.Trainer, error) {
 	var m *unet.Model
 	var loaded *unet.Loaded
+	var err error
 	if resume {
-		if loaded, err = unet.Load(statePath, b); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
+		if loaded, err = unet.Load(fp.statePath, b); err != nil {
+			return nil, nil, fmt.Errorf("resume: %w", err)
 		}
-		if loaded.Meta.Run != run {
-			return nil, fmt.Errorf("resume: %s was trained with %+v, this run asks for %+v", statePath, loaded.Meta.Run, run)
+		if loaded.Meta.Run != fp.run {
+			return nil, nil, fmt.Errorf("resume: %s was trained with %+v, this run asks for %+v", fp.statePath, loaded.Meta.Run, fp.run)
 		}
 		m = loaded.Model
-	} else if m, err = unet.NewModel(b, cfg, spec.Seed); err != nil {
-		return nil, err
+	} else if m, err = unet.NewModel(b, cfg, fp.spec.Seed); err != nil {
+		return nil, nil, err
 	}
 	if err := kernels.UsePrecision(b, opts.Precision); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tr, err := unet.NewTrainer(m, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if loaded != nil {
 		if err := loaded.Resume(tr); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
+			return nil, nil, fmt.Errorf("resume: %w", err)
 		}
 	}
-	info := &TrainInfo{Data: spec.Data[p], Train: len(part.Train), Backend: b.Name(), Epochs: opts.Epochs, Shape: shape,
-		Stages: cfg.NStages, Features: cfg.FeaturesPerStage, Parameters: m.Params.Trainable, LR: opts.LR}
-	if resume {
-		info.ResumedEpoch, info.Resumed = tr.State.Epoch, 1
+	return m, tr, nil
+}
+
+// round runs round r (0-based): the local epoch, the exchange of weights
+// with the other party, the average, which becomes the network's weights,
+// then party.ckpt (reported to ex.Saved) and log.csv.
+func (fp *fedParty) round(ctx context.Context, r int) error {
+	p := fp.p
+	if err := fp.tr.FitUntil(ctx, fp.part.Train, nil, r+1); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w in round %d (party %c); %s holds the last complete round", err, r+1, "ab"[p], fp.statePath)
+		}
+		return fmt.Errorf("party %c, round %d: %w", "ab"[p], r+1, err)
 	}
-	emit(TrainEvent{Kind: "start", Info: info})
-	tr.Progress = func(pr unet.Progress) { emit(TrainEvent{Kind: "step", Progress: pr}) }
-	host, err := m.Params.Host()
+	got, err := fp.average(ctx, r)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	base := weightsDigest(host)
-	var other []unet.EpochLog
-	for r := tr.State.Epoch; r < opts.Epochs; r++ {
-		if err := tr.FitUntil(ctx, part.Train, nil, r+1); err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("%w in round %d (party %c); %s holds the last complete round", err, r+1, "ab"[p], statePath)
-			}
-			return nil, fmt.Errorf("party %c, round %d: %w", "ab"[p], r+1, err)
-		}
-		mine, err := m.Params.Host()
-		if err != nil {
-			return nil, err
-		}
-		got, err := ex.Round(ctx, r, FedRound{Weights: mine, Log: tr.State.Log, Base: base})
-		if err != nil {
-			return nil, fmt.Errorf("party %c, round %d: %w", "ab"[p], r+1, err)
-		}
-		if got.Base != base {
-			return nil, fmt.Errorf("round %d: party %c started the round from other weights than party %c (%.12s against %.12s): the parties have diverged; not averaging",
-				r+1, "ab"[1-p], "ab"[p], got.Base, base)
-		}
-		if len(got.Log) < r+1 {
-			return nil, fmt.Errorf("round %d: party %c sent a log of %d rounds", r+1, "ab"[1-p], len(got.Log))
-		}
-		pair := [2][]*tensor.Tensor{mine, got.Weights}
-		if p == 1 {
-			pair = [2][]*tensor.Tensor{got.Weights, mine}
-		}
-		avg, err := averageHost(m, pair, weights)
-		if err != nil {
-			return nil, fmt.Errorf("round %d: %w", r+1, err)
-		}
-		base = weightsDigest(avg)
-		if err := unet.Save(statePath, m, tr, run); err != nil {
-			return nil, err
-		}
-		if err := ex.Saved(ctx, r, statePath); err != nil {
-			return nil, fmt.Errorf("party %c, round %d: %w", "ab"[p], r+1, err)
-		}
-		other = got.Log
-		logs := [2][]unet.EpochLog{tr.State.Log, other}
-		if p == 1 {
-			logs = [2][]unet.EpochLog{other, tr.State.Log}
-		}
-		log := fedLogOf(logs[0], logs[1], weights)
-		if err := WriteTrainLog(filepath.Join(spec.Dir, "log.csv"), log); err != nil {
-			return nil, err
-		}
-		emit(TrainEvent{Kind: "epoch", Epoch: log[len(log)-1]})
+	if err := unet.Save(fp.statePath, fp.m, fp.tr, fp.run); err != nil {
+		return err
 	}
-	if err := unet.Save(last, m, nil, run); err != nil {
-		return nil, err
+	if err := fp.ex.Saved(ctx, r, fp.statePath); err != nil {
+		return fmt.Errorf("party %c, round %d: %w", "ab"[p], r+1, err)
 	}
-	return &TrainResult{Last: last, State: tr.State}, nil
+	logs := [2][]unet.EpochLog{fp.tr.State.Log, got.Log}
+	if p == 1 {
+		logs = [2][]unet.EpochLog{got.Log, fp.tr.State.Log}
+	}
+	log := fedLogOf(logs[0], logs[1], fp.weights)
+	if err := WriteTrainLog(filepath.Join(fp.spec.Dir, "log.csv"), log); err != nil {
+		return err
+	}
+	fp.emit(TrainEvent{Kind: "epoch", Epoch: log[len(log)-1]})
+	return nil
+}
+
+// average sends the party's weights after round r's epoch and receives the
+// other party's, which must have started from the same weights (fp.base)
+// and come with a log of every round; it sets the network's weights to
+// their average, a's first, and fp.base to its digest. It returns the
+// other party's round.
+func (fp *fedParty) average(ctx context.Context, r int) (FedRound, error) {
+	p := fp.p
+	mine, err := fp.m.Params.Host()
+	if err != nil {
+		return FedRound{}, err
+	}
+	got, err := fp.ex.Round(ctx, r, FedRound{Weights: mine, Log: fp.tr.State.Log, Base: fp.base})
+	if err != nil {
+		return FedRound{}, fmt.Errorf("party %c, round %d: %w", "ab"[p], r+1, err)
+	}
+	if got.Base != fp.base {
+		return FedRound{}, fmt.Errorf("round %d: party %c started the round from other weights than party %c (%.12s against %.12s): the parties have diverged; not averaging",
+			r+1, "ab"[1-p], "ab"[p], got.Base, fp.base)
+	}
+	if len(got.Log) < r+1 {
+		return FedRound{}, fmt.Errorf("round %d: party %c sent a log of %d rounds", r+1, "ab"[1-p], len(got.Log))
+	}
+	pair := [2][]*tensor.Tensor{mine, got.Weights}
+	if p == 1 {
+		pair = [2][]*tensor.Tensor{got.Weights, mine}
+	}
+	avg, err := averageHost(fp.m, pair, fp.weights)
+	if err != nil {
+		return FedRound{}, fmt.Errorf("round %d: %w", r+1, err)
+	}
+	fp.base = weightsDigest(avg)
+	return got, nil
 }
 
 // trainShape is the (C, H, W) shared by every training image of part.

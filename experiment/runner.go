@@ -131,117 +131,165 @@ func RunPlan(ctx context.Context, p *Plan, dir string, o RunOptions) error {
 	if err := bindPlan(dir, p, g); err != nil {
 		return err
 	}
-	done := map[*Job]bool{}
+	r := &planRunner{o: o, dir: dir, jobs: g.jobs, done: map[*Job]bool{}, running: map[*Job]*RunningJob{}, failed: map[*Job]error{},
+		results: make(chan jobResult), progress: make(chan func())}
 	for _, j := range g.jobs {
-		done[j] = jobDone(dir, j)
+		r.done[j] = jobDone(dir, j)
 	}
-	backends := make(chan kernels.Backend, o.Workers)
-	for range o.Workers {
-		b, err := o.Backend()
-		if err != nil {
-			return err
-		}
-		if err := kernels.UsePrecision(b, kernels.Precision(p.Precision)); err != nil {
-			return fmt.Errorf("plan %s: %w", p.Name, err)
-		}
-		backends <- b
+	if r.backends, err = planBackends(p, o); err != nil {
+		return err
 	}
-	cache := &dataCache{}
-	type result struct {
-		j   *Job
-		err error
-		sec float64
-	}
-	results := make(chan result)
-	running := map[*Job]*RunningJob{}
-	failed := map[*Job]error{}
-	var order []*Job // running jobs in start order, for the progress line
-	snapshot := func(fin *Job, ferr error) {
-		if o.Progress == nil {
-			return
-		}
-		pr := RunProgress{Total: len(g.jobs), Failed: len(failed), Finished: fin, Err: ferr}
-		for _, j := range g.jobs {
-			if done[j] {
-				pr.Done++
-			}
-		}
-		for _, j := range order {
-			pr.Running = append(pr.Running, *running[j])
-		}
-		o.Progress(pr)
-	}
-	progressCh := make(chan func())
-	ready := func(j *Job) bool {
-		if done[j] || running[j] != nil || failed[j] != nil {
-			return false
-		}
-		for _, d := range j.Deps {
-			if !done[d] {
-				return false
-			}
-		}
-		return true
-	}
-	stopping := false
+	r.cache = &dataCache{}
 	for {
-		for _, j := range g.jobs {
-			if stopping || ctx.Err() != nil || len(running) >= o.Workers {
-				break
-			}
-			if !ready(j) {
-				continue
-			}
-			rj := &RunningJob{ID: j.ID}
-			running[j] = rj
-			order = append(order, j)
-			b := <-backends
-			env := &jobEnv{b: b, root: dir, dir: filepath.Join(dir, j.Dir), job: j, load: cache.load}
-			env.progress = func(f float64) {
-				select {
-				case progressCh <- func() { rj.Frac = f; snapshot(nil, nil) }:
-				case <-ctx.Done():
-				}
-			}
-			go func() {
-				start := time.Now()
-				err := runJob(ctx, env)
-				backends <- b
-				results <- result{j, err, time.Since(start).Seconds()}
-			}()
-			snapshot(nil, nil)
-		}
-		if len(running) == 0 {
+		r.startReady(ctx)
+		if len(r.running) == 0 {
 			break
 		}
 		select {
-		case f := <-progressCh:
+		case f := <-r.progress:
 			f()
-		case r := <-results:
-			delete(running, r.j)
-			order = deleteJob(order, r.j)
-			switch {
-			case r.err == nil:
-				done[r.j] = true
-			case ctx.Err() != nil:
-				stopping = true
-			default:
-				failed[r.j] = r.err
-			}
-			snapshot(r.j, r.err)
+		case res := <-r.results:
+			r.finish(ctx, res)
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(failed) > 0 {
+	if len(r.failed) > 0 {
 		for _, j := range g.jobs {
-			if err := failed[j]; err != nil {
-				return fmt.Errorf("%d job(s) failed, the first: %s: %w (see `suture experiment status`)", len(failed), j.ID, err)
+			if err := r.failed[j]; err != nil {
+				return fmt.Errorf("%d job(s) failed, the first: %s: %w (see `suture experiment status`)", len(r.failed), j.ID, err)
 			}
 		}
 	}
 	return nil
+}
+
+// planBackends returns a pool of o.Workers backends from o.Backend, each
+// set to the plan's precision.
+func planBackends(p *Plan, o RunOptions) (chan kernels.Backend, error) {
+	backends := make(chan kernels.Backend, o.Workers)
+	for range o.Workers {
+		b, err := o.Backend()
+		if err != nil {
+			return nil, err
+		}
+		if err := kernels.UsePrecision(b, kernels.Precision(p.Precision)); err != nil {
+			return nil, fmt.Errorf("plan %s: %w", p.Name, err)
+		}
+		backends <- b
+	}
+	return backends, nil
+}
+
+// jobResult is how a job run by RunPlan ended, and its duration.
+type jobResult struct {
+	j   *Job
+	err error
+	sec float64
+}
+
+// planRunner is RunPlan's state. Only RunPlan's goroutine touches its maps;
+// a job's goroutine uses the channels only.
+type planRunner struct {
+	o        RunOptions
+	dir      string // the results folder
+	jobs     []*Job // in plan order
+	done     map[*Job]bool
+	running  map[*Job]*RunningJob
+	failed   map[*Job]error
+	order    []*Job // running jobs in start order, for the progress line
+	stopping bool   // ctx ended while a job ran: start no more
+	backends chan kernels.Backend
+	cache    *dataCache
+	results  chan jobResult
+	progress chan func() // a running job's progress, applied by RunPlan's goroutine
+}
+
+// snapshot reports the run's progress to o.Progress, if set: fin and ferr
+// are the job that just ended and its error.
+func (r *planRunner) snapshot(fin *Job, ferr error) {
+	if r.o.Progress == nil {
+		return
+	}
+	pr := RunProgress{Total: len(r.jobs), Failed: len(r.failed), Finished: fin, Err: ferr}
+	for _, j := range r.jobs {
+		if r.done[j] {
+			pr.Done++
+		}
+	}
+	for _, j := range r.order {
+		pr.Running = append(pr.Running, *r.running[j])
+	}
+	r.o.Progress(pr)
+}
+
+// ready reports whether j may start: not done, running or failed, and
+// every job it needs done.
+func (r *planRunner) ready(j *Job) bool {
+	if r.done[j] || r.running[j] != nil || r.failed[j] != nil {
+		return false
+	}
+	for _, d := range j.Deps {
+		if !r.done[d] {
+			return false
+		}
+	}
+	return true
+}
+
+// startReady starts the ready jobs, in plan order, while a worker is free,
+// unless the run is stopping or ctx has ended.
+func (r *planRunner) startReady(ctx context.Context) {
+	for _, j := range r.jobs {
+		if r.stopping || ctx.Err() != nil || len(r.running) >= r.o.Workers {
+			break
+		}
+		if !r.ready(j) {
+			continue
+		}
+		r.start(ctx, j)
+	}
+}
+
+// start runs job j in a goroutine on a backend of the pool, which it gives
+// back before sending its result.
+func (r *planRunner) start(ctx context.Context, j *Job) {
+	rj := &RunningJob{ID: j.ID}
+	r.running[j] = rj
+	r.order = append(r.order, j)
+	b := <-r.backends
+	env := &jobEnv{b: b, root: r.dir, dir: filepath.Join(r.dir, j.Dir), job: j, load: r.cache.load}
+	env.progress = func(f float64) {
+		select {
+		case r.progress <- func() { rj.Frac = f; r.snapshot(nil, nil) }:
+		case <-ctx.Done():
+		}
+	}
+	backends, results := r.backends, r.results
+	go func() {
+		start := time.Now()
+		err := runJob(ctx, env)
+		backends <- b
+		results <- jobResult{j, err, time.Since(start).Seconds()}
+	}()
+	r.snapshot(nil, nil)
+}
+
+// finish records how a job ended (done; failed; or neither when ctx has
+// ended, and the run then starts no more jobs) and reports progress.
+func (r *planRunner) finish(ctx context.Context, res jobResult) {
+	delete(r.running, res.j)
+	r.order = deleteJob(r.order, res.j)
+	switch {
+	case res.err == nil:
+		r.done[res.j] = true
+	case ctx.Err() != nil:
+		r.stopping = true
+	default:
+		r.failed[res.j] = res.err
+	}
+	r.snapshot(res.j, res.err)
 }
 
 func deleteJob(js []*Job, j *Job) []*Job {

@@ -225,20 +225,8 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 	opts.Seed = spec.Seed
 	var loaded *unet.Loaded
 	if resume {
-		// Every setting of a resumed run comes from its checkpoint; the
-		// spec may leave them zero, and may not contradict them.
-		if loaded, err = unet.Load(last, b); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
-		}
-		var conflict error
-		run = resumeRunInfo(&conflict, run, loaded.Meta.Run)
-		opts = resumeUNetOptions(&conflict, opts, loaded.Meta.Train, spec.FineTune != nil)
-		opts.Seed = run.Seed
-		if fs := loaded.Model.Config.FeaturesPerStage; spec.Features != nil && !slices.Equal(spec.Features, fs) && conflict == nil {
-			conflict = fmt.Errorf("features %v contradict the run's %v (a resumed run keeps the settings of its checkpoint)", spec.Features, fs)
-		}
-		if conflict != nil {
-			return nil, fmt.Errorf("resume %s: %w", last, conflict)
+		if loaded, run, opts, err = resumeTrain(b, spec, last, run, opts); err != nil {
+			return nil, err
 		}
 	}
 	data := spec.Data
@@ -250,36 +238,9 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 		return nil, err
 	}
 	info := &TrainInfo{Data: run.Data, Train: len(part.Train), Val: len(part.Val), Backend: b.Name()}
-	var m *unet.Model
-	switch {
-	case resume:
-		m = loaded.Model
-		info.ResumedEpoch, info.Resumed = loaded.Meta.State.Epoch, 1
-	case spec.FineTune != nil:
-		ft := spec.FineTune
-		from, err := unet.Load(ft.From, b)
-		if err != nil {
-			return nil, fmt.Errorf("fine-tune: %w", err)
-		}
-		orig := from.Meta.Train
-		if orig.LR <= 0 || orig.Epochs < 1 {
-			return nil, fmt.Errorf("fine-tune: %s records no learning-rate schedule to continue from", ft.From)
-		}
-		if ft.LRFactor <= 0 || ft.WarmupEpochs < 0 {
-			return nil, fmt.Errorf("fine-tune: learning-rate factor %g must be > 0 and warm-up %d epochs >= 0", ft.LRFactor, ft.WarmupEpochs)
-		}
-		m = from.Model
-		opts.LR = float32(float64(orig.LR) * ft.LRFactor)
-		opts.WarmupEpochs, opts.WarmupFrom = ft.WarmupEpochs, orig.LastLR()
-		info.FromCheckpoint = ft.From
-	default:
-		cfg, err := planFor(part, classesOf(part), spec.Features)
-		if err != nil {
-			return nil, err
-		}
-		if m, err = unet.NewModel(b, cfg, spec.Seed); err != nil {
-			return nil, err
-		}
+	m, err := trainModel(b, spec, part, loaded, &opts, info)
+	if err != nil {
+		return nil, err
 	}
 	opts.Precision = opts.Precision.Stored()
 	if err := kernels.UsePrecision(b, opts.Precision); err != nil {
@@ -299,6 +260,73 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 	info.Epochs, info.Stages, info.Features, info.Parameters = opts.Epochs, m.Config.NStages, m.Config.FeaturesPerStage, m.Params.Trainable
 	info.LR, info.WarmupFrom = opts.LR, opts.WarmupFrom
 	emit(TrainEvent{Kind: "start", Info: info})
+	return fitTrain(ctx, spec, part, m, tr, run, last, emit)
+}
+
+// resumeTrain loads the checkpoint last of a run to resume, and returns it
+// with the run's settings: every setting of a resumed run comes from its
+// checkpoint; the spec (run, opts) may leave them zero, and may not
+// contradict them.
+func resumeTrain(b kernels.Backend, spec TrainSpec, last string, run ckpt.RunInfo, opts unet.TrainOptions) (*unet.Loaded, ckpt.RunInfo, unet.TrainOptions, error) {
+	loaded, err := unet.Load(last, b)
+	if err != nil {
+		return nil, run, opts, fmt.Errorf("resume: %w", err)
+	}
+	var conflict error
+	run = resumeRunInfo(&conflict, run, loaded.Meta.Run)
+	opts = resumeUNetOptions(&conflict, opts, loaded.Meta.Train, spec.FineTune != nil)
+	opts.Seed = run.Seed
+	if fs := loaded.Model.Config.FeaturesPerStage; spec.Features != nil && !slices.Equal(spec.Features, fs) && conflict == nil {
+		conflict = fmt.Errorf("features %v contradict the run's %v (a resumed run keeps the settings of its checkpoint)", spec.Features, fs)
+	}
+	if conflict != nil {
+		return nil, run, opts, fmt.Errorf("resume %s: %w", last, conflict)
+	}
+	return loaded, run, opts, nil
+}
+
+// trainModel returns the network a Train job starts from: the resumed
+// checkpoint's (loaded, when not nil), the fine-tuned checkpoint's (whose
+// learning-rate schedule it continues in opts), or a new network planned
+// for part. It notes where the network came from in info.
+func trainModel(b kernels.Backend, spec TrainSpec, part *Partition, loaded *unet.Loaded, opts *unet.TrainOptions, info *TrainInfo) (*unet.Model, error) {
+	switch {
+	case loaded != nil:
+		info.ResumedEpoch, info.Resumed = loaded.Meta.State.Epoch, 1
+		return loaded.Model, nil
+	case spec.FineTune != nil:
+		ft := spec.FineTune
+		from, err := unet.Load(ft.From, b)
+		if err != nil {
+			return nil, fmt.Errorf("fine-tune: %w", err)
+		}
+		orig := from.Meta.Train
+		if orig.LR <= 0 || orig.Epochs < 1 {
+			return nil, fmt.Errorf("fine-tune: %s records no learning-rate schedule to continue from", ft.From)
+		}
+		if ft.LRFactor <= 0 || ft.WarmupEpochs < 0 {
+			return nil, fmt.Errorf("fine-tune: learning-rate factor %g must be > 0 and warm-up %d epochs >= 0", ft.LRFactor, ft.WarmupEpochs)
+		}
+		opts.LR = float32(float64(orig.LR) * ft.LRFactor)
+		opts.WarmupEpochs, opts.WarmupFrom = ft.WarmupEpochs, orig.LastLR()
+		info.FromCheckpoint = ft.From
+		return from.Model, nil
+	default:
+		cfg, err := planFor(part, classesOf(part), spec.Features)
+		if err != nil {
+			return nil, err
+		}
+		return unet.NewModel(b, cfg, spec.Seed)
+	}
+}
+
+// fitTrain trains m with tr on part's training images (validating on its
+// validation images when spec.Validate) and returns the result. After
+// every epoch it writes best.ckpt (when the epoch is the best), log.csv
+// and last.ckpt; when ctx is cancelled it saves last.ckpt and returns an
+// error that says where training stopped. A spent budget ends training
+// without an error (TrainResult.Stopped).
+func fitTrain(ctx context.Context, spec TrainSpec, part *Partition, m *unet.Model, tr *unet.Trainer, run ckpt.RunInfo, last string, emit func(TrainEvent)) (*TrainResult, error) {
 	res := &TrainResult{Last: last}
 	tr.Progress = func(p unet.Progress) { emit(TrainEvent{Kind: "step", Progress: p}) }
 	tr.OnEpoch = func(tr *unet.Trainer, isBest bool) error {
@@ -321,7 +349,7 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 	if spec.Validate {
 		val = part.Val
 	}
-	err = tr.Fit(ctx, part.Train, val)
+	err := tr.Fit(ctx, part.Train, val)
 	res.State = tr.State
 	switch {
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):

@@ -200,130 +200,194 @@ func (g windowGeom) plane() int { return g.ph * g.pw }
 // accumulate runs the tiles and returns the weighted score sums (K, PH, PW)
 // and the weight sums (PH, PW) over the padded image.
 func accumulate(net ScoreFunc, x *tensor.Tensor, o WindowOptions) (acc, wsum []float32, g windowGeom, err error) {
-	if x == nil || len(x.Shape) != 3 || len(x.Data) != x.Numel() || x.Numel() == 0 {
-		return nil, nil, g, fmt.Errorf("sliding window: image %v, want (C, H, W) in host memory", shape(x))
+	if g, err = checkWindow(x, o); err != nil {
+		return nil, nil, g, err
 	}
-	th, tw := o.Patch[0], o.Patch[1]
-	if th < 1 || tw < 1 {
-		return nil, nil, g, fmt.Errorf("sliding window: tile %v", o.Patch)
-	}
-	if err := CheckStep(o.Step); err != nil {
-		return nil, nil, g, fmt.Errorf("sliding window: %w", err)
-	}
-	for _, a := range o.MirrorAxes {
-		if a != 0 && a != 1 {
-			return nil, nil, g, fmt.Errorf("sliding window: mirror axis %d", a)
-		}
-	}
-	c, h, w := x.Shape[0], x.Shape[1], x.Shape[2]
-	g = windowGeom{h: h, w: w, ph: max(h, th), pw: max(w, tw)}
-	g.top, g.left = (g.ph-h)/2, (g.pw-w)/2
-	if n := numSteps(g.ph, th, o.Step) * numSteps(g.pw, tw, o.Step); n > MaxTiles {
-		return nil, nil, g, fmt.Errorf("sliding window: %dx%d image in %dx%d tiles at step %g needs %.0f tiles, more than %d", h, w, th, tw, o.Step, n, MaxTiles)
-	}
-	padded := x.Data
-	if g.ph != h || g.pw != w {
-		padded = make([]float32, c*g.plane())
-		for ch := 0; ch < c; ch++ {
-			for y := 0; y < h; y++ {
-				copy(padded[ch*g.plane()+(y+g.top)*g.pw+g.left:][:w], x.Data[(ch*h+y)*w:][:w])
-			}
-		}
-	}
-	weights := make([]float32, th*tw)
-	if o.Gaussian {
-		weights = Gaussian(th, tw)
-	} else {
-		for i := range weights {
-			weights[i] = 1
-		}
-	}
-	sets := mirrorSets(o.MirrorAxes)
-	nb := 1 + len(sets)
-	ys, xs := Steps(g.ph, th, o.Step), Steps(g.pw, tw, o.Step)
-	type pos struct{ y, x int }
-	var tiles []pos
-	for _, y0 := range ys {
-		for _, x0 := range xs {
-			tiles = append(tiles, pos{y0, x0})
-		}
-	}
+	c, th, tw := x.Shape[0], o.Patch[0], o.Patch[1]
+	r := &windowSums{o: o, c: c, th: th, tw: tw, g: g, padded: padImage(x, g), weights: tileWeights(th, tw, o.Gaussian), sets: mirrorSets(o.MirrorAxes)}
+	r.nb, r.per = 1+len(r.sets), c*th*tw
+	tiles := tilePositions(g, th, tw, o.Step)
 	// Tiles per network call: small tiles go in groups (the per-call cost
 	// dominates a tiny tile), large ones one at a time with their mirrors.
-	group := max(1, min(16, tileBatchPixels/(th*tw*nb)))
-	batch := tensor.New(min(group, len(tiles))*nb, c, th, tw)
-	wsum = make([]float32, g.plane())
-	var k int
-	tileSum := []float32(nil)
-	per := c * th * tw
+	group := max(1, min(16, tileBatchPixels/(th*tw*r.nb)))
+	batch := tensor.New(min(group, len(tiles))*r.nb, c, th, tw)
+	r.wsum = make([]float32, g.plane())
 	for start := 0; start < len(tiles); start += group {
 		part := tiles[start:min(start+group, len(tiles))]
 		in := batch
-		if len(part)*nb != batch.Shape[0] {
-			in, _ = tensor.FromData(batch.Data[:len(part)*nb*per], len(part)*nb, c, th, tw)
+		if len(part)*r.nb != batch.Shape[0] {
+			in, _ = tensor.FromData(batch.Data[:len(part)*r.nb*r.per], len(part)*r.nb, c, th, tw)
 		}
-		for ti, p := range part {
-			base := ti * nb * per
-			for ch := 0; ch < c; ch++ {
-				for y := 0; y < th; y++ {
-					copy(in.Data[base+(ch*th+y)*tw:][:tw], padded[ch*g.plane()+(p.y+y)*g.pw+p.x:][:tw])
-				}
-			}
-			for i, s := range sets {
-				dst := in.Data[base+(i+1)*per : base+(i+2)*per]
-				copy(dst, in.Data[base:base+per])
-				flip(dst, c, th, tw, s)
-			}
-		}
+		r.fillTiles(in, part)
 		sc, err := net(in)
 		if err != nil {
 			return nil, nil, g, err
 		}
-		if sc == nil || len(sc.Shape) != 4 || sc.Shape[0] != len(part)*nb || sc.Shape[2] != th || sc.Shape[3] != tw || len(sc.Data) != sc.Numel() {
-			return nil, nil, g, fmt.Errorf("sliding window: the network gave scores %v for tiles (%d, %d, %d, %d)", shape(sc), len(part)*nb, c, th, tw)
-		}
-		if acc == nil {
-			k = sc.Shape[1]
-			acc = make([]float32, k*g.plane())
-			tileSum = make([]float32, k*th*tw)
-		} else if sc.Shape[1] != k {
-			return nil, nil, g, fmt.Errorf("sliding window: the network gave %d classes, then %d", k, sc.Shape[1])
-		}
-		kper := k * th * tw
-		for ti, p := range part {
-			base := ti * nb * kper
-			copy(tileSum, sc.Data[base:base+kper])
-			for i, s := range sets {
-				v := sc.Data[base+(i+1)*kper : base+(i+2)*kper]
-				flip(v, k, th, tw, s)
-				for j := range tileSum {
-					tileSum[j] += v[j]
-				}
-			}
-			inv := 1 / float32(nb)
-			for cl := 0; cl < k; cl++ {
-				for y := 0; y < th; y++ {
-					dst := acc[cl*g.plane()+(p.y+y)*g.pw+p.x:][:tw]
-					src := tileSum[(cl*th+y)*tw:][:tw]
-					wr := weights[y*tw:][:tw]
-					for i := range dst {
-						dst[i] += src[i] * inv * wr[i]
-					}
-				}
-			}
-			for y := 0; y < th; y++ {
-				dst := wsum[(p.y+y)*g.pw+p.x:][:tw]
-				wr := weights[y*tw:][:tw]
-				for i := range dst {
-					dst[i] += wr[i]
-				}
-			}
-			if o.Progress != nil {
-				o.Progress(start+ti+1, len(tiles))
-			}
+		if err := r.addScores(sc, part, start, len(tiles)); err != nil {
+			return nil, nil, g, err
 		}
 	}
-	return acc, wsum, g, nil
+	return r.acc, r.wsum, g, nil
+}
+
+// checkWindow checks the image (C, H, W) and the options of a sliding
+// window over it, and returns the padded image's geometry (also with the
+// error of too many tiles).
+func checkWindow(x *tensor.Tensor, o WindowOptions) (g windowGeom, err error) {
+	if x == nil || len(x.Shape) != 3 || len(x.Data) != x.Numel() || x.Numel() == 0 {
+		return g, fmt.Errorf("sliding window: image %v, want (C, H, W) in host memory", shape(x))
+	}
+	th, tw := o.Patch[0], o.Patch[1]
+	if th < 1 || tw < 1 {
+		return g, fmt.Errorf("sliding window: tile %v", o.Patch)
+	}
+	if err := CheckStep(o.Step); err != nil {
+		return g, fmt.Errorf("sliding window: %w", err)
+	}
+	for _, a := range o.MirrorAxes {
+		if a != 0 && a != 1 {
+			return g, fmt.Errorf("sliding window: mirror axis %d", a)
+		}
+	}
+	h, w := x.Shape[1], x.Shape[2]
+	g = windowGeom{h: h, w: w, ph: max(h, th), pw: max(w, tw)}
+	g.top, g.left = (g.ph-h)/2, (g.pw-w)/2
+	if n := numSteps(g.ph, th, o.Step) * numSteps(g.pw, tw, o.Step); n > MaxTiles {
+		return g, fmt.Errorf("sliding window: %dx%d image in %dx%d tiles at step %g needs %.0f tiles, more than %d", h, w, th, tw, o.Step, n, MaxTiles)
+	}
+	return g, nil
+}
+
+// padImage returns x's data padded with zeros (centred) to g's padded
+// size; x's own data when no padding is needed.
+func padImage(x *tensor.Tensor, g windowGeom) []float32 {
+	c, h, w := x.Shape[0], x.Shape[1], x.Shape[2]
+	if g.ph == h && g.pw == w {
+		return x.Data
+	}
+	padded := make([]float32, c*g.plane())
+	for ch := 0; ch < c; ch++ {
+		for y := 0; y < h; y++ {
+			copy(padded[ch*g.plane()+(y+g.top)*g.pw+g.left:][:w], x.Data[(ch*h+y)*w:][:w])
+		}
+	}
+	return padded
+}
+
+// tileWeights is the th x tw weight of a tile's pixels: Gaussian, or 1.
+func tileWeights(th, tw int, gaussian bool) []float32 {
+	if gaussian {
+		return Gaussian(th, tw)
+	}
+	weights := make([]float32, th*tw)
+	for i := range weights {
+		weights[i] = 1
+	}
+	return weights
+}
+
+// tilePos is a tile's top left corner in the padded image.
+type tilePos struct{ y, x int }
+
+// tilePositions lists the tiles over the padded image, row by row.
+func tilePositions(g windowGeom, th, tw int, step float64) []tilePos {
+	ys, xs := Steps(g.ph, th, step), Steps(g.pw, tw, step)
+	var tiles []tilePos
+	for _, y0 := range ys {
+		for _, x0 := range xs {
+			tiles = append(tiles, tilePos{y0, x0})
+		}
+	}
+	return tiles
+}
+
+// windowSums is accumulate's state: the padded image and the tiles'
+// geometry, weights and mirror sets, and the sums so far.
+type windowSums struct {
+	o         WindowOptions
+	c, th, tw int
+	g         windowGeom
+	padded    []float32 // (C, PH, PW)
+	weights   []float32 // (th, tw)
+	sets      [][]int   // the mirrored passes' flipped axes
+	nb        int       // passes per tile: 1 + len(sets)
+	per       int       // values of one tile: c*th*tw
+	k         int       // classes, from the first scores
+	acc       []float32 // (K, PH, PW), weighted score sums; nil before the first scores
+	wsum      []float32 // (PH, PW), weight sums
+	tileSum   []float32 // (K, th, tw) scratch
+}
+
+// fillTiles copies the tiles of part from the padded image into the batch
+// in, each followed by its mirrored copies.
+func (r *windowSums) fillTiles(in *tensor.Tensor, part []tilePos) {
+	c, th, tw, per, g := r.c, r.th, r.tw, r.per, r.g
+	for ti, p := range part {
+		base := ti * r.nb * per
+		for ch := 0; ch < c; ch++ {
+			for y := 0; y < th; y++ {
+				copy(in.Data[base+(ch*th+y)*tw:][:tw], r.padded[ch*g.plane()+(p.y+y)*g.pw+p.x:][:tw])
+			}
+		}
+		for i, s := range r.sets {
+			dst := in.Data[base+(i+1)*per : base+(i+2)*per]
+			copy(dst, in.Data[base:base+per])
+			flip(dst, c, th, tw, s)
+		}
+	}
+}
+
+// addScores checks the network's scores sc for the tiles of part (tiles
+// start.. of total) and adds them: each tile's passes, flipped back and
+// averaged, weighted into acc, and its weights into wsum. It reports
+// progress after each tile.
+func (r *windowSums) addScores(sc *tensor.Tensor, part []tilePos, start, total int) error {
+	c, th, tw, nb, g := r.c, r.th, r.tw, r.nb, r.g
+	if sc == nil || len(sc.Shape) != 4 || sc.Shape[0] != len(part)*nb || sc.Shape[2] != th || sc.Shape[3] != tw || len(sc.Data) != sc.Numel() {
+		return fmt.Errorf("sliding window: the network gave scores %v for tiles (%d, %d, %d, %d)", shape(sc), len(part)*nb, c, th, tw)
+	}
+	if r.acc == nil {
+		r.k = sc.Shape[1]
+		r.acc = make([]float32, r.k*g.plane())
+		r.tileSum = make([]float32, r.k*th*tw)
+	} else if sc.Shape[1] != r.k {
+		return fmt.Errorf("sliding window: the network gave %d classes, then %d", r.k, sc.Shape[1])
+	}
+	k, acc, wsum, weights, tileSum := r.k, r.acc, r.wsum, r.weights, r.tileSum
+	kper := k * th * tw
+	for ti, p := range part {
+		base := ti * nb * kper
+		copy(tileSum, sc.Data[base:base+kper])
+		for i, s := range r.sets {
+			v := sc.Data[base+(i+1)*kper : base+(i+2)*kper]
+			flip(v, k, th, tw, s)
+			for j := range tileSum {
+				tileSum[j] += v[j]
+			}
+		}
+		inv := 1 / float32(nb)
+		for cl := 0; cl < k; cl++ {
+			for y := 0; y < th; y++ {
+				dst := acc[cl*g.plane()+(p.y+y)*g.pw+p.x:][:tw]
+				src := tileSum[(cl*th+y)*tw:][:tw]
+				wr := weights[y*tw:][:tw]
+				for i := range dst {
+					dst[i] += src[i] * inv * wr[i]
+				}
+			}
+		}
+		for y := 0; y < th; y++ {
+			dst := wsum[(p.y+y)*g.pw+p.x:][:tw]
+			wr := weights[y*tw:][:tw]
+			for i := range dst {
+				dst[i] += wr[i]
+			}
+		}
+		if r.o.Progress != nil {
+			r.o.Progress(start+ti+1, total)
+		}
+	}
+	return nil
 }
 
 // ArgMaxWindow is SlidingWindow followed by the arg-max over classes (ties

@@ -221,152 +221,220 @@ func (m *Model) doubleNeeded() []bool {
 // sample). The reference half runs on a no-grad tape, so backward never
 // touches it.
 func (m *Model) doubleForward(t *autograd.Tape, x *tensor.Tensor, g *tensor.RNG, info *StepInfo) ([]*autograd.Var, []float32, []halves, error) {
-	ng := t.NoGrad()
-	prof := t.Profiler()
+	d := &doublePass{m: m, t: t, ng: t.NoGrad(), prof: t.Profiler(), g: g, info: info, n: x.Shape[0]}
 	need := m.doubleNeeded()
-	vals := make([]halves, len(m.nodes))
-	nets := []*nn.Graph{m.A, m.B}
-	n := x.Shape[0]
-	var terms []*autograd.Var
-	var ws []float32
-	addTerm := func(c, target *autograd.Var, w float32, name string) error {
-		l, err := t.MSE(c, target)
-		if err != nil {
-			return err
-		}
-		terms, ws = append(terms, l), append(ws, w)
-		if info != nil {
-			info.Terms = append(info.Terms, name)
-		}
-		return nil
-	}
+	d.vals = make([]halves, len(m.nodes))
 	if info != nil {
 		info.Choices = make([][2][]int, m.Pairs())
 	}
-	var refArgs, altArgs []*autograd.Var
 	for i, nd := range m.nodes {
 		if !need[i] {
 			continue
 		}
+		var err error
 		switch nd.kind {
 		case vertexNode:
-			vx := nets[nd.net].Vertices[nd.v]
-			if vx.Op == nil {
-				vals[i] = halves{ref: autograd.Leaf(x, false), same: true}
-				continue
-			}
-			refArgs, altArgs = refArgs[:0], altArgs[:0]
-			same := true
-			for _, u := range nd.inputs {
-				refArgs = append(refArgs, vals[u].ref)
-				altArgs = append(altArgs, vals[u].altOrRef())
-				same = same && vals[u].same
-			}
-			var prev kernels.Scope
-			if prof != nil {
-				prev = enterHalf(prof, kernels.RefHalf, nd.net, vx.Name)
-			}
-			ref, err := vx.Op.Forward(ng, refArgs)
-			if prof != nil {
-				prof.Restore(prev)
-			}
-			if err != nil {
-				return nil, nil, nil, fmt.Errorf("%s (reference): %w", vx.Name, err)
-			}
-			h := halves{ref: ref, same: same}
-			if info != nil {
-				info.RefOps++
-			}
-			if !same {
-				if prof != nil {
-					prev = enterHalf(prof, kernels.AltHalf, nd.net, vx.Name)
-				}
-				h.alt, err = vx.Op.Forward(t, altArgs)
-				if prof != nil {
-					prof.Restore(prev)
-				}
-				if err != nil {
-					return nil, nil, nil, fmt.Errorf("%s (alternative): %w", vx.Name, err)
-				}
-				if info != nil {
-					info.AltOps++
-				}
-			}
-			vals[i] = h
+			d.vals[i], err = d.vertex(nd, x)
 		case stitchNode:
 			// computed inside the switch it feeds
 		case switchNode:
-			own := vals[nd.inputs[0]]
-			other := vals[m.nodes[nd.inputs[1]].inputs[0]]
-			conv := m.stitchConv(nd.k, 1-nd.net)
-			var name string
-			var oname byte
-			if info != nil {
-				name, oname = fmt.Sprintf("%c%d", "ab"[nd.net], nd.k), "ab"[1-nd.net]
-			}
-			var prev kernels.Scope
-			if prof != nil {
-				prev = enterHalf(prof, kernels.AltHalf, -1, m.scopeNames[nd.k][1-nd.net])
-			}
-			sRef, err := conv.Forward(t, []*autograd.Var{other.ref})
-			calls := 1
-			sAlt := sRef
-			if err == nil && !other.same {
-				sAlt, err = conv.Forward(t, []*autograd.Var{other.alt})
-				calls++
-			}
-			if prof != nil {
-				prof.Restore(prev)
-				prev = enterHalf(prof, kernels.AltHalf, nd.net, m.scopeNames[nd.k][2])
-			}
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			if info != nil {
-				info.StitchCalls += calls
-			}
-			target := own.ref
-			if !own.same {
-				if err := addTerm(own.alt, target, 1, name+" own"); err != nil {
-					return nil, nil, nil, err
-				}
-			}
-			if err := addTerm(sRef, target, 1, fmt.Sprintf("%s S(%c ref)", name, oname)); err != nil {
-				return nil, nil, nil, err
-			}
-			if other.same { // S(O_alt) is S(O_ref): the same term again
-				ws[len(ws)-1]++
-				if info != nil {
-					info.Terms = append(info.Terms, fmt.Sprintf("%s S(%c alt)", name, oname))
-				}
-			} else if err := addTerm(sAlt, target, 1, fmt.Sprintf("%s S(%c alt)", name, oname)); err != nil {
-				return nil, nil, nil, err
-			}
-			choice := make([]int, n)
-			allOwn := true
-			for j := range choice {
-				choice[j] = g.IntN(3)
-				allOwn = allOwn && choice[j] == 0
-			}
-			if info != nil {
-				info.Choices[nd.k][nd.net] = choice
-			}
-			h := halves{ref: own.ref, same: own.same && allOwn}
-			if !h.same {
-				if h.alt, err = t.SelectSamples([]*autograd.Var{own.altOrRef(), sRef, sAlt}, choice); err != nil {
-					return nil, nil, nil, err
-				}
-				if info != nil {
-					info.Selects++
-				}
-			}
-			if prof != nil {
-				prof.Restore(prev)
-			}
-			vals[i] = h
+			d.vals[i], err = d.switchAt(nd)
+		}
+		if err != nil {
+			return nil, nil, nil, err
 		}
 	}
-	return terms, ws, vals, nil
+	return d.terms, d.ws, d.vals, nil
+}
+
+// doublePass is doubleForward's state: the tape and its no-grad twin for
+// the reference half, the profiler (nil when not profiling), the random
+// stream of the switches' choices, the halves of the nodes run so far, and
+// the loss terms with their weights.
+type doublePass struct {
+	m                *Model
+	t, ng            *autograd.Tape
+	prof             kernels.Profiler
+	g                *tensor.RNG
+	info             *StepInfo // nil: not filled in
+	n                int       // samples in the batch
+	vals             []halves  // by node
+	terms            []*autograd.Var
+	ws               []float32
+	refArgs, altArgs []*autograd.Var // scratch for vertex
+}
+
+// addTerm adds the loss term MSE(c, target) with weight w, named name.
+func (d *doublePass) addTerm(c, target *autograd.Var, w float32, name string) error {
+	l, err := d.t.MSE(c, target)
+	if err != nil {
+		return err
+	}
+	d.terms, d.ws = append(d.terms, l), append(d.ws, w)
+	if d.info != nil {
+		d.info.Terms = append(d.info.Terms, name)
+	}
+	return nil
+}
+
+// vertex runs a vertex of A or B: the reference half on the no-grad tape,
+// and the alternative half on the tape only when some input's halves
+// differ (else the node's halves are the same). An input vertex is x.
+func (d *doublePass) vertex(nd node, x *tensor.Tensor) (halves, error) {
+	vx := [2]*nn.Graph{d.m.A, d.m.B}[nd.net].Vertices[nd.v]
+	if vx.Op == nil {
+		return halves{ref: autograd.Leaf(x, false), same: true}, nil
+	}
+	d.refArgs, d.altArgs = d.refArgs[:0], d.altArgs[:0]
+	same := true
+	for _, u := range nd.inputs {
+		d.refArgs = append(d.refArgs, d.vals[u].ref)
+		d.altArgs = append(d.altArgs, d.vals[u].altOrRef())
+		same = same && d.vals[u].same
+	}
+	var prev kernels.Scope
+	if d.prof != nil {
+		prev = enterHalf(d.prof, kernels.RefHalf, nd.net, vx.Name)
+	}
+	ref, err := vx.Op.Forward(d.ng, d.refArgs)
+	if d.prof != nil {
+		d.prof.Restore(prev)
+	}
+	if err != nil {
+		return halves{}, fmt.Errorf("%s (reference): %w", vx.Name, err)
+	}
+	h := halves{ref: ref, same: same}
+	if d.info != nil {
+		d.info.RefOps++
+	}
+	if !same {
+		if d.prof != nil {
+			prev = enterHalf(d.prof, kernels.AltHalf, nd.net, vx.Name)
+		}
+		h.alt, err = vx.Op.Forward(d.t, d.altArgs)
+		if d.prof != nil {
+			d.prof.Restore(prev)
+		}
+		if err != nil {
+			return halves{}, fmt.Errorf("%s (alternative): %w", vx.Name, err)
+		}
+		if d.info != nil {
+			d.info.AltOps++
+		}
+	}
+	return h, nil
+}
+
+// switchAt runs the switch of network N = nd.net after pair nd.k: the
+// stitch S from the other network O on O's halves (stitchOther), the loss
+// terms of the candidates (candidateLosses), and the per-sample choice of
+// the alternative half (choose). The losses and the choice run in the
+// switch's profiler scope.
+func (d *doublePass) switchAt(nd node) (halves, error) {
+	own := d.vals[nd.inputs[0]]
+	other := d.vals[d.m.nodes[nd.inputs[1]].inputs[0]]
+	var name string
+	var oname byte
+	if d.info != nil {
+		name, oname = fmt.Sprintf("%c%d", "ab"[nd.net], nd.k), "ab"[1-nd.net]
+	}
+	sRef, sAlt, err := d.stitchOther(nd, other)
+	var prev kernels.Scope
+	if d.prof != nil {
+		prev = enterHalf(d.prof, kernels.AltHalf, nd.net, d.m.scopeNames[nd.k][2])
+	}
+	if err != nil {
+		return halves{}, err
+	}
+	if err := d.candidateLosses(name, oname, own, other, sRef, sAlt); err != nil {
+		return halves{}, err
+	}
+	h, err := d.choose(nd, own, sRef, sAlt)
+	if err != nil {
+		return halves{}, err
+	}
+	if d.prof != nil {
+		d.prof.Restore(prev)
+	}
+	return h, nil
+}
+
+// stitchOther runs the stitch from the other network into network nd.net
+// at pair nd.k, on the tape and in the stitch's profiler scope: on the
+// other network's reference (sRef) and, when it differs, its alternative
+// (sAlt; else sAlt is sRef).
+func (d *doublePass) stitchOther(nd node, other halves) (sRef, sAlt *autograd.Var, err error) {
+	conv := d.m.stitchConv(nd.k, 1-nd.net)
+	var prev kernels.Scope
+	if d.prof != nil {
+		prev = enterHalf(d.prof, kernels.AltHalf, -1, d.m.scopeNames[nd.k][1-nd.net])
+	}
+	sRef, err = conv.Forward(d.t, []*autograd.Var{other.ref})
+	calls := 1
+	sAlt = sRef
+	if err == nil && !other.same {
+		sAlt, err = conv.Forward(d.t, []*autograd.Var{other.alt})
+		calls++
+	}
+	if d.prof != nil {
+		d.prof.Restore(prev)
+	}
+	if err == nil && d.info != nil {
+		d.info.StitchCalls += calls
+	}
+	return sRef, sAlt, err
+}
+
+// candidateLosses adds a switch's loss terms, each candidate against the
+// own reference: the own alternative (only when a stitch lies upstream of
+// it), S(O_ref) and S(O_alt); when O's halves are the same, S(O_alt) is
+// S(O_ref) and its term only doubles that one's weight. name ("a3") and
+// oname ('b') label the terms.
+func (d *doublePass) candidateLosses(name string, oname byte, own, other halves, sRef, sAlt *autograd.Var) error {
+	target := own.ref
+	if !own.same {
+		if err := d.addTerm(own.alt, target, 1, name+" own"); err != nil {
+			return err
+		}
+	}
+	if err := d.addTerm(sRef, target, 1, fmt.Sprintf("%s S(%c ref)", name, oname)); err != nil {
+		return err
+	}
+	if other.same { // S(O_alt) is S(O_ref): the same term again
+		d.ws[len(d.ws)-1]++
+		if d.info != nil {
+			d.info.Terms = append(d.info.Terms, fmt.Sprintf("%s S(%c alt)", name, oname))
+		}
+		return nil
+	}
+	return d.addTerm(sAlt, target, 1, fmt.Sprintf("%s S(%c alt)", name, oname))
+}
+
+// choose draws each sample's candidate (0 own, 1 S(O_ref), 2 S(O_alt))
+// and returns the switch's halves: the own reference, and as alternative
+// the chosen candidates, selected on the tape unless every sample keeps an
+// own alternative that is the reference.
+func (d *doublePass) choose(nd node, own halves, sRef, sAlt *autograd.Var) (halves, error) {
+	choice := make([]int, d.n)
+	allOwn := true
+	for j := range choice {
+		choice[j] = d.g.IntN(3)
+		allOwn = allOwn && choice[j] == 0
+	}
+	if d.info != nil {
+		d.info.Choices[nd.k][nd.net] = choice
+	}
+	h := halves{ref: own.ref, same: own.same && allOwn}
+	if !h.same {
+		var err error
+		if h.alt, err = d.t.SelectSamples([]*autograd.Var{own.altOrRef(), sRef, sAlt}, choice); err != nil {
+			return halves{}, err
+		}
+		if d.info != nil {
+			d.info.Selects++
+		}
+	}
+	return h, nil
 }
 
 // EpochLog is one row of the stitch training log.

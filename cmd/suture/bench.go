@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"suture/bench"
+	"suture/kernels"
 	"suture/kernels/cpu"
 )
 
@@ -85,23 +86,7 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	}
 	opts := bench.Options{Reps: *reps, Warmup: *warmup, MinSample: *minSample, Precision: string(prec)}
 	table := !*asJSON && !*gobench
-	if !onDevice {
-		peaks := cpu.MeasurePeaks(*threads, 300*time.Millisecond)
-		opts.PeakGFLOPS, opts.ISA = peaks.FP32(), string(cpu.CurrentISA())
-		if b.Name() == "cpu-ref" {
-			opts.ISA = "" // the plain references: no micro-kernel path
-		}
-		if table {
-			fmt.Fprintf(out, "CPU %s; %d threads, backend %s, path %s (paths here: %s), precision %s\n", cpu.CPUModel(), *threads, b.Name(),
-				cmp.Or(opts.ISA, "-"), isaNames(), prec)
-			fmt.Fprintf(out, "peaks (measured): %s; peak column: the best FP32 one, %.0f GFLOP/s\n", peaks, opts.PeakGFLOPS)
-		}
-	} else if table {
-		fmt.Fprintf(out, "backend %s, timed on the device (events in its stream, L2 flushed before each repeat)\n", b.Name())
-	}
-	if table {
-		fmt.Fprintf(out, "%-34s %10s %9s %8s %6s\n", "case", "ms", "GFLOP/s", "img/s", "peak")
-	}
+	benchHeader(out, b, *threads, prec, onDevice, table, &opts)
 	stopProfile, err := startProfile()
 	if err != nil {
 		return err
@@ -125,30 +110,8 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 		return compareDeviceTorch(b.Name(), results, cases, scale, *script, *python, *reps, *asJSON, out)
 	}
 	if *vsTorch {
-		if *script == "" {
-			*script = cpuTorchScript
-		}
-		if !*asJSON {
-			fmt.Fprintf(out, "\nrunning the PyTorch reference (%s)...\n", *script)
-		}
-		torch, err := bench.RunTorch(*script, cases, *threads, os.Stderr)
-		if err != nil {
+		if err := compareCPUTorch(out, results, cases, *script, *threads, *asJSON); err != nil {
 			return err
-		}
-		if !*asJSON {
-			fmt.Fprintf(out, "%-34s %10s %10s %8s\n", "case", "suture ms", "torch ms", "ratio")
-		}
-		for i := range results {
-			r := &results[i]
-			tm, ok := torch[r.Case]
-			if !ok || tm <= 0 {
-				r.TorchNote = "no PyTorch figure for this case"
-				continue
-			}
-			r.TorchMS, r.VsTorch = &tm, ptr(tm/r.MS)
-			if !*asJSON {
-				fmt.Fprintf(out, "%-34s %10.3f %10.3f %7.2fx\n", r.Case, r.MS, tm, *r.VsTorch)
-			}
 		}
 	}
 	if *asJSON {
@@ -157,6 +120,62 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 			if err := enc.Encode(r); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// benchHeader fills in opts the peak FP32 rate and micro-kernel path of
+// the CPU (measured on threads cores; none on a device), and prints the
+// machine's line and the table's header when the output is a table.
+func benchHeader(out io.Writer, b kernels.Backend, threads int, prec kernels.Precision, onDevice, table bool, opts *bench.Options) {
+	if !onDevice {
+		peaks := cpu.MeasurePeaks(threads, 300*time.Millisecond)
+		opts.PeakGFLOPS, opts.ISA = peaks.FP32(), string(cpu.CurrentISA())
+		if b.Name() == "cpu-ref" {
+			opts.ISA = "" // the plain references: no micro-kernel path
+		}
+		if table {
+			fmt.Fprintf(out, "CPU %s; %d threads, backend %s, path %s (paths here: %s), precision %s\n", cpu.CPUModel(), threads, b.Name(),
+				cmp.Or(opts.ISA, "-"), isaNames(), prec)
+			fmt.Fprintf(out, "peaks (measured): %s; peak column: the best FP32 one, %.0f GFLOP/s\n", peaks, opts.PeakGFLOPS)
+		}
+	} else if table {
+		fmt.Fprintf(out, "backend %s, timed on the device (events in its stream, L2 flushed before each repeat)\n", b.Name())
+	}
+	if table {
+		fmt.Fprintf(out, "%-34s %10s %9s %8s %6s\n", "case", "ms", "GFLOP/s", "img/s", "peak")
+	}
+}
+
+// compareCPUTorch runs the PyTorch CPU reference script (cpuTorchScript
+// when script is "") on the cases and sets each result's PyTorch time and
+// ratio, or a note when the script has no figure for the case; without
+// asJSON it prints them as a table.
+func compareCPUTorch(out io.Writer, results []bench.Result, cases []bench.Case, script string, threads int, asJSON bool) error {
+	if script == "" {
+		script = cpuTorchScript
+	}
+	if !asJSON {
+		fmt.Fprintf(out, "\nrunning the PyTorch reference (%s)...\n", script)
+	}
+	torch, err := bench.RunTorch(script, cases, threads, os.Stderr)
+	if err != nil {
+		return err
+	}
+	if !asJSON {
+		fmt.Fprintf(out, "%-34s %10s %10s %8s\n", "case", "suture ms", "torch ms", "ratio")
+	}
+	for i := range results {
+		r := &results[i]
+		tm, ok := torch[r.Case]
+		if !ok || tm <= 0 {
+			r.TorchNote = "no PyTorch figure for this case"
+			continue
+		}
+		r.TorchMS, r.VsTorch = &tm, ptr(tm/r.MS)
+		if !asJSON {
+			fmt.Fprintf(out, "%-34s %10.3f %10.3f %7.2fx\n", r.Case, r.MS, tm, *r.VsTorch)
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"suture/bench"
 	"suture/bench/profile"
 	"suture/internal/atomicfile"
+	"suture/kernels"
 )
 
 // profileCases are bench's cases with the network cases at size and batch.
@@ -113,52 +114,16 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if *overhead > 0 {
-		o, err := bench.ProfileOverhead(c, b, *threads, *overhead, bench.Options{Reps: *reps, MinSample: *minSample})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "%s on %s, %d threads, %d rounds (median of each round's median, ms):\n", c.Name, b.Name(), *threads, *overhead)
-		fmt.Fprintf(out, "plain            %s\nprofiled         %s\nprofiled+trace   %s\n", msList(o.PlainMS), msList(o.TableMS), msList(o.TraceMS))
-		fmt.Fprintf(out, "overhead: %+.1f%% (table), %+.1f%% (table and trace)\n", 100*(o.Table-1), 100*(o.Trace-1))
-		return nil
+		return printOverhead(out, c, b, *threads, *overhead, bench.Options{Reps: *reps, MinSample: *minSample})
 	}
 	peak, note := machinePeak(b, *threads)
 	note += ", precision " + string(prec)
 	opts := profile.Options{Warmup: *warmup, Steps: *steps, Trace: *tracePath != "", Labels: *cpuProfile != "",
 		PeakGFLOPS: peak, PeakNote: note}
-	var stops []func() error
-	defer func() {
-		for _, s := range stops {
-			s()
-		}
-	}()
-	before := func() error {
-		if *cpuProfile != "" {
-			stop, err := startStream(*cpuProfile, "--cpuprofile", pprof.StartCPUProfile, pprof.StopCPUProfile)
-			if err != nil {
-				return err
-			}
-			stops = append(stops, stop)
-		}
-		if *goTrace != "" {
-			stop, err := startStream(*goTrace, "--gotrace", trace.Start, trace.Stop)
-			if err != nil {
-				return err
-			}
-			stops = append(stops, stop)
-		}
-		return nil
-	}
-	rep, err := bench.Profile(c, b, *threads, opts, before)
+	rep, err := profileWithStreams(c, b, *threads, opts, *cpuProfile, *goTrace)
 	if err != nil {
 		return err
 	}
-	for _, s := range stops {
-		if err := s(); err != nil {
-			return err
-		}
-	}
-	stops = nil
 	if ctx.Err() != nil {
 		return errInterrupted
 	}
@@ -172,6 +137,61 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "profile of %s, %d threads\n", c.Name, *threads)
 	return rep.WriteTable(out, *rows)
+}
+
+// printOverhead measures case c plain, profiled, and profiled with a trace,
+// in that many alternating rounds (--overhead), and prints the times and
+// the ratios.
+func printOverhead(out io.Writer, c bench.Case, b kernels.Backend, threads, rounds int, o bench.Options) error {
+	ov, err := bench.ProfileOverhead(c, b, threads, rounds, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s on %s, %d threads, %d rounds (median of each round's median, ms):\n", c.Name, b.Name(), threads, rounds)
+	fmt.Fprintf(out, "plain            %s\nprofiled         %s\nprofiled+trace   %s\n", msList(ov.PlainMS), msList(ov.TableMS), msList(ov.TraceMS))
+	fmt.Fprintf(out, "overhead: %+.1f%% (table), %+.1f%% (table and trace)\n", 100*(ov.Table-1), 100*(ov.Trace-1))
+	return nil
+}
+
+// profileWithStreams profiles case c, with a CPU profile (--cpuprofile)
+// and a runtime trace (--gotrace) of the recorded steps streaming into
+// their files when those are not "". Both are stopped before it returns; a
+// failure to finish them is its error.
+func profileWithStreams(c bench.Case, b kernels.Backend, threads int, opts profile.Options, cpuProfile, goTrace string) (*profile.Report, error) {
+	var stops []func() error
+	defer func() {
+		for _, s := range stops {
+			s()
+		}
+	}()
+	before := func() error {
+		if cpuProfile != "" {
+			stop, err := startStream(cpuProfile, "--cpuprofile", pprof.StartCPUProfile, pprof.StopCPUProfile)
+			if err != nil {
+				return err
+			}
+			stops = append(stops, stop)
+		}
+		if goTrace != "" {
+			stop, err := startStream(goTrace, "--gotrace", trace.Start, trace.Stop)
+			if err != nil {
+				return err
+			}
+			stops = append(stops, stop)
+		}
+		return nil
+	}
+	rep, err := bench.Profile(c, b, threads, opts, before)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range stops {
+		if err := s(); err != nil {
+			return nil, err
+		}
+	}
+	stops = nil
+	return rep, nil
 }
 
 // startStream starts a profile or trace that streams into path (written to

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -93,32 +94,47 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	spec := experiment.StitchSpec{Out: *dst, A: *aPath, B: *bPath, Data: *data, Size: *size, Fold: *fold, SplitSeed: *splitSeed,
 		Split: *split, Points: *points, Opts: opts, Resume: *resume, Force: *force}
 	if *resume {
-		// Every setting of a resumed run comes from its checkpoint; a flag
-		// given may only repeat it.
-		prev, err := experiment.StitchRun(*dst)
-		if err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-		p := prev.Opts
-		if err := sameAsRun(fs, *dst, []runSetting{
-			{"data", *data, prev.Data},
-			{"mode", m.String(), p.Mode.String()},
-			{"epochs", opts.Epochs, p.Epochs},
-			{"lr", float32(*lr), p.LR},
-			{"wd", float32(*wd), p.WeightDecay},
-			{"seed", opts.Seed, p.Seed},
-			{"batch", opts.BatchSize, p.BatchSize},
-			{"iters", opts.ItersPerEpoch, p.ItersPerEpoch},
-			{"points", *points, prev.Points},
-			{"precision", prec, p.Precision.OrFP32()},
-			{"fold", *fold, prev.Fold},
-			{"split-seed", *splitSeed, prev.SplitSeed},
-		}); err != nil {
+		if spec, err = resumedStitchSpec(fs, spec, prec); err != nil {
 			return err
 		}
-		prev.A, prev.B, prev.Size, prev.Split = *aPath, *bPath, *size, *split
-		spec = prev
 	}
+	return trainStitches(ctx, out, b, spec, *aPath, *bPath, startProfile)
+}
+
+// resumedStitchSpec returns the spec of the stitch run in spec.Out, to
+// resume: every setting of a resumed run comes from its checkpoint; a flag
+// given may only repeat it (prec is --precision as given). Only the paths
+// of A and B, the size and the split are spec's.
+func resumedStitchSpec(fs *flag.FlagSet, spec experiment.StitchSpec, prec kernels.Precision) (experiment.StitchSpec, error) {
+	prev, err := experiment.StitchRun(spec.Out)
+	if err != nil {
+		return spec, fmt.Errorf("--resume: %w", err)
+	}
+	o, p := spec.Opts, prev.Opts
+	if err := sameAsRun(fs, spec.Out, []runSetting{
+		{"data", spec.Data, prev.Data},
+		{"mode", o.Mode.String(), p.Mode.String()},
+		{"epochs", o.Epochs, p.Epochs},
+		{"lr", o.LR, p.LR},
+		{"wd", o.WeightDecay, p.WeightDecay},
+		{"seed", o.Seed, p.Seed},
+		{"batch", o.BatchSize, p.BatchSize},
+		{"iters", o.ItersPerEpoch, p.ItersPerEpoch},
+		{"points", spec.Points, prev.Points},
+		{"precision", prec, p.Precision.OrFP32()},
+		{"fold", spec.Fold, prev.Fold},
+		{"split-seed", spec.SplitSeed, prev.SplitSeed},
+	}); err != nil {
+		return spec, err
+	}
+	prev.A, prev.B, prev.Size, prev.Split = spec.A, spec.B, spec.Size, spec.Split
+	return prev, nil
+}
+
+// trainStitches runs the stitch training of spec on b, printing its
+// progress to out (aPath and bPath name the networks), with a CPU profile
+// when --cpuprofile asks for one (startProfile).
+func trainStitches(ctx context.Context, out io.Writer, b kernels.Backend, spec experiment.StitchSpec, aPath, bPath string, startProfile func() (func(), error)) error {
 	bar := newProgress(out)
 	stopProfile, err := startProfile()
 	if err != nil {
@@ -130,7 +146,7 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 		case "start":
 			i := e.Info
 			fmt.Fprintf(out, "stitching %s and %s: %d matched pairs, %d stitch parameters; %s training on %d images for %d epochs\n",
-				*aPath, *bPath, i.Pairs, i.Parameters, i.Mode, i.Images, i.Epochs)
+				aPath, bPath, i.Pairs, i.Parameters, i.Mode, i.Images, i.Epochs)
 		case "step":
 			p := e.Progress
 			bar.update(p.Iter, p.Iters, fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.5f", p.Epoch+1, p.Epochs, p.Iter, p.Iters, p.Loss))
@@ -145,7 +161,7 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return trainErr(err)
 	}
-	fmt.Fprintf(out, "done in %v; wrote %s\n", time.Since(start).Round(time.Second), *dst)
+	fmt.Fprintf(out, "done in %v; wrote %s\n", time.Since(start).Round(time.Second), spec.Out)
 	return nil
 }
 

@@ -218,31 +218,79 @@ func newSynthAxes(size int) *synthAxes {
 	return a
 }
 
-// synthScene draws one image (3, size, size) and its mask (1, size, size).
+// synthScene draws one image (3, size, size) and its mask (1, size, size):
+// drawScene makes every draw from r, then the scene is rendered without r.
 func synthScene(st synthStyle, ax *synthAxes, r *tensor.RNG) (img, mask *tensor.Tensor) {
 	size := ax.size
-	S := float64(size)
-	npx := size * size
+	sc := drawScene(st, float64(size), r)
+	cov := coverObjects(sc.objs, size, sc.target)
+	planes, shadeOf := renderBackground(st, ax, sc)
+	otex := make([]float64, size*size)
+	sc.objTex.fill(otex, st.objTexture, ax.object)
+	compositeObjects(planes, sc.objs, cov, otex, shadeOf)
+	img = finishImage(st, planes, size, sc.noise)
+	mask = tensor.New(1, size, size)
+	for p, rr := range cov.ratio {
+		if rr < cov.k {
+			mask.Data[p] = 1
+		}
+	}
+	return img, mask
+}
 
+// scene is what synthScene draws from its random stream for one image:
+// colours, illumination gradient, noise fields, objects, shadows, and the
+// seed of the pixel noise.
+type scene struct {
+	bgC                  [3]float64 // background colour, the image's shift included
+	gx, gy               float64    // direction of the illumination gradient
+	gradAmp              float64    // its amplitude
+	coarse, fine, objTex *valueNoise
+	chroma               [3]*valueNoise
+	target               float64 // foreground fraction the mask is scaled to
+	objs                 []blob
+	shadows              []shadow
+	noise                *tensor.RNG // pixel noise
+}
+
+// shadow is a blob that darkens the background without being an object.
+type shadow struct {
+	blob
+	depth float64 // darkening at full coverage
+}
+
+// drawScene makes all of a scene's draws from r, in a fixed order (the
+// order is part of Synth's output: changing it changes every image). S is
+// the image size.
+func drawScene(st synthStyle, S float64, r *tensor.RNG) *scene {
+	sc := &scene{}
 	// Colours: one shift for the whole image moves background and objects
 	// together, so colour alone does not tell an object from background.
-	var shift, bgC [3]float64
+	var shift [3]float64
 	for c := range 3 {
 		shift[c] = uniform(r, -st.jitter, st.jitter)
-		bgC[c] = st.bg[c] + shift[c]
+		sc.bgC[c] = st.bg[c] + shift[c]
 	}
-	gx, gy := unitVector(r)
-	gradAmp := mul(uniform(r, 0.3, 1), st.gradient)
+	sc.gx, sc.gy = unitVector(r)
+	sc.gradAmp = mul(uniform(r, 0.3, 1), st.gradient)
 
-	coarse, fine := newValueNoise(r, latticeCoarse), newValueNoise(r, latticeFine)
-	var chroma [3]*valueNoise
+	sc.coarse, sc.fine = newValueNoise(r, latticeCoarse), newValueNoise(r, latticeFine)
 	for c := range 3 {
-		chroma[c] = newValueNoise(r, latticeChroma)
+		sc.chroma[c] = newValueNoise(r, latticeChroma)
 	}
-	objTex := newValueNoise(r, latticeObject)
+	sc.objTex = newValueNoise(r, latticeObject)
 
-	// Objects: a target foreground fraction shared out over 1-3 blobs.
-	target := uniform(r, st.fracLo, st.fracHi)
+	sc.target = uniform(r, st.fracLo, st.fracHi)
+	sc.objs = drawObjects(st, sc.bgC, sc.target, S, r)
+	sc.shadows = drawShadows(sc.target, len(sc.objs), S, r)
+	sc.noise = tensor.NewRNG(r.Uint64())
+	return sc
+}
+
+// drawObjects draws 1-3 objects sharing out the target foreground fraction
+// of an S x S image, each in a colour between the background's (bgC) and
+// the palette's object colour.
+func drawObjects(st synthStyle, bgC [3]float64, target, S float64, r *tensor.RNG) []blob {
 	nObj := 1 + r.IntN(3)
 	weights := make([]float64, nObj)
 	wsum := 0.0
@@ -265,12 +313,12 @@ func synthScene(st synthStyle, ax *synthAxes, r *tensor.RNG) (img, mask *tensor.
 			objs[i].colour[c] = bgC[c] + mul(strength, delta)
 		}
 	}
-	// Shadows darken the background without being objects: 0-2 thin folds
-	// and 0-2 round patches the size of an object.
-	type shadow struct {
-		blob
-		depth float64 // darkening at full coverage
-	}
+	return objs
+}
+
+// drawShadows draws 0-2 thin folds and 0-2 round patches the size of one of
+// nObj objects sharing the target fraction of an S x S image.
+func drawShadows(target float64, nObj int, S float64, r *tensor.RNG) []shadow {
 	var shadows []shadow
 	for range r.IntN(3) {
 		cx, cy := uniform(r, mul(0.1, S), mul(0.9, S)), uniform(r, mul(0.1, S), mul(0.9, S))
@@ -283,48 +331,64 @@ func synthScene(st synthStyle, ax *synthAxes, r *tensor.RNG) (img, mask *tensor.
 		b := randomBlob(r, cx, cy, rx, mul(rx, uniform(r, 0.6, 1)), 1)
 		shadows = append(shadows, shadow{b, uniform(r, 0.08, 0.18)})
 	}
-	noise := tensor.NewRNG(r.Uint64())
+	return shadows
+}
 
-	// Scale all objects by one factor k so that the mask covers the target
-	// fraction exactly (overlaps, boundary waves and the image border change
-	// the area): a pixel is foreground when its smallest q/R over the objects
-	// is below k, so k is a quantile of those ratios. The count is kept in
-	// 5%..30% of the pixels.
-	qs, bounds := make([]float64, nObj*npx), make([]float64, nObj*npx)
-	ratio := make([]float64, npx)
+// objectCover is each object's shape at each pixel and the scale k that
+// makes the mask cover the target fraction.
+type objectCover struct {
+	qs, bounds []float64 // shape's q and R, object i at pixel p at i*npx+p
+	ratio      []float64 // per pixel, the smallest q/R over the objects
+	k          float64   // a pixel is foreground when its ratio is below k
+}
+
+// coverObjects scales all objects by one factor k so that the mask covers
+// the target fraction exactly (overlaps, boundary waves and the image
+// border change the area): a pixel is foreground when its smallest q/R over
+// the objects is below k, so k is a quantile of those ratios. The count is
+// kept in 5%..30% of the pixels.
+func coverObjects(objs []blob, size int, target float64) objectCover {
+	npx := size * size
+	nObj := len(objs)
+	cov := objectCover{qs: make([]float64, nObj*npx), bounds: make([]float64, nObj*npx), ratio: make([]float64, npx)}
 	for p := range npx {
-		ratio[p] = math.Inf(1)
+		cov.ratio[p] = math.Inf(1)
 		for i := range objs {
 			q, bound := objs[i].shape(p%size, p/size)
-			qs[i*npx+p], bounds[i*npx+p] = q, bound
-			ratio[p] = min(ratio[p], q/bound)
+			cov.qs[i*npx+p], cov.bounds[i*npx+p] = q, bound
+			cov.ratio[p] = min(cov.ratio[p], q/bound)
 		}
 	}
 	want := min(max(int(math.Round(mul(target, float64(npx)))), (npx*5+99)/100), npx*30/100)
-	scratch := slices.Clone(ratio)
-	k := kthSmallest(scratch, want-1)
+	scratch := slices.Clone(cov.ratio)
+	cov.k = kthSmallest(scratch, want-1)
 	if want < npx {
-		k = (k + slices.Min(scratch[want:])) / 2
+		cov.k = (cov.k + slices.Min(scratch[want:])) / 2
 	}
+	return cov
+}
 
-	// Background: base colour, illumination gradient, texture, colour
-	// blotches; then vignetting and shadows.
+// renderBackground returns the background's planes (3 x npx): base colour,
+// illumination gradient, texture, colour blotches; then vignetting and
+// shadows. shadeOf is each pixel's vignetting times fold darkening, which
+// the objects take too.
+func renderBackground(st synthStyle, ax *synthAxes, sc *scene) (planes, shadeOf []float64) {
+	size := ax.size
+	npx := size * size
 	lum := make([]float64, npx)
-	coarse.fill(lum, st.texture/1.5, ax.coarse)
-	fine.fill(lum, mul(0.5, st.texture)/1.5, ax.fine)
-	otex := make([]float64, npx)
-	objTex.fill(otex, st.objTexture, ax.object)
-	shadeOf := make([]float64, npx) // vignetting times fold darkening
-	planes := make([]float64, 3*npx)
+	sc.coarse.fill(lum, st.texture/1.5, ax.coarse)
+	sc.fine.fill(lum, mul(0.5, st.texture)/1.5, ax.fine)
+	shadeOf = make([]float64, npx)
+	planes = make([]float64, 3*npx)
 	for p := range npx {
 		fx, fy := ax.centre[p%size]-0.5, ax.centre[p/size]-0.5
-		grad := mul(2, mul(fx, gx)+mul(fy, gy)) // -1.4..1.4 across the image
+		grad := mul(2, mul(fx, sc.gx)+mul(fy, sc.gy)) // -1.4..1.4 across the image
 		for c := range 3 {
-			planes[c*npx+p] = bgC[c] + mul(gradAmp, grad) + lum[p]
+			planes[c*npx+p] = sc.bgC[c] + mul(sc.gradAmp, grad) + lum[p]
 		}
 		shadeOf[p] = 1 - mul(st.vignette, mul(2, mul(fx, fx)+mul(fy, fy)))
 	}
-	for _, sh := range shadows {
+	for _, sh := range sc.shadows {
 		for p := range npx {
 			q, bound := sh.shape(p%size, p/size)
 			a, _ := sh.coverage(q, bound, 1)
@@ -333,16 +397,22 @@ func synthScene(st synthStyle, ax *synthAxes, r *tensor.RNG) (img, mask *tensor.
 	}
 	for c := range 3 {
 		pl := planes[c*npx : (c+1)*npx]
-		chroma[c].fill(pl, mul(0.4, st.texture), ax.chroma)
+		sc.chroma[c].fill(pl, mul(0.4, st.texture), ax.chroma)
 		for p := range pl {
 			pl[p] = mul(pl[p], shadeOf[p])
 		}
 	}
-	// Objects, composited in order over the background: shaded (darker
-	// rim), textured, vignetted like the background.
+	return planes, shadeOf
+}
+
+// compositeObjects composites the objects, in order, over the planes:
+// shaded (darker rim), textured by otex, and vignetted like the background
+// (shadeOf).
+func compositeObjects(planes []float64, objs []blob, cov objectCover, otex, shadeOf []float64) {
+	npx := len(shadeOf)
 	for i := range objs {
 		for p := range npx {
-			alpha, shade := objs[i].coverage(qs[i*npx+p], bounds[i*npx+p], k)
+			alpha, shade := objs[i].coverage(cov.qs[i*npx+p], cov.bounds[i*npx+p], cov.k)
 			if alpha == 0 {
 				continue
 			}
@@ -354,6 +424,12 @@ func synthScene(st synthStyle, ax *synthAxes, r *tensor.RNG) (img, mask *tensor.
 			}
 		}
 	}
+}
+
+// finishImage blurs the planes and pulls in their contrast if the style
+// says so, then adds pixel noise from noise and rounds and clamps to 0..255.
+func finishImage(st synthStyle, planes []float64, size int, noise *tensor.RNG) *tensor.Tensor {
+	npx := size * size
 	if st.blur {
 		blur3(planes, size)
 	}
@@ -370,18 +446,12 @@ func synthScene(st synthStyle, ax *synthAxes, r *tensor.RNG) (img, mask *tensor.
 			}
 		}
 	}
-	img = tensor.New(3, size, size)
+	img := tensor.New(3, size, size)
 	for i, v := range planes {
 		v += mul(st.noise, gauss(noise))
 		img.Data[i] = float32(math.Round(min(max(v, 0), 255)))
 	}
-	mask = tensor.New(1, size, size)
-	for p, rr := range ratio {
-		if rr < k {
-			mask.Data[p] = 1
-		}
-	}
-	return img, mask
+	return img
 }
 
 // blur3 applies a separable [1 2 1]/4 blur to each size x size plane, with

@@ -531,474 +531,633 @@ func Unpickle(data []byte) (any, error) {
 		}
 		op := u.data[u.pos]
 		u.pos++
-		switch op {
-		case 0x80: // PROTO
-			b, err := u.take(1)
-			if err != nil {
-				return nil, err
-			}
-			if b[0] > 5 {
-				return nil, u.errf("protocol %d (at most 5)", b[0])
-			}
-		case 0x95: // FRAME: a length hint only
-			if _, err := u.take(8); err != nil {
-				return nil, err
-			}
-		case '.': // STOP
-			v, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			return v, nil
-		case '(': // MARK
-			u.marks = append(u.marks, len(u.stack))
-		case '0': // POP
-			if len(u.marks) > 0 && u.marks[len(u.marks)-1] == len(u.stack) {
-				u.marks = u.marks[:len(u.marks)-1] // POP of a mark
-			} else if _, err := u.pop(); err != nil {
-				return nil, err
-			}
-		case '1': // POP_MARK
-			if _, err := u.popMark(); err != nil {
-				return nil, err
-			}
-		case '2': // DUP
-			v, err := u.top()
-			if err != nil {
-				return nil, err
-			}
-			u.push(v)
-		case 'N':
-			u.push(nil)
-		case 0x88:
-			u.push(true)
-		case 0x89:
-			u.push(false)
-		case 'J': // BININT
-			b, err := u.take(4)
-			if err != nil {
-				return nil, err
-			}
-			u.push(int64(int32(binary.LittleEndian.Uint32(b))))
-		case 'K': // BININT1
-			b, err := u.take(1)
-			if err != nil {
-				return nil, err
-			}
-			u.push(int64(b[0]))
-		case 'M': // BININT2
-			b, err := u.take(2)
-			if err != nil {
-				return nil, err
-			}
-			u.push(int64(binary.LittleEndian.Uint16(b)))
-		case 0x8a: // LONG1
-			b, err := u.take(1)
-			if err != nil {
-				return nil, err
-			}
-			v, err := u.take(int(b[0]))
-			if err != nil {
-				return nil, err
-			}
-			u.push(decodeLong(v))
-		case 0x8b: // LONG4
-			b, err := u.take(4)
-			if err != nil {
-				return nil, err
-			}
-			n := binary.LittleEndian.Uint32(b)
-			if n > 1<<16 {
-				return nil, u.errf("LONG4 of %d bytes", n)
-			}
-			v, err := u.take(int(n))
-			if err != nil {
-				return nil, err
-			}
-			u.push(decodeLong(v))
-		case 'I', 'L': // INT, LONG (text)
-			s, err := u.line()
-			if err != nil {
-				return nil, err
-			}
-			s = strings.TrimSuffix(s, "L")
-			switch s {
-			case "00":
-				u.push(false)
-			case "01":
-				u.push(true)
-			default:
-				v, err := strconv.ParseInt(s, 10, 64)
-				if err != nil {
-					return nil, u.errf("integer %q", s)
-				}
-				u.push(v)
-			}
-		case 'G': // BINFLOAT (big-endian)
-			b, err := u.take(8)
-			if err != nil {
-				return nil, err
-			}
-			u.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
-		case 'F': // FLOAT (text)
-			s, err := u.line()
-			if err != nil {
-				return nil, err
-			}
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				return nil, u.errf("float %q", s)
-			}
-			u.push(v)
-		case 'X', 0x8c, 0x8d: // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
-			var n uint64
-			var err error
-			var b []byte
-			switch op {
-			case 'X':
-				b, err = u.take(4)
-				if err == nil {
-					n = uint64(binary.LittleEndian.Uint32(b))
-				}
-			case 0x8c:
-				b, err = u.take(1)
-				if err == nil {
-					n = uint64(b[0])
-				}
-			default:
-				b, err = u.take(8)
-				if err == nil {
-					n = binary.LittleEndian.Uint64(b)
-				}
-			}
-			if err != nil {
-				return nil, err
-			}
-			if n > uint64(len(u.data)-u.pos) {
-				return nil, u.errf("string of %d bytes, %d left", n, len(u.data)-u.pos)
-			}
-			s, _ := u.take(int(n))
-			if !utf8.Valid(s) {
-				return nil, u.errf("string is not UTF-8")
-			}
-			u.push(string(s))
-		case 'V': // UNICODE (raw-unicode-escape; ASCII only here)
-			s, err := u.line()
-			if err != nil {
-				return nil, err
-			}
-			u.push(s)
-		case 'T', 'U', 'B', 'C', 0x8e, 0x96: // BINSTRING, SHORT_BINSTRING, BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8
-			var n uint64
-			var err error
-			var b []byte
-			switch op {
-			case 'U', 'C':
-				b, err = u.take(1)
-				if err == nil {
-					n = uint64(b[0])
-				}
-			case 'T', 'B':
-				b, err = u.take(4)
-				if err == nil {
-					n = uint64(binary.LittleEndian.Uint32(b))
-				}
-			default:
-				b, err = u.take(8)
-				if err == nil {
-					n = binary.LittleEndian.Uint64(b)
-				}
-			}
-			if err != nil {
-				return nil, err
-			}
-			if n > uint64(len(u.data)-u.pos) {
-				return nil, u.errf("bytes of length %d, %d left", n, len(u.data)-u.pos)
-			}
-			s, _ := u.take(int(n))
-			if op == 'T' || op == 'U' {
-				u.push(string(s)) // Python 2 str
-			} else {
-				u.push(append([]byte(nil), s...))
-			}
-		case ')':
-			u.push(Tuple{})
-		case ']':
-			u.push(&List{})
-		case '}':
-			u.push(&Dict{})
-		case 0x8f: // EMPTY_SET
-			u.push(&List{})
-		case 't': // TUPLE
-			items, err := u.popMark()
-			if err != nil {
-				return nil, err
-			}
-			u.push(Tuple(items))
-		case 0x85, 0x86, 0x87: // TUPLE1..3
-			n := int(op - 0x84)
-			t := make(Tuple, n)
-			for i := n - 1; i >= 0; i-- {
-				v, err := u.pop()
-				if err != nil {
-					return nil, err
-				}
-				t[i] = v
-			}
-			u.push(t)
-		case 'l': // LIST
-			items, err := u.popMark()
-			if err != nil {
-				return nil, err
-			}
-			u.push(&List{Items: items})
-		case 'd': // DICT
-			items, err := u.popMark()
-			if err != nil {
-				return nil, err
-			}
-			if len(items)%2 != 0 {
-				return nil, u.errf("DICT with an odd number of items")
-			}
-			d := &Dict{}
-			for i := 0; i < len(items); i += 2 {
-				d.set(items[i], items[i+1])
-			}
-			u.push(d)
-		case 0x91: // FROZENSET
-			items, err := u.popMark()
-			if err != nil {
-				return nil, err
-			}
-			u.push(&List{Items: items})
-		case 'a': // APPEND
-			v, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			l, err := u.top()
-			if err != nil {
-				return nil, err
-			}
-			ll, ok := l.(*List)
-			if !ok {
-				return nil, u.errf("APPEND to a %T", l)
-			}
-			ll.Items = append(ll.Items, v)
-		case 'e', 0x90: // APPENDS, ADDITEMS
-			items, err := u.popMark()
-			if err != nil {
-				return nil, err
-			}
-			l, err := u.top()
-			if err != nil {
-				return nil, err
-			}
-			ll, ok := l.(*List)
-			if !ok {
-				return nil, u.errf("APPENDS to a %T", l)
-			}
-			ll.Items = append(ll.Items, items...)
-		case 's': // SETITEM
-			v, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			k, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			d, err := u.top()
-			if err != nil {
-				return nil, err
-			}
-			dd, ok := d.(*Dict)
-			if !ok {
-				return nil, u.errf("SETITEM on a %T", d)
-			}
-			dd.set(k, v)
-		case 'u': // SETITEMS
-			items, err := u.popMark()
-			if err != nil {
-				return nil, err
-			}
-			if len(items)%2 != 0 {
-				return nil, u.errf("SETITEMS with an odd number of items")
-			}
-			d, err := u.top()
-			if err != nil {
-				return nil, err
-			}
-			dd, ok := d.(*Dict)
-			if !ok {
-				return nil, u.errf("SETITEMS on a %T", d)
-			}
-			for i := 0; i < len(items); i += 2 {
-				dd.set(items[i], items[i+1])
-			}
-		case 'q': // BINPUT
-			b, err := u.take(1)
-			if err != nil {
-				return nil, err
-			}
-			if err := u.memoPut(uint32(b[0])); err != nil {
-				return nil, err
-			}
-		case 'r': // LONG_BINPUT
-			b, err := u.take(4)
-			if err != nil {
-				return nil, err
-			}
-			if err := u.memoPut(binary.LittleEndian.Uint32(b)); err != nil {
-				return nil, err
-			}
-		case 0x94: // MEMOIZE
-			if err := u.memoPut(uint32(len(u.memo))); err != nil {
-				return nil, err
-			}
-		case 'p': // PUT (text)
-			s, err := u.line()
-			if err != nil {
-				return nil, err
-			}
-			k, err := strconv.ParseUint(s, 10, 32)
-			if err != nil {
-				return nil, u.errf("PUT key %q", s)
-			}
-			if err := u.memoPut(uint32(k)); err != nil {
-				return nil, err
-			}
-		case 'h': // BINGET
-			b, err := u.take(1)
-			if err != nil {
-				return nil, err
-			}
-			if err := u.memoGet(uint32(b[0])); err != nil {
-				return nil, err
-			}
-		case 'j': // LONG_BINGET
-			b, err := u.take(4)
-			if err != nil {
-				return nil, err
-			}
-			if err := u.memoGet(binary.LittleEndian.Uint32(b)); err != nil {
-				return nil, err
-			}
-		case 'g': // GET (text)
-			s, err := u.line()
-			if err != nil {
-				return nil, err
-			}
-			k, err := strconv.ParseUint(s, 10, 32)
-			if err != nil {
-				return nil, u.errf("GET key %q", s)
-			}
-			if err := u.memoGet(uint32(k)); err != nil {
-				return nil, err
-			}
-		case 'c': // GLOBAL "module\nname\n"
-			mod, err := u.line()
-			if err != nil {
-				return nil, err
-			}
-			name, err := u.line()
-			if err != nil {
-				return nil, err
-			}
-			if err := u.global(mod, name); err != nil {
-				return nil, err
-			}
-		case 0x93: // STACK_GLOBAL
-			name, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			mod, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			ms, ok1 := mod.(string)
-			ns, ok2 := name.(string)
-			if !ok1 || !ok2 {
-				return nil, u.errf("STACK_GLOBAL of %T and %T", mod, name)
-			}
-			if err := u.global(ms, ns); err != nil {
-				return nil, err
-			}
-		case 'R': // REDUCE
-			args, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			fn, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			t, ok := args.(Tuple)
-			if !ok {
-				return nil, u.errf("REDUCE arguments are a %T", args)
-			}
-			v, err := u.call(fn, t)
-			if err != nil {
-				return nil, err
-			}
-			u.push(v)
-		case 0x81: // NEWOBJ: cls.__new__(cls, *args)
-			args, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			cls, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			t, ok := args.(Tuple)
-			if !ok {
-				return nil, u.errf("NEWOBJ arguments are a %T", args)
-			}
-			g, ok := cls.(*Global)
-			if !ok || (g.Name != "collections.OrderedDict" && g.Name != "builtins.set" && g.Name != "builtins.frozenset") {
-				return nil, u.errf("NEWOBJ of %v", cls)
-			}
-			v, err := u.call(cls, t)
-			if err != nil {
-				return nil, err
-			}
-			u.push(v)
-		case 'b': // BUILD
-			state, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			obj, err := u.top()
-			if err != nil {
-				return nil, err
-			}
-			switch o := obj.(type) {
-			case *Dict:
-				o.Attrs = state
-			case *NumpyDtype:
-				// (version, byteorder, subdescr, names, fields, elsize, alignment, flags)
-				if t, ok := state.(Tuple); ok && len(t) > 1 {
-					if s, ok := t[1].(string); ok && len(s) == 1 {
-						o.Order = s[0]
-					}
-				}
-			default:
-				return nil, u.errf("BUILD on a %T", obj)
-			}
-		case 'Q': // BINPERSID
-			pid, err := u.pop()
-			if err != nil {
-				return nil, err
-			}
-			v, err := persistentLoad(pid)
-			if err != nil {
-				return nil, u.errf("%v", err)
-			}
-			u.push(v)
-		default:
+		if op == '.' { // STOP
+			return u.pop()
+		}
+		run := opcodes[op]
+		if run == nil {
 			return nil, u.errf("opcode 0x%02x is not supported", op)
 		}
+		if err := run(u); err != nil {
+			return nil, err
+		}
 	}
+}
+
+// opcodes holds the handler of each opcode Unpickle runs but STOP, by
+// opcode (nil: not supported). A handler is called with the opcode read;
+// it reads the opcode's argument and works on the stack, marks and memo.
+// The opcodes with a length argument of 1, 4 or 8 bytes share a handler
+// that takes the width.
+var opcodes = [256]func(u *unpickler) error{
+	// Framing and the stack.
+	0x80: (*unpickler).opProto,   // PROTO
+	0x95: (*unpickler).opFrame,   // FRAME
+	'(':  (*unpickler).opMark,    // MARK
+	'0':  (*unpickler).opPop,     // POP
+	'1':  (*unpickler).opPopMark, // POP_MARK
+	'2':  (*unpickler).opDup,     // DUP
+
+	// Constants and numbers.
+	'N':  func(u *unpickler) error { u.push(nil); return nil },   // NONE
+	0x88: func(u *unpickler) error { u.push(true); return nil },  // NEWTRUE
+	0x89: func(u *unpickler) error { u.push(false); return nil }, // NEWFALSE
+	'J':  (*unpickler).opBinInt,                                  // BININT
+	'K':  func(u *unpickler) error { return u.opBinUint(1) },     // BININT1
+	'M':  func(u *unpickler) error { return u.opBinUint(2) },     // BININT2
+	0x8a: func(u *unpickler) error { return u.opLong(1) },        // LONG1
+	0x8b: func(u *unpickler) error { return u.opLong(4) },        // LONG4
+	'I':  (*unpickler).opInt,                                     // INT
+	'L':  (*unpickler).opInt,                                     // LONG
+	'G':  (*unpickler).opBinFloat,                                // BINFLOAT
+	'F':  (*unpickler).opFloat,                                   // FLOAT
+
+	// Strings and bytes.
+	'X':  func(u *unpickler) error { return u.opBinUnicode(4) }, // BINUNICODE
+	0x8c: func(u *unpickler) error { return u.opBinUnicode(1) }, // SHORT_BINUNICODE
+	0x8d: func(u *unpickler) error { return u.opBinUnicode(8) }, // BINUNICODE8
+	'V':  (*unpickler).opUnicode,                                // UNICODE
+	'T':  func(u *unpickler) error { return u.opBinString(4) },  // BINSTRING
+	'U':  func(u *unpickler) error { return u.opBinString(1) },  // SHORT_BINSTRING
+	'B':  func(u *unpickler) error { return u.opBinBytes(4) },   // BINBYTES
+	'C':  func(u *unpickler) error { return u.opBinBytes(1) },   // SHORT_BINBYTES
+	0x8e: func(u *unpickler) error { return u.opBinBytes(8) },   // BINBYTES8
+	0x96: func(u *unpickler) error { return u.opBinBytes(8) },   // BYTEARRAY8
+
+	// Containers.
+	')':  func(u *unpickler) error { u.push(Tuple{}); return nil }, // EMPTY_TUPLE
+	']':  func(u *unpickler) error { u.push(&List{}); return nil }, // EMPTY_LIST
+	'}':  func(u *unpickler) error { u.push(&Dict{}); return nil }, // EMPTY_DICT
+	0x8f: func(u *unpickler) error { u.push(&List{}); return nil }, // EMPTY_SET
+	't':  (*unpickler).opTuple,                                     // TUPLE
+	0x85: func(u *unpickler) error { return u.opTupleN(1) },        // TUPLE1
+	0x86: func(u *unpickler) error { return u.opTupleN(2) },        // TUPLE2
+	0x87: func(u *unpickler) error { return u.opTupleN(3) },        // TUPLE3
+	'l':  (*unpickler).opList,                                      // LIST
+	0x91: (*unpickler).opList,                                      // FROZENSET
+	'd':  (*unpickler).opDict,                                      // DICT
+	'a':  (*unpickler).opAppend,                                    // APPEND
+	'e':  (*unpickler).opAppends,                                   // APPENDS
+	0x90: (*unpickler).opAppends,                                   // ADDITEMS
+	's':  (*unpickler).opSetItem,                                   // SETITEM
+	'u':  (*unpickler).opSetItems,                                  // SETITEMS
+
+	// The memo.
+	'q':  func(u *unpickler) error { return u.opBinPut(1) }, // BINPUT
+	'r':  func(u *unpickler) error { return u.opBinPut(4) }, // LONG_BINPUT
+	0x94: (*unpickler).opMemoize,                            // MEMOIZE
+	'p':  (*unpickler).opPut,                                // PUT
+	'h':  func(u *unpickler) error { return u.opBinGet(1) }, // BINGET
+	'j':  func(u *unpickler) error { return u.opBinGet(4) }, // LONG_BINGET
+	'g':  (*unpickler).opGet,                                // GET
+
+	// Globals, calls and persistent ids.
+	'c':  (*unpickler).opGlobal,      // GLOBAL
+	0x93: (*unpickler).opStackGlobal, // STACK_GLOBAL
+	'R':  (*unpickler).opReduce,      // REDUCE
+	0x81: (*unpickler).opNewObj,      // NEWOBJ
+	'b':  (*unpickler).opBuild,       // BUILD
+	'Q':  (*unpickler).opBinPersID,   // BINPERSID
+}
+
+// uintArg reads an opcode's unsigned little-endian argument of size bytes
+// (1, 2, 4 or 8).
+func (u *unpickler) uintArg(size int) (uint64, error) {
+	b, err := u.take(size)
+	if err != nil {
+		return 0, err
+	}
+	switch size {
+	case 1:
+		return uint64(b[0]), nil
+	case 2:
+		return uint64(binary.LittleEndian.Uint16(b)), nil
+	case 4:
+		return uint64(binary.LittleEndian.Uint32(b)), nil
+	}
+	return binary.LittleEndian.Uint64(b), nil
+}
+
+// opProto runs PROTO: the protocol, at most 5.
+func (u *unpickler) opProto() error {
+	b, err := u.take(1)
+	if err != nil {
+		return err
+	}
+	if b[0] > 5 {
+		return u.errf("protocol %d (at most 5)", b[0])
+	}
+	return nil
+}
+
+// opFrame runs FRAME, skipping its length: a hint only.
+func (u *unpickler) opFrame() error {
+	_, err := u.take(8)
+	return err
+}
+
+// opMark runs MARK: a mark at the top of the stack.
+func (u *unpickler) opMark() error {
+	u.marks = append(u.marks, len(u.stack))
+	return nil
+}
+
+// opPop runs POP: it drops the top of the stack, or the last mark if that
+// is on top.
+func (u *unpickler) opPop() error {
+	if len(u.marks) > 0 && u.marks[len(u.marks)-1] == len(u.stack) {
+		u.marks = u.marks[:len(u.marks)-1] // POP of a mark
+		return nil
+	}
+	_, err := u.pop()
+	return err
+}
+
+// opPopMark runs POP_MARK: it drops everything above the last mark, and the
+// mark.
+func (u *unpickler) opPopMark() error {
+	_, err := u.popMark()
+	return err
+}
+
+// opDup runs DUP: it pushes the top of the stack again.
+func (u *unpickler) opDup() error {
+	v, err := u.top()
+	if err != nil {
+		return err
+	}
+	u.push(v)
+	return nil
+}
+
+// opBinInt runs BININT: a signed 4-byte little-endian integer.
+func (u *unpickler) opBinInt() error {
+	b, err := u.take(4)
+	if err != nil {
+		return err
+	}
+	u.push(int64(int32(binary.LittleEndian.Uint32(b))))
+	return nil
+}
+
+// opBinUint runs BININT1 and BININT2: an unsigned integer of size bytes.
+func (u *unpickler) opBinUint(size int) error {
+	n, err := u.uintArg(size)
+	if err != nil {
+		return err
+	}
+	u.push(int64(n))
+	return nil
+}
+
+// opLong runs LONG1 and LONG4: a little-endian two's complement integer
+// (int64, or *big.Int beyond 64 bits) of at most 64 KiB, its length in size
+// bytes.
+func (u *unpickler) opLong(size int) error {
+	n, err := u.uintArg(size)
+	if err != nil {
+		return err
+	}
+	if n > 1<<16 {
+		return u.errf("LONG%d of %d bytes", size, n)
+	}
+	v, err := u.take(int(n))
+	if err != nil {
+		return err
+	}
+	u.push(decodeLong(v))
+	return nil
+}
+
+// opInt runs INT and LONG of protocol 0: a decimal line ("L" at its end
+// dropped), "00" and "01" being false and true.
+func (u *unpickler) opInt() error {
+	s, err := u.line()
+	if err != nil {
+		return err
+	}
+	s = strings.TrimSuffix(s, "L")
+	switch s {
+	case "00":
+		u.push(false)
+	case "01":
+		u.push(true)
+	default:
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return u.errf("integer %q", s)
+		}
+		u.push(v)
+	}
+	return nil
+}
+
+// opBinFloat runs BINFLOAT: a big-endian float64.
+func (u *unpickler) opBinFloat() error {
+	b, err := u.take(8)
+	if err != nil {
+		return err
+	}
+	u.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
+	return nil
+}
+
+// opFloat runs FLOAT: a float64 as a line of text.
+func (u *unpickler) opFloat() error {
+	s, err := u.line()
+	if err != nil {
+		return err
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return u.errf("float %q", s)
+	}
+	u.push(v)
+	return nil
+}
+
+// opBinUnicode runs BINUNICODE, SHORT_BINUNICODE and BINUNICODE8: a UTF-8
+// string, its length in size bytes.
+func (u *unpickler) opBinUnicode(size int) error {
+	n, err := u.uintArg(size)
+	if err != nil {
+		return err
+	}
+	if n > uint64(len(u.data)-u.pos) {
+		return u.errf("string of %d bytes, %d left", n, len(u.data)-u.pos)
+	}
+	s, _ := u.take(int(n))
+	if !utf8.Valid(s) {
+		return u.errf("string is not UTF-8")
+	}
+	u.push(string(s))
+	return nil
+}
+
+// opUnicode runs UNICODE: a line of text (raw-unicode-escape; ASCII only
+// here), taken as it is.
+func (u *unpickler) opUnicode() error {
+	s, err := u.line()
+	if err != nil {
+		return err
+	}
+	u.push(s)
+	return nil
+}
+
+// binArg reads a byte string whose length is in size bytes; the result
+// aliases u.data.
+func (u *unpickler) binArg(size int) ([]byte, error) {
+	n, err := u.uintArg(size)
+	if err != nil {
+		return nil, err
+	}
+	if n > uint64(len(u.data)-u.pos) {
+		return nil, u.errf("bytes of length %d, %d left", n, len(u.data)-u.pos)
+	}
+	s, _ := u.take(int(n))
+	return s, nil
+}
+
+// opBinString runs BINSTRING and SHORT_BINSTRING, a Python 2 str: pushed as
+// a string, whatever its bytes.
+func (u *unpickler) opBinString(size int) error {
+	s, err := u.binArg(size)
+	if err != nil {
+		return err
+	}
+	u.push(string(s))
+	return nil
+}
+
+// opBinBytes runs BINBYTES, SHORT_BINBYTES, BINBYTES8 and BYTEARRAY8: a
+// copy of the bytes.
+func (u *unpickler) opBinBytes(size int) error {
+	s, err := u.binArg(size)
+	if err != nil {
+		return err
+	}
+	u.push(append([]byte(nil), s...))
+	return nil
+}
+
+// opTuple runs TUPLE: the items above the last mark become a Tuple.
+func (u *unpickler) opTuple() error {
+	items, err := u.popMark()
+	if err != nil {
+		return err
+	}
+	u.push(Tuple(items))
+	return nil
+}
+
+// opTupleN runs TUPLE1, TUPLE2 and TUPLE3: the top n items become a Tuple.
+func (u *unpickler) opTupleN(n int) error {
+	t := make(Tuple, n)
+	for i := n - 1; i >= 0; i-- {
+		v, err := u.pop()
+		if err != nil {
+			return err
+		}
+		t[i] = v
+	}
+	u.push(t)
+	return nil
+}
+
+// opList runs LIST and FROZENSET: the items above the last mark become a
+// *List.
+func (u *unpickler) opList() error {
+	items, err := u.popMark()
+	if err != nil {
+		return err
+	}
+	u.push(&List{Items: items})
+	return nil
+}
+
+// opDict runs DICT: the key, value pairs above the last mark become a *Dict.
+func (u *unpickler) opDict() error {
+	items, err := u.popMark()
+	if err != nil {
+		return err
+	}
+	if len(items)%2 != 0 {
+		return u.errf("DICT with an odd number of items")
+	}
+	d := &Dict{}
+	for i := 0; i < len(items); i += 2 {
+		d.set(items[i], items[i+1])
+	}
+	u.push(d)
+	return nil
+}
+
+// opAppend runs APPEND: the top of the stack is appended to the *List
+// below it.
+func (u *unpickler) opAppend() error {
+	v, err := u.pop()
+	if err != nil {
+		return err
+	}
+	l, err := u.top()
+	if err != nil {
+		return err
+	}
+	ll, ok := l.(*List)
+	if !ok {
+		return u.errf("APPEND to a %T", l)
+	}
+	ll.Items = append(ll.Items, v)
+	return nil
+}
+
+// opAppends runs APPENDS and ADDITEMS (a set is a *List): the items above
+// the last mark are appended to the *List below it.
+func (u *unpickler) opAppends() error {
+	items, err := u.popMark()
+	if err != nil {
+		return err
+	}
+	l, err := u.top()
+	if err != nil {
+		return err
+	}
+	ll, ok := l.(*List)
+	if !ok {
+		return u.errf("APPENDS to a %T", l)
+	}
+	ll.Items = append(ll.Items, items...)
+	return nil
+}
+
+// opSetItem runs SETITEM: the key and value on top of the stack are set in
+// the *Dict below them.
+func (u *unpickler) opSetItem() error {
+	v, err := u.pop()
+	if err != nil {
+		return err
+	}
+	k, err := u.pop()
+	if err != nil {
+		return err
+	}
+	d, err := u.top()
+	if err != nil {
+		return err
+	}
+	dd, ok := d.(*Dict)
+	if !ok {
+		return u.errf("SETITEM on a %T", d)
+	}
+	dd.set(k, v)
+	return nil
+}
+
+// opSetItems runs SETITEMS: the key, value pairs above the last mark are
+// set in the *Dict below it.
+func (u *unpickler) opSetItems() error {
+	items, err := u.popMark()
+	if err != nil {
+		return err
+	}
+	if len(items)%2 != 0 {
+		return u.errf("SETITEMS with an odd number of items")
+	}
+	d, err := u.top()
+	if err != nil {
+		return err
+	}
+	dd, ok := d.(*Dict)
+	if !ok {
+		return u.errf("SETITEMS on a %T", d)
+	}
+	for i := 0; i < len(items); i += 2 {
+		dd.set(items[i], items[i+1])
+	}
+	return nil
+}
+
+// opBinPut runs BINPUT and LONG_BINPUT: the top of the stack is memoised
+// under a key of size bytes.
+func (u *unpickler) opBinPut(size int) error {
+	k, err := u.uintArg(size)
+	if err != nil {
+		return err
+	}
+	return u.memoPut(uint32(k))
+}
+
+// opMemoize runs MEMOIZE: the top of the stack is memoised under the next
+// key (the memo's size).
+func (u *unpickler) opMemoize() error {
+	return u.memoPut(uint32(len(u.memo)))
+}
+
+// textKey reads a memo key as a decimal line (op names the opcode for the
+// error).
+func (u *unpickler) textKey(op string) (uint32, error) {
+	s, err := u.line()
+	if err != nil {
+		return 0, err
+	}
+	k, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, u.errf("%s key %q", op, s)
+	}
+	return uint32(k), nil
+}
+
+// opPut runs PUT: the top of the stack is memoised under a decimal key.
+func (u *unpickler) opPut() error {
+	k, err := u.textKey("PUT")
+	if err != nil {
+		return err
+	}
+	return u.memoPut(k)
+}
+
+// opBinGet runs BINGET and LONG_BINGET: it pushes the memo's value under a
+// key of size bytes.
+func (u *unpickler) opBinGet(size int) error {
+	k, err := u.uintArg(size)
+	if err != nil {
+		return err
+	}
+	return u.memoGet(uint32(k))
+}
+
+// opGet runs GET: it pushes the memo's value under a decimal key.
+func (u *unpickler) opGet() error {
+	k, err := u.textKey("GET")
+	if err != nil {
+		return err
+	}
+	return u.memoGet(k)
+}
+
+// opGlobal runs GLOBAL: the module and name are two lines; the global must
+// be on the allow-list.
+func (u *unpickler) opGlobal() error {
+	mod, err := u.line()
+	if err != nil {
+		return err
+	}
+	name, err := u.line()
+	if err != nil {
+		return err
+	}
+	return u.global(mod, name)
+}
+
+// opStackGlobal runs STACK_GLOBAL: the module and name are the two strings
+// on top of the stack; the global must be on the allow-list.
+func (u *unpickler) opStackGlobal() error {
+	name, err := u.pop()
+	if err != nil {
+		return err
+	}
+	mod, err := u.pop()
+	if err != nil {
+		return err
+	}
+	ms, ok1 := mod.(string)
+	ns, ok2 := name.(string)
+	if !ok1 || !ok2 {
+		return u.errf("STACK_GLOBAL of %T and %T", mod, name)
+	}
+	return u.global(ms, ns)
+}
+
+// opReduce runs REDUCE: the allowed global below the top of the stack is
+// called with the Tuple on top, and what it builds replaces both.
+func (u *unpickler) opReduce() error {
+	args, err := u.pop()
+	if err != nil {
+		return err
+	}
+	fn, err := u.pop()
+	if err != nil {
+		return err
+	}
+	t, ok := args.(Tuple)
+	if !ok {
+		return u.errf("REDUCE arguments are a %T", args)
+	}
+	v, err := u.call(fn, t)
+	if err != nil {
+		return err
+	}
+	u.push(v)
+	return nil
+}
+
+// opNewObj runs NEWOBJ, cls.__new__(cls, *args), for OrderedDict, set and
+// frozenset only: built as REDUCE builds them.
+func (u *unpickler) opNewObj() error {
+	args, err := u.pop()
+	if err != nil {
+		return err
+	}
+	cls, err := u.pop()
+	if err != nil {
+		return err
+	}
+	t, ok := args.(Tuple)
+	if !ok {
+		return u.errf("NEWOBJ arguments are a %T", args)
+	}
+	g, ok := cls.(*Global)
+	if !ok || (g.Name != "collections.OrderedDict" && g.Name != "builtins.set" && g.Name != "builtins.frozenset") {
+		return u.errf("NEWOBJ of %v", cls)
+	}
+	v, err := u.call(cls, t)
+	if err != nil {
+		return err
+	}
+	u.push(v)
+	return nil
+}
+
+// opBuild runs BUILD: the state on top of the stack is popped and set on
+// the object below it: a *Dict keeps it as Attrs, a *NumpyDtype takes its
+// byte order from it; any other object is an error.
+func (u *unpickler) opBuild() error {
+	state, err := u.pop()
+	if err != nil {
+		return err
+	}
+	obj, err := u.top()
+	if err != nil {
+		return err
+	}
+	switch o := obj.(type) {
+	case *Dict:
+		o.Attrs = state
+	case *NumpyDtype:
+		// (version, byteorder, subdescr, names, fields, elsize, alignment, flags)
+		if t, ok := state.(Tuple); ok && len(t) > 1 {
+			if s, ok := t[1].(string); ok && len(s) == 1 {
+				o.Order = s[0]
+			}
+		}
+	default:
+		return u.errf("BUILD on a %T", obj)
+	}
+	return nil
+}
+
+// opBinPersID runs BINPERSID: the persistent id on top of the stack is
+// replaced by the *Storage it names.
+func (u *unpickler) opBinPersID() error {
+	pid, err := u.pop()
+	if err != nil {
+		return err
+	}
+	v, err := persistentLoad(pid)
+	if err != nil {
+		return u.errf("%v", err)
+	}
+	u.push(v)
+	return nil
 }

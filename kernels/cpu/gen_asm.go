@@ -351,6 +351,17 @@ TEXT ·leakyReLUBackwardKernel(SB), NOSPLIT, $0-36
 // channels. Step arguments are rescaled to bytes in their argument slots,
 // which frees registers for the 16 store addresses.
 func winogradKernels() {
+	winoInputKernel()
+	winoOutputKernel()
+}
+
+// winoQOff is the index part of the address of value q = 0..3 of a row of
+// the transform: q*xs bytes after the row's base (DX = xs bytes, R13 =
+// 3*DX).
+var winoQOff = []string{"", "(DX*1)", "(DX*2)", "(R13*1)"}
+
+// winoInputKernel: V = B^T d B of 8 tiles per channel.
+func winoInputKernel() {
 	out.WriteString(`
 // func winoInputKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
 // For channels c < n, V = B^T d B of 8 tiles: d[i][j] of lane l is
@@ -385,7 +396,6 @@ TEXT ·winoInputKernel(SB), NOSPLIT, $0-64
 	p("LEAQ (AX)(DX*4), R12")
 	rows := []string{"SI", "R9", "R10", "R11"}
 	bases := []string{"DI", "BX", "AX", "R12"}
-	qoff := []string{"", "(DX*1)", "(DX*2)", "(R13*1)"}
 	for q := 0; q < 4; q++ {
 		// e_i: the row transform's column q of input row i, in Y0..Y3.
 		for i, r := range rows {
@@ -412,7 +422,7 @@ TEXT ·winoInputKernel(SB), NOSPLIT, $0-64
 		p("VSUBPS Y1, Y2, Y6")
 		p("VSUBPS Y3, Y1, Y7")
 		for r := 0; r < 4; r++ {
-			p("VMOVUPS Y%d, (%s)%s", 4+r, bases[r], qoff[q])
+			p("VMOVUPS Y%d, (%s)%s", 4+r, bases[r], winoQOff[q])
 		}
 	}
 	p("ADDQ srcStep+48(FP), SI")
@@ -422,6 +432,10 @@ TEXT ·winoInputKernel(SB), NOSPLIT, $0-64
 	label("wino_in_done")
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// winoOutputKernel: Y = A^T M A + bias of 8 tiles per channel.
+func winoOutputKernel() {
 	out.WriteString(`
 // func winoOutputKernel(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int)
 // For channels c < n, Y = A^T M A + bias[c*biasStep] of 8 tiles: M[ξ] of
@@ -452,12 +466,12 @@ TEXT ·winoOutputKernel(SB), NOSPLIT, $0-80
 	p("LEAQ (AX)(DX*4), R12") // row 3
 	for q := 0; q < 4; q++ {
 		// s0[q] = m0q + m1q + m2q in Y(q); s1[q] = m1q - m2q - m3q in Y(4+q).
-		p("VMOVUPS (BX)%s, Y8", qoff[q])
-		p("VMOVUPS (AX)%s, Y9", qoff[q])
+		p("VMOVUPS (BX)%s, Y8", winoQOff[q])
+		p("VMOVUPS (AX)%s, Y9", winoQOff[q])
 		p("VADDPS Y9, Y8, Y10")
 		p("VSUBPS Y9, Y8, Y11")
-		p("VADDPS (SI)%s, Y10, Y%d", qoff[q], q)
-		p("VSUBPS (R12)%s, Y11, Y%d", qoff[q], 4+q)
+		p("VADDPS (SI)%s, Y10, Y%d", winoQOff[q], q)
+		p("VSUBPS (R12)%s, Y11, Y%d", winoQOff[q], 4+q)
 	}
 	for r := 0; r < 2; r++ {
 		s := 4 * r
@@ -644,6 +658,14 @@ TEXT ·interleaveKernel(SB), NOSPLIT, $0-32
 // normKernels: the instance norm's plane loops (norm_fast.go): statistics
 // and gradient sums in float64 lanes, the element-wise parts in float32.
 func normKernels() {
+	normStatsKernel()
+	normAffineKernel()
+	normGradSumsKernel()
+	normBackwardKernel()
+}
+
+// normStatsKernel: a plane's shifted sum and sum of squares.
+func normStatsKernel() {
 	out.WriteString(`
 // func normStatsKernel(n int, x *float32, shift float64, sums *float64)
 // sums[0:4] = lane sums of x[i]-shift, sums[4:8] = lane sums of (x[i]-shift)^2,
@@ -676,6 +698,10 @@ TEXT ·normStatsKernel(SB), NOSPLIT, $0-32
 	p("VMOVUPD Y2, 32(DI)")
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// normAffineKernel: y = x*scale + shift.
+func normAffineKernel() {
 	out.WriteString(`
 // func normAffineKernel(n int, y, x *float32, scale, shift float32)
 // y[i] = x[i]*scale + shift (fused) for i < n; n % 8 == 0.
@@ -699,6 +725,10 @@ TEXT ·normAffineKernel(SB), NOSPLIT, $0-32
 	label("normaffine_done")
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// normGradSumsKernel: the sums of dy and dy*xh of the backward pass.
+func normGradSumsKernel() {
 	out.WriteString(`
 // func normGradSumsKernel(n int, dy, x *float32, mean, rstd float32, sums *float64)
 // With xh = (x[i]-mean)*rstd in float32: sums[0:4] = lane sums of dy[i],
@@ -738,6 +768,10 @@ TEXT ·normGradSumsKernel(SB), NOSPLIT, $0-40
 	p("VMOVUPD Y2, 32(R8)")
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// normBackwardKernel: the input gradient.
+func normBackwardKernel() {
 	out.WriteString(`
 // func normBackwardKernel(n int, dx, dy, x *float32, mean, rstd, gamma, mg, mgx float32)
 // dx[i] += rstd*(dy[i]*gamma - mg - xh*mgx), xh = (x[i]-mean)*rstd (fused
