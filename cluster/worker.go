@@ -329,7 +329,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.Term()
 		return
 	}
-	if r := w.site.refuses(j, t.Party); r != "" || (j.Kind == "fedavg") != (t.Party != "") {
+	if r := w.site.refuses(j, t.Party); r != "" || (j.Kind == experiment.KindFedAvg) != (t.Party != "") {
 		if r == "" {
 			r = "the token does not name the side of a federated job"
 		}
@@ -432,7 +432,7 @@ func (w *Worker) runOne(ctx context.Context, msg jetstream.Msg, wp *workerPlan, 
 	held := false
 	env := experiment.JobEnv{Backend: b, Root: w.o.Cache, Load: w.loader(wp.plan), Progress: func(f float64) {
 		hb.setFrac(f, "")
-		if w.hold == j.Kind && !held && up.any() {
+		if w.hold == string(j.Kind) && !held && up.any() {
 			held = true
 			if err := up.upload(ctx); err == nil {
 				w.logf("holding %s after storing its checkpoint (%s)", j.ID, holdEnv)

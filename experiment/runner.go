@@ -78,23 +78,14 @@ func bindPlan(dir string, p *Plan, g *graph) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		return writeText(path, bytes.NewBuffer(enc))
+		old = nil
 	case err != nil:
 		return err
 	case bytes.Equal(old, enc):
 		return nil
 	}
-	prev, perr := ParseStoredPlan(old, path)
-	if perr != nil {
-		return fmt.Errorf("%w: %s does not hold a readable plan: %v", ErrPlanMismatch, path, perr)
-	}
-	if prev.Name != p.Name {
-		return fmt.Errorf("%w: %s holds the results of plan %q, not %q; use another folder for a new plan", ErrPlanMismatch, dir, prev.Name, p.Name)
-	}
-	for _, j := range buildGraph(prev).jobs {
-		if j.Kind == "test" && exists(filepath.Join(dir, j.Dir, doneFile)) {
-			return fmt.Errorf("%w: plan %q was edited after test scores were computed in %s; the protocol (DESIGN.md 7.1) asks for a new plan with a new name, and a new results folder", ErrPlanMismatch, p.Name, dir)
-		}
+	if err := CheckPlanEdit(old, p, dir, func(j *Job) (bool, error) { return exists(filepath.Join(dir, j.Dir, doneFile)), nil }); err != nil {
+		return err
 	}
 	return writeText(path, bytes.NewBuffer(enc))
 }
@@ -131,9 +122,11 @@ func RunPlan(ctx context.Context, p *Plan, dir string, o RunOptions) error {
 	if err := bindPlan(dir, p, g); err != nil {
 		return err
 	}
-	done := map[*Job]bool{}
+	sched := NewSchedule(g.jobs)
 	for _, j := range g.jobs {
-		done[j] = jobDone(dir, j)
+		if jobDone(dir, j) {
+			sched.Set(j, StateDone)
+		}
 	}
 	backends := make(chan kernels.Backend, o.Workers)
 	for range o.Workers {
@@ -160,38 +153,20 @@ func RunPlan(ctx context.Context, p *Plan, dir string, o RunOptions) error {
 		if o.Progress == nil {
 			return
 		}
-		pr := RunProgress{Total: len(g.jobs), Failed: len(failed), Finished: fin, Err: ferr}
-		for _, j := range g.jobs {
-			if done[j] {
-				pr.Done++
-			}
-		}
+		pr := RunProgress{Total: len(g.jobs), Done: sched.Count(StateDone), Failed: len(failed), Finished: fin, Err: ferr}
 		for _, j := range order {
 			pr.Running = append(pr.Running, *running[j])
 		}
 		o.Progress(pr)
 	}
 	progressCh := make(chan func())
-	ready := func(j *Job) bool {
-		if done[j] || running[j] != nil || failed[j] != nil {
-			return false
-		}
-		for _, d := range j.Deps {
-			if !done[d] {
-				return false
-			}
-		}
-		return true
-	}
 	stopping := false
 	for {
-		for _, j := range g.jobs {
+		for _, j := range sched.Ready() {
 			if stopping || ctx.Err() != nil || len(running) >= o.Workers {
 				break
 			}
-			if !ready(j) {
-				continue
-			}
+			sched.Set(j, StateRunning)
 			rj := &RunningJob{ID: j.ID}
 			running[j] = rj
 			order = append(order, j)
@@ -222,10 +197,12 @@ func RunPlan(ctx context.Context, p *Plan, dir string, o RunOptions) error {
 			order = deleteJob(order, r.j)
 			switch {
 			case r.err == nil:
-				done[r.j] = true
+				sched.Set(r.j, StateDone)
 			case ctx.Err() != nil:
+				sched.Set(r.j, StatePending)
 				stopping = true
 			default:
+				sched.Set(r.j, StateFailed)
 				failed[r.j] = r.err
 			}
 			snapshot(r.j, r.err)
@@ -234,12 +211,8 @@ func RunPlan(ctx context.Context, p *Plan, dir string, o RunOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(failed) > 0 {
-		for _, j := range g.jobs {
-			if err := failed[j]; err != nil {
-				return fmt.Errorf("%d job(s) failed, the first: %s: %w (see `suture experiment status`)", len(failed), j.ID, err)
-			}
-		}
+	if parked := sched.Parked(); len(parked) > 0 {
+		return fmt.Errorf("%d job(s) failed, the first: %s: %w (see `suture experiment status`)", len(parked), parked[0].ID, failed[parked[0]])
 	}
 	return nil
 }
@@ -308,7 +281,7 @@ func writeJSON(path string, v any) error {
 // JobStatus is one job's state in a results folder.
 type JobStatus struct {
 	Job   *Job
-	State string // done, running, failed, pending
+	State JobState // done, running, failed or pending
 	// Error and Attempts are set for failed jobs; Seconds for done ones.
 	Error    string
 	Attempts int
@@ -327,16 +300,16 @@ func Status(dir string) (*Plan, []JobStatus, error) {
 	g := buildGraph(p)
 	out := make([]JobStatus, len(g.jobs))
 	for i, j := range g.jobs {
-		st := JobStatus{Job: j, State: "pending"}
+		st := JobStatus{Job: j, State: StatePending}
 		jd := filepath.Join(dir, j.Dir)
 		var rec jobRecord
 		switch {
 		case readJSON(filepath.Join(jd, doneFile), &rec) == nil && rec.Key == j.Key:
-			st.State, st.Seconds = "done", rec.Seconds
+			st.State, st.Seconds = StateDone, rec.Seconds
 		case isLocked(jd):
-			st.State = "running"
+			st.State = StateRunning
 		case readJSON(filepath.Join(jd, failedFile), &rec) == nil:
-			st.State, st.Error, st.Attempts = "failed", rec.Error, rec.Attempts
+			st.State, st.Error, st.Attempts = StateFailed, rec.Error, rec.Attempts
 		}
 		out[i] = st
 	}

@@ -254,19 +254,19 @@ func runExperimentStatus(ctx context.Context, args []string, out io.Writer) erro
 	if err != nil {
 		return err
 	}
-	count := map[string]int{}
+	count := map[experiment.JobState]int{}
 	var sec float64
 	for _, s := range st {
 		count[s.State]++
 		sec += s.Seconds
 	}
 	fmt.Fprintf(out, "plan %q: %d jobs: %d done, %d running, %d pending, %d failed (done jobs took %s)\n", p.Name, len(st),
-		count["done"], count["running"], count["pending"], count["failed"], dur(sec))
+		count[experiment.StateDone], count[experiment.StateRunning], count[experiment.StatePending], count[experiment.StateFailed], dur(sec))
 	for _, s := range st {
 		switch {
-		case s.State == "failed":
+		case s.State == experiment.StateFailed:
 			fmt.Fprintf(out, "failed   %s (attempts %d): %s\n", s.Job.ID, s.Attempts, s.Error)
-		case s.State == "running":
+		case s.State == experiment.StateRunning:
 			fmt.Fprintf(out, "running  %s\n", s.Job.ID)
 		case *all:
 			fmt.Fprintf(out, "%-8s %s\n", s.State, s.Job.ID)

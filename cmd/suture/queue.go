@@ -271,7 +271,7 @@ func runExperimentQueue(ctx context.Context, planPath, dir string, qf *queueFlag
 	start := time.Now()
 	fmt.Fprintf(out, "plan %q: %d jobs offered through %s as their inputs exist; start workers with `suture worker --queue %s --party a=DIR`\n",
 		p.Name, len(experiment.Jobs(p)), *qf.url, *qf.url)
-	err = cluster.RunPlan(ctx, q, p, cluster.RunOptions{MaxAttempts: attempts, AckWait: ackWait, Dir: dir, Progress: func(e cluster.RunEvent) {
+	err = cluster.RunPlan(ctx, q, p, cluster.QueueRunOptions{MaxAttempts: attempts, AckWait: ackWait, Dir: dir, Progress: func(e cluster.RunEvent) {
 		since := time.Since(start).Round(time.Second)
 		switch {
 		case e.Finished != nil && e.Err == "":
@@ -313,7 +313,7 @@ func queueStatus(ctx context.Context, qf *queueFlags, plan string, all bool, out
 	if err != nil {
 		return err
 	}
-	count := map[string]int{}
+	count := map[experiment.JobState]int{}
 	var sec float64
 	for _, s := range st {
 		count[s.State]++
