@@ -8,16 +8,19 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"suture/kernels"
+	"suture/kernels/cpu"
 )
 
 // RunOptions configure RunPlan.
 type RunOptions struct {
 	// Workers is the number of jobs run at once (independent jobs only).
 	Workers int
-	// Backend makes the backend of one worker (called once per worker).
+	// Backend makes the backend of one worker (called once per worker);
+	// nil gives each worker the CPU backend with its share of the cores.
 	Backend func() (kernels.Backend, error)
 	// Progress, when set, is called as jobs start, advance and finish.
 	Progress func(RunProgress)
@@ -109,6 +112,10 @@ func RunPlan(ctx context.Context, p *Plan, dir string, o RunOptions) error {
 	}
 	if o.Workers < 1 {
 		o.Workers = 1
+	}
+	if o.Backend == nil {
+		threads := max(1, runtime.GOMAXPROCS(0)/o.Workers)
+		o.Backend = func() (kernels.Backend, error) { return cpu.New(threads), nil }
 	}
 	g := buildGraph(p)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
