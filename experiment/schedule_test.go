@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -84,5 +85,25 @@ func TestCheckPlanEdit(t *testing.T) {
 	boom := errors.New("boom")
 	if err := CheckPlanEdit(enc, &edited, "here", func(*Job) (bool, error) { return false, boom }); !errors.Is(err, boom) {
 		t.Errorf("a failing lookup: %v", err)
+	}
+}
+
+// TestRunPlanDefaultBackend: RunOptions without a Backend runs on the CPU
+// backend (it used to panic).
+func TestRunPlanDefaultBackend(t *testing.T) {
+	p := QuickPlan("quick-nb", "synth:a", "synth:b")
+	p.Folds, p.Approaches = []int{0}, []string{ApA}
+	dir := t.TempDir()
+	if err := RunPlan(context.Background(), p, dir, RunOptions{Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	_, st, err := Status(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.State != StateDone {
+			t.Errorf("%s: %s, want done", s.Job.ID, s.State)
+		}
 	}
 }
