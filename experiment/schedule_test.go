@@ -92,7 +92,7 @@ func TestCheckPlanEdit(t *testing.T) {
 // backend (it used to panic).
 func TestRunPlanDefaultBackend(t *testing.T) {
 	p := QuickPlan("quick-nb", "synth:a", "synth:b")
-	p.Folds, p.Approaches = []int{0}, []string{ApA}
+	p.Folds, p.Approaches = []int{0}, []string{ApA, ApB}
 	dir := t.TempDir()
 	if err := RunPlan(context.Background(), p, dir, RunOptions{Workers: 2}); err != nil {
 		t.Fatal(err)
