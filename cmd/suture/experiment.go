@@ -163,7 +163,7 @@ func runExperimentRun(ctx context.Context, args []string, out io.Writer) error {
 	planPath := fs.String("plan", "", "plan file (from `suture experiment plan`)")
 	dir := fs.String("dir", "", "results folder (created; reused to resume); with --queue, optional: it receives the results")
 	workers := fs.Int("workers", 1, "independent jobs to run at once (each gets its share of the cores)")
-	backendName := fs.String("backend", "cpu", "compute backend: "+strings.Join(kernels.Names(), ", "))
+	mkBackend := jobsBackendFlag(fs)
 	qf := addQueueFlags(fs, false)
 	attempts := fs.Int("attempts", 3, "with --queue: tries of a failing job before it is parked as failed")
 	ackWait := fs.Duration("ack-wait", cluster.DefaultAckWait, "with --queue: a job silent this long (its worker gone) is offered again")
@@ -194,13 +194,7 @@ func runExperimentRun(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	threads := max(1, runtime.GOMAXPROCS(0) / *workers)
-	mk := func() (kernels.Backend, error) {
-		if *backendName == "cpu" {
-			return cpu.New(threads), nil
-		}
-		return kernels.Get(*backendName)
-	}
+	mk := mkBackend(max(1, runtime.GOMAXPROCS(0) / *workers))
 	bar := newProgress(out)
 	start := time.Now()
 	err = experiment.RunPlan(ctx, p, *dir, experiment.RunOptions{Workers: *workers, Backend: mk, Progress: func(pr experiment.RunProgress) {
