@@ -52,6 +52,8 @@ type workerConfig struct {
 	Parties map[string]string `json:"parties"`
 	Allow   []string          `json:"allow,omitempty"`
 	Cache   string            `json:"cache"`
+	// Hold sets testHold in the worker process (a job kind).
+	Hold string `json:"hold,omitempty"`
 }
 
 func TestMain(m *testing.M) {
@@ -69,6 +71,7 @@ func workerMain(cfg string) int {
 		fmt.Println("worker config:", err)
 		return 2
 	}
+	testHold = c.Hold
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	go func() {
@@ -284,7 +287,7 @@ func TestQuickPlanOnQueue(t *testing.T) {
 	mirror := filepath.Join(root, "results")
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- RunPlan(ctx, q, p, RunOptions{AckWait: testAckWait, Dir: mirror, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
+		runErr <- RunPlan(ctx, q, p, QueueRunOptions{AckWait: testAckWait, Dir: mirror, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
 			if os.Getenv("SUTURE_TEST_LOGS") != "" && e.Finished != nil {
 				t.Logf("%s [%d/%d] %s by %s %s", time.Now().Format("15:04:05.000"), e.Done, e.Total, e.Finished.ID, e.Worker, e.Err)
 			}
@@ -293,8 +296,7 @@ func TestQuickPlanOnQueue(t *testing.T) {
 
 	// w1 alone first, so that it surely takes a training job; it stops in
 	// it once the first epoch's checkpoint is stored, and is killed there.
-	w1 := startWorker(t, workerConfig{URL: url, Name: "w1", Parties: map[string]string{"a": a1}, Cache: filepath.Join(root, "cache1")},
-		holdEnv+"=train")
+	w1 := startWorker(t, workerConfig{URL: url, Name: "w1", Parties: map[string]string{"a": a1}, Cache: filepath.Join(root, "cache1"), Hold: "train"})
 	held := w1.waitLog(t, regexp.MustCompile(`holding (fold \d: train a) after`), 90*time.Second)[1]
 	if err := w1.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,8 +14,8 @@ import (
 	"suture/experiment"
 )
 
-// RunOptions configure RunPlan.
-type RunOptions struct {
+// QueueRunOptions configure RunPlan (named apart from experiment.RunOptions, the local runner's).
+type QueueRunOptions struct {
 	// MaxAttempts is how often a failing job is tried before it is parked
 	// as failed (default 3). A killed worker's attempt does not count.
 	MaxAttempts int
@@ -60,7 +59,7 @@ type Waiting struct {
 // failed by an earlier run are offered again. At most one federated
 // averaging job is offered at a time, so that two sites' workers never
 // wait on each other's other folds.
-func RunPlan(ctx context.Context, q *Queue, p *experiment.Plan, o RunOptions) error {
+func RunPlan(ctx context.Context, q *Queue, p *experiment.Plan, o QueueRunOptions) error {
 	if err := p.ValidateSettings(); err != nil {
 		return err
 	}
@@ -134,7 +133,7 @@ func retryParked(ctx context.Context, q *Queue, jobs []*experiment.Job) error {
 // planRun is RunPlan's state from one round to the next.
 type planRun struct {
 	q           *Queue
-	o           RunOptions
+	o           QueueRunOptions
 	id          string // the plan's id in the queue
 	jobs        []*experiment.Job
 	mirror      *mirrorer            // nil without o.Dir
@@ -222,7 +221,7 @@ func (r *planRun) reportEnded(ctx context.Context, st *states, ev RunEvent) erro
 func (r *planRun) offer(ctx context.Context, ready []*experiment.Job) {
 	fedOffered := false
 	for _, j := range ready {
-		if j.Kind == "fedavg" {
+		if j.Kind == experiment.KindFedAvg {
 			if fedOffered {
 				continue
 			}
@@ -283,25 +282,18 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // readyJobs lists the jobs not done, not parked, whose dependencies are
-// done; and the parked jobs, when nothing else can run.
+// done (experiment's Schedule decides); and the parked jobs.
 func readyJobs(jobs []*experiment.Job, st *states) (ready, parked []*experiment.Job) {
+	s := experiment.NewSchedule(jobs)
 	for _, j := range jobs {
-		if st.done[j.Key] != nil {
-			continue
-		}
-		if st.failed[j.Key] != nil {
-			parked = append(parked, j)
-			continue
-		}
-		ok := true
-		for _, d := range j.Deps {
-			ok = ok && st.done[d.Key] != nil
-		}
-		if ok {
-			ready = append(ready, j)
+		switch {
+		case st.done[j.Key] != nil:
+			s.Set(j, experiment.StateDone)
+		case st.failed[j.Key] != nil:
+			s.Set(j, experiment.StateFailed)
 		}
 	}
-	return ready, parked
+	return s.Ready(), s.Parked()
 }
 
 // states are the job records of the queue.
@@ -360,23 +352,15 @@ func bindQueuePlan(ctx context.Context, q *Queue, p *experiment.Plan, maxAttempt
 	if err != nil {
 		return "", err
 	}
-	if ok && !bytes.Equal(bytes.TrimSpace(old.Plan), bytes.TrimSpace(enc)) {
-		prev, err := experiment.ParseStoredPlan(old.Plan, "the queue's plan "+old.Name)
-		if err != nil {
-			return "", err
-		}
-		for _, j := range experiment.Jobs(prev) {
-			if j.Kind != "test" {
-				continue
-			}
-			var d doneRecord
-			if done, err := q.getJSON(ctx, q.jobs, "done."+j.Key, &d); err != nil {
-				return "", err
-			} else if done {
-				return "", fmt.Errorf("%w: plan %q was edited after test scores were computed on the queue; the protocol (DESIGN.md 7.1) asks for a new plan with a new name",
-					experiment.ErrPlanMismatch, p.Name)
-			}
-		}
+	var stored []byte
+	if ok {
+		stored = old.Plan
+	}
+	if err := experiment.CheckPlanEdit(stored, p, "the queue", func(j *experiment.Job) (bool, error) {
+		var d doneRecord
+		return q.getJSON(ctx, q.jobs, "done."+j.Key, &d)
+	}); err != nil {
+		return "", err
 	}
 	return id, q.putJSON(ctx, q.plans, id, rec)
 }
@@ -423,7 +407,7 @@ func (m *mirrorer) fetch(ctx context.Context, q *Queue, j *experiment.Job, d *do
 }
 
 // Mirror copies every finished job of plan p from the queue into results
-// folder dir (as RunOptions.Dir does) and returns how many jobs are done.
+// folder dir (as QueueRunOptions.Dir does) and returns how many jobs are done.
 func Mirror(ctx context.Context, q *Queue, p *experiment.Plan, dir string) (int, error) {
 	m, err := newMirrorer(dir, p)
 	if err != nil {

@@ -40,7 +40,7 @@ func TestPolicyStallAndParking(t *testing.T) {
 	var once sync.Once
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- RunPlan(ctx, q, p, RunOptions{MaxAttempts: 2, AckWait: testAckWait, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
+		runErr <- RunPlan(ctx, q, p, QueueRunOptions{MaxAttempts: 2, AckWait: testAckWait, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, w := range e.Waiting {
@@ -52,9 +52,9 @@ func TestPolicyStallAndParking(t *testing.T) {
 		}})
 	}()
 	// until waits for a job's state to satisfy ok, and returns it.
-	until := func(id string, ok func(JobState) bool) JobState {
+	until := func(id string, ok func(QueueJobStatus) bool) QueueJobStatus {
 		t.Helper()
-		var last JobState
+		var last QueueJobStatus
 		for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 			_, st, err := Status(ctx, q, "")
 			if err != nil {
@@ -72,12 +72,12 @@ func TestPolicyStallAndParking(t *testing.T) {
 		return last
 	}
 	fed := "fold 0: fedavg a || b"
-	s := until(fed, func(s JobState) bool { return s.State == "waiting" })
+	s := until(fed, func(s QueueJobStatus) bool { return s.State == "waiting" })
 	if !strings.Contains(s.Note, "no worker is connected") {
 		t.Errorf("with no worker: %s %s", s.State, s.Note)
 	}
 	wa := startWorker(t, workerConfig{URL: url, Name: "wa", Parties: map[string]string{"a": "synth:a:48:16"}, Cache: filepath.Join(root, "ca")})
-	s = until(fed, func(s JobState) bool {
+	s = until(fed, func(s QueueJobStatus) bool {
 		return s.State == "running" && strings.Contains(s.Note, "waiting for party b's data description")
 	})
 	if !strings.Contains(s.Note, "party a on wa") || !strings.Contains(s.Note, "party b: waiting for a willing worker: no live worker holds party b's data") {
@@ -85,15 +85,15 @@ func TestPolicyStallAndParking(t *testing.T) {
 	}
 	wb := startWorker(t, workerConfig{URL: url, Name: "wb", Parties: map[string]string{"b": "synth:b:48:24"}, Allow: []string{"train", "eval"},
 		Cache: filepath.Join(root, "cb")})
-	s = until(fed, func(s JobState) bool { return s.State == "failed" })
+	s = until(fed, func(s QueueJobStatus) bool { return s.State == "failed" })
 	if !strings.Contains(s.Error, "one image size") || s.Attempts != 2 {
 		t.Errorf("federated averaging over two image sizes: %+v", s)
 	}
-	s = until(stitchID, func(s JobState) bool { return s.State == "waiting" })
+	s = until(stitchID, func(s QueueJobStatus) bool { return s.State == "waiting" })
 	if want := "wb: its site does not allow stitch jobs (it allows train,eval)"; !strings.Contains(s.Note, want) {
 		t.Errorf("stitch job on a site that does not allow it: %q, want the reason %q", s.Note, want)
 	}
-	until("fold 0: train b", func(s JobState) bool { return s.State == "done" && s.Worker == "wb" })
+	until("fold 0: train b", func(s QueueJobStatus) bool { return s.State == "done" && s.Worker == "wb" })
 	select {
 	case <-stitchWaits:
 	case err := <-runErr:

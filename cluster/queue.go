@@ -356,7 +356,7 @@ func consumerName(class string) string { return "suture-" + strings.ReplaceAll(c
 // classOf is the class of job j's token (for federated averaging, of
 // party's token).
 func classOf(j *experiment.Job, party string) string {
-	if j.Kind == "fedavg" {
+	if j.Kind == experiment.KindFedAvg {
 		return party + "." + catFed
 	}
 	if len(j.Parties) == 0 {
@@ -369,7 +369,7 @@ func classOf(j *experiment.Job, party string) string {
 
 // tokens are the (class, party) pairs under which job j is offered.
 func tokens(j *experiment.Job) [][2]string {
-	if j.Kind == "fedavg" {
+	if j.Kind == experiment.KindFedAvg {
 		return [][2]string{{classOf(j, "a"), "a"}, {classOf(j, "b"), "b"}}
 	}
 	return [][2]string{{classOf(j, ""), ""}}

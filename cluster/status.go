@@ -24,7 +24,7 @@ type Site struct {
 // the selection reads no data and runs anywhere.
 func (s Site) refuses(j *experiment.Job, party string) string {
 	parties := j.Parties
-	if j.Kind == "fedavg" {
+	if j.Kind == experiment.KindFedAvg {
 		parties = []string{party}
 	}
 	for _, p := range parties {
@@ -65,7 +65,7 @@ func refusal(ws []workerRecord, j *experiment.Job, party string) string {
 		return "no worker is connected"
 	}
 	need := j.Parties
-	if j.Kind == "fedavg" {
+	if j.Kind == experiment.KindFedAvg {
 		need = []string{party}
 	}
 	var holders, reasons []string
@@ -99,14 +99,14 @@ func waitingJobs(ready []*experiment.Job, st *states, ws []workerRecord) []Waiti
 	var out []Waiting
 	fedSeen := false
 	for _, j := range ready {
-		if j.Kind == "fedavg" {
+		if j.Kind == experiment.KindFedAvg {
 			if fedSeen {
 				continue
 			}
 			fedSeen = true
 		}
 		for _, t := range tokens(j) {
-			if j.Kind == "fedavg" && slices.ContainsFunc(st.runs[j.Key], func(r *runRecord) bool { return r.Party == t[1] }) {
+			if j.Kind == experiment.KindFedAvg && slices.ContainsFunc(st.runs[j.Key], func(r *runRecord) bool { return r.Party == t[1] }) {
 				continue
 			}
 			if r := refusal(ws, j, t[1]); r != "" {
@@ -117,13 +117,13 @@ func waitingJobs(ready []*experiment.Job, st *states, ws []workerRecord) []Waiti
 	return out
 }
 
-// JobState is one job's state on the queue.
-type JobState struct {
+// QueueJobStatus is one job's state on the queue (experiment.JobStatus is a results folder's).
+type QueueJobStatus struct {
 	Job *experiment.Job
 	// State is done, running, queued (offered, a worker may take it),
 	// waiting (offered, but no live worker may take it: Note says why),
 	// pending (its inputs are not done) or failed (parked: Error).
-	State    string
+	State    experiment.JobState
 	Worker   string // who finished it, or runs it
 	Seconds  float64
 	Error    string
@@ -136,7 +136,7 @@ type JobState struct {
 
 // Status reads the state of every job of the plan named name ("" when the
 // queue holds one plan).
-func Status(ctx context.Context, q *Queue, name string) (*experiment.Plan, []JobState, error) {
+func Status(ctx context.Context, q *Queue, name string) (*experiment.Plan, []QueueJobStatus, error) {
 	p, err := q.Plan(ctx, name)
 	if err != nil {
 		return nil, nil, err
@@ -152,18 +152,18 @@ func Status(ctx context.Context, q *Queue, name string) (*experiment.Plan, []Job
 	jobs := experiment.Jobs(p)
 	ready, _ := readyJobs(jobs, st)
 	waiting := waitingJobs(ready, st, ws)
-	out := make([]JobState, len(jobs))
+	out := make([]QueueJobStatus, len(jobs))
 	now := time.Now()
 	fedSeen := false
 	for i, j := range jobs {
-		s := JobState{Job: j, State: "pending"}
+		s := QueueJobStatus{Job: j, State: experiment.StatePending}
 		switch {
 		case st.done[j.Key] != nil:
 			d := st.done[j.Key]
-			s.State, s.Worker, s.Seconds = "done", d.Worker, d.Seconds
+			s.State, s.Worker, s.Seconds = experiment.StateDone, d.Worker, d.Seconds
 		case st.failed[j.Key] != nil:
 			f := st.failed[j.Key]
-			s.State, s.Worker, s.Error, s.Attempts = "failed", f.Worker, f.Error, f.Attempts
+			s.State, s.Worker, s.Error, s.Attempts = experiment.StateFailed, f.Worker, f.Error, f.Attempts
 		case slices.Contains(ready, j):
 			var notes []string
 			running := false
@@ -195,17 +195,17 @@ func Status(ctx context.Context, q *Queue, name string) (*experiment.Plan, []Job
 				waits = append(waits, r)
 			}
 			switch {
-			case j.Kind == "fedavg" && !running && fedSeen:
-				s.State = "queued"
+			case j.Kind == experiment.KindFedAvg && !running && fedSeen:
+				s.State = experiment.StateQueued
 				notes = append(notes, "after the federated job before it (one at a time)")
 			case running:
-				s.State = "running"
+				s.State = experiment.StateRunning
 			case len(waits) > 0:
-				s.State = "waiting"
+				s.State = experiment.StateWaiting
 			default:
-				s.State = "queued"
+				s.State = experiment.StateQueued
 			}
-			if j.Kind == "fedavg" {
+			if j.Kind == experiment.KindFedAvg {
 				fedSeen = true
 			}
 			notes = append(notes, waits...)

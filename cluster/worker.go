@@ -64,7 +64,7 @@ type Worker struct {
 	mu   sync.Mutex
 	// plans caches the jobs of each plan id, by key.
 	plans map[string]*workerPlan
-	hold  string // testing aid: see holdEnv
+	hold  string // testing aid: see testHold
 	// active counts the jobs running; idleSince is when the last ended.
 	active    atomic.Int32
 	idleSince atomic.Int64 // unix nanoseconds
@@ -76,11 +76,12 @@ type workerPlan struct {
 	jobs map[string]*experiment.Job
 }
 
-// holdEnv names an environment variable for tests of a worker killed
-// mid-job: set to a job kind, the worker stops (without finishing, while
-// sending heartbeats) in the first such job once its checkpoint is
-// stored, so that the job is surely mid-way when the process is killed.
-const holdEnv = "SUTURE_WORKER_TEST_HOLD"
+// testHold is a seam for tests of a worker killed mid-job, set only by
+// this package's tests (in the worker process they start): set to a job
+// kind, a worker stops (without finishing, while sending heartbeats) in
+// the first such job once its checkpoint is stored, so that the job is
+// surely mid-way when the process is killed.
+var testHold string
 
 // RunWorker takes jobs from the queue and runs them until ctx ends: only
 // jobs whose parties' data it holds and whose category the site allows
@@ -126,7 +127,7 @@ func RunWorker(ctx context.Context, q *Queue, o WorkerOptions) error {
 	if o.Log == nil {
 		o.Log = func(string) {}
 	}
-	w := &Worker{q: q, o: o, site: site, plans: map[string]*workerPlan{}, hold: os.Getenv(holdEnv)}
+	w := &Worker{q: q, o: o, site: site, plans: map[string]*workerPlan{}, hold: testHold}
 	w.data.log = func(party, dir string) { w.logf("opened party %s's data: %s", party, dir) }
 	var regular, fed []string
 	for _, class := range allClasses() {
@@ -329,7 +330,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.Term()
 		return
 	}
-	if r := w.site.refuses(j, t.Party); r != "" || (j.Kind == "fedavg") != (t.Party != "") {
+	if r := w.site.refuses(j, t.Party); r != "" || (j.Kind == experiment.KindFedAvg) != (t.Party != "") {
 		if r == "" {
 			r = "the token does not name the side of a federated job"
 		}
@@ -432,10 +433,10 @@ func (w *Worker) runOne(ctx context.Context, msg jetstream.Msg, wp *workerPlan, 
 	held := false
 	env := experiment.JobEnv{Backend: b, Root: w.o.Cache, Load: w.loader(wp.plan), Progress: func(f float64) {
 		hb.setFrac(f, "")
-		if w.hold == j.Kind && !held && up.any() {
+		if w.hold == string(j.Kind) && !held && up.any() {
 			held = true
 			if err := up.upload(ctx); err == nil {
-				w.logf("holding %s after storing its checkpoint (%s)", j.ID, holdEnv)
+				w.logf("holding %s after storing its checkpoint (test hold)", j.ID)
 				<-ctx.Done()
 			}
 		}

@@ -82,7 +82,7 @@ func (e *Estimate) Wall(workers int) float64 {
 
 // EstimateRow is one job kind.
 type EstimateRow struct {
-	Kind    string
+	Kind    JobKind
 	Jobs    int
 	Seconds float64 // all jobs of this kind
 }
@@ -217,10 +217,10 @@ func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, e
 		}
 		return (images + batch - 1) / batch
 	}
-	rows := map[string]*EstimateRow{}
-	var kinds []string
+	rows := map[JobKind]*EstimateRow{}
+	var kinds []JobKind
 	index := map[*Job]int{}
-	add := func(kind string, sec float64) {
+	add := func(kind JobKind, sec float64) {
 		r := rows[kind]
 		if r == nil {
 			r = &EstimateRow{Kind: kind}
@@ -252,34 +252,34 @@ func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, e
 	u := p.UNet
 	for _, j := range g.jobs {
 		switch j.Kind {
-		case "train":
-			add("train", float64(u.Epochs*iters(n(j.Approach, "train"), u.Batch, u.Iters))*e.UNetStep+val(u.Epochs, j.Approach))
-		case "pooled":
-			add("pooled", float64(u.Epochs*iters(n("a", "train")+n("b", "train"), u.Batch, u.Iters))*e.UNetStep+val(u.Epochs, "a", "b"))
-		case "finetune":
+		case KindTrain:
+			add(KindTrain, float64(u.Epochs*iters(n(j.Approach, "train"), u.Batch, u.Iters))*e.UNetStep+val(u.Epochs, j.Approach))
+		case KindPooled:
+			add(KindPooled, float64(u.Epochs*iters(n("a", "train")+n("b", "train"), u.Batch, u.Iters))*e.UNetStep+val(u.Epochs, "a", "b"))
+		case KindFineTune:
 			on := "b"
 			if j.Approach == ApBtoA {
 				on = "a"
 			}
-			add("finetune", float64(p.FineTune.Epochs*iters(n(on, "train"), u.Batch, u.Iters))*e.UNetStep+val(p.FineTune.Epochs, on))
-		case "fedavg":
-			add("fedavg", float64(p.Fed.Rounds*(iters(n("a", "train"), u.Batch, u.Iters)+iters(n("b", "train"), u.Batch, u.Iters)))*e.UNetStep+
+			add(KindFineTune, float64(p.FineTune.Epochs*iters(n(on, "train"), u.Batch, u.Iters))*e.UNetStep+val(p.FineTune.Epochs, on))
+		case KindFedAvg:
+			add(KindFedAvg, float64(p.Fed.Rounds*(iters(n("a", "train"), u.Batch, u.Iters)+iters(n("b", "train"), u.Batch, u.Iters)))*e.UNetStep+
 				val(p.Fed.Rounds, "a", "b"))
-		case "distill":
+		case KindDistill:
 			// A student step is a U-Net step at the student's batch plus
 			// the teacher's forward pass over that batch.
 			d, party := p.Distill, j.Parties[0]
 			step := e.UNetStep*float64(d.Batch)/float64(u.Batch) + float64(d.Batch)*e.StitchInferImage
-			add("distill", float64(d.Epochs*iters(n(party, "train"), d.Batch, d.Iters))*step+val(d.Epochs, party))
-		case "stitch":
+			add(KindDistill, float64(d.Epochs*iters(n(party, "train"), d.Batch, d.Iters))*step+val(d.Epochs, party))
+		case KindStitch:
 			party := stitchedApproaches[j.Approach].party
-			add("stitch", float64(p.Stitch.Epochs*iters(n(party, "train"), p.Stitch.Batch, p.Stitch.Iters))*e.StitchStep)
-		case "sweep":
+			add(KindStitch, float64(p.Stitch.Epochs*iters(n(party, "train"), p.Stitch.Batch, p.Stitch.Iters))*e.StitchStep)
+		case KindSweep:
 			party := stitchedApproaches[j.Approach].party
-			add("sweep", float64((e.Pairs+3)*n(party, "val"))*e.StitchInferImage)
-		case "select":
-			add("select", 0)
-		case "test":
+			add(KindSweep, float64((e.Pairs+3)*n(party, "val"))*e.StitchInferImage)
+		case KindSelect:
+			add(KindSelect, 0)
+		case KindTest:
 			per := 2 * e.InferImage
 			if _, ok := stitchedApproaches[j.Approach]; ok {
 				per = 3 * e.StitchInferImage
@@ -291,7 +291,7 @@ func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, e
 			for _, party := range j.Parties {
 				images += n(party, "test")
 			}
-			add("test", float64(images)*per)
+			add(KindTest, float64(images)*per)
 		default:
 			return nil, fmt.Errorf("estimate: no cost model for %s (kind %q)", j.ID, j.Kind)
 		}

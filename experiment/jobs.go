@@ -28,7 +28,7 @@ const jobVersion = 1
 // Job is one node of a plan's job graph.
 type Job struct {
 	ID   string // e.g. "fold 0: train a", unique in the graph
-	Kind string // train, finetune, fedavg, pooled, stitch, sweep, select, test
+	Kind JobKind
 	// Approach is the approach the job serves ("" for select).
 	Approach string
 	Fold     int // -1 for jobs over all folds
@@ -83,13 +83,13 @@ var Categories = []string{CatTrain, CatFineTune, CatStitch, CatEval}
 // no party's data.
 func (j *Job) Category() string {
 	switch j.Kind {
-	case "train", "pooled", "fedavg", "distill":
+	case KindTrain, KindPooled, KindFedAvg, KindDistill:
 		return CatTrain
-	case "finetune":
+	case KindFineTune:
 		return CatFineTune
-	case "stitch":
+	case KindStitch:
 		return CatStitch
-	case "sweep", "test":
+	case KindSweep, KindTest:
 		return CatEval
 	}
 	return ""
@@ -143,7 +143,7 @@ type graph struct {
 func (g *graph) add(j *Job) *Job {
 	type keyed struct {
 		Version  int      `json:"version"`
-		Kind     string   `json:"kind"`
+		Kind     JobKind  `json:"kind"`
 		Settings any      `json:"settings"`
 		Deps     []string `json:"deps"`
 	}
@@ -261,9 +261,9 @@ func (g *graph) modelJob(ap string, f int) *Job {
 		for _, party := range parties {
 			st.Data = append(st.Data, g.data(party, f))
 		}
-		kind := "train"
+		kind := KindTrain
 		if ap == ApPooled {
-			kind = "pooled"
+			kind = KindPooled
 		}
 		j = &Job{ID: fmt.Sprintf("fold %d: %s %s", f, kind, ap), Kind: kind, Approach: ap, Fold: f, Model: "last.ckpt", settings: st,
 			Parties: parties, Resume: []string{"last.ckpt"}}
@@ -294,7 +294,7 @@ func (g *graph) modelJob(ap string, f int) *Job {
 			Validate bool         `json:"validate,omitempty"`
 		}
 		st := settings{Data: g.data(on, f), Seed: seed, UNet: p.UNet, FineTune: p.FineTune, Validate: p.Curves}
-		j = &Job{ID: fmt.Sprintf("fold %d: finetune %s", f, ap), Kind: "finetune", Approach: ap, Fold: f, Deps: []*Job{base},
+		j = &Job{ID: fmt.Sprintf("fold %d: finetune %s", f, ap), Kind: KindFineTune, Approach: ap, Fold: f, Deps: []*Job{base},
 			Model: "last.ckpt", settings: st, Parties: []string{on}, Inputs: []JobFile{{base, base.Model}}, Resume: []string{"last.ckpt"}}
 		j.run = func(ctx context.Context, env *jobEnv) error {
 			spec := TrainSpec{Dir: env.dir, Data: []string{st.Data.Data}, Size: st.Data.Size, Fold: f, SplitSeed: p.SplitSeed,
@@ -317,7 +317,7 @@ func (g *graph) modelJob(ap string, f int) *Job {
 		}
 		st := settings{Data: [2]partyData{g.data("a", f), g.data("b", f)}, Seed: s.FedInit, Seeds: [2]uint64{s.FedA, s.FedB},
 			UNet: p.UNet, Fed: p.Fed, Validate: p.Curves}
-		j = &Job{ID: fmt.Sprintf("fold %d: fedavg %s", f, ap), Kind: "fedavg", Approach: ap, Fold: f, Model: "last.ckpt", settings: st,
+		j = &Job{ID: fmt.Sprintf("fold %d: fedavg %s", f, ap), Kind: KindFedAvg, Approach: ap, Fold: f, Model: "last.ckpt", settings: st,
 			Parties: []string{"a", "b"}, Resume: []string{"fed.ckpt"}}
 		j.fed = func(dir string, load Loader) (FedSpec, error) {
 			if st.Data[0].Size != st.Data[1].Size {
@@ -359,7 +359,7 @@ func (g *graph) stitchJob(ap string, f int) *Job {
 		Stitch StitchPlan `json:"stitch"`
 	}
 	st := settings{Data: g.data(sa.party, f), Seed: p.Seeds.Stitch, Stitch: p.Stitch}
-	j := &Job{ID: fmt.Sprintf("fold %d: stitch %s", f, ap), Kind: "stitch", Approach: ap, Fold: f, Deps: []*Job{ja, jb},
+	j := &Job{ID: fmt.Sprintf("fold %d: stitch %s", f, ap), Kind: KindStitch, Approach: ap, Fold: f, Deps: []*Job{ja, jb},
 		Model: "stitched.ckpt", settings: st, Parties: []string{sa.party}, Inputs: []JobFile{{ja, ja.Model}, {jb, jb.Model}},
 		Resume: []string{"stitched.ckpt"}}
 	j.run = func(ctx context.Context, env *jobEnv) error {
@@ -392,7 +392,7 @@ func (g *graph) sweepJob(ap string, f int) *Job {
 		Batch int       `json:"batch"`
 	}
 	st := settings{Data: g.data(party, f), Split: "val", Batch: p.EvalBatch}
-	j := &Job{ID: fmt.Sprintf("fold %d: sweep %s", f, ap), Kind: "sweep", Approach: ap, Fold: f, Deps: []*Job{sj}, settings: st,
+	j := &Job{ID: fmt.Sprintf("fold %d: sweep %s", f, ap), Kind: KindSweep, Approach: ap, Fold: f, Deps: []*Job{sj}, settings: st,
 		Parties: []string{party}, Inputs: []JobFile{{sj, sj.Model}}}
 	j.run = func(ctx context.Context, env *jobEnv) error {
 		s, err := stitch.Load(env.path(sj, sj.Model), env.b, unet.LoadBase)
@@ -428,7 +428,7 @@ func (g *graph) selectJob(sweeps map[string][]*Job) *Job {
 		}
 	}
 	st := settings{Approaches: aps, Folds: g.plan.Folds}
-	j := &Job{ID: "select stitch-ensembles", Kind: "select", Fold: -1, Deps: deps, settings: st}
+	j := &Job{ID: "select stitch-ensembles", Kind: KindSelect, Fold: -1, Deps: deps, settings: st}
 	for _, d := range deps {
 		j.Inputs = append(j.Inputs, JobFile{d, "sweep.csv"})
 	}
@@ -538,7 +538,7 @@ func (g *graph) testJob(ap string, f int, party string, sel *Job) *Job {
 	var nets []*Job
 	_, stitched := stitchedApproaches[ap]
 	switch {
-	case g.model[fmt.Sprintf("%s/%d", ap, f)] != nil && g.model[fmt.Sprintf("%s/%d", ap, f)].Kind == "distill":
+	case g.model[fmt.Sprintf("%s/%d", ap, f)] != nil && g.model[fmt.Sprintf("%s/%d", ap, f)].Kind == KindDistill:
 		nets = []*Job{g.model[fmt.Sprintf("%s/%d", ap, f)]}
 	case stitched:
 		nets = []*Job{g.stitchJob(ap, f)}
@@ -548,7 +548,7 @@ func (g *graph) testJob(ap string, f int, party string, sel *Job) *Job {
 	default:
 		nets = []*Job{g.modelJob(ap, f)}
 	}
-	j := &Job{ID: fmt.Sprintf("fold %d: test %s on %s", f, ap, party), Kind: "test", Approach: ap, Fold: f,
+	j := &Job{ID: fmt.Sprintf("fold %d: test %s on %s", f, ap, party), Kind: KindTest, Approach: ap, Fold: f,
 		Deps: append(slices.Clone(nets), sel), settings: st, Parties: []string{party}}
 	for _, n := range nets {
 		j.Inputs = append(j.Inputs, JobFile{n, n.Model})
@@ -713,7 +713,7 @@ func (g *graph) distillJob(ap string, f int, sel *Job) *Job {
 		Validate bool        `json:"validate,omitempty"`
 	}
 	st := settings{Data: g.data(sa.party, f), Student: sa.party, Strategy: "s1", UNet: p.UNet, Distill: *p.Distill, Validate: p.Curves}
-	j := &Job{ID: fmt.Sprintf("fold %d: distill %s", f, name), Kind: "distill", Approach: name, Fold: f, Deps: []*Job{sj, sel},
+	j := &Job{ID: fmt.Sprintf("fold %d: distill %s", f, name), Kind: KindDistill, Approach: name, Fold: f, Deps: []*Job{sj, sel},
 		Model: "student.ckpt", settings: st, Parties: []string{sa.party},
 		Inputs: []JobFile{{sj, sj.Model}, {sel, "selection.json"}}, Resume: []string{"student.ckpt"}}
 	foldIndex := slices.Index(p.Folds, f)

@@ -102,10 +102,10 @@ func loadReportData(dir string) (*reportData, error) {
 	var missing []string
 	var selJob *Job
 	for _, j := range g.jobs {
-		if j.Kind == "select" {
+		if j.Kind == KindSelect {
 			selJob = j
 		}
-		if (j.Kind == "test" || j.Kind == "sweep" || j.Kind == "select") && !jobDone(dir, j) {
+		if (j.Kind == KindTest || j.Kind == KindSweep || j.Kind == KindSelect) && !jobDone(dir, j) {
 			missing = append(missing, j.ID)
 		}
 	}
@@ -687,9 +687,9 @@ func meanSweep(sws []*Sweep) []float64 {
 // writeTimings writes timings.md: each job kind's machine time, from the
 // jobs' records (kept out of report.md, which must not change between runs).
 func writeTimings(dir, out string, g *graph, extra string) (string, error) {
-	sec := map[string]float64{}
-	count := map[string]int{}
-	var kinds []string
+	sec := map[JobKind]float64{}
+	count := map[JobKind]int{}
+	var kinds []JobKind
 	var total float64
 	for _, j := range g.jobs {
 		var rec jobRecord

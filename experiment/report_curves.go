@@ -29,9 +29,7 @@ func (d *reportData) trainingCurves(dir string) ([]curve, error) {
 	var out []curve
 	at := map[string]int{}
 	for _, j := range d.g.jobs {
-		switch j.Kind {
-		case "train", "pooled", "finetune", "fedavg", "distill":
-		default:
+		if !j.Kind.Trains() {
 			continue
 		}
 		rows, err := readValDice(filepath.Join(dir, j.Dir, "log.csv"))
@@ -41,7 +39,7 @@ func (d *reportData) trainingCurves(dir string) ([]curve, error) {
 		i, ok := at[j.Approach]
 		if !ok {
 			c := curve{approach: j.Approach, val: strings.Join(j.Parties, "+"), dice: make([]float64, len(rows))}
-			if j.Kind == "finetune" || j.Kind == "distill" {
+			if j.Kind == KindFineTune || j.Kind == KindDistill {
 				c.offset = d.plan.UNet.Epochs
 			}
 			i, at[j.Approach] = len(out), len(out)

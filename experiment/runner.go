@@ -8,16 +8,19 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"suture/kernels"
+	"suture/kernels/cpu"
 )
 
 // RunOptions configure RunPlan.
 type RunOptions struct {
 	// Workers is the number of jobs run at once (independent jobs only).
 	Workers int
-	// Backend makes the backend of one worker (called once per worker).
+	// Backend makes the backend of one worker (called once per worker);
+	// nil gives each worker the CPU backend with its share of the cores.
 	Backend func() (kernels.Backend, error)
 	// Progress, when set, is called as jobs start, advance and finish.
 	Progress func(RunProgress)
@@ -78,23 +81,14 @@ func bindPlan(dir string, p *Plan, g *graph) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		return writeText(path, bytes.NewBuffer(enc))
+		old = nil
 	case err != nil:
 		return err
 	case bytes.Equal(old, enc):
 		return nil
 	}
-	prev, perr := ParseStoredPlan(old, path)
-	if perr != nil {
-		return fmt.Errorf("%w: %s does not hold a readable plan: %v", ErrPlanMismatch, path, perr)
-	}
-	if prev.Name != p.Name {
-		return fmt.Errorf("%w: %s holds the results of plan %q, not %q; use another folder for a new plan", ErrPlanMismatch, dir, prev.Name, p.Name)
-	}
-	for _, j := range buildGraph(prev).jobs {
-		if j.Kind == "test" && exists(filepath.Join(dir, j.Dir, doneFile)) {
-			return fmt.Errorf("%w: plan %q was edited after test scores were computed in %s; the protocol (DESIGN.md 7.1) asks for a new plan with a new name, and a new results folder", ErrPlanMismatch, p.Name, dir)
-		}
+	if err := CheckPlanEdit(old, p, dir, func(j *Job) (bool, error) { return exists(filepath.Join(dir, j.Dir, doneFile)), nil }); err != nil {
+		return err
 	}
 	return writeText(path, bytes.NewBuffer(enc))
 }
@@ -119,6 +113,10 @@ func RunPlan(ctx context.Context, p *Plan, dir string, o RunOptions) error {
 	if o.Workers < 1 {
 		o.Workers = 1
 	}
+	if o.Backend == nil {
+		threads := max(1, runtime.GOMAXPROCS(0)/o.Workers)
+		o.Backend = func() (kernels.Backend, error) { return cpu.New(threads), nil }
+	}
 	g := buildGraph(p)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -131,10 +129,12 @@ func RunPlan(ctx context.Context, p *Plan, dir string, o RunOptions) error {
 	if err := bindPlan(dir, p, g); err != nil {
 		return err
 	}
-	r := &planRunner{o: o, dir: dir, jobs: g.jobs, done: map[*Job]bool{}, running: map[*Job]*RunningJob{}, failed: map[*Job]error{},
+	r := &planRunner{o: o, dir: dir, jobs: g.jobs, sched: NewSchedule(g.jobs), running: map[*Job]*RunningJob{}, failed: map[*Job]error{},
 		results: make(chan jobResult), progress: make(chan func())}
 	for _, j := range g.jobs {
-		r.done[j] = jobDone(dir, j)
+		if jobDone(dir, j) {
+			r.sched.Set(j, StateDone)
+		}
 	}
 	if r.backends, err = planBackends(p, o); err != nil {
 		return err
@@ -155,12 +155,8 @@ func RunPlan(ctx context.Context, p *Plan, dir string, o RunOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(r.failed) > 0 {
-		for _, j := range g.jobs {
-			if err := r.failed[j]; err != nil {
-				return fmt.Errorf("%d job(s) failed, the first: %s: %w (see `suture experiment status`)", len(r.failed), j.ID, err)
-			}
-		}
+	if parked := r.sched.Parked(); len(parked) > 0 {
+		return fmt.Errorf("%d job(s) failed, the first: %s: %w (see `suture experiment status`)", len(parked), parked[0].ID, r.failed[parked[0]])
 	}
 	return nil
 }
@@ -194,10 +190,10 @@ type jobResult struct {
 type planRunner struct {
 	o        RunOptions
 	dir      string // the results folder
-	jobs     []*Job // in plan order
-	done     map[*Job]bool
+	jobs     []*Job    // in plan order
+	sched    *Schedule // each job's state, and which may start
 	running  map[*Job]*RunningJob
-	failed   map[*Job]error
+	failed   map[*Job]error // the errors of the jobs parked
 	order    []*Job // running jobs in start order, for the progress line
 	stopping bool   // ctx ended while a job ran: start no more
 	backends chan kernels.Backend
@@ -212,41 +208,19 @@ func (r *planRunner) snapshot(fin *Job, ferr error) {
 	if r.o.Progress == nil {
 		return
 	}
-	pr := RunProgress{Total: len(r.jobs), Failed: len(r.failed), Finished: fin, Err: ferr}
-	for _, j := range r.jobs {
-		if r.done[j] {
-			pr.Done++
-		}
-	}
+	pr := RunProgress{Total: len(r.jobs), Done: r.sched.Count(StateDone), Failed: len(r.failed), Finished: fin, Err: ferr}
 	for _, j := range r.order {
 		pr.Running = append(pr.Running, *r.running[j])
 	}
 	r.o.Progress(pr)
 }
 
-// ready reports whether j may start: not done, running or failed, and
-// every job it needs done.
-func (r *planRunner) ready(j *Job) bool {
-	if r.done[j] || r.running[j] != nil || r.failed[j] != nil {
-		return false
-	}
-	for _, d := range j.Deps {
-		if !r.done[d] {
-			return false
-		}
-	}
-	return true
-}
-
 // startReady starts the ready jobs, in plan order, while a worker is free,
 // unless the run is stopping or ctx has ended.
 func (r *planRunner) startReady(ctx context.Context) {
-	for _, j := range r.jobs {
+	for _, j := range r.sched.Ready() {
 		if r.stopping || ctx.Err() != nil || len(r.running) >= r.o.Workers {
 			break
-		}
-		if !r.ready(j) {
-			continue
 		}
 		r.start(ctx, j)
 	}
@@ -256,6 +230,7 @@ func (r *planRunner) startReady(ctx context.Context) {
 // back before sending its result.
 func (r *planRunner) start(ctx context.Context, j *Job) {
 	rj := &RunningJob{ID: j.ID}
+	r.sched.Set(j, StateRunning)
 	r.running[j] = rj
 	r.order = append(r.order, j)
 	b := <-r.backends
@@ -283,10 +258,12 @@ func (r *planRunner) finish(ctx context.Context, res jobResult) {
 	r.order = deleteJob(r.order, res.j)
 	switch {
 	case res.err == nil:
-		r.done[res.j] = true
+		r.sched.Set(res.j, StateDone)
 	case ctx.Err() != nil:
+		r.sched.Set(res.j, StatePending)
 		r.stopping = true
 	default:
+		r.sched.Set(res.j, StateFailed)
 		r.failed[res.j] = res.err
 	}
 	r.snapshot(res.j, res.err)
@@ -356,7 +333,7 @@ func writeJSON(path string, v any) error {
 // JobStatus is one job's state in a results folder.
 type JobStatus struct {
 	Job   *Job
-	State string // done, running, failed, pending
+	State JobState // done, running, failed or pending
 	// Error and Attempts are set for failed jobs; Seconds for done ones.
 	Error    string
 	Attempts int
@@ -375,16 +352,16 @@ func Status(dir string) (*Plan, []JobStatus, error) {
 	g := buildGraph(p)
 	out := make([]JobStatus, len(g.jobs))
 	for i, j := range g.jobs {
-		st := JobStatus{Job: j, State: "pending"}
+		st := JobStatus{Job: j, State: StatePending}
 		jd := filepath.Join(dir, j.Dir)
 		var rec jobRecord
 		switch {
 		case readJSON(filepath.Join(jd, doneFile), &rec) == nil && rec.Key == j.Key:
-			st.State, st.Seconds = "done", rec.Seconds
+			st.State, st.Seconds = StateDone, rec.Seconds
 		case isLocked(jd):
-			st.State = "running"
+			st.State = StateRunning
 		case readJSON(filepath.Join(jd, failedFile), &rec) == nil:
-			st.State, st.Error, st.Attempts = "failed", rec.Error, rec.Attempts
+			st.State, st.Error, st.Attempts = StateFailed, rec.Error, rec.Attempts
 		}
 		out[i] = st
 	}

@@ -164,14 +164,14 @@ func TestRunRecordsFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	states := map[string]string{}
+	states := map[string]JobState{}
 	for _, s := range st {
 		states[s.Job.ID] = s.State
 		if s.State == "failed" && (s.Error == "" || s.Attempts != 1) {
 			t.Errorf("failed job %s recorded without its error: %+v", s.Job.ID, s)
 		}
 	}
-	for id, want := range map[string]string{"fold 0: train a": "done", "fold 0: train b": "done", "fold 0: pooled a + b": "failed",
+	for id, want := range map[string]JobState{"fold 0: train a": "done", "fold 0: train b": "done", "fold 0: pooled a + b": "failed",
 		"fold 0: fedavg a || b": "failed", "fold 0: test a + b on a": "pending", "fold 0: test a || b on b": "pending",
 		"fold 0: test a <-[a]-> b on a": "done", "fold 0: test a <-[a]-> b on b": "done"} {
 		if states[id] != want {

@@ -3,6 +3,7 @@ package unet
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // Config has the semantics of nnU-Net v2's PlainConvUNet arch_kwargs, plus the
@@ -36,6 +37,17 @@ type Config struct {
 	Encoder string `json:"encoder,omitempty"`
 	// StemChannels is the residual encoder's stem width (0: FeaturesPerStage[0]).
 	StemChannels int `json:"stem_channels,omitempty"`
+}
+
+// Clone returns a copy of c that shares no slice with it.
+func (c *Config) Clone() *Config {
+	d := *c
+	d.FeaturesPerStage = slices.Clone(c.FeaturesPerStage)
+	d.KernelSizes = slices.Clone(c.KernelSizes)
+	d.Strides = slices.Clone(c.Strides)
+	d.NConvPerStage = slices.Clone(c.NConvPerStage)
+	d.NConvPerStageDecoder = slices.Clone(c.NConvPerStageDecoder)
+	return &d
 }
 
 // EncoderResidual is Config.Encoder of a ResidualEncoderUNet.

@@ -126,7 +126,9 @@ func NewModel(b kernels.Backend, cfg *Config, seed uint64) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{Config: cfg, Graph: g, Params: set, B: b}, nil
+	// The model keeps its own copy: a caller editing cfg afterwards (to
+	// build a second network) must not change this one's recorded config.
+	return &Model{Config: cfg.Clone(), Graph: g, Params: set, B: b}, nil
 }
 
 // Trainer runs nnU-Net-style training of a Model.

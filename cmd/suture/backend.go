@@ -8,11 +8,15 @@ import (
 	"strings"
 
 	"suture/kernels"
-	_ "suture/kernels/cpu" // registers the cpu backends
+	"suture/kernels/cpu" // also registers the cpu backends
 )
 
 // notices receives one-line notices that must not mix with results on stdout.
 var notices io.Writer = os.Stderr
+
+// backendUsage is the help of every --backend flag.
+var backendUsage = "compute backend: auto (the GPU if this binary has it and one is usable, else cpu), " +
+	strings.Join(kernels.Names(), ", ") + " (cuda needs a -tags cuda build: make gpu-kit)"
 
 // gpuBackend is the backend --backend auto takes when it can start.
 const gpuBackend = "cuda"
@@ -25,10 +29,28 @@ const gpuBackend = "cuda"
 func backendFlag(fs interface {
 	String(name, value, usage string) *string
 }) func() (kernels.Backend, error) {
-	name := fs.String("backend", "auto", "compute backend: auto (the GPU if this binary has it and one is usable, else cpu), "+
-		strings.Join(kernels.Names(), ", ")+" (cuda needs a -tags cuda build: make gpu-kit)")
+	name := fs.String("backend", "auto", backendUsage)
 	return func() (kernels.Backend, error) {
 		return pickBackend(*name, kernels.Get, kernels.Names(), notices)
+	}
+}
+
+// jobsBackendFlag is backendFlag for commands that run several jobs at
+// once (experiment run, worker): the same --backend with the same default,
+// and a CPU backend, named or what auto comes to, gets threads threads
+// (each job its share of the cores).
+func jobsBackendFlag(fs interface {
+	String(name, value, usage string) *string
+}) func(threads int) func() (kernels.Backend, error) {
+	name := fs.String("backend", "auto", backendUsage)
+	return func(threads int) func() (kernels.Backend, error) {
+		get := func(n string) (kernels.Backend, error) {
+			if n == "cpu" {
+				return cpu.New(threads), nil
+			}
+			return kernels.Get(n)
+		}
+		return func() (kernels.Backend, error) { return pickBackend(*name, get, kernels.Names(), notices) }
 	}
 }
 

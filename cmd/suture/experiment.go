@@ -163,7 +163,7 @@ func runExperimentRun(ctx context.Context, args []string, out io.Writer) error {
 	planPath := fs.String("plan", "", "plan file (from `suture experiment plan`)")
 	dir := fs.String("dir", "", "results folder (created; reused to resume); with --queue, optional: it receives the results")
 	workers := fs.Int("workers", 1, "independent jobs to run at once (each gets its share of the cores)")
-	backendName := fs.String("backend", "cpu", "compute backend: "+strings.Join(kernels.Names(), ", "))
+	mkBackend := jobsBackendFlag(fs)
 	qf := addQueueFlags(fs, false)
 	attempts := fs.Int("attempts", 3, "with --queue: tries of a failing job before it is parked as failed")
 	ackWait := fs.Duration("ack-wait", cluster.DefaultAckWait, "with --queue: a job silent this long (its worker gone) is offered again")
@@ -194,13 +194,7 @@ func runExperimentRun(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	threads := max(1, runtime.GOMAXPROCS(0) / *workers)
-	mk := func() (kernels.Backend, error) {
-		if *backendName == "cpu" {
-			return cpu.New(threads), nil
-		}
-		return kernels.Get(*backendName)
-	}
+	mk := mkBackend(max(1, runtime.GOMAXPROCS(0) / *workers))
 	bar := newProgress(out)
 	start := time.Now()
 	err = experiment.RunPlan(ctx, p, *dir, experiment.RunOptions{Workers: *workers, Backend: mk, Progress: func(pr experiment.RunProgress) {
@@ -254,19 +248,19 @@ func runExperimentStatus(ctx context.Context, args []string, out io.Writer) erro
 	if err != nil {
 		return err
 	}
-	count := map[string]int{}
+	count := map[experiment.JobState]int{}
 	var sec float64
 	for _, s := range st {
 		count[s.State]++
 		sec += s.Seconds
 	}
 	fmt.Fprintf(out, "plan %q: %d jobs: %d done, %d running, %d pending, %d failed (done jobs took %s)\n", p.Name, len(st),
-		count["done"], count["running"], count["pending"], count["failed"], dur(sec))
+		count[experiment.StateDone], count[experiment.StateRunning], count[experiment.StatePending], count[experiment.StateFailed], dur(sec))
 	for _, s := range st {
 		switch {
-		case s.State == "failed":
+		case s.State == experiment.StateFailed:
 			fmt.Fprintf(out, "failed   %s (attempts %d): %s\n", s.Job.ID, s.Attempts, s.Error)
-		case s.State == "running":
+		case s.State == experiment.StateRunning:
 			fmt.Fprintf(out, "running  %s\n", s.Job.ID)
 		case *all:
 			fmt.Fprintf(out, "%-8s %s\n", s.State, s.Job.ID)

@@ -29,7 +29,7 @@ func commands() []command {
 		{"predict", "--model CKPT --in IMAGE|DIR --out MASK.png|DIR", "segment images (nnU-Net's sliding window)", runPredict},
 		{"score", "--pred DIR --ref DIR", "Dice and HD95 of any predicted masks against reference masks", runScore},
 		{"data", "synth --party a|b --n N --size S --out DIR", "write the synthetic data as a folder pair", runData},
-		{"stitch", "--a CKPT --b CKPT --data DIR --out STITCHED.ckpt", "train stitches; also: stitch info|sweep|sample", runStitch},
+		{"stitch", "--a CKPT --b CKPT --data DIR --out STITCHED.ckpt", "train stitches; also: stitch info|sweep|sample|rq1", runStitch},
 		{"distill", "--teacher STITCHED.ckpt --net stitch-ensemble:K --data DIR --out STUDENT.ckpt", "train one U-Net on a stitch-ensemble's soft outputs", runDistill},
 		{"experiment", "plan|estimate|run|status|report ...", "the paper's evaluation: a plan of jobs, estimated, run, resumed, reported", runExperiment},
 		{"queue", "serve --listen HOST:PORT --store DIR", "a NATS server with JetStream for `experiment run --queue` and workers", runQueue},

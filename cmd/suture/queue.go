@@ -17,8 +17,6 @@ import (
 
 	"suture/cluster"
 	"suture/experiment"
-	"suture/kernels"
-	"suture/kernels/cpu"
 )
 
 // passwordEnv may hold the NATS password instead of --password (which
@@ -161,7 +159,7 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 	name := fs.String("name", "", "worker name in the queue's records (default HOST-PID)")
 	cache := fs.String("cache", "", "folder for job folders (default: a temporary folder, removed on exit)")
 	threads := fs.Int("threads", 0, "threads per job (default: the cores divided by --jobs)")
-	backendName := fs.String("backend", "cpu", "compute backend: "+strings.Join(kernels.Names(), ", "))
+	mkBackend := jobsBackendFlag(fs)
 	idleExit := fs.Duration("idle-exit", 0, "stop after this long without a job (0: run until stopped), for workers a scheduler starts; "+
 		"it also bounds the wait for the server at start")
 	connectTimeout := fs.Duration("connect-timeout", time.Minute, "give up when the server cannot be reached for this long at start (0: keep trying)")
@@ -204,12 +202,7 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 	if th == 0 {
 		th = max(1, runtime.GOMAXPROCS(0) / *jobs)
 	}
-	mk := func() (kernels.Backend, error) {
-		if *backendName == "cpu" {
-			return cpu.New(th), nil
-		}
-		return kernels.Get(*backendName)
-	}
+	mk := mkBackend(th)
 	dir := *cache
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "suture-worker-")
@@ -271,7 +264,7 @@ func runExperimentQueue(ctx context.Context, planPath, dir string, qf *queueFlag
 	start := time.Now()
 	fmt.Fprintf(out, "plan %q: %d jobs offered through %s as their inputs exist; start workers with `suture worker --queue %s --party a=DIR`\n",
 		p.Name, len(experiment.Jobs(p)), *qf.url, *qf.url)
-	err = cluster.RunPlan(ctx, q, p, cluster.RunOptions{MaxAttempts: attempts, AckWait: ackWait, Dir: dir, Progress: func(e cluster.RunEvent) {
+	err = cluster.RunPlan(ctx, q, p, cluster.QueueRunOptions{MaxAttempts: attempts, AckWait: ackWait, Dir: dir, Progress: func(e cluster.RunEvent) {
 		since := time.Since(start).Round(time.Second)
 		switch {
 		case e.Finished != nil && e.Err == "":
@@ -313,7 +306,7 @@ func queueStatus(ctx context.Context, qf *queueFlags, plan string, all bool, out
 	if err != nil {
 		return err
 	}
-	count := map[string]int{}
+	count := map[experiment.JobState]int{}
 	var sec float64
 	for _, s := range st {
 		count[s.State]++
