@@ -189,13 +189,13 @@ type jobResult struct {
 // a job's goroutine uses the channels only.
 type planRunner struct {
 	o        RunOptions
-	dir      string // the results folder
+	dir      string    // the results folder
 	jobs     []*Job    // in plan order
 	sched    *Schedule // each job's state, and which may start
 	running  map[*Job]*RunningJob
 	failed   map[*Job]error // the errors of the jobs parked
-	order    []*Job // running jobs in start order, for the progress line
-	stopping bool   // ctx ended while a job ran: start no more
+	order    []*Job         // running jobs in start order, for the progress line
+	stopping bool           // ctx ended while a job ran: start no more
 	backends chan kernels.Backend
 	cache    *dataCache
 	results  chan jobResult
