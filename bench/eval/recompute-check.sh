@@ -24,7 +24,9 @@ bin=${BIN:-"$(dirname "$RESULTS")/suture-$(git rev-parse --short HEAD)"}
 [ -x "$bin" ] || go build -o "$bin" ./cmd/suture
 dirs=()
 for id in "$@"; do
-  d=$(grep -lF "\"id\": \"$id\"," "$RESULTS"/jobs/*/*/done.json | head -n1 | xargs -r dirname)
+  d=$(python3 -c 'import json,sys,glob,os
+for f in sorted(glob.glob(sys.argv[1] + "/jobs/*/*/done.json")):
+    if json.load(open(f))["id"] == sys.argv[2]: print(os.path.dirname(f)); break' "$RESULTS" "$id")
   [ -n "$d" ] || { echo "recompute-check: no finished job \"$id\" in $RESULTS" >&2; exit 2; }
   [ ! -e "$d.first" ] || { echo "recompute-check: $d.first exists (an earlier check?); move it away first" >&2; exit 2; }
   mv "$d" "$d.first"
