@@ -200,3 +200,39 @@ func TestEstimateCoversEveryJob(t *testing.T) {
 		t.Errorf("Wall(2) = %v, want within [%v, %v]", w, sum/2, sum)
 	}
 }
+
+// TestCostModel checks the pure cost model on made-up step times and part
+// sizes: a training job is epochs x steps x the step time plus its
+// validation passes; a sweep scores every stitch-ensemble and the three
+// references on the validation part.
+func TestCostModel(t *testing.T) {
+	p := QuickPlan("quick-cm", "synth:a", "synth:b")
+	p.Folds = []int{0}
+	p.UNet.Iters, p.Stitch.Iters = 0, 0 // one pass: ceil(images / batch) steps
+	p.Curves = true
+	p.Distill = DefaultDistillPlan(p)
+	st := StepTimes{UNetStep: 1, StitchStep: 2, InferImage: 0.01, StitchInferImage: 0.03, Pairs: 5}
+	e, err := costModel(p, st, [2]partSizes{{train: 40, val: 10, test: 8}, {train: 30, val: 6, test: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, j := range e.Jobs {
+		got[j.ID] = j.Seconds
+	}
+	b, ep := float64(p.UNet.Batch), float64(p.UNet.Epochs)
+	steps := func(n float64) float64 { return math.Ceil(n / b) }
+	for id, want := range map[string]float64{
+		"fold 0: train a":               ep*steps(40)*1 + ep*10*0.01,
+		"fold 0: pooled a + b":          ep*steps(70)*1 + ep*16*0.01,
+		"fold 0: sweep a <-[b]-> b":     (5 + 3) * 6 * 0.03,
+		"fold 0: stitch a <-[a]-> b":    float64(p.Stitch.Epochs) * math.Ceil(40/float64(p.Stitch.Batch)) * 2,
+		"fold 0: test a on a":           8 * 0.01,
+		"fold 0: test a & b on b":       5 * 2 * 0.01,
+		"fold 0: test a <-[a]-> b on a": 8 * 3 * 0.03,
+	} {
+		if g, ok := got[id]; !ok || math.Abs(g-want) > 1e-9 {
+			t.Errorf("%s: %v s, want %v (present %v)", id, g, want, ok)
+		}
+	}
+}

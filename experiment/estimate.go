@@ -19,11 +19,20 @@ type Estimate struct {
 	Rows []EstimateRow
 	// Jobs are the plan's jobs in its order, each with its estimate.
 	Jobs []JobEstimate
-	// The timings it rests on (seconds), measured with the plan's
-	// precision on the backend given.
+	StepTimes
+}
+
+// StepTimes are the timings an estimate rests on (seconds), measured with
+// the plan's precision on the backend given: a U-Net training step (the
+// plan's batch), a stitch-training step (the plan's stitch batch, Pairs
+// stitches), and inference per image of a U-Net and of a stitched network.
+type StepTimes struct {
 	UNetStep, StitchStep, InferImage, StitchInferImage float64
 	Pairs                                              int
 }
+
+// partSizes are the numbers of images in a party's fold parts.
+type partSizes struct{ train, val, test int }
 
 // JobEstimate is one job's expected seconds; Deps index Estimate.Jobs.
 type JobEstimate struct {
@@ -127,89 +136,109 @@ func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, e
 	}
 	defer kernels.UsePrecision(b, "")
 	var parts [2]*Partition
+	var sizes [2]partSizes
 	for i, party := range []Party{p.A, p.B} {
 		var err error
 		if parts[i], err = LoadFold(nil, []string{party.Data}, party.Size, p.SplitSeed, p.Folds[0]); err != nil {
 			return nil, err
 		}
+		sizes[i] = partSizes{len(parts[i].Train), len(parts[i].Val), len(parts[i].Test)}
 	}
-	g := buildGraph(p)
-	pa := parts[0]
-	cfg, err := planFor(pa, classesOf(pa), p.UNet.Features)
+	t, err := measureSteps(ctx, b, p, parts[0])
 	if err != nil {
 		return nil, err
+	}
+	return costModel(p, t, sizes)
+}
+
+// measureSteps times the steps of plan p on b with party a's fold part pa.
+func measureSteps(ctx context.Context, b kernels.Backend, p *Plan, pa *Partition) (StepTimes, error) {
+	var t StepTimes
+	cfg, err := planFor(pa, classesOf(pa), p.UNet.Features)
+	if err != nil {
+		return t, err
 	}
 	m, err := unet.NewModel(b, cfg, 1)
 	if err != nil {
-		return nil, err
+		return t, err
 	}
-	e := &Estimate{}
 	few := pa.Train[:min(len(pa.Train), 4*p.UNet.Batch)]
 	uo := unetOpts(p.UNet, 1)
 	uo.ItersPerEpoch = 2
-	if e.UNetStep, err = timeIt(2, func() error {
+	if t.UNetStep, err = timeIt(2, func() error {
 		tr, err := unet.NewTrainer(m, uo)
 		if err != nil {
 			return err
 		}
 		return tr.Fit(ctx, few, nil)
 	}); err != nil {
-		return nil, err
+		return t, err
 	}
-	e.UNetStep /= 2
-	if e.InferImage, err = timeIt(2, func() error {
+	t.UNetStep /= 2
+	if t.InferImage, err = timeIt(2, func() error {
 		_, err := m.Probabilities(few, p.EvalBatch)
 		return err
 	}); err != nil {
-		return nil, err
+		return t, err
 	}
-	e.InferImage /= float64(len(few))
+	t.InferImage /= float64(len(few))
 	m2, err := unet.NewModel(b, cfg, 2)
 	if err != nil {
-		return nil, err
+		return t, err
 	}
 	x, err := Stack(few)
 	if err != nil {
-		return nil, err
+		return t, err
 	}
 	s, err := stitch.Join(b, m, m2, x.Shape[1], x.Shape[2], x.Shape[3], p.Stitch.Points, stitch.DefaultMatchOptions(), 1)
 	if err != nil {
-		return nil, err
+		return t, err
 	}
-	e.Pairs = s.M.Pairs()
+	t.Pairs = s.M.Pairs()
+	if t.Pairs == 0 {
+		return t, fmt.Errorf("estimate: the networks have no matched pairs")
+	}
 	so := stitchOpts(p.Stitch, 1)
 	so.Epochs, so.ItersPerEpoch = 1, 2
-	if e.StitchStep, err = timeIt(2, func() error {
+	if t.StitchStep, err = timeIt(2, func() error {
 		tr, err := stitch.NewTrainer(s.M, so)
 		if err != nil {
 			return err
 		}
 		return tr.Fit(ctx, x)
 	}); err != nil {
-		return nil, err
+		return t, err
 	}
-	e.StitchStep /= 2
-	se, _ := stitch.StitchEnsemble(e.Pairs, e.Pairs/2)
-	if e.StitchInferImage, err = timeIt(2, func() error {
+	t.StitchStep /= 2
+	se, _ := stitch.StitchEnsemble(t.Pairs, t.Pairs/2)
+	if t.StitchInferImage, err = timeIt(2, func() error {
 		_, err := s.M.Probabilities(se, x, p.EvalBatch)
 		return err
 	}); err != nil {
-		return nil, err
+		return t, err
 	}
-	e.StitchInferImage /= float64(x.Shape[0])
+	t.StitchInferImage /= float64(x.Shape[0])
+	return t, nil
+}
 
+// costModel scales the step times t by the work of every job of plan p,
+// whose parties' fold parts have the sizes given: no measurement, so the
+// same inputs give the same estimate.
+func costModel(p *Plan, t StepTimes, sizes [2]partSizes) (*Estimate, error) {
+	e := &Estimate{StepTimes: t}
+	g := buildGraph(p)
 	n := func(party string, which string) int {
-		pt := parts[0]
+		pt := sizes[0]
 		if party == "b" {
-			pt = parts[1]
+			pt = sizes[1]
 		}
 		switch which {
 		case "train":
-			return len(pt.Train)
+			return pt.train
 		case "val":
-			return len(pt.Val)
+			return pt.val
 		}
-		return len(pt.Test)
+		return pt.test
 	}
 	iters := func(images, batch, fixed int) int {
 		if fixed > 0 {
@@ -298,9 +327,6 @@ func EstimatePlan(ctx context.Context, b kernels.Backend, p *Plan) (*Estimate, e
 	}
 	for _, k := range kinds {
 		e.Rows = append(e.Rows, *rows[k])
-	}
-	if e.Pairs == 0 {
-		return nil, fmt.Errorf("estimate: the networks have no matched pairs")
 	}
 	return e, nil
 }

@@ -384,8 +384,46 @@ func swapInDir(tmp, out string) error {
 func (d *reportData) write(dir, out string) (*ReportResult, error) {
 	res := &ReportResult{}
 	var b bytes.Buffer
-	p := d.plan
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	d.writeHeader(w)
+	if err := d.writeTable(w, out, res); err != nil {
+		return nil, err
+	}
+	families, err := d.writePerspectives(w, out, res)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.writeSelection(w, out, res); err != nil {
+		return nil, err
+	}
+	if d.plan.Curves {
+		files, err := d.writeCurves(w, dir, out)
+		if err != nil {
+			return nil, err
+		}
+		res.Files = append(res.Files, files...)
+	}
+	d.writeFindings(&b, families)
+	speed, err := d.writeCosts(w, dir)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(out, "report.md")
+	if err := writeText(path, &b); err != nil {
+		return nil, err
+	}
+	res.Files = append([]string{path}, res.Files...)
+	tpath, err := writeTimings(dir, out, d.g, speed)
+	if err != nil {
+		return nil, err
+	}
+	res.Files = append(res.Files, tpath)
+	return res, nil
+}
+
+// writeHeader writes the title and the plan's settings.
+func (d *reportData) writeHeader(w func(string, ...any)) {
+	p := d.plan
 	w("# Evaluation report: plan %q\n\n", p.Name)
 	if p.Note != "" {
 		w("%s\n\n", p.Note)
@@ -404,8 +442,11 @@ func (d *reportData) write(dir, out string) (*ReportResult, error) {
 		w("Distilled students `distil(X)`: the stitching party's own network distilled from X's stitch-ensemble chosen by s1, "+
 			"%d epochs (lr x%g), temperature %g, alpha %g (docs/distill.md).\n\n", dp.Epochs, dp.LRFactor, dp.Temperature, dp.Alpha)
 	}
+}
 
-	// Table of every approach on both test sets.
+// writeTable writes every approach's mean scores on both test sets and
+// Figure 6.
+func (d *reportData) writeTable(w func(string, ...any), out string, res *ReportResult) error {
 	w("## Every approach on both test sets\n\n")
 	w("| approach | Dice on a's test | HD95 on a's test | Dice on b's test | HD95 on b's test |\n|---|---|---|---|---|\n")
 	for _, r := range d.shown {
@@ -419,12 +460,16 @@ func (d *reportData) write(dir, out string) (*ReportResult, error) {
 
 	plots, err := d.plotBiObjective(out)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	res.Files = append(res.Files, plots...)
 	w("Figure 6 (per fold, and the mean over folds as the larger mark): ![Dice](%s) ![HD95](%s)\n\n", filepath.Base(plots[0]), filepath.Base(plots[1]))
+	return nil
+}
 
-	// Per perspective: statistics and distributions.
+// writePerspectives writes each perspective's Holm families (returned, by
+// party and metric) and its own-data distributions.
+func (d *reportData) writePerspectives(w func(string, ...any), out string, res *ReportResult) (map[string]map[string][]comparisonRow, error) {
 	families := map[string]map[string][]comparisonRow{}
 	for _, pv := range perspectives() {
 		families[pv.party] = map[string][]comparisonRow{}
@@ -451,8 +496,13 @@ func (d *reportData) write(dir, out string) (*ReportResult, error) {
 		res.Files = append(res.Files, files...)
 		w("Own-data distributions over all samples and folds (Figures 9-10): ![Dice](%s) ![HD95](%s)\n\n", filepath.Base(files[0]), filepath.Base(files[1]))
 	}
+	return families, nil
+}
 
-	// Stitch selection and the validation sweeps.
+// writeSelection writes the stitch-ensembles chosen and the validation
+// sweeps (Figures 7-8), when the plan has stitched approaches.
+func (d *reportData) writeSelection(w func(string, ...any), out string, res *ReportResult) error {
+	p := d.plan
 	if len(d.sweeps) > 0 {
 		w("## Stitch-ensembles: selection on validation data\n\n")
 		w("Position chosen per fold (stitch index: matched pairs in A's call order; the vertex names are A's and B's):\n\n")
@@ -485,7 +535,7 @@ func (d *reportData) write(dir, out string) (*ReportResult, error) {
 		for _, pv := range perspectives() {
 			files, err := d.plotSweeps(out, pv)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if len(files) == 0 {
 				continue
@@ -495,20 +545,16 @@ func (d *reportData) write(dir, out string) (*ReportResult, error) {
 				pv.party, filepath.Base(files[0]), filepath.Base(files[1]))
 		}
 	}
+	return nil
+}
 
-	if p.Curves {
-		files, err := d.writeCurves(w, dir, out)
-		if err != nil {
-			return nil, err
-		}
-		res.Files = append(res.Files, files...)
-	}
-
-	d.writeFindings(&b, families)
-
+// writeCosts writes the distilled students' cost table, when the plan has
+// students, and returns the images-per-second section for timings.md.
+func (d *reportData) writeCosts(w func(string, ...any), dir string) (string, error) {
+	p := d.plan
 	costs, err := d.distillCosts(dir)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	var speed bytes.Buffer
 	if len(costs) > 0 {
@@ -527,18 +573,7 @@ func (d *reportData) write(dir, out string) (*ReportResult, error) {
 		}
 		w("\n")
 	}
-
-	path := filepath.Join(out, "report.md")
-	if err := writeText(path, &b); err != nil {
-		return nil, err
-	}
-	res.Files = append([]string{path}, res.Files...)
-	tpath, err := writeTimings(dir, out, d.g, speed.String())
-	if err != nil {
-		return nil, err
-	}
-	res.Files = append(res.Files, tpath)
-	return res, nil
+	return speed.String(), nil
 }
 
 func nanNote(n int) string {
