@@ -350,18 +350,9 @@ func Distill(ctx context.Context, b kernels.Backend, spec DistillSpec, ev func(D
 	} else if m, err = newStudent(b, spec, tc); err != nil {
 		return nil, err
 	}
-	opts.Precision = opts.Precision.Stored()
-	if err := kernels.UsePrecision(b, opts.Precision); err != nil {
-		return nil, err
-	}
-	tr, err := unet.NewTrainer(m, opts)
+	tr, err := startTrainer(b, m, &opts, loaded)
 	if err != nil {
 		return nil, err
-	}
-	if loaded != nil {
-		if err := loaded.Resume(tr); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
-		}
 	}
 	teacherTape := autograd.NewTape(b)
 	teacherTape.Recording = false

@@ -242,18 +242,9 @@ func Train(ctx context.Context, b kernels.Backend, spec TrainSpec, ev func(Train
 	if err != nil {
 		return nil, err
 	}
-	opts.Precision = opts.Precision.Stored()
-	if err := kernels.UsePrecision(b, opts.Precision); err != nil {
-		return nil, err
-	}
-	tr, err := unet.NewTrainer(m, opts)
+	tr, err := startTrainer(b, m, &opts, loaded)
 	if err != nil {
 		return nil, err
-	}
-	if loaded != nil {
-		if err := loaded.Resume(tr); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
-		}
 	}
 	img := part.Train[0].Image
 	info.Shape = [3]int{img.Shape[0], img.Shape[1], img.Shape[2]}
@@ -366,4 +357,24 @@ func fitTrain(ctx context.Context, spec TrainSpec, part *Partition, m *unet.Mode
 		res.Best = filepath.Join(spec.Dir, "best.ckpt")
 	}
 	return res, nil
+}
+
+// startTrainer makes m's trainer with opts, its precision set on b and
+// recorded as stored ("" for FP32), and restores the training state of
+// loaded, the checkpoint being resumed (nil for a new run).
+func startTrainer(b kernels.Backend, m *unet.Model, opts *unet.TrainOptions, loaded *unet.Loaded) (*unet.Trainer, error) {
+	opts.Precision = opts.Precision.Stored()
+	if err := kernels.UsePrecision(b, opts.Precision); err != nil {
+		return nil, err
+	}
+	tr, err := unet.NewTrainer(m, *opts)
+	if err != nil {
+		return nil, err
+	}
+	if loaded != nil {
+		if err := loaded.Resume(tr); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+	}
+	return tr, nil
 }
