@@ -3,12 +3,9 @@ package experiment
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -46,7 +43,10 @@ func TestCurvesPlan(t *testing.T) {
 			if j.Key == jo.Key {
 				t.Errorf("%s: the same key with curves on and off", j.ID)
 			}
-			rows := readLog(t, filepath.Join(dir, "on", j.Dir, "log.csv"))
+			rows, err := readValDice(filepath.Join(dir, "on", j.Dir, "log.csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(rows) < 2 {
 				t.Errorf("%s: %d epochs in log.csv, want every epoch", j.ID, len(rows))
 			}
@@ -101,38 +101,6 @@ func TestCurvesPlan(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-}
-
-// readLog returns the val_dice column of a log.csv.
-func readLog(t *testing.T, path string) []float64 {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(recs) == 0 {
-		t.Fatalf("%s: %v", path, err)
-	}
-	col := -1
-	for i, h := range recs[0] {
-		if strings.TrimSpace(h) == "val_dice" {
-			col = i
-		}
-	}
-	if col < 0 {
-		t.Fatalf("%s: no val_dice column in %v", path, recs[0])
-	}
-	var out []float64
-	for _, r := range recs[1:] {
-		v, err := strconv.ParseFloat(r[col], 64)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, v)
-	}
-	return out
 }
 
 // TestEstimateWall replays small schedules whose answers are known.
