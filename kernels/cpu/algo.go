@@ -59,6 +59,8 @@ func backwardFilterAlgo(d convDims) convAlgo {
 		return algoDot
 	case d.isPointwise():
 		return algoGemm
+	case d.winogradFits() && winoFilterWorth(d.ci, d.co, d.wo):
+		return algoWinograd
 	}
 	return algoDirect
 }

@@ -196,7 +196,15 @@ func (j *col2imJob) runPart(part, parts int) {
 }
 
 func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) {
-	if backwardFilterAlgo(d) != algoDirect {
+	switch backwardFilterAlgo(d) {
+	case algoDirect:
+	case algoWinograd:
+		b.winogradFilter(dw, dy, x, d)
+		if db != nil {
+			b.biasGrad(db, dy, d.n, d.co, d.ho*d.wo)
+		}
+		return
+	default:
 		b.conv1x1BackwardFilterFast(dw, db, dy, x, d)
 		return
 	}

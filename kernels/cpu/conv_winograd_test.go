@@ -3,6 +3,8 @@ package cpu
 import (
 	"fmt"
 	"math"
+	"os"
+	"strconv"
 	"testing"
 
 	"suture/kernels"
@@ -54,7 +56,8 @@ func TestWinogradMatchesReference(t *testing.T) {
 	})
 }
 
-// TestWinogradDeterministic: the same bits for any thread count.
+// TestWinogradDeterministic: the same bits for any thread count, forward
+// and weight gradient.
 func TestWinogradDeterministic(t *testing.T) {
 	defer func(saved bool) { winoAlways = saved }(winoAlways)
 	winoAlways = true
@@ -62,17 +65,24 @@ func TestWinogradDeterministic(t *testing.T) {
 	c := convCase{3, 20, 12, 33, 31, 3, 3, 1, 1, 1, 1}
 	x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 3, 3), g.Rand(c.co)
 	p := convParams(c)
-	var first *tensor.Tensor
+	dy := g.Rand(c.n, c.co, c.h, c.w)
+	var first, firstDW *tensor.Tensor
 	for _, threads := range []int{1, 2, 3, 4} {
-		y := tensor.New(c.n, c.co, c.h, c.w)
+		y, dw := tensor.New(c.n, c.co, c.h, c.w), tensor.New(c.co, c.ci, 3, 3)
 		must(t, New(threads).Conv2d(y, x, w, bias, p))
+		must(t, New(threads).Conv2dBackwardFilter(dw, nil, dy, x, p))
 		if first == nil {
-			first = y
+			first, firstDW = y, dw
 			continue
 		}
 		for i := range y.Data {
 			if y.Data[i] != first.Data[i] {
 				t.Fatalf("%d threads: y[%d] = %v, 1 thread: %v", threads, i, y.Data[i], first.Data[i])
+			}
+		}
+		for i := range dw.Data {
+			if dw.Data[i] != firstDW.Data[i] {
+				t.Fatalf("%d threads: dw[%d] = %v, 1 thread: %v", threads, i, dw.Data[i], firstDW.Data[i])
 			}
 		}
 	}
@@ -104,11 +114,14 @@ func convParams(c convCase) kernels.ConvParams {
 	return kernels.ConvParams{StrideH: c.sh, StrideW: c.sw, PadH: c.ph, PadW: c.pw}
 }
 
-// BenchmarkConv3x3Algo: conv3x3algo/CixCoxHxW/{fwd,bwddata}/{direct,winograd}
+// BenchmarkConv3x3Algo: conv3x3algo/CixCoxHxW/{fwd,bwddata,bwdfilter}/{direct,winograd}
 // on the 3x3 stride-1 layers of the stitch benchmark's two U-Nets (features
 // 32..320 and 24..256, 128x128 input), batch 4, GFLOP/s counted as the
 // direct sum's 2*9*Ci*Co*H*W per sample for both algorithms.
 func BenchmarkConv3x3Algo(b *testing.B) {
+	if v := os.Getenv("WFB"); v != "" {
+		wfBlockFloats, _ = strconv.Atoi(v)
+	}
 	saved := useWinograd
 	defer func() { useWinograd, winoAlways = saved, false }()
 	for _, s := range [][4]int{
@@ -119,7 +132,7 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 	} {
 		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: 4, k: 3}
 		cb := newConvPassBench(c, 1)
-		for _, pass := range []string{"fwd", "bwddata"} {
+		for _, pass := range []string{"fwd", "bwddata", "bwdfilter"} {
 			for _, algo := range []string{"direct", "winograd"} {
 				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", c.ci, c.co, c.h, c.w, pass, algo), func(b *testing.B) {
 					useWinograd, winoAlways = algo == "winograd", algo == "winograd"

@@ -44,6 +44,9 @@ func leakyReLUBackwardKernel(n int, dx, dy, y *float32, slope float32)
 func winoInputKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
 
 //go:noescape
+func winoGradKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
+
+//go:noescape
 func winoOutputKernel(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int)
 
 //go:noescape

@@ -1386,6 +1386,81 @@ wino_out_done:
 	VZEROUPPER
 	RET
 
+// func winoGradKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
+// For channels c < n, Z = A dY A^T of 8 tiles, A = [1 0; 1 1; 1 -1; 0 -1]:
+// dY[i][j] of lane l is src(j)[c*srcStep + i*pitch + l] (the even and odd
+// columns of the tile's two rows); Z[4r+q] of lane l goes to
+// dst[c*dstStep + (4r+q)*xs + l].
+TEXT ·winoGradKernel(SB), NOSPLIT, $0-64
+	MOVQ dstStep+16(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, dstStep+16(FP)
+	MOVQ srcStep+48(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, srcStep+48(FP)
+	MOVQ dst+8(FP), DI
+	MOVQ xs+24(FP), DX
+	SHLQ $2, DX
+	LEAQ (DX)(DX*2), R13
+	MOVQ src0+32(FP), SI
+	MOVQ src1+40(FP), R8
+	SUBQ SI, R8
+	MOVQ pitch+56(FP), CX
+	SHLQ $2, CX
+	VXORPS Y15, Y15, Y15
+	CMPQ n+0(FP), $0
+	JLE wino_grad_done
+wino_grad_loop:
+	LEAQ (DI)(DX*4), BX
+	LEAQ (BX)(DX*4), AX
+	LEAQ (AX)(DX*4), R12
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(CX*1), Y2
+	LEAQ (SI)(CX*1), R9
+	VMOVUPS (R9)(R8*1), Y3
+	VADDPS Y2, Y0, Y4
+	VADDPS Y3, Y1, Y5
+	VSUBPS Y2, Y0, Y6
+	VSUBPS Y3, Y1, Y7
+	VSUBPS Y2, Y15, Y8
+	VSUBPS Y3, Y15, Y9
+	VMOVUPS Y0, (DI)
+	VADDPS Y1, Y0, Y10
+	VMOVUPS Y10, (DI)(DX*1)
+	VSUBPS Y1, Y0, Y11
+	VMOVUPS Y11, (DI)(DX*2)
+	VSUBPS Y1, Y15, Y12
+	VMOVUPS Y12, (DI)(R13*1)
+	VMOVUPS Y4, (BX)
+	VADDPS Y5, Y4, Y10
+	VMOVUPS Y10, (BX)(DX*1)
+	VSUBPS Y5, Y4, Y11
+	VMOVUPS Y11, (BX)(DX*2)
+	VSUBPS Y5, Y15, Y12
+	VMOVUPS Y12, (BX)(R13*1)
+	VMOVUPS Y6, (AX)
+	VADDPS Y7, Y6, Y10
+	VMOVUPS Y10, (AX)(DX*1)
+	VSUBPS Y7, Y6, Y11
+	VMOVUPS Y11, (AX)(DX*2)
+	VSUBPS Y7, Y15, Y12
+	VMOVUPS Y12, (AX)(R13*1)
+	VMOVUPS Y8, (R12)
+	VADDPS Y9, Y8, Y10
+	VMOVUPS Y10, (R12)(DX*1)
+	VSUBPS Y9, Y8, Y11
+	VMOVUPS Y11, (R12)(DX*2)
+	VSUBPS Y9, Y15, Y12
+	VMOVUPS Y12, (R12)(R13*1)
+	ADDQ srcStep+48(FP), SI
+	ADDQ dstStep+16(FP), DI
+	DECQ n+0(FP)
+	JNZ wino_grad_loop
+wino_grad_done:
+	VZEROUPPER
+	RET
+
 // func evenKernel(n int, dst, src *float32)
 // dst[i] = src[2i] for i < n; n % 8 == 0 (reads src[0 .. 2n-1]).
 TEXT ·evenKernel(SB), NOSPLIT, $0-24

@@ -49,6 +49,10 @@ func winoInputKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, 
 	panic("cpu: winoInputKernel has no assembly on this architecture")
 }
 
+func winoGradKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int) {
+	panic("cpu: winoGradKernel has no assembly on this architecture")
+}
+
 func winoOutputKernel(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int) {
 	panic("cpu: winoOutputKernel has no assembly on this architecture")
 }

@@ -186,6 +186,7 @@ type convPassBench struct {
 	be                    *Backend
 	p                     kernels.ConvParams
 	x, w, bias, y, dy, dx *tensor.Tensor
+	dw, db                *tensor.Tensor
 }
 
 func newConvPassBench(c convBench, pad int) *convPassBench {
@@ -195,16 +196,20 @@ func newConvPassBench(c convBench, pad int) *convPassBench {
 		be: New(0), p: kernels.Conv(1, pad),
 		x: x, w: g.Rand(c.co, c.ci, c.k, c.k), bias: g.Rand(c.co),
 		y: tensor.New(c.n, c.co, c.h, c.w), dy: g.Rand(c.n, c.co, c.h, c.w), dx: tensor.New(x.Shape...),
+		dw: tensor.New(c.co, c.ci, c.k, c.k), db: tensor.New(c.co),
 	}
 }
 
-// run runs pass ("fwd" or "bwddata") once.
+// run runs pass ("fwd", "bwddata" or "bwdfilter") once.
 func (cb *convPassBench) run(b *testing.B, pass string) {
 	var err error
-	if pass == "fwd" {
+	switch pass {
+	case "fwd":
 		err = cb.be.Conv2d(cb.y, cb.x, cb.w, cb.bias, cb.p)
-	} else {
+	case "bwddata":
 		err = cb.be.Conv2dBackwardData(cb.dx, cb.dy, cb.w, cb.p)
+	default:
+		err = cb.be.Conv2dBackwardFilter(cb.dw, cb.db, cb.dy, cb.x, cb.p)
 	}
 	if err != nil {
 		b.Fatal(err)

@@ -353,6 +353,7 @@ TEXT ·leakyReLUBackwardKernel(SB), NOSPLIT, $0-36
 func winogradKernels() {
 	winoInputKernel()
 	winoOutputKernel()
+	winoGradKernel()
 }
 
 // winoQOff is the index part of the address of value q = 0..3 of a row of
@@ -430,6 +431,73 @@ TEXT ·winoInputKernel(SB), NOSPLIT, $0-64
 	p("DECQ n+0(FP)")
 	p("JNZ wino_in_loop")
 	label("wino_in_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// winoGradKernel: Z = A dY A^T of 8 tiles per channel (the weight
+// gradient's output-gradient transform, conv_winograd_filter.go).
+func winoGradKernel() {
+	out.WriteString(`
+// func winoGradKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
+// For channels c < n, Z = A dY A^T of 8 tiles, A = [1 0; 1 1; 1 -1; 0 -1]:
+// dY[i][j] of lane l is src(j)[c*srcStep + i*pitch + l] (the even and odd
+// columns of the tile's two rows); Z[4r+q] of lane l goes to
+// dst[c*dstStep + (4r+q)*xs + l].
+TEXT ·winoGradKernel(SB), NOSPLIT, $0-64
+`)
+	p("MOVQ dstStep+16(FP), AX")
+	p("SHLQ $2, AX")
+	p("MOVQ AX, dstStep+16(FP)")
+	p("MOVQ srcStep+48(FP), AX")
+	p("SHLQ $2, AX")
+	p("MOVQ AX, srcStep+48(FP)")
+	p("MOVQ dst+8(FP), DI")
+	p("MOVQ xs+24(FP), DX")
+	p("SHLQ $2, DX")
+	p("LEAQ (DX)(DX*2), R13")
+	p("MOVQ src0+32(FP), SI")
+	p("MOVQ src1+40(FP), R8")
+	p("SUBQ SI, R8") // odd plane = even row + R8
+	p("MOVQ pitch+56(FP), CX")
+	p("SHLQ $2, CX")
+	p("VXORPS Y15, Y15, Y15")
+	p("CMPQ n+0(FP), $0")
+	p("JLE wino_grad_done")
+	label("wino_grad_loop")
+	p("LEAQ (DI)(DX*4), BX")
+	p("LEAQ (BX)(DX*4), AX")
+	p("LEAQ (AX)(DX*4), R12")
+	// Y0 a, Y1 b: row 0 (even, odd); Y2 c, Y3 d: row 1.
+	p("VMOVUPS (SI), Y0")
+	p("VMOVUPS (SI)(R8*1), Y1")
+	p("VMOVUPS (SI)(CX*1), Y2")
+	p("LEAQ (SI)(CX*1), R9")
+	p("VMOVUPS (R9)(R8*1), Y3")
+	// Rows of A dY: (a, b), (a+c, b+d), (a-c, b-d), (-c, -d).
+	p("VADDPS Y2, Y0, Y4")
+	p("VADDPS Y3, Y1, Y5")
+	p("VSUBPS Y2, Y0, Y6")
+	p("VSUBPS Y3, Y1, Y7")
+	p("VSUBPS Y2, Y15, Y8")
+	p("VSUBPS Y3, Y15, Y9")
+	rows := [][2]int{{0, 1}, {4, 5}, {6, 7}, {8, 9}}
+	bases := []string{"DI", "BX", "AX", "R12"}
+	for r, e := range rows {
+		// Each row times A^T: e0, e0+e1, e0-e1, -e1.
+		p("VMOVUPS Y%d, (%s)", e[0], bases[r])
+		p("VADDPS Y%d, Y%d, Y10", e[1], e[0])
+		p("VMOVUPS Y10, (%s)%s", bases[r], winoQOff[1])
+		p("VSUBPS Y%d, Y%d, Y11", e[1], e[0])
+		p("VMOVUPS Y11, (%s)%s", bases[r], winoQOff[2])
+		p("VSUBPS Y%d, Y15, Y12", e[1])
+		p("VMOVUPS Y12, (%s)%s", bases[r], winoQOff[3])
+	}
+	p("ADDQ srcStep+48(FP), SI")
+	p("ADDQ dstStep+16(FP), DI")
+	p("DECQ n+0(FP)")
+	p("JNZ wino_grad_loop")
+	label("wino_grad_done")
 	p("VZEROUPPER")
 	p("RET")
 }

@@ -1,0 +1,344 @@
+package cpu
+
+import "sync"
+
+// The 3x3 stride-1 weight gradient by Winograd F(2x2, 3x3). The forward
+// tile is Y = A^T [U .* V] A with U = G g G^T and V = B^T d B
+// (conv_winograd.go); Y is linear in g, so the gradient of a sum over tiles
+// is
+//
+//	dg = G^T [ sum_t Z_t .* V_t ] G,   Z_t = A dY_t A^T
+//
+// with dY_t the tile's 2x2 output gradient (zero past the output's edge)
+// and V_t its transformed 4x4 input patch. Summed over the input and
+// output channels the 16 positions xi of the 4x4 tile become 16 sums of
+// dot products over the tiles:
+//
+//	S[xi](co, ci) = sum_t Z[xi](co, t) * V[xi](ci, t)
+//
+// 16 products per tile and channel pair instead of the direct sum's 36. The
+// tiles of a group of samples (or of a part of one large sample) form a
+// block; each block's V and Z are written row by row (tiles contiguous) and
+// summed by the backward-filter dot kernel (dotJob), all 16 xi in one
+// parallel region whose units are (xi, tap group) pairs; every S element has
+// one owner and a fixed order of summation, so results do not depend on the
+// thread count. Only the transforms differ from the direct sum, so results
+// differ from it by rounding (the transforms add at most four terms and
+// scale by 1/2).
+
+// winoFilterWorth picks the layers whose weight gradient takes the Winograd
+// path (ci input and co output channels, ow output columns).
+func winoFilterWorth(ci, co, ow int) bool {
+	return useWinograd && (winoAlways || min(ci, co) >= 24 && ow >= 8)
+}
+
+// wfBlockFloats bounds a block's V and Z: 16 x (ci + co) x tiles floats.
+var wfBlockFloats = 1 << 20
+
+// wfBlockTiles is the tiles per block for ci input and co output channels:
+// a multiple of 32, from 64 to 2048.
+func wfBlockTiles(ci, co int) int {
+	t := wfBlockFloats / (16 * (ci + co)) / 32 * 32
+	return max(64, min(2048, t))
+}
+
+// wfJob is the weight gradient of one block of tiles: its transforms, then
+// its 16 sums.
+type wfJob struct {
+	ci, co     int
+	ciP, coP   int       // row counts of V and Z (ci; co padded for the dot kernel)
+	src        []float32 // the group's phased images, per floats apart
+	per, ps, g int       // phased image size, phase plane size, row pitch
+	dyp        []float32 // the group's phased dy, gPer floats per sample
+	gPer, gps  int       // its size per sample and plane size
+	gg         int       // its row pitch
+	th, tw     int       // tile rows and columns per sample
+	u0, live   int       // the block's first tile (over the group's samples) and count
+	lq         int       // row length of V and Z: live rounded up
+	v, z       []float32
+	phase      int // 0: transforms; 1: sums
+	dots       [16]dotJob
+	groups     int // tap groups of the dot kernel: ceil(ci / dotNR)
+	bf16       bool
+	vb, zb     []uint16
+	chunks     chunker
+	done       partsDone
+}
+
+var wfJobs = sync.Pool{New: func() any { return new(wfJob) }}
+
+func (j *wfJob) runPart(part, parts int) {
+	if j.phase == 0 {
+		units := j.ci + j.co
+		for {
+			u0, u1, ok := j.chunks.claimUnits(units)
+			if !ok {
+				return
+			}
+			if u0 < j.ci {
+				j.transformInput(u0, min(u1, j.ci))
+			}
+			if u1 > j.ci {
+				j.transformGrad(max(u0, j.ci)-j.ci, u1-j.ci)
+			}
+		}
+	}
+	units := 16 * j.groups
+	for {
+		u0, u1, ok := j.chunks.claimUnits(units)
+		if !ok {
+			return
+		}
+		for u := u0; u < u1; {
+			xi, g0 := u/j.groups, u%j.groups
+			g1 := min(j.groups, g0+u1-u)
+			j.dots[xi].runGroups(g0, g1)
+			u += g1 - g0
+		}
+	}
+}
+
+// transformInput writes V[xi](c, t) = (B^T d B)[xi] for channels [c0, c1)
+// of the block's tiles to v[(xi*ciP + c)*lq + t]; lanes past live are zero.
+// Runs of 8 tiles along a tile row go through the 8-lane kernel.
+func (j *wfJob) transformInput(c0, c1 int) {
+	xs := j.ciP * j.lq
+	n := c1 - c0
+	tiles := j.th * j.tw
+	for tt := 0; tt < j.lq; {
+		off := c0*j.lq + tt
+		if tt >= j.live {
+			for c := 0; c < n; c++ {
+				for xi := 0; xi < 16; xi++ {
+					j.v[xi*xs+off+c*j.lq] = 0
+				}
+			}
+			tt++
+			continue
+		}
+		u := j.u0 + tt
+		s, t := u/tiles, u%tiles
+		ty, tx := t/j.tw, t%j.tw
+		src := j.src[s*j.per+c0*2*j.ps+2*ty*j.g+tx:]
+		if tt+8 <= j.live && tx+8 <= j.tw {
+			winoInput8(n, j.v[off:], j.lq, xs, src, src[j.ps:], 2*j.ps, j.g)
+			tt += 8
+			continue
+		}
+		for c := 0; c < n; c++ {
+			even := src[c*2*j.ps:]
+			winoInputTile(j.v[off+c*j.lq:], xs, even, even[j.ps:], j.g)
+		}
+		tt++
+	}
+}
+
+// transformGrad writes Z[xi](m, t) = (A dY A^T)[xi] for output channels
+// [m0, m1) of the block's tiles to z[(xi*coP + m)*lq + t]; lanes past live
+// are zero. dY is read from the phased dy (even and odd columns, gPer floats
+// per sample, gps per plane, pitch gg; zero past the output's edge). Runs of
+// 8 tiles along a tile row go through the 8-lane kernel.
+func (j *wfJob) transformGrad(m0, m1 int) {
+	xs := j.coP * j.lq
+	n := m1 - m0
+	tiles := j.th * j.tw
+	for tt := 0; tt < j.lq; {
+		off := m0*j.lq + tt
+		if tt >= j.live {
+			for c := 0; c < n; c++ {
+				for xi := 0; xi < 16; xi++ {
+					j.z[xi*xs+off+c*j.lq] = 0
+				}
+			}
+			tt++
+			continue
+		}
+		u := j.u0 + tt
+		s, t := u/tiles, u%tiles
+		ty, tx := t/j.tw, t%j.tw
+		src := j.dyp[s*j.gPer+m0*2*j.gps+2*ty*j.gg+tx:]
+		if tt+8 <= j.live && tx+8 <= j.tw {
+			winoGrad8(n, j.z[off:], j.lq, xs, src, src[j.gps:], 2*j.gps, j.gg)
+			tt += 8
+			continue
+		}
+		for c := 0; c < n; c++ {
+			even := src[c*2*j.gps:]
+			winoGradTile(j.z[off+c*j.lq:], xs, even, even[j.gps:], j.gg)
+		}
+		tt++
+	}
+}
+
+// winoGrad8 is winoGradTile for 8 tiles side by side and n channels: lane l
+// of channel c reads src0[c*srcStep+l:] and src1[c*srcStep+l:] and writes
+// z[c*zStep+l:].
+func winoGrad8(n int, z []float32, zStep, xs int, src0, src1 []float32, srcStep, g int) {
+	if n == 0 {
+		return
+	}
+	_, _, _ = z[(n-1)*zStep+15*xs+7], src0[(n-1)*srcStep+g+7], src1[(n-1)*srcStep+g+7]
+	if useAsm {
+		winoGradKernel(n, &z[0], zStep, xs, &src0[0], &src1[0], srcStep, g)
+		return
+	}
+	for c := 0; c < n; c++ {
+		for l := 0; l < 8; l++ {
+			winoGradTile(z[c*zStep+l:], xs, src0[c*srcStep+l:], src1[c*srcStep+l:], g)
+		}
+	}
+}
+
+// winoGradTile writes Z = A dY A^T of one tile to z[xi*xs], xi = 4r+q, for
+// the 2x2 dY[i][j] = src(j)[i*g]. A = [1 0; 1 1; 1 -1; 0 -1].
+func winoGradTile(z []float32, xs int, src0, src1 []float32, g int) {
+	a, b, c, d := src0[0], src1[0], src0[g], src1[g]
+	// Rows of A dY: (a, b), (a+c, b+d), (a-c, b-d), (-c, -d); each times A^T.
+	rows := [4][2]float32{{a, b}, {a + c, b + d}, {a - c, b - d}, {-c, -d}}
+	for r, e := range rows {
+		o := 4 * r * xs
+		z[o] = e[0]
+		z[o+xs] = e[0] + e[1]
+		z[o+2*xs] = e[0] - e[1]
+		z[o+3*xs] = -e[1]
+	}
+}
+
+// winogradFilter adds the 3x3 stride-1 weight gradient of dy (n, co, ho,
+// wo) against x (n, ci, h, w) to dw (co, ci, 3, 3) by Winograd F(2x2, 3x3).
+func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims) {
+	ws := b.ws
+	th, tw := (d.ho+1)/2, (d.wo+1)/2
+	tiles := th * tw
+	img := makePhasedImage(d.ci, d.h, d.w, 1, 2, d.ph, d.pw, 2*th+2, 2*tw+2)
+	per := img.size()
+	bf := b.bf16
+	rowUnit, laneUnit := dotMR, convSeg
+	if bf {
+		rowUnit, laneUnit = 2*dotMR, 32
+	}
+	coP := roundUp(d.co, rowUnit)
+	kPad := roundUp(d.ci, dotNR)
+	block := wfBlockTiles(d.ci, coP)
+	group := max(1, min(d.n, block/tiles))
+	// Rows one lane unit longer than the tiles: zero lanes that keep the
+	// row pitch off multiples of 4 KiB (block sizes are powers of two), so
+	// that the 16 rows a transform writes and the rows a dot kernel reads
+	// do not fall on the same L1 sets.
+	blockTiles := roundUp(min(block, group*tiles), laneUnit)
+	lqMax := blockTiles + laneUnit
+	xPlane, yPlane := d.ci*d.h*d.w, d.co*d.ho*d.wo
+
+	buf := ws.getFloats(group * per)
+	v := ws.getFloats(16 * d.ci * lqMax)
+	z := ws.getFloats(16 * coP * lqMax)
+	s := ws.getZeros(16 * kPad * coP)
+	offs := ws.getInts(kPad)
+	var vbBuf, zbBuf []float32
+	j := wfJobs.Get().(*wfJob)
+	j.ci, j.co, j.ciP, j.coP = d.ci, d.co, d.ci, coP
+	dyImg := makePhasedImage(d.co, d.ho, d.wo, 1, 2, 0, 0, 2*th, 2*tw)
+	gPer := dyImg.size()
+	dyBuf := ws.getFloats(group * gPer)
+	j.per, j.ps, j.g, j.th, j.tw = per, img.planeSize(), img.g, th, tw
+	j.gPer, j.gps, j.gg = gPer, dyImg.planeSize(), dyImg.g
+	j.src, j.dyp, j.v, j.z = buf, dyBuf, v, z
+	j.groups = (d.ci + dotNR - 1) / dotNR
+	if bf {
+		vbBuf = ws.getFloats((16*d.ci*lqMax + 1) / 2)
+		zbBuf = ws.getFloats(16 * coP * lqMax / 2)
+		j.bf16, j.vb, j.zb = true, u16(vbBuf)[:16*d.ci*lqMax], u16(zbBuf)[:16*coP*lqMax]
+	}
+	for n0 := 0; n0 < d.n; n0 += group {
+		samples := min(group, d.n-n0)
+		fillPhased(b.threads, img, buf, x[n0*xPlane:], samples, per, xPlane)
+		fillPhased(b.threads, dyImg, dyBuf, dy[n0*yPlane:], samples, gPer, yPlane)
+		for u0 := 0; u0 < samples*tiles; u0 += blockTiles {
+			j.u0, j.live = u0, min(blockTiles, samples*tiles-u0)
+			j.lq = roundUp(j.live, laneUnit) + laneUnit
+			b.wfBlock(j, s, offs, kPad)
+		}
+	}
+	wfGradient(dw, s, d.co, d.ci, kPad, coP)
+	*j = wfJob{}
+	wfJobs.Put(j)
+	ws.putFloats(buf)
+	ws.putFloats(dyBuf)
+	ws.putFloats(v)
+	ws.putFloats(z)
+	ws.putFloats(s)
+	ws.putInts(offs)
+	if bf {
+		ws.putFloats(vbBuf)
+		ws.putFloats(zbBuf)
+	}
+}
+
+// wfBlock runs one block: the transforms, then the 16 sums into s
+// ((16, kPad, coP) partial sums, tap-major per xi).
+func (b *Backend) wfBlock(j *wfJob, s []float32, offs []int, kPad int) {
+	units := j.ci + j.co
+	parts := min(b.threads, units, max(1, 16*units*j.lq/minParallel))
+	j.phase = 0
+	j.chunks.reset(min(units, chunksPerPart*parts))
+	runParts(j, parts, &j.done)
+	for c := range offs {
+		offs[c] = 0
+		if c < j.ci {
+			offs[c] = c * j.lq
+		}
+	}
+	vs, zs := j.ci*j.lq, j.coP*j.lq
+	for xi := 0; xi < 16; xi++ { // Z's padding rows
+		clear(j.z[xi*zs+j.co*j.lq : (xi+1)*zs])
+	}
+	if j.bf16 {
+		cvtBF16(j.vb[:16*vs], j.v[:16*vs])
+		cvtBF16(j.zb[:16*zs], j.z[:16*zs])
+	}
+	for xi := range j.dots {
+		dj := &j.dots[xi]
+		*dj = dotJob{m: j.co, k: j.ci, lq: j.lq, offs: offs, dw: s[xi*kPad*j.coP:][:kPad*j.coP], ldw: j.coP}
+		dj.chunk = dotChunk(j.co, j.lq)
+		if j.bf16 {
+			dj.bf16, dj.dygB, dj.srcB = true, j.zb[xi*zs:][:zs], j.vb[xi*vs:][:vs]
+			dj.chunk = max(32, dj.chunk/32*32)
+		} else {
+			dj.dyg, dj.src = j.z[xi*zs:][:zs], j.v[xi*vs:][:vs]
+		}
+	}
+	units = 16 * j.groups
+	parts = min(b.threads, units, max(1, 16*j.co*j.ci*j.lq/(1<<15)))
+	j.phase = 1
+	j.chunks.reset(min(units, chunksPerPart*parts))
+	runParts(j, parts, &j.done)
+}
+
+// wfGradient adds dg = G^T S G of each (co, ci) pair to dw (co, ci, 3, 3),
+// S[xi] = s[(xi*kPad + ci)*ldw + co]; G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0;
+// 0 1/2 1/2 1]. Input channels outer, so that the 16 rows of S are read in
+// order.
+func wfGradient(dw, s []float32, co, ci, kPad, ldw int) {
+	xs := kPad * ldw
+	var rows [16][]float32
+	for c := 0; c < ci; c++ {
+		for xi := range rows {
+			rows[xi] = s[xi*xs+c*ldw:][:co]
+		}
+		for m := 0; m < co; m++ {
+			var a [4][3]float32 // S G, row by row
+			for r := 0; r < 4; r++ {
+				s0, s1, s2, s3 := rows[4*r][m], rows[4*r+1][m], rows[4*r+2][m], rows[4*r+3][m]
+				h := 0.5 * (s1 + s2)
+				a[r] = [3]float32{s0 + h, 0.5 * (s1 - s2), h + s3}
+			}
+			g := dw[(m*ci+c)*9:][:9]
+			for q := 0; q < 3; q++ {
+				h := 0.5 * (a[1][q] + a[2][q])
+				g[q] += a[0][q] + h
+				g[3+q] += 0.5 * (a[1][q] - a[2][q])
+				g[6+q] += h + a[3][q]
+			}
+		}
+	}
+}
