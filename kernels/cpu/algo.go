@@ -53,13 +53,13 @@ func backwardDataAlgo(d convDims) convAlgo {
 }
 
 // backwardFilterAlgo picks backward-filter's algorithm.
-func backwardFilterAlgo(d convDims) convAlgo {
+func backwardFilterAlgo(d convDims, bf16 bool) convAlgo {
 	switch {
 	case d.isPointwise() && (d.h*d.w)%convSeg == 0 && d.co%dotMR == 0:
 		return algoDot
 	case d.isPointwise():
 		return algoGemm
-	case d.winogradFits() && winoFilterWorth(d.ci, d.co, d.wo):
+	case d.winogradFits() && winoFilterWorth(d.ci, d.co, d.wo, bf16):
 		return algoWinograd
 	}
 	return algoDirect
@@ -82,7 +82,7 @@ func (b *Backend) ConvAlgorithm(pass kernels.ConvPass, x, w tensor.Shape, p kern
 	case kernels.ConvBackwardData:
 		return backwardDataAlgo(d).String()
 	}
-	return backwardFilterAlgo(d).String()
+	return backwardFilterAlgo(d, b.bf16).String()
 }
 
 var _ kernels.ConvAlgorithms = (*Backend)(nil)

@@ -45,7 +45,7 @@ func (b *Backend) conv1x1BackwardDataFast(dx, dy, w []float32, d convDims) {
 
 func (b *Backend) conv1x1BackwardFilterFast(dw, db, dy, x []float32, d convDims) {
 	p := d.h * d.w
-	if backwardFilterAlgo(d) == algoDot {
+	if backwardFilterAlgo(d, false) == algoDot {
 		b.conv1x1BackwardFilterDot(dw, dy, x, d)
 		if db != nil {
 			b.biasGrad(db, dy, d.n, d.co, p)

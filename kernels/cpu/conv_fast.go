@@ -196,7 +196,7 @@ func (j *col2imJob) runPart(part, parts int) {
 }
 
 func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) {
-	switch backwardFilterAlgo(d) {
+	switch backwardFilterAlgo(d, b.bf16) {
 	case algoDirect:
 	case algoWinograd:
 		b.winogradFilter(dw, dy, x, d)

@@ -27,9 +27,10 @@ import "sync"
 // scale by 1/2).
 
 // winoFilterWorth picks the layers whose weight gradient takes the Winograd
-// path (ci input and co output channels, ow output columns).
-func winoFilterWorth(ci, co, ow int) bool {
-	return useWinograd && (winoAlways || min(ci, co) >= 24 && ow >= 8)
+// path (ci input and co output channels, ow output columns; bf16: the BF16
+// dot kernels).
+func winoFilterWorth(ci, co, ow int, bf16 bool) bool {
+	return useWinograd && (winoAlways || !bf16 && min(ci, co) >= 24 && ow >= 8)
 }
 
 // wfBlockFloats bounds a block's V and Z: 16 x (ci + co) x tiles floats.
@@ -76,10 +77,14 @@ func (j *wfJob) runPart(part, parts int) {
 				return
 			}
 			if u0 < j.ci {
-				j.transformInput(u0, min(u1, j.ci))
+				c0, c1 := u0, min(u1, j.ci)
+				j.transformInput(c0, c1)
+				j.toBF16(j.vb, j.v, j.ci, c0, c1)
 			}
 			if u1 > j.ci {
-				j.transformGrad(max(u0, j.ci)-j.ci, u1-j.ci)
+				m0, m1 := max(u0, j.ci)-j.ci, u1-j.ci
+				j.transformGrad(m0, m1)
+				j.toBF16(j.zb, j.z, j.coP, m0, m1)
 			}
 		}
 	}
@@ -95,6 +100,19 @@ func (j *wfJob) runPart(part, parts int) {
 			j.dots[xi].runGroups(g0, g1)
 			u += g1 - g0
 		}
+	}
+}
+
+// toBF16 rounds rows [r0, r1) of each xi block of src (rows of lq floats,
+// rows per block) into dst; nothing without BF16.
+func (j *wfJob) toBF16(dst []uint16, src []float32, rows, r0, r1 int) {
+	if !j.bf16 {
+		return
+	}
+	for xi := 0; xi < 16; xi++ {
+		o := (xi*rows + r0) * j.lq
+		n := (r1 - r0) * j.lq
+		cvtBF16(dst[o:o+n], src[o:o+n])
 	}
 }
 
@@ -279,6 +297,13 @@ func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims) {
 func (b *Backend) wfBlock(j *wfJob, s []float32, offs []int, kPad int) {
 	units := j.ci + j.co
 	parts := min(b.threads, units, max(1, 16*units*j.lq/minParallel))
+	zs := j.coP * j.lq
+	for xi := 0; xi < 16; xi++ { // Z's padding rows
+		clear(j.z[xi*zs+j.co*j.lq : (xi+1)*zs])
+		if j.bf16 {
+			clear(j.zb[xi*zs+j.co*j.lq : (xi+1)*zs])
+		}
+	}
 	j.phase = 0
 	j.chunks.reset(min(units, chunksPerPart*parts))
 	runParts(j, parts, &j.done)
@@ -288,14 +313,7 @@ func (b *Backend) wfBlock(j *wfJob, s []float32, offs []int, kPad int) {
 			offs[c] = c * j.lq
 		}
 	}
-	vs, zs := j.ci*j.lq, j.coP*j.lq
-	for xi := 0; xi < 16; xi++ { // Z's padding rows
-		clear(j.z[xi*zs+j.co*j.lq : (xi+1)*zs])
-	}
-	if j.bf16 {
-		cvtBF16(j.vb[:16*vs], j.v[:16*vs])
-		cvtBF16(j.zb[:16*zs], j.z[:16*zs])
-	}
+	vs := j.ci * j.lq
 	for xi := range j.dots {
 		dj := &j.dots[xi]
 		*dj = dotJob{m: j.co, k: j.ci, lq: j.lq, offs: offs, dw: s[xi*kPad*j.coP:][:kPad*j.coP], ldw: j.coP}

@@ -94,7 +94,7 @@ func TestWinogradFilterAccuracy(t *testing.T) {
 		}
 		maxErr := func(winograd bool) float64 {
 			useWinograd, winoAlways = winograd, winograd
-			if got := backwardFilterAlgo(d); (got == algoWinograd) != winograd {
+			if got := backwardFilterAlgo(d, false); (got == algoWinograd) != winograd {
 				t.Fatalf("%+v: the dispatch picks %v", c, got)
 			}
 			dw := make([]float32, c.co*c.ci*9)
@@ -130,7 +130,7 @@ func TestWinogradFilterBF16(t *testing.T) {
 			name := fmt.Sprintf("%+v", c)
 			x, dy := bf16Inputs(g, c.n*c.ci*c.h*c.w), bf16Inputs(g, c.n*c.co*ho*wo)
 			d := makeConvDims([]int{c.n, c.ci, c.h, c.w}, []int{c.co, c.ci, 3, 3}, convParams(convCase{c.n, c.ci, c.co, c.h, c.w, 3, 3, 1, 1, c.p, c.p}))
-			if backwardFilterAlgo(d) != algoWinograd {
+			if backwardFilterAlgo(d, true) != algoWinograd {
 				t.Fatalf("%s: not the Winograd path", name)
 			}
 			be := New(3)

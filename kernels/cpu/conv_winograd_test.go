@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"suture/kernels"
@@ -114,7 +115,7 @@ func convParams(c convCase) kernels.ConvParams {
 	return kernels.ConvParams{StrideH: c.sh, StrideW: c.sw, PadH: c.ph, PadW: c.pw}
 }
 
-// BenchmarkConv3x3Algo: conv3x3algo/CixCoxHxW/{fwd,bwddata,bwdfilter}/{direct,winograd}
+// BenchmarkConv3x3Algo: conv3x3algo/CixCoxHxW/{fwd,bwddata,bwdfilter,bwdfilter-bf16}/{direct,winograd}
 // on the 3x3 stride-1 layers of the stitch benchmark's two U-Nets (features
 // 32..320 and 24..256, 128x128 input), batch 4, GFLOP/s counted as the
 // direct sum's 2*9*Ci*Co*H*W per sample for both algorithms.
@@ -132,11 +133,17 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 	} {
 		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: 4, k: 3}
 		cb := newConvPassBench(c, 1)
-		for _, pass := range []string{"fwd", "bwddata", "bwdfilter"} {
+		passes := []string{"fwd", "bwddata", "bwdfilter"}
+		if HasBF16() && useBF16Asm() {
+			passes = append(passes, "bwdfilter-bf16")
+		}
+		for _, pass := range passes {
 			for _, algo := range []string{"direct", "winograd"} {
 				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", c.ci, c.co, c.h, c.w, pass, algo), func(b *testing.B) {
 					useWinograd, winoAlways = algo == "winograd", algo == "winograd"
-					loop(b, c.fwdFlops(), func() { cb.run(b, pass) })
+					cb.be.bf16 = pass == "bwdfilter-bf16"
+					defer func() { cb.be.bf16 = false }()
+					loop(b, c.fwdFlops(), func() { cb.run(b, strings.TrimSuffix(pass, "-bf16")) })
 				})
 			}
 		}
