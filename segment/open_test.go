@@ -1,13 +1,16 @@
 package segment
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"suture/io/ckpt"
+	"suture/io/imageset"
 	"suture/kernels/cpu"
 	"suture/stitch"
 	"suture/unet"
@@ -88,5 +91,37 @@ func TestCheckStep(t *testing.T) {
 	}
 	if err := CheckStep(0.5); err != nil {
 		t.Errorf("step 0.5: %v", err)
+	}
+}
+
+// A folder segmented with an imported three-class model: a mask of each
+// input's size holding class indices, images smaller than the patch too.
+func TestSegmentFilesImportedModel(t *testing.T) {
+	m := FromUNet(importFixture(t, "Dataset991_TinyPlain"))
+	in, out := t.TempDir(), t.TempDir()
+	sizes := [][2]int{{20, 12}, {70, 45}, {32, 32}}
+	for i, s := range sizes {
+		writePNG(t, filepath.Join(in, fmt.Sprintf("case%d.png", i)), s[0], s[1])
+	}
+	jobs, err := FolderJobs(in, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := m.SegmentFiles(context.Background(), jobs, nil); n != 3 || err != nil {
+		t.Fatalf("wrote %d masks: %v", n, err)
+	}
+	for i, s := range sizes {
+		mask, err := imageset.ReadImage(filepath.Join(out, fmt.Sprintf("case%d.png", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mask.Shape[1] != s[1] || mask.Shape[2] != s[0] {
+			t.Errorf("case %d: mask %v for a %dx%d image", i, mask.Shape, s[0], s[1])
+		}
+		for _, v := range mask.Data {
+			if v > 2 {
+				t.Fatalf("case %d: value %g is not a class index of a 3-class model", i, v)
+			}
+		}
 	}
 }
