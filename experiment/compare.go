@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -95,6 +96,21 @@ type Comparison struct {
 	P, PHolm   float64
 }
 
+// MarshalJSON writes a comparison as one object: alt, n, dropped,
+// mean_diff, median_diff, p and p_holm, a figure that is not a finite
+// number as null.
+func (c Comparison) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Alt        string   `json:"alt"`
+		N          int      `json:"n"`
+		Dropped    int      `json:"dropped"`
+		MeanDiff   *float64 `json:"mean_diff"`
+		MedianDiff *float64 `json:"median_diff"`
+		P          *float64 `json:"p"`
+		PHolm      *float64 `json:"p_holm"`
+	}{c.Alt, c.N, c.Dropped, finite(c.MeanDiff), finite(c.MedianDiff), finite(c.P), finite(c.PHolm)})
+}
+
 // Named is a labelled set of per-sample scores.
 type Named struct {
 	Name string
@@ -116,6 +132,25 @@ func index(rows []ScoreRow, label string) (map[pairKey]ScoreRow, error) {
 		m[k] = r
 	}
 	return m, nil
+}
+
+// CompareFiles is the compare job: it reads the per-sample CSVs (ReadScoresFile)
+// of the reference ref and of the alternatives files, labelled labels, and
+// compares them on metric (Compare; the reference is labelled by its path).
+func CompareFiles(ref string, labels, files []string, metric string) ([]Comparison, error) {
+	rr, err := ReadScoresFile(ref)
+	if err != nil {
+		return nil, err
+	}
+	named := make([]Named, len(files))
+	for i, f := range files {
+		rows, err := ReadScoresFile(f)
+		if err != nil {
+			return nil, err
+		}
+		named[i] = Named{Name: labels[i], Rows: rows}
+	}
+	return Compare(Named{Name: ref, Rows: rr}, named, metric)
 }
 
 // Compare tests every alternative against ref on metric "dice" or "hd95".

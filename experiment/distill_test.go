@@ -34,7 +34,24 @@ var distFix struct {
 	ensemble             string
 }
 
+// distillChildEnv makes the test binary a distillation to be killed
+// (TestDistillKill9Resume): its value is the JSON of the teacher, its
+// stitch-ensemble and the student's path (killSpec).
+const distillChildEnv = "SUTURE_TEST_DISTILL_CHILD"
+
 func TestMain(m *testing.M) {
+	if args := os.Getenv(distillChildEnv); args != "" {
+		var a [3]string
+		err := json.Unmarshal([]byte(args), &a)
+		if err == nil {
+			_, err = Distill(context.Background(), cpu.New(1), killSpec(a[0], a[1], a[2]), nil)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	code := m.Run()
 	if distFix.dir != "" {
 		os.RemoveAll(distFix.dir)

@@ -52,6 +52,40 @@ func RunSweep(s *Stitched, samples []unet.Sample, batch int) (*Sweep, error) {
 	return sw, nil
 }
 
+// SweepFiles is the sweep job: RunSweep, then its CSV at csvPath and its
+// plot at pngPath.
+func SweepFiles(s *Stitched, samples []unet.Sample, batch int, csvPath, pngPath string) (*Sweep, error) {
+	sw, err := RunSweep(s, samples, batch)
+	if err != nil {
+		return nil, err
+	}
+	if err := sw.WriteCSV(csvPath); err != nil {
+		return nil, err
+	}
+	if err := sw.Plot(pngPath); err != nil {
+		return nil, err
+	}
+	return sw, nil
+}
+
+// SampleFiles is the sample job: per networks of every number of stitched
+// switches drawn with seed (stitch.Model.Sample), scored on samples; their
+// CSV at csvPath and plot at pngPath. It returns them and their mean Dice
+// with at least half of the switches stitched (SummarizeSample).
+func SampleFiles(s *Stitched, samples []unet.Sample, per int, seed uint64, batch int, csvPath, pngPath string) ([]stitch.SampledNetwork, float64, error) {
+	res, err := s.M.Sample(per, seed, StitchedEvaluator(s, samples, batch))
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := WriteSampleCSV(csvPath, res); err != nil {
+		return nil, 0, err
+	}
+	if err := PlotSample(pngPath, res, s.Meta.Train.Mode.String()); err != nil {
+		return nil, 0, err
+	}
+	return res, SummarizeSample(res, 2*s.M.Pairs()), nil
+}
+
 func writeText(path string, b *bytes.Buffer) error {
 	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(b.Bytes())

@@ -1,11 +1,13 @@
 // Package segment is Suture's API for programs that embed segmentation:
 // load any Suture model (a U-Net trained here or imported from nnU-Net, a
 // network of a stitched model, an extracted stitch-ensemble) with Load or
-// Read, and segment an image.Image in one call with Segment. Normalisation,
-// cropping, the sliding window (nnU-Net's: tiles of the plan's patch size at
-// step 0.5, Gaussian importance weighting, test-time mirroring) and resizing
-// happen inside. It links neither the plotting libraries nor package
-// experiment.
+// Read, and segment an image.Image in one call with Segment. Open, which
+// Load builds on, is the one place that tells the kinds of checkpoint
+// apart; it gives the network itself (package experiment scores it).
+// Normalisation, cropping, the sliding window (nnU-Net's: tiles of the
+// plan's patch size at step 0.5, Gaussian importance weighting, test-time
+// mirroring) and resizing happen inside. It links neither the plotting
+// libraries nor package experiment.
 //
 // Files: SegmentFile segments an image file after checking its declared size
 // against a pixel limit (Options.MaxPixels, by default from the memory the

@@ -90,16 +90,17 @@ func FromStitched(s *stitch.Joined[*unet.Model], setting stitch.Setting) (*Model
 	}, nil
 }
 
-// Load reads any Suture model checkpoint onto backend b. net picks the
-// network of a stitched checkpoint (a, b, ensemble, stitch-ensemble:K,
-// switches:SPEC; "" is the ensemble); for any other checkpoint net must be
-// "" (an error otherwise, so that a choice is never silently ignored).
+// Load reads any Suture model checkpoint onto backend b (Open) and makes
+// the Model that segments with it. net picks the network of a stitched
+// checkpoint (a, b, ensemble, stitch-ensemble:K, switches:SPEC; "" is the
+// ensemble); for any other checkpoint net must be "" (an error otherwise,
+// so that a choice is never silently ignored).
 func Load(path string, b kernels.Backend, net string) (*Model, error) {
-	c, err := ckpt.Read(path)
+	o, err := Open(path, b, net)
 	if err != nil {
 		return nil, err
 	}
-	return fromCheckpoint(path, c, b, net)
+	return o.Model()
 }
 
 // Read is Load from a stream (at most ckpt.DefaultMaxBytes).
@@ -108,45 +109,11 @@ func Read(r io.Reader, b kernels.Backend, net string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fromCheckpoint("model", c, b, net)
-}
-
-func fromCheckpoint(name string, c *ckpt.Checkpoint, b kernels.Backend, net string) (*Model, error) {
-	kind, err := c.Kind()
+	o, err := FromCheckpoint("model", c, b, net)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a Suture model checkpoint: %w", name, err)
+		return nil, err
 	}
-	if net != "" && kind != stitch.Kind {
-		return nil, fmt.Errorf("%s: a %s checkpoint is one network; a network choice (%q) applies to stitched checkpoints only", name, kind, net)
-	}
-	switch kind {
-	case unet.Kind:
-		l, err := unet.FromCheckpoint(name, c, b)
-		if err != nil {
-			return nil, err
-		}
-		return FromUNet(l.Model), nil
-	case stitch.Kind:
-		s, err := stitch.FromCheckpoint(name, c, b, unet.LoadBase)
-		if err != nil {
-			return nil, err
-		}
-		if net == "" {
-			net = "ensemble"
-		}
-		setting, err := stitch.ParseNet(net, s.M.Pairs())
-		if err != nil {
-			return nil, err
-		}
-		return FromStitched(s, setting)
-	case stitch.ExtractedKind:
-		s, setting, err := stitch.FromExtracted(name, c, b, unet.LoadBase)
-		if err != nil {
-			return nil, err
-		}
-		return FromStitched(s, setting)
-	}
-	return nil, fmt.Errorf("%s: unknown model kind %q", name, kind)
+	return o.Model()
 }
 
 // stitchedInference merges the inference settings of two stitched bases:

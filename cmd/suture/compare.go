@@ -9,17 +9,6 @@ import (
 	"suture/experiment"
 )
 
-// compareJSON is one line of `suture compare --json`.
-type compareJSON struct {
-	Alt        string   `json:"alt"`
-	N          int      `json:"n"`
-	Dropped    int      `json:"dropped"`
-	MeanDiff   *float64 `json:"mean_diff"`
-	MedianDiff *float64 `json:"median_diff"`
-	P          *float64 `json:"p"`
-	PHolm      *float64 `json:"p_holm"`
-}
-
 func runCompare(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("compare", out)
 	ref := fs.String("ref", "", "per-sample CSV of the reference (name,dice,hd95[,fold], as `suture eval --out` writes)")
@@ -39,27 +28,14 @@ func runCompare(ctx context.Context, args []string, out io.Writer) error {
 	if *metric != "dice" && *metric != "hd95" {
 		return usageErr("--metric %q, want dice or hd95", *metric)
 	}
-	rr, err := experiment.ReadScoresFile(*ref)
-	if err != nil {
-		return err
-	}
-	var named []experiment.Named
-	for i, f := range alts.files {
-		rows, err := experiment.ReadScoresFile(f)
-		if err != nil {
-			return err
-		}
-		named = append(named, experiment.Named{Name: alts.labels[i], Rows: rows})
-	}
-	res, err := experiment.Compare(experiment.Named{Name: *ref, Rows: rr}, named, *metric)
+	res, err := experiment.CompareFiles(*ref, alts.labels, alts.files, *metric)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
 		enc := json.NewEncoder(out)
 		for _, c := range res {
-			if err := enc.Encode(compareJSON{Alt: c.Alt, N: c.N, Dropped: c.Dropped, MeanDiff: finite(c.MeanDiff),
-				MedianDiff: finite(c.MedianDiff), P: finite(c.P), PHolm: finite(c.PHolm)}); err != nil {
+			if err := enc.Encode(c); err != nil {
 				return err
 			}
 		}

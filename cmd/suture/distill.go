@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"suture/experiment"
-	"suture/kernels"
 	"suture/unet"
 )
 
@@ -20,9 +19,11 @@ func runDistill(ctx context.Context, args []string, out io.Writer) error {
 		return runDistillCost(ctx, args[1:], out)
 	}
 	fs := newFlags("distill", out)
+	rf := addRunFlags(fs, "the party's dataset (folder, or synth:PARTY[:N[:SIZE[:SEED]]]); its training part of --fold is used",
+		"cross-validation fold 0..4 (its training part is distilled on)", "resize original Kvasir/CVC frames to this size (0: as stored)",
+		"continue the student in --out", "overwrite --out if it exists")
 	teacher := fs.String("teacher", "", "stitched checkpoint (suture stitch), or a stitch-ensemble exported from one")
 	net := fs.String("net", "", "the teacher's stitch-ensemble: stitch-ensemble:K (may be left out for an exported one)")
-	data := fs.String("data", "", "the party's dataset (folder, or synth:PARTY[:N[:SIZE[:SEED]]]); its training part of --fold is used")
 	unlabelled := fs.String("unlabelled", "", "a folder of further images without masks (png, jpg, tif): teacher's term only")
 	student := fs.String("student", "a", "a (network A of the teacher: its architecture and weights), or a plans.json or config JSON for a new network")
 	dst := fs.String("out", "", "student checkpoint to write (rewritten after every epoch, with its training state)")
@@ -36,18 +37,12 @@ func runDistill(ctx context.Context, args []string, out io.Writer) error {
 	alpha := fs.Float64("alpha", 1, "weight A of the labelled Dice + CE (0: the teacher alone)")
 	noAug := fs.Bool("no-augment", false, "turn data augmentation off")
 	noVal := fs.Bool("no-validate", false, "do not score the validation part after every epoch")
-	fold := fs.Int("fold", 0, "cross-validation fold 0..4 (its training part is distilled on)")
 	seed := fs.Uint64("seed", 1, "seed of batches, augmentation and a new network's weights")
-	splitSeed := fs.Uint64("split-seed", 0, "seed of the six-part split")
-	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size (0: as stored)")
-	resume := fs.Bool("resume", false, "continue the student in --out")
-	force := fs.Bool("force", false, "overwrite --out if it exists")
-	precision := fs.String("precision", "fp32", precisionUsage)
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require("teacher", *teacher, "data", *data, "out", *dst); err != nil {
+	if err := require("teacher", *teacher, "data", *rf.data, "out", *dst); err != nil {
 		return err
 	}
 	if k, ok := strings.CutPrefix(*net, "stitch-ensemble:"); *net != "" && (!ok || !isIndex(k)) {
@@ -62,15 +57,12 @@ func runDistill(ctx context.Context, args []string, out io.Writer) error {
 	if opts.Epochs < 1 || opts.BatchSize < 1 {
 		return usageErr("--epochs and --batch must be >= 1")
 	}
-	if *resume && *force {
-		return usageErr("--resume and --force exclude each other")
-	}
 	if *lr < 0 {
 		return usageErr("--lr %g must be >= 0", *lr)
 	}
-	prec, err := kernels.ParsePrecision(*precision)
+	prec, err := rf.check()
 	if err != nil {
-		return usageErr("--precision: %v", err)
+		return err
 	}
 	opts.LR, opts.NoAugment = float32(*lr), *noAug
 	if flagGiven(fs, "precision") {
@@ -86,32 +78,23 @@ func runDistill(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	spec := experiment.DistillSpec{Out: *dst, Teacher: *teacher, Net: *net, Data: *data, Size: *size, Fold: *fold, SplitSeed: *splitSeed,
+	spec := experiment.DistillSpec{Out: *dst, Teacher: *teacher, Net: *net, Data: *rf.data, Size: *rf.size, Fold: *rf.fold, SplitSeed: *rf.splitSeed,
 		Unlabelled: *unlabelled, Student: *student, Seed: *seed, Opts: opts, Temperature: *temp, Alpha: *alpha,
-		Validate: !*noVal, Resume: *resume, Force: *force}
+		Validate: !*noVal, Resume: *rf.resume, Force: *rf.force}
 	bar := newProgress(out)
 	start := time.Now()
 	res, err := experiment.Distill(ctx, b, spec, func(e experiment.DistillEvent) {
-		switch e.Kind {
-		case "start":
-			i := e.Info
-			if i.Resumed {
-				fmt.Fprintf(out, "resuming at epoch %d\n", i.ResumedEpoch+1)
-			}
-			fmt.Fprintf(out, "distilling %s of %s (%d stitches) at T %g, alpha %g\n", i.Meta.Net, *teacher, i.TeacherPairs, i.Meta.Temperature, i.Meta.Alpha)
-			fmt.Fprintf(out, "student %s: features %v, %d parameters; %d labelled, %d unlabelled, %d validation images; %d epochs on %s\n",
-				i.Meta.Student, i.Features, i.StudentParams, i.Train, i.Unlabelled, i.Val, i.Epochs, i.Backend)
-		case "step":
-			p := e.Progress
-			bar.update(p.Iter, p.Iters, fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.4f", p.Epoch+1, p.Epochs, p.Iter, p.Iters, p.Loss))
-		case "epoch":
-			bar.done()
-			row, mark := e.Epoch, ""
-			if e.Best {
-				mark = "  (best)"
-			}
-			fmt.Fprintf(out, "epoch %3d  loss %.4f  val Dice %.4f  lr %.5f  %.1fs%s\n", row.Epoch+1, row.TrainLoss, row.ValDice, row.LR, row.Seconds, mark)
+		if e.Kind != "start" {
+			epochEvent(out, bar, e.Kind, e.Progress, e.Epoch, e.Best)
+			return
 		}
+		i := e.Info
+		if i.Resumed {
+			fmt.Fprintf(out, "resuming at epoch %d\n", i.ResumedEpoch+1)
+		}
+		fmt.Fprintf(out, "distilling %s of %s (%d stitches) at T %g, alpha %g\n", i.Meta.Net, *teacher, i.TeacherPairs, i.Meta.Temperature, i.Meta.Alpha)
+		fmt.Fprintf(out, "student %s: features %v, %d parameters; %d labelled, %d unlabelled, %d validation images; %d epochs on %s\n",
+			i.Meta.Student, i.Features, i.StudentParams, i.Train, i.Unlabelled, i.Val, i.Epochs, i.Backend)
 	})
 	bar.done()
 	if err != nil {

@@ -3,50 +3,28 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"math"
 
 	"suture/experiment"
 	"suture/experiment/metrics"
-	"suture/io/ckpt"
-	"suture/kernels"
+	"suture/segment"
 	"suture/stitch"
-	"suture/unet"
 )
 
-// summaryJSON is the one object `--json` prints for eval and score.
-type summaryJSON struct {
-	N        int      `json:"n"`
-	DiceMean *float64 `json:"dice_mean"` // null when undefined for every sample
-	HD95Mean *float64 `json:"hd95_mean"`
-	DiceNaN  int      `json:"dice_nan"`
-	HD95NaN  int      `json:"hd95_nan"`
-	Model    string   `json:"model,omitempty"`
-	Net      string   `json:"net,omitempty"`
-	Data     string   `json:"data,omitempty"`
-	Split    string   `json:"split,omitempty"`
-}
-
-func finite(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
-}
-
-// report prints a summary (table or JSON) and writes the per-sample CSV.
-func report(out io.Writer, res []metrics.Score, csvPath string, asJSON bool, meta summaryJSON) error {
+// report writes the per-sample CSV (when csvPath is set) and prints the
+// summary: a table line, or with asJSON the summary object.
+func report(out io.Writer, ev *experiment.Evaluation, csvPath string, asJSON bool) error {
 	if csvPath != "" {
-		if err := metrics.WriteCSV(csvPath, res); err != nil {
+		if err := metrics.WriteCSV(csvPath, ev.Scores); err != nil {
 			return err
 		}
 	}
-	s := metrics.Summarize(res)
 	if asJSON {
-		meta.N, meta.DiceMean, meta.HD95Mean, meta.DiceNaN, meta.HD95NaN = s.N, finite(s.DiceMean), finite(s.HD95Mean), s.DiceNaN, s.HD95NaN
-		return json.NewEncoder(out).Encode(meta)
+		return json.NewEncoder(out).Encode(ev.Summary())
 	}
+	s := metrics.Summarize(ev.Scores)
 	fmt.Fprintf(out, "n %d  Dice %.4f  HD95 %.3f px", s.N, s.DiceMean, s.HD95Mean)
 	if s.DiceNaN+s.HD95NaN > 0 {
 		fmt.Fprintf(out, "  (undefined: Dice %d, HD95 %d)", s.DiceNaN, s.HD95NaN)
@@ -58,133 +36,57 @@ func report(out io.Writer, res []metrics.Score, csvPath string, asJSON bool, met
 	return nil
 }
 
-// modelKind reads a checkpoint's kind ("unet" or "stitched").
-func modelKind(path string) (string, error) {
-	c, err := ckpt.Read(path)
-	if err != nil {
-		return "", err
+// scoresOutFlags adds --out (a per-sample CSV), --json and --force, and
+// returns a function that checks the CSV's path and one that reports.
+func scoresOutFlags(fs interface {
+	String(name, value, usage string) *string
+	Bool(name string, value bool, usage string) *bool
+}, csvUsage string) (check func() error, print func(io.Writer, *experiment.Evaluation) error) {
+	csvPath := fs.String("out", "", csvUsage)
+	asJSON := fs.Bool("json", false, "print one JSON object (n, dice_mean, hd95_mean, ...)")
+	force := fs.Bool("force", false, forceUsage)
+	check = func() error {
+		if *csvPath == "" {
+			return nil
+		}
+		return checkOutput(*csvPath, *force, scoresCSV)
 	}
-	var kind string
-	if err := c.GetMeta("kind", &kind); err != nil {
-		return "", fmt.Errorf("%s: not a Suture model checkpoint: %w", path, err)
-	}
-	return kind, nil
-}
-
-// evalData loads data and picks a split, defaulting fold and split seed to
-// those recorded in the model's run.
-func evalData(data string, size int, run ckpt.RunInfo, fold int, splitSeed int64, split string) ([]unet.Sample, error) {
-	ds, err := experiment.LoadData(data, size)
-	if err != nil {
-		return nil, err
-	}
-	if fold < 0 {
-		fold = run.Fold
-	}
-	seed := run.SplitSeed
-	if splitSeed >= 0 {
-		seed = uint64(splitSeed)
-	}
-	part, err := experiment.Split(ds, seed, fold)
-	if err != nil {
-		return nil, err
-	}
-	return part.Subset(split)
+	return check, func(out io.Writer, ev *experiment.Evaluation) error { return report(out, ev, *csvPath, *asJSON) }
 }
 
 func runEval(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("eval", out)
-	model := fs.String("model", "", "U-Net or stitched checkpoint")
-	data := fs.String("data", "", "dataset folder or synth:PARTY[:N[:SIZE[:SEED]]]")
-	split := fs.String("split", "test", "which samples: test, val, train or all")
-	fold := fs.Int("fold", -1, "cross-validation fold (default: the model's)")
-	splitSeed := fs.Int64("split-seed", -1, "seed of the six-part split (default: the model's)")
-	net := fs.String("net", "", "stitched models only: a, b, ensemble (default), stitch-ensemble:K or switches:SPEC")
-	csvPath := fs.String("out", "", "write per-sample scores (name, dice, hd95) to this CSV")
-	asJSON := fs.Bool("json", false, "print one JSON object (n, dice_mean, hd95_mean, ...)")
-	batch := fs.Int("batch", 8, "images per forward pass")
-	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size")
-	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
+	spec := experiment.EvalSpec{Part: experiment.DataPart{Fold: -1, SplitSeed: -1}}
+	fs.StringVar(&spec.Model, "model", "", "U-Net or stitched checkpoint")
+	fs.StringVar(&spec.Part.Data, "data", "", "dataset folder or synth:PARTY[:N[:SIZE[:SEED]]]")
+	fs.StringVar(&spec.Part.Split, "split", "test", "which samples: test, val, train or all")
+	fs.IntVar(&spec.Part.Fold, "fold", -1, "cross-validation fold (default: the model's)")
+	fs.Int64Var(&spec.Part.SplitSeed, "split-seed", -1, "seed of the six-part split (default: the model's)")
+	fs.StringVar(&spec.Net, "net", "", "stitched models only: a, b, ensemble (default), stitch-ensemble:K or switches:SPEC")
+	fs.IntVar(&spec.Batch, "batch", 8, "images per forward pass")
+	fs.IntVar(&spec.Part.Size, "size", 0, "resize original Kvasir/CVC frames to this size")
+	checkCSV, printScores := scoresOutFlags(fs, "write per-sample scores (name, dice, hd95) to this CSV")
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := require("model", *model, "data", *data); err != nil {
+	if err := require("model", spec.Model, "data", spec.Part.Data); err != nil {
 		return err
 	}
-	if *csvPath != "" {
-		if err := checkOutput(*csvPath, *force, scoresCSV); err != nil {
-			return err
-		}
+	if err := checkCSV(); err != nil {
+		return err
 	}
 	b, err := mkBackend()
 	if err != nil {
 		return err
 	}
-	res, meta, err := evaluate(b, *model, *data, *size, *split, *fold, *splitSeed, *net, *batch)
-	if err != nil {
+	ev, err := experiment.Evaluate(b, spec)
+	if one := (*segment.OneNetworkError)(nil); errors.As(err, &one) {
+		return usageErr("%s: a %s checkpoint is one network; --net applies to stitched checkpoints only", one.Name, one.Kind)
+	} else if ne := (*stitch.NetError)(nil); errors.As(err, &ne) {
+		return usageErr("--net: %v", err)
+	} else if err != nil {
 		return err
 	}
-	return report(out, res, *csvPath, *asJSON, meta)
-}
-
-// evaluate scores a U-Net or one network extracted from a stitched model.
-func evaluate(b kernels.Backend, model, data string, size int, split string, fold int, splitSeed int64, net string, batch int) ([]metrics.Score, summaryJSON, error) {
-	meta := summaryJSON{Model: model, Data: data, Split: split}
-	kind, err := modelKind(model)
-	if err != nil {
-		return nil, meta, err
-	}
-	if net != "" && kind != stitch.Kind {
-		return nil, meta, usageErr("%s: a %s checkpoint is one network; --net applies to stitched checkpoints only", model, kind)
-	}
-	switch kind {
-	case "unet":
-		l, err := unet.Load(model, b)
-		if err != nil {
-			return nil, meta, err
-		}
-		samples, err := evalData(data, size, l.Meta.Run, fold, splitSeed, split)
-		if err != nil {
-			return nil, meta, err
-		}
-		res, err := experiment.EvalUNet(l.Model, samples, batch)
-		return res, meta, err
-	case "stitched":
-		s, err := stitch.Load(model, b, unet.LoadBase)
-		if err != nil {
-			return nil, meta, err
-		}
-		if net == "" {
-			net = "ensemble"
-		}
-		setting, err := stitch.ParseNet(net, s.M.Pairs())
-		if err != nil {
-			return nil, meta, usageErr("--net: %v", err)
-		}
-		meta.Net = net
-		samples, err := evalData(data, size, s.Meta.Run, fold, splitSeed, split)
-		if err != nil {
-			return nil, meta, err
-		}
-		res, err := experiment.EvalStitched(s, setting, samples, batch)
-		return res, meta, err
-	case stitch.ExtractedKind:
-		c, err := ckpt.Read(model)
-		if err != nil {
-			return nil, meta, err
-		}
-		s, setting, err := stitch.FromExtracted(model, c, b, unet.LoadBase)
-		if err != nil {
-			return nil, meta, err
-		}
-		meta.Net = setting.String()
-		samples, err := evalData(data, size, s.Meta.Run, fold, splitSeed, split)
-		if err != nil {
-			return nil, meta, err
-		}
-		res, err := experiment.EvalStitched(s, setting, samples, batch)
-		return res, meta, err
-	}
-	return nil, meta, fmt.Errorf("%s: unknown model kind %q", model, kind)
+	return printScores(out, ev)
 }

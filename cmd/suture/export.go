@@ -20,7 +20,7 @@ func runExport(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("export safetensors", out)
 	model := fs.String("model", "", "U-Net checkpoint (Suture's own or imported)")
 	dst := fs.String("out", "", "safetensors file to write")
-	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
+	force := forceFlag(fs)
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
@@ -54,7 +54,7 @@ func runExportNetwork(args []string, out io.Writer) error {
 	model := fs.String("model", "", "stitched checkpoint")
 	net := fs.String("net", "", "the network: a, b, ensemble, stitch-ensemble:K or switches:SPEC")
 	dst := fs.String("out", "", "model checkpoint to write")
-	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
+	force := forceFlag(fs)
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err

@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
-	"strings"
 
 	"suture/io/npy"
-	"suture/tensor"
 	"suture/unet"
 )
 
@@ -18,7 +15,7 @@ func runForward(ctx context.Context, args []string, out io.Writer) error {
 	in := fs.String("in", "", "input .npy: float32 (N, C, H, W), already normalised")
 	dst := fs.String("out", "", "output .npy: the logits (N, K, H, W)")
 	all := fs.Bool("all-outputs", false, "also write every deep-supervision output, as OUT_ds1.npy, OUT_ds2.npy, ...")
-	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
+	force := forceFlag(fs)
 	mkBackend := backendFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -37,41 +34,21 @@ func runForward(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	x, err := npy.ReadFile(*in)
+	outs, err := l.Model.ForwardFile(*in, *all)
 	if err != nil {
 		return err
 	}
-	if len(x.Shape) != 4 {
-		return fmt.Errorf("%s: shape %v: want rank 4 (N, C, H, W)", *in, x.Shape)
-	}
-	var outs []*tensor.Tensor
-	if *all {
-		outs, err = l.Model.Forward(x)
-	} else {
-		var y *tensor.Tensor
-		y, err = l.Model.ForwardMain(x)
-		outs = []*tensor.Tensor{y}
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", *in, err)
-	}
-	stem := strings.TrimSuffix(*dst, filepath.Ext(*dst))
-	paths := make([]string, len(outs))
-	for i := range outs {
-		paths[i] = *dst
-		if i > 0 {
-			paths[i] = fmt.Sprintf("%s_ds%d.npy", stem, i)
-		}
-		if err := checkOutput(paths[i], *force, npyOutput); err != nil {
+	paths := unet.OutputFiles(*dst, len(outs))
+	for _, p := range paths {
+		if err := checkOutput(p, *force, npyOutput); err != nil {
 			return err
 		}
 	}
 	for i, o := range outs {
-		path := paths[i]
-		if err := npy.WriteFile(path, o); err != nil {
+		if err := npy.WriteFile(paths[i], o); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "wrote %s %v\n", path, o.Shape)
+		fmt.Fprintf(out, "wrote %s %v\n", paths[i], o.Shape)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,11 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"suture/experiment"
-	"suture/io/ckpt"
 	"suture/kernels"
 	"suture/kernels/cpu"
-	"suture/tensor"
 )
 
 // sut runs the CLI in-process and returns its exit status and output.
@@ -66,135 +62,6 @@ func readJSON(t *testing.T, out string) map[string]any {
 	return m
 }
 
-func TestTrainEvalPredictScore(t *testing.T) {
-	dir := t.TempDir()
-	run := filepath.Join(dir, "run")
-	out := tinyTrain(t, run, "a")
-	for _, f := range []string{"last.ckpt", "best.ckpt", "log.csv"} {
-		if _, err := os.Stat(filepath.Join(run, f)); err != nil {
-			t.Fatalf("train did not write %s:\n%s", f, out)
-		}
-	}
-	log, _ := os.ReadFile(filepath.Join(run, "log.csv"))
-	if n := strings.Count(string(log), "\n"); n != 3 {
-		t.Errorf("log.csv has %d lines, want header + 2 epochs:\n%s", n, log)
-	}
-	js := readJSON(t, mustRun(t, "eval", "--model", filepath.Join(run, "best.ckpt"), "--data", "synth:a:36:16", "--split", "test", "--json"))
-	if js["n"].(float64) != 6 || js["dice_mean"] == nil {
-		t.Errorf("eval json %v: want n 6 (the test part of 36) and a Dice", js)
-	}
-	// Write the synthetic data as files, predict one image, score a folder.
-	data := filepath.Join(dir, "data")
-	mustRun(t, "data", "synth", "--party", "a", "--n", "6", "--size", "16", "--out", data)
-	pred := filepath.Join(dir, "pred")
-	os.MkdirAll(pred, 0o755)
-	entries, _ := os.ReadDir(filepath.Join(data, "images"))
-	if len(entries) != 6 {
-		t.Fatalf("data synth wrote %d images", len(entries))
-	}
-	for _, e := range entries {
-		mustRun(t, "predict", "--model", filepath.Join(run, "best.ckpt"), "--in", filepath.Join(data, "images", e.Name()),
-			"--out", filepath.Join(pred, e.Name()))
-	}
-	js = readJSON(t, mustRun(t, "score", "--pred", pred, "--ref", filepath.Join(data, "masks"), "--json", "--out", filepath.Join(dir, "s.csv")))
-	if js["n"].(float64) != 6 {
-		t.Errorf("score json %v", js)
-	}
-	// Scoring masks against themselves is perfect.
-	js = readJSON(t, mustRun(t, "score", "--pred", filepath.Join(data, "masks"), "--ref", filepath.Join(data, "masks"), "--json"))
-	if js["dice_mean"].(float64) != 1 || js["hd95_mean"].(float64) != 0 {
-		t.Errorf("self score %v, want Dice 1 and HD95 0", js)
-	}
-}
-
-// TestResumeMatchesUninterrupted stops a run at a time budget after epoch 1,
-// resumes it, and expects the weights of an uninterrupted run.
-func TestResumeMatchesUninterrupted(t *testing.T) {
-	dir := t.TempDir()
-	full, part := filepath.Join(dir, "full"), filepath.Join(dir, "part")
-	tinyTrain(t, full, "a")
-	out := tinyTrain(t, part, "a", "--budget", "1ns")
-	if !strings.Contains(out, "time budget") {
-		t.Fatalf("budget did not stop the run:\n%s", out)
-	}
-	tinyTrain(t, part, "a", "--resume")
-	a, err := ckpt.Read(filepath.Join(full, "last.ckpt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := ckpt.Read(filepath.Join(part, "last.ckpt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, nt := range a.Tensors {
-		other, ok := b.Find(nt.Name)
-		if !ok || tensor.MaxAbsDiff(nt.T.Data, other.Data) != 0 {
-			t.Fatalf("tensor %s differs after resume", nt.Name)
-		}
-	}
-}
-
-func TestStitchCommands(t *testing.T) {
-	dir := t.TempDir()
-	ra, rb := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	tinyTrain(t, ra, "a", "--cpuprofile", filepath.Join(dir, "train.prof"))
-	checkProfile(t, filepath.Join(dir, "train.prof"))
-	// --profile DIR: one warm-up step, three recorded (of the four this run has).
-	trainProf := filepath.Join(dir, "train-profile")
-	tinyTrain(t, rb, "b", "--features", "3,6", "--profile", trainProf)
-	checkRunProfile(t, trainProf, "enc0.conv0", "backward")
-	st := filepath.Join(dir, "st.ckpt")
-	stitchArgs := []string{"stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
-		"--data", "synth:a:36:16", "--epochs", "1", "--iters", "2", "--out", st}
-	mustRun(t, append(stitchArgs, "--mode", "direct")...)
-	// A second training into the same file is refused unless --force or --resume.
-	if code, out := sut(t, append(stitchArgs, "--mode", "double")...); code != 1 || !strings.Contains(out, "already exists") || !strings.Contains(out, "--force") {
-		t.Errorf("stitch into an existing --out: exit %d: %s", code, out)
-	}
-	mustRun(t, append(stitchArgs, "--mode", "double", "--force")...)
-	// --cpuprofile writes a pprof file (gzip-compressed protobuf) of the training.
-	prof := filepath.Join(dir, "stitch.prof")
-	mustRun(t, "stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
-		"--data", "synth:a:36:16", "--epochs", "1", "--iters", "2", "--out", filepath.Join(dir, "st2.ckpt"), "--cpuprofile", prof)
-	checkProfile(t, prof)
-	stitchProf := filepath.Join(dir, "stitch-profile")
-	mustRun(t, "stitch", "--a", filepath.Join(ra, "last.ckpt"), "--b", filepath.Join(rb, "last.ckpt"),
-		"--data", "synth:a:36:16", "--epochs", "1", "--iters", "4", "--out", filepath.Join(dir, "st3.ckpt"), "--profile", stitchProf)
-	checkRunProfile(t, stitchProf, "A/", "backward alt")
-	info := mustRun(t, "stitch", "info", "--model", st)
-	if !strings.Contains(info, "enc0.conv0") || !strings.Contains(info, "matched pairs") {
-		t.Errorf("stitch info:\n%s", info)
-	}
-	for _, net := range []string{"a", "b", "ensemble", "stitch-ensemble:0", "switches:a1=stitched,out=b"} {
-		js := readJSON(t, mustRun(t, "eval", "--model", st, "--data", "synth:a:36:16", "--net", net, "--json"))
-		if js["n"].(float64) != 6 || js["net"] != net {
-			t.Errorf("eval --net %s: %v", net, js)
-		}
-	}
-	mustRun(t, "stitch", "sweep", "--model", st, "--data", "synth:a:36:16", "--out", filepath.Join(dir, "sweep.csv"))
-	mustRun(t, "stitch", "sample", "--model", st, "--data", "synth:a:36:16", "--per", "1", "--out", filepath.Join(dir, "sample.csv"))
-	rq1 := mustRun(t, "stitch", "rq1", "--csv", "x="+filepath.Join(dir, "sample.csv"), "--csv", "y="+filepath.Join(dir, "sample.csv"),
-		"--out", filepath.Join(dir, "rq1.png"))
-	if strings.Count(rq1, "\nx ")+strings.Count(rq1, "\ny ") != 2 {
-		t.Errorf("stitch rq1:\n%s", rq1)
-	}
-	for _, f := range []string{"sweep.csv", "sweep.png", "sample.csv", "sample.png", "rq1.png"} {
-		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
-			t.Errorf("%s not written", f)
-		}
-	}
-	// Bad input: one clear error each.
-	code, out := sut(t, "eval", "--model", st, "--data", "synth:a:36:16", "--net", "switches:a99=s")
-	if code != 2 || !strings.Contains(out, "out of range") || !strings.Contains(out, `--net: network "switches:a99=s"`) {
-		t.Errorf("out-of-range switch: exit %d: %s", code, out)
-	}
-	code, out = sut(t, "stitch", "--a", filepath.Join(rb, "last.ckpt"), "--b", filepath.Join(ra, "last.ckpt"),
-		"--data", "synth:a:36:16", "--out", st, "--resume")
-	if code != 1 || !strings.Contains(out, "does not match") {
-		t.Errorf("resume with other base networks: exit %d: %s", code, out)
-	}
-}
-
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "bad.ckpt"), []byte("SUTURECK garbage"), 0o644) // also a file where --profile wants a folder
@@ -232,27 +99,6 @@ func TestDemoQuick(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
-	}
-}
-
-// TestInterruptSavesAndResumes: Ctrl-C (a cancelled context) during training
-// saves last.ckpt and reports it; --resume then finishes the run.
-func TestInterruptSavesAndResumes(t *testing.T) {
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // interrupted before the first step
-	var out bytes.Buffer
-	err := runTrain(ctx, []string{"--data", "synth:a:36:16", "--out", dir, "--epochs", "2", "--iters", "2",
-		"--batch", "4", "--features", "4,8"}, &out)
-	if !errors.Is(err, errInterrupted) || !strings.Contains(err.Error(), "--resume") {
-		t.Fatalf("interrupted train returned %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "last.ckpt")); err != nil {
-		t.Fatalf("no checkpoint after the interrupt: %v", err)
-	}
-	out2 := tinyTrain(t, dir, "a", "--resume")
-	if !strings.Contains(out2, "resuming") || !strings.Contains(out2, "done") {
-		t.Errorf("resume after interrupt:\n%s", out2)
 	}
 }
 
@@ -529,39 +375,6 @@ func TestCPUProfileGetsLabels(t *testing.T) {
 		if got := kernels.ProfilerOf(b) != nil; got != c.labels || !c.labels && b != kernels.Backend(inner) {
 			t.Errorf("%v: profiling backend %v, want %v", c.args, got, c.labels)
 		}
-	}
-}
-
-// TestTrainRefusesExistingRun: a second training into a folder that holds a
-// run is one clear error (nothing is overwritten); --force starts over; a
-// folder locked by a running job is refused naming the holder.
-func TestTrainRefusesExistingRun(t *testing.T) {
-	dir := t.TempDir()
-	tinyTrain(t, dir, "a")
-	before, err := os.ReadFile(filepath.Join(dir, "last.ckpt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, out := sut(t, "train", "--data", "synth:b:36:16", "--out", dir, "--epochs", "1", "--iters", "1", "--batch", "4", "--features", "4,8")
-	if code != 1 || !strings.Contains(out, "already holds a run") || strings.Count(out, "\n") != 1 {
-		t.Errorf("train into a used folder: exit %d: %s", code, out)
-	}
-	after, _ := os.ReadFile(filepath.Join(dir, "last.ckpt"))
-	if !bytes.Equal(before, after) {
-		t.Error("the refused run changed last.ckpt")
-	}
-	lock, err := experiment.LockDir(dir, "test holder")
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, out = sut(t, "train", "--data", "synth:a:36:16", "--out", dir, "--epochs", "1", "--force")
-	lock.Unlock()
-	if code != 1 || !strings.Contains(out, "in use") || !strings.Contains(out, "test holder") {
-		t.Errorf("train into a locked folder: exit %d: %s", code, out)
-	}
-	out = tinyTrain(t, dir, "b", "--force")
-	if !strings.Contains(out, "synth:b") {
-		t.Errorf("--force did not start over:\n%s", out)
 	}
 }
 

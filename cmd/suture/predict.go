@@ -8,14 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"sort"
 
 	"suture/experiment"
-	"suture/experiment/metrics"
 	"suture/io/imageset"
 	"suture/segment"
 	"suture/stitch"
-	"suture/unet"
 )
 
 func runPredict(ctx context.Context, args []string, out io.Writer) error {
@@ -113,78 +110,25 @@ func withForceHint(err, refusal error) error {
 	return err
 }
 
-// maskFiles maps stems to mask files in dir (imageset.ImagesByStem), and
-// refuses a folder with none.
-func maskFiles(dir string) (map[string]string, error) {
-	files, err := imageset.ImagesByStem(dir)
-	if err != nil {
-		return nil, err
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("%s: no mask images (png, tif, jpg)", dir)
-	}
-	return files, nil
-}
-
 func runScore(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("score", out)
 	pred := fs.String("pred", "", "folder of predicted masks")
 	ref := fs.String("ref", "", "folder of reference masks with the same stems")
-	csvPath := fs.String("out", "", "write per-sample scores to this CSV")
-	asJSON := fs.Bool("json", false, "print one JSON object (n, dice_mean, hd95_mean, ...)")
-	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
+	checkCSV, printScores := scoresOutFlags(fs, "write per-sample scores to this CSV")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := require("pred", *pred, "ref", *ref); err != nil {
 		return err
 	}
-	if *csvPath != "" {
-		if err := checkOutput(*csvPath, *force, scoresCSV); err != nil {
-			return err
-		}
+	if err := checkCSV(); err != nil {
+		return err
 	}
-	pf, err := maskFiles(*pred)
+	ev, err := experiment.ScoreMasks(*pred, *ref)
 	if err != nil {
 		return err
 	}
-	rf, err := maskFiles(*ref)
-	if err != nil {
-		return err
-	}
-	stems := make([]string, 0, len(rf))
-	for s := range rf {
-		if _, ok := pf[s]; !ok {
-			return fmt.Errorf("no prediction for reference mask %s in %s", rf[s], *pred)
-		}
-		stems = append(stems, s)
-	}
-	for s, f := range pf {
-		if _, ok := rf[s]; !ok {
-			return fmt.Errorf("no reference mask for prediction %s in %s", f, *ref)
-		}
-	}
-	sort.Strings(stems)
-	res := make([]metrics.Score, len(stems))
-	for i, s := range stems {
-		p, err := imageset.ReadMask(pf[s])
-		if err != nil {
-			return err
-		}
-		r, err := imageset.ReadMask(rf[s])
-		if err != nil {
-			return err
-		}
-		if !p.Shape.Equal(r.Shape) {
-			return fmt.Errorf("%s is %v, its reference %s is %v", pf[s], p.Shape, rf[s], r.Shape)
-		}
-		pm, _ := experiment.MaskOf(unet.Sample{Name: s, Mask: p})
-		rm, _ := experiment.MaskOf(unet.Sample{Name: s, Mask: r})
-		if res[i], err = metrics.Evaluate(s, pm, rm, p.Shape[1], p.Shape[2], metrics.PixelSpacing); err != nil {
-			return fmt.Errorf("%s: %w", s, err)
-		}
-	}
-	return report(out, res, *csvPath, *asJSON, summaryJSON{Data: *ref})
+	return printScores(out, ev)
 }
 
 func runData(ctx context.Context, args []string, out io.Writer) error {
@@ -197,7 +141,7 @@ func runData(ctx context.Context, args []string, out io.Writer) error {
 	size := fs.Int("size", 64, "image side in pixels")
 	seed := fs.Uint64("seed", 1, "seed")
 	dir := fs.String("out", "", "output folder (images/, masks/)")
-	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
+	force := forceFlag(fs)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}

@@ -30,9 +30,11 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	fs := newFlags("stitch", out)
+	rf := addRunFlags(fs, "images to train the stitches on (labels are not used)", "cross-validation fold whose training part is used",
+		"resize original Kvasir/CVC frames to this size", "continue training the stitches in --out (its base networks must be --a and --b)",
+		"overwrite --out if it exists")
 	aPath := fs.String("a", "", "checkpoint of network A")
 	bPath := fs.String("b", "", "checkpoint of network B")
-	data := fs.String("data", "", "images to train the stitches on (labels are not used)")
 	mode := fs.String("mode", "double", "training: double (double-batched) or direct (direct matching)")
 	dst := fs.String("out", "", "stitched checkpoint to write")
 	opts := stitch.DefaultTrainOptions(stitch.Double)
@@ -43,13 +45,7 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&opts.BatchSize, "batch", opts.BatchSize, "unique images per step")
 	fs.IntVar(&opts.ItersPerEpoch, "iters", 0, "steps per epoch (0: one pass)")
 	points := fs.String("points", "all", "stitch candidates: all (every layer), stage (stage outputs) or every:K (every K-th matched pair of all, counted back from the last)")
-	fold := fs.Int("fold", 0, "cross-validation fold whose training part is used")
-	splitSeed := fs.Uint64("split-seed", 0, "seed of the six-part split")
 	split := fs.String("split", "train", "which part of the data to train on: train, val, test or all")
-	resume := fs.Bool("resume", false, "continue training the stitches in --out (its base networks must be --a and --b)")
-	force := fs.Bool("force", false, "overwrite --out if it exists")
-	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size")
-	precision := fs.String("precision", "fp32", precisionUsage)
 	mkBackend := backendFlag(fs)
 	startProfile := profileFlag(fs, "the stitch training")
 	profileRun := runProfileFlag(fs)
@@ -59,13 +55,14 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	if err := require("a", *aPath, "b", *bPath, "out", *dst); err != nil {
 		return err
 	}
-	if !*resume {
-		if err := require("data", *data); err != nil {
+	if !*rf.resume {
+		if err := require("data", *rf.data); err != nil {
 			return err
 		}
 	}
-	if *resume && *force {
-		return usageErr("--resume and --force exclude each other")
+	prec, err := rf.check()
+	if err != nil {
+		return err
 	}
 	m, err := stitch.ParseMode(*mode)
 	if err != nil {
@@ -77,10 +74,6 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	if _, err := (&experiment.Partition{}).Subset(*split); err != nil {
 		return usageErr("--split: %v", err)
 	}
-	prec, err := kernels.ParsePrecision(*precision)
-	if err != nil {
-		return usageErr("--precision: %v", err)
-	}
 	opts.Mode, opts.LR, opts.WeightDecay, opts.Precision = m, float32(*lr), float32(*wd), prec.Stored()
 	b, err := mkBackend()
 	if err != nil {
@@ -91,9 +84,9 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer endProfile()
-	spec := experiment.StitchSpec{Out: *dst, A: *aPath, B: *bPath, Data: *data, Size: *size, Fold: *fold, SplitSeed: *splitSeed,
-		Split: *split, Points: *points, Opts: opts, Resume: *resume, Force: *force}
-	if *resume {
+	spec := experiment.StitchSpec{Out: *dst, A: *aPath, B: *bPath, Data: *rf.data, Size: *rf.size, Fold: *rf.fold, SplitSeed: *rf.splitSeed,
+		Split: *split, Points: *points, Opts: opts, Resume: *rf.resume, Force: *rf.force}
+	if *rf.resume {
 		if spec, err = resumedStitchSpec(fs, spec, prec); err != nil {
 			return err
 		}
@@ -112,18 +105,10 @@ func resumedStitchSpec(fs *flag.FlagSet, spec experiment.StitchSpec, prec kernel
 	}
 	o, p := spec.Opts, prev.Opts
 	if err := sameAsRun(fs, spec.Out, []runSetting{
-		{"data", spec.Data, prev.Data},
-		{"mode", o.Mode.String(), p.Mode.String()},
-		{"epochs", o.Epochs, p.Epochs},
-		{"lr", o.LR, p.LR},
-		{"wd", o.WeightDecay, p.WeightDecay},
-		{"seed", o.Seed, p.Seed},
-		{"batch", o.BatchSize, p.BatchSize},
-		{"iters", o.ItersPerEpoch, p.ItersPerEpoch},
-		{"points", spec.Points, prev.Points},
-		{"precision", prec, p.Precision.OrFP32()},
-		{"fold", spec.Fold, prev.Fold},
-		{"split-seed", spec.SplitSeed, prev.SplitSeed},
+		{"data", spec.Data, prev.Data}, {"mode", o.Mode.String(), p.Mode.String()}, {"epochs", o.Epochs, p.Epochs},
+		{"lr", o.LR, p.LR}, {"wd", o.WeightDecay, p.WeightDecay}, {"seed", o.Seed, p.Seed},
+		{"batch", o.BatchSize, p.BatchSize}, {"iters", o.ItersPerEpoch, p.ItersPerEpoch}, {"points", spec.Points, prev.Points},
+		{"precision", prec, p.Precision.OrFP32()}, {"fold", spec.Fold, prev.Fold}, {"split-seed", spec.SplitSeed, prev.SplitSeed},
 	}); err != nil {
 		return spec, err
 	}
@@ -193,33 +178,31 @@ func runStitchInfo(args []string, out io.Writer) error {
 	return nil
 }
 
-// stitchedEval loads a stitched model and the samples to score it on.
-func stitchedEval(fs interface {
-	String(name, value, usage string) *string
-	Int(name string, value int, usage string) *int
-	Int64(name string, value int64, usage string) *int64
-}) func() (*experiment.Stitched, []unet.Sample, kernels.Backend, error) {
+// stitchedEval adds the flags naming a stitched model and the samples to
+// score it on, and returns the function that loads both.
+func stitchedEval(fs *flag.FlagSet) func() (*experiment.Stitched, []unet.Sample, error) {
 	model := fs.String("model", "", "stitched checkpoint")
-	data := fs.String("data", "", "dataset folder or synth:PARTY[:N[:SIZE[:SEED]]]")
-	split := fs.String("split", "val", "which samples: val, test, train or all")
-	fold := fs.Int("fold", -1, "cross-validation fold (default: the stitch run's)")
-	splitSeed := fs.Int64("split-seed", -1, "seed of the six-part split (default: the stitch run's)")
-	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size")
+	part := experiment.DataPart{}
+	fs.StringVar(&part.Data, "data", "", "dataset folder or synth:PARTY[:N[:SIZE[:SEED]]]")
+	fs.StringVar(&part.Split, "split", "val", "which samples: val, test, train or all")
+	fs.IntVar(&part.Fold, "fold", -1, "cross-validation fold (default: the stitch run's)")
+	fs.Int64Var(&part.SplitSeed, "split-seed", -1, "seed of the six-part split (default: the stitch run's)")
+	fs.IntVar(&part.Size, "size", 0, "resize original Kvasir/CVC frames to this size")
 	mkBackend := backendFlag(fs)
-	return func() (*experiment.Stitched, []unet.Sample, kernels.Backend, error) {
-		if err := require("model", *model, "data", *data); err != nil {
-			return nil, nil, nil, err
+	return func() (*experiment.Stitched, []unet.Sample, error) {
+		if err := require("model", *model, "data", part.Data); err != nil {
+			return nil, nil, err
 		}
 		b, err := mkBackend()
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		s, err := stitch.Load(*model, b, unet.LoadBase)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
-		samples, err := evalData(*data, *size, s.Meta.Run, *fold, *splitSeed, *split)
-		return s, samples, b, err
+		samples, err := part.Samples(s.Meta.Run)
+		return s, samples, err
 	}
 }
 
@@ -244,26 +227,20 @@ func runStitchSweep(args []string, out io.Writer) error {
 	load := stitchedEval(fs)
 	dst := fs.String("out", "sweep.csv", "CSV to write (a PNG plot is written next to it)")
 	batch := fs.Int("batch", 16, "images per forward pass")
-	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
+	force := forceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := checkCSVAndPlot(*dst, *force, sweepCSV); err != nil {
 		return err
 	}
-	s, samples, _, err := load()
-	if err != nil {
-		return err
-	}
-	sw, err := experiment.RunSweep(s, samples, *batch)
+	s, samples, err := load()
 	if err != nil {
 		return err
 	}
 	csvPath, pngPath := csvAndPlot(*dst)
-	if err := sw.WriteCSV(csvPath); err != nil {
-		return err
-	}
-	if err := sw.Plot(pngPath); err != nil {
+	sw, err := experiment.SweepFiles(s, samples, *batch, csvPath, pngPath)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "ensemble a&b: Dice %.4f HD95 %.3f; best stitch-ensemble %d (%s / %s): Dice %.4f HD95 %.3f\nwrote %s and %s\n",
@@ -279,29 +256,22 @@ func runStitchSample(args []string, out io.Writer) error {
 	per := fs.Int("per", 3, "networks drawn per number of stitched switches")
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	batch := fs.Int("batch", 16, "images per forward pass")
-	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
+	force := forceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := checkCSVAndPlot(*dst, *force, sampleCSV); err != nil {
 		return err
 	}
-	s, samples, _, err := load()
-	if err != nil {
-		return err
-	}
-	res, err := s.M.Sample(*per, *seed, experiment.StitchedEvaluator(s, samples, *batch))
+	s, samples, err := load()
 	if err != nil {
 		return err
 	}
 	csvPath, pngPath := csvAndPlot(*dst)
-	if err := experiment.WriteSampleCSV(csvPath, res); err != nil {
+	res, sum, err := experiment.SampleFiles(s, samples, *per, *seed, *batch, csvPath, pngPath)
+	if err != nil {
 		return err
 	}
-	if err := experiment.PlotSample(pngPath, res, s.Meta.Train.Mode.String()); err != nil {
-		return err
-	}
-	sum := experiment.SummarizeSample(res, 2*s.M.Pairs())
 	fmt.Fprintf(out, "%d networks; mean Dice with at least half of the switches stitched: %.4f\nwrote %s and %s\n", len(res), sum, csvPath, pngPath)
 	return nil
 }
@@ -328,7 +298,7 @@ func runStitchRQ1(args []string, out io.Writer) error {
 	var csvs labelledFiles
 	fs.Var(&csvs, "csv", "LABEL=FILE: a CSV of `suture stitch sample` (repeat for each run, e.g. direct=a.csv double=b.csv)")
 	dst := fs.String("out", "rq1.png", "plot of all runs")
-	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
+	force := forceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"suture/kernels"
+	"suture/unet"
+)
+
+// The flag groups that several job commands share.
+
+// forceFlag adds --force to a command that refuses to replace a file that
+// is not its own kind of output (output.go).
+func forceFlag(fs interface {
+	Bool(name string, value bool, usage string) *bool
+}) *bool {
+	return fs.Bool("force", false, forceUsage)
+}
+
+const forceUsage = "replace an existing output that is not this command's own kind of file"
+
+// runFlags are the flags a training command (train, stitch, distill) has
+// for its data and its output: the dataset and its size, the fold and the
+// seed of the six-part split, --resume or --force, and --precision.
+type runFlags struct {
+	data, precision *string
+	size, fold      *int
+	splitSeed       *uint64
+	resume, force   *bool
+}
+
+// addRunFlags adds the runFlags to fs with the usages that differ between
+// the commands.
+func addRunFlags(fs *flag.FlagSet, dataUsage, foldUsage, sizeUsage, resumeUsage, forceHelp string) *runFlags {
+	return &runFlags{
+		data:      fs.String("data", "", dataUsage),
+		size:      fs.Int("size", 0, sizeUsage),
+		fold:      fs.Int("fold", 0, foldUsage),
+		splitSeed: fs.Uint64("split-seed", 0, "seed of the six-part split"),
+		resume:    fs.Bool("resume", false, resumeUsage),
+		force:     fs.Bool("force", false, forceHelp),
+		precision: fs.String("precision", "fp32", precisionUsage),
+	}
+}
+
+// check refuses --resume with --force and returns --precision.
+func (r *runFlags) check() (kernels.Precision, error) {
+	if *r.resume && *r.force {
+		return "", usageErr("--resume and --force exclude each other")
+	}
+	p, err := kernels.ParsePrecision(*r.precision)
+	if err != nil {
+		return "", usageErr("--precision: %v", err)
+	}
+	return p, nil
+}
+
+// runSetting is a flag's value and the resumed run's value of its setting.
+type runSetting struct {
+	flag       string
+	given, run any
+}
+
+// sameAsRun checks that each flag given on the command line repeats the
+// resumed run's setting.
+func sameAsRun(fs *flag.FlagSet, what string, settings []runSetting) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, s := range settings {
+		if given[s.flag] && s.given != s.run {
+			return usageErr("--%s %v contradicts the run in %s (%v); a resumed run keeps every setting of its checkpoint, so leave --%s out",
+				s.flag, s.given, what, s.run, s.flag)
+		}
+	}
+	return nil
+}
+
+// epochEvent prints a step (on the bar) or an epoch of a U-Net's training
+// (train and distill print them alike).
+func epochEvent(out io.Writer, bar *progress, kind string, p unet.Progress, row unet.EpochLog, best bool) {
+	switch kind {
+	case "step":
+		bar.update(p.Iter, p.Iters, fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.4f", p.Epoch+1, p.Epochs, p.Iter, p.Iters, p.Loss))
+	case "epoch":
+		bar.done()
+		mark := ""
+		if best {
+			mark = "  (best)"
+		}
+		fmt.Fprintf(out, "epoch %3d  loss %.4f  val Dice %.4f  lr %.5f  %.1fs%s\n", row.Epoch+1, row.TrainLoss, row.ValDice, row.LR, row.Seconds, mark)
+	}
+}
