@@ -46,3 +46,5 @@
 // and tests it once per vertex. A Profiler outside its recorded steps passes
 // every op straight through after one branch.
 package profile
+
+//go:generate go run gen_wrappers.go
