@@ -281,7 +281,8 @@ type opCall struct {
 }
 
 // begin starts timing the op c describes (the generated wrappers of
-// backend.go call it with the cost opTable's method of the op computes).
+// backend.go call it with the cost that opTable's method of the same
+// name computes).
 func (p *Profiler) begin(c opCost) opCall {
 	t := p.now()
 	p.attribute(t)
