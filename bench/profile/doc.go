@@ -38,11 +38,16 @@
 // steps and phases, and on CUDA backends a track of kernels), pprof labels
 // (op, vertex, phase) on the calling goroutine and the CPU backend's
 // helpers, and runtime/trace regions when `go tool trace` tracing is on.
-// On CUDA backends (kernels/cuda/launch) every kernel launch is bracketed by
-// two events in the launch stream, and each row gets the device time of the
-// kernels its ops launched.
+// On backends that time their kernels (kernels.LaunchTimer: the CUDA
+// backends) every kernel launch is bracketed by two events in the launch
+// stream, and each row gets the device time of the kernels its ops
+// launched. The profiler asks a backend for these through the optional
+// hooks of package kernels (LaunchTimer, Syncer, PeakReporter,
+// SetPartTracer) and imports no backend.
 //
 // Profiling off costs nothing here: code below holds a nil kernels.Profiler
 // and tests it once per vertex. A Profiler outside its recorded steps passes
 // every op straight through after one branch.
 package profile
+
+//go:generate go run gen_wrappers.go

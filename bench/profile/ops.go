@@ -79,9 +79,27 @@ type opInfo struct {
 	kind opKind
 }
 
-// opID interns k.
-func (p *Profiler) opID(k opKey) int32 {
-	if id, ok := p.opIDs[k]; ok {
+// opTable names the ops: it interns each op row's key and hands out its
+// id. Its methods named after the kernels.Backend methods (costs.go) give
+// an op call's id and cost.
+type opTable struct {
+	ops    []opInfo
+	ids    map[opKey]int32
+	simple [numKinds]int32        // op ids of kinds without variants (0: not made yet)
+	algos  kernels.ConvAlgorithms // nil when the backend does not name its algorithms
+}
+
+func (o *opTable) init(b kernels.Backend) {
+	o.ids = map[opKey]int32{}
+	o.algos, _ = b.(kernels.ConvAlgorithms)
+}
+
+// name is op id's name, as its rows show it.
+func (o *opTable) name(id int32) string { return o.ops[id].name }
+
+// id interns k.
+func (o *opTable) id(k opKey) int32 {
+	if id, ok := o.ids[k]; ok {
 		return id
 	}
 	name := kindNames[k.kind]
@@ -101,35 +119,35 @@ func (p *Profiler) opID(k opKey) int32 {
 	case kConvTForward, kConvTBackwardData, kConvTBackwardFilter:
 		name = fmt.Sprintf("conv-transpose%dx%d %s", k.kh, k.kw, name)
 	}
-	id := int32(len(p.ops))
-	p.ops = append(p.ops, opInfo{name: name, kind: k.kind})
-	p.opIDs[k] = id
+	id := int32(len(o.ops))
+	o.ops = append(o.ops, opInfo{name: name, kind: k.kind})
+	o.ids[k] = id
 	return id
 }
 
 // simpleID is the op id of a kind without variants.
-func (p *Profiler) simpleID(k opKind) int32 {
-	if id := p.simple[k]; id > 0 {
+func (o *opTable) simpleID(k opKind) int32 {
+	if id := o.simple[k]; id > 0 {
 		return id - 1
 	}
-	id := p.opID(opKey{kind: k})
-	p.simple[k] = id + 1
+	id := o.id(opKey{kind: k})
+	o.simple[k] = id + 1
 	return id
 }
 
 // convID names a convolution pass; x: (N, Ci, H, W) input of the forward
 // pass, w: (Co, Ci, KH, KW).
-func (p *Profiler) convID(kind opKind, x, w *tensor.Tensor, cp kernels.ConvParams) int32 {
+func (o *opTable) convID(kind opKind, x, w *tensor.Tensor, cp kernels.ConvParams) int32 {
 	k := opKey{kind: kind, kh: int32(dim(w, 2)), kw: int32(dim(w, 3)), sh: int32(cp.StrideH), sw: int32(cp.StrideW)}
-	if p.algos != nil && x != nil && w != nil {
-		k.algo = p.algos.ConvAlgorithm(kernels.ConvPass(kind-kConvForward), x.Shape, w.Shape, cp)
+	if o.algos != nil && x != nil && w != nil {
+		k.algo = o.algos.ConvAlgorithm(kernels.ConvPass(kind-kConvForward), x.Shape, w.Shape, cp)
 	}
-	return p.opID(k)
+	return o.id(k)
 }
 
 // convTID names a conv-transpose pass; w: (Ci, Co, KH, KW).
-func (p *Profiler) convTID(kind opKind, w *tensor.Tensor) int32 {
-	return p.opID(opKey{kind: kind, kh: int32(dim(w, 2)), kw: int32(dim(w, 3))})
+func (o *opTable) convTID(kind opKind, w *tensor.Tensor) int32 {
+	return o.id(opKey{kind: kind, kh: int32(dim(w, 2)), kw: int32(dim(w, 3))})
 }
 
 // dim is t's size along axis i, 0 when t is nil or has fewer axes (the

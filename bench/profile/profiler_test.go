@@ -435,3 +435,16 @@ func TestHelperTracks(t *testing.T) {
 		t.Skip("no part ran on a helper (the helpers were busy or GOMAXPROCS is 1)")
 	}
 }
+
+// TestMachinePeak: a CPU backend reports its measured peak with a note
+// naming where it comes from; a backend without kernels.PeakReporter (a
+// Profiler wrapping one) has none.
+func TestMachinePeak(t *testing.T) {
+	g, note := MachinePeak(cpu.New(1), 1)
+	if !(g > 0) || !strings.HasPrefix(note, "measured: the best FP32 FMA rate of the units; ") || !strings.Contains(note, "path ") {
+		t.Errorf("cpu: %g GFLOP/s (%s)", g, note)
+	}
+	if g, note := MachinePeak(New(cpu.New(1), Options{}), 1); g != 0 || note != "" {
+		t.Errorf("a backend without a peak: %g GFLOP/s (%s)", g, note)
+	}
+}

@@ -58,15 +58,15 @@ type Report struct {
 
 // Report summarises the steps recorded so far.
 func (p *Profiler) Report() *Report {
-	r := &Report{Backend: p.inner.Name(), Steps: p.recorded, PeakGFLOPS: p.opt.PeakGFLOPS, PeakNote: p.opt.PeakNote, DeviceErr: p.devErr}
+	r := &Report{Backend: p.inner.Name(), Steps: p.recorded, PeakGFLOPS: p.opt.PeakGFLOPS, PeakNote: p.opt.PeakNote, DeviceErr: p.dev.err}
 	steps := float64(max(p.recorded, 1))
-	for _, s := range p.stepTimes {
+	for _, s := range p.acct.stepTimes {
 		ms := float64(s.end-s.start) / 1e6
 		r.StepsMS = append(r.StepsMS, ms)
-		r.StepMS += ms / float64(len(p.stepTimes))
+		r.StepMS += ms / float64(len(p.acct.stepTimes))
 	}
-	device := p.dev != nil
-	for k, a := range p.rows {
+	device := p.dev.timed()
+	for k, a := range p.acct.rows {
 		if a.calls == 0 && a.self == 0 && a.total == 0 {
 			continue
 		}
@@ -74,10 +74,10 @@ func (p *Profiler) Report() *Report {
 			MS: float64(a.total) / 1e6 / steps, SelfMS: float64(a.self) / 1e6 / steps,
 			flops: a.flops / steps, bytes: a.bytes / steps}
 		if k.op >= 0 {
-			row.Op = p.ops[k.op].name
+			row.Op = p.ops.name(k.op)
 		}
 		if k.vertex != 0 {
-			row.Vertex = p.vertices[k.vertex].path
+			row.Vertex = p.vertices.path(k.vertex)
 		}
 		if device {
 			d := float64(a.device) / 1e6 / steps
@@ -89,7 +89,7 @@ func (p *Profiler) Report() *Report {
 		r.finish(&r.Rows[i])
 	}
 	sortRows(r.Rows)
-	for name, a := range p.kernels {
+	for name, a := range p.dev.kernels {
 		r.Kernels = append(r.Kernels, KernelRow{Kernel: name, Calls: float64(a.calls) / steps, DeviceMS: float64(a.device) / 1e6 / steps})
 	}
 	sort.Slice(r.Kernels, func(i, j int) bool {

@@ -6,7 +6,114 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync/atomic"
+
+	"suture/kernels"
 )
+
+// traceRecorder keeps the slices of the Chrome trace (Options.Trace): the
+// ops, vertices and phases of the op caller, the parts of the parallel
+// regions per worker, and the device's kernels.
+type traceRecorder struct {
+	on       bool
+	events   []event
+	parts    [][]partEvent  // per worker (0: the op caller)
+	curEvent atomic.Int32   // trace index of the running op's event, for parts; -1: none
+	kernels  []launchRecord // resolved launches
+}
+
+// event is one slice of the trace on the op caller's track (an op, a vertex
+// or a phase: op == -1 and vertex == 0).
+type event struct {
+	start, end int64
+	op         int32 // -1: a vertex or phase slice
+	vertex     int32
+	phase      kernels.Phase
+	half       kernels.Half
+	step       int32
+	depth      int32 // nesting depth on its track, for ordering equal timestamps
+	flops      float64
+	shapes     shapes
+}
+
+// partEvent is one part of a parallel region on a worker.
+type partEvent struct {
+	start, end  int64
+	event       int32 // the op's event, -1 if unknown
+	part, parts int32
+}
+
+// maxWorkers bounds the helper tracks; parts of helpers beyond it are not
+// traced (the CPU backend starts at most GOMAXPROCS-1 helpers).
+const maxWorkers = 256
+
+func (r *traceRecorder) init(on bool) {
+	r.on = on
+	r.curEvent.Store(-1)
+}
+
+// beginStep starts a recorded step; continuous: the trace keeps only the
+// last step.
+func (r *traceRecorder) beginStep(continuous bool) {
+	if !r.on {
+		return
+	}
+	if continuous {
+		r.events = r.events[:0]
+		r.kernels = r.kernels[:0]
+		for i := range r.parts {
+			r.parts[i] = r.parts[i][:0]
+		}
+	}
+	if r.parts == nil {
+		r.parts = make([][]partEvent, maxWorkers)
+	}
+}
+
+// add keeps a vertex or phase slice.
+func (r *traceRecorder) add(e event) {
+	if r.on {
+		r.events = append(r.events, e)
+	}
+}
+
+// beginOp keeps the slice of the op call starting now (its end is set by
+// endOp); the parts of parallel regions until then belong to it.
+func (r *traceRecorder) beginOp(e event) {
+	r.curEvent.Store(int32(len(r.events)))
+	r.events = append(r.events, e)
+}
+
+func (r *traceRecorder) endOp(t int64) {
+	if !r.on {
+		return
+	}
+	i := r.curEvent.Load()
+	r.events[i].end = t
+	r.curEvent.Store(-1)
+}
+
+// current is the trace event of the op running, -1 if none.
+func (r *traceRecorder) current() int32 {
+	if !r.on {
+		return -1
+	}
+	return r.curEvent.Load()
+}
+
+// part keeps a part of a parallel region that worker ran from begin to t.
+func (r *traceRecorder) part(worker int, begin, t int64) {
+	if r.on && worker < len(r.parts) {
+		r.parts[worker] = append(r.parts[worker], partEvent{start: begin, end: t, event: r.curEvent.Load()})
+	}
+}
+
+// addKernels keeps a step's resolved kernel launches.
+func (r *traceRecorder) addKernels(ls []launchRecord) {
+	if r.on {
+		r.kernels = append(r.kernels, ls...)
+	}
+}
 
 // traceData is a copy of what the trace needs.
 type traceData struct {
@@ -20,18 +127,16 @@ type traceData struct {
 
 func (p *Profiler) traceData() *traceData {
 	d := &traceData{
-		events:   append([]event(nil), p.events...),
-		launches: append([]launchRecord(nil), p.kernelSlices...),
-		steps:    append([]stepTime(nil), p.stepTimes...),
+		events:   append([]event(nil), p.tr.events...),
+		launches: append([]launchRecord(nil), p.tr.kernels...),
+		steps:    append([]stepTime(nil), p.acct.stepTimes...),
+		paths:    p.vertices.paths(),
 	}
-	for _, ps := range p.parts {
+	for _, ps := range p.tr.parts {
 		d.parts = append(d.parts, append([]partEvent(nil), ps...))
 	}
-	for _, o := range p.ops {
+	for _, o := range p.ops.ops {
 		d.opNames = append(d.opNames, o.name)
-	}
-	for _, v := range p.vertices {
-		d.paths = append(d.paths, v.path)
 	}
 	if p.opt.Steps == 0 && len(d.steps) > 0 { // continuous: the last step only
 		d.steps = d.steps[len(d.steps)-1:]

@@ -74,20 +74,31 @@ func (tr *tracer) EndPart(worker int, begin int64) {
 
 // TestPartTracerSeesEveryPart: with a PartTracer set, every part of a
 // parallel region is reported once, begin and end on the same worker;
-// with none set, nothing is.
+// with none set, nothing is. The tracer is set here and through
+// kernels.SetPartTracer (the hook profilers use: the package registered
+// SetPartTracer with kernels.RegisterPartTracing).
 func TestPartTracerSeesEveryPart(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		set  func(PartTracer)
+	}{{"cpu.SetPartTracer", SetPartTracer}, {"kernels.SetPartTracer", kernels.SetPartTracer}} {
+		t.Run(c.name, func(t *testing.T) { checkPartTracer(t, c.set) })
+	}
+}
+
+func checkPartTracer(t *testing.T, set func(PartTracer)) {
 	b := New(2)
 	g := tensor.NewRNG(1)
 	x, y := g.Rand(1<<18), g.Rand(1<<18)
 	tr := &tracer{begins: map[int]int{}, ends: map[int]int{}, parts: map[[2]int]int{}}
-	SetPartTracer(tr)
+	set(tr)
 	const calls = 20
 	for range calls {
 		if err := b.Add(y, x, y); err != nil {
 			t.Fatal(err)
 		}
 	}
-	SetPartTracer(nil)
+	set(nil)
 	if err := b.Add(y, x, y); err != nil {
 		t.Fatal(err)
 	}

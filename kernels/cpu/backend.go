@@ -17,6 +17,7 @@ func init() {
 		return New(0), nil
 	})
 	kernels.Register("cpu-ref", func() (kernels.Backend, error) { return NewReference(), nil })
+	kernels.RegisterPartTracing(SetPartTracer)
 }
 
 // Backend runs ops on host tensors. The zero value is not usable; call New or

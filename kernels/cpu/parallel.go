@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"suture/kernels"
 )
 
 // minParallel is the element count below which splitting work over
@@ -55,16 +57,9 @@ type partCall struct {
 }
 
 // PartTracer observes the parts of the fast path's parallel regions, for
-// profilers (one track per worker, pprof labels on the helpers). Methods
-// are called from several goroutines at once.
-type PartTracer interface {
-	// BeginPart is called on the goroutine about to run part of parts
-	// parts: worker 0 is the goroutine that called the op, workers 1.. the
-	// long-lived helpers. Its result is passed to EndPart.
-	BeginPart(worker, part, parts int) int64
-	// EndPart is called on the same goroutine when the part is done.
-	EndPart(worker int, begin int64)
-}
+// profilers: kernels.PartTracer (worker 0 is the goroutine that called the
+// op, workers 1.. the long-lived helpers).
+type PartTracer = kernels.PartTracer
 
 type tracerBox struct{ t PartTracer }
 
@@ -74,7 +69,8 @@ var partTracer atomic.Pointer[tracerBox]
 
 // SetPartTracer makes t observe every part of every parallel region from
 // now on; nil stops it. Regions running while it is called may be observed
-// or not.
+// or not. The package registers it with kernels.RegisterPartTracing, so
+// kernels.SetPartTracer reaches it.
 func SetPartTracer(t PartTracer) {
 	if t == nil {
 		partTracer.Store(nil)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"suture/kernels"
 	"suture/tensor"
 )
 
@@ -81,6 +82,17 @@ func MeasurePeak(threads int, d time.Duration) float64 {
 
 // PeakSamples is how many samples MeasurePeaks takes of each rate.
 const PeakSamples = 5
+
+var _ kernels.PeakReporter = (*Backend)(nil)
+
+// MachinePeak implements kernels.PeakReporter: MeasurePeaks(threads,
+// d).FP32(), with a note naming the units' rates, the samples, the CPU and
+// the path.
+func (b *Backend) MachinePeak(threads int, d time.Duration) (float64, string) {
+	peaks := MeasurePeaks(threads, d)
+	return peaks.FP32(), fmt.Sprintf("measured: the best FP32 FMA rate of the units; %s; the best of %d samples of %v each; CPU %s, path %s",
+		peaks, PeakSamples, d/PeakSamples, CPUModel(), CurrentISA())
+}
 
 // concurrently runs body in threads goroutines at once for about d; body
 // does one round and returns its flops. The result is the summed rate.

@@ -85,22 +85,28 @@ type Backend struct {
 	obs  LaunchObserver // nil unless a profiler watches the launches
 }
 
-// LaunchObserver is told about every kernel launch, for profilers.
-type LaunchObserver interface {
-	// Launched reports that kernel ran between events start and end,
-	// recorded in the launch stream around it. The observer owns the
-	// events and closes them.
-	Launched(kernel string, start, end Event)
-}
+// LaunchObserver is told about every kernel launch, for profilers:
+// kernels.LaunchObserver.
+type LaunchObserver = kernels.LaunchObserver
 
-// SetLaunchObserver makes o observe every launch from now on (nil: none).
-// While one is set, each launch records two events, which costs time on a
-// GPU: set one only while profiling.
+var (
+	_ kernels.LaunchTimer = (*Backend)(nil)
+	_ kernels.Syncer      = (*Backend)(nil)
+)
+
+// SetLaunchObserver implements kernels.LaunchTimer: it makes o observe
+// every launch from now on (nil: none). While one is set, each launch
+// records two events, which costs time on a GPU: set one only while
+// profiling.
 func (b *Backend) SetLaunchObserver(o LaunchObserver) {
 	b.mu.Lock()
 	b.obs = o
 	b.mu.Unlock()
 }
+
+// RecordEvent implements kernels.LaunchTimer: it marks the current point of
+// the launch stream (the driver's Record).
+func (b *Backend) RecordEvent() (kernels.Event, error) { return b.drv.Record() }
 
 // New returns a backend named name (as registered: "cuda", "cudaemu") that
 // runs on drv.
@@ -138,7 +144,8 @@ func (b *Backend) Close() error {
 	return err
 }
 
-// Synchronize waits for every launched kernel and reports a failure.
+// Synchronize implements kernels.Syncer: it waits for every launched
+// kernel and reports a failure.
 func (b *Backend) Synchronize() error {
 	if err := b.drv.Synchronize(); err != nil {
 		return b.asyncError(err)
