@@ -587,7 +587,7 @@ type testKey struct {
 }
 
 // scoreMembers averages the members' probabilities per sample and scores them.
-func scoreMembers(env *jobEnv, ms []member, samples []unet.Sample, batch int) ([]metrics.Score, error) {
+func scoreMembers(env *jobEnv, ms []member, samples []unet.Input, batch int) ([]metrics.Score, error) {
 	var sum []*tensor.Tensor
 	for _, m := range ms {
 		var probs []*tensor.Tensor

@@ -26,7 +26,7 @@ type Sweep struct {
 }
 
 // RunSweep evaluates A, B, a&b and every stitch-ensemble on samples.
-func RunSweep(s *Stitched, samples []unet.Sample, batch int) (*Sweep, error) {
+func RunSweep(s *Stitched, samples []unet.Input, batch int) (*Sweep, error) {
 	eval := StitchedEvaluator(s, samples, batch)
 	sw := &Sweep{}
 	var err error

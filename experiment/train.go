@@ -372,7 +372,7 @@ func fitTrain(ctx context.Context, spec TrainSpec, part *Partition, m *unet.Mode
 		emit(TrainEvent{Kind: "epoch", Epoch: tr.State.Log[len(tr.State.Log)-1], Best: isBest})
 		return nil
 	}
-	var val []unet.Sample
+	var val []unet.Input
 	if spec.Validate {
 		val = part.Val
 	}

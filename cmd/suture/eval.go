@@ -73,7 +73,7 @@ func modelKind(path string) (string, error) {
 
 // evalData loads data and picks a split, defaulting fold and split seed to
 // those recorded in the model's run.
-func evalData(data string, size int, run ckpt.RunInfo, fold int, splitSeed int64, split string) ([]unet.Sample, error) {
+func evalData(data string, size int, run ckpt.RunInfo, fold int, splitSeed int64, split string) ([]unet.Input, error) {
 	ds, err := experiment.LoadData(data, size)
 	if err != nil {
 		return nil, err

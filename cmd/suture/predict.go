@@ -178,8 +178,8 @@ func runScore(ctx context.Context, args []string, out io.Writer) error {
 		if !p.Shape.Equal(r.Shape) {
 			return fmt.Errorf("%s is %v, its reference %s is %v", pf[s], p.Shape, rf[s], r.Shape)
 		}
-		pm, _ := experiment.MaskOf(unet.Sample{Name: s, Mask: p})
-		rm, _ := experiment.MaskOf(unet.Sample{Name: s, Mask: r})
+		pm, _ := experiment.MaskOf(unet.Input{Name: s, Mask: p})
+		rm, _ := experiment.MaskOf(unet.Input{Name: s, Mask: r})
 		if res[i], err = metrics.Evaluate(s, pm, rm, p.Shape[1], p.Shape[2], metrics.PixelSpacing); err != nil {
 			return fmt.Errorf("%s: %w", s, err)
 		}

@@ -198,7 +198,7 @@ func stitchedEval(fs interface {
 	String(name, value, usage string) *string
 	Int(name string, value int, usage string) *int
 	Int64(name string, value int64, usage string) *int64
-}) func() (*experiment.Stitched, []unet.Sample, kernels.Backend, error) {
+}) func() (*experiment.Stitched, []unet.Input, kernels.Backend, error) {
 	model := fs.String("model", "", "stitched checkpoint")
 	data := fs.String("data", "", "dataset folder or synth:PARTY[:N[:SIZE[:SEED]]]")
 	split := fs.String("split", "val", "which samples: val, test, train or all")
@@ -206,7 +206,7 @@ func stitchedEval(fs interface {
 	splitSeed := fs.Int64("split-seed", -1, "seed of the six-part split (default: the stitch run's)")
 	size := fs.Int("size", 0, "resize original Kvasir/CVC frames to this size")
 	mkBackend := backendFlag(fs)
-	return func() (*experiment.Stitched, []unet.Sample, kernels.Backend, error) {
+	return func() (*experiment.Stitched, []unet.Input, kernels.Backend, error) {
 		if err := require("model", *model, "data", *data); err != nil {
 			return nil, nil, nil, err
 		}
