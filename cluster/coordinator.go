@@ -58,7 +58,8 @@ type Waiting struct {
 // (RunWorker) do the work; RunPlan needs none of the data. Jobs parked as
 // failed by an earlier run are offered again. At most one federated
 // averaging job is offered at a time, so that two sites' workers never
-// wait on each other's other folds.
+// wait on each other's other folds. Each round reads the queue (read),
+// decides (step, which does no I/O) and does what it decided (carryOut).
 func RunPlan(ctx context.Context, q *Queue, p *experiment.Plan, o QueueRunOptions) error {
 	if err := p.ValidateSettings(); err != nil {
 		return err
@@ -73,21 +74,22 @@ func RunPlan(ctx context.Context, q *Queue, p *experiment.Plan, o QueueRunOption
 	if err != nil {
 		return err
 	}
-	r := &planRun{q: q, o: o, id: id, jobs: experiment.Jobs(p), reported: map[string]bool{}, offered: map[string]time.Time{}}
+	r := &planRun{q: q, o: o, id: id, jobs: experiment.Jobs(p), offered: map[string]time.Time{}}
 	if o.Dir != "" {
 		if r.mirror, err = newMirrorer(o.Dir, p); err != nil {
 			return err
 		}
 		defer r.mirror.close()
 	}
-	if err := retryParked(ctx, q, r.jobs); err != nil {
-		return err
-	}
+	var mem memory
 	for {
-		st, err := readStates(ctx, q)
+		v, err := r.read(ctx, mem)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if !mem.started {
+				return err // the first look at the queue must work
 			}
 			// The server may be restarting: try again.
 			if !sleepCtx(ctx, o.Poll) {
@@ -95,7 +97,9 @@ func RunPlan(ctx context.Context, q *Queue, p *experiment.Plan, o QueueRunOption
 			}
 			continue
 		}
-		if over, err := r.round(ctx, st); over {
+		var d decision
+		d, mem = step(r.jobs, v, mem)
+		if over, err := r.carryOut(ctx, d); over {
 			return err
 		}
 		if !sleepCtx(ctx, o.Poll) {
@@ -104,161 +108,99 @@ func RunPlan(ctx context.Context, q *Queue, p *experiment.Plan, o QueueRunOption
 	}
 }
 
-// retryParked clears the records (failed, tries) and any tokens left of
-// the jobs an earlier run parked as failed, so that this run offers them
-// again.
-func retryParked(ctx context.Context, q *Queue, jobs []*experiment.Job) error {
-	st, err := readStates(ctx, q)
+// planRun is RunPlan's I/O: the queue it reads and publishes to, the
+// folder it mirrors into, the tokens it published.
+type planRun struct {
+	q       *Queue
+	o       QueueRunOptions
+	id      string // the plan's id in the queue
+	jobs    []*experiment.Job
+	mirror  *mirrorer            // nil without o.Dir
+	offered map[string]time.Time // when each job's tokens were last published
+}
+
+// read reads one round's view: the job records; when RunPlan mirrors, the
+// files of the done jobs not yet reported (m) are fetched first, and those
+// that fail are unfetched; when it reports progress, the live workers.
+// The error is the records' read's, or the context's.
+func (r *planRun) read(ctx context.Context, m memory) (view, error) {
+	st, err := readStates(ctx, r.q)
 	if err != nil {
-		return err
+		return view{}, err
 	}
-	for _, j := range jobs {
-		if st.failed[j.Key] != nil && st.done[j.Key] == nil {
-			for _, k := range []string{"failed." + j.Key, "tries." + j.Key} {
-				if err := q.del(ctx, q.jobs, k); err != nil {
-					return err
+	v := view{st: st, offered: r.offered, unfetched: map[string]bool{}, now: time.Now()}
+	if r.mirror != nil {
+		for _, j := range r.jobs {
+			if d := st.done[j.Key]; d != nil && !m.reported[j.Key] {
+				if err := r.mirror.fetch(ctx, r.q, j, d); err != nil {
+					if ctx.Err() != nil {
+						return view{}, ctx.Err()
+					}
+					v.unfetched[j.Key] = true // tried again next round
 				}
-			}
-			for _, t := range tokens(j) {
-				// A parked job's token was terminated; clear any left.
-				pctx, cancel := q.opCtx(ctx)
-				_ = q.stream.Purge(pctx, jetstream.WithPurgeSubject(tokenSubject(t[0], token{Key: j.Key, Party: t[1]})))
-				cancel()
 			}
 		}
 	}
-	return nil
+	if r.o.Progress != nil {
+		ws, err := r.q.liveWorkers(ctx)
+		v.workers, v.workersKnown = ws, err == nil
+	}
+	return v, nil
 }
 
-// planRun is RunPlan's state from one round to the next.
-type planRun struct {
-	q           *Queue
-	o           QueueRunOptions
-	id          string // the plan's id in the queue
-	jobs        []*experiment.Job
-	mirror      *mirrorer            // nil without o.Dir
-	reported    map[string]bool      // job keys whose end was reported
-	offered     map[string]time.Time // when each job's tokens were last published
-	lastWaiting string               // waitingKey of the last Waiting event
+// carryOut does what step decided (d), and reports whether the run is
+// over, with its error.
+func (r *planRun) carryOut(ctx context.Context, d decision) (over bool, err error) {
+	if err := clearParked(ctx, r.q, d.retry); err != nil {
+		return true, err
+	}
+	for _, e := range d.ended {
+		r.emit(e)
+	}
+	if d.over {
+		return true, d.err
+	}
+	failed := map[string]bool{}
+	for _, o := range d.offers {
+		if err := r.q.publish(ctx, o.class, token{Plan: r.id, Key: o.job.Key, ID: o.job.ID, Party: o.party}); err != nil {
+			failed[o.job.Key] = true
+		}
+	}
+	for _, o := range d.offers {
+		if !failed[o.job.Key] {
+			r.offered[o.job.Key] = time.Now()
+		}
+	}
+	if d.waiting != nil {
+		r.emit(*d.waiting)
+	}
+	return false, nil
+}
+
+// clearParked clears the records (failed, tries) and any tokens left of
+// jobs parked as failed by an earlier run, so that this run offers them
+// again.
+func clearParked(ctx context.Context, q *Queue, parked []*experiment.Job) error {
+	for _, j := range parked {
+		for _, k := range []string{"failed." + j.Key, "tries." + j.Key} {
+			if err := q.del(ctx, q.jobs, k); err != nil {
+				return err
+			}
+		}
+		for _, t := range tokens(j) {
+			// A parked job's token was terminated; clear any left.
+			pctx, cancel := q.opCtx(ctx)
+			_ = q.stream.Purge(pctx, jetstream.WithPurgeSubject(tokenSubject(t[0], token{Key: j.Key, Party: t[1]})))
+			cancel()
+		}
+	}
+	return nil
 }
 
 // emit hands e to the Progress callback, if any.
 func (r *planRun) emit(e RunEvent) {
 	if r.o.Progress != nil {
 		r.o.Progress(e)
-	}
-}
-
-// round is one round of RunPlan on the queue's records st: it reports the
-// jobs that ended, then ends the run (over) when every job is done (err
-// nil) or only parked jobs and jobs needing them are left (an error), or
-// else offers the ready jobs and reports a change in the waiting ones.
-func (r *planRun) round(ctx context.Context, st *states) (over bool, err error) {
-	ev := RunEvent{Total: len(r.jobs)}
-	for _, j := range r.jobs {
-		switch {
-		case st.done[j.Key] != nil:
-			ev.Done++
-		case st.failed[j.Key] != nil:
-			ev.Failed++
-		}
-	}
-	if err := r.reportEnded(ctx, st, ev); err != nil {
-		return true, err
-	}
-	ready, blocked := readyJobs(r.jobs, st)
-	if len(ready) == 0 {
-		if ev.Done == len(r.jobs) {
-			return true, nil
-		}
-		if len(blocked) > 0 {
-			first := blocked[0]
-			return true, fmt.Errorf("%d job(s) failed, the first: %s: %s (the queue's status lists every failure); the jobs needing them were not run",
-				len(blocked), first.ID, st.failed[first.Key].Error)
-		}
-	}
-	r.offer(ctx, ready)
-	if r.o.Progress != nil {
-		r.reportWaiting(ctx, ready, st, ev)
-	}
-	return false, nil
-}
-
-// reportEnded emits an event (ev with Finished set) for each job done or
-// parked as failed since the last round, once per job; a done job's files
-// are first mirrored, if RunPlan mirrors, and a job whose fetch fails is
-// reported in a later round. The error is the context's, if it ended.
-func (r *planRun) reportEnded(ctx context.Context, st *states, ev RunEvent) error {
-	for _, j := range r.jobs {
-		if r.reported[j.Key] {
-			continue
-		}
-		if d := st.done[j.Key]; d != nil {
-			if r.mirror != nil {
-				if err := r.mirror.fetch(ctx, r.q, j, d); err != nil {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					continue // tried again next time
-				}
-			}
-			r.reported[j.Key] = true
-			e := ev
-			e.Finished, e.Worker = j, d.Worker
-			r.emit(e)
-		} else if f := st.failed[j.Key]; f != nil {
-			r.reported[j.Key] = true
-			e := ev
-			e.Finished, e.Worker, e.Err = j, f.Worker, fmt.Sprintf("%s (after %d attempts)", f.Error, f.Attempts)
-			r.emit(e)
-		}
-	}
-	return nil
-}
-
-// offer publishes the tokens of the ready jobs not offered in the last 30
-// seconds, and of only the first federated averaging job among them.
-func (r *planRun) offer(ctx context.Context, ready []*experiment.Job) {
-	fedOffered := false
-	for _, j := range ready {
-		if j.Kind == experiment.KindFedAvg {
-			if fedOffered {
-				continue
-			}
-			fedOffered = true
-		}
-		if time.Since(r.offered[j.Key]) < 30*time.Second {
-			continue
-		}
-		ok := true
-		for _, t := range tokens(j) {
-			if err := r.q.publish(ctx, t[0], token{Plan: r.id, Key: j.Key, ID: j.ID, Party: t[1]}); err != nil {
-				ok = false
-			}
-		}
-		if ok {
-			r.offered[j.Key] = time.Now()
-		}
-	}
-}
-
-// reportWaiting emits an event (ev with Waiting set, empty rather than nil)
-// when the ready jobs that no live worker may take differ from the last
-// such event's; nothing when the live workers cannot be read.
-func (r *planRun) reportWaiting(ctx context.Context, ready []*experiment.Job, st *states, ev RunEvent) {
-	ws, err := r.q.liveWorkers(ctx)
-	if err != nil {
-		return
-	}
-	waiting := waitingJobs(ready, st, ws)
-	if key := waitingKey(waiting); key != r.lastWaiting {
-		r.lastWaiting = key
-		e := ev
-		e.Waiting = waiting
-		if waiting == nil {
-			e.Waiting = []Waiting{}
-		}
-		r.emit(e)
 	}
 }
 
@@ -279,21 +221,6 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
-}
-
-// readyJobs lists the jobs not done, not parked, whose dependencies are
-// done (experiment's Schedule decides); and the parked jobs.
-func readyJobs(jobs []*experiment.Job, st *states) (ready, parked []*experiment.Job) {
-	s := experiment.NewSchedule(jobs)
-	for _, j := range jobs {
-		switch {
-		case st.done[j.Key] != nil:
-			s.Set(j, experiment.StateDone)
-		case st.failed[j.Key] != nil:
-			s.Set(j, experiment.StateFailed)
-		}
-	}
-	return s.Ready(), s.Parked()
 }
 
 // states are the job records of the queue.

@@ -158,17 +158,21 @@ func TestSiteRefuses(t *testing.T) {
 }
 
 // TestLoaderRefusesOtherParty: a worker reads its own copy of its party's
-// data under the plan's name for it, and refuses the other party's data
-// without opening it.
+// data under the plan's name for it (opened once, and logged), and refuses
+// the other party's data without opening it.
 func TestLoaderRefusesOtherParty(t *testing.T) {
 	p := experiment.QuickPlan("q", "/nowhere/kvasir", "/nowhere/cvc")
 	var opened []string
 	w := &Worker{o: WorkerOptions{Name: "site-b", Parties: map[string]string{"b": "synth:b:12:16"}}, site: Site{Parties: []string{"b"}}}
-	w.data.log = func(party, dir string) { opened = append(opened, party+"="+dir) }
+	w.o.Log = func(s string) { opened = append(opened, s) }
+	w.data.Opened = w.logOpened
 	load := w.loader(p)
 	ds, err := load("/nowhere/cvc", 0)
 	if err != nil || ds.Len() != 12 {
 		t.Fatalf("party b's data: %v", err)
+	}
+	if again, err := load("/nowhere/cvc", 0); err != nil || again != ds {
+		t.Errorf("party b's data, again: not the dataset opened first (%v)", err)
 	}
 	if _, err := load("/nowhere/kvasir", 0); err == nil || !strings.Contains(err.Error(), "holds no data") {
 		t.Errorf("party a's data on party b's worker: %v", err)
@@ -176,7 +180,7 @@ func TestLoaderRefusesOtherParty(t *testing.T) {
 	if _, err := load("/etc", 0); err == nil {
 		t.Error("a folder the plan does not name was opened")
 	}
-	if strings.Join(opened, ",") != "b=synth:b:12:16" {
+	if strings.Join(opened, ",") != "opened party b's data: synth:b:12:16" {
 		t.Errorf("opened %v", opened)
 	}
 }

@@ -60,7 +60,7 @@ type Worker struct {
 	q    *Queue
 	o    WorkerOptions
 	site Site
-	data dataCache
+	data experiment.DataCache // the site's datasets, opened once
 	mu   sync.Mutex
 	// plans caches the jobs of each plan id, by key.
 	plans map[string]*workerPlan
@@ -128,7 +128,7 @@ func RunWorker(ctx context.Context, q *Queue, o WorkerOptions) error {
 		o.Log = func(string) {}
 	}
 	w := &Worker{q: q, o: o, site: site, plans: map[string]*workerPlan{}, hold: testHold}
-	w.data.log = func(party, dir string) { w.logf("opened party %s's data: %s", party, dir) }
+	w.data.Opened = w.logOpened
 	var regular, fed []string
 	for _, class := range allClasses() {
 		ps, cat, _ := strings.Cut(class, ".")
@@ -720,30 +720,14 @@ func (u *resumeUploader) upload(ctx context.Context) error {
 	return nil
 }
 
-// dataCache opens each dataset of the site once.
-type dataCache struct {
-	mu   sync.Mutex
-	sets map[string]*imageset.Dataset
-	log  func(party, dir string)
-}
-
-func (c *dataCache) load(party, spec string, size int) (*imageset.Dataset, error) {
-	key := fmt.Sprintf("%s@%d", spec, size)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ds, ok := c.sets[key]; ok {
-		return ds, nil
+// logOpened logs the opening of the site's dataset spec: a party's data.
+func (w *Worker) logOpened(spec string) {
+	for _, p := range w.site.Parties {
+		if w.o.Parties[p] == spec {
+			w.logf("opened party %s's data: %s", p, spec)
+			return
+		}
 	}
-	c.log(party, spec)
-	ds, err := experiment.LoadData(spec, size)
-	if err != nil {
-		return nil, err
-	}
-	if c.sets == nil {
-		c.sets = map[string]*imageset.Dataset{}
-	}
-	c.sets[key] = ds
-	return ds, nil
 }
 
 // loader maps plan p's dataset specs to this site's copies; the data of a
@@ -755,7 +739,7 @@ func (w *Worker) loader(p *experiment.Plan) experiment.Loader {
 				continue
 			}
 			if local, ok := w.o.Parties[party.Name]; ok {
-				return w.data.load(party.Name, local, size)
+				return w.data.Load(local, size)
 			}
 		}
 		return nil, fmt.Errorf("worker %s holds no data %q (it holds party %s's data only)", w.o.Name, spec, strings.Join(w.site.Parties, " and "))

@@ -38,9 +38,9 @@ func TestStitchedCheckpointWrittenBeforeTheMove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var samples []unet.Sample
+	var samples []unet.Input
 	for _, x := range ds.Samples {
-		samples = append(samples, unet.Sample{Name: x.Name, Image: x.Image})
+		samples = append(samples, unet.Input{Name: x.Name, Image: x.Image})
 	}
 	set, _ := stitch.StitchEnsemble(s.M.Pairs(), 1)
 	probs, err := StitchedProbabilities(s, set, samples, 2)

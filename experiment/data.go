@@ -43,7 +43,7 @@ func LoadData(spec string, size int) (*imageset.Dataset, error) {
 
 // Partition is a dataset cut into the paper's parts for one fold.
 type Partition struct {
-	Train, Val, Test []unet.Sample
+	Train, Val, Test []unet.Input
 	Splits           splits.Splits
 }
 
@@ -59,11 +59,11 @@ func Split(ds *imageset.Dataset, seed uint64, fold int) (*Partition, error) {
 	if err != nil {
 		return nil, err
 	}
-	pick := func(idx []int) []unet.Sample {
-		out := make([]unet.Sample, len(idx))
+	pick := func(idx []int) []unet.Input {
+		out := make([]unet.Input, len(idx))
 		for i, j := range idx {
 			s := ds.Samples[j]
-			out[i] = unet.Sample{Name: s.Name, Image: s.Image, Mask: s.Mask}
+			out[i] = unet.Input{Name: s.Name, Image: s.Image, Mask: s.Mask}
 		}
 		return out
 	}
@@ -71,7 +71,7 @@ func Split(ds *imageset.Dataset, seed uint64, fold int) (*Partition, error) {
 }
 
 // Subset picks "train", "val", "test" or "all" samples of a partition.
-func (p *Partition) Subset(name string) ([]unet.Sample, error) {
+func (p *Partition) Subset(name string) ([]unet.Input, error) {
 	switch name {
 	case "train":
 		return p.Train, nil
@@ -80,7 +80,7 @@ func (p *Partition) Subset(name string) ([]unet.Sample, error) {
 	case "test":
 		return p.Test, nil
 	case "all":
-		out := append(append(append([]unet.Sample(nil), p.Train...), p.Val...), p.Test...)
+		out := append(append(append([]unet.Input(nil), p.Train...), p.Val...), p.Test...)
 		return out, nil
 	}
 	return nil, fmt.Errorf("split %q, want train, val, test or all", name)
@@ -88,7 +88,7 @@ func (p *Partition) Subset(name string) ([]unet.Sample, error) {
 
 // Stack normalises every sample's image (per-image z-score, as the U-Net
 // does) into one host tensor (N, C, H, W).
-func Stack(samples []unet.Sample) (*tensor.Tensor, error) {
+func Stack(samples []unet.Input) (*tensor.Tensor, error) {
 	if len(samples) == 0 {
 		return nil, fmt.Errorf("no samples")
 	}

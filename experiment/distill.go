@@ -225,7 +225,7 @@ func fileSHA256(path string) (string, error) {
 
 // LoadUnlabelled reads every image (png, jpg, jpeg, tif, tiff) in dir, in
 // name order, as samples without masks.
-func LoadUnlabelled(dir string) ([]unet.Sample, error) {
+func LoadUnlabelled(dir string) ([]unet.Input, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("unlabelled images: %w", err)
@@ -240,13 +240,13 @@ func LoadUnlabelled(dir string) ([]unet.Sample, error) {
 	if len(names) == 0 {
 		return nil, fmt.Errorf("unlabelled images: %s holds no images (png, jpg, tif)", dir)
 	}
-	out := make([]unet.Sample, len(names))
+	out := make([]unet.Input, len(names))
 	for i, n := range names {
 		img, err := imageset.ReadImage(filepath.Join(dir, n))
 		if err != nil {
 			return nil, fmt.Errorf("unlabelled images: %w", err)
 		}
-		out[i] = unet.Sample{Name: n, Image: img}
+		out[i] = unet.Input{Name: n, Image: img}
 	}
 	return out, nil
 }
@@ -393,9 +393,9 @@ func checkDistillSpec(spec DistillSpec) error {
 // distillImages returns the images the student trains on: part's training
 // images, then the unlabelled ones (unl, also returned alone) with empty
 // masks; all must have the size the teacher was stitched at.
-func distillImages(spec DistillSpec, tc *Teacher, part *Partition) (train, unl []unet.Sample, err error) {
+func distillImages(spec DistillSpec, tc *Teacher, part *Partition) (train, unl []unet.Input, err error) {
 	in := tc.S.Meta.Input
-	sizeErr := func(what string, s unet.Sample) error {
+	sizeErr := func(what string, s unet.Input) error {
 		sh := s.Image.Shape
 		if len(sh) != 3 || sh[0] != in[0] || sh[1] != in[1] || sh[2] != in[2] {
 			return fmt.Errorf("%s image %q is %v, the teacher was stitched at (%d, %d, %d): distil at the teacher's size (resize the data to %d px)",
@@ -403,7 +403,7 @@ func distillImages(spec DistillSpec, tc *Teacher, part *Partition) (train, unl [
 		}
 		return nil
 	}
-	train = append([]unet.Sample(nil), part.Train...)
+	train = append([]unet.Input(nil), part.Train...)
 	for _, s := range train {
 		if err := sizeErr("training", s); err != nil {
 			return nil, nil, err
@@ -498,7 +498,7 @@ func newStudent(b kernels.Backend, spec DistillSpec, tc *Teacher) (*unet.Model, 
 // after every epoch and when ctx is cancelled (then returning an error
 // that says where training stopped). A spent budget ends training without
 // an error (DistillResult.Stopped).
-func fitStudent(ctx context.Context, spec DistillSpec, part *Partition, train []unet.Sample, m *unet.Model, tr *unet.Trainer, run ckpt.RunInfo, meta DistillMeta, emit func(DistillEvent)) (*DistillResult, error) {
+func fitStudent(ctx context.Context, spec DistillSpec, part *Partition, train []unet.Input, m *unet.Model, tr *unet.Trainer, run ckpt.RunInfo, meta DistillMeta, emit func(DistillEvent)) (*DistillResult, error) {
 	save := func() error {
 		c, err := m.Checkpoint(tr, run)
 		if err != nil {
@@ -517,7 +517,7 @@ func fitStudent(ctx context.Context, spec DistillSpec, part *Partition, train []
 		emit(DistillEvent{Kind: "epoch", Epoch: tr.State.Log[len(tr.State.Log)-1], Best: isBest})
 		return nil
 	}
-	var val []unet.Sample
+	var val []unet.Input
 	if spec.Validate {
 		val = part.Val
 	}

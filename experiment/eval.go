@@ -21,7 +21,7 @@ func Foreground(classes []uint8) []uint8 {
 }
 
 // MaskOf returns a sample's reference mask as a binary foreground mask.
-func MaskOf(s unet.Sample) ([]uint8, error) {
+func MaskOf(s unet.Input) ([]uint8, error) {
 	if s.Mask == nil {
 		return nil, fmt.Errorf("sample %q has no mask", s.Name)
 	}
@@ -35,7 +35,7 @@ func MaskOf(s unet.Sample) ([]uint8, error) {
 }
 
 // ScoreProbs scores per-sample probabilities (K, H, W) against the samples' masks.
-func ScoreProbs(probs []*tensor.Tensor, samples []unet.Sample) ([]metrics.Score, error) {
+func ScoreProbs(probs []*tensor.Tensor, samples []unet.Input) ([]metrics.Score, error) {
 	if len(probs) != len(samples) {
 		return nil, fmt.Errorf("%d predictions for %d samples", len(probs), len(samples))
 	}
@@ -58,7 +58,7 @@ func ScoreProbs(probs []*tensor.Tensor, samples []unet.Sample) ([]metrics.Score,
 }
 
 // EvalUNet predicts samples with m and scores them.
-func EvalUNet(m *unet.Model, samples []unet.Sample, batch int) ([]metrics.Score, error) {
+func EvalUNet(m *unet.Model, samples []unet.Input, batch int) ([]metrics.Score, error) {
 	probs, err := m.Probabilities(samples, batch)
 	if err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func EvalUNet(m *unet.Model, samples []unet.Sample, batch int) ([]metrics.Score,
 
 // StitchedProbabilities returns per-sample probabilities (K, H, W) of the
 // network that setting extracts.
-func StitchedProbabilities(s *Stitched, setting stitch.Setting, samples []unet.Sample, batch int) ([]*tensor.Tensor, error) {
+func StitchedProbabilities(s *Stitched, setting stitch.Setting, samples []unet.Input, batch int) ([]*tensor.Tensor, error) {
 	x, err := Stack(samples)
 	if err != nil {
 		return nil, err
@@ -89,7 +89,7 @@ func StitchedProbabilities(s *Stitched, setting stitch.Setting, samples []unet.S
 }
 
 // EvalStitched scores the network that setting extracts on samples.
-func EvalStitched(s *Stitched, setting stitch.Setting, samples []unet.Sample, batch int) ([]metrics.Score, error) {
+func EvalStitched(s *Stitched, setting stitch.Setting, samples []unet.Input, batch int) ([]metrics.Score, error) {
 	probs, err := StitchedProbabilities(s, setting, samples, batch)
 	if err != nil {
 		return nil, err
@@ -98,7 +98,7 @@ func EvalStitched(s *Stitched, setting stitch.Setting, samples []unet.Sample, ba
 }
 
 // StitchedEvaluator adapts EvalStitched to stitch.Evaluator (mean Dice and HD95).
-func StitchedEvaluator(s *Stitched, samples []unet.Sample, batch int) stitch.Evaluator {
+func StitchedEvaluator(s *Stitched, samples []unet.Input, batch int) stitch.Evaluator {
 	return func(setting stitch.Setting) (stitch.Score, error) {
 		res, err := EvalStitched(s, setting, samples, batch)
 		if err != nil {

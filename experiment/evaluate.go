@@ -27,7 +27,7 @@ type DataPart struct {
 
 // Samples loads the part, with run (the model's) supplying a Fold or
 // SplitSeed left below zero.
-func (p DataPart) Samples(run ckpt.RunInfo) ([]unet.Sample, error) {
+func (p DataPart) Samples(run ckpt.RunInfo) ([]unet.Input, error) {
 	ds, err := LoadData(p.Data, p.Size)
 	if err != nil {
 		return nil, err
@@ -152,8 +152,8 @@ func scoreMask(stem, pred, ref string) (metrics.Score, error) {
 	if !p.Shape.Equal(r.Shape) {
 		return metrics.Score{}, fmt.Errorf("%s is %v, its reference %s is %v", pred, p.Shape, ref, r.Shape)
 	}
-	pm, _ := MaskOf(unet.Sample{Name: stem, Mask: p})
-	rm, _ := MaskOf(unet.Sample{Name: stem, Mask: r})
+	pm, _ := MaskOf(unet.Input{Name: stem, Mask: p})
+	rm, _ := MaskOf(unet.Input{Name: stem, Mask: r})
 	sc, err := metrics.Evaluate(stem, pm, rm, p.Shape[1], p.Shape[2], metrics.PixelSpacing)
 	if err != nil {
 		return metrics.Score{}, fmt.Errorf("%s: %w", stem, err)

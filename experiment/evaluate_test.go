@@ -49,7 +49,7 @@ func TestEvaluateEveryKind(t *testing.T) {
 	}
 	for _, c := range []struct {
 		fold int
-		val  []unet.Sample
+		val  []unet.Input
 	}{{-1, part.Val}, {1, p1.Val}} {
 		ev, err := Evaluate(b, EvalSpec{Model: distFix.a, Part: DataPart{Data: distA, Split: "val", Fold: c.fold, SplitSeed: -1}, Batch: 8})
 		if err != nil || len(ev.Scores) != len(c.val) || ev.Scores[0].Name != c.val[0].Name || ev.Scores[len(c.val)-1].Name != c.val[len(c.val)-1].Name {

@@ -69,8 +69,8 @@ func FedAvg(ctx context.Context, b kernels.Backend, spec FedSpec, ev func(TrainE
 	if err != nil {
 		return nil, err
 	}
-	both := &Partition{Train: append(append([]unet.Sample(nil), parts[0].Train...), parts[1].Train...)}
-	var val []unet.Sample
+	both := &Partition{Train: append(append([]unet.Input(nil), parts[0].Train...), parts[1].Train...)}
+	var val []unet.Input
 	if spec.Validate {
 		val = append(append(val, parts[0].Val...), parts[1].Val...)
 	}

@@ -11,10 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"suture/experiment/metrics"
-	"suture/io/imageset"
 	"suture/kernels"
 	"suture/stitch"
 	"suture/tensor"
@@ -106,30 +104,6 @@ type jobEnv struct {
 }
 
 func (e *jobEnv) path(j *Job, name string) string { return filepath.Join(e.root, j.Dir, name) }
-
-// dataCache loads each dataset once per runner.
-type dataCache struct {
-	mu   sync.Mutex
-	sets map[string]*imageset.Dataset
-}
-
-func (c *dataCache) load(spec string, size int) (*imageset.Dataset, error) {
-	key := fmt.Sprintf("%s@%d", spec, size)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ds, ok := c.sets[key]; ok {
-		return ds, nil
-	}
-	ds, err := LoadData(spec, size)
-	if err != nil {
-		return nil, err
-	}
-	if c.sets == nil {
-		c.sets = map[string]*imageset.Dataset{}
-	}
-	c.sets[key] = ds
-	return ds, nil
-}
 
 // graph is a plan's jobs in a topological order.
 type graph struct {
@@ -613,7 +587,7 @@ type testKey struct {
 }
 
 // scoreMembers averages the members' probabilities per sample and scores them.
-func scoreMembers(env *jobEnv, ms []member, samples []unet.Sample, batch int) ([]metrics.Score, error) {
+func scoreMembers(env *jobEnv, ms []member, samples []unet.Input, batch int) ([]metrics.Score, error) {
 	var sum []*tensor.Tensor
 	for _, m := range ms {
 		var probs []*tensor.Tensor

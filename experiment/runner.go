@@ -139,7 +139,7 @@ func RunPlan(ctx context.Context, p *Plan, dir string, o RunOptions) error {
 	if r.backends, err = planBackends(p, o); err != nil {
 		return err
 	}
-	r.cache = &dataCache{}
+	r.cache = &DataCache{}
 	for {
 		r.startReady(ctx)
 		if len(r.running) == 0 {
@@ -197,7 +197,7 @@ type planRunner struct {
 	order    []*Job         // running jobs in start order, for the progress line
 	stopping bool           // ctx ended while a job ran: start no more
 	backends chan kernels.Backend
-	cache    *dataCache
+	cache    *DataCache
 	results  chan jobResult
 	progress chan func() // a running job's progress, applied by RunPlan's goroutine
 }
@@ -234,7 +234,7 @@ func (r *planRunner) start(ctx context.Context, j *Job) {
 	r.running[j] = rj
 	r.order = append(r.order, j)
 	b := <-r.backends
-	env := &jobEnv{b: b, root: r.dir, dir: filepath.Join(r.dir, j.Dir), job: j, load: r.cache.load}
+	env := &jobEnv{b: b, root: r.dir, dir: filepath.Join(r.dir, j.Dir), job: j, load: r.cache.Load}
 	env.progress = func(f float64) {
 		select {
 		case r.progress <- func() { rj.Frac = f; r.snapshot(nil, nil) }:

@@ -217,3 +217,32 @@ func TestPlanValidation(t *testing.T) {
 		t.Errorf("round trip: %v %v", p, err)
 	}
 }
+
+// TestDataCache: a spec at a size is opened once and the same dataset
+// handed out after; another size is another dataset; a bad spec is an
+// error and is not cached.
+func TestDataCache(t *testing.T) {
+	var opened []string
+	c := &DataCache{Opened: func(spec string) { opened = append(opened, spec) }}
+	var load Loader = c.Load
+	a, err := load("synth:a:12:16", 0)
+	if err != nil || a.Len() != 12 {
+		t.Fatalf("synth:a:12:16: %v", err)
+	}
+	again, err := load("synth:a:12:16", 0)
+	if err != nil || again != a {
+		t.Errorf("the second load gave another dataset (%v)", err)
+	}
+	small, err := load("synth:a:12:16", 24)
+	if err != nil || small == a || small.Samples[0].Image.Shape[1] != 24 {
+		t.Errorf("another size: %v", err)
+	}
+	for range 2 {
+		if _, err := load("synth:nonsense", 0); err == nil {
+			t.Error("a bad spec was loaded")
+		}
+	}
+	if got := strings.Join(opened, ","); got != "synth:a:12:16,synth:a:12:16,synth:nonsense,synth:nonsense" {
+		t.Errorf("opened %s", got)
+	}
+}

@@ -26,7 +26,7 @@ type Sweep struct {
 }
 
 // RunSweep evaluates A, B, a&b and every stitch-ensemble on samples.
-func RunSweep(s *Stitched, samples []unet.Sample, batch int) (*Sweep, error) {
+func RunSweep(s *Stitched, samples []unet.Input, batch int) (*Sweep, error) {
 	eval := StitchedEvaluator(s, samples, batch)
 	sw := &Sweep{}
 	var err error
@@ -54,7 +54,7 @@ func RunSweep(s *Stitched, samples []unet.Sample, batch int) (*Sweep, error) {
 
 // SweepFiles is the sweep job: RunSweep, then its CSV at csvPath and its
 // plot at pngPath.
-func SweepFiles(s *Stitched, samples []unet.Sample, batch int, csvPath, pngPath string) (*Sweep, error) {
+func SweepFiles(s *Stitched, samples []unet.Input, batch int, csvPath, pngPath string) (*Sweep, error) {
 	sw, err := RunSweep(s, samples, batch)
 	if err != nil {
 		return nil, err
@@ -72,7 +72,7 @@ func SweepFiles(s *Stitched, samples []unet.Sample, batch int, csvPath, pngPath 
 // switches drawn with seed (stitch.Model.Sample), scored on samples; their
 // CSV at csvPath and plot at pngPath. It returns them and their mean Dice
 // with at least half of the switches stitched (SummarizeSample).
-func SampleFiles(s *Stitched, samples []unet.Sample, per int, seed uint64, batch int, csvPath, pngPath string) ([]stitch.SampledNetwork, float64, error) {
+func SampleFiles(s *Stitched, samples []unet.Input, per int, seed uint64, batch int, csvPath, pngPath string) ([]stitch.SampledNetwork, float64, error) {
 	res, err := s.M.Sample(per, seed, StitchedEvaluator(s, samples, batch))
 	if err != nil {
 		return nil, 0, err

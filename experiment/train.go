@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"suture/io/ckpt"
 	"suture/io/imageset"
@@ -44,6 +45,41 @@ type TrainSpec struct {
 
 // Loader reads a dataset spec at a size, as LoadData does.
 type Loader func(spec string, size int) (*imageset.Dataset, error)
+
+// DataCache opens each dataset (a spec at a size) once, with LoadData, and
+// hands out the same one after; its Load is a Loader. The local runner
+// keeps one per run, a work queue's worker one per site (mapping the
+// plan's specs to the site's copies first). It is safe for concurrent use.
+type DataCache struct {
+	// Opened, when set, is called with each spec as it is opened (not
+	// when it is found in the cache).
+	Opened func(spec string)
+
+	mu   sync.Mutex
+	sets map[string]*imageset.Dataset
+}
+
+// Load returns dataset spec at size, opening it on the first call.
+func (c *DataCache) Load(spec string, size int) (*imageset.Dataset, error) {
+	key := fmt.Sprintf("%s@%d", spec, size)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ds, ok := c.sets[key]; ok {
+		return ds, nil
+	}
+	if c.Opened != nil {
+		c.Opened(spec)
+	}
+	ds, err := LoadData(spec, size)
+	if err != nil {
+		return nil, err
+	}
+	if c.sets == nil {
+		c.sets = map[string]*imageset.Dataset{}
+	}
+	c.sets[key] = ds
+	return ds, nil
+}
 
 // FineTuneSpec continues training a network on other data (DESIGN.md 7.1,
 // docs/evaluation.md): the base learning rate is the original one times
@@ -336,7 +372,7 @@ func fitTrain(ctx context.Context, spec TrainSpec, part *Partition, m *unet.Mode
 		emit(TrainEvent{Kind: "epoch", Epoch: tr.State.Log[len(tr.State.Log)-1], Best: isBest})
 		return nil
 	}
-	var val []unet.Sample
+	var val []unet.Input
 	if spec.Validate {
 		val = part.Val
 	}

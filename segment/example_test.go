@@ -107,9 +107,9 @@ func ExampleLoad() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	var train []unet.Sample
+	var train []unet.Input
 	for _, s := range ds.Samples {
-		train = append(train, unet.Sample{Name: s.Name, Image: s.Image, Mask: s.Mask})
+		train = append(train, unet.Input{Name: s.Name, Image: s.Image, Mask: s.Mask})
 	}
 	cfg, _ := unet.Plan(32, 32, 3, 2)
 	cfg.FeaturesPerStage = []int{4, 8, 16}

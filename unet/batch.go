@@ -26,7 +26,7 @@ type batcher struct {
 	rows      []int     // the sample of each row of the last batch
 }
 
-func newBatcher(m *Model, train []Sample, bs, ph, pw int) (*batcher, error) {
+func newBatcher(m *Model, train []Input, bs, ph, pw int) (*batcher, error) {
 	c, h, w := train[0].Image.Shape[0], train[0].Image.Shape[1], train[0].Image.Shape[2]
 	bt := &batcher{b: m.B, bs: bs, c: c, h: h, w: w, ph: ph, pw: pw}
 	for _, s := range train {
@@ -72,7 +72,7 @@ func newBatcher(m *Model, train []Sample, bs, ph, pw int) (*batcher, error) {
 // fill draws a batch (with replacement, as nnU-Net's loader does), crops,
 // augments, and uploads it. A third of the crops are centred on a foreground
 // pixel when crops are smaller than the image.
-func (bt *batcher) fill(train []Sample, g *tensor.RNG, aug *Augment) (*tensor.Tensor, []*tensor.Tensor, error) {
+func (bt *batcher) fill(train []Input, g *tensor.RNG, aug *Augment) (*tensor.Tensor, []*tensor.Tensor, error) {
 	plane := bt.ph * bt.pw
 	bt.rows = bt.rows[:0]
 	for n := 0; n < bt.bs; n++ {

@@ -91,10 +91,10 @@ func ExampleNewModel() {
 }
 
 // samples converts imageset's synthetic samples to training samples.
-func samples(ds *imageset.Dataset) []unet.Sample {
-	out := make([]unet.Sample, ds.Len())
+func samples(ds *imageset.Dataset) []unet.Input {
+	out := make([]unet.Input, ds.Len())
 	for i, s := range ds.Samples {
-		out[i] = unet.Sample{Name: s.Name, Image: s.Image, Mask: s.Mask}
+		out[i] = unet.Input{Name: s.Name, Image: s.Image, Mask: s.Mask}
 	}
 	return out
 }

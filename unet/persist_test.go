@@ -48,9 +48,9 @@ func TestLoadCheckpointWrittenBeforeTheMove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var samples []Sample
+	var samples []Input
 	for _, s := range ds.Samples {
-		samples = append(samples, Sample{Name: s.Name, Image: s.Image})
+		samples = append(samples, Input{Name: s.Name, Image: s.Image})
 	}
 	probs, err := l.Model.Probabilities(samples, 2)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 // on the whole image at its own size. Images are normalised as the model's
 // Inference says (for Suture's own models: per-image z-score, as in
 // training). batch bounds the images per forward.
-func (m *Model) Probabilities(samples []Sample, batch int) ([]*tensor.Tensor, error) {
+func (m *Model) Probabilities(samples []Input, batch int) ([]*tensor.Tensor, error) {
 	c, h, w, err := checkSamples(samples, false)
 	if err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func (m *Model) Probabilities(samples []Sample, batch int) ([]*tensor.Tensor, er
 }
 
 // Predict returns the arg-max class of every pixel, (H*W) per sample.
-func (m *Model) Predict(samples []Sample, batch int) ([][]uint8, error) {
+func (m *Model) Predict(samples []Input, batch int) ([][]uint8, error) {
 	probs, err := m.Probabilities(samples, batch)
 	if err != nil {
 		return nil, err

@@ -13,8 +13,11 @@ import (
 	"suture/tensor"
 )
 
-// Sample is one training or evaluation image with its mask.
-type Sample struct {
+// Input is one image as the network takes it, for training, scoring or
+// prediction: its name, the image and, when known, its mask (the target).
+// A dataset's record (imageset.Sample) holds more: the sample's group,
+// which splits keep together; unet does not read datasets.
+type Input struct {
 	Name  string
 	Image *tensor.Tensor // Image: (C, H, W), raw intensities (normalised by the model)
 	Mask  *tensor.Tensor // Mask: (1, H, W) class indices; nil when unknown
@@ -178,14 +181,14 @@ var ErrBudget = errors.New("training stopped at the time budget")
 // Fit trains until Opts.Epochs epochs are done, the budget is spent
 // (ErrBudget, after a whole epoch) or ctx is cancelled (ctx.Err(), mid-epoch;
 // State says where, so Fit can resume from it exactly).
-func (tr *Trainer) Fit(ctx context.Context, train, val []Sample) error {
+func (tr *Trainer) Fit(ctx context.Context, train, val []Input) error {
 	return tr.FitUntil(ctx, train, val, tr.Opts.Epochs)
 }
 
 // FitUntil is Fit that stops once stop epochs (at most Opts.Epochs) are
 // complete; the schedule still spans Opts.Epochs. Federated averaging runs
 // it one epoch at a time.
-func (tr *Trainer) FitUntil(ctx context.Context, train, val []Sample, stop int) error {
+func (tr *Trainer) FitUntil(ctx context.Context, train, val []Input, stop int) error {
 	stop = min(stop, tr.Opts.Epochs)
 	if len(train) == 0 {
 		return fmt.Errorf("train: no training samples")
@@ -262,7 +265,7 @@ func (tr *Trainer) iterRNG(epoch, iter int) *tensor.RNG {
 	return tensor.NewRNG(h)
 }
 
-func (tr *Trainer) prepare(train []Sample) error {
+func (tr *Trainer) prepare(train []Input) error {
 	c, h, w, err := checkSamples(train, true)
 	if err != nil {
 		return err
@@ -288,7 +291,7 @@ func (tr *Trainer) prepare(train []Sample) error {
 // step runs one training iteration and returns its loss. With a profiling
 // backend it is one profiler step, in phases input, optimizer (zeroing the
 // gradients), forward (the loss in vertex "loss"), backward and optimizer.
-func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
+func (tr *Trainer) step(train []Input, lr float32) (float64, error) {
 	t := tr.tape
 	prof := t.Profiler()
 	if prof != nil {
@@ -358,14 +361,14 @@ func (tr *Trainer) step(train []Sample, lr float32) (float64, error) {
 
 // validate returns the mean per-sample foreground Dice of the model's
 // predictions (an image where both masks are empty counts as 1).
-func (tr *Trainer) validate(val []Sample) (float64, error) {
+func (tr *Trainer) validate(val []Input) (float64, error) {
 	return MeanDice(tr.M, val, tr.Opts.BatchSize)
 }
 
 // MeanDice is the mean per-sample foreground Dice of m's predictions on
 // val, batch images per forward pass (an image where both masks are empty
 // counts as 1): the validation score of Fit. It changes nothing in m.
-func MeanDice(m *Model, val []Sample, batch int) (float64, error) {
+func MeanDice(m *Model, val []Input, batch int) (float64, error) {
 	preds, err := m.Predict(val, batch)
 	if err != nil {
 		return 0, err
@@ -403,7 +406,7 @@ func pooledDice(pred []uint8, ref []float32) float64 {
 
 // checkSamples verifies every sample has the same image size and channel
 // count and, when needMask, a mask of that size; it names the offending sample.
-func checkSamples(ss []Sample, needMask bool) (c, h, w int, err error) {
+func checkSamples(ss []Input, needMask bool) (c, h, w int, err error) {
 	for i, s := range ss {
 		if s.Image == nil || len(s.Image.Shape) != 3 {
 			return 0, 0, 0, fmt.Errorf("sample %q: image must be (C, H, W), got %v", s.Name, tensor.ShapeOf(s.Image))

@@ -12,9 +12,9 @@ import (
 
 // discs makes n images (3, size, size) with one bright disc each on noise;
 // the mask is the disc.
-func discs(n, size int, seed uint64) []Sample {
+func discs(n, size int, seed uint64) []Input {
 	g := tensor.NewRNG(seed)
-	out := make([]Sample, n)
+	out := make([]Input, n)
 	for i := range out {
 		img, mask := tensor.New(3, size, size), tensor.New(1, size, size)
 		cy, cx := float64(size/4+g.IntN(size/2)), float64(size/4+g.IntN(size/2))
@@ -34,7 +34,7 @@ func discs(n, size int, seed uint64) []Sample {
 				}
 			}
 		}
-		out[i] = Sample{Name: string(rune('a' + i%26)), Image: img, Mask: mask}
+		out[i] = Input{Name: string(rune('a' + i%26)), Image: img, Mask: mask}
 	}
 	return out
 }

@@ -180,7 +180,7 @@ func runStitchInfo(args []string, out io.Writer) error {
 
 // stitchedEval adds the flags naming a stitched model and the samples to
 // score it on, and returns the function that loads both.
-func stitchedEval(fs *flag.FlagSet) func() (*experiment.Stitched, []unet.Sample, error) {
+func stitchedEval(fs *flag.FlagSet) func() (*experiment.Stitched, []unet.Input, error) {
 	model := fs.String("model", "", "stitched checkpoint")
 	part := experiment.DataPart{}
 	fs.StringVar(&part.Data, "data", "", "dataset folder or synth:PARTY[:N[:SIZE[:SEED]]]")
@@ -189,7 +189,7 @@ func stitchedEval(fs *flag.FlagSet) func() (*experiment.Stitched, []unet.Sample,
 	fs.Int64Var(&part.SplitSeed, "split-seed", -1, "seed of the six-part split (default: the stitch run's)")
 	fs.IntVar(&part.Size, "size", 0, "resize original Kvasir/CVC frames to this size")
 	mkBackend := backendFlag(fs)
-	return func() (*experiment.Stitched, []unet.Sample, error) {
+	return func() (*experiment.Stitched, []unet.Input, error) {
 		if err := require("model", *model, "data", part.Data); err != nil {
 			return nil, nil, err
 		}

@@ -8,7 +8,8 @@ import (
 	"suture/tensor"
 )
 
-// Sample is one image with its mask.
+// Sample is one record of a dataset: an image, its mask and its group, as
+// read (a network takes unet.Input, which has no group).
 type Sample struct {
 	// Name is the file stem (or nnU-Net case id) that identifies the sample.
 	Name string
