@@ -83,3 +83,30 @@ func WriteStatus(w io.Writer, name, queue string, rows []StatusRow, all bool) {
 func dur(sec float64) string {
 	return time.Duration(sec * float64(time.Second)).Round(time.Second).String()
 }
+
+// DemoPreset is the demo's settings, writing into dir: the full demo, or
+// with quick a tiny run (seconds) that shows the pipeline, not the result.
+func DemoPreset(dir string, quick bool) DemoOptions {
+	if quick {
+		return DemoOptions{Dir: dir, N: 48, Size: 16, Features: []int{4, 8}, UNetEpochs: 2, UNetIters: 3, Batch: 4,
+			StitchEpochs: 1, StitchIters: 2, Points: "all", Seed: 1}
+	}
+	return DemoOptions{Dir: dir, N: 360, Size: 32, Features: []int{16, 32, 64}, UNetEpochs: 12, Batch: 8,
+		StitchEpochs: 3, Points: "all", Seed: 1}
+}
+
+// WriteTable writes the demo's result: the stitch-ensemble chosen, a row
+// per network with its scores on both parties' test data, the files
+// written and the time taken.
+func (r *DemoResult) WriteTable(w io.Writer) {
+	fmt.Fprintf(w, "\n%d matched pairs; stitch-ensemble %d chosen on party a's validation data.\n\n", r.Pairs, r.Chosen)
+	fmt.Fprintf(w, "%-20s %18s %18s\n", "network", "test a: Dice HD95", "test b: Dice HD95")
+	for _, row := range r.Rows {
+		fmt.Fprintf(w, "%-20s %9.4f %8.2f %9.4f %8.2f\n", row.Name, row.OnA.Dice, row.OnA.HD95, row.OnB.Dice, row.OnB.HD95)
+	}
+	fmt.Fprintf(w, "\nwrote:")
+	for _, f := range r.Files {
+		fmt.Fprintf(w, " %s", f)
+	}
+	fmt.Fprintf(w, "\ndone in %.0f s\n", r.Seconds)
+}
