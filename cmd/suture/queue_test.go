@@ -108,72 +108,48 @@ func TestQueueCommands(t *testing.T) {
 	}
 }
 
-// TestWorkerNoServer: a worker whose server is not there says so while it
-// tries again, and gives up at --idle-exit or --connect-timeout.
-func TestWorkerNoServer(t *testing.T) {
+// TestQueueConnectionMistakes: a worker whose server is not there says so
+// while it tries again, and gives up at --idle-exit or --connect-timeout; a
+// worker the server refuses says the authorization failed; a store another
+// server holds, and a port in use, are refused at once, saying why.
+func TestQueueConnectionMistakes(t *testing.T) {
+	store := t.TempDir()
+	srv, err := cluster.Serve(cluster.ServeOptions{Listen: "127.0.0.1:0", Store: store, User: "site", Password: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := "nats://" + l.Addr().String()
+	none := "nats://" + l.Addr().String()
 	l.Close() // nothing listens there
-	for _, limit := range []string{"--idle-exit", "--connect-timeout"} {
+	worker := func(url string, more ...string) []string {
+		return append([]string{"--queue", url, "--party", "a=synth:a:48:16"}, more...)
+	}
+	for _, c := range []struct {
+		run                 func(context.Context, []string, io.Writer) error
+		args                []string
+		want, notWant, says string // in the error, not in it, and printed
+	}{
+		{runWorker, worker(none, "--idle-exit", "1s"), "connection refused: gave up waiting for the server after 1s (--idle-exit)", "",
+			"connection refused; trying again for up to 1s (--idle-exit)"},
+		{runWorker, worker(none, "--connect-timeout", "1s"), "connection refused: gave up waiting for the server after 1s (--connect-timeout)", "",
+			"connection refused; trying again for up to 1s (--connect-timeout)"},
+		{runWorker, worker("nats://"+srv.Addr(), "--user", "site", "--password", "wrong"), "authorization failed", "JetStream", ""},
+		{runWorker, worker("nats://"+srv.Addr(), "--user", "site"), "authorization failed", "JetStream", ""},
+		{runQueue, []string{"serve", "--store", store, "--listen", "127.0.0.1:0"}, "--store: store " + store + " is in use", "", ""},
+		{runQueue, []string{"serve", "--store", t.TempDir(), "--listen", srv.Addr()}, "address already in use", "", ""},
+	} {
+		// A server wrongly started would serve until the context ends.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		var out syncBuffer
-		err := runWorker(ctx, []string{"--queue", url, "--party", "a=synth:a:48:16", limit, "1s"}, &out)
+		err := c.run(ctx, c.args, &out)
 		cancel()
-		if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "gave up waiting for the server after 1s ("+limit+")") {
-			t.Errorf("%s 1s, no server: %v", limit, err)
-		}
-		if !strings.Contains(out.String(), "connection refused; trying again for up to 1s ("+limit+")") {
-			t.Errorf("%s 1s, no server: the worker printed %q", limit, out.String())
-		}
-	}
-}
-
-// TestWorkerWrongPassword: a worker refused by the server says the
-// authorization failed.
-func TestWorkerWrongPassword(t *testing.T) {
-	srv, err := cluster.Serve(cluster.ServeOptions{Listen: "127.0.0.1:0", Store: t.TempDir(), User: "site", Password: "s3cret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	for _, pw := range [][]string{{"--password", "wrong"}, nil} {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		args := append([]string{"--queue", "nats://" + srv.Addr(), "--party", "a=synth:a:48:16", "--user", "site"}, pw...)
-		err := runWorker(ctx, args, io.Discard)
-		cancel()
-		if err == nil || !strings.Contains(err.Error(), "authorization failed") || strings.Contains(err.Error(), "JetStream") {
-			t.Errorf("%v: %v", pw, err)
-		}
-	}
-}
-
-// TestQueueServeMistakes: a store another server holds, and a port in
-// use, are refused at once, saying why.
-func TestQueueServeMistakes(t *testing.T) {
-	store := t.TempDir()
-	srv, err := cluster.Serve(cluster.ServeOptions{Listen: "127.0.0.1:0", Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"serve", "--store", store, "--listen", "127.0.0.1:0"}, "--store: store " + store + " is in use"},
-		{[]string{"serve", "--store", t.TempDir(), "--listen", srv.Addr()}, "address already in use"},
-	} {
-		// Serving would go on until the context ends: end it, so that a
-		// server wrongly started does not hang the test.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		var out bytes.Buffer
-		err := runQueue(ctx, c.args, &out)
-		cancel()
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("queue %s: %v (printed %q), want an error with %q", strings.Join(c.args, " "), err, out.String(), c.want)
+		if err == nil || !strings.Contains(err.Error(), c.want) || c.notWant != "" && strings.Contains(err.Error(), c.notWant) ||
+			!strings.Contains(out.String(), c.says) {
+			t.Errorf("%s: %v, printed %q; want an error with %q, printing %q", strings.Join(c.args, " "), err, out.String(), c.want, c.says)
 		}
 	}
 }
