@@ -45,15 +45,3 @@ func WriteHeader(w io.Writer, b kernels.Backend, threads int, prec kernels.Preci
 	}
 	fmt.Fprintln(w, TableHeader)
 }
-
-// MachinePeak is the CPU's peak for a profile's %peak column (0 for
-// device backends: those not named cpu...): the best FP32 rate of the
-// machine's units, with the other rates, the CPU and the path in the note.
-func MachinePeak(b kernels.Backend, threads int) (float64, string) {
-	if !strings.HasPrefix(b.Name(), "cpu") {
-		return 0, ""
-	}
-	peaks := cpu.MeasurePeaks(threads, peakTime)
-	return peaks.FP32(), fmt.Sprintf("measured: the best FP32 FMA rate of the units; %s; the best of %d samples of %v each; CPU %s, path %s",
-		peaks, cpu.PeakSamples, peakTime/cpu.PeakSamples, cpu.CPUModel(), cpu.CurrentISA())
-}

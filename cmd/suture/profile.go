@@ -51,7 +51,7 @@ func runProfileFlag(fs *flag.FlagSet) func(b kernels.Backend) (kernels.Backend, 
 			}
 			return b, func() {}, nil
 		}
-		peak, note := bench.MachinePeak(b, runtime.GOMAXPROCS(0))
+		peak, note := profile.MachinePeak(b, runtime.GOMAXPROCS(0))
 		r, err := profile.StartRun(b, *dir, profile.RunOptions{PeakGFLOPS: peak, PeakNote: note,
 			Notify: func(s string) { fmt.Fprintln(notices, "suture:", s) }})
 		if err != nil {
@@ -127,7 +127,7 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return err
 	}
-	peak, note := bench.MachinePeak(b, *threads)
+	peak, note := profile.MachinePeak(b, *threads)
 	opts := profile.Options{Warmup: *warmup, Steps: *steps, Trace: *tracePath != "", Labels: *cpuProfile != "",
 		PeakGFLOPS: peak, PeakNote: note + ", precision " + string(prec)}
 	rep, err := bench.ProfileStreaming(c, b, *threads, opts, *cpuProfile, *goTrace)
