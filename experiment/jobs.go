@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -74,6 +75,29 @@ const (
 
 // Categories lists the categories a site may allow.
 var Categories = []string{CatTrain, CatFineTune, CatStitch, CatEval}
+
+// ErrNoCategory is ParseCategories' error for a list naming no category.
+var ErrNoCategory = errors.New("no job category; give one or more of " + strings.Join(Categories, ","))
+
+// ParseCategories reads a comma-separated list of job categories (a site's
+// policy); blanks are ignored, an unknown category is an error, and so is
+// a list naming none (ErrNoCategory).
+func ParseCategories(list string) ([]string, error) {
+	var cats []string
+	for _, c := range strings.Split(list, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		if !slices.Contains(Categories, c) {
+			return nil, fmt.Errorf("unknown job category %q (known: %s)", c, strings.Join(Categories, ","))
+		}
+		cats = append(cats, c)
+	}
+	if len(cats) == 0 {
+		return nil, ErrNoCategory
+	}
+	return cats, nil
+}
 
 // Category is what the job does with its parties' data: train (a new
 // U-Net, pooled training, federated averaging), finetune, stitch, or eval

@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
-	"runtime/trace"
 
 	"suture/internal/atomicfile"
 	"suture/kernels"
@@ -34,9 +32,9 @@ type Run struct {
 	dir  string
 	o    RunOptions
 	p    *Profiler
-	cpuf *atomicfile.File // CPU profile being written, or nil
-	trf  *atomicfile.File // runtime trace being written, or nil
-	note []string         // what could not be written alongside
+	cpuf *Stream  // CPU profile being written, or nil
+	trf  *Stream  // runtime trace being written, or nil
+	note []string // what could not be written alongside
 	done bool
 	err  error
 }
@@ -74,42 +72,27 @@ func (r *Run) Profiler() *Profiler { return r.p }
 // start begins the CPU profile and the runtime trace of the recorded steps
 // (each skipped, with a note, when one is already running in the process).
 func (r *Run) start() {
-	if f, err := atomicfile.Create(filepath.Join(r.dir, "cpu.pprof")); err == nil {
-		if err := pprof.StartCPUProfile(f); err != nil {
-			r.note = append(r.note, "no cpu.pprof ("+err.Error()+"; the labels are in the process's own CPU profile)")
-			f.Abort()
-		} else {
-			r.cpuf = f
-		}
-	} else {
-		r.note = append(r.note, "no cpu.pprof: "+err.Error())
+	r.cpuf = r.startStream("cpu.pprof", StartCPUProfile, "; the labels are in the process's own CPU profile")
+	r.trf = r.startStream("go.trace", StartTrace, "")
+}
+
+func (r *Run) startStream(name string, start func(string) (*Stream, error), why string) *Stream {
+	s, err := start(filepath.Join(r.dir, name))
+	var busy startError
+	switch {
+	case errors.As(err, &busy):
+		r.note = append(r.note, "no "+name+" ("+err.Error()+why+")")
+	case err != nil:
+		r.note = append(r.note, "no "+name+": "+err.Error())
 	}
-	if f, err := atomicfile.Create(filepath.Join(r.dir, "go.trace")); err == nil {
-		if err := trace.Start(f); err != nil {
-			r.note = append(r.note, "no go.trace ("+err.Error()+")")
-			f.Abort()
-		} else {
-			r.trf = f
-		}
-	} else {
-		r.note = append(r.note, "no go.trace: "+err.Error())
-	}
+	return s
 }
 
 // stopStreams ends the CPU profile and the trace and moves them in place.
 func (r *Run) stopStreams() error {
-	var errs []error
-	if r.cpuf != nil {
-		pprof.StopCPUProfile()
-		errs = append(errs, r.cpuf.Commit())
-		r.cpuf = nil
-	}
-	if r.trf != nil {
-		trace.Stop()
-		errs = append(errs, r.trf.Commit())
-		r.trf = nil
-	}
-	return errors.Join(errs...)
+	err := errors.Join(r.cpuf.Stop(), r.trf.Stop())
+	r.cpuf, r.trf = nil, nil
+	return err
 }
 
 // finish writes the files once the steps are recorded.

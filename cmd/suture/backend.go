@@ -18,9 +18,6 @@ var notices io.Writer = os.Stderr
 var backendUsage = "compute backend: auto (the GPU if this binary has it and one is usable, else cpu), " +
 	strings.Join(kernels.Names(), ", ") + " (cuda needs a -tags cuda build: make gpu-kit)"
 
-// gpuBackend is the backend --backend auto takes when it can start.
-const gpuBackend = "cuda"
-
 // backendFlag adds --backend and returns a function that makes it.
 // "auto" (the default) takes the GPU when this binary has the cuda backend
 // and it starts, else the CPU, with a one-line notice on stderr when a GPU
@@ -54,28 +51,17 @@ func jobsBackendFlag(fs interface {
 	}
 }
 
-// pickBackend makes the backend called name with get; names lists those
-// built in. See backendFlag.
+// pickBackend makes the backend called name (kernels.Pick), saying on
+// notes when auto found a GPU backend built in that cannot start.
 func pickBackend(name string, get func(string) (kernels.Backend, error), names []string, notes io.Writer) (kernels.Backend, error) {
-	if name != "auto" {
-		b, err := get(name)
-		if err != nil {
-			return nil, fmt.Errorf("--backend %s: %w", name, err)
-		}
-		return b, nil
+	b, gpuErr, err := kernels.Pick(name, get, names)
+	if gpuErr != nil {
+		fmt.Fprintf(notes, "suture: no usable GPU (%v); using cpu\n", gpuErr)
 	}
-	for _, n := range names {
-		if n != gpuBackend {
-			continue
-		}
-		b, err := get(gpuBackend)
-		if err == nil {
-			return b, nil
-		}
-		fmt.Fprintf(notes, "suture: no usable GPU (%v); using cpu\n", err)
-		break
+	if err != nil && name != "auto" {
+		return nil, fmt.Errorf("--backend %s: %w", name, err)
 	}
-	return get("cpu")
+	return b, err
 }
 
 // precisionUsage is the help of every --precision flag.

@@ -21,12 +21,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o := experiment.DemoOptions{Dir: *dir, N: 360, Size: 32, Features: []int{16, 32, 64}, UNetEpochs: 12, Batch: 8,
-		StitchEpochs: 3, Points: "all", Seed: 1}
-	if *quick {
-		o = experiment.DemoOptions{Dir: *dir, N: 48, Size: 16, Features: []int{4, 8}, UNetEpochs: 2, UNetIters: 3, Batch: 4,
-			StitchEpochs: 1, StitchIters: 2, Points: "all", Seed: 1}
-	}
+	o := experiment.DemoPreset(*dir, *quick)
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
@@ -48,15 +43,6 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return err
 	}
-	fmt.Fprintf(out, "\n%d matched pairs; stitch-ensemble %d chosen on party a's validation data.\n\n", res.Pairs, res.Chosen)
-	fmt.Fprintf(out, "%-20s %18s %18s\n", "network", "test a: Dice HD95", "test b: Dice HD95")
-	for _, r := range res.Rows {
-		fmt.Fprintf(out, "%-20s %9.4f %8.2f %9.4f %8.2f\n", r.Name, r.OnA.Dice, r.OnA.HD95, r.OnB.Dice, r.OnB.HD95)
-	}
-	fmt.Fprintf(out, "\nwrote:")
-	for _, f := range res.Files {
-		fmt.Fprintf(out, " %s", f)
-	}
-	fmt.Fprintf(out, "\ndone in %.0f s\n", res.Seconds)
+	res.WriteTable(out)
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"runtime"
@@ -68,9 +67,7 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 	if *quick {
 		p = experiment.QuickPlan(n, *a, *b)
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !*quick || set["folds"] {
+	if !*quick || flagGiven(fs, "folds") {
 		f, err := parseIntList(*folds, 0)
 		if err != nil {
 			return usageErr("--folds: %v", err)
@@ -134,21 +131,8 @@ func printEstimate(ctx context.Context, be kernels.Backend, p *experiment.Plan, 
 	if err != nil {
 		return fmt.Errorf("estimate: %w", err)
 	}
-	fmt.Fprintf(out, "measured: U-Net step %.3f s (batch %d), stitch step %.3f s (%d pairs, batch %d), inference %.1f ms/image (stitched %.1f)\n",
-		e.UNetStep, p.UNet.Batch, e.StitchStep, e.Pairs, p.Stitch.Batch, 1e3*e.InferImage, 1e3*e.StitchInferImage)
-	fmt.Fprintf(out, "%-10s %5s %12s %12s\n", "job kind", "jobs", "per job", "total")
-	for _, r := range e.Rows {
-		fmt.Fprintf(out, "%-10s %5d %12s %12s\n", r.Kind, r.Jobs, dur(r.Seconds/float64(max(r.Jobs, 1))), dur(r.Seconds))
-	}
-	fmt.Fprintf(out, "%-10s %5s %12s %12s  (job time summed, on this machine, not counting data loading)\n", "total", "", "", dur(e.Total()))
-	if workers > 1 {
-		fmt.Fprintf(out, "wall time with %d workers: %s (the runner's schedule replayed with these job times)\n", workers, dur(e.Wall(workers)))
-	}
+	e.WriteTable(out, p, workers)
 	return nil
-}
-
-func dur(sec float64) string {
-	return time.Duration(sec * float64(time.Second)).Round(time.Second).String()
 }
 
 func baseName(p string) string {
@@ -171,9 +155,7 @@ func runExperimentRun(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if *qf.url != "" {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		if set["workers"] || set["backend"] {
+		if flagGiven(fs, "workers") || flagGiven(fs, "backend") {
 			return usageErr("--workers and --backend are the workers' own (`suture worker --jobs N`), not the queue's")
 		}
 		if err := require("plan", *planPath); err != nil {
@@ -235,37 +217,39 @@ func runExperimentStatus(ctx context.Context, args []string, out io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	var rows []experiment.StatusRow
+	var name, queue string
 	if *qf.url != "" {
 		if *dir != "" {
 			return usageErr("give --dir or --queue, not both")
 		}
-		return queueStatus(ctx, qf, *plan, *all, out)
-	}
-	if err := require("dir", *dir); err != nil {
-		return usageErr("--dir or --queue is required")
-	}
-	p, st, err := experiment.Status(*dir)
-	if err != nil {
-		return err
-	}
-	count := map[experiment.JobState]int{}
-	var sec float64
-	for _, s := range st {
-		count[s.State]++
-		sec += s.Seconds
-	}
-	fmt.Fprintf(out, "plan %q: %d jobs: %d done, %d running, %d pending, %d failed (done jobs took %s)\n", p.Name, len(st),
-		count[experiment.StateDone], count[experiment.StateRunning], count[experiment.StatePending], count[experiment.StateFailed], dur(sec))
-	for _, s := range st {
-		switch {
-		case s.State == experiment.StateFailed:
-			fmt.Fprintf(out, "failed   %s (attempts %d): %s\n", s.Job.ID, s.Attempts, s.Error)
-		case s.State == experiment.StateRunning:
-			fmt.Fprintf(out, "running  %s\n", s.Job.ID)
-		case *all:
-			fmt.Fprintf(out, "%-8s %s\n", s.State, s.Job.ID)
+		q, err := qf.open(ctx, "suture experiment status", 0, 0, nil)
+		if err != nil {
+			return err
 		}
+		defer q.Conn().Close()
+		p, st, err := cluster.Status(ctx, q, *plan)
+		if err != nil {
+			return err
+		}
+		for _, s := range st {
+			rows = append(rows, s.Row())
+		}
+		name, queue = p.Name, *qf.url
+	} else {
+		if *dir == "" {
+			return usageErr("--dir or --queue is required")
+		}
+		p, st, err := experiment.Status(*dir)
+		if err != nil {
+			return err
+		}
+		for _, s := range st {
+			rows = append(rows, s.Row())
+		}
+		name = p.Name
 	}
+	experiment.WriteStatus(out, name, queue, rows, *all)
 	return nil
 }
 
@@ -278,16 +262,27 @@ func runExperimentReport(ctx context.Context, args []string, out io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *qf.url != "" {
-		if err := require("out", *dst); err != nil {
+	if *qf.url == "" {
+		if err := require("dir", *dir, "out", *dst); err != nil {
 			return err
 		}
-		return queueReport(ctx, qf, *plan, *dir, *dst, out)
+		res, err := experiment.Report(*dir, *dst)
+		return printReport(out, res, err)
 	}
-	if err := require("dir", *dir, "out", *dst); err != nil {
+	if err := require("out", *dst); err != nil {
 		return err
 	}
-	res, err := experiment.Report(*dir, *dst)
+	q, err := qf.open(ctx, "suture experiment report", 0, 0, nil)
+	if err != nil {
+		return err
+	}
+	defer q.Conn().Close()
+	res, err := cluster.Report(ctx, q, *plan, *dir, *dst)
+	return printReport(out, res, err)
+}
+
+// printReport prints which files a report wrote.
+func printReport(out io.Writer, res *experiment.ReportResult, err error) error {
 	if err != nil {
 		return err
 	}

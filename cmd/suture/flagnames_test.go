@@ -52,12 +52,3 @@ func TestLibrariesNameNoFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-// The flag is named by the command: a bad --listen is a usage error
-// naming it, and a --net the stitched model cannot have names --net.
-func TestCommandsNameTheFlag(t *testing.T) {
-	code, out := sut(t, "queue", "serve", "--listen", "nocolon", "--store", t.TempDir())
-	if code != 2 || !strings.Contains(out, `--listen "nocolon": want HOST:PORT`) {
-		t.Errorf("queue serve --listen nocolon: exit %d: %s", code, out)
-	}
-}

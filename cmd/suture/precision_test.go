@@ -12,26 +12,12 @@ import (
 	"suture/kernels/cpu"
 )
 
-// TestPrecisionFlag: --precision is read on train, stitch, bench and
-// profile; an unknown value, bf16 on the reference backend, and (on a CPU
-// without AVX512_BF16) bf16 at all are one error each. Where the CPU has
-// it, a BF16 training records bf16 in its checkpoint, is bitwise
-// reproducible, resumes in bf16 without the flag, and refuses --precision
-// fp32 on resume.
+// TestPrecisionFlag: where the CPU has AVX512_BF16, a BF16 training
+// records bf16 in its checkpoint, is bitwise reproducible, and resumes in
+// bf16 without the flag; elsewhere asking for bf16 is an error. (A bad
+// --precision, bf16 on the reference backend and --precision fp32 on
+// resuming a BF16 run are cases of the probe, testdata/probe.txt.)
 func TestPrecisionFlag(t *testing.T) {
-	for _, args := range [][]string{
-		{"train", "--data", "synth:a:36:16", "--out", filepath.Join(t.TempDir(), "r"), "--precision", "fp16"},
-		{"stitch", "--a", "x", "--b", "y", "--data", "synth:a", "--out", filepath.Join(t.TempDir(), "s"), "--precision", "fp16"},
-		{"bench", "--case", "sgemm", "--precision", "fp16"},
-	} {
-		code, msg := sut(t, args...)
-		if code != 2 || !strings.Contains(msg, "--precision") || !strings.Contains(msg, `"fp16"`) {
-			t.Errorf("suture %s: exit %d: %s", strings.Join(args, " "), code, msg)
-		}
-	}
-	if code, msg := sut(t, "bench", "--case", "sgemm", "--backend", "cpu-ref", "--precision", "bf16"); code == 0 || !strings.Contains(msg, "cpu-ref runs FP32 only") {
-		t.Errorf("bench --backend cpu-ref --precision bf16: exit %d: %s", code, msg)
-	}
 	dir := t.TempDir()
 	run := func(name string, extra ...string) (int, string) {
 		args := append([]string{"train", "--data", "synth:a:36:16", "--out", filepath.Join(dir, name), "--epochs", "2",
@@ -65,10 +51,6 @@ func TestPrecisionFlag(t *testing.T) {
 	two, _ := os.ReadFile(filepath.Join(dir, "two.safetensors"))
 	if len(one) == 0 || !bytes.Equal(one, two) {
 		t.Errorf("two BF16 trainings with the same seed have different weights (%d and %d bytes)", len(one), len(two))
-	}
-	code, msg := sut(t, "train", "--out", filepath.Join(dir, "one"), "--resume", "--precision", "fp32")
-	if code != 2 || !strings.Contains(msg, "--precision fp32 contradicts the run") || !strings.Contains(msg, "(bf16)") {
-		t.Errorf("resume with --precision fp32: exit %d: %s", code, msg)
 	}
 	if code, msg := sut(t, "train", "--out", filepath.Join(dir, "one"), "--resume", "--epochs", "3"); code != 0 {
 		t.Fatalf("resume: exit %d: %s", code, msg)

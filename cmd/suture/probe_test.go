@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -34,63 +35,72 @@ func TestMain(m *testing.M) {
 }
 
 type probeCase struct {
-	what string
-	env  []string // KEY=VALUE
-	args []string // DIR in an argument is the case's scratch folder
-	code int
-	// needs is a condition of this machine the case depends on ("bf16":
-	// AVX512_BF16 and the avx512 path by default); a case whose condition
-	// does not hold is skipped and left out of the document.
-	needs string
+	what  string
+	env   []string // KEY=VALUE
+	args  []string // DIR in an argument is the case's scratch folder
+	code  int
+	needs string // "bf16": a case this CPU cannot run is skipped and left out of the document
 }
 
-func probeCases() []probeCase {
-	return []probeCase{
-		{what: "unknown path in SUTURE_ISA", env: []string{"SUTURE_ISA=avx9"}, args: []string{"bench", "--case", "sgemm"}, code: 1},
-		{what: "a path name with a typo", env: []string{"SUTURE_ISA=avx-512"}, args: []string{"train", "--data", "synth:a:8:16", "--out", "DIR/r"}, code: 1},
-		{what: "SUTURE_ISA on the profile command", env: []string{"SUTURE_ISA=sse4"}, args: []string{"profile", "--case", "sgemm"}, code: 1},
-		{what: "SUTURE_ISA with a number", env: []string{"SUTURE_ISA=512"}, args: []string{"stitch", "--a", "DIR/a", "--b", "DIR/b", "--data", "synth:a", "--out", "DIR/s"}, code: 1},
-		{what: "bf16 on the ref path", env: []string{"SUTURE_ISA=ref"}, args: []string{"bench", "--case", "sgemm", "--precision", "bf16"}, code: 1, needs: "bf16"},
-		{what: "bf16 on the avx2 path", env: []string{"SUTURE_ISA=avx2"}, args: []string{"train", "--data", "synth:a:8:16", "--out", "DIR/r", "--precision", "bf16", "--epochs", "1"}, code: 1, needs: "bf16"},
-		{what: "bf16 on the reference backend", args: []string{"bench", "--case", "sgemm", "--backend", "cpu-ref", "--precision", "bf16"}, code: 1},
-		{what: "bf16 profile on the reference backend", args: []string{"profile", "--case", "sgemm", "--backend", "cpu-ref", "--precision", "bf16"}, code: 1},
-		{what: "unknown precision (train)", args: []string{"train", "--data", "synth:a:8:16", "--out", "DIR/r", "--precision", "fp16"}, code: 2},
-		{what: "unknown precision (stitch)", args: []string{"stitch", "--a", "DIR/a", "--b", "DIR/b", "--data", "synth:a", "--out", "DIR/s", "--precision", "half"}, code: 2},
-		{what: "unknown precision (bench)", args: []string{"bench", "--case", "sgemm", "--precision", "int8"}, code: 2},
-		{what: "unknown precision (profile)", args: []string{"profile", "--case", "sgemm", "--precision", "tf32"}, code: 2},
-		{what: "empty precision", args: []string{"train", "--data", "synth:a:8:16", "--out", "DIR/r", "--precision", ""}, code: 2},
-		{what: "precision in capitals", args: []string{"bench", "--case", "sgemm", "--precision", "BF16"}, code: 2},
-		{what: "--precision without a value", args: []string{"bench", "--case", "sgemm", "--precision"}, code: 2},
-		{what: "--gobench with --json", args: []string{"bench", "--case", "sgemm", "--gobench", "--json"}, code: 2},
-		{what: "--gobench with --vs-torch", args: []string{"bench", "--case", "sgemm", "--gobench", "--vs-torch", "--reps", "1", "--warmup", "1"}, code: 2},
-		{what: "a plan with an unknown precision", args: []string{"experiment", "run", "--plan", "DIR/plan-fp16.json", "--dir", "DIR/res"}, code: 1},
-		{what: "a plan whose precision is a number", args: []string{"experiment", "run", "--plan", "DIR/plan-num.json", "--dir", "DIR/res2"}, code: 1},
-		{what: "resume a bf16 run asking for fp32", args: []string{"train", "--out", "DIR/bf16run", "--resume", "--precision", "fp32"}, code: 2, needs: "bf16"},
-		{what: "resume an fp32 run asking for bf16", args: []string{"train", "--out", "DIR/fp32run", "--resume", "--precision", "bf16"}, code: 2},
-		{what: "distill without --teacher", args: []string{"distill", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--out", "DIR/s1.ckpt"}, code: 2},
-		{what: "distill without --out", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4"}, code: 2},
-		{what: "a teacher that is a plain U-Net", args: []string{"distill", "--teacher", "DIR/ra/last.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--out", "DIR/s2.ckpt"}, code: 1},
-		{what: "a teacher file that does not exist", args: []string{"distill", "--teacher", "DIR/nosuch.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--out", "DIR/s3.ckpt"}, code: 1},
-		{what: "a teacher that is not a checkpoint", args: []string{"distill", "--teacher", "DIR/plan.json", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--out", "DIR/s4.ckpt"}, code: 1},
-		{what: "--net that names a base network", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--net", "a", "--out", "DIR/s5.ckpt"}, code: 2},
-		{what: "--net stitch-ensemble out of range", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--net", "stitch-ensemble:99", "--out", "DIR/s6.ckpt"}, code: 1},
-		{what: "--net stitch-ensemble without a number", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--net", "stitch-ensemble:x", "--out", "DIR/s7.ckpt"}, code: 2},
-		{what: "temperature zero", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--temperature", "0", "--out", "DIR/s8.ckpt"}, code: 2},
-		{what: "negative temperature", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--temperature", "-2", "--out", "DIR/s9.ckpt"}, code: 2},
-		{what: "negative alpha", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--alpha", "-1", "--out", "DIR/s10.ckpt"}, code: 2},
-		{what: "zero epochs", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--epochs", "0", "--out", "DIR/s11.ckpt"}, code: 2},
-		{what: "negative learning rate", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--lr", "-1", "--out", "DIR/s12.ckpt"}, code: 2},
-		{what: "a student config that does not exist", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--student", "DIR/nosuch.json", "--out", "DIR/s13.ckpt"}, code: 1},
-		{what: "images of another size than the teacher's", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--data", "synth:a:36:32", "--out", "DIR/s14.ckpt"}, code: 1},
-		{what: "an unlabelled folder that does not exist", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--unlabelled", "DIR/nosuch", "--out", "DIR/s15.ckpt"}, code: 1},
-		{what: "--out is the teacher itself", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--out", "DIR/st.ckpt"}, code: 1},
-		{what: "--out is the teacher itself, with --force", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--force", "--out", "DIR/st.ckpt"}, code: 1},
-		{what: "--resume of a student that does not exist", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--resume", "--out", "DIR/s16.ckpt"}, code: 1},
-		{what: "--resume and --force together", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--resume", "--force", "--out", "DIR/s17.ckpt"}, code: 2},
-		{what: "unknown precision (distill)", args: []string{"distill", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--data", "synth:a:36:16", "--epochs", "1", "--iters", "1", "--batch", "4", "--precision", "fp8", "--out", "DIR/s18.ckpt"}, code: 2},
-		{what: "distill cost without --student", args: []string{"distill", "cost", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1"}, code: 2},
-		{what: "distill cost with zero rounds", args: []string{"distill", "cost", "--teacher", "DIR/st.ckpt", "--net", "stitch-ensemble:1", "--student", "DIR/ra/last.ckpt", "--rounds", "0"}, code: 2},
+// probeCases reads testdata/probe.txt.
+func probeCases(t *testing.T) []probeCase {
+	var cs []probeCase
+	for _, f := range readTable(t, "probe.txt", 4) {
+		c := probeCase{what: f[2], needs: strings.TrimPrefix(f[1], "-")}
+		c.code, _ = strconv.Atoi(f[0])
+		words := splitArgs(t, f[3])
+		for len(words) > 0 && words[0] != "suture" {
+			c.env, words = append(c.env, words[0]), words[1:]
+		}
+		c.args = words[1:]
+		cs = append(cs, c)
 	}
+	return cs
+}
+
+// readTable reads the lines of a table in testdata: n fields separated by
+// " | "; blank lines and lines starting with # are skipped.
+func readTable(t *testing.T, name string, n int) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]string
+	for i, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line == "" || line[0] == '#' {
+			continue
+		}
+		f := strings.SplitN(line, " | ", n)
+		if len(f) != n {
+			t.Fatalf("%s:%d: want %d fields separated by \" | \"", name, i+1, n)
+		}
+		rows = append(rows, f)
+	}
+	if len(rows) == 0 {
+		t.Fatalf("%s holds no case", name)
+	}
+	return rows
+}
+
+// splitArgs splits a command line at spaces; an argument in double quotes
+// is read as a Go string.
+func splitArgs(t *testing.T, s string) []string {
+	t.Helper()
+	var args []string
+	for s = strings.TrimSpace(s); s != ""; s = strings.TrimSpace(s) {
+		a, rest, _ := strings.Cut(s, " ")
+		if s[0] == '"' {
+			q, err := strconv.QuotedPrefix(s)
+			if err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+			a, _ = strconv.Unquote(q)
+			rest = s[len(q):]
+		}
+		args, s = append(args, a), rest
+	}
+	return args
 }
 
 // probeSetup makes the files the cases name: plans with a bad precision,
@@ -134,7 +144,7 @@ func TestProbe(t *testing.T) {
 		"prints one line and no stack trace. DIR is a scratch folder. Cases that need a CPU\n" +
 		"with AVX512_BF16 are marked (bf16); on another CPU they are skipped.\n\n" +
 		"| # | what | command | exit | message |\n|---|---|---|---|---|\n")
-	for i, c := range probeCases() {
+	for i, c := range probeCases(t) {
 		if c.needs == "bf16" && !probeHasBF16() {
 			t.Logf("case %d (%s) skipped: it needs AVX512_BF16 and the avx512 path", i+1, c.what)
 			continue

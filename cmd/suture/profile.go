@@ -1,40 +1,34 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"runtime"
-	"runtime/pprof"
-	"strings"
 	"time"
 
+	"suture/bench"
 	"suture/bench/profile"
+	"suture/internal/atomicfile"
 	"suture/kernels"
-	"suture/kernels/cpu"
 )
 
 // profileFlag adds --cpuprofile to fs. The returned start begins the CPU
 // profile when the flag was given and returns the function that ends it and
-// closes the file (a no-op otherwise).
+// puts the file in place (a no-op otherwise).
 func profileFlag(fs *flag.FlagSet, what string) (start func() (stop func(), err error)) {
 	path := fs.String("cpuprofile", "", "write a CPU profile of "+what+" to this file (go tool pprof)")
 	return func() (func(), error) {
 		if *path == "" {
 			return func() {}, nil
 		}
-		f, err := os.Create(*path)
+		s, err := profile.StartCPUProfile(*path)
 		if err != nil {
 			return nil, fmt.Errorf("--cpuprofile: %w", err)
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("--cpuprofile: %w", err)
-		}
-		return func() {
-			pprof.StopCPUProfile()
-			f.Close()
-		}, nil
+		return func() { s.Stop() }, nil
 	}
 }
 
@@ -57,7 +51,7 @@ func runProfileFlag(fs *flag.FlagSet) func(b kernels.Backend) (kernels.Backend, 
 			}
 			return b, func() {}, nil
 		}
-		peak, note := machinePeak(b, runtime.GOMAXPROCS(0))
+		peak, note := profile.MachinePeak(b, runtime.GOMAXPROCS(0))
 		r, err := profile.StartRun(b, *dir, profile.RunOptions{PeakGFLOPS: peak, PeakNote: note,
 			Notify: func(s string) { fmt.Fprintln(notices, "suture:", s) }})
 		if err != nil {
@@ -67,15 +61,92 @@ func runProfileFlag(fs *flag.FlagSet) func(b kernels.Backend) (kernels.Backend, 
 	}
 }
 
-// machinePeak measures the CPU's peak for the profiles' %peak column (0
-// for device backends): the best FP32 rate of the machine's units, with
-// the other rates, the CPU and the path in the note.
-func machinePeak(b kernels.Backend, threads int) (float64, string) {
-	if !strings.HasPrefix(b.Name(), "cpu") {
-		return 0, ""
+func runProfile(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("profile", out)
+	caseName := fs.String("case", "", "the case of `suture bench` to profile, e.g. unet/train or stitch/double")
+	steps := fs.Int("steps", 5, "steps recorded")
+	warmup := fs.Int("warmup", 2, "steps run before recording")
+	threads := fs.Int("threads", 2, "cores to use")
+	asJSON := fs.Bool("json", false, "print one JSON object per row (op, vertex, phase, calls, ms, self_ms, gflops, frac_step, ...), then the total row")
+	tracePath := fs.String("trace", "", "write a Chrome trace (Perfetto, chrome://tracing) of the recorded steps to this file")
+	goTrace := fs.String("gotrace", "", "write a runtime/trace of the steps (go tool trace), with a region per vertex and op, to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the steps, labelled op, vertex and phase (go tool pprof -tagfocus), to this file")
+	rows := fs.Int("rows", 25, "rows per section of the table (0: all)")
+	size := fs.Int("size", 128, "image size of the unet and stitch cases (a multiple of 16, 16..512)")
+	batch := fs.Int("batch", 0, "images per step of the unet and stitch cases (0: the case's own, 8 and 4)")
+	overhead := fs.Int("overhead", 0, "instead of a profile, measure the step plain and profiled in this many alternating rounds and print the ratios")
+	reps := fs.Int("reps", 7, "--overhead: timed samples per measurement (median)")
+	minSample := fs.Duration("min-sample", 200*time.Millisecond, "--overhead: minimum length of one timed sample")
+	list := fs.Bool("list", false, "list the cases and exit")
+	mkBackend, setPrecision := backendFlag(fs), precisionFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
 	}
-	const d = 300 * time.Millisecond
-	peaks := cpu.MeasurePeaks(threads, d)
-	return peaks.FP32(), fmt.Sprintf("measured: the best FP32 FMA rate of the units; %s; the best of %d samples of %v each; CPU %s, path %s",
-		peaks, cpu.PeakSamples, d/cpu.PeakSamples, cpu.CPUModel(), cpu.CurrentISA())
+	switch {
+	case *size < 16 || *size > 512 || *size%16 != 0:
+		return usageErr("--size %d: want a multiple of 16 from 16 to 512 (the U-Net halves the image four times)", *size)
+	case *batch < 0 || *batch > 64:
+		return usageErr("--batch %d: want 0 (the case's own) to 64", *batch)
+	case *batch*(*size)*(*size) > 32*256*256:
+		return usageErr("--batch %d at --size %d: more than 32 images of 256x256 per step; the activations would not fit a bounded memory", *batch, *size)
+	case *steps < 1 || *warmup < 0:
+		return usageErr("--steps must be >= 1 and --warmup >= 0")
+	case *threads < 1:
+		return usageErr("--threads must be >= 1")
+	case *overhead < 0:
+		return usageErr("--overhead must be >= 0")
+	}
+	cases := bench.ProfileCases(*size, *batch)
+	if *list {
+		return printLines(out, caseNames(cases))
+	}
+	if err := require("case", *caseName); err != nil {
+		return err
+	}
+	c, err := bench.FindCase(cases, *caseName)
+	if errors.Is(err, bench.ErrNoCase) {
+		return usageErr("--case %q: no such case (see --list)", *caseName)
+	} else if err != nil {
+		return usageErr("--case %q %v", *caseName, err)
+	}
+	if !bench.IsNetworkCase(c.Name) && (*size != 128 || *batch != 0) {
+		return usageErr("--size and --batch apply to the unet and stitch cases, not %s", c.Name)
+	}
+	b, err := mkBackend()
+	if err != nil {
+		return err
+	}
+	prec, err := setPrecision(b)
+	if err != nil {
+		return err
+	}
+	if *overhead > 0 {
+		ov, err := bench.ProfileOverhead(c, b, *threads, *overhead, bench.Options{Reps: *reps, MinSample: *minSample})
+		if err == nil {
+			ov.Write(out, b, *threads)
+		}
+		return err
+	}
+	peak, note := profile.MachinePeak(b, *threads)
+	opts := profile.Options{Warmup: *warmup, Steps: *steps, Trace: *tracePath != "", Labels: *cpuProfile != "",
+		PeakGFLOPS: peak, PeakNote: note + ", precision " + string(prec)}
+	rep, err := bench.ProfileStreaming(c, b, *threads, opts, *cpuProfile, *goTrace)
+	if fe := (*bench.FileError)(nil); errors.As(err, &fe) {
+		return fmt.Errorf("%s: %w", map[string]string{*cpuProfile: "--cpuprofile", *goTrace: "--gotrace"}[fe.Path], fe.Err)
+	} else if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return errInterrupted
+	}
+	if *tracePath != "" {
+		if err := atomicfile.Write(*tracePath, rep.WriteTrace); err != nil {
+			return fmt.Errorf("--trace: %w", err)
+		}
+	}
+	if *asJSON {
+		return rep.WriteJSON(out)
+	}
+	fmt.Fprintf(out, "profile of %s, %d threads\n", c.Name, *threads)
+	return rep.WriteTable(out, *rows)
 }

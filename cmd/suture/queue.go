@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -22,6 +23,9 @@ import (
 // passwordEnv may hold the NATS password instead of --password (which
 // other users of the machine can see in the process list).
 const passwordEnv = "SUTURE_NATS_PASSWORD"
+
+// natsPassword is the password given, else $SUTURE_NATS_PASSWORD.
+func natsPassword(flag string) string { return cmp.Or(flag, os.Getenv(passwordEnv)) }
 
 // queueFlags adds the flags reaching a NATS server: --queue and the
 // authentication and TLS options passed through to the client.
@@ -50,11 +54,7 @@ func addQueueFlags(fs *flag.FlagSet, required bool) *queueFlags {
 // With retrying set, a server not reachable is tried again for up to wait
 // (0: until ctx ends), and retrying is told why at times.
 func (f *queueFlags) open(ctx context.Context, name string, ackWait, wait time.Duration, retrying func(error)) (*cluster.Queue, error) {
-	pw := *f.password
-	if pw == "" {
-		pw = os.Getenv(passwordEnv)
-	}
-	nc, err := cluster.Dial(ctx, cluster.ConnectOptions{URL: *f.url, User: *f.user, Password: pw, NkeySeed: *f.nkey, Creds: *f.creds,
+	nc, err := cluster.Dial(ctx, cluster.ConnectOptions{URL: *f.url, User: *f.user, Password: natsPassword(*f.password), NkeySeed: *f.nkey, Creds: *f.creds,
 		TLSCA: *f.tlsCA, TLSCert: *f.tlsCert, TLSKey: *f.tlsKey, Name: name, Retry: retrying != nil, Wait: wait, Retrying: retrying})
 	if err != nil {
 		return nil, err
@@ -88,10 +88,7 @@ func runQueue(ctx context.Context, args []string, out io.Writer) error {
 	if err := require("store", *store); err != nil {
 		return err
 	}
-	pw := *password
-	if pw == "" {
-		pw = os.Getenv(passwordEnv)
-	}
+	pw := natsPassword(*password)
 	if *user != "" && pw == "" {
 		return usageErr("--user needs --password (or %s)", passwordEnv)
 	}
@@ -185,18 +182,11 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 	if *jobs < 1 || *threads < 0 {
 		return usageErr("--jobs must be >= 1 and --threads >= 0")
 	}
-	var cats []string
-	for _, c := range strings.Split(*allow, ",") {
-		if c = strings.TrimSpace(c); c == "" {
-			continue
-		}
-		if !slices.Contains(experiment.Categories, c) {
-			return usageErr("--allow: unknown job category %q (known: %s)", c, strings.Join(experiment.Categories, ","))
-		}
-		cats = append(cats, c)
-	}
-	if len(cats) == 0 {
-		return usageErr("--allow %q: no job category; give one or more of %s", *allow, strings.Join(experiment.Categories, ","))
+	cats, err := experiment.ParseCategories(*allow)
+	if errors.Is(err, experiment.ErrNoCategory) {
+		return usageErr("--allow %q: %v", *allow, err)
+	} else if err != nil {
+		return usageErr("--allow: %v", err)
 	}
 	th := *threads
 	if th == 0 {
@@ -292,72 +282,5 @@ func runExperimentQueue(ctx context.Context, planPath, dir string, qf *queueFlag
 		where = fmt.Sprintf("%s holds them; `suture experiment report --dir %s --out DIR`", dir, dir)
 	}
 	fmt.Fprintf(out, "all jobs of plan %q done on the queue; %s writes the report\n", p.Name, where)
-	return nil
-}
-
-// queueStatus is `suture experiment status --queue`.
-func queueStatus(ctx context.Context, qf *queueFlags, plan string, all bool, out io.Writer) error {
-	q, err := qf.open(ctx, "suture experiment status", 0, 0, nil)
-	if err != nil {
-		return err
-	}
-	defer q.Conn().Close()
-	p, st, err := cluster.Status(ctx, q, plan)
-	if err != nil {
-		return err
-	}
-	count := map[experiment.JobState]int{}
-	var sec float64
-	for _, s := range st {
-		count[s.State]++
-		sec += s.Seconds
-	}
-	fmt.Fprintf(out, "plan %q on %s: %d jobs: %d done, %d running, %d queued, %d waiting for a willing worker, %d pending, %d failed (done jobs took %s)\n",
-		p.Name, *qf.url, len(st), count["done"], count["running"], count["queued"], count["waiting"], count["pending"], count["failed"], dur(sec))
-	for _, s := range st {
-		switch {
-		case s.State == "failed":
-			fmt.Fprintf(out, "failed   %s (attempts %d, last on %s): %s\n", s.Job.ID, s.Attempts, s.Worker, s.Error)
-		case s.State == "running" || s.State == "waiting" || (s.State == "queued" && s.Note != ""):
-			fmt.Fprintf(out, "%-8s %s: %s\n", s.State, s.Job.ID, s.Note)
-		case all:
-			line := fmt.Sprintf("%-8s %s", s.State, s.Job.ID)
-			if s.State == "done" {
-				line += fmt.Sprintf(" (by %s, %s)", s.Worker, dur(s.Seconds))
-			}
-			fmt.Fprintln(out, line)
-		}
-	}
-	return nil
-}
-
-// queueReport is `suture experiment report --queue`: the results are
-// fetched into a results folder, then reported as usual.
-func queueReport(ctx context.Context, qf *queueFlags, plan, dir, dst string, out io.Writer) error {
-	q, err := qf.open(ctx, "suture experiment report", 0, 0, nil)
-	if err != nil {
-		return err
-	}
-	defer q.Conn().Close()
-	p, err := q.Plan(ctx, plan)
-	if err != nil {
-		return err
-	}
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "suture-results-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	}
-	if _, err := cluster.Mirror(ctx, q, p, dir); err != nil {
-		return err
-	}
-	res, err := experiment.Report(dir, dst)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "wrote %s (and %d more files)\n", res.Files[0], len(res.Files)-1)
 	return nil
 }

@@ -33,9 +33,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestQueueCommands: a one-fold plan through `experiment run --queue`
-// with a `worker` holding both parties' data, then `experiment status
-// --queue` and `experiment report --queue`.
+// TestQueueCommands: a plan of data elsewhere is written; a one-fold plan
+// goes through `experiment run --queue` with a `worker` holding both
+// parties' data, then `experiment status --queue` and `experiment report
+// --queue`. (Their mistakes are cases of testdata/usage.txt.)
 func TestQueueCommands(t *testing.T) {
 	dir := t.TempDir()
 	srv, err := cluster.Serve(cluster.ServeOptions{Listen: "127.0.0.1:0", Store: filepath.Join(dir, "store")})
@@ -47,10 +48,6 @@ func TestQueueCommands(t *testing.T) {
 	plan := filepath.Join(dir, "q.json")
 	mustRun(t, "experiment", "plan", "--a", "synth:a", "--b", "synth:b", "--quick", "--folds", "0", "--drop", "a + b", "--drop", "a || b",
 		"--no-estimate", "--out", plan)
-	code, msg := sut(t, "experiment", "plan", "--a", "/nowhere/a", "--b", "/nowhere/b", "--quick", "--out", filepath.Join(dir, "x.json"))
-	if code != 2 || !strings.Contains(msg, "dataset /nowhere/a") {
-		t.Errorf("a plan of data not here: exit %d, %q", code, msg)
-	}
 	mustRun(t, "experiment", "plan", "--a", "/nowhere/a", "--b", "/nowhere/b", "--quick", "--data-elsewhere", "--out", filepath.Join(dir, "x.json"))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -87,11 +84,6 @@ func TestQueueCommands(t *testing.T) {
 	if err != nil || !bytes.Contains(md, []byte("| `a <-[a]-> b (s1)` |")) {
 		t.Errorf("report --queue: %v\n%s", err, md)
 	}
-	out.Reset()
-	err = runExperiment(ctx, []string{"status", "--queue", url, "--plan", "nosuch"}, &out)
-	if err == nil || !strings.Contains(err.Error(), `no plan named "nosuch" (it holds: q)`) {
-		t.Errorf("status of a plan not on the queue: %v", err)
-	}
 	stopWorker()
 	if err := <-done; err != nil {
 		t.Errorf("worker: %v", err)
@@ -116,105 +108,48 @@ func TestQueueCommands(t *testing.T) {
 	}
 }
 
-// TestWorkerNoServer: a worker whose server is not there says so while it
-// tries again, and gives up at --idle-exit or --connect-timeout.
-func TestWorkerNoServer(t *testing.T) {
+// TestQueueConnectionMistakes: a worker whose server is not there says so
+// while it tries again, and gives up at --idle-exit or --connect-timeout; a
+// worker the server refuses says the authorization failed; a store another
+// server holds, and a port in use, are refused at once, saying why.
+func TestQueueConnectionMistakes(t *testing.T) {
+	store := t.TempDir()
+	srv, err := cluster.Serve(cluster.ServeOptions{Listen: "127.0.0.1:0", Store: store, User: "site", Password: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := "nats://" + l.Addr().String()
+	none := "nats://" + l.Addr().String()
 	l.Close() // nothing listens there
-	for _, limit := range []string{"--idle-exit", "--connect-timeout"} {
+	worker := func(url string, more ...string) []string {
+		return append([]string{"--queue", url, "--party", "a=synth:a:48:16"}, more...)
+	}
+	for _, c := range []struct {
+		run                 func(context.Context, []string, io.Writer) error
+		args                []string
+		want, notWant, says string // in the error, not in it, and printed
+	}{
+		{runWorker, worker(none, "--idle-exit", "1s"), "connection refused: gave up waiting for the server after 1s (--idle-exit)", "",
+			"connection refused; trying again for up to 1s (--idle-exit)"},
+		{runWorker, worker(none, "--connect-timeout", "1s"), "connection refused: gave up waiting for the server after 1s (--connect-timeout)", "",
+			"connection refused; trying again for up to 1s (--connect-timeout)"},
+		{runWorker, worker("nats://"+srv.Addr(), "--user", "site", "--password", "wrong"), "authorization failed", "JetStream", ""},
+		{runWorker, worker("nats://"+srv.Addr(), "--user", "site"), "authorization failed", "JetStream", ""},
+		{runQueue, []string{"serve", "--store", store, "--listen", "127.0.0.1:0"}, "--store: store " + store + " is in use", "", ""},
+		{runQueue, []string{"serve", "--store", t.TempDir(), "--listen", srv.Addr()}, "address already in use", "", ""},
+	} {
+		// A server wrongly started would serve until the context ends.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		var out syncBuffer
-		err := runWorker(ctx, []string{"--queue", url, "--party", "a=synth:a:48:16", limit, "1s"}, &out)
+		err := c.run(ctx, c.args, &out)
 		cancel()
-		if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "gave up waiting for the server after 1s ("+limit+")") {
-			t.Errorf("%s 1s, no server: %v", limit, err)
+		if err == nil || !strings.Contains(err.Error(), c.want) || c.notWant != "" && strings.Contains(err.Error(), c.notWant) ||
+			!strings.Contains(out.String(), c.says) {
+			t.Errorf("%s: %v, printed %q; want an error with %q, printing %q", strings.Join(c.args, " "), err, out.String(), c.want, c.says)
 		}
-		if !strings.Contains(out.String(), "connection refused; trying again for up to 1s ("+limit+")") {
-			t.Errorf("%s 1s, no server: the worker printed %q", limit, out.String())
-		}
-	}
-}
-
-// TestWorkerWrongPassword: a worker refused by the server says the
-// authorization failed.
-func TestWorkerWrongPassword(t *testing.T) {
-	srv, err := cluster.Serve(cluster.ServeOptions{Listen: "127.0.0.1:0", Store: t.TempDir(), User: "site", Password: "s3cret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	for _, pw := range [][]string{{"--password", "wrong"}, nil} {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		args := append([]string{"--queue", "nats://" + srv.Addr(), "--party", "a=synth:a:48:16", "--user", "site"}, pw...)
-		err := runWorker(ctx, args, io.Discard)
-		cancel()
-		if err == nil || !strings.Contains(err.Error(), "authorization failed") || strings.Contains(err.Error(), "JetStream") {
-			t.Errorf("%v: %v", pw, err)
-		}
-	}
-}
-
-// TestQueueServeMistakes: a store another server holds, and a port in
-// use, are refused at once, saying why.
-func TestQueueServeMistakes(t *testing.T) {
-	store := t.TempDir()
-	srv, err := cluster.Serve(cluster.ServeOptions{Listen: "127.0.0.1:0", Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"serve", "--store", store, "--listen", "127.0.0.1:0"}, "--store: store " + store + " is in use"},
-		{[]string{"serve", "--store", t.TempDir(), "--listen", srv.Addr()}, "address already in use"},
-	} {
-		// Serving would go on until the context ends: end it, so that a
-		// server wrongly started does not hang the test.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		var out bytes.Buffer
-		err := runQueue(ctx, c.args, &out)
-		cancel()
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("queue %s: %v (printed %q), want an error with %q", strings.Join(c.args, " "), err, out.String(), c.want)
-		}
-	}
-}
-
-// TestQueueFlagMistakes: one clear error per mistake.
-func TestQueueFlagMistakes(t *testing.T) {
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"worker", "--party", "a=x"}, "--queue is required"},
-		{[]string{"worker", "--queue", "nats://127.0.0.1:1"}, "--party is required"},
-		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "c=x"}, `"c=x": want a=DIR or b=DIR`},
-		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "a=x", "--party", "a=y"}, "party a given twice"},
-		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "a=synth:a", "--allow", "train,steal"}, `unknown job category "steal"`},
-		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "a=synth:a", "--allow", ""}, `--allow "": no job category`},
-		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "a=synth:a", "--allow", " , "}, `no job category`},
-		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "a=/nowhere/a"}, `--party: party a's data /nowhere/a: `},
-		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--party", "a=synth:a", "--connect-timeout", "-1s"}, `--connect-timeout must be >= 0`},
-		{[]string{"experiment", "run", "--plan", "p.json", "--queue", "nats://127.0.0.1:1", "--workers", "2"}, "the workers' own"},
-		{[]string{"experiment", "status"}, "--dir or --queue is required"},
-		{[]string{"experiment", "plan", "--a", "synth:a", "--b", "synth:b", "--drop", "a ++ b", "--out", "x.json"}, `--drop "a ++ b": not an approach`},
-		{[]string{"queue", "serve"}, "--store is required"},
-		{[]string{"queue", "serve", "--store", "s", "--user", "u"}, "--user needs --password"},
-		{[]string{"queue"}, "want the subcommand serve"},
-	} {
-		code, out := sut(t, c.args...)
-		if code != 2 || !strings.Contains(out, c.want) || strings.Count(out, "\n") != 1 {
-			t.Errorf("suture %s: exit %d, %q; want exit 2 and one line with %q", strings.Join(c.args, " "), code, out, c.want)
-		}
-	}
-	code, out := sut(t, "experiment", "status", "--queue", "nats://127.0.0.1:1")
-	if code != 1 || !strings.Contains(out, "NATS server nats://127.0.0.1:1") {
-		t.Errorf("unreachable server: exit %d, %q", code, out)
 	}
 }
