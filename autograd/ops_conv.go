@@ -23,7 +23,7 @@ func (t *Tape) Conv2d(x, w, b *Var, p kernels.ConvParams) (*Var, error) {
 	if b != nil {
 		bv = b.Value
 	}
-	if err := t.B.Conv2d(y.Value, x.Value, w.Value, bv, p); err != nil {
+	if err := t.Backend.Conv2d(y.Value, x.Value, w.Value, bv, p); err != nil {
 		return nil, err
 	}
 	if !t.tracks(x, w, b) {
@@ -35,7 +35,7 @@ func (t *Tape) Conv2d(x, w, b *Var, p kernels.ConvParams) (*Var, error) {
 			if err != nil {
 				return err
 			}
-			if err := t.B.Conv2dBackwardData(dx, g, w.Value, p); err != nil {
+			if err := t.Backend.Conv2dBackwardData(dx, g, w.Value, p); err != nil {
 				return err
 			}
 		}
@@ -49,9 +49,9 @@ func (t *Tape) Conv2d(x, w, b *Var, p kernels.ConvParams) (*Var, error) {
 		}
 		switch {
 		case dw != nil:
-			return t.B.Conv2dBackwardFilter(dw, db, g, x.Value, p)
+			return t.Backend.Conv2dBackwardFilter(dw, db, g, x.Value, p)
 		case db != nil:
-			return t.B.BiasGrad(db, g)
+			return t.Backend.BiasGrad(db, g)
 		}
 		return nil
 	})
@@ -76,7 +76,7 @@ func (t *Tape) ConvTranspose2d(x, w, b *Var) (*Var, error) {
 	if b != nil {
 		bv = b.Value
 	}
-	if err := t.B.ConvTranspose2d(y.Value, x.Value, w.Value, bv); err != nil {
+	if err := t.Backend.ConvTranspose2d(y.Value, x.Value, w.Value, bv); err != nil {
 		return nil, err
 	}
 	if !t.tracks(x, w, b) {
@@ -88,7 +88,7 @@ func (t *Tape) ConvTranspose2d(x, w, b *Var) (*Var, error) {
 			if err != nil {
 				return err
 			}
-			if err := t.B.ConvTranspose2dBackwardData(dx, g, w.Value); err != nil {
+			if err := t.Backend.ConvTranspose2dBackwardData(dx, g, w.Value); err != nil {
 				return err
 			}
 		}
@@ -102,9 +102,9 @@ func (t *Tape) ConvTranspose2d(x, w, b *Var) (*Var, error) {
 		}
 		switch {
 		case dw != nil:
-			return t.B.ConvTranspose2dBackwardFilter(dw, db, g, x.Value)
+			return t.Backend.ConvTranspose2dBackwardFilter(dw, db, g, x.Value)
 		case db != nil:
-			return t.B.BiasGrad(db, g)
+			return t.Backend.BiasGrad(db, g)
 		}
 		return nil
 	})

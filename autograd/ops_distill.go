@@ -37,11 +37,11 @@ func (t *Tape) SoftTargetKL(logits *Var, q *tensor.Tensor, temp float32) (*Var, 
 	}
 	n, k, plane := s[0], s[1], s[2]*s[3]
 	z := make([]float32, logits.Value.Numel())
-	if err := t.B.Download(z, logits.Value); err != nil {
+	if err := t.Backend.Download(z, logits.Value); err != nil {
 		return nil, err
 	}
 	qh := make([]float32, q.Numel())
-	if err := t.B.Download(qh, q); err != nil {
+	if err := t.Backend.Download(qh, q); err != nil {
 		return nil, err
 	}
 	// p overwrites z: the student's probabilities at temperature T.
@@ -99,14 +99,14 @@ func (t *Tape) SoftTargetKL(logits *Var, q *tensor.Tensor, temp float32) (*Var, 
 		if err != nil {
 			return err
 		}
-		if err := t.B.Upload(gt, host); err != nil {
+		if err := t.Backend.Upload(gt, host); err != nil {
 			return err
 		}
 		dx, err := t.grad(logits)
 		if err != nil {
 			return err
 		}
-		return t.B.Axpy(dx, gt, 1)
+		return t.Backend.Axpy(dx, gt, 1)
 	})
 	return out, nil
 }
@@ -153,7 +153,7 @@ func (t *Tape) Rows(x *Var, idx []int) (*Var, error) {
 			if err != nil {
 				return err
 			}
-			if err := t.B.Axpy(dst, src, 1); err != nil {
+			if err := t.Backend.Axpy(dst, src, 1); err != nil {
 				return err
 			}
 		}
@@ -179,7 +179,7 @@ func (t *Tape) CopyRows(dst, x *tensor.Tensor, idx []int) error {
 		if err != nil {
 			return err
 		}
-		if err := t.B.Copy(d, src); err != nil {
+		if err := t.Backend.Copy(d, src); err != nil {
 			return err
 		}
 	}

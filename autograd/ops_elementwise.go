@@ -15,7 +15,7 @@ func (t *Tape) LeakyReLU(x *Var, slope float32) (*Var, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.B.LeakyReLU(y.Value, x.Value, slope); err != nil {
+	if err := t.Backend.LeakyReLU(y.Value, x.Value, slope); err != nil {
 		return nil, err
 	}
 	if !t.tracks(x) {
@@ -26,7 +26,7 @@ func (t *Tape) LeakyReLU(x *Var, slope float32) (*Var, error) {
 		if err != nil {
 			return err
 		}
-		return t.B.LeakyReLUBackward(dx, g, y.Value, slope)
+		return t.Backend.LeakyReLUBackward(dx, g, y.Value, slope)
 	})
 	return y, nil
 }
@@ -54,7 +54,7 @@ func (t *Tape) Concat(xs ...*Var) (*Var, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.B.Concat(y.Value, vals); err != nil {
+	if err := t.Backend.Concat(y.Value, vals); err != nil {
 		return nil, err
 	}
 	if !t.tracks(xs...) {
@@ -76,7 +76,7 @@ func (t *Tape) Concat(xs ...*Var) (*Var, error) {
 			}
 			dxs[i] = d
 		}
-		return t.B.ConcatBackward(dxs, g)
+		return t.Backend.ConcatBackward(dxs, g)
 	})
 	return y, nil
 }
@@ -90,7 +90,7 @@ func (t *Tape) Add(a, b *Var) (*Var, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.B.Add(y.Value, a.Value, b.Value); err != nil {
+	if err := t.Backend.Add(y.Value, a.Value, b.Value); err != nil {
 		return nil, err
 	}
 	if !t.tracks(a, b) {
@@ -103,7 +103,7 @@ func (t *Tape) Add(a, b *Var) (*Var, error) {
 				return err
 			}
 			if d != nil {
-				if err := t.B.Axpy(d, g, 1); err != nil {
+				if err := t.Backend.Axpy(d, g, 1); err != nil {
 					return err
 				}
 			}
@@ -122,7 +122,7 @@ func (t *Tape) Scale(x *Var, s float32) (*Var, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.B.Scale(y.Value, x.Value, s); err != nil {
+	if err := t.Backend.Scale(y.Value, x.Value, s); err != nil {
 		return nil, err
 	}
 	if !t.tracks(x) {
@@ -133,7 +133,7 @@ func (t *Tape) Scale(x *Var, s float32) (*Var, error) {
 		if err != nil {
 			return err
 		}
-		return t.B.Axpy(dx, g, s)
+		return t.Backend.Axpy(dx, g, s)
 	})
 	return y, nil
 }
@@ -197,7 +197,7 @@ func (t *Tape) SelectSamples(cands []*Var, choice []int) (*Var, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := t.B.Copy(dst, src); err != nil {
+		if err := t.Backend.Copy(dst, src); err != nil {
 			return nil, err
 		}
 	}
@@ -221,7 +221,7 @@ func (t *Tape) SelectSamples(cands []*Var, choice []int) (*Var, error) {
 			if err != nil {
 				return err
 			}
-			if err := t.B.Axpy(dst, src, 1); err != nil {
+			if err := t.Backend.Axpy(dst, src, 1); err != nil {
 				return err
 			}
 		}

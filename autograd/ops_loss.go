@@ -15,7 +15,7 @@ func (t *Tape) Softmax(x *Var) (*Var, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.B.Softmax(p.Value, x.Value); err != nil {
+	if err := t.Backend.Softmax(p.Value, x.Value); err != nil {
 		return nil, err
 	}
 	if !t.tracks(x) {
@@ -26,7 +26,7 @@ func (t *Tape) Softmax(x *Var) (*Var, error) {
 		if err != nil {
 			return err
 		}
-		return t.B.SoftmaxBackward(dx, g, p.Value)
+		return t.Backend.SoftmaxBackward(dx, g, p.Value)
 	})
 	return p, nil
 }
@@ -45,7 +45,7 @@ func (t *Tape) CrossEntropy(logits *Var, target *tensor.Tensor) (*Var, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := t.B.SoftmaxCrossEntropy(p, logits.Value, target)
+	v, err := t.Backend.SoftmaxCrossEntropy(p, logits.Value, target)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (t *Tape) CrossEntropy(logits *Var, target *tensor.Tensor) (*Var, error) {
 		if err != nil {
 			return err
 		}
-		return t.B.SoftmaxCrossEntropyBackward(dx, p, target, s)
+		return t.Backend.SoftmaxCrossEntropyBackward(dx, p, target, s)
 	})
 	return out, nil
 }
@@ -94,13 +94,13 @@ func (t *Tape) SoftDice(p *Var, target *tensor.Tensor, smooth float32) (*Var, er
 		}
 		sums[i] = s
 	}
-	if err := t.B.DiceSums(sums[0], sums[1], sums[2], p.Value, target); err != nil {
+	if err := t.Backend.DiceSums(sums[0], sums[1], sums[2], p.Value, target); err != nil {
 		return nil, err
 	}
 	host := make([][]float32, 3)
 	for i, s := range sums {
 		host[i] = make([]float32, k)
-		if err := t.B.Download(host[i], s); err != nil {
+		if err := t.Backend.Download(host[i], s); err != nil {
 			return nil, err
 		}
 	}
@@ -140,17 +140,17 @@ func (t *Tape) SoftDice(p *Var, target *tensor.Tensor, smooth float32) (*Var, er
 			dtp[c] *= s
 			dps[c] *= s
 		}
-		if err := t.B.Upload(gt, dtp); err != nil {
+		if err := t.Backend.Upload(gt, dtp); err != nil {
 			return err
 		}
-		if err := t.B.Upload(gp, dps); err != nil {
+		if err := t.Backend.Upload(gp, dps); err != nil {
 			return err
 		}
 		dp, err := t.grad(p)
 		if err != nil {
 			return err
 		}
-		return t.B.DiceSumsBackward(dp, target, gt, gp)
+		return t.Backend.DiceSumsBackward(dp, target, gt, gp)
 	})
 	return out, nil
 }
@@ -160,7 +160,7 @@ func (t *Tape) MSE(a, b *Var) (*Var, error) {
 	if err := needVars("mse", a, b); err != nil {
 		return nil, err
 	}
-	v, err := t.B.MSE(a.Value, b.Value)
+	v, err := t.Backend.MSE(a.Value, b.Value)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (t *Tape) MSE(a, b *Var) (*Var, error) {
 		if err != nil {
 			return err
 		}
-		return t.B.MSEBackward(da, db, a.Value, b.Value, s)
+		return t.Backend.MSEBackward(da, db, a.Value, b.Value, s)
 	})
 	return out, nil
 }

@@ -42,7 +42,7 @@ func (t *Tape) InstanceNorm(x, gamma, beta *Var, eps float32) (*Var, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.B.InstanceNorm(y.Value, mean, rstd, x.Value, optValue(gamma), optValue(beta), eps); err != nil {
+	if err := t.Backend.InstanceNorm(y.Value, mean, rstd, x.Value, optValue(gamma), optValue(beta), eps); err != nil {
 		return nil, err
 	}
 	if !t.tracks(x, gamma, beta) {
@@ -61,7 +61,7 @@ func (t *Tape) InstanceNorm(x, gamma, beta *Var, eps float32) (*Var, error) {
 		if err != nil {
 			return err
 		}
-		return t.B.InstanceNormBackward(dx, dg, db, g, x.Value, mean, rstd, optValue(gamma))
+		return t.Backend.InstanceNormBackward(dx, dg, db, g, x.Value, mean, rstd, optValue(gamma))
 	})
 	return y, nil
 }
@@ -88,14 +88,14 @@ func (t *Tape) BatchNormTrain(x, gamma, beta *Var, eps float32) (y *Var, mean, v
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := t.B.BatchNormTrain(y.Value, m, r, x.Value, optValue(gamma), optValue(beta), eps); err != nil {
+	if err := t.Backend.BatchNormTrain(y.Value, m, r, x.Value, optValue(gamma), optValue(beta), eps); err != nil {
 		return nil, nil, nil, err
 	}
 	mean, variance = make([]float32, s[1]), make([]float32, s[1])
-	if err := t.B.Download(mean, m); err != nil {
+	if err := t.Backend.Download(mean, m); err != nil {
 		return nil, nil, nil, err
 	}
-	if err := t.B.Download(variance, r); err != nil {
+	if err := t.Backend.Download(variance, r); err != nil {
 		return nil, nil, nil, err
 	}
 	for i, rs := range variance {
@@ -115,7 +115,7 @@ func (t *Tape) BatchNormTrain(x, gamma, beta *Var, eps float32) (y *Var, mean, v
 			if err != nil {
 				return err
 			}
-			return t.B.BatchNormTrainBackward(dx, dg, db, g, x.Value, m, r, optValue(gamma))
+			return t.Backend.BatchNormTrainBackward(dx, dg, db, g, x.Value, m, r, optValue(gamma))
 		})
 	}
 	return y, mean, variance, nil
@@ -135,7 +135,7 @@ func (t *Tape) BatchNormFrozen(x *Var, runMean, runVar, gamma, beta *tensor.Tens
 	if err != nil {
 		return nil, err
 	}
-	if err := t.B.BatchNormFrozen(y.Value, x.Value, runMean, runVar, gamma, beta, eps); err != nil {
+	if err := t.Backend.BatchNormFrozen(y.Value, x.Value, runMean, runVar, gamma, beta, eps); err != nil {
 		return nil, err
 	}
 	if !t.tracks(x) {
@@ -146,7 +146,7 @@ func (t *Tape) BatchNormFrozen(x *Var, runMean, runVar, gamma, beta *tensor.Tens
 		if err != nil {
 			return err
 		}
-		return t.B.BatchNormFrozenBackwardData(dx, g, runVar, gamma, eps)
+		return t.Backend.BatchNormFrozenBackwardData(dx, g, runVar, gamma, eps)
 	})
 	return y, nil
 }

@@ -9,8 +9,8 @@ import (
 
 // Tape records backward rules while Recording is true.
 type Tape struct {
-	// B runs every op.
-	B kernels.Backend
+	// Backend runs every op.
+	Backend kernels.Backend
 	// Recording turns gradient tracking on; a tape that does not record is a
 	// no-grad region: ops compute values only.
 	Recording bool
@@ -32,13 +32,13 @@ type step struct {
 // backend (kernels.ProfilerOf), the tape tells it which vertex each
 // backward rule belongs to.
 func NewTape(b kernels.Backend) *Tape {
-	return &Tape{B: b, Recording: true, arena: NewArena(b), prof: kernels.ProfilerOf(b)}
+	return &Tape{Backend: b, Recording: true, arena: NewArena(b), prof: kernels.ProfilerOf(b)}
 }
 
 // NoGrad returns a tape on the same backend and arena that records nothing.
 // Its values are released with the parent's.
 func (t *Tape) NoGrad() *Tape {
-	return &Tape{B: t.B, arena: t.arena, prof: t.prof}
+	return &Tape{Backend: t.Backend, arena: t.arena, prof: t.prof}
 }
 
 // Profiler is the profiler of the tape's backend; nil when it does not profile.
@@ -133,7 +133,7 @@ func (t *Tape) Backward(loss *Var) error {
 	if err != nil {
 		return err
 	}
-	if err := t.B.Fill(g, 1); err != nil {
+	if err := t.Backend.Fill(g, 1); err != nil {
 		return err
 	}
 	for i := len(t.steps) - 1; i >= 0; i-- {
@@ -154,7 +154,7 @@ func (t *Tape) Backward(loss *Var) error {
 // scalar reads a one-element tensor.
 func (t *Tape) scalar(x *tensor.Tensor) (float32, error) {
 	var v [1]float32
-	if err := t.B.Download(v[:], x); err != nil {
+	if err := t.Backend.Download(v[:], x); err != nil {
 		return 0, err
 	}
 	return v[0], nil
@@ -166,7 +166,7 @@ func (t *Tape) scalarVar(v float64) (*Var, error) {
 	if err != nil {
 		return nil, err
 	}
-	return out, t.B.Fill(out.Value, float32(v))
+	return out, t.Backend.Fill(out.Value, float32(v))
 }
 
 func needVars(op string, vs ...*Var) error {

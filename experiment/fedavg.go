@@ -228,7 +228,7 @@ func saveFed(path string, models [2]*unet.Model, trainers [2]*unet.Trainer, run 
 		bufs, step := tr.Opt.State()
 		meta.OptSteps[p] = step
 		v := tensor.New(bufs[0].Numel())
-		if err := models[p].B.Download(v.Data, bufs[0]); err != nil {
+		if err := models[p].Backend.Download(v.Data, bufs[0]); err != nil {
 			return err
 		}
 		c.Tensors = append(c.Tensors, ckpt.Named{Name: fmt.Sprintf("optim/momentum%c", "ab"[p]), T: v})

@@ -190,20 +190,20 @@ func (n *BatchNorm2d) Forward(t *autograd.Tape, in []*autograd.Var) (*autograd.V
 	unbias := cnt / max(cnt-1, 1)
 	c := len(mean)
 	rm, rv := make([]float32, c), make([]float32, c)
-	if err := t.B.Download(rm, n.RunMean.Value); err != nil {
+	if err := t.Backend.Download(rm, n.RunMean.Value); err != nil {
 		return nil, err
 	}
-	if err := t.B.Download(rv, n.RunVar.Value); err != nil {
+	if err := t.Backend.Download(rv, n.RunVar.Value); err != nil {
 		return nil, err
 	}
 	for i := range rm {
 		rm[i] = (1-n.Momentum)*rm[i] + n.Momentum*mean[i]
 		rv[i] = (1-n.Momentum)*rv[i] + n.Momentum*variance[i]*unbias
 	}
-	if err := t.B.Upload(n.RunMean.Value, rm); err != nil {
+	if err := t.Backend.Upload(n.RunMean.Value, rm); err != nil {
 		return nil, err
 	}
-	return y, t.B.Upload(n.RunVar.Value, rv)
+	return y, t.Backend.Upload(n.RunVar.Value, rv)
 }
 
 // Params implements Module.

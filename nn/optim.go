@@ -18,7 +18,7 @@ type SGD struct {
 
 // NewSGD allocates the momentum buffer.
 func NewSGD(s *ParamSet, momentum, weightDecay float32) (*SGD, error) {
-	v, err := s.B.Alloc(max(s.Trainable, 1))
+	v, err := s.Backend.Alloc(max(s.Trainable, 1))
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func (o *SGD) Step(lr float32) error {
 		return nil
 	}
 	o.steps++
-	return o.Set.B.SGDNesterov(o.Set.Train, o.v, o.Set.Grad, lr, o.Momentum, o.WeightDecay)
+	return o.Set.Backend.SGDNesterov(o.Set.Train, o.v, o.Set.Grad, lr, o.Momentum, o.WeightDecay)
 }
 
 // State returns the optimizer's buffers and step count for checkpoints.
@@ -44,7 +44,7 @@ func (o *SGD) SetState(bufs []*tensor.Tensor, step int) error {
 		return fmt.Errorf("sgd: optimizer state does not match the model (%d parameters)", o.Set.Trainable)
 	}
 	o.steps = step
-	return o.Set.B.Upload(o.v, bufs[0].Data)
+	return o.Set.Backend.Upload(o.v, bufs[0].Data)
 }
 
 // AdamW is Adam with decoupled weight decay (PyTorch semantics).
@@ -57,11 +57,11 @@ type AdamW struct {
 
 // NewAdamW uses PyTorch's defaults for the betas and eps.
 func NewAdamW(s *ParamSet, weightDecay float32) (*AdamW, error) {
-	m, err := s.B.Alloc(max(s.Trainable, 1))
+	m, err := s.Backend.Alloc(max(s.Trainable, 1))
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.B.Alloc(max(s.Trainable, 1))
+	v, err := s.Backend.Alloc(max(s.Trainable, 1))
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (o *AdamW) Step(lr float32) error {
 		return nil
 	}
 	o.step++
-	return o.Set.B.AdamW(o.Set.Train, o.m, o.v, o.Set.Grad, lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, o.step)
+	return o.Set.Backend.AdamW(o.Set.Train, o.m, o.v, o.Set.Grad, lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, o.step)
 }
 
 // State returns the optimizer's buffers and step count for checkpoints.
@@ -88,10 +88,10 @@ func (o *AdamW) SetState(bufs []*tensor.Tensor, step int) error {
 		return fmt.Errorf("adamw: optimizer state does not match the model (%d parameters)", o.Set.Trainable)
 	}
 	o.step = step
-	if err := o.Set.B.Upload(o.m, bufs[0].Data); err != nil {
+	if err := o.Set.Backend.Upload(o.m, bufs[0].Data); err != nil {
 		return err
 	}
-	return o.Set.B.Upload(o.v, bufs[1].Data)
+	return o.Set.Backend.Upload(o.v, bufs[1].Data)
 }
 
 // ClipGradNorm scales the flat gradient so its L2 norm is at most maxNorm and
@@ -101,7 +101,7 @@ func ClipGradNorm(s *ParamSet, maxNorm float64) (float64, error) {
 	if s.Trainable == 0 {
 		return 0, nil
 	}
-	sq, err := s.B.SumSquares(s.Grad)
+	sq, err := s.Backend.SumSquares(s.Grad)
 	if err != nil {
 		return 0, err
 	}
@@ -110,7 +110,7 @@ func ClipGradNorm(s *ParamSet, maxNorm float64) (float64, error) {
 		return norm, fmt.Errorf("gradient norm is %v", norm)
 	}
 	if norm > maxNorm {
-		if err := s.B.Scale(s.Grad, s.Grad, float32(maxNorm/(norm+1e-6))); err != nil {
+		if err := s.Backend.Scale(s.Grad, s.Grad, float32(maxNorm/(norm+1e-6))); err != nil {
 			return norm, err
 		}
 	}

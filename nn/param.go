@@ -49,8 +49,8 @@ func (p *Param) Var() *autograd.Var {
 // trainable parameters first (Value[0:Trainable], with the matching flat
 // Grad), then buffers. Optimizers update the trainable prefix in one call.
 type ParamSet struct {
-	B      kernels.Backend
-	Params []*Param
+	Backend kernels.Backend
+	Params  []*Param
 	// Value: (Total) all parameters back to back, in Params order with buffers last.
 	Value *tensor.Tensor
 	// Grad: (Trainable) gradients of the trainable prefix.
@@ -133,7 +133,7 @@ func NewParamSet(b kernels.Backend, params []*Param) (*ParamSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ParamSet{B: b, Params: order, Value: flat, Grad: grad, Train: trainView, Trainable: train}, nil
+	return &ParamSet{Backend: b, Params: order, Value: flat, Grad: grad, Train: trainView, Trainable: train}, nil
 }
 
 // ZeroGrad clears the flat gradient buffer.
@@ -141,7 +141,7 @@ func (s *ParamSet) ZeroGrad() error {
 	if s.Trainable == 0 {
 		return nil
 	}
-	return s.B.Fill(s.Grad, 0)
+	return s.Backend.Fill(s.Grad, 0)
 }
 
 // Freeze stops gradients to every parameter (frozen base networks).
@@ -167,7 +167,7 @@ func (s *ParamSet) Host() ([]*tensor.Tensor, error) {
 	out := make([]*tensor.Tensor, len(s.Params))
 	for i, p := range s.Params {
 		h := tensor.New(p.Value.Shape...)
-		if err := s.B.Download(h.Data, p.Value); err != nil {
+		if err := s.Backend.Download(h.Data, p.Value); err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Name, err)
 		}
 		out[i] = h
@@ -196,7 +196,7 @@ func (s *ParamSet) Load(values map[string]*tensor.Tensor) error {
 		}
 	}
 	for _, p := range s.Params {
-		if err := s.B.Upload(p.Value, values[p.Name].Data); err != nil {
+		if err := s.Backend.Upload(p.Value, values[p.Name].Data); err != nil {
 			return fmt.Errorf("%s: %w", p.Name, err)
 		}
 	}

@@ -125,7 +125,7 @@ func TestJoinedSaveLoad(t *testing.T) {
 	bad := func(b kernels.Backend, meta json.RawMessage, params map[string]*tensor.Tensor) (*chainNet, error) {
 		c, err := loadChain(t)(b, meta, params)
 		if err == nil {
-			_ = c.set.B.Fill(c.set.Value, 0.5)
+			_ = c.set.Backend.Fill(c.set.Value, 0.5)
 		}
 		return c, err
 	}

@@ -28,7 +28,7 @@ type batcher struct {
 
 func newBatcher(m *Model, train []Input, bs, ph, pw int) (*batcher, error) {
 	c, h, w := train[0].Image.Shape[0], train[0].Image.Shape[1], train[0].Image.Shape[2]
-	bt := &batcher{b: m.B, bs: bs, c: c, h: h, w: w, ph: ph, pw: pw}
+	bt := &batcher{b: m.Backend, bs: bs, c: c, h: h, w: w, ph: ph, pw: pw}
 	for _, s := range train {
 		img := append([]float32(nil), s.Image.Data...)
 		Normalize(img, c)
@@ -45,7 +45,7 @@ func newBatcher(m *Model, train []Input, bs, ph, pw int) (*batcher, error) {
 		bt.fgPixels = append(bt.fgPixels, fg)
 	}
 	var err error
-	if bt.x, err = m.B.Alloc(bs, c, ph, pw); err != nil {
+	if bt.x, err = m.Backend.Alloc(bs, c, ph, pw); err != nil {
 		return nil, err
 	}
 	fh, fw := 1, 1
@@ -55,7 +55,7 @@ func newBatcher(m *Model, train []Input, bs, ph, pw int) (*batcher, error) {
 		if ph%fh != 0 || pw%fw != 0 {
 			return nil, fmt.Errorf("patch %dx%d is not divisible by %dx%d", ph, pw, fh, fw)
 		}
-		t, err := m.B.Alloc(bs, 1, ph/fh, pw/fw)
+		t, err := m.Backend.Alloc(bs, 1, ph/fh, pw/fw)
 		if err != nil {
 			return nil, err
 		}

@@ -27,10 +27,10 @@ func TestForwardRecyclesActivations(t *testing.T) {
 		x.Data[i] = float32(i%17) / 17
 	}
 	// The sum of every vertex's value, from a plain Graph.Forward.
-	tape := autograd.NewTape(m.B)
+	tape := autograd.NewTape(m.Backend)
 	tape.Recording = false
 	xd, _ := tape.Arena().Get(x.Shape...)
-	if err := m.B.Upload(xd, x.Data); err != nil {
+	if err := m.Backend.Upload(xd, x.Data); err != nil {
 		t.Fatal(err)
 	}
 	m.Graph.SetTraining(false)
@@ -46,7 +46,7 @@ func TestForwardRecyclesActivations(t *testing.T) {
 	ref := make([]*tensor.Tensor, len(m.Graph.Outputs))
 	for i, o := range m.Graph.Outputs {
 		ref[i] = tensor.New(vals[o].Value.Shape...)
-		if err := m.B.Download(ref[i].Data, vals[o].Value); err != nil {
+		if err := m.Backend.Download(ref[i].Data, vals[o].Value); err != nil {
 			t.Fatal(err)
 		}
 	}

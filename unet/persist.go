@@ -46,7 +46,7 @@ func (m *Model) Checkpoint(tr *Trainer, run ckpt.RunInfo) (*ckpt.Checkpoint, err
 		bufs, step := tr.Opt.State()
 		meta.OptStep = step
 		v := tensor.New(bufs[0].Numel())
-		if err := m.B.Download(v.Data, bufs[0]); err != nil {
+		if err := m.Backend.Download(v.Data, bufs[0]); err != nil {
 			return nil, err
 		}
 		c.Tensors = append(c.Tensors, ckpt.Named{Name: momentumName, T: v})

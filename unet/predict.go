@@ -23,7 +23,7 @@ func (m *Model) Probabilities(samples []Input, batch int) ([]*tensor.Tensor, err
 	batch = max(batch, 1)
 	m.Graph.SetTraining(false)
 	defer m.Graph.SetTraining(true)
-	tape := autograd.NewTape(m.B)
+	tape := autograd.NewTape(m.Backend)
 	tape.Recording = false
 	defer tape.Arena().Drop()
 	k := m.Config.NumClasses
@@ -43,7 +43,7 @@ func (m *Model) Probabilities(samples []Input, batch int) ([]*tensor.Tensor, err
 		if err != nil {
 			return nil, err
 		}
-		if err := m.B.Upload(x, host); err != nil {
+		if err := m.Backend.Upload(x, host); err != nil {
 			return nil, err
 		}
 		vals, err := m.Graph.Forward(tape, autograd.Leaf(x, false))
@@ -55,7 +55,7 @@ func (m *Model) Probabilities(samples []Input, batch int) ([]*tensor.Tensor, err
 			return nil, err
 		}
 		all := make([]float32, p.Value.Numel())
-		if err := m.B.Download(all, p.Value); err != nil {
+		if err := m.Backend.Download(all, p.Value); err != nil {
 			return nil, err
 		}
 		for i := lo; i < hi; i++ {
@@ -135,14 +135,14 @@ func (m *Model) forward(x *tensor.Tensor, want []int) ([]*tensor.Tensor, error) 
 	}
 	m.Graph.SetTraining(false)
 	defer m.Graph.SetTraining(true)
-	tape := autograd.NewTape(m.B)
+	tape := autograd.NewTape(m.Backend)
 	tape.Recording = false
 	defer tape.Arena().Drop()
 	xd, err := tape.Arena().Get(x.Shape...)
 	if err != nil {
 		return nil, err
 	}
-	if err := m.B.Upload(xd, x.Data); err != nil {
+	if err := m.Backend.Upload(xd, x.Data); err != nil {
 		return nil, err
 	}
 	vals, err := m.Graph.Run(tape, want, autograd.Leaf(xd, false))
@@ -152,7 +152,7 @@ func (m *Model) forward(x *tensor.Tensor, want []int) ([]*tensor.Tensor, error) 
 	out := make([]*tensor.Tensor, len(vals))
 	for i, v := range vals {
 		h := tensor.New(v.Value.Shape...)
-		if err := m.B.Download(h.Data, v.Value); err != nil {
+		if err := m.Backend.Download(h.Data, v.Value); err != nil {
 			return nil, err
 		}
 		out[i] = h

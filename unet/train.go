@@ -109,10 +109,10 @@ type Progress struct {
 
 // Model is a U-Net bound to a backend.
 type Model struct {
-	Config *Config
-	Graph  *nn.Graph
-	Params *nn.ParamSet
-	B      kernels.Backend
+	Config  *Config
+	Graph   *nn.Graph
+	Params  *nn.ParamSet
+	Backend kernels.Backend
 	// Inference says how to prepare images and read the output (patch,
 	// normalisation, labels); nil for a model that has not been trained or
 	// imported yet, and in checkpoints written before it was recorded.
@@ -131,7 +131,7 @@ func NewModel(b kernels.Backend, cfg *Config, seed uint64) (*Model, error) {
 	}
 	// The model keeps its own copy: a caller editing cfg afterwards (to
 	// build a second network) must not change this one's recorded config.
-	return &Model{Config: cfg.Clone(), Graph: g, Params: set, B: b}, nil
+	return &Model{Config: cfg.Clone(), Graph: g, Params: set, Backend: b}, nil
 }
 
 // Trainer runs nnU-Net-style training of a Model.
@@ -172,7 +172,7 @@ func NewTrainer(m *Model, opts TrainOptions) (*Trainer, error) {
 		return nil, err
 	}
 	nOut := len(m.Graph.Outputs)
-	return &Trainer{M: m, Opts: opts, Opt: opt, tape: autograd.NewTape(m.B), weights: nn.DeepSupervisionWeights(nOut)}, nil
+	return &Trainer{M: m, Opts: opts, Opt: opt, tape: autograd.NewTape(m.Backend), weights: nn.DeepSupervisionWeights(nOut)}, nil
 }
 
 // ErrBudget is returned by Fit when the time budget ended training early.
