@@ -10,7 +10,8 @@ import (
 )
 
 // TestConvAlgorithmNames: the names profiles give each pass, at the cutoffs
-// of the dispatch (Winograd from 24 channels and 8-wide outputs, strips up
+// of the dispatch (Winograd from 24 channels and 8-wide outputs; weight
+// gradients from 24 and 48 channels, FP32 only; strips up
 // to 64x64 planes, dot products for 1x1 weight gradients on 8-pixel planes
 // and 4-channel outputs).
 func TestConvAlgorithmNames(t *testing.T) {
@@ -28,7 +29,9 @@ func TestConvAlgorithmNames(t *testing.T) {
 		{kernels.ConvForward, tensor.Shape{2, 32, 16, 16}, tensor.Shape{64, 32, 3, 3}, c3s2, "direct"},
 		{kernels.ConvBackwardData, tensor.Shape{2, 32, 16, 16}, tensor.Shape{64, 32, 3, 3}, c3s2, "gemm+col2im"},
 		{kernels.ConvBackwardData, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "winograd"},
-		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "winograd"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{48, 32, 3, 3}, c3, "winograd"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "direct"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 64, 7, 7}, tensor.Shape{64, 64, 3, 3}, c3, "direct"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 23, 16, 16}, tensor.Shape{32, 23, 3, 3}, c3, "direct"},
 		{kernels.ConvForward, tensor.Shape{2, 32, 64, 64}, tensor.Shape{24, 32, 1, 1}, c1, "strips"},
 		{kernels.ConvForward, tensor.Shape{2, 32, 65, 64}, tensor.Shape{24, 32, 1, 1}, c1, "gemm"},

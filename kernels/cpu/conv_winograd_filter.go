@@ -28,13 +28,17 @@ import "sync"
 
 // winoFilterWorth picks the layers whose weight gradient takes the Winograd
 // path (ci input and co output channels, ow output columns; bf16: the BF16
-// dot kernels).
+// dot kernels). BenchmarkConv3x3Algo (bench/RESULTS.md section 10): FP32
+// Winograd is 1.2-1.7x faster from 48 channels on one side and 24 on the
+// other, level at 32x32 and 24x24 on 128x128 planes; on BF16 the direct
+// path's dot kernels win on most layers (the transforms stay FP32), so BF16
+// keeps it.
 func winoFilterWorth(ci, co, ow int, bf16 bool) bool {
-	return useWinograd && (winoAlways || !bf16 && min(ci, co) >= 24 && ow >= 8)
+	return useWinograd && (winoAlways || !bf16 && min(ci, co) >= 24 && max(ci, co) >= 48 && ow >= 8)
 }
 
 // wfBlockFloats bounds a block's V and Z: 16 x (ci + co) x tiles floats.
-var wfBlockFloats = 1 << 20
+var wfBlockFloats = 1 << 20 // a variable for BenchmarkConv3x3Algo's WFB
 
 // wfBlockTiles is the tiles per block for ci input and co output channels:
 // a multiple of 32, from 64 to 2048.
@@ -43,11 +47,30 @@ func wfBlockTiles(ci, co int) int {
 	return max(64, min(2048, t))
 }
 
+// unaliased is the smallest n' >= n, a multiple of unit, such that n'
+// elements of the BF16 copy (2 bytes; FP32: 4) are an odd number of 64-byte
+// lines: strides of that size fall on 64 different L1 sets in turn, where
+// multiples of 4 KiB (block sizes and channel counts are powers of two)
+// would all fall on one. unit is 8 for FP32 rows and 32 for BF16 rows: an
+// odd multiple of 16 floats or of 32 bfloat16 values.
+func unaliased(n, unit int) int {
+	line := 16 // floats per 64 bytes
+	if unit == 32 {
+		line = 32 // bfloat16 values per 64 bytes
+	}
+	n = roundUp(n, max(unit, line))
+	if (n/line)%2 == 0 {
+		n += line
+	}
+	return n
+}
+
 // wfJob is the weight gradient of one block of tiles: its transforms, then
 // its 16 sums.
 type wfJob struct {
 	ci, co     int
 	ciP, coP   int       // row counts of V and Z (ci; co padded for the dot kernel)
+	xsV, xsZ   int       // floats between the xi blocks of V and Z (unaliased)
 	src        []float32 // the group's phased images, per floats apart
 	per, ps, g int       // phased image size, phase plane size, row pitch
 	dyp        []float32 // the group's phased dy, gPer floats per sample
@@ -55,7 +78,7 @@ type wfJob struct {
 	gg         int       // its row pitch
 	th, tw     int       // tile rows and columns per sample
 	u0, live   int       // the block's first tile (over the group's samples) and count
-	lq         int       // row length of V and Z: live rounded up
+	lq         int       // row length of V and Z: live rounded up (unaliased)
 	v, z       []float32
 	phase      int // 0: transforms; 1: sums
 	dots       [16]dotJob
@@ -110,17 +133,21 @@ func (j *wfJob) toBF16(dst []uint16, src []float32, rows, r0, r1 int) {
 		return
 	}
 	for xi := 0; xi < 16; xi++ {
-		o := (xi*rows + r0) * j.lq
+		xs := j.xsV
+		if rows != j.ciP {
+			xs = j.xsZ
+		}
+		o := xi*xs + r0*j.lq
 		n := (r1 - r0) * j.lq
 		cvtBF16(dst[o:o+n], src[o:o+n])
 	}
 }
 
 // transformInput writes V[xi](c, t) = (B^T d B)[xi] for channels [c0, c1)
-// of the block's tiles to v[(xi*ciP + c)*lq + t]; lanes past live are zero.
+// of the block's tiles to v[xi*xsV + c*lq + t]; lanes past live are zero.
 // Runs of 8 tiles along a tile row go through the 8-lane kernel.
 func (j *wfJob) transformInput(c0, c1 int) {
-	xs := j.ciP * j.lq
+	xs := j.xsV
 	n := c1 - c0
 	tiles := j.th * j.tw
 	for tt := 0; tt < j.lq; {
@@ -152,12 +179,12 @@ func (j *wfJob) transformInput(c0, c1 int) {
 }
 
 // transformGrad writes Z[xi](m, t) = (A dY A^T)[xi] for output channels
-// [m0, m1) of the block's tiles to z[(xi*coP + m)*lq + t]; lanes past live
+// [m0, m1) of the block's tiles to z[xi*xsZ + m*lq + t]; lanes past live
 // are zero. dY is read from the phased dy (even and odd columns, gPer floats
 // per sample, gps per plane, pitch gg; zero past the output's edge). Runs of
 // 8 tiles along a tile row go through the 8-lane kernel.
 func (j *wfJob) transformGrad(m0, m1 int) {
-	xs := j.coP * j.lq
+	xs := j.xsZ
 	n := m1 - m0
 	tiles := j.th * j.tw
 	for tt := 0; tt < j.lq; {
@@ -239,17 +266,17 @@ func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims) {
 	kPad := roundUp(d.ci, dotNR)
 	block := wfBlockTiles(d.ci, coP)
 	group := max(1, min(d.n, block/tiles))
-	// Rows one lane unit longer than the tiles: zero lanes that keep the
-	// row pitch off multiples of 4 KiB (block sizes are powers of two), so
-	// that the 16 rows a transform writes and the rows a dot kernel reads
-	// do not fall on the same L1 sets.
+	// Row pitch and xi strides off multiples of 4 KiB (unaliased), so that
+	// the 16 rows a transform writes and the rows a dot kernel reads do
+	// not fall on the same L1 sets.
 	blockTiles := roundUp(min(block, group*tiles), laneUnit)
-	lqMax := blockTiles + laneUnit
+	lqMax := unaliased(blockTiles, laneUnit)
+	xsVMax, xsZMax := unaliased(d.ci*lqMax, laneUnit), unaliased(coP*lqMax, laneUnit)
 	xPlane, yPlane := d.ci*d.h*d.w, d.co*d.ho*d.wo
 
 	buf := ws.getFloats(group * per)
-	v := ws.getFloats(16 * d.ci * lqMax)
-	z := ws.getFloats(16 * coP * lqMax)
+	v := ws.getFloats(16 * xsVMax)
+	z := ws.getFloats(16 * xsZMax)
 	s := ws.getZeros(16 * kPad * coP)
 	offs := ws.getInts(kPad)
 	var vbBuf, zbBuf []float32
@@ -263,9 +290,9 @@ func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims) {
 	j.src, j.dyp, j.v, j.z = buf, dyBuf, v, z
 	j.groups = (d.ci + dotNR - 1) / dotNR
 	if bf {
-		vbBuf = ws.getFloats((16*d.ci*lqMax + 1) / 2)
-		zbBuf = ws.getFloats(16 * coP * lqMax / 2)
-		j.bf16, j.vb, j.zb = true, u16(vbBuf)[:16*d.ci*lqMax], u16(zbBuf)[:16*coP*lqMax]
+		vbBuf = ws.getFloats(8 * xsVMax)
+		zbBuf = ws.getFloats(8 * xsZMax)
+		j.bf16, j.vb, j.zb = true, u16(vbBuf)[:16*xsVMax], u16(zbBuf)[:16*xsZMax]
 	}
 	for n0 := 0; n0 < d.n; n0 += group {
 		samples := min(group, d.n-n0)
@@ -273,7 +300,8 @@ func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims) {
 		fillPhased(b.threads, dyImg, dyBuf, dy[n0*yPlane:], samples, gPer, yPlane)
 		for u0 := 0; u0 < samples*tiles; u0 += blockTiles {
 			j.u0, j.live = u0, min(blockTiles, samples*tiles-u0)
-			j.lq = roundUp(j.live, laneUnit) + laneUnit
+			j.lq = unaliased(roundUp(j.live, laneUnit), laneUnit)
+			j.xsV, j.xsZ = unaliased(d.ci*j.lq, laneUnit), unaliased(coP*j.lq, laneUnit)
 			b.wfBlock(j, s, offs, kPad)
 		}
 	}
@@ -297,11 +325,11 @@ func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims) {
 func (b *Backend) wfBlock(j *wfJob, s []float32, offs []int, kPad int) {
 	units := j.ci + j.co
 	parts := min(b.threads, units, max(1, 16*units*j.lq/minParallel))
-	zs := j.coP * j.lq
 	for xi := 0; xi < 16; xi++ { // Z's padding rows
-		clear(j.z[xi*zs+j.co*j.lq : (xi+1)*zs])
+		o := xi * j.xsZ
+		clear(j.z[o+j.co*j.lq : o+j.coP*j.lq])
 		if j.bf16 {
-			clear(j.zb[xi*zs+j.co*j.lq : (xi+1)*zs])
+			clear(j.zb[o+j.co*j.lq : o+j.coP*j.lq])
 		}
 	}
 	j.phase = 0
@@ -313,16 +341,16 @@ func (b *Backend) wfBlock(j *wfJob, s []float32, offs []int, kPad int) {
 			offs[c] = c * j.lq
 		}
 	}
-	vs := j.ci * j.lq
+	vs, zs := j.ci*j.lq, j.coP*j.lq
 	for xi := range j.dots {
 		dj := &j.dots[xi]
 		*dj = dotJob{m: j.co, k: j.ci, lq: j.lq, offs: offs, dw: s[xi*kPad*j.coP:][:kPad*j.coP], ldw: j.coP}
 		dj.chunk = dotChunk(j.co, j.lq)
 		if j.bf16 {
-			dj.bf16, dj.dygB, dj.srcB = true, j.zb[xi*zs:][:zs], j.vb[xi*vs:][:vs]
+			dj.bf16, dj.dygB, dj.srcB = true, j.zb[xi*j.xsZ:][:zs], j.vb[xi*j.xsV:][:vs]
 			dj.chunk = max(32, dj.chunk/32*32)
 		} else {
-			dj.dyg, dj.src = j.z[xi*zs:][:zs], j.v[xi*vs:][:vs]
+			dj.dyg, dj.src = j.z[xi*j.xsZ:][:zs], j.v[xi*j.xsV:][:vs]
 		}
 	}
 	units = 16 * j.groups
