@@ -143,11 +143,32 @@ func (j *wfJob) toBF16(dst []uint16, src []float32, rows, r0, r1 int) {
 	}
 }
 
+// wfImage is a phased copy (even and odd columns) a transform reads: per
+// floats per sample, ps per phase plane, row pitch g.
+type wfImage struct {
+	src        []float32
+	per, ps, g int
+}
+
 // transformInput writes V[xi](c, t) = (B^T d B)[xi] for channels [c0, c1)
 // of the block's tiles to v[xi*xsV + c*lq + t]; lanes past live are zero.
-// Runs of 8 tiles along a tile row go through the 8-lane kernel.
 func (j *wfJob) transformInput(c0, c1 int) {
-	xs := j.xsV
+	j.transform(j.v, j.xsV, wfImage{j.src, j.per, j.ps, j.g}, c0, c1, winoInput8, winoInputTile)
+}
+
+// transformGrad writes Z[xi](m, t) = (A dY A^T)[xi] for output channels
+// [m0, m1) of the block's tiles to z[xi*xsZ + m*lq + t]; lanes past live
+// are zero. dY is read from the phased dy (zero past the output's edge).
+func (j *wfJob) transformGrad(m0, m1 int) {
+	j.transform(j.z, j.xsZ, wfImage{j.dyp, j.gPer, j.gps, j.gg}, m0, m1, winoGrad8, winoGradTile)
+}
+
+// transform writes a transform of channels [c0, c1) of the block's tiles
+// to dst[xi*xs + c*lq + t] from the phased image im: runs of 8 tiles along
+// a tile row through the 8-lane kernel k8, other tiles through tile.
+func (j *wfJob) transform(dst []float32, xs int, im wfImage, c0, c1 int,
+	k8 func(n int, dst []float32, dstStep, xs int, src0, src1 []float32, srcStep, g int),
+	tile func(dst []float32, xs int, src0, src1 []float32, g int)) {
 	n := c1 - c0
 	tiles := j.th * j.tw
 	for tt := 0; tt < j.lq; {
@@ -155,7 +176,7 @@ func (j *wfJob) transformInput(c0, c1 int) {
 		if tt >= j.live {
 			for c := 0; c < n; c++ {
 				for xi := 0; xi < 16; xi++ {
-					j.v[xi*xs+off+c*j.lq] = 0
+					dst[xi*xs+off+c*j.lq] = 0
 				}
 			}
 			tt++
@@ -164,52 +185,15 @@ func (j *wfJob) transformInput(c0, c1 int) {
 		u := j.u0 + tt
 		s, t := u/tiles, u%tiles
 		ty, tx := t/j.tw, t%j.tw
-		src := j.src[s*j.per+c0*2*j.ps+2*ty*j.g+tx:]
+		src := im.src[s*im.per+c0*2*im.ps+2*ty*im.g+tx:]
 		if tt+8 <= j.live && tx+8 <= j.tw {
-			winoInput8(n, j.v[off:], j.lq, xs, src, src[j.ps:], 2*j.ps, j.g)
+			k8(n, dst[off:], j.lq, xs, src, src[im.ps:], 2*im.ps, im.g)
 			tt += 8
 			continue
 		}
 		for c := 0; c < n; c++ {
-			even := src[c*2*j.ps:]
-			winoInputTile(j.v[off+c*j.lq:], xs, even, even[j.ps:], j.g)
-		}
-		tt++
-	}
-}
-
-// transformGrad writes Z[xi](m, t) = (A dY A^T)[xi] for output channels
-// [m0, m1) of the block's tiles to z[xi*xsZ + m*lq + t]; lanes past live
-// are zero. dY is read from the phased dy (even and odd columns, gPer floats
-// per sample, gps per plane, pitch gg; zero past the output's edge). Runs of
-// 8 tiles along a tile row go through the 8-lane kernel.
-func (j *wfJob) transformGrad(m0, m1 int) {
-	xs := j.xsZ
-	n := m1 - m0
-	tiles := j.th * j.tw
-	for tt := 0; tt < j.lq; {
-		off := m0*j.lq + tt
-		if tt >= j.live {
-			for c := 0; c < n; c++ {
-				for xi := 0; xi < 16; xi++ {
-					j.z[xi*xs+off+c*j.lq] = 0
-				}
-			}
-			tt++
-			continue
-		}
-		u := j.u0 + tt
-		s, t := u/tiles, u%tiles
-		ty, tx := t/j.tw, t%j.tw
-		src := j.dyp[s*j.gPer+m0*2*j.gps+2*ty*j.gg+tx:]
-		if tt+8 <= j.live && tx+8 <= j.tw {
-			winoGrad8(n, j.z[off:], j.lq, xs, src, src[j.gps:], 2*j.gps, j.gg)
-			tt += 8
-			continue
-		}
-		for c := 0; c < n; c++ {
-			even := src[c*2*j.gps:]
-			winoGradTile(j.z[off+c*j.lq:], xs, even, even[j.gps:], j.gg)
+			even := src[c*2*im.ps:]
+			tile(dst[off+c*j.lq:], xs, even, even[im.ps:], im.g)
 		}
 		tt++
 	}
