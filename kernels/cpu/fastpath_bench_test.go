@@ -391,3 +391,29 @@ func BenchmarkInstanceNorm(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkConv3x3s2: conv3x3s2/CixCoxHxW/{fwd,bwddata,bwdfilter}: the
+// stride-2 3x3 convs (padding 1) that open the U-Net's stages 1-4
+// (features 32..320, 128x128 input; H x W is the input), batch 8; GFLOP/s
+// counts 2*9*Ci*Co per output pixel.
+func BenchmarkConv3x3s2(b *testing.B) {
+	for _, s := range [][4]int{{32, 64, 128, 128}, {64, 128, 64, 64}, {128, 256, 32, 32}, {256, 320, 16, 16}} {
+		n, ci, co, h, w := 8, s[0], s[1], s[2], s[3]
+		be := New(0)
+		g := tensor.NewRNG(8)
+		p := kernels.Conv(2, 1)
+		x, wt, bias := g.Rand(n, ci, h, w), g.Rand(co, ci, 3, 3), g.Rand(co)
+		y, dy, dx := tensor.New(n, co, h/2, w/2), g.Rand(n, co, h/2, w/2), tensor.New(n, ci, h, w)
+		dw, db := tensor.New(co, ci, 3, 3), tensor.New(co)
+		flops := 2 * 9 * float64(n*ci*co*(h/2)*(w/2))
+		name := fmt.Sprintf("%dx%dx%dx%d", ci, co, h, w)
+		check := func(err error) {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(name+"/fwd", func(b *testing.B) { loop(b, flops, func() { check(be.Conv2d(y, x, wt, bias, p)) }) })
+		b.Run(name+"/bwddata", func(b *testing.B) { loop(b, flops, func() { check(be.Conv2dBackwardData(dx, dy, wt, p)) }) })
+		b.Run(name+"/bwdfilter", func(b *testing.B) { loop(b, flops, func() { check(be.Conv2dBackwardFilter(dw, db, dy, x, p)) }) })
+	}
+}
