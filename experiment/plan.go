@@ -361,6 +361,12 @@ func LoadPlan(path string) (*Plan, error) {
 	return ParsePlan(b, path)
 }
 
+// IsPlanFile reports whether the file at path is a valid plan (LoadPlan).
+func IsPlanFile(path string) bool {
+	_, err := LoadPlan(path)
+	return err == nil
+}
+
 // ParsePlan decodes and validates a plan; name is used in errors.
 func ParsePlan(b []byte, name string) (*Plan, error) {
 	p, err := ParsePlanUnchecked(b)

@@ -85,25 +85,12 @@ func runImport(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := saveImported(*dst, m, ckpt.RunInfo{Data: pos[0], Fold: *fold}); err != nil {
+	if err := m.SaveImported(*dst, ckpt.RunInfo{Data: pos[0], Fold: *fold}); err != nil {
 		return err
 	}
 	describe(out, m)
 	fmt.Fprintf(out, "wrote %s\n", *dst)
 	return nil
-}
-
-// saveImported writes an imported model's checkpoint atomically, marked as
-// imported (importedMeta) so that a later import may replace it.
-func saveImported(path string, m *unet.Model, run ckpt.RunInfo) error {
-	c, err := m.Checkpoint(nil, run)
-	if err != nil {
-		return err
-	}
-	if err := c.SetMeta(importedMeta, true); err != nil {
-		return err
-	}
-	return ckpt.Write(path, c)
 }
 
 // describe prints a one-paragraph summary of a U-Net.

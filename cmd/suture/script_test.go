@@ -86,7 +86,7 @@ func runScript(t *testing.T, file, work string) {
 	}
 	fixtures, _ := filepath.Abs(fixtureDir)
 	s := &script{t: t, env: map[string]string{"WORK": work, "FIXTURES": fixtures}}
-	defer s.stop(nil) //nolint:errcheck // a failed script's background commands
+	defer s.stop(nil) // a failed script's background commands
 	for i, line := range strings.Split(string(b), "\n") {
 		err := s.line(strings.TrimSpace(line))
 		if errors.Is(err, errSkip) {
