@@ -3,6 +3,8 @@ package experiment
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -29,6 +31,25 @@ func TestIsOwnFiles(t *testing.T) {
 			if got := c.is(p); got != (p == c.path) {
 				t.Errorf("%s: recognised as %s: %v", filepath.Base(p), filepath.Base(c.path), got)
 			}
+		}
+	}
+}
+
+// TestDropAndPlanName: Drop leaves an approach out and names the plan's
+// approaches when it has no such one; PlanName is the file name without
+// ".json".
+func TestDropAndPlanName(t *testing.T) {
+	p := QuickPlan("q", "synth:a", "synth:b")
+	n := len(p.Approaches)
+	if err := p.Drop("a + b"); err != nil || len(p.Approaches) != n-1 || slices.Contains(p.Approaches, "a + b") {
+		t.Errorf("Drop a + b: %v, approaches %v", err, p.Approaches)
+	}
+	if err := p.Drop("a + b"); err == nil || !strings.Contains(err.Error(), `"a + b": not an approach of the plan (a, b,`) {
+		t.Errorf("Drop twice: %v", err)
+	}
+	for path, want := range map[string]string{"q.json": "q", "/x/y/quick.json": "quick", `c:\p\z.json`: "z", "plan": "plan"} {
+		if got := PlanName(path); got != want {
+			t.Errorf("PlanName(%q) = %q, want %q", path, got, want)
 		}
 	}
 }

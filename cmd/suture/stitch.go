@@ -49,10 +49,7 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	mkBackend := backendFlag(fs)
 	startProfile := profileFlag(fs, "the stitch training")
 	profileRun := runProfileFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("a", *aPath, "b", *bPath, "out", *dst); err != nil {
+	if err := parse(fs, args, "a", "b", "out"); err != nil {
 		return err
 	}
 	if !*rf.resume {
@@ -154,10 +151,7 @@ func runStitchInfo(args []string, out io.Writer) error {
 	fs := newFlags("stitch info", out)
 	model := fs.String("model", "", "stitched checkpoint")
 	mkBackend := backendFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("model", *model); err != nil {
+	if err := parse(fs, args, "model"); err != nil {
 		return err
 	}
 	b, err := mkBackend()
