@@ -43,7 +43,8 @@ type WorkerOptions struct {
 	// Backend makes a job's backend (called once per job).
 	Backend func() (kernels.Backend, error)
 	// Cache is the folder where job folders are put together: inputs
-	// fetched, the job run, its outputs stored from there.
+	// fetched, the job run, its outputs stored from there (default: a
+	// temporary folder, removed when the worker ends).
 	Cache string
 	// Poll is the wait between looks at an empty queue (default 500ms).
 	Poll time.Duration
@@ -115,7 +116,12 @@ func RunWorker(ctx context.Context, q *Queue, o WorkerOptions) error {
 		return errors.New("worker: no backend")
 	}
 	if o.Cache == "" {
-		return errors.New("worker: no cache folder")
+		tmp, err := os.MkdirTemp("", "suture-worker-")
+		if err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		o.Cache = tmp
 	}
 	if o.Poll <= 0 {
 		o.Poll = 500 * time.Millisecond

@@ -221,6 +221,25 @@ func QuickPlan(name, a, b string) *Plan {
 	return p
 }
 
+// PlanName is the name of a plan stored at path: its file name without
+// ".json".
+func PlanName(path string) string {
+	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
+		path = path[i+1:]
+	}
+	return strings.TrimSuffix(path, ".json")
+}
+
+// Drop leaves approach out of the plan.
+func (p *Plan) Drop(approach string) error {
+	i := slices.Index(p.Approaches, approach)
+	if i < 0 {
+		return fmt.Errorf("%q: not an approach of the plan (%s)", approach, strings.Join(p.Approaches, ", "))
+	}
+	p.Approaches = slices.Delete(p.Approaches, i, i+1)
+	return nil
+}
+
 // quickData shrinks a synthetic spec to 48 images of 16 pixels.
 func quickData(spec string) string {
 	rest, ok := strings.CutPrefix(spec, "synth:")
@@ -361,6 +380,12 @@ func LoadPlan(path string) (*Plan, error) {
 	return ParsePlan(b, path)
 }
 
+// IsPlanFile reports whether the file at path is a valid plan (LoadPlan).
+func IsPlanFile(path string) bool {
+	_, err := LoadPlan(path)
+	return err == nil
+}
+
 // ParsePlan decodes and validates a plan; name is used in errors.
 func ParsePlan(b []byte, name string) (*Plan, error) {
 	p, err := ParsePlanUnchecked(b)
@@ -386,8 +411,9 @@ func ParseStoredPlan(b []byte, name string) (*Plan, error) {
 	return p, nil
 }
 
-// loadStoredPlan reads a results folder's plan (ParseStoredPlan).
-func loadStoredPlan(path string) (*Plan, error) {
+// LoadStoredPlan reads a stored plan: a results folder's, or one for a
+// queue, whose datasets are elsewhere (ParseStoredPlan).
+func LoadStoredPlan(path string) (*Plan, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

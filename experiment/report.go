@@ -94,7 +94,7 @@ type reportData struct {
 // loadReportData reads the results of every test and sweep job of the plan
 // in dir; any of them not done is an error naming how many.
 func loadReportData(dir string) (*reportData, error) {
-	p, err := loadStoredPlan(filepath.Join(dir, planFile))
+	p, err := LoadStoredPlan(filepath.Join(dir, planFile))
 	if err != nil {
 		return nil, err
 	}

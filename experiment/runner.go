@@ -342,7 +342,7 @@ type JobStatus struct {
 
 // Status reads the state of every job of the plan stored in dir.
 func Status(dir string) (*Plan, []JobStatus, error) {
-	p, err := loadStoredPlan(filepath.Join(dir, planFile))
+	p, err := LoadStoredPlan(filepath.Join(dir, planFile))
 	if err != nil {
 		if os.IsNotExist(errors.Unwrap(err)) || os.IsNotExist(err) {
 			return nil, nil, fmt.Errorf("%s holds no experiment (no %s)", dir, planFile)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"suture/internal/atomicfile"
+	"suture/internal/sniff"
 	"suture/stitch"
 	"suture/unet"
 )
@@ -102,6 +103,20 @@ func num(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
+// The header lines of the sweep and sample CSVs.
+const (
+	sweepHeader  = "network,index,a_vertex,b_vertex,dice,hd95"
+	sampleHeader = "stitched_switches,active_stitches,output,dice,hd95,setting"
+)
+
+// IsSweepCSV reports whether the file at path is a sweep CSV
+// (Sweep.WriteCSV), by its header line.
+func IsSweepCSV(path string) bool { return sniff.CSVHeader(path, sweepHeader) }
+
+// IsSampleCSV reports whether the file at path is a sample CSV
+// (WriteSampleCSV), by its header line.
+func IsSampleCSV(path string) bool { return sniff.CSVHeader(path, sampleHeader) }
+
 // ReadSweepCSV reads a sweep written by WriteCSV.
 func ReadSweepCSV(path string) (*Sweep, error) {
 	f, err := os.Open(path)
@@ -113,7 +128,7 @@ func ReadSweepCSV(path string) (*Sweep, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(rows) == 0 || strings.Join(rows[0], ",") != "network,index,a_vertex,b_vertex,dice,hd95" {
+	if len(rows) == 0 || strings.Join(rows[0], ",") != sweepHeader {
 		return nil, fmt.Errorf("%s: not a sweep CSV (header %v)", path, rows[:min(len(rows), 1)])
 	}
 	sw := &Sweep{}
@@ -153,7 +168,7 @@ func ReadSweepCSV(path string) (*Sweep, error) {
 // and the reference networks as rows "a", "b" and "a&b".
 func (sw *Sweep) WriteCSV(path string) error {
 	var b bytes.Buffer
-	b.WriteString("network,index,a_vertex,b_vertex,dice,hd95\n")
+	b.WriteString(sweepHeader + "\n")
 	for _, r := range []struct {
 		name string
 		s    stitch.Score
@@ -169,7 +184,7 @@ func (sw *Sweep) WriteCSV(path string) error {
 // WriteSampleCSV writes the RQ1 sample: one row per network.
 func WriteSampleCSV(path string, res []stitch.SampledNetwork) error {
 	var b bytes.Buffer
-	b.WriteString("stitched_switches,active_stitches,output,dice,hd95,setting\n")
+	b.WriteString(sampleHeader + "\n")
 	for _, r := range res {
 		out := "a"
 		if r.Setting.Out == stitch.OutB {

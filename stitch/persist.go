@@ -349,6 +349,17 @@ func (s *Joined[N]) SaveExtracted(path string, setting Setting) error {
 	return ckpt.Write(path, c)
 }
 
+// IsExtracted reports whether the file at path is the checkpoint of an
+// extracted network (SaveExtracted).
+func IsExtracted(path string) bool {
+	c, err := ckpt.Read(path)
+	if err != nil {
+		return false
+	}
+	kind, _ := c.Kind()
+	return kind == ExtractedKind
+}
+
 // WriteExtracted encodes the standalone model of setting's network to w.
 func (s *Joined[N]) WriteExtracted(w io.Writer, setting Setting) error {
 	c, err := s.ExtractedCheckpoint(setting)

@@ -69,6 +69,36 @@ func Save(path string, m *Model, tr *Trainer, run ckpt.RunInfo) error {
 	return ckpt.Write(path, c)
 }
 
+// importedMeta is the checkpoint meta key that marks a model imported from
+// another framework (true; SaveImported), so that a later import may
+// replace it and nothing else (a trained run's checkpoint).
+const importedMeta = "imported"
+
+// SaveImported writes m's checkpoint, without training state, to path
+// atomically, marked as imported.
+func (m *Model) SaveImported(path string, run ckpt.RunInfo) error {
+	c, err := m.Checkpoint(nil, run)
+	if err != nil {
+		return err
+	}
+	if err := c.SetMeta(importedMeta, true); err != nil {
+		return err
+	}
+	return ckpt.Write(path, c)
+}
+
+// IsImported reports whether the file at path is a U-Net checkpoint that
+// SaveImported wrote.
+func IsImported(path string) bool {
+	c, err := ckpt.Read(path)
+	if err != nil {
+		return false
+	}
+	kind, _ := c.Kind()
+	var imported bool
+	return kind == Kind && c.GetMeta(importedMeta, &imported) == nil && imported
+}
+
 // Write encodes m's checkpoint (see Checkpoint) to w.
 func Write(w io.Writer, m *Model, tr *Trainer, run ckpt.RunInfo) error {
 	c, err := m.Checkpoint(tr, run)

@@ -16,10 +16,7 @@ func runCompare(ctx context.Context, args []string, out io.Writer) error {
 	fs.Var(&alts, "alt", "NAME=CSV: an alternative to compare with the reference (repeat)")
 	metric := fs.String("metric", "dice", "dice or hd95")
 	asJSON := fs.Bool("json", false, "one JSON object per alternative")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("ref", *ref); err != nil {
+	if err := parse(fs, args, "ref"); err != nil {
 		return err
 	}
 	if len(alts.files) == 0 {

@@ -39,10 +39,7 @@ func runDistill(ctx context.Context, args []string, out io.Writer) error {
 	noVal := fs.Bool("no-validate", false, "do not score the validation part after every epoch")
 	seed := fs.Uint64("seed", 1, "seed of batches, augmentation and a new network's weights")
 	mkBackend := backendFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("teacher", *teacher, "data", *rf.data, "out", *dst); err != nil {
+	if err := parse(fs, args, "teacher", "data", "out"); err != nil {
 		return err
 	}
 	if k, ok := strings.CutPrefix(*net, "stitch-ensemble:"); *net != "" && (!ok || !isIndex(k)) {
@@ -117,10 +114,7 @@ func runDistillCost(ctx context.Context, args []string, out io.Writer) error {
 	rounds := fs.Int("rounds", 7, "timed rounds (every network once per round; the median is reported)")
 	asJSON := fs.Bool("json", false, "print one JSON object per network")
 	mkBackend := backendFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("teacher", *teacher, "student", *student); err != nil {
+	if err := parse(fs, args, "teacher", "student"); err != nil {
 		return err
 	}
 	if *batch < 1 || *rounds < 1 {

@@ -67,10 +67,7 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&spec.Part.Size, "size", 0, "resize original Kvasir/CVC frames to this size")
 	checkCSV, printScores := scoresOutFlags(fs, "write per-sample scores (name, dice, hd95) to this CSV")
 	mkBackend := backendFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("model", spec.Model, "data", spec.Part.Data); err != nil {
+	if err := parse(fs, args, "model", "data"); err != nil {
 		return err
 	}
 	if err := checkCSV(); err != nil {

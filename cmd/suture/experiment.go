@@ -1,13 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
-	"slices"
-	"strings"
 	"time"
 
 	"suture/cluster"
@@ -50,19 +49,13 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 	fs.Var(&drop, "drop", "leave this approach out (repeatable), e.g. --drop 'a + b' where no site may hold both parties' data")
 	force := fs.Bool("force", false, "replace an existing output that is not this command's own kind of file")
 	mkBackend := backendFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("a", *a, "b", *b, "out", *dst); err != nil {
+	if err := parse(fs, args, "a", "b", "out"); err != nil {
 		return err
 	}
 	if err := checkOutput(*dst, *force, planJSON); err != nil {
 		return err
 	}
-	n := *name
-	if n == "" {
-		n = strings.TrimSuffix(baseName(*dst), ".json")
-	}
+	n := cmp.Or(*name, experiment.PlanName(*dst))
 	p := experiment.DefaultPlan(n, *a, *b)
 	if *quick {
 		p = experiment.QuickPlan(n, *a, *b)
@@ -75,11 +68,9 @@ func runExperimentPlan(ctx context.Context, args []string, out io.Writer) error 
 		p.Folds = f
 	}
 	for _, d := range drop {
-		i := slices.Index(p.Approaches, d)
-		if i < 0 {
-			return usageErr("--drop %q: not an approach of the plan (%s)", d, strings.Join(p.Approaches, ", "))
+		if err := p.Drop(d); err != nil {
+			return usageErr("--drop %v", err)
 		}
-		p.Approaches = slices.Delete(p.Approaches, i, i+1)
 	}
 	check := p.Validate
 	if *elsewhere {
@@ -107,10 +98,7 @@ func runExperimentEstimate(ctx context.Context, args []string, out io.Writer) er
 	fs := newFlags("experiment estimate", out)
 	planPath := fs.String("plan", "", "plan file (from `suture experiment plan`)")
 	workers := fs.Int("workers", 1, "jobs run at once, as with suture experiment run --workers N: each is timed on its share of the cores")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("plan", *planPath); err != nil {
+	if err := parse(fs, args, "plan"); err != nil {
 		return err
 	}
 	if *workers < 1 {
@@ -133,13 +121,6 @@ func printEstimate(ctx context.Context, be kernels.Backend, p *experiment.Plan, 
 	}
 	e.WriteTable(out, p, workers)
 	return nil
-}
-
-func baseName(p string) string {
-	if i := strings.LastIndexAny(p, `/\`); i >= 0 {
-		return p[i+1:]
-	}
-	return p
 }
 
 func runExperimentRun(ctx context.Context, args []string, out io.Writer) error {

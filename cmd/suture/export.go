@@ -22,10 +22,7 @@ func runExport(ctx context.Context, args []string, out io.Writer) error {
 	dst := fs.String("out", "", "safetensors file to write")
 	force := forceFlag(fs)
 	mkBackend := backendFlag(fs)
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	if err := require("model", *model, "out", *dst); err != nil {
+	if err := parse(fs, args[1:], "model", "out"); err != nil {
 		return err
 	}
 	if err := checkOutput(*dst, *force, safetensorsOutput); err != nil {
@@ -56,10 +53,7 @@ func runExportNetwork(args []string, out io.Writer) error {
 	dst := fs.String("out", "", "model checkpoint to write")
 	force := forceFlag(fs)
 	mkBackend := backendFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("model", *model, "net", *net, "out", *dst); err != nil {
+	if err := parse(fs, args, "model", "net", "out"); err != nil {
 		return err
 	}
 	if err := checkOutput(*dst, *force, extractedModel); err != nil {

@@ -17,10 +17,7 @@ func runForward(ctx context.Context, args []string, out io.Writer) error {
 	all := fs.Bool("all-outputs", false, "also write every deep-supervision output, as OUT_ds1.npy, OUT_ds2.npy, ...")
 	force := forceFlag(fs)
 	mkBackend := backendFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("model", *model, "in", *in, "out", *dst); err != nil {
+	if err := parse(fs, args, "model", "in", "out"); err != nil {
 		return err
 	}
 	if err := checkOutput(*dst, *force, npyOutput); err != nil {

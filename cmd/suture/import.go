@@ -2,44 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
 	"suture/io/ckpt"
 	"suture/unet"
 )
-
-// parsePositional parses flags that may come before, between or after n
-// positional arguments, and returns the positionals (errors and -h as in
-// parse).
-func parsePositional(fs *flag.FlagSet, args []string, n int, what string) ([]string, error) {
-	var pos []string
-	out := fs.Output()
-	fs.SetOutput(io.Discard)
-	defer fs.SetOutput(out)
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
-				fs.SetOutput(out)
-				fs.PrintDefaults()
-				return nil, err
-			}
-			return nil, fmt.Errorf("%w: %v", errUsage, err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(pos) != n {
-		return nil, usageErr("want %s (got %d arguments besides flags)", what, len(pos))
-	}
-	return pos, nil
-}
 
 func runImport(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 || (args[0] != "nnunet" && args[0] != "safetensors") {
@@ -56,11 +24,8 @@ func runImport(ctx context.Context, args []string, out io.Writer) error {
 	dst := fs.String("out", "", "the Suture model checkpoint to write")
 	force := forceFlag(fs)
 	mkBackend := backendFlag(fs)
-	pos, err := parsePositional(fs, args[1:], 1, what)
+	pos, err := parsePositional(fs, args[1:], 1, what, "out")
 	if err != nil {
-		return err
-	}
-	if err := require("out", *dst); err != nil {
 		return err
 	}
 	if err := checkOutput(*dst, *force, importedModel); err != nil {
@@ -85,25 +50,12 @@ func runImport(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := saveImported(*dst, m, ckpt.RunInfo{Data: pos[0], Fold: *fold}); err != nil {
+	if err := m.SaveImported(*dst, ckpt.RunInfo{Data: pos[0], Fold: *fold}); err != nil {
 		return err
 	}
 	describe(out, m)
 	fmt.Fprintf(out, "wrote %s\n", *dst)
 	return nil
-}
-
-// saveImported writes an imported model's checkpoint atomically, marked as
-// imported (importedMeta) so that a later import may replace it.
-func saveImported(path string, m *unet.Model, run ckpt.RunInfo) error {
-	c, err := m.Checkpoint(nil, run)
-	if err != nil {
-		return err
-	}
-	if err := c.SetMeta(importedMeta, true); err != nil {
-		return err
-	}
-	return ckpt.Write(path, c)
 }
 
 // describe prints a one-paragraph summary of a U-Net.

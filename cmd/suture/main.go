@@ -43,14 +43,16 @@ func commands() []command {
 	}
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// run runs the command line args until it ends, ctx ends or Ctrl-C, and
+// returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		return 0
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	for _, c := range commands() {
 		if c.name != args[0] {
@@ -105,22 +107,61 @@ func newFlags(name string, out io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parse parses flags and rejects stray arguments; -h prints the flags.
-func parse(fs *flag.FlagSet, args []string) error {
+// parse parses flags, rejects stray arguments and names the first of the
+// required string flags left empty; -h prints the flags.
+func parse(fs *flag.FlagSet, args []string, required ...string) error {
+	if err := parseOnce(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	return requireFlags(fs, required)
+}
+
+// parseOnce parses args up to the first one that is not a flag; -h prints
+// the flags.
+func parseOnce(fs *flag.FlagSet, args []string) error {
 	out := fs.Output()
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
 	fs.SetOutput(out)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
-			fs.PrintDefaults()
-			return err
-		}
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+		return err
+	} else if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q", fs.Arg(0))
+	return nil
+}
+
+// parsePositional parses flags that may come before, between or after n
+// positional arguments (what names them), and returns the positionals;
+// errors, -h and required flags as in parse.
+func parsePositional(fs *flag.FlagSet, args []string, n int, what string, required ...string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseOnce(fs, args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(pos) != n {
+		return nil, usageErr("want %s (got %d arguments besides flags)", what, len(pos))
+	}
+	return pos, requireFlags(fs, required)
+}
+
+// requireFlags names the first of the string flags given that is empty.
+func requireFlags(fs *flag.FlagSet, names []string) error {
+	for _, name := range names {
+		if fs.Lookup(name).Value.String() == "" {
+			return usageErr("--%s is required", name)
+		}
 	}
 	return nil
 }

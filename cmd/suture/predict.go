@@ -26,10 +26,7 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 	maxPixels := fs.Int64("max-pixels", 0, "refuse images larger than this many pixels (width x height), read from their headers (0: half the machine's memory at segment.BytesPerPixel)")
 	force := fs.Bool("force", false, "replace existing files at the mask paths even when they are not masks Suture wrote")
 	mkBackend := backendFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("model", *model, "in", *in, "out", *dst); err != nil {
+	if err := parse(fs, args, "model", "in", "out"); err != nil {
 		return err
 	}
 	opts := segment.Options{NoMirror: *noMirror, Step: *step, MaxPixels: *maxPixels}
@@ -115,10 +112,7 @@ func runScore(ctx context.Context, args []string, out io.Writer) error {
 	pred := fs.String("pred", "", "folder of predicted masks")
 	ref := fs.String("ref", "", "folder of reference masks with the same stems")
 	checkCSV, printScores := scoresOutFlags(fs, "write per-sample scores to this CSV")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("pred", *pred, "ref", *ref); err != nil {
+	if err := parse(fs, args, "pred", "ref"); err != nil {
 		return err
 	}
 	if err := checkCSV(); err != nil {
@@ -142,10 +136,7 @@ func runData(ctx context.Context, args []string, out io.Writer) error {
 	seed := fs.Uint64("seed", 1, "seed")
 	dir := fs.String("out", "", "output folder (images/, masks/)")
 	force := forceFlag(fs)
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	if err := require("out", *dir); err != nil {
+	if err := parse(fs, args[1:], "out"); err != nil {
 		return err
 	}
 	ds, err := imageset.Synth(*party, *n, *size, *seed)

@@ -82,10 +82,7 @@ func runQueue(ctx context.Context, args []string, out io.Writer) error {
 	tlsKey := fs.String("tls-key", "", "the server certificate's key (PEM)")
 	tlsCA := fs.String("tls-ca", "", "CA (PEM) whose client certificates are required (with --tls-verify)")
 	tlsVerify := fs.Bool("tls-verify", false, "require client certificates signed by --tls-ca")
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	if err := require("store", *store); err != nil {
+	if err := parse(fs, args[1:], "store"); err != nil {
 		return err
 	}
 	pw := natsPassword(*password)
@@ -160,10 +157,7 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 	idleExit := fs.Duration("idle-exit", 0, "stop after this long without a job (0: run until stopped), for workers a scheduler starts; "+
 		"it also bounds the wait for the server at start")
 	connectTimeout := fs.Duration("connect-timeout", time.Minute, "give up when the server cannot be reached for this long at start (0: keep trying)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("queue", *qf.url); err != nil {
+	if err := parse(fs, args, "queue"); err != nil {
 		return err
 	}
 	if *idleExit < 0 {
@@ -193,15 +187,6 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 		th = max(1, runtime.GOMAXPROCS(0) / *jobs)
 	}
 	mk := mkBackend(th)
-	dir := *cache
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "suture-worker-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	}
 	var mu sync.Mutex
 	logf := func(format string, a ...any) {
 		mu.Lock()
@@ -226,7 +211,7 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 		return interrupted(err)
 	}
 	defer q.Conn().Close()
-	err = cluster.RunWorker(ctx, q, cluster.WorkerOptions{Name: *name, Parties: parties, Allow: cats, Jobs: *jobs, Backend: mk, Cache: dir,
+	err = cluster.RunWorker(ctx, q, cluster.WorkerOptions{Name: *name, Parties: parties, Allow: cats, Jobs: *jobs, Backend: mk, Cache: *cache,
 		IdleExit: *idleExit, Log: func(s string) { logf("%s", s) }})
 	if err != nil {
 		return err
@@ -237,12 +222,8 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 
 // runExperimentQueue is `suture experiment run --queue`.
 func runExperimentQueue(ctx context.Context, planPath, dir string, qf *queueFlags, attempts int, ackWait time.Duration, out io.Writer) error {
-	b, err := os.ReadFile(planPath)
-	if err != nil {
-		return err
-	}
 	// The coordinator needs none of the data: its datasets live at the sites.
-	p, err := experiment.ParseStoredPlan(b, planPath)
+	p, err := experiment.LoadStoredPlan(planPath)
 	if err != nil {
 		return err
 	}

@@ -49,10 +49,7 @@ func runStitch(ctx context.Context, args []string, out io.Writer) error {
 	mkBackend := backendFlag(fs)
 	startProfile := profileFlag(fs, "the stitch training")
 	profileRun := runProfileFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("a", *aPath, "b", *bPath, "out", *dst); err != nil {
+	if err := parse(fs, args, "a", "b", "out"); err != nil {
 		return err
 	}
 	if !*rf.resume {
@@ -154,10 +151,7 @@ func runStitchInfo(args []string, out io.Writer) error {
 	fs := newFlags("stitch info", out)
 	model := fs.String("model", "", "stitched checkpoint")
 	mkBackend := backendFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("model", *model); err != nil {
+	if err := parse(fs, args, "model"); err != nil {
 		return err
 	}
 	b, err := mkBackend()
@@ -178,9 +172,20 @@ func runStitchInfo(args []string, out io.Writer) error {
 	return nil
 }
 
-// stitchedEval adds the flags naming a stitched model and the samples to
-// score it on, and returns the function that loads both.
-func stitchedEval(fs *flag.FlagSet) func() (*experiment.Stitched, []unet.Input, error) {
+// stitchedRun is what sweep and sample work on: a stitched model, the
+// samples to score it on, the CSV and its plot to write, the batch.
+type stitchedRun struct {
+	s                *experiment.Stitched
+	samples          []unet.Input
+	csvPath, pngPath string
+	batch            int
+}
+
+// stitchedEval adds the flags of sweep and sample: the stitched model, the
+// samples to score it on, --out (a CSV of kind, default dst; its PNG plot
+// beside it), --batch and --force. The returned function checks both
+// outputs, then loads the model and the samples.
+func stitchedEval(fs *flag.FlagSet, dst string, kind outputKind) func() (*stitchedRun, error) {
 	model := fs.String("model", "", "stitched checkpoint")
 	part := experiment.DataPart{}
 	fs.StringVar(&part.Data, "data", "", "dataset folder or synth:PARTY[:N[:SIZE[:SEED]]]")
@@ -189,90 +194,72 @@ func stitchedEval(fs *flag.FlagSet) func() (*experiment.Stitched, []unet.Input, 
 	fs.Int64Var(&part.SplitSeed, "split-seed", -1, "seed of the six-part split (default: the stitch run's)")
 	fs.IntVar(&part.Size, "size", 0, "resize original Kvasir/CVC frames to this size")
 	mkBackend := backendFlag(fs)
-	return func() (*experiment.Stitched, []unet.Input, error) {
+	out := fs.String("out", dst, "CSV to write (a PNG plot is written next to it)")
+	batch := fs.Int("batch", 16, "images per forward pass")
+	force := forceFlag(fs)
+	return func() (*stitchedRun, error) {
+		r := &stitchedRun{csvPath: *out, pngPath: strings.TrimSuffix(*out, filepath.Ext(*out)) + ".png", batch: *batch}
+		if r.csvPath == r.pngPath {
+			return nil, usageErr("--out %s: the CSV and its plot would be the same file (give a .csv name)", *out)
+		}
+		if err := checkOutput(r.csvPath, *force, kind); err != nil {
+			return nil, err
+		}
+		if err := checkOutput(r.pngPath, *force, pngOutput); err != nil {
+			return nil, err
+		}
 		if err := require("model", *model, "data", part.Data); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		b, err := mkBackend()
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		s, err := stitch.Load(*model, b, unet.LoadBase)
-		if err != nil {
-			return nil, nil, err
+		if r.s, err = stitch.Load(*model, b, unet.LoadBase); err != nil {
+			return nil, err
 		}
-		samples, err := part.Samples(s.Meta.Run)
-		return s, samples, err
+		r.samples, err = part.Samples(r.s.Meta.Run)
+		return r, err
 	}
-}
-
-func csvAndPlot(dst string) (csvPath, pngPath string) {
-	return dst, strings.TrimSuffix(dst, filepath.Ext(dst)) + ".png"
-}
-
-// checkCSVAndPlot checks both files a sweep or sample writes.
-func checkCSVAndPlot(dst string, force bool, kind outputKind) error {
-	csvPath, pngPath := csvAndPlot(dst)
-	if csvPath == pngPath {
-		return usageErr("--out %s: the CSV and its plot would be the same file (give a .csv name)", dst)
-	}
-	if err := checkOutput(csvPath, force, kind); err != nil {
-		return err
-	}
-	return checkOutput(pngPath, force, pngOutput)
 }
 
 func runStitchSweep(args []string, out io.Writer) error {
 	fs := newFlags("stitch sweep", out)
-	load := stitchedEval(fs)
-	dst := fs.String("out", "sweep.csv", "CSV to write (a PNG plot is written next to it)")
-	batch := fs.Int("batch", 16, "images per forward pass")
-	force := forceFlag(fs)
+	load := stitchedEval(fs, "sweep.csv", sweepCSV)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := checkCSVAndPlot(*dst, *force, sweepCSV); err != nil {
-		return err
-	}
-	s, samples, err := load()
+	r, err := load()
 	if err != nil {
 		return err
 	}
-	csvPath, pngPath := csvAndPlot(*dst)
-	sw, err := experiment.SweepFiles(s, samples, *batch, csvPath, pngPath)
+	sw, err := experiment.SweepFiles(r.s, r.samples, r.batch, r.csvPath, r.pngPath)
 	if err != nil {
 		return err
 	}
+	best := r.s.Meta.Pairs[sw.Best]
 	fmt.Fprintf(out, "ensemble a&b: Dice %.4f HD95 %.3f; best stitch-ensemble %d (%s / %s): Dice %.4f HD95 %.3f\nwrote %s and %s\n",
-		sw.Ensemble.Dice, sw.Ensemble.HD95, sw.Best, s.Meta.Pairs[sw.Best].AName, s.Meta.Pairs[sw.Best].BName,
-		sw.Scores[sw.Best].Dice, sw.Scores[sw.Best].HD95, csvPath, pngPath)
+		sw.Ensemble.Dice, sw.Ensemble.HD95, sw.Best, best.AName, best.BName, sw.Scores[sw.Best].Dice, sw.Scores[sw.Best].HD95, r.csvPath, r.pngPath)
 	return nil
 }
 
 func runStitchSample(args []string, out io.Writer) error {
 	fs := newFlags("stitch sample", out)
-	load := stitchedEval(fs)
-	dst := fs.String("out", "sample.csv", "CSV to write (a PNG plot is written next to it)")
+	load := stitchedEval(fs, "sample.csv", sampleCSV)
 	per := fs.Int("per", 3, "networks drawn per number of stitched switches")
 	seed := fs.Uint64("seed", 1, "sampling seed")
-	batch := fs.Int("batch", 16, "images per forward pass")
-	force := forceFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := checkCSVAndPlot(*dst, *force, sampleCSV); err != nil {
-		return err
-	}
-	s, samples, err := load()
+	r, err := load()
 	if err != nil {
 		return err
 	}
-	csvPath, pngPath := csvAndPlot(*dst)
-	res, sum, err := experiment.SampleFiles(s, samples, *per, *seed, *batch, csvPath, pngPath)
+	res, sum, err := experiment.SampleFiles(r.s, r.samples, *per, *seed, r.batch, r.csvPath, r.pngPath)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%d networks; mean Dice with at least half of the switches stitched: %.4f\nwrote %s and %s\n", len(res), sum, csvPath, pngPath)
+	fmt.Fprintf(out, "%d networks; mean Dice with at least half of the switches stitched: %.4f\nwrote %s and %s\n", len(res), sum, r.csvPath, r.pngPath)
 	return nil
 }
 

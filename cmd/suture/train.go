@@ -50,10 +50,7 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	mkBackend := backendFlag(fs)
 	startProfile := profileFlag(fs, "the training")
 	profileRun := runProfileFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require("out", *rundir); err != nil {
+	if err := parse(fs, args, "out"); err != nil {
 		return err
 	}
 	if !*rf.resume {

@@ -5,9 +5,18 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"suture/internal/atomicfile"
+	"suture/internal/sniff"
 )
+
+// csvHeader is the header line of the per-sample CSV.
+const csvHeader = "name,dice,hd95"
+
+// IsScoresCSV reports whether the file at path is a per-sample CSV as
+// EncodeCSV writes one (by its header line; more columns may follow).
+func IsScoresCSV(path string) bool { return sniff.CSVHeader(path, csvHeader) }
 
 // EncodeCSV writes one line per sample, "name,dice,hd95", after that header
 // line. Numbers are in Go's shortest round-trip form; NaN is written "NaN"
@@ -15,7 +24,7 @@ import (
 func EncodeCSV(w io.Writer, samples []Score) error {
 	cw := csv.NewWriter(w)
 	format := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	if err := cw.Write([]string{"name", "dice", "hd95"}); err != nil {
+	if err := cw.Write(strings.Split(csvHeader, ",")); err != nil {
 		return err
 	}
 	for _, s := range samples {

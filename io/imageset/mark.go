@@ -10,6 +10,8 @@ import (
 	"image/png"
 	"io"
 	"os"
+
+	"suture/internal/sniff"
 )
 
 // Every PNG Suture writes (masks, label maps, the synthetic data) carries a
@@ -66,6 +68,10 @@ func WrittenBySuture(path string) (bool, error) {
 	return len(head) == ihdrEnd+len(markChunk) && string(head[:8]) == pngSignature &&
 		string(head[12:16]) == "IHDR" && bytes.Equal(head[ihdrEnd:], markChunk), nil
 }
+
+// IsPNG reports whether the file at path starts with the PNG signature
+// (any PNG, Suture's or not), reading its first bytes only.
+func IsPNG(path string) bool { return string(sniff.Head(path, len(pngSignature))) == pngSignature }
 
 // ImageSize reads the width and height an image file (PNG, JPEG or TIFF)
 // declares in its header, without decoding its pixels, and its format.

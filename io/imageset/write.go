@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"suture/internal/atomicfile"
+	"suture/internal/sniff"
 )
 
 // WriteFolderPair writes samples in the folder-pair layout: dir/images/<name>.png
@@ -61,7 +62,7 @@ func WriteFolderPair(dir string, samples []Sample) error {
 	}
 	buf.Reset()
 	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"id", "name", "sequence_id"}) // a bytes.Buffer cannot fail
+	_ = w.Write(strings.Split(indexHeader, ",")) // a bytes.Buffer cannot fail
 	for i, s := range samples {
 		_ = w.Write([]string{strconv.Itoa(i), s.Name, s.Group})
 	}
@@ -150,3 +151,10 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return nil
 }
+
+// indexHeader is the header line of the index.csv WriteFolderPair writes.
+const indexHeader = "id,name,sequence_id"
+
+// IsIndex reports whether the file at path is an index.csv as
+// WriteFolderPair writes one (by its header line).
+func IsIndex(path string) bool { return sniff.CSVHeader(path, indexHeader) }

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"suture/internal/atomicfile"
+	"suture/internal/sniff"
 	"suture/tensor"
 )
 
@@ -161,6 +162,10 @@ func Write(w io.Writer, t *tensor.Tensor) error {
 	_, err := w.Write(buf)
 	return err
 }
+
+// IsFile reports whether the file at path starts as an .npy file does (its
+// magic), reading its first bytes only.
+func IsFile(path string) bool { return bytes.HasPrefix(sniff.Head(path, len(magic)), magic) }
 
 // WriteFile writes t to path atomically.
 func WriteFile(path string, t *tensor.Tensor) error {

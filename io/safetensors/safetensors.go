@@ -23,6 +23,7 @@ import (
 	"sort"
 
 	"suture/internal/atomicfile"
+	"suture/internal/sniff"
 	"suture/io/ckpt"
 	"suture/tensor"
 )
@@ -283,6 +284,14 @@ func Write(w io.Writer, tensors []ckpt.Named, metadata map[string]string) error 
 	}
 	_, err := w.Write(buf)
 	return err
+}
+
+// IsFile reports whether the file at path starts as a safetensors file
+// does: the header's length (under 1 GiB), then the header's "{". It reads
+// the first 9 bytes only.
+func IsFile(path string) bool {
+	h := sniff.Head(path, 9)
+	return len(h) == 9 && binary.LittleEndian.Uint64(h) < 1<<30 && h[8] == '{'
 }
 
 // WriteFile writes tensors and metadata to path atomically.

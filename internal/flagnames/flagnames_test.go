@@ -1,4 +1,7 @@
-package main
+// Package flagnames holds one test, TestLibrariesNameNoFlags, that keeps
+// command-line flags out of the libraries: only cmd/ parses flags, so only
+// cmd/ names them. The package has no product code.
+package flagnames
 
 import (
 	"go/ast"
