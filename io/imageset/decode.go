@@ -6,12 +6,20 @@ import (
 	"image/color"
 	_ "image/jpeg" // registers JPEG with image.Decode
 	_ "image/png"  // registers PNG with image.Decode
+	"io"
 	"os"
 
 	_ "golang.org/x/image/tiff" // registers TIFF with image.Decode
 
 	"suture/tensor"
 )
+
+// MaxPixels bounds the images this package decodes (width x height):
+// a header is read first, and a larger image is refused before any pixel
+// is, so that a small file declaring a huge image cannot exhaust memory.
+// 2^27 pixels is 11585 x 11585; as float32 RGB that is 1.5 GiB, about what
+// a sliding-window prediction of it holds (bench/RESULTS.md section 7).
+var MaxPixels = 1 << 27
 
 // decodeFile reads and decodes one image file; format is "png", "jpeg" or
 // "tiff" (from the file's content, not its name).
@@ -21,6 +29,16 @@ func decodeFile(path string) (image.Image, string, error) {
 		return nil, "", fmt.Errorf("imageset: %w", err)
 	}
 	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return nil, "", fmt.Errorf("imageset: cannot decode %s: %w", path, err)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > int64(MaxPixels) {
+		return nil, "", fmt.Errorf("imageset: %s declares %dx%d pixels, more than the %d this reader decodes (imageset.MaxPixels)", path, cfg.Width, cfg.Height, MaxPixels)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, "", fmt.Errorf("imageset: %w", err)
+	}
 	img, format, err := image.Decode(f)
 	if err != nil {
 		return nil, "", fmt.Errorf("imageset: cannot decode %s: %w", path, err)
