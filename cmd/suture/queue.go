@@ -236,24 +236,7 @@ func runExperimentQueue(ctx context.Context, planPath, dir string, qf *queueFlag
 	fmt.Fprintf(out, "plan %q: %d jobs offered through %s as their inputs exist; start workers with `suture worker --queue %s --party a=DIR`\n",
 		p.Name, len(experiment.Jobs(p)), *qf.url, *qf.url)
 	err = cluster.RunPlan(ctx, q, p, cluster.QueueRunOptions{MaxAttempts: attempts, AckWait: ackWait, Dir: dir, Progress: func(e cluster.RunEvent) {
-		since := time.Since(start).Round(time.Second)
-		switch {
-		case e.Finished != nil && e.Err == "":
-			fmt.Fprintf(out, "[%d/%d] %s  done by %s  (%s since start)\n", e.Done, e.Total, e.Finished.ID, e.Worker, since)
-		case e.Finished != nil:
-			fmt.Fprintf(out, "[%d/%d] %s  FAILED on %s: %s\n", e.Done, e.Total, e.Finished.ID, e.Worker, e.Err)
-		case e.Waiting != nil:
-			if len(e.Waiting) == 0 {
-				fmt.Fprintf(out, "every offered job has a willing worker (%s since start)\n", since)
-			}
-			for _, w := range e.Waiting {
-				id := w.Job.ID
-				if w.Party != "" {
-					id += " (party " + w.Party + ")"
-				}
-				fmt.Fprintf(out, "waiting for a willing worker: %s: %s\n", id, w.Reason)
-			}
-		}
+		cluster.WriteRunEvent(out, time.Since(start), e)
 	}})
 	if err != nil {
 		return interrupted(err)
