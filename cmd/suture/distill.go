@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -126,13 +125,7 @@ func runDistillCost(ctx context.Context, args []string, out io.Writer) error {
 		return interrupted(err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(out)
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeJSONLines(out, rows)
 	}
 	experiment.WriteCostTable(out, rows, tc.S.Meta.Input, *batch, b.Name())
 	return nil
