@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"suture/internal/script"
 	"suture/kernels"
 	"suture/kernels/cpu"
 )
@@ -117,13 +118,13 @@ func TestInterruptedTrainSaysResume(t *testing.T) {
 }
 
 // scriptChecks are the scripts' checks written in Go.
-var scriptChecks = map[string]func(s *script, args []string) error{
+var scriptChecks = map[string]script.Cmd{
 	// gzip FILE: FILE is a gzip stream, as pprof writes profiles.
-	"gzip": func(s *script, a []string) error { return checkGzip(a[0]) },
+	"gzip": func(s *script.State, a []string) error { return checkGzip(a[0]) },
 	// profilerows N: the last stdout is the JSON rows of `suture profile
 	// --json` for N steps, sorted by self time, adding up to the step.
-	"profilerows": func(s *script, a []string) error {
-		rows, err := profileRows(s.stdout, a[0])
+	"profilerows": func(s *script.State, a []string) error {
+		rows, err := profileRows(s.Stdout, a[0])
 		for i := 1; err == nil && i < len(rows); i++ {
 			if rows[i]["self_ms"].(float64) > rows[i-1]["self_ms"].(float64) {
 				err = fmt.Errorf("rows not sorted by self time: %v after %v", rows[i], rows[i-1])
@@ -135,7 +136,7 @@ var scriptChecks = map[string]func(s *script, args []string) error{
 	// of three steps add up to the step, a row of a vertex starting with
 	// VERTEX in PHASE, a gzip CPU profile, the table and traces written, and
 	// the Chrome trace's slices nest.
-	"profiledir": func(s *script, a []string) error {
+	"profiledir": func(s *script.State, a []string) error {
 		b, err := os.ReadFile(filepath.Join(a[0], "profile.jsonl"))
 		if err != nil {
 			return err
@@ -153,10 +154,10 @@ var scriptChecks = map[string]func(s *script, args []string) error{
 				err = fmt.Errorf("%s not written: %v", f, e)
 			}
 		}
-		return firstErr(err, checkGzip(filepath.Join(a[0], "cpu.pprof")), checkTrace(filepath.Join(a[0], "trace.json")))
+		return script.FirstErr(err, checkGzip(filepath.Join(a[0], "cpu.pprof")), checkTrace(filepath.Join(a[0], "trace.json")))
 	},
 	// trace FILE: a Chrome trace whose slices nest on every track.
-	"trace": func(s *script, a []string) error { return checkTrace(a[0]) },
+	"trace": func(s *script.State, a []string) error { return checkTrace(a[0]) },
 }
 
 // checkGzip checks that path holds a gzip stream, as pprof writes them.
