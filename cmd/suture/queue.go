@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"suture/cluster"
@@ -187,12 +186,7 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 		th = max(1, runtime.GOMAXPROCS(0) / *jobs)
 	}
 	mk := mkBackend(th)
-	var mu sync.Mutex
-	logf := func(format string, a ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(out, "%s %s\n", time.Now().Format("2006-01-02 15:04:05"), fmt.Sprintf(format, a...))
-	}
+	logf := cluster.TimedLog(out)
 	// The wait for the server ends at --connect-timeout, or sooner at
 	// --idle-exit: a worker with no server has no job either.
 	wait, waitFlag := *connectTimeout, "--connect-timeout"
