@@ -17,6 +17,8 @@
 //	cmp A B           files A and B are equal
 //	cp A B, mkdir DIR..., write FILE TEXT, png FILE W H (an RGB PNG),
 //	replace FILE OLD NEW (the first OLD), skip WHY
+//	gzip FILE         FILE is a gzip stream, as pprof writes profiles
+//	trace FILE        FILE is a Chrome trace whose slices nest on every track
 //
 // and the commands of Engine.Cmds. Arguments are split at spaces; one in
 // 'single quotes' is taken as it is, one in "double quotes" as a Go
@@ -28,6 +30,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -219,7 +222,9 @@ var commands = map[string]Cmd{
 		}
 		return FirstErr(err, os.WriteFile(a[0], []byte(strings.Replace(string(b), a[1], a[2], 1)), 0o644))
 	},
-	"skip": func(s *State, a []string) error { return errSkip },
+	"skip":  func(s *State, a []string) error { return errSkip },
+	"gzip":  func(s *State, a []string) error { return CheckGzip(a[0]) },
+	"trace": func(s *State, a []string) error { return CheckTrace(a[0]) },
 }
 
 // FirstErr is the first error that is not nil.
@@ -326,4 +331,54 @@ func testPNG(w, h int) []byte {
 	var b bytes.Buffer
 	png.Encode(&b, im)
 	return b.Bytes()
+}
+
+// CheckGzip checks that path holds a gzip stream, as pprof writes them.
+func CheckGzip(path string) error {
+	b, err := os.ReadFile(path)
+	if err == nil && (len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b) {
+		err = fmt.Errorf("%s: %d bytes, not a gzip-compressed profile", path, len(b))
+	}
+	return err
+}
+
+// CheckTrace parses the Chrome trace at path: on every track, slices
+// start in order and nest.
+func CheckTrace(path string) error {
+	var f struct {
+		TraceEvents []struct {
+			Name    string
+			Ph      string
+			TS, Dur float64
+			TID     int
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(data, &f) != nil {
+		return fmt.Errorf("trace %s: %v, or not JSON", path, err)
+	}
+	ends, last := map[int][]float64{}, map[int]float64{}
+	n := 0
+	for _, e := range f.TraceEvents {
+		if e.Ph != "X" {
+			continue
+		}
+		n++
+		if l, ok := last[e.TID]; ok && e.TS < l {
+			return fmt.Errorf("trace track %d: %q starts before the slice before it", e.TID, e.Name)
+		}
+		last[e.TID] = e.TS
+		st := ends[e.TID]
+		for len(st) > 0 && e.TS >= st[len(st)-1]-1e-6 {
+			st = st[:len(st)-1]
+		}
+		if len(st) > 0 && e.TS+e.Dur > st[len(st)-1]+1e-6 {
+			return fmt.Errorf("trace track %d: %q ends after the slice it starts in", e.TID, e.Name)
+		}
+		ends[e.TID] = append(st, e.TS+e.Dur)
+	}
+	if n == 0 {
+		return errors.New("trace has no slices")
+	}
+	return nil
 }
