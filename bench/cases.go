@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"suture/autograd"
@@ -438,5 +439,12 @@ func stitchCase(s Scale, mode stitch.TrainMode) func(b kernels.Backend) (func() 
 			return nil, Work{}, err
 		}
 		return st.Run, st.Work, nil
+	}
+}
+
+// WriteCaseNames writes the names of cases, one a line.
+func WriteCaseNames(w io.Writer, cases []Case) {
+	for _, c := range cases {
+		fmt.Fprintln(w, c.Name)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -355,4 +356,28 @@ func Mirror(ctx context.Context, q *Queue, p *experiment.Plan, dir string) (int,
 		}
 	}
 	return n, nil
+}
+
+// WriteRunEvent writes a queue run's event as a line per job finished or
+// parked and per job waiting for a willing worker (since: the time since
+// the run started).
+func WriteRunEvent(w io.Writer, since time.Duration, e RunEvent) {
+	since = since.Round(time.Second)
+	switch {
+	case e.Finished != nil && e.Err == "":
+		fmt.Fprintf(w, "[%d/%d] %s  done by %s  (%s since start)\n", e.Done, e.Total, e.Finished.ID, e.Worker, since)
+	case e.Finished != nil:
+		fmt.Fprintf(w, "[%d/%d] %s  FAILED on %s: %s\n", e.Done, e.Total, e.Finished.ID, e.Worker, e.Err)
+	case e.Waiting != nil:
+		if len(e.Waiting) == 0 {
+			fmt.Fprintf(w, "every offered job has a willing worker (%s since start)\n", since)
+		}
+		for _, wt := range e.Waiting {
+			id := wt.Job.ID
+			if wt.Party != "" {
+				id += " (party " + wt.Party + ")"
+			}
+			fmt.Fprintf(w, "waiting for a willing worker: %s: %s\n", id, wt.Reason)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -749,5 +750,17 @@ func (w *Worker) loader(p *experiment.Plan) experiment.Loader {
 			}
 		}
 		return nil, fmt.Errorf("worker %s holds no data %q (it holds party %s's data only)", w.o.Name, spec, strings.Join(w.site.Parties, " and "))
+	}
+}
+
+// TimedLog returns a log for WorkerOptions.Log and the worker's own
+// messages: each line on w after the local time, one line at a time
+// whichever goroutine logs it.
+func TimedLog(w io.Writer) func(format string, a ...any) {
+	var mu sync.Mutex
+	return func(format string, a ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "%s %s\n", time.Now().Format("2006-01-02 15:04:05"), fmt.Sprintf(format, a...))
 	}
 }

@@ -227,3 +227,21 @@ func Compare(ref Named, alts []Named, metric string) ([]Comparison, error) {
 	}
 	return out, nil
 }
+
+// WriteComparisons writes CompareFiles' results (metric and the reference
+// file ref as compared) as a table.
+func WriteComparisons(w io.Writer, metric, ref string, res []Comparison) {
+	fmt.Fprintf(w, "%s against %s (alt - ref; two-sided Wilcoxon signed-rank, normal approximation; Holm over the %d alternatives)\n",
+		metric, ref, len(res))
+	fmt.Fprintf(w, "%-24s %6s %8s %11s %11s %10s %10s\n", "alt", "n", "dropped", "mean diff", "median diff", "p", "p (Holm)")
+	for _, c := range res {
+		fmt.Fprintf(w, "%-24s %6d %8d %11.5f %11.5f %10s %10s\n", c.Alt, c.N, c.Dropped, c.MeanDiff, c.MedianDiff, pval(c.P), pval(c.PHolm))
+	}
+}
+
+func pval(p float64) string {
+	if p != p {
+		return "-"
+	}
+	return fmt.Sprintf("%.4g", p)
+}

@@ -2,6 +2,7 @@ package unet
 
 import (
 	"fmt"
+	"io"
 	"math"
 )
 
@@ -208,3 +209,22 @@ func (inf *Inference) Normalize(img []float32, c int, mask []bool) error {
 // whose checkpoint predates them gets NativeInference at the smallest size
 // the 2D planner gives its config (documented in inferenceOf).
 func (m *Model) InferenceFor() *Inference { return m.inferenceOf() }
+
+// Describe writes a one-line summary of m: its architecture, stages,
+// features, channels and classes, patch, mirroring and source.
+func (m *Model) Describe(w io.Writer) {
+	c, inf := m.Config, m.InferenceFor()
+	arch := "PlainConvUNet"
+	if c.Encoder == EncoderResidual {
+		arch = "ResidualEncoderUNet"
+	}
+	fmt.Fprintf(w, "%s: %d stages, features %v, %d input channels, %d classes", arch, c.NStages, c.FeaturesPerStage, c.InChannels, c.NumClasses)
+	if len(inf.Labels) > 0 {
+		fmt.Fprintf(w, " %v", inf.Labels)
+	}
+	fmt.Fprintf(w, "; patch %dx%d; mirroring axes %v", inf.PatchSize[0], inf.PatchSize[1], inf.MirrorAxes)
+	if inf.Source != "" {
+		fmt.Fprintf(w, "; from %s", inf.Source)
+	}
+	fmt.Fprintln(w)
+}

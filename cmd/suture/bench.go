@@ -52,7 +52,8 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 		return usageErr("no case starts with %q (see --list)", *prefix)
 	}
 	if *list {
-		return printLines(out, caseNames(cases))
+		bench.WriteCaseNames(out, cases)
+		return nil
 	}
 	b, err := mkBackend()
 	if err != nil {
@@ -119,22 +120,6 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if *asJSON {
 		return bench.WriteJSON(out, results)
-	}
-	return nil
-}
-
-func caseNames(cases []bench.Case) []string {
-	var s []string
-	for _, c := range cases {
-		s = append(s, c.Name)
-	}
-	return s
-}
-
-// printLines prints each string on a line.
-func printLines(out io.Writer, lines []string) error {
-	for _, l := range lines {
-		fmt.Fprintln(out, l)
 	}
 	return nil
 }

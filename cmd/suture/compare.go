@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 
 	"suture/experiment"
@@ -30,26 +29,19 @@ func runCompare(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(out)
-		for _, c := range res {
-			if err := enc.Encode(c); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeJSONLines(out, res)
 	}
-	fmt.Fprintf(out, "%s against %s (alt - ref; two-sided Wilcoxon signed-rank, normal approximation; Holm over the %d alternatives)\n",
-		*metric, *ref, len(res))
-	fmt.Fprintf(out, "%-24s %6s %8s %11s %11s %10s %10s\n", "alt", "n", "dropped", "mean diff", "median diff", "p", "p (Holm)")
-	for _, c := range res {
-		fmt.Fprintf(out, "%-24s %6d %8d %11.5f %11.5f %10s %10s\n", c.Alt, c.N, c.Dropped, c.MeanDiff, c.MedianDiff, pval(c.P), pval(c.PHolm))
-	}
+	experiment.WriteComparisons(out, *metric, *ref, res)
 	return nil
 }
 
-func pval(p float64) string {
-	if p != p {
-		return "-"
+// writeJSONLines writes each of rows as a JSON object on a line.
+func writeJSONLines[T any](out io.Writer, rows []T) error {
+	enc := json.NewEncoder(out)
+	for _, r := range rows {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
 	}
-	return fmt.Sprintf("%.4g", p)
+	return nil
 }

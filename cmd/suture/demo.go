@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"suture/experiment"
+	"suture/internal/progress"
 )
 
 func runDemo(ctx context.Context, args []string, out io.Writer) error {
@@ -26,17 +27,9 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "Suture demo: two parties with synthetic data (%d images of %d px each; party b is domain-shifted).\n", o.N, o.Size)
-	bar := newProgress(out)
-	stage := ""
-	res, err := experiment.Demo(ctx, b, o, func(s experiment.DemoStage) {
-		if s.Stage != stage {
-			bar.done()
-			stage = s.Stage
-			fmt.Fprintf(out, "- %s\n", stage)
-		}
-		bar.update(s.Done, s.Total, fmt.Sprintf("%d/%d  loss %.4f", s.Done, s.Total, s.Loss))
-	})
-	bar.done()
+	bar := progress.New(out)
+	res, err := experiment.Demo(ctx, b, o, experiment.DemoProgress(out, bar))
+	bar.Done()
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w: %v", errInterrupted, err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"suture/experiment"
+	"suture/internal/progress"
 	"suture/unet"
 )
 
@@ -78,22 +78,10 @@ func runDistill(ctx context.Context, args []string, out io.Writer) error {
 	spec := experiment.DistillSpec{Out: *dst, Teacher: *teacher, Net: *net, Data: *rf.data, Size: *rf.size, Fold: *rf.fold, SplitSeed: *rf.splitSeed,
 		Unlabelled: *unlabelled, Student: *student, Seed: *seed, Opts: opts, Temperature: *temp, Alpha: *alpha,
 		Validate: !*noVal, Resume: *rf.resume, Force: *rf.force}
-	bar := newProgress(out)
+	bar := progress.New(out)
 	start := time.Now()
-	res, err := experiment.Distill(ctx, b, spec, func(e experiment.DistillEvent) {
-		if e.Kind != "start" {
-			epochEvent(out, bar, e.Kind, e.Progress, e.Epoch, e.Best)
-			return
-		}
-		i := e.Info
-		if i.Resumed {
-			fmt.Fprintf(out, "resuming at epoch %d\n", i.ResumedEpoch+1)
-		}
-		fmt.Fprintf(out, "distilling %s of %s (%d stitches) at T %g, alpha %g\n", i.Meta.Net, *teacher, i.TeacherPairs, i.Meta.Temperature, i.Meta.Alpha)
-		fmt.Fprintf(out, "student %s: features %v, %d parameters; %d labelled, %d unlabelled, %d validation images; %d epochs on %s\n",
-			i.Meta.Student, i.Features, i.StudentParams, i.Train, i.Unlabelled, i.Val, i.Epochs, i.Backend)
-	})
-	bar.done()
+	res, err := experiment.Distill(ctx, b, spec, func(e experiment.DistillEvent) { experiment.WriteDistillEvent(out, bar, *teacher, e) })
+	bar.Done()
 	if err != nil {
 		return trainErr(err)
 	}
@@ -137,19 +125,9 @@ func runDistillCost(ctx context.Context, args []string, out io.Writer) error {
 		return interrupted(err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(out)
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeJSONLines(out, rows)
 	}
-	in := tc.S.Meta.Input
-	fmt.Fprintf(out, "%-28s %10s %12s %10s   (%dx%d images, batch %d, %s)\n", "network", "parameters", "GFLOP/image", "images/s", in[1], in[2], *batch, b.Name())
-	for _, r := range rows {
-		fmt.Fprintf(out, "%-28s %10d %12.4f %10.1f\n", r.Name, r.Params, r.GFLOP, r.ImgPerSec)
-	}
+	experiment.WriteCostTable(out, rows, tc.S.Meta.Input, *batch, b.Name())
 	return nil
 }
 

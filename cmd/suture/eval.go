@@ -24,12 +24,7 @@ func report(out io.Writer, ev *experiment.Evaluation, csvPath string, asJSON boo
 	if asJSON {
 		return json.NewEncoder(out).Encode(ev.Summary())
 	}
-	s := metrics.Summarize(ev.Scores)
-	fmt.Fprintf(out, "n %d  Dice %.4f  HD95 %.3f px", s.N, s.DiceMean, s.HD95Mean)
-	if s.DiceNaN+s.HD95NaN > 0 {
-		fmt.Fprintf(out, "  (undefined: Dice %d, HD95 %d)", s.DiceNaN, s.HD95NaN)
-	}
-	fmt.Fprintln(out)
+	metrics.WriteSummary(out, metrics.Summarize(ev.Scores))
 	if csvPath != "" {
 		fmt.Fprintf(out, "per-sample scores: %s\n", csvPath)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -11,6 +10,7 @@ import (
 
 	"suture/cluster"
 	"suture/experiment"
+	"suture/internal/progress"
 	"suture/kernels"
 	"suture/kernels/cpu"
 )
@@ -158,30 +158,12 @@ func runExperimentRun(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	mk := mkBackend(max(1, runtime.GOMAXPROCS(0) / *workers))
-	bar := newProgress(out)
+	bar := progress.New(out)
 	start := time.Now()
 	err = experiment.RunPlan(ctx, p, *dir, experiment.RunOptions{Workers: *workers, Backend: mk, Progress: func(pr experiment.RunProgress) {
-		if pr.Finished != nil {
-			bar.done()
-			verdict := "done"
-			switch {
-			case errors.Is(pr.Err, context.Canceled):
-				verdict = "stopped (resumes with the next run)"
-			case pr.Err != nil:
-				verdict = "FAILED: " + pr.Err.Error()
-			}
-			fmt.Fprintf(out, "[%d/%d] %s  %s  (%s since start)\n", pr.Done, pr.Total, pr.Finished.ID, verdict, time.Since(start).Round(time.Second))
-		}
-		if len(pr.Running) > 0 {
-			r := pr.Running[0]
-			label := fmt.Sprintf("%d/%d jobs  %s %3.0f%%", pr.Done, pr.Total, r.ID, 100*r.Frac)
-			if len(pr.Running) > 1 {
-				label += fmt.Sprintf(" (+%d running)", len(pr.Running)-1)
-			}
-			bar.update(int(1000*r.Frac), 1000, label)
-		}
+		experiment.WriteRunProgress(out, bar, time.Since(start), pr)
 	}})
-	bar.done()
+	bar.Done()
 	if err != nil {
 		return interrupted(err)
 	}

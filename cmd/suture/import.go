@@ -53,25 +53,7 @@ func runImport(ctx context.Context, args []string, out io.Writer) error {
 	if err := m.SaveImported(*dst, ckpt.RunInfo{Data: pos[0], Fold: *fold}); err != nil {
 		return err
 	}
-	describe(out, m)
+	m.Describe(out)
 	fmt.Fprintf(out, "wrote %s\n", *dst)
 	return nil
-}
-
-// describe prints a one-paragraph summary of a U-Net.
-func describe(out io.Writer, m *unet.Model) {
-	c, inf := m.Config, m.InferenceFor()
-	arch := "PlainConvUNet"
-	if c.Encoder == unet.EncoderResidual {
-		arch = "ResidualEncoderUNet"
-	}
-	fmt.Fprintf(out, "%s: %d stages, features %v, %d input channels, %d classes", arch, c.NStages, c.FeaturesPerStage, c.InChannels, c.NumClasses)
-	if len(inf.Labels) > 0 {
-		fmt.Fprintf(out, " %v", inf.Labels)
-	}
-	fmt.Fprintf(out, "; patch %dx%d; mirroring axes %v", inf.PatchSize[0], inf.PatchSize[1], inf.MirrorAxes)
-	if inf.Source != "" {
-		fmt.Fprintf(out, "; from %s", inf.Source)
-	}
-	fmt.Fprintln(out)
 }

@@ -2,11 +2,8 @@ package main
 
 import (
 	"flag"
-	"fmt"
-	"io"
 
 	"suture/kernels"
-	"suture/unet"
 )
 
 // The flag groups that several job commands share.
@@ -75,20 +72,4 @@ func sameAsRun(fs *flag.FlagSet, what string, settings []runSetting) error {
 		}
 	}
 	return nil
-}
-
-// epochEvent prints a step (on the bar) or an epoch of a U-Net's training
-// (train and distill print them alike).
-func epochEvent(out io.Writer, bar *progress, kind string, p unet.Progress, row unet.EpochLog, best bool) {
-	switch kind {
-	case "step":
-		bar.update(p.Iter, p.Iters, fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.4f", p.Epoch+1, p.Epochs, p.Iter, p.Iters, p.Loss))
-	case "epoch":
-		bar.done()
-		mark := ""
-		if best {
-			mark = "  (best)"
-		}
-		fmt.Fprintf(out, "epoch %3d  loss %.4f  val Dice %.4f  lr %.5f  %.1fs%s\n", row.Epoch+1, row.TrainLoss, row.ValDice, row.LR, row.Seconds, mark)
-	}
 }

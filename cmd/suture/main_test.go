@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"suture/internal/script"
 	"suture/kernels"
 	"suture/kernels/cpu"
 )
@@ -117,13 +118,11 @@ func TestInterruptedTrainSaysResume(t *testing.T) {
 }
 
 // scriptChecks are the scripts' checks written in Go.
-var scriptChecks = map[string]func(s *script, args []string) error{
-	// gzip FILE: FILE is a gzip stream, as pprof writes profiles.
-	"gzip": func(s *script, a []string) error { return checkGzip(a[0]) },
+var scriptChecks = map[string]script.Cmd{
 	// profilerows N: the last stdout is the JSON rows of `suture profile
 	// --json` for N steps, sorted by self time, adding up to the step.
-	"profilerows": func(s *script, a []string) error {
-		rows, err := profileRows(s.stdout, a[0])
+	"profilerows": func(s *script.State, a []string) error {
+		rows, err := profileRows(s.Stdout, a[0])
 		for i := 1; err == nil && i < len(rows); i++ {
 			if rows[i]["self_ms"].(float64) > rows[i-1]["self_ms"].(float64) {
 				err = fmt.Errorf("rows not sorted by self time: %v after %v", rows[i], rows[i-1])
@@ -135,7 +134,7 @@ var scriptChecks = map[string]func(s *script, args []string) error{
 	// of three steps add up to the step, a row of a vertex starting with
 	// VERTEX in PHASE, a gzip CPU profile, the table and traces written, and
 	// the Chrome trace's slices nest.
-	"profiledir": func(s *script, a []string) error {
+	"profiledir": func(s *script.State, a []string) error {
 		b, err := os.ReadFile(filepath.Join(a[0], "profile.jsonl"))
 		if err != nil {
 			return err
@@ -153,19 +152,8 @@ var scriptChecks = map[string]func(s *script, args []string) error{
 				err = fmt.Errorf("%s not written: %v", f, e)
 			}
 		}
-		return firstErr(err, checkGzip(filepath.Join(a[0], "cpu.pprof")), checkTrace(filepath.Join(a[0], "trace.json")))
+		return script.FirstErr(err, script.CheckGzip(filepath.Join(a[0], "cpu.pprof")), script.CheckTrace(filepath.Join(a[0], "trace.json")))
 	},
-	// trace FILE: a Chrome trace whose slices nest on every track.
-	"trace": func(s *script, a []string) error { return checkTrace(a[0]) },
-}
-
-// checkGzip checks that path holds a gzip stream, as pprof writes them.
-func checkGzip(path string) error {
-	b, err := os.ReadFile(path)
-	if err == nil && (len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b) {
-		err = fmt.Errorf("%s: %d bytes, not a gzip-compressed profile", path, len(b))
-	}
-	return err
 }
 
 // profileRows reads the JSON lines of `suture profile --json`, checks that
@@ -198,45 +186,4 @@ func profileRows(out, steps string) ([]map[string]any, error) {
 		return nil, fmt.Errorf("rows' self times add up to %.3f ms, the step took %.3f ms", sum, step)
 	}
 	return rows, nil
-}
-
-// checkTrace parses the Chrome trace at path: on every track, slices
-// start in order and nest.
-func checkTrace(path string) error {
-	var f struct {
-		TraceEvents []struct {
-			Name    string
-			Ph      string
-			TS, Dur float64
-			TID     int
-		}
-	}
-	data, err := os.ReadFile(path)
-	if err != nil || json.Unmarshal(data, &f) != nil {
-		return fmt.Errorf("trace %s: %v, or not JSON", path, err)
-	}
-	ends, last := map[int][]float64{}, map[int]float64{}
-	n := 0
-	for _, e := range f.TraceEvents {
-		if e.Ph != "X" {
-			continue
-		}
-		n++
-		if l, ok := last[e.TID]; ok && e.TS < l {
-			return fmt.Errorf("trace track %d: %q starts before the slice before it", e.TID, e.Name)
-		}
-		last[e.TID] = e.TS
-		st := ends[e.TID]
-		for len(st) > 0 && e.TS >= st[len(st)-1]-1e-6 {
-			st = st[:len(st)-1]
-		}
-		if len(st) > 0 && e.TS+e.Dur > st[len(st)-1]+1e-6 {
-			return fmt.Errorf("trace track %d: %q ends after the slice it starts in", e.TID, e.Name)
-		}
-		ends[e.TID] = append(st, e.TS+e.Dur)
-	}
-	if n == 0 {
-		return errors.New("trace has no slices")
-	}
-	return nil
 }

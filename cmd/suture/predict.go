@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 
 	"suture/experiment"
+	"suture/internal/progress"
 	"suture/io/imageset"
 	"suture/segment"
 	"suture/stitch"
@@ -77,11 +78,11 @@ func runPredict(ctx context.Context, args []string, out io.Writer) error {
 	if err := os.MkdirAll(*dst, 0o755); err != nil {
 		return err
 	}
-	bar := newProgress(notices)
+	bar := progress.New(notices)
 	written, err := m.SegmentFiles(ctx, jobs, func(i, n int, j segment.FileJob) {
-		bar.update(i, n, fmt.Sprintf("%d/%d %s", i, n, filepath.Base(j.In)))
+		bar.Update(i, n, fmt.Sprintf("%d/%d %s", i, n, filepath.Base(j.In)))
 	})
-	bar.done()
+	bar.Done()
 	fmt.Fprintf(out, "wrote %d of %d masks to %s\n", written, len(jobs), *dst)
 	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("%w after %d of %d images: %v", errInterrupted, written, len(jobs), err)

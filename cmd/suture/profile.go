@@ -98,7 +98,8 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 	}
 	cases := bench.ProfileCases(*size, *batch)
 	if *list {
-		return printLines(out, caseNames(cases))
+		bench.WriteCaseNames(out, cases)
+		return nil
 	}
 	if err := require("case", *caseName); err != nil {
 		return err

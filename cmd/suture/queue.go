@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"suture/cluster"
@@ -187,12 +186,7 @@ func runWorker(ctx context.Context, args []string, out io.Writer) error {
 		th = max(1, runtime.GOMAXPROCS(0) / *jobs)
 	}
 	mk := mkBackend(th)
-	var mu sync.Mutex
-	logf := func(format string, a ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(out, "%s %s\n", time.Now().Format("2006-01-02 15:04:05"), fmt.Sprintf(format, a...))
-	}
+	logf := cluster.TimedLog(out)
 	// The wait for the server ends at --connect-timeout, or sooner at
 	// --idle-exit: a worker with no server has no job either.
 	wait, waitFlag := *connectTimeout, "--connect-timeout"
@@ -236,24 +230,7 @@ func runExperimentQueue(ctx context.Context, planPath, dir string, qf *queueFlag
 	fmt.Fprintf(out, "plan %q: %d jobs offered through %s as their inputs exist; start workers with `suture worker --queue %s --party a=DIR`\n",
 		p.Name, len(experiment.Jobs(p)), *qf.url, *qf.url)
 	err = cluster.RunPlan(ctx, q, p, cluster.QueueRunOptions{MaxAttempts: attempts, AckWait: ackWait, Dir: dir, Progress: func(e cluster.RunEvent) {
-		since := time.Since(start).Round(time.Second)
-		switch {
-		case e.Finished != nil && e.Err == "":
-			fmt.Fprintf(out, "[%d/%d] %s  done by %s  (%s since start)\n", e.Done, e.Total, e.Finished.ID, e.Worker, since)
-		case e.Finished != nil:
-			fmt.Fprintf(out, "[%d/%d] %s  FAILED on %s: %s\n", e.Done, e.Total, e.Finished.ID, e.Worker, e.Err)
-		case e.Waiting != nil:
-			if len(e.Waiting) == 0 {
-				fmt.Fprintf(out, "every offered job has a willing worker (%s since start)\n", since)
-			}
-			for _, w := range e.Waiting {
-				id := w.Job.ID
-				if w.Party != "" {
-					id += " (party " + w.Party + ")"
-				}
-				fmt.Fprintf(out, "waiting for a willing worker: %s: %s\n", id, w.Reason)
-			}
-		}
+		cluster.WriteRunEvent(out, time.Since(start), e)
 	}})
 	if err != nil {
 		return interrupted(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"suture/experiment"
+	"suture/internal/progress"
 	"suture/kernels"
 	"suture/stitch"
 	"suture/unet"
@@ -117,29 +118,15 @@ func resumedStitchSpec(fs *flag.FlagSet, spec experiment.StitchSpec, prec kernel
 // progress to out (aPath and bPath name the networks), with a CPU profile
 // when --cpuprofile asks for one (startProfile).
 func trainStitches(ctx context.Context, out io.Writer, b kernels.Backend, spec experiment.StitchSpec, aPath, bPath string, startProfile func() (func(), error)) error {
-	bar := newProgress(out)
+	bar := progress.New(out)
 	stopProfile, err := startProfile()
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	_, err = experiment.StitchTrain(ctx, b, spec, func(e experiment.StitchEvent) {
-		switch e.Kind {
-		case "start":
-			i := e.Info
-			fmt.Fprintf(out, "stitching %s and %s: %d matched pairs, %d stitch parameters; %s training on %d images for %d epochs\n",
-				aPath, bPath, i.Pairs, i.Parameters, i.Mode, i.Images, i.Epochs)
-		case "step":
-			p := e.Progress
-			bar.update(p.Iter, p.Iters, fmt.Sprintf("epoch %d/%d  step %d/%d  loss %.5f", p.Epoch+1, p.Epochs, p.Iter, p.Iters, p.Loss))
-		case "epoch":
-			bar.done()
-			r := e.Epoch
-			fmt.Fprintf(out, "epoch %3d  loss %.5f  lr %.2e  %.1fs\n", r.Epoch+1, r.Loss, r.LR, r.Seconds)
-		}
-	})
+	_, err = experiment.StitchTrain(ctx, b, spec, func(e experiment.StitchEvent) { experiment.WriteStitchEvent(out, bar, aPath, bPath, e) })
 	stopProfile()
-	bar.done()
+	bar.Done()
 	if err != nil {
 		return trainErr(err)
 	}
@@ -162,13 +149,7 @@ func runStitchInfo(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s: %d matched pairs; A %v, B %v; trained %d epochs (%s)\n", *model, len(s.Meta.Pairs),
-		s.A.Config.FeaturesPerStage, s.B.Config.FeaturesPerStage, s.Meta.State.Epoch, s.Meta.Train.Mode)
-	fmt.Fprintf(out, "%5s  %-14s %-14s %-14s %-14s %8s %8s\n", "index", "A vertex", "B vertex", "A (C,H,W)", "B (C,H,W)", "A prog", "B prog")
-	for _, p := range s.Meta.Pairs {
-		fmt.Fprintf(out, "%5d  %-14s %-14s %-14s %-14s %8.3f %8.3f\n", p.Index, p.AName, p.BName,
-			fmt.Sprint(p.AShape), fmt.Sprint(p.BShape), p.AProgress, p.BProgress)
-	}
+	experiment.WriteStitchedInfo(out, *model, s)
 	return nil
 }
 
@@ -296,16 +277,14 @@ func runStitchRQ1(args []string, out io.Writer) error {
 		return err
 	}
 	var runs [][]experiment.SampleRow
-	fmt.Fprintf(out, "%-10s %6s %10s %10s %10s %10s %14s\n", "run", "nets", "0-25%", "25-50%", "50-75%", "75-100%", ">= 50% (n)")
+	experiment.WriteRQ1Header(out)
 	for i, f := range csvs.files {
 		rows, err := experiment.ReadSampleCSV(f)
 		if err != nil {
 			return err
 		}
 		runs = append(runs, rows)
-		b := experiment.SummarizeRQ1(rows, 0)
-		fmt.Fprintf(out, "%-10s %6d %10.4f %10.4f %10.4f %10.4f %8.4f (%d)\n", csvs.labels[i], len(rows),
-			b.Bins[0], b.Bins[1], b.Bins[2], b.Bins[3], b.AtLeastHalf, b.NHalf)
+		experiment.WriteRQ1Row(out, csvs.labels[i], rows)
 	}
 	if err := experiment.PlotRQ1(*dst, csvs.labels, runs); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"suture/experiment"
+	"suture/internal/progress"
 	"suture/unet"
 )
 
@@ -100,15 +101,15 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 		prev.Opts.Budget, prev.Size, prev.Validate = *budget, *rf.size, true
 		spec = prev
 	}
-	bar := newProgress(out)
+	bar := progress.New(out)
 	stopProfile, err := startProfile()
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	res, err := experiment.Train(ctx, b, spec, func(e experiment.TrainEvent) { printTrainEvent(out, bar, e) })
+	res, err := experiment.Train(ctx, b, spec, func(e experiment.TrainEvent) { experiment.WriteTrainEvent(out, bar, e) })
 	stopProfile()
-	bar.done()
+	bar.Done()
 	if err != nil {
 		return trainErr(err)
 	}
@@ -118,23 +119,6 @@ func runTrain(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "done in %v: best validation Dice %.4f at epoch %d; %s, %s\n", time.Since(start).Round(time.Second),
 		res.State.BestDice, res.State.BestEpoch+1, res.Best, res.Last)
 	return nil
-}
-
-// printTrainEvent prints a training job's progress as `suture train` does.
-func printTrainEvent(out io.Writer, bar *progress, e experiment.TrainEvent) {
-	if e.Kind != "start" {
-		epochEvent(out, bar, e.Kind, e.Progress, e.Epoch, e.Best)
-		return
-	}
-	i := e.Info
-	if i.Resumed > 0 {
-		fmt.Fprintf(out, "resuming at epoch %d\n", i.ResumedEpoch+1)
-	}
-	if i.FromCheckpoint != "" {
-		fmt.Fprintf(out, "fine-tuning %s: base learning rate %.3g, warm-up from %.3g\n", i.FromCheckpoint, i.LR, i.WarmupFrom)
-	}
-	fmt.Fprintf(out, "training %s (%d train, %d validation images of %v) for %d epochs on %s\n", i.Data, i.Train, i.Val, i.Shape, i.Epochs, i.Backend)
-	fmt.Fprintf(out, "network: %d stages, features %v, %d parameters\n", i.Stages, i.Features, i.Parameters)
 }
 
 // trainErr adds to a training's error the flags that deal with it: Ctrl-C

@@ -1,6 +1,10 @@
 package metrics
 
-import "math"
+import (
+	"fmt"
+	"io"
+	"math"
+)
 
 // Score holds the scores of one test sample.
 type Score struct {
@@ -29,6 +33,16 @@ type Summary struct {
 	DiceNaN  int     // samples with NaN Dice
 	HD95Mean float64 // mean over non-NaN HD95 values; NaN if there are none
 	HD95NaN  int     // samples with NaN HD95
+}
+
+// WriteSummary writes s as one line: n, mean Dice and HD95,
+// and the samples where they are undefined, if any.
+func WriteSummary(w io.Writer, s Summary) {
+	fmt.Fprintf(w, "n %d  Dice %.4f  HD95 %.3f px", s.N, s.DiceMean, s.HD95Mean)
+	if s.DiceNaN+s.HD95NaN > 0 {
+		fmt.Fprintf(w, "  (undefined: Dice %d, HD95 %d)", s.DiceNaN, s.HD95NaN)
+	}
+	fmt.Fprintln(w)
 }
 
 // Summarize averages Dice and HD95 over samples, skipping and counting NaNs.
