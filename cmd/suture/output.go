@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"suture/bench/profile"
 	"suture/experiment"
 	"suture/experiment/metrics"
 	"suture/io/imageset"
@@ -39,6 +40,9 @@ var (
 	importedModel     = outputKind{"a model checkpoint written by suture import", unet.IsImported}
 	extractedModel    = outputKind{"a network checkpoint written by suture export network", stitch.IsExtracted}
 	synthIndex        = outputKind{"an index Suture wrote", imageset.IsIndex}
+	cpuProfileOutput  = outputKind{"a CPU profile", profile.IsCPUProfile}
+	goTraceOutput     = outputKind{"a runtime trace", profile.IsGoTrace}
+	chromeTraceOutput = outputKind{"a Chrome trace Suture wrote", profile.IsChromeTrace}
 	sutureImage       = outputKind{"an image Suture wrote", func(p string) bool {
 		ok, err := imageset.WrittenBySuture(p)
 		return err == nil && ok
@@ -75,4 +79,17 @@ func checkSynthOutput(dir string, names []string, force bool) error {
 		}
 	}
 	return checkOutput(filepath.Join(dir, "index.csv"), force, synthIndex)
+}
+
+// checkProfileOutput refuses a profile flag's path that holds some other
+// file (the profile flags have no --force): nothing but an earlier profile
+// is replaced.
+func checkProfileOutput(flagName, path string, k outputKind) error {
+	if path == "" {
+		return nil
+	}
+	if err := checkOutput(path, false, k); err != nil {
+		return fmt.Errorf("--%s: %s exists and is not %s; remove it or name another file", flagName, path, k.what)
+	}
+	return nil
 }

@@ -24,6 +24,9 @@ func profileFlag(fs *flag.FlagSet, what string) (start func() (stop func(), err 
 		if *path == "" {
 			return func() {}, nil
 		}
+		if err := checkProfileOutput("cpuprofile", *path, cpuProfileOutput); err != nil {
+			return nil, err
+		}
 		s, err := profile.StartCPUProfile(*path)
 		if err != nil {
 			return nil, fmt.Errorf("--cpuprofile: %w", err)
@@ -95,6 +98,14 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 		return usageErr("--threads must be >= 1")
 	case *overhead < 0:
 		return usageErr("--overhead must be >= 0")
+	}
+	for _, o := range []struct {
+		flag, path string
+		kind       outputKind
+	}{{"trace", *tracePath, chromeTraceOutput}, {"gotrace", *goTrace, goTraceOutput}, {"cpuprofile", *cpuProfile, cpuProfileOutput}} {
+		if err := checkProfileOutput(o.flag, o.path, o.kind); err != nil {
+			return err
+		}
 	}
 	cases := bench.ProfileCases(*size, *batch)
 	if *list {
