@@ -97,14 +97,7 @@ func refusal(ws []workerRecord, j *experiment.Job, party string) string {
 // a party's side already running does not wait.
 func waitingJobs(ready []*experiment.Job, st *states, ws []workerRecord) []Waiting {
 	var out []Waiting
-	fedSeen := false
-	for _, j := range ready {
-		if j.Kind == experiment.KindFedAvg {
-			if fedSeen {
-				continue
-			}
-			fedSeen = true
-		}
+	for _, j := range oneFedAvg(ready) {
 		for _, t := range tokens(j) {
 			if j.Kind == experiment.KindFedAvg && slices.ContainsFunc(st.runs[j.Key], func(r *runRecord) bool { return r.Party == t[1] }) {
 				continue

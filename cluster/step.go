@@ -176,10 +176,11 @@ func endedEvents(jobs []*experiment.Job, st *states, unfetched, reported map[str
 	return out
 }
 
-// offers lists the tokens of the ready jobs not offered within offerEvery
-// of v.now, and of only the first federated averaging job among them.
-func offers(ready []*experiment.Job, v view) []offer {
-	var out []offer
+// oneFedAvg is ready without the federated averaging jobs after the
+// first: they are offered one at a time, so that two sites' workers never
+// hold parts of two different ones.
+func oneFedAvg(ready []*experiment.Job) []*experiment.Job {
+	out := make([]*experiment.Job, 0, len(ready))
 	fedSeen := false
 	for _, j := range ready {
 		if j.Kind == experiment.KindFedAvg {
@@ -188,6 +189,16 @@ func offers(ready []*experiment.Job, v view) []offer {
 			}
 			fedSeen = true
 		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// offers lists the tokens of the ready jobs not offered within offerEvery
+// of v.now, and of only the first federated averaging job among them.
+func offers(ready []*experiment.Job, v view) []offer {
+	var out []offer
+	for _, j := range oneFedAvg(ready) {
 		if v.now.Sub(v.offered[j.Key]) < offerEvery {
 			continue
 		}

@@ -69,7 +69,7 @@ func unaliased(n, unit int) int {
 // its 16 sums.
 type wfJob struct {
 	ci, co     int
-	ciP, coP   int       // row counts of V and Z (ci; co padded for the dot kernel)
+	coP        int       // rows of Z: co padded for the dot kernel (V has ci rows)
 	xsV, xsZ   int       // floats between the xi blocks of V and Z (unaliased)
 	src        []float32 // the group's phased images, per floats apart
 	per, ps, g int       // phased image size, phase plane size, row pitch
@@ -102,12 +102,12 @@ func (j *wfJob) runPart(part, parts int) {
 			if u0 < j.ci {
 				c0, c1 := u0, min(u1, j.ci)
 				j.transformInput(c0, c1)
-				j.toBF16(j.vb, j.v, j.ci, c0, c1)
+				j.toBF16(j.vb, j.v, j.xsV, c0, c1)
 			}
 			if u1 > j.ci {
 				m0, m1 := max(u0, j.ci)-j.ci, u1-j.ci
 				j.transformGrad(m0, m1)
-				j.toBF16(j.zb, j.z, j.coP, m0, m1)
+				j.toBF16(j.zb, j.z, j.xsZ, m0, m1)
 			}
 		}
 	}
@@ -126,17 +126,13 @@ func (j *wfJob) runPart(part, parts int) {
 	}
 }
 
-// toBF16 rounds rows [r0, r1) of each xi block of src (rows of lq floats,
-// rows per block) into dst; nothing without BF16.
-func (j *wfJob) toBF16(dst []uint16, src []float32, rows, r0, r1 int) {
+// toBF16 rounds rows [r0, r1) of each xi block of src (blocks xs floats
+// apart, rows of lq floats) into dst; nothing without BF16.
+func (j *wfJob) toBF16(dst []uint16, src []float32, xs, r0, r1 int) {
 	if !j.bf16 {
 		return
 	}
 	for xi := 0; xi < 16; xi++ {
-		xs := j.xsV
-		if rows != j.ciP {
-			xs = j.xsZ
-		}
 		o := xi*xs + r0*j.lq
 		n := (r1 - r0) * j.lq
 		cvtBF16(dst[o:o+n], src[o:o+n])
@@ -265,7 +261,7 @@ func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims) {
 	offs := ws.getInts(kPad)
 	var vbBuf, zbBuf []float32
 	j := wfJobs.Get().(*wfJob)
-	j.ci, j.co, j.ciP, j.coP = d.ci, d.co, d.ci, coP
+	j.ci, j.co, j.coP = d.ci, d.co, coP
 	dyImg := makePhasedImage(d.co, d.ho, d.wo, 1, 2, 0, 0, 2*th, 2*tw)
 	gPer := dyImg.size()
 	dyBuf := ws.getFloats(group * gPer)

@@ -361,15 +361,12 @@ func winogradKernels() {
 // 3*DX).
 var winoQOff = []string{"", "(DX*1)", "(DX*2)", "(R13*1)"}
 
-// winoInputKernel: V = B^T d B of 8 tiles per channel.
-func winoInputKernel() {
-	out.WriteString(`
-// func winoInputKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
-// For channels c < n, V = B^T d B of 8 tiles: d[i][j] of lane l is
-// src(j%2)[c*srcStep + i*pitch + l + j/2] (the even and odd columns of the
-// padded rows); V[4r+q] of lane l goes to dst[c*dstStep + (4r+q)*xs + l].
-TEXT ·winoInputKernel(SB), NOSPLIT, $0-64
-`)
+// winoTransformArgs loads the arguments shared by the input and gradient
+// transforms, (n int, dst *float32, dstStep, xs int, src0, src1 *float32,
+// srcStep, pitch int): dstStep and srcStep rescaled to bytes in their
+// slots; DI dst, DX xs bytes, R13 3*DX, SI src0, R8 src1 - src0, CX pitch
+// bytes.
+func winoTransformArgs() {
 	p("MOVQ dstStep+16(FP), AX")
 	p("SHLQ $2, AX")
 	p("MOVQ AX, dstStep+16(FP)")
@@ -385,6 +382,18 @@ TEXT ·winoInputKernel(SB), NOSPLIT, $0-64
 	p("SUBQ SI, R8") // odd plane = even row + R8
 	p("MOVQ pitch+56(FP), CX")
 	p("SHLQ $2, CX")
+}
+
+// winoInputKernel: V = B^T d B of 8 tiles per channel.
+func winoInputKernel() {
+	out.WriteString(`
+// func winoInputKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
+// For channels c < n, V = B^T d B of 8 tiles: d[i][j] of lane l is
+// src(j%2)[c*srcStep + i*pitch + l + j/2] (the even and odd columns of the
+// padded rows); V[4r+q] of lane l goes to dst[c*dstStep + (4r+q)*xs + l].
+TEXT ·winoInputKernel(SB), NOSPLIT, $0-64
+`)
+	winoTransformArgs()
 	p("CMPQ n+0(FP), $0")
 	p("JLE wino_in_done")
 	label("wino_in_loop")
@@ -446,21 +455,7 @@ func winoGradKernel() {
 // dst[c*dstStep + (4r+q)*xs + l].
 TEXT ·winoGradKernel(SB), NOSPLIT, $0-64
 `)
-	p("MOVQ dstStep+16(FP), AX")
-	p("SHLQ $2, AX")
-	p("MOVQ AX, dstStep+16(FP)")
-	p("MOVQ srcStep+48(FP), AX")
-	p("SHLQ $2, AX")
-	p("MOVQ AX, srcStep+48(FP)")
-	p("MOVQ dst+8(FP), DI")
-	p("MOVQ xs+24(FP), DX")
-	p("SHLQ $2, DX")
-	p("LEAQ (DX)(DX*2), R13")
-	p("MOVQ src0+32(FP), SI")
-	p("MOVQ src1+40(FP), R8")
-	p("SUBQ SI, R8") // odd plane = even row + R8
-	p("MOVQ pitch+56(FP), CX")
-	p("SHLQ $2, CX")
+	winoTransformArgs()
 	p("VXORPS Y15, Y15, Y15")
 	p("CMPQ n+0(FP), $0")
 	p("JLE wino_grad_done")
