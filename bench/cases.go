@@ -83,11 +83,17 @@ func CasesAt(s Scale) []Case {
 // stitch/direct, stitch/double) of the full scale on size x size images;
 // batch 0 keeps each case's batch (8 images for the U-Net, 4 unique images
 // per stitch step). Cases uses size 128; the profiler's tests use smaller ones.
-func NetworkCases(size, batch int) []Case {
+// Non-empty features replace the full scale's widths: the U-Net and both
+// stitched networks then have these features per stage (size must be a
+// multiple of 2^(len(features)-1)).
+func NetworkCases(size, batch int, features []int) []Case {
 	s := Full
 	s.Size = size
 	if batch > 0 {
 		s.Batch, s.StitchBatch = batch, batch
+	}
+	if len(features) > 0 {
+		s.UNet, s.StitchB = features, features
 	}
 	return networkCases(s)
 }

@@ -13,7 +13,7 @@ import (
 
 func networkCase(t *testing.T, name string, size, batch int) Case {
 	t.Helper()
-	for _, c := range NetworkCases(size, batch) {
+	for _, c := range NetworkCases(size, batch, nil) {
 		if c.Name == name {
 			return c
 		}

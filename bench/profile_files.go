@@ -11,15 +11,15 @@ import (
 )
 
 // ProfileCases are the cases a profile can take: Cases, with the network
-// cases at size and batch (NetworkCases).
-func ProfileCases(size, batch int) []Case {
+// cases at size and batch and, if given, of features per stage (NetworkCases).
+func ProfileCases(size, batch int, features []int) []Case {
 	var cs []Case
 	for _, c := range Cases() {
 		if !IsNetworkCase(c.Name) {
 			cs = append(cs, c)
 		}
 	}
-	return append(cs, NetworkCases(size, batch)...)
+	return append(cs, NetworkCases(size, batch, features)...)
 }
 
 // IsNetworkCase reports whether the case named name trains or runs a

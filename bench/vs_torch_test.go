@@ -56,7 +56,7 @@ func TestJoinTorch(t *testing.T) {
 
 // TestFindCase: a name, or a prefix of one case only; else an error.
 func TestFindCase(t *testing.T) {
-	cases := ProfileCases(32, 2)
+	cases := ProfileCases(32, 2, nil)
 	for name, want := range map[string]string{"unet/train": "unet/train", "unet/tr": "unet/train", "sgemm/1024": "sgemm/1024"} {
 		if c, err := FindCase(cases, name); err != nil || c.Name != want {
 			t.Errorf("%s: %s, %v; want %s", name, c.Name, err, want)

@@ -77,6 +77,7 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 	rows := fs.Int("rows", 25, "rows per section of the table (0: all)")
 	size := fs.Int("size", 128, "image size of the unet and stitch cases (a multiple of 16, 16..512)")
 	batch := fs.Int("batch", 0, "images per step of the unet and stitch cases (0: the case's own, 8 and 4)")
+	features := fs.String("features", "", "features per stage of the unet case's network and of both stitched networks, e.g. 16,32,64,128 (default: the benchmark's 32,64,128,256,320 and 24,48,96,192,256)")
 	overhead := fs.Int("overhead", 0, "instead of a profile, measure the step plain and profiled in this many alternating rounds and print the ratios")
 	reps := fs.Int("reps", 7, "--overhead: timed samples per measurement (median)")
 	minSample := fs.Duration("min-sample", 200*time.Millisecond, "--overhead: minimum length of one timed sample")
@@ -85,9 +86,17 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	feats, err := parseInts(*features)
+	if err != nil {
+		return usageErr("--features: %v", err)
+	}
 	switch {
+	case len(feats) == 1 || len(feats) > 6:
+		return usageErr("--features %s: want 2 to 6 stages", *features)
 	case *size < 16 || *size > 512 || *size%16 != 0:
 		return usageErr("--size %d: want a multiple of 16 from 16 to 512 (the U-Net halves the image four times)", *size)
+	case len(feats) == 6 && *size%32 != 0:
+		return usageErr("--size %d: want a multiple of 32 for 6 stages (the U-Net halves the image five times)", *size)
 	case *batch < 0 || *batch > 64:
 		return usageErr("--batch %d: want 0 (the case's own) to 64", *batch)
 	case *batch*(*size)*(*size) > 32*256*256:
@@ -107,7 +116,7 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	}
-	cases := bench.ProfileCases(*size, *batch)
+	cases := bench.ProfileCases(*size, *batch, feats)
 	if *list {
 		bench.WriteCaseNames(out, cases)
 		return nil
@@ -121,8 +130,8 @@ func runProfile(ctx context.Context, args []string, out io.Writer) error {
 	} else if err != nil {
 		return usageErr("--case %q %v", *caseName, err)
 	}
-	if !bench.IsNetworkCase(c.Name) && (*size != 128 || *batch != 0) {
-		return usageErr("--size and --batch apply to the unet and stitch cases, not %s", c.Name)
+	if !bench.IsNetworkCase(c.Name) && (*size != 128 || *batch != 0 || feats != nil) {
+		return usageErr("--size, --batch and --features apply to the unet and stitch cases, not %s", c.Name)
 	}
 	b, err := mkBackend()
 	if err != nil {
