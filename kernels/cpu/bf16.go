@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"math"
+	"sync"
 	"unsafe"
 )
 
@@ -257,6 +258,33 @@ func cvtBF16(dst []uint16, src []float32) {
 	}
 }
 
+// cvtJob rounds src to bfloat16 into dst, parts cutting runs of 32 values.
+type cvtJob struct {
+	dst  []uint16
+	src  []float32
+	done partsDone
+}
+
+var cvtJobs = sync.Pool{New: func() any { return new(cvtJob) }}
+
+func (j *cvtJob) runPart(part, parts int) {
+	if i0, i1 := partRange(len(j.src), 32, part, parts); i1 > i0 {
+		cvtBF16(j.dst[i0:i1], j.src[i0:i1])
+	}
+}
+
+// cvtBF16Parallel is cvtBF16 over the threads (same bits).
+func cvtBF16Parallel(threads int, dst []uint16, src []float32) {
+	if len(src) == 0 {
+		return
+	}
+	j := cvtJobs.Get().(*cvtJob)
+	j.dst, j.src = dst, src
+	runParts(j, min(threads, max(1, len(src)/minParallel)), &j.done)
+	j.dst, j.src = nil, nil
+	cvtJobs.Put(j)
+}
+
 // microDotB is microDot for 8 rows of bfloat16 dy against bfloat16 x, n (a
 // multiple of 32) pixels: out[j*ldo+r] += sum_q dy[r*ldy+q] * x[o_j+q], the
 // products exact and summed in float32.
@@ -306,7 +334,6 @@ func (b *Backend) conv2dBackwardFilterBF16(dw, db, dy, x []float32, d convDims) 
 	xbBuf := ws.getFloats((xLen + 1) / 2)
 	xb := u16(xbBuf)[:xLen]
 	clear(xb[img.size():])
-	grid := ws.getFloats(mPad * lq)
 	gbBuf := ws.getFloats(mPad * lq / 2)
 	gb := u16(gbBuf)[:mPad*lq]
 	j := dotJobs.Get().(*dotJob)
@@ -314,24 +341,22 @@ func (b *Backend) conv2dBackwardFilterBF16(dw, db, dy, x []float32, d convDims) 
 	j.bf16, j.dygB, j.srcB, j.lq = true, gb, xb, lq
 	j.chunk = max(32, dotChunk(d.co, lq)/32*32)
 	gj := gridJobs.Get().(*gridJob)
-	gj.rows, gj.h, gj.w, gj.g, gj.lq, gj.dst = d.co, d.ho, d.wo, img.g, lq, grid
+	gj.rows, gj.h, gj.w, gj.g, gj.lq, gj.dstB = d.co, d.ho, d.wo, img.g, lq, gb
 	for n := 0; n < d.n; n++ {
 		gj.src = dy[n*d.co*plane : (n+1)*d.co*plane]
 		runParts(gj, min(b.threads, mPad), &gj.done)
-		cvtBF16(gb, grid)
 		fillPhased(b.threads, img, buf, x[n*xPlane:(n+1)*xPlane], 1, 0, 0)
-		cvtBF16(xb[:img.size()], buf)
+		cvtBF16Parallel(b.threads, xb[:img.size()], buf)
 		j.run(b.threads)
 	}
 	addTapMajor(dw, part, d.co, k, mPad)
 	*j = dotJob{}
 	dotJobs.Put(j)
-	gj.src, gj.dst = nil, nil
+	*gj = gridJob{}
 	gridJobs.Put(gj)
 	ws.putInts(offs)
 	ws.putFloats(part)
 	ws.putFloats(buf)
-	ws.putFloats(grid)
 	ws.putFloats(gbBuf)
 	ws.putFloats(xbBuf)
 	if db != nil {

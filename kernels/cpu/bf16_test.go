@@ -446,3 +446,39 @@ func requireRounded(t *testing.T, name string, got, fp32 []float32) {
 	}
 	t.Fatalf("%s: the BF16 result equals the FP32 one to 2^-14: the BF16 path did not run", name)
 }
+
+// TestGridAndConvertBF16: the grid written as bfloat16 directly (gridJob
+// with dstB) and cvtBF16Parallel equal the FP32 grid rounded by cvtBF16,
+// bit for bit, for row widths around the kernel's run of 32, 1-3 threads.
+func TestGridAndConvertBF16(t *testing.T) {
+	g := tensor.NewRNG(23)
+	for _, w := range []int{1, 7, 31, 32, 33, 70} {
+		for _, threads := range []int{1, 2, 3} {
+			rows, h, pitch := 5, 3, w+2
+			lq := roundUp(h*pitch, 32)
+			src := bf16Inputs(g, rows*h*w)
+			total := 8 // rows past the source are zero
+			grid := make([]float32, total*lq)
+			for i := range grid {
+				grid[i] = 7 // every float must be written
+			}
+			gf := &gridJob{rows: rows, h: h, w: w, g: pitch, lq: lq, src: src, dst: grid}
+			runParts(gf, threads, &gf.done)
+			want := make([]uint16, len(grid))
+			cvtBF16(want, grid)
+			got := make([]uint16, len(grid))
+			for i := range got {
+				got[i] = 0xbeef
+			}
+			gb := &gridJob{rows: rows, h: h, w: w, g: pitch, lq: lq, src: src, dstB: got}
+			runParts(gb, threads, &gb.done)
+			par := make([]uint16, len(grid))
+			cvtBF16Parallel(threads, par, grid)
+			for i := range want {
+				if got[i] != want[i] || par[i] != want[i] {
+					t.Fatalf("w %d threads %d: value %d: grid %#04x, parallel %#04x, want %#04x", w, threads, i, got[i], par[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -49,43 +49,17 @@ func (p phasedImage) fill(dst, src []float32, c0, c1 int) {
 	for c := c0; c < c1; c++ {
 		img := src[c*p.h*p.w : (c+1)*p.h*p.w]
 		for a := 0; a < p.sh; a++ {
-			for b := 0; b < p.sw; b++ {
-				plane := dst[((c*p.sh+a)*p.sw+b)*ps:][:ps]
-				for r := 0; r < p.hg; r++ {
-					row := plane[r*p.g : (r+1)*p.g]
-					ih := a + p.sh*r - p.top
+			// The column phases of one source row one after the other: the
+			// second reads the row from L1.
+			for r := 0; r < p.hg; r++ {
+				ih := a + p.sh*r - p.top
+				for b := 0; b < p.sw; b++ {
+					row := dst[((c*p.sh+a)*p.sw+b)*ps+r*p.g:][:p.g]
 					if ih < 0 || ih >= p.h {
 						clear(row)
 						continue
 					}
-					srcRow := img[ih*p.w : (ih+1)*p.w]
-					if p.sw == 1 {
-						// Padded row: zeros, the image row, zeros.
-						lo := min(p.left, p.g)
-						clear(row[:lo])
-						n := copy(row[lo:], srcRow)
-						clear(row[lo+n:])
-						continue
-					}
-					// Column q reads iw = b + sw*q - left: zeros where
-					// that falls outside [0, w), a strided copy between.
-					q0 := min(len(row), (p.left-b+p.sw-1)/p.sw) // b < sw: not negative
-					q1 := q0
-					if last := p.w - 1 - b + p.left; last >= 0 {
-						q1 = max(q0, min(len(row), last/p.sw+1))
-					}
-					clear(row[:q0])
-					if q1 > q0 {
-						src := srcRow[b+p.sw*q0-p.left:]
-						if p.sw == 2 {
-							gatherEven(row[q0:q1], src)
-						} else {
-							for q := range row[q0:q1] {
-								row[q0+q] = src[p.sw*q]
-							}
-						}
-					}
-					clear(row[q1:])
+					p.fillRow(row, img[ih*p.w:(ih+1)*p.w], b)
 				}
 			}
 		}
@@ -128,6 +102,37 @@ func fillPhased(threads int, img phasedImage, dst, src []float32, samples, dstSt
 	runParts(j, parts, &j.done)
 	j.dst, j.src = nil, nil
 	fillJobs.Put(j)
+}
+
+// fillRow writes row r of column phase b of a padded source row.
+func (p phasedImage) fillRow(row, srcRow []float32, b int) {
+	if p.sw == 1 {
+		// Padded row: zeros, the image row, zeros.
+		lo := min(p.left, p.g)
+		clear(row[:lo])
+		n := copy(row[lo:], srcRow)
+		clear(row[lo+n:])
+		return
+	}
+	// Column q reads iw = b + sw*q - left: zeros where that falls outside
+	// [0, w), a strided copy between.
+	q0 := min(len(row), (p.left-b+p.sw-1)/p.sw) // b < sw: not negative
+	q1 := q0
+	if last := p.w - 1 - b + p.left; last >= 0 {
+		q1 = max(q0, min(len(row), last/p.sw+1))
+	}
+	clear(row[:q0])
+	if q1 > q0 {
+		src := srcRow[b+p.sw*q0-p.left:]
+		if p.sw == 2 {
+			gatherEven(row[q0:q1], src)
+		} else {
+			for q := range row[q0:q1] {
+				row[q0+q] = src[p.sw*q]
+			}
+		}
+	}
+	clear(row[q1:])
 }
 
 // convGroupFloats bounds the phased copies made at once: samples are

@@ -125,13 +125,33 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 	}
 	saved := useWinograd
 	defer func() { useWinograd, winoAlways = saved, false }()
-	for _, s := range [][4]int{
+	shapes := [][4]int{
 		{32, 32, 128, 128}, {64, 32, 128, 128}, {64, 64, 64, 64}, {128, 64, 64, 64},
 		{128, 128, 32, 32}, {256, 128, 32, 32}, {256, 256, 16, 16}, {512, 256, 16, 16}, {320, 320, 8, 8},
 		{24, 24, 128, 128}, {48, 24, 128, 128}, {48, 48, 64, 64}, {96, 48, 64, 64},
 		{96, 96, 32, 32}, {192, 96, 32, 32}, {192, 192, 16, 16}, {384, 192, 16, 16}, {256, 256, 8, 8},
-	} {
-		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: 4, k: 3}
+	}
+	batch := 4
+	// C3ALGO=CixCoxHxW,... and C3N=batch replace the layers (other networks).
+	if v := os.Getenv("C3ALGO"); v != "" {
+		shapes = nil
+		for _, f := range strings.Split(v, ",") {
+			var s [4]int
+			if _, err := fmt.Sscanf(f, "%dx%dx%dx%d", &s[0], &s[1], &s[2], &s[3]); err != nil {
+				b.Fatalf("C3ALGO: %q: want CixCoxHxW", f)
+			}
+			shapes = append(shapes, s)
+		}
+	}
+	if v := os.Getenv("C3N"); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("C3N: %q: want a batch >= 1", v)
+		} else {
+			batch = n
+		}
+	}
+	for _, s := range shapes {
+		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: batch, k: 3}
 		cb := newConvPassBench(c, 1)
 		passes := []string{"fwd", "bwddata", "bwdfilter"}
 		if HasBF16() && useBF16Asm() {
