@@ -39,7 +39,14 @@ type memory struct {
 	started     bool            // a round was decided (the parked jobs were retried)
 	reported    map[string]bool // job keys whose end was reported
 	lastWaiting string          // waitingKey of the last Waiting event
+	// fetchRounds counts the rounds in a row that found every job done
+	// and some done job's files not yet mirrored.
+	fetchRounds int
 }
+
+// maxFetchRounds is how many rounds in a row RunPlan tries to mirror the
+// files of the last done jobs before it ends with an error naming them.
+const maxFetchRounds = 30
 
 // offer is a token to publish: a job's, or one party's side of a
 // federated averaging job (class: the consumer class, tokens).
@@ -102,8 +109,7 @@ func step(jobs []*experiment.Job, v view, m memory) (decision, memory) {
 	ready, parked := readyJobs(jobs, st)
 	if len(ready) == 0 {
 		if ev.Done == len(jobs) {
-			d.over = true
-			return d, next
+			return d, endOrFetch(&d, jobs, next, m.fetchRounds)
 		}
 		if len(parked) > 0 {
 			first := parked[0]
@@ -127,6 +133,30 @@ func step(jobs []*experiment.Job, v view, m memory) (decision, memory) {
 		}
 	}
 	return d, next
+}
+
+// endOrFetch ends a run whose jobs are all done (d.over), unless the
+// files of some are not mirrored yet: then the run goes on, so that the
+// next rounds try again, and ends with an error naming them after
+// maxFetchRounds rounds in a row.
+func endOrFetch(d *decision, jobs []*experiment.Job, next memory, rounds int) memory {
+	var missing []*experiment.Job
+	for _, j := range jobs {
+		if !next.reported[j.Key] {
+			missing = append(missing, j)
+		}
+	}
+	if len(missing) == 0 {
+		d.over = true
+		return next
+	}
+	next.fetchRounds = rounds + 1
+	if next.fetchRounds >= maxFetchRounds {
+		d.over = true
+		d.err = fmt.Errorf("every job is done, but the files of %d job(s) could not be copied into the results folder in %d tries, the first: %s; run the plan again with the same folder to copy them",
+			len(missing), next.fetchRounds, missing[0].ID)
+	}
+	return next
 }
 
 // unpark lists the jobs parked as failed (and not done), and returns st

@@ -49,6 +49,7 @@ type stepCase struct {
 	started     bool
 	reported    []string
 	lastWaiting string
+	fetchRounds int
 
 	retry  []string // jobs whose records are cleared
 	ended  []string // "ID by WORKER [done/failed/total]", with ": ERR" for a failure
@@ -93,7 +94,7 @@ func (c stepCase) input(byID map[string]*experiment.Job, t *testing.T) (view, me
 	for _, id := range c.unfetched {
 		v.unfetched[key(id)] = true
 	}
-	m := memory{started: c.started, lastWaiting: c.lastWaiting}
+	m := memory{started: c.started, lastWaiting: c.lastWaiting, fetchRounds: c.fetchRounds}
 	if c.reported != nil {
 		m.reported = map[string]bool{}
 	}
@@ -235,6 +236,15 @@ func stepCases(jobs []*experiment.Job) []stepCase {
 		done: allBut(jobs), reported: allBut(jobs, "fold 1: test a <-[b]-> b on b"), started: true,
 		ended: []string{"fold 1: test a <-[b]-> b on b by w1 [27/0/27]"},
 		over:  true,
+	}, {
+		name: "a plan whose jobs are all done goes on while the last one's files are not mirrored",
+		done: allBut(jobs), reported: allBut(jobs, "fold 1: test a <-[b]-> b on b"), started: true,
+		unfetched: []string{"fold 1: test a <-[b]-> b on b"},
+	}, {
+		name: "and ends with an error naming the job when they could not be mirrored in maxFetchRounds rounds",
+		done: allBut(jobs), reported: allBut(jobs, "fold 1: test a <-[b]-> b on b"), started: true,
+		unfetched: []string{"fold 1: test a <-[b]-> b on b"}, fetchRounds: maxFetchRounds - 1,
+		over: true, err: "could not be copied into the results folder in 30 tries, the first: fold 1: test a <-[b]-> b on b",
 	}}
 }
 
