@@ -287,7 +287,7 @@ func TestQuickPlanOnQueue(t *testing.T) {
 	mirror := filepath.Join(root, "results")
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- RunPlan(ctx, q, p, QueueRunOptions{AckWait: testAckWait, Dir: mirror, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
+		runErr <- RunPlan(ctx, q, p, QueueRunOptions{Dir: mirror, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
 			if os.Getenv("SUTURE_TEST_LOGS") != "" && e.Finished != nil {
 				t.Logf("%s [%d/%d] %s by %s %s", time.Now().Format("15:04:05.000"), e.Done, e.Total, e.Finished.ID, e.Worker, e.Err)
 			}

@@ -16,13 +16,12 @@ import (
 )
 
 // QueueRunOptions configure RunPlan (named apart from experiment.RunOptions, the local runner's).
+// How long a job may go without a heartbeat before it is offered again is
+// the queue's ack wait, set when it is opened (Open).
 type QueueRunOptions struct {
 	// MaxAttempts is how often a failing job is tried before it is parked
 	// as failed (default 3). A killed worker's attempt does not count.
 	MaxAttempts int
-	// AckWait is how long a job may go without a heartbeat before it is
-	// offered again (default DefaultAckWait).
-	AckWait time.Duration
 	// Dir, when set, is a results folder that receives every finished
 	// job's files and done.json, as the local runner lays them out (so
 	// `suture experiment report --dir` works on it).

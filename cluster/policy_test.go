@@ -40,7 +40,7 @@ func TestPolicyStallAndParking(t *testing.T) {
 	var once sync.Once
 	runErr := make(chan error, 1)
 	go func() {
-		runErr <- RunPlan(ctx, q, p, QueueRunOptions{MaxAttempts: 2, AckWait: testAckWait, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
+		runErr <- RunPlan(ctx, q, p, QueueRunOptions{MaxAttempts: 2, Poll: 100 * time.Millisecond, Progress: func(e RunEvent) {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, w := range e.Waiting {

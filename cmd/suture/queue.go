@@ -229,7 +229,7 @@ func runExperimentQueue(ctx context.Context, planPath, dir string, qf *queueFlag
 	start := time.Now()
 	fmt.Fprintf(out, "plan %q: %d jobs offered through %s as their inputs exist; start workers with `suture worker --queue %s --party a=DIR`\n",
 		p.Name, len(experiment.Jobs(p)), *qf.url, *qf.url)
-	err = cluster.RunPlan(ctx, q, p, cluster.QueueRunOptions{MaxAttempts: attempts, AckWait: ackWait, Dir: dir, Progress: func(e cluster.RunEvent) {
+	err = cluster.RunPlan(ctx, q, p, cluster.QueueRunOptions{MaxAttempts: attempts, Dir: dir, Progress: func(e cluster.RunEvent) {
 		cluster.WriteRunEvent(out, time.Since(start), e)
 	}})
 	if err != nil {
