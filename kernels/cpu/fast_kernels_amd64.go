@@ -65,6 +65,9 @@ func oddKernel(n int, dst, src *float32)
 func interleaveKernel(n int, dst, a, b *float32)
 
 //go:noescape
+func col2imS2Kernel(n int, dst, r0, r1, r2 *float32)
+
+//go:noescape
 func normStatsKernel(n int, x *float32, shift float64, sums *float64)
 
 //go:noescape

@@ -1714,6 +1714,38 @@ interleave_done:
 	VZEROUPPER
 	RET
 
+// func col2imS2Kernel(n int, dst, r0, r1, r2 *float32)
+// dst[2i] += r1[i], dst[2i+1] += r2[i] + r0[i+1] for i < n; n % 8 == 0.
+TEXT ·col2imS2Kernel(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ r0+16(FP), SI
+	MOVQ r1+24(FP), R8
+	MOVQ r2+32(FP), R9
+	SHRQ $3, CX
+	JZ col2ims2_done
+col2ims2_loop:
+	VMOVUPS (R8), Y0
+	VMOVUPS (R9), Y1
+	VADDPS 4(SI), Y1, Y1
+	VUNPCKLPS Y1, Y0, Y2
+	VUNPCKHPS Y1, Y0, Y3
+	VPERM2F128 $0x20, Y3, Y2, Y4
+	VPERM2F128 $0x31, Y3, Y2, Y5
+	VADDPS (DI), Y4, Y4
+	VADDPS 32(DI), Y5, Y5
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $64, DI
+	DECQ CX
+	JNZ col2ims2_loop
+col2ims2_done:
+	VZEROUPPER
+	RET
+
 // func normStatsKernel(n int, x *float32, shift float64, sums *float64)
 // sums[0:4] = lane sums of x[i]-shift, sums[4:8] = lane sums of (x[i]-shift)^2,
 // in float64, lane = i%4 over two interleaved accumulators; n % 8 == 0.

@@ -77,6 +77,10 @@ func interleaveKernel(n int, dst, a, b *float32) {
 	panic("cpu: interleaveKernel has no assembly on this architecture")
 }
 
+func col2imS2Kernel(n int, dst, r0, r1, r2 *float32) {
+	panic("cpu: col2imS2Kernel has no assembly on this architecture")
+}
+
 func normStatsKernel(n int, x *float32, shift float64, sums *float64) {
 	panic("cpu: normStatsKernel has no assembly on this architecture")
 }

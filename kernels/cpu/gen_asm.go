@@ -26,6 +26,7 @@ func main() {
 	evenKernel()
 	winoWeightKernels()
 	interleaveKernel()
+	col2imS2Kernel()
 	normKernels()
 	axpyKernels()
 	mseKernel()
@@ -714,6 +715,45 @@ TEXT ·interleaveKernel(SB), NOSPLIT, $0-32
 	p("DECQ CX")
 	p("JNZ interleave_loop")
 	label("interleave_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// col2imS2Kernel: one row of the stride-2, 3-tap, pad-1 col2im
+// (conv_col2im.go): the kw = 1 tap lands on the even pixels, the kw = 2
+// tap and the next pixel's kw = 0 tap on the odd ones.
+func col2imS2Kernel() {
+	out.WriteString(`
+// func col2imS2Kernel(n int, dst, r0, r1, r2 *float32)
+// dst[2i] += r1[i], dst[2i+1] += r2[i] + r0[i+1] for i < n; n % 8 == 0.
+TEXT ·col2imS2Kernel(SB), NOSPLIT, $0-40
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ dst+8(FP), DI")
+	p("MOVQ r0+16(FP), SI")
+	p("MOVQ r1+24(FP), R8")
+	p("MOVQ r2+32(FP), R9")
+	p("SHRQ $3, CX")
+	p("JZ col2ims2_done")
+	label("col2ims2_loop")
+	p("VMOVUPS (R8), Y0")             // even: r1
+	p("VMOVUPS (R9), Y1")             // odd: r2 + r0[i+1]
+	p("VADDPS 4(SI), Y1, Y1")         //
+	p("VUNPCKLPS Y1, Y0, Y2")         // e0 o0 e1 o1 | e4 o4 e5 o5
+	p("VUNPCKHPS Y1, Y0, Y3")         // e2 o2 e3 o3 | e6 o6 e7 o7
+	p("VPERM2F128 $0x20, Y3, Y2, Y4") // e0 o0 ... e3 o3
+	p("VPERM2F128 $0x31, Y3, Y2, Y5") // e4 o4 ... e7 o7
+	p("VADDPS (DI), Y4, Y4")
+	p("VADDPS 32(DI), Y5, Y5")
+	p("VMOVUPS Y4, (DI)")
+	p("VMOVUPS Y5, 32(DI)")
+	p("ADDQ $32, SI")
+	p("ADDQ $32, R8")
+	p("ADDQ $32, R9")
+	p("ADDQ $64, DI")
+	p("DECQ CX")
+	p("JNZ col2ims2_loop")
+	label("col2ims2_done")
 	p("VZEROUPPER")
 	p("RET")
 }
