@@ -82,6 +82,11 @@ func BenchmarkConv3x3s2BackwardDataOldNew(b *testing.B) {
 			loop(b, flops, func() { be.conv2dBackwardDataGemmOld(dx.Data, dy.Data, wt.Data, d) })
 		})
 		b.Run(name+"/new", func(b *testing.B) {
+			col2imPrefetch = false
+			loop(b, flops, func() { be.conv2dBackwardDataGemm(dx.Data, dy.Data, wt.Data, d) })
+		})
+		b.Run(name+"/newpf", func(b *testing.B) {
+			col2imPrefetch = true
 			loop(b, flops, func() { be.conv2dBackwardDataGemm(dx.Data, dy.Data, wt.Data, d) })
 		})
 	}

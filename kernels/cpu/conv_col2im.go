@@ -19,6 +19,10 @@ const (
 	col2imBudget    = 1 << 16
 )
 
+// col2imPrefetch: the GEMMs ask for the next lines of dx and dy as they go
+// (a switch for benchmarks).
+var col2imPrefetch = true
+
 type col2imJob struct {
 	d              convDims
 	dx, dy, w      []float32
@@ -63,20 +67,26 @@ func (j *col2imJob) blocking(threads int) {
 	taps := d.kh * d.kw
 	// Group boundaries at whole A panels: c0*taps a multiple of gemmMR.
 	j.unit = gemmMR / gcd(taps, gemmMR)
-	j.rows = min(d.ho, max(1, (col2imMinPixels+d.wo-1)/d.wo))
-	chans := max(j.unit, col2imBudget/(taps*j.rows*d.wo)/j.unit*j.unit)
+	rows := min(d.ho, max(1, (col2imMinPixels+d.wo-1)/d.wo))
+	chans := max(j.unit, col2imBudget/(taps*rows*d.wo)/j.unit*j.unit)
 	units := (d.ci + j.unit - 1) / j.unit
 	j.groups = min(units, (d.ci+chans-1)/chans)
+	// Taller blocks where the groups leave room (from the shape alone).
+	j.rows = max(rows, min(d.ho, col2imBudget/(taps*j.groupChans()*d.wo)))
 	if (d.n*j.groups)%threads != 0 && d.n*j.groups < 4*threads {
 		j.groups = min(units, roundUp(j.groups, threads))
 	}
-	j.maxChans = 0
+	j.maxChans = j.groupChans()
+}
+
+// groupChans is the most channels in one of the groups.
+func (j *col2imJob) groupChans() int {
+	most := 0
 	for g := 0; g < j.groups; g++ {
-		c0, c1 := partRange(d.ci, j.unit, g, j.groups)
-		j.maxChans = max(j.maxChans, c1-c0)
+		c0, c1 := partRange(j.d.ci, j.unit, g, j.groups)
+		most = max(most, c1-c0)
 	}
-	// Taller blocks where the groups leave room.
-	j.rows = max(j.rows, min(d.ho, col2imBudget/(taps*j.maxChans*d.wo)))
+	return most
 }
 
 func gcd(a, b int) int {
@@ -125,6 +135,10 @@ func (j *col2imJob) runUnits(gj *gemmJob, part, parts int) {
 			oh1 := min(d.ho, oh0+j.rows)
 			nb := (oh1 - oh0) * d.wo
 			gj.bm = dyN[oh0*d.wo:]
+			gj.pfOn = useAsm && col2imPrefetch
+			if gj.pfOn {
+				j.prefetchPlan(&gj.pf, dxN, dyN, c0, c1, oh0, oh1, mg)
+			}
 			gj.block(0, mg, 0, nb, 0, d.co, col, nb, 0, nil)
 			col2imBlock(d, col, nb, dxN, c0, c1, oh0, oh1)
 		}
@@ -134,27 +148,37 @@ func (j *col2imJob) runUnits(gj *gemmJob, part, parts int) {
 
 // col2imBlock adds the block of col for channels [c0, c1) and output rows
 // [oh0, oh1) (rows (ci-c0, kh, kw), ldc apart; columns (oh-oh0, ow)) into
-// dxN (Ci, H, W), channel by channel, oh ascending.
+// dxN (Ci, H, W), channel by channel, kh descending: the taps that reach
+// one input row then come in ascending oh, as across blocks, so the sums
+// do not depend on where the blocks end.
 func col2imBlock(d convDims, col []float32, ldc int, dxN []float32, c0, c1, oh0, oh1 int) {
 	s2 := d.sw == 2 && d.kw == 3 && d.pw == 1
 	for ci := c0; ci < c1; ci++ {
 		plane := dxN[ci*d.h*d.w : (ci+1)*d.h*d.w]
-		for oh := oh0; oh < oh1; oh++ {
-			for kh := 0; kh < d.kh; kh++ {
-				ih := oh*d.sh - d.ph + kh
-				if ih < 0 || ih >= d.h {
-					continue
-				}
-				dst := plane[ih*d.w : (ih+1)*d.w]
-				src := col[((ci-c0)*d.kh+kh)*d.kw*ldc+(oh-oh0)*d.wo:]
-				if s2 {
-					col2imS2Row(dst, src[:d.wo], src[ldc:][:d.wo], src[2*ldc:][:d.wo])
-					continue
-				}
+		for kh := d.kh - 1; kh >= 0; kh-- {
+			// The output rows whose tap kh lands inside the image.
+			a, b := oh0, oh1
+			for a < b && a*d.sh-d.ph+kh < 0 {
+				a++
+			}
+			for b > a && (b-1)*d.sh-d.ph+kh >= d.h {
+				b--
+			}
+			if a == b {
+				continue
+			}
+			dst := plane[(a*d.sh-d.ph+kh)*d.w:]
+			src := col[((ci-c0)*d.kh+kh)*d.kw*ldc+(a-oh0)*d.wo:]
+			if s2 {
+				col2imS2Rows(dst, d.sh*d.w, d.w, src, src[ldc:], src[2*ldc:], d.wo, b-a)
+				continue
+			}
+			for oh := a; oh < b; oh++ {
+				row := dst[(oh-a)*d.sh*d.w:][:d.w]
 				for kw := 0; kw < d.kw; kw++ {
-					for ow, v := range src[kw*ldc:][:d.wo] {
+					for ow, v := range src[kw*ldc+(oh-a)*d.wo:][:d.wo] {
 						if iw := ow*d.sw - d.pw + kw; iw >= 0 && iw < d.w {
-							dst[iw] += v
+							row[iw] += v
 						}
 					}
 				}
@@ -163,26 +187,95 @@ func col2imBlock(d convDims, col []float32, ldc int, dxN []float32, c0, c1, oh0,
 	}
 }
 
-// col2imS2Row adds one output row's three taps (kw 0, 1, 2: r0, r1, r2) of
-// a stride-2, pad-1 conv into the input row dst: pixel ow's kw = 1 tap
-// lands on 2*ow, its kw = 2 tap and pixel ow+1's kw = 0 tap on 2*ow+1
-// (summed first); pixel 0's kw = 0 tap falls in the padding.
-func col2imS2Row(dst, r0, r1, r2 []float32) {
-	wo := len(r1)
-	full := wo - 1 // pairs with both odd taps inside the row
-	_, _, _ = dst[2*full], r0[full], r2[full]
-	i := 0
-	if useAsm {
-		if i = full &^ 7; i > 0 {
-			col2imS2Kernel(i, &dst[0], &r0[0], &r1[0], &r2[0])
+// col2imS2Rows adds rows output rows' three taps (kw 0, 1, 2: r0, r1, r2,
+// rows wo apart) of a stride-2, pad-1 conv into input rows of width w
+// (dst, step apart): pixel ow's kw = 1 tap lands on 2*ow, its kw = 2 tap
+// and pixel ow+1's kw = 0 tap on 2*ow+1 (summed first); pixel 0's kw = 0
+// tap falls in the padding. r0 holds one float past its last row (read,
+// unused).
+func col2imS2Rows(dst []float32, step, w int, r0, r1, r2 []float32, wo, rows int) {
+	// The vector kernel takes runs of 8 pixels; it ends the row when the
+	// row's last odd pixel is inside it (w even), else the loop below does.
+	n8 := wo &^ 7
+	last := n8 == wo && w == 2*wo
+	if n8 == wo && !last {
+		n8 -= 8
+	}
+	if !useAsm {
+		n8 = 0
+	}
+	if n8 > 0 {
+		_, _ = dst[(rows-1)*step+2*n8-1], r0[(rows-1)*wo+n8]
+		_, _ = r1[(rows-1)*wo+n8-1], r2[(rows-1)*wo+n8-1]
+		col2imS2Kernel(n8, rows, &dst[0], step, &r0[0], &r1[0], &r2[0], wo, boolInt(last))
+		if n8 == wo {
+			return
 		}
 	}
-	for ; i < full; i++ {
-		dst[2*i] += r1[i]
-		dst[2*i+1] += r2[i] + r0[i+1]
+	for r := 0; r < rows; r++ {
+		d := dst[r*step:][:w]
+		s0, s1, s2 := r0[r*wo:][:wo], r1[r*wo:][:wo], r2[r*wo:][:wo]
+		for i := n8; i < wo; i++ {
+			d[2*i] += s1[i]
+			if 2*i+1 < w {
+				v := s2[i]
+				if i+1 < wo {
+					v += s0[i+1]
+				}
+				d[2*i+1] += v
+			}
+		}
 	}
-	dst[2*full] += r1[full]
-	if 2*full+1 < len(dst) {
-		dst[2*full+1] += r2[full]
+}
+
+// prefetchPlan sets pf to ask, over the GEMM of the block of channels
+// [c0, c1) (mg rows of col) and output rows [oh0, oh1), for the rows of dx
+// that the block's col2im adds into and the columns of dy that the next
+// block's GEMM packs.
+func (j *col2imJob) prefetchPlan(pf *prefetchRuns, dxN, dyN []float32, c0, c1, oh0, oh1, mg int) {
+	d := j.d
+	*pf = prefetchRuns{}
+	ih0, ih1 := max(0, oh0*d.sh-d.ph), min(d.h, (oh1-1)*d.sh-d.ph+d.kh)
+	if ih0 < ih1 {
+		pf.runs[0] = runs{base: dxN[c0*d.h*d.w+ih0*d.w:], n: (ih1 - ih0) * d.w, count: c1 - c0, step: d.h * d.w}
+	}
+	if next := min(d.ho, oh1+j.rows); oh1 < next {
+		pf.runs[1] = runs{base: dyN[oh1*d.wo:], n: (next - oh1) * d.wo, count: d.co, step: d.ho * d.wo}
+	}
+	nb := (oh1 - oh0) * d.wo
+	tiles := (mg + 2*gemmMR - 1) / (2 * gemmMR) * ((nb + 2*gemmNR - 1) / (2 * gemmNR))
+	lines := (pf.runs[0].n*pf.runs[0].count + pf.runs[1].n*pf.runs[1].count) / 16
+	pf.perTile = (lines+tiles-1)/tiles + 1
+}
+
+// runs are count runs of n floats, run r at base[r*step:].
+type runs struct {
+	base           []float32
+	n, count, step int
+}
+
+// prefetchRuns asks for the cache lines of two sets of runs, perTile lines
+// a call of next: spread over the tiles of a GEMM, so that the memory
+// traffic overlaps the arithmetic.
+type prefetchRuns struct {
+	runs                   [2]runs
+	set, run, off, perTile int
+}
+
+func (p *prefetchRuns) next() {
+	for p.set < len(p.runs) && p.run >= p.runs[p.set].count {
+		p.set, p.run, p.off = p.set+1, 0, 0
+	}
+	if p.set == len(p.runs) {
+		return
+	}
+	r := &p.runs[p.set]
+	k := min(p.perTile*16, r.n-p.off)
+	start := p.run*r.step + p.off
+	_ = r.base[start+k-1]
+	prefetchKernel(&r.base[start], k, 1, 0)
+	if p.off += k; p.off >= r.n {
+		p.off = 0
+		p.run++
 	}
 }

@@ -12,8 +12,8 @@ import (
 // (conv_col2im.go): output heights not a multiple of the row block, one
 // and several channel groups (ci 70 at 17 wide needs two), Ci*9 not a
 // multiple of the 6-row A panel, sums past one GEMM slice (co 260), rows
-// of the stride-2 vector kernel with and without a tail (wo 20, 21), odd
-// and even widths, a 1-pixel-wide image, batches 1 and 3, and the generic
+// of the stride-2 vector kernel with and without a tail (wo 20, 21) and
+// ending the row (wo 8, 16, 24 with even widths; not with odd ones), a 1-pixel-wide image, batches 1 and 3, and the generic
 // col2im of other kernels and strides.
 func col2imCases() []convCase {
 	return []convCase{
@@ -25,6 +25,10 @@ func col2imCases() []convCase {
 		{1, 3, 260, 9, 9, 3, 3, 2, 2, 1, 1},
 		{3, 5, 7, 5, 1, 3, 3, 2, 2, 1, 1},
 		{2, 4, 4, 2, 2, 3, 3, 2, 2, 1, 1},
+		{2, 6, 5, 16, 32, 3, 3, 2, 2, 1, 1},
+		{1, 5, 4, 10, 31, 3, 3, 2, 2, 1, 1},
+		{3, 3, 7, 9, 16, 3, 3, 2, 2, 1, 1},
+		{1, 4, 3, 7, 48, 3, 3, 2, 2, 1, 1},
 		{1, 9, 6, 19, 23, 5, 3, 2, 2, 2, 1},
 		{3, 5, 8, 17, 18, 2, 2, 2, 2, 0, 0},
 		{1, 6, 5, 20, 22, 3, 3, 3, 3, 1, 1},

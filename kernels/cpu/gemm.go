@@ -40,6 +40,8 @@ type gemmJob struct {
 	// a multiple of gemmMR).
 	apre           []float32
 	apreM, apreRow int
+	pf             prefetchRuns // when pfOn, asked for some lines after each tile
+	pfOn           bool
 	done           partsDone
 }
 
@@ -220,6 +222,9 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 						if tileBias != nil {
 							rowBias = tileBias[ic+ir : ic+ir+mr]
 						}
+						if j.pfOn {
+							j.pf.next()
+						}
 						if nr == gemmNR {
 							microGemmRows(mr, kc, aPanel, bPanel, c[off:], ldc, rowBias, accumulate)
 							continue
@@ -257,6 +262,9 @@ func (j *gemmJob) tilesZ(c []float32, ldc int, ap, bp []float32, ic, mc, jc, nc,
 				rowBias = tileBias[ic+ir : ic+ir+mr]
 			}
 			microGemmZ(mr, kc, a0, a1, b0, b1, c[(ic+ir)*ldc+jc+jr:], ldc, rowBias, accumulate)
+			if j.pfOn {
+				j.pf.next()
+			}
 		}
 	}
 	return pairs
