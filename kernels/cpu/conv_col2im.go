@@ -99,19 +99,48 @@ func gcd(a, b int) int {
 func (j *col2imJob) runPart(part, parts int) {
 	d := j.d
 	k, p := d.ci*d.kh*d.kw, d.ho*d.wo
-	gj := gemmJobs.Get().(*gemmJob)
-	*gj = gemmJob{transA: true, alpha: 1, a: j.w, lda: k, ldb: p, ws: j.ws, bf16: j.bf16}
 	if j.packing {
 		lo, hi := partRange(j.mPad, gemmMR, part, parts)
 		for pc := 0; pc < d.co; pc += gemmKC {
 			kc := min(gemmKC, d.co-pc)
-			gj.packA(j.apre[pc*j.mPad+lo*kc:], lo, min(hi, k)-lo, pc, kc)
+			packWT(j.apre[pc*j.mPad:], j.w[pc*k:], k, kc, lo, min(hi, k))
 		}
-	} else {
-		j.runUnits(gj, part, parts)
+		return
 	}
+	gj := gemmJobs.Get().(*gemmJob)
+	*gj = gemmJob{transA: true, alpha: 1, a: j.w, lda: k, ldb: p, ws: j.ws, bf16: j.bf16}
+	j.runUnits(gj, part, parts)
 	*gj = gemmJob{}
 	gemmJobs.Put(gj)
+}
+
+// packWT writes rows [lo, hi) (lo a multiple of gemmMR) of w^T, w (kc, k)
+// row-major, as the GEMM's A panels of kc: ap[(i/6*kc + p)*6 + i%6] =
+// w[p*k + i], the rows of the last panel past k zero. Eight panels at a
+// time, so that each row of w is read in 48-float runs (the rows of w are
+// often a multiple of 4 KiB apart; read one panel at a time they would
+// share a few cache sets).
+func packWT(ap, w []float32, k, kc, lo, hi int) {
+	const group = 8
+	for g0 := lo; g0 < hi; g0 += group * gemmMR {
+		g1 := min(hi, g0+group*gemmMR)
+		whole := g0 + (min(g1, k)-g0)/gemmMR*gemmMR // panels inside k
+		for p := 0; p < kc; p++ {
+			row := w[p*k : (p+1)*k]
+			for i0 := g0; i0 < whole; i0 += gemmMR {
+				s := (*[gemmMR]float32)(row[i0:])
+				d := (*[gemmMR]float32)(ap[i0*kc+p*gemmMR:])
+				d[0], d[1], d[2], d[3], d[4], d[5] = s[0], s[1], s[2], s[3], s[4], s[5]
+			}
+		}
+		if whole < g1 {
+			panel := ap[whole*kc : (whole+gemmMR)*kc]
+			clear(panel)
+			for p := 0; p < kc; p++ {
+				copy(panel[p*gemmMR:][:gemmMR], w[p*k+whole:p*k+k])
+			}
+		}
+	}
 }
 
 // runUnits runs this part's (sample, channel group) units, block by block.
