@@ -78,16 +78,28 @@ func BenchmarkConv3x3s2BackwardDataOldNew(b *testing.B) {
 		d := makeConvDims(dx.Shape, wt.Shape, kernels.Conv(2, 1))
 		flops := 2 * 9 * float64(n*ci*co*(h/2)*(w/2))
 		name := fmt.Sprintf("%dx%dx%dx%d", ci, co, h, w)
-		b.Run(name+"/old", func(b *testing.B) {
-			loop(b, flops, func() { be.conv2dBackwardDataGemmOld(dx.Data, dy.Data, wt.Data, d) })
-		})
-		b.Run(name+"/new", func(b *testing.B) {
-			col2imPrefetch = false
-			loop(b, flops, func() { be.conv2dBackwardDataGemm(dx.Data, dy.Data, wt.Data, d) })
-		})
-		b.Run(name+"/newpf", func(b *testing.B) {
-			col2imPrefetch = true
-			loop(b, flops, func() { be.conv2dBackwardDataGemm(dx.Data, dy.Data, wt.Data, d) })
-		})
+		for _, bf16 := range []bool{false, true} {
+			if bf16 && !HasBF16() {
+				continue
+			}
+			if err := be.SetBF16(bf16); err != nil {
+				b.Fatal(err)
+			}
+			tag := name
+			if bf16 {
+				tag += "/bf16"
+			}
+			b.Run(tag+"/old", func(b *testing.B) {
+				loop(b, flops, func() { be.conv2dBackwardDataGemmOld(dx.Data, dy.Data, wt.Data, d) })
+			})
+			b.Run(tag+"/new", func(b *testing.B) {
+				loop(b, flops, func() { be.conv2dBackwardDataGemm(dx.Data, dy.Data, wt.Data, d) })
+			})
+			b.Run(tag+"/newnopf", func(b *testing.B) {
+				col2imPrefetch = false
+				defer func() { col2imPrefetch = true }()
+				loop(b, flops, func() { be.conv2dBackwardDataGemm(dx.Data, dy.Data, wt.Data, d) })
+			})
+		}
 	}
 }

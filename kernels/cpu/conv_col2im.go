@@ -26,7 +26,7 @@ var col2imPrefetch = true
 type col2imJob struct {
 	d              convDims
 	dx, dy, w      []float32
-	apre           []float32 // w^T packed (nil with bf16: each block packs its own)
+	apre           []float32 // w^T packed for the GEMM (with bf16: as pair panels, bits in float32s)
 	mPad           int       // rows of apre (Ci*KH*KW rounded up to gemmMR)
 	rows, groups   int       // output rows per block, channel groups per sample
 	unit, maxChans int       // channel-group boundaries are multiples of unit
@@ -43,17 +43,13 @@ func (b *Backend) conv2dBackwardDataGemm(dx, dy, w []float32, d convDims) {
 	j.d, j.dx, j.dy, j.w, j.ws, j.bf16 = d, dx, dy, w, b.ws, b.bf16
 	j.blocking(b.threads)
 	k := d.ci * d.kh * d.kw
-	if !b.bf16 {
-		j.mPad = roundUp(k, gemmMR)
-		j.apre = b.ws.getFloats(j.mPad * d.co)
-		j.packing = true
-		runParts(j, min(b.threads, max(1, j.mPad*d.co/minParallel), j.mPad/gemmMR), &j.done)
-		j.packing = false
-	}
+	j.mPad = roundUp(k, gemmMR)
+	j.apre = b.ws.getFloats(j.mPad * apreDepth(d.co, b.bf16))
+	j.packing = true
+	runParts(j, min(b.threads, max(1, j.mPad*d.co/minParallel), j.mPad/gemmMR), &j.done)
+	j.packing = false
 	runParts(j, min(b.threads, d.n*j.groups), &j.done)
-	if j.apre != nil {
-		b.ws.putFloats(j.apre)
-	}
+	b.ws.putFloats(j.apre)
 	j.dx, j.dy, j.w, j.apre, j.ws = nil, nil, nil, nil, nil
 	col2imJobs.Put(j)
 }
@@ -100,11 +96,7 @@ func (j *col2imJob) runPart(part, parts int) {
 	d := j.d
 	k, p := d.ci*d.kh*d.kw, d.ho*d.wo
 	if j.packing {
-		lo, hi := partRange(j.mPad, gemmMR, part, parts)
-		for pc := 0; pc < d.co; pc += gemmKC {
-			kc := min(gemmKC, d.co-pc)
-			packWT(j.apre[pc*j.mPad:], j.w[pc*k:], k, kc, lo, min(hi, k))
-		}
+		j.pack(part, parts)
 		return
 	}
 	gj := gemmJobs.Get().(*gemmJob)
@@ -114,9 +106,53 @@ func (j *col2imJob) runPart(part, parts int) {
 	gemmJobs.Put(gj)
 }
 
+// apreDepth is the floats per row of the packed w^T: co, or with bf16 the
+// pairs of each gemmKC slice of the sum.
+func apreDepth(co int, bf16 bool) int {
+	if !bf16 {
+		return co
+	}
+	depth := 0
+	for pc := 0; pc < co; pc += gemmKC {
+		depth += (min(gemmKC, co-pc) + 1) / 2
+	}
+	return depth
+}
+
+// pack writes this part's panels of w^T into apre, slice by slice of the
+// sum, as block (gemm.go) and blockBF16 (bf16.go) read them.
+func (j *col2imJob) pack(part, parts int) {
+	d := j.d
+	k := d.ci * d.kh * d.kw
+	lo, hi := partRange(j.mPad, gemmMR, part, parts)
+	if lo >= hi {
+		return
+	}
+	var tmp []float32
+	if j.bf16 {
+		tmp = j.ws.getFloats((hi - lo) * min(gemmKC, d.co))
+	}
+	for pc := 0; pc < d.co; pc += gemmKC {
+		kc := min(gemmKC, d.co-pc)
+		if !j.bf16 {
+			packWT(j.apre[pc*j.mPad+lo*kc:], j.w[pc*k:], k, kc, lo, min(hi, k))
+			continue
+		}
+		kp := (kc + 1) / 2
+		packWT(tmp, j.w[pc*k:], k, kc, lo, min(hi, k))
+		pairs := u32(j.apre[pc/2*j.mPad:])
+		for i0 := lo; i0 < hi; i0 += gemmMR {
+			toPairs(pairs[i0*kp:(i0+gemmMR)*kp], tmp[(i0-lo)*kc:(i0-lo+gemmMR)*kc], kc, gemmMR)
+		}
+	}
+	if tmp != nil {
+		j.ws.putFloats(tmp)
+	}
+}
+
 // packWT writes rows [lo, hi) (lo a multiple of gemmMR) of w^T, w (kc, k)
-// row-major, as the GEMM's A panels of kc: ap[(i/6*kc + p)*6 + i%6] =
-// w[p*k + i], the rows of the last panel past k zero. Eight panels at a
+// row-major, as the GEMM's A panels of kc from ap[0]: ap[((i-lo)/6*kc +
+// p)*6 + i%6] = w[p*k + i], the rows of the last panel past k zero. Eight panels at a
 // time, so that each row of w is read in 48-float runs (the rows of w are
 // often a multiple of 4 KiB apart; read one panel at a time they would
 // share a few cache sets).
@@ -129,12 +165,12 @@ func packWT(ap, w []float32, k, kc, lo, hi int) {
 			row := w[p*k : (p+1)*k]
 			for i0 := g0; i0 < whole; i0 += gemmMR {
 				s := (*[gemmMR]float32)(row[i0:])
-				d := (*[gemmMR]float32)(ap[i0*kc+p*gemmMR:])
+				d := (*[gemmMR]float32)(ap[(i0-lo)*kc+p*gemmMR:])
 				d[0], d[1], d[2], d[3], d[4], d[5] = s[0], s[1], s[2], s[3], s[4], s[5]
 			}
 		}
 		if whole < g1 {
-			panel := ap[whole*kc : (whole+gemmMR)*kc]
+			panel := ap[(whole-lo)*kc : (whole-lo+gemmMR)*kc]
 			clear(panel)
 			for p := 0; p < kc; p++ {
 				copy(panel[p*gemmMR:][:gemmMR], w[p*k+whole:p*k+k])
@@ -147,7 +183,12 @@ func packWT(ap, w []float32, k, kc, lo, hi int) {
 func (j *col2imJob) runUnits(gj *gemmJob, part, parts int) {
 	d := j.d
 	taps, p := d.kh*d.kw, d.ho*d.wo
-	gj.apre, gj.apreM = j.apre, j.mPad
+	gj.apreM = j.mPad
+	if j.bf16 {
+		gj.apreB = u32(j.apre)
+	} else {
+		gj.apre = j.apre
+	}
 	u0, u1 := partRange(d.n*j.groups, 1, part, parts)
 	col := j.ws.getFloats(j.maxChans * taps * j.rows * d.wo)
 	for u := u0; u < u1; u++ {
@@ -283,9 +324,10 @@ type runs struct {
 	n, count, step int
 }
 
-// prefetchRuns asks for the cache lines of two sets of runs, perTile lines
-// a call of next: spread over the tiles of a GEMM, so that the memory
-// traffic overlaps the arithmetic.
+// prefetchRuns asks for the cache lines of two sets of runs (into L2),
+// perTile lines a call of next: spread over the tiles of a GEMM, so that
+// the memory traffic overlaps the arithmetic. (In bursts, every few tiles,
+// it helped less.)
 type prefetchRuns struct {
 	runs                   [2]runs
 	set, run, off, perTile int

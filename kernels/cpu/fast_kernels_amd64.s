@@ -1782,7 +1782,7 @@ TEXT ·prefetchKernel(SB), NOSPLIT, $0-32
 prefetch_run:
 	XORQ AX, AX
 prefetch_line:
-	PREFETCHT0 (DI)(AX*1)
+	PREFETCHT1 (DI)(AX*1)
 	ADDQ $64, AX
 	CMPQ AX, BX
 	JLT prefetch_line

@@ -39,6 +39,7 @@ type gemmJob struct {
 	// apre[pc*apreM:]; row i of this job is row apreRow+i there (apreRow
 	// a multiple of gemmMR).
 	apre           []float32
+	apreB          []uint32 // blockBF16's pair panels of op(A), likewise (pc/2*apreM: per slice)
 	apreM, apreRow int
 	pf             prefetchRuns // when pfOn, asked for some lines after each tile
 	pfOn           bool
