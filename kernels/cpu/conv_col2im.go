@@ -7,10 +7,14 @@ import "sync"
 // The whole col of a sample is megabytes, so it is made in blocks of output
 // rows (and, for wide layers, of input channels) that stay in L2: each
 // block's GEMM writes its piece of col and col2im adds it into dx right
-// away. w^T is packed once per call for the GEMMs of all blocks. The parts
-// are (sample, channel group) units; each dx element is summed over (oh,
-// kh) in ascending oh whatever the blocks and units, so the result does not
-// depend on the thread count.
+// away (stride 2, 3 taps, pad 1 in width: an AVX2 kernel interleaves the
+// taps). w^T is packed once per call for the GEMMs of all blocks. While a
+// block's GEMM runs it asks, a few lines after each tile, for the rows of dx
+// its col2im will add into and the dy columns of the next block, so that
+// the memory traffic overlaps the arithmetic. The parts are (sample,
+// channel group) units; each dx element is summed over (oh, kh) in
+// ascending oh whatever the blocks and units, so the result does not depend
+// on the thread count.
 
 // col2imMinPixels is the least number of output pixels (GEMM columns) in a
 // block, col2imBudget the most floats in a block of col (256 KiB).
@@ -39,6 +43,9 @@ type col2imJob struct {
 var col2imJobs = sync.Pool{New: func() any { return new(col2imJob) }}
 
 func (b *Backend) conv2dBackwardDataGemm(dx, dy, w []float32, d convDims) {
+	if d.n == 0 || d.ci == 0 || d.ho <= 0 || d.wo <= 0 {
+		return // nothing to add
+	}
 	j := col2imJobs.Get().(*col2imJob)
 	j.d, j.dx, j.dy, j.w, j.ws, j.bf16 = d, dx, dy, w, b.ws, b.bf16
 	j.blocking(b.threads)
