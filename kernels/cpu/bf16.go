@@ -172,10 +172,13 @@ func (j *gemmJob) blockBF16(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, be
 	kcMax := min(gemmKC, k1-k0)
 	mcMax := min(gemmMC, roundUp(m1-m0, 2*gemmMR))
 	bp := j.ws.getFloats(kcMax * ncMax)
-	ap := j.ws.getFloats(kcMax * mcMax)
 	bpp := j.ws.getFloats((kcMax + 1) / 2 * ncMax)
-	app := j.ws.getFloats((kcMax + 1) / 2 * mcMax)
-	bPairs, aPairs := u32(bpp), u32(app)
+	var ap, app []float32
+	if j.apreB == nil {
+		ap = j.ws.getFloats(kcMax * mcMax)
+		app = j.ws.getFloats((kcMax + 1) / 2 * mcMax)
+	}
+	bPairs := u32(bpp)
 	var edge [2 * gemmMR * 2 * gemmNR]float32
 	for jc := n0; jc < n1; jc += gemmNC {
 		nc := min(gemmNC, n1-jc)
@@ -199,9 +202,14 @@ func (j *gemmJob) blockBF16(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, be
 			}
 			for ic := m0; ic < m1; ic += gemmMC {
 				mc := min(gemmMC, m1-ic)
-				j.packA(ap, ic, mc, pc, kc)
-				for ir := 0; ir < mc; ir += gemmMR {
-					toPairs(aPairs[ir*kp:(ir+gemmMR)*kp], ap[ir*kc:(ir+gemmMR)*kc], kc, gemmMR)
+				aPairs := u32(app)
+				if j.apreB != nil {
+					aPairs = j.apreB[pc/2*j.apreM+(j.apreRow+ic)*kp:]
+				} else {
+					j.packA(ap, ic, mc, pc, kc)
+					for ir := 0; ir < mc; ir += gemmMR {
+						toPairs(aPairs[ir*kp:(ir+gemmMR)*kp], ap[ir*kc:(ir+gemmMR)*kc], kc, gemmMR)
+					}
 				}
 				for jr := 0; jr < nc; jr += 2 * gemmNR {
 					nr := min(2*gemmNR, nc-jr)
@@ -219,6 +227,9 @@ func (j *gemmJob) blockBF16(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, be
 							rowBias = tileBias[ic+ir : ic+ir+mr]
 						}
 						off := (ic+ir)*ldc + jc + jr
+						if j.pfOn {
+							j.pf.next()
+						}
 						if nr == 2*gemmNR {
 							microGemmB(mr, kp, a0, a1, b0, b1, c[off:], ldc, rowBias, accumulate)
 							continue
@@ -230,9 +241,11 @@ func (j *gemmJob) blockBF16(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, be
 			}
 		}
 	}
-	j.ws.putFloats(app)
+	if app != nil {
+		j.ws.putFloats(app)
+		j.ws.putFloats(ap)
+	}
 	j.ws.putFloats(bpp)
-	j.ws.putFloats(ap)
 	j.ws.putFloats(bp)
 }
 

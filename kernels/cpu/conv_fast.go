@@ -10,7 +10,8 @@ import "sync"
 // pixel runs are contiguous (conv_direct.go):
 //   forward            direct conv: y[n] = w x phased(x[n]) + b
 //   backward-data      direct conv (stride 1): dx[n] += w^T(flipped) x padded(dy[n]);
-//                      other strides: col = w^T x dy[n] (packed GEMM), dx[n] += col2im(col)
+//                      other strides: col = w^T x dy[n] (packed GEMM), dx[n] += col2im(col),
+//                      in blocks of output rows that stay in L2 (conv_col2im.go)
 //   backward-filter    dot products: dw += dy[n] . phased(x[n])
 // Each sample's sum is cut over the threads (pixel tiles), so batch 1 keeps
 // every core busy; forward and stride-1 backward-data run a group of samples
@@ -141,58 +142,6 @@ func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
 	ws.putInts(offs)
 	ws.putFloats(ap)
 	ws.putFloats(buf)
-}
-
-// conv2dBackwardDataGemm is backward-data for strides above 1:
-// col (Ci*KH*KW, Ho*Wo) = w^T x dy[n] with the packed GEMM, then dx[n] += col2im(col).
-func (b *Backend) conv2dBackwardDataGemm(dx, dy, w []float32, d convDims) {
-	k, p := d.ci*d.kh*d.kw, d.ho*d.wo
-	col := b.ws.getFloats(k * p)
-	j := col2imJobs.Get().(*col2imJob)
-	j.d, j.col = d, col
-	for n := 0; n < d.n; n++ {
-		b.sgemm(true, false, k, p, d.co, 1, w, k, dy[n*d.co*p:(n+1)*d.co*p], p, 0, col, p)
-		j.dx = dx[n*d.ci*d.h*d.w : (n+1)*d.ci*d.h*d.w]
-		runParts(j, min(b.threads, d.ci), &j.done)
-	}
-	j.col, j.dx = nil, nil
-	col2imJobs.Put(j)
-	b.ws.putFloats(col)
-}
-
-// col2imJob accumulates col (Ci*KH*KW, Ho*Wo) into dx (Ci, H, W), parts cutting Ci.
-type col2imJob struct {
-	d       convDims
-	col, dx []float32
-	done    partsDone
-}
-
-var col2imJobs = sync.Pool{New: func() any { return new(col2imJob) }}
-
-func (j *col2imJob) runPart(part, parts int) {
-	d := j.d
-	c0, c1 := partRange(d.ci, 1, part, parts)
-	p := d.ho * d.wo
-	for ci := c0; ci < c1; ci++ {
-		for kh := 0; kh < d.kh; kh++ {
-			for kw := 0; kw < d.kw; kw++ {
-				row := j.col[((ci*d.kh+kh)*d.kw+kw)*p:][:p]
-				for oh := 0; oh < d.ho; oh++ {
-					ih := oh*d.sh - d.ph + kh
-					if ih < 0 || ih >= d.h {
-						continue
-					}
-					dst := j.dx[(ci*d.h+ih)*d.w : (ci*d.h+ih+1)*d.w]
-					for ow, v := range row[oh*d.wo : (oh+1)*d.wo] {
-						iw := ow*d.sw - d.pw + kw
-						if iw >= 0 && iw < d.w {
-							dst[iw] += v
-						}
-					}
-				}
-			}
-		}
-	}
 }
 
 func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) {

@@ -17,7 +17,11 @@
 //     them through a per-tap offset table (forward, stride-1 backward-data;
 //     the (sample, tile) pairs of a group of samples are one parallel region);
 //     a 4x3 dot-product kernel sums dy against shifted input rows
-//     (backward-filter). Other strides' backward-data use the GEMM + col2im.
+//     (backward-filter).
+//   - conv_col2im.go: other strides' backward-data as the GEMM + col2im, in
+//     blocks of output rows that stay in L2 (w^T packed once per call; an
+//     AVX2 kernel for the stride-2, 3-tap rows; dx and dy prefetched while
+//     each block's GEMM runs).
 //   - conv_winograd.go: 3x3 stride-1 forward and backward-data of layers
 //     with at least 24 channels and 8-wide outputs as Winograd F(2x2, 3x3):
 //     16 GEMMs over blocks of 2x2 tiles on the 6x16 kernel (2.25x fewer

@@ -65,6 +65,9 @@ func oddKernel(n int, dst, src *float32)
 func interleaveKernel(n int, dst, a, b *float32)
 
 //go:noescape
+func col2imS2Kernel(n, rows int, dst *float32, dstStep int, r0, r1, r2 *float32, srcStep, last int)
+
+//go:noescape
 func normStatsKernel(n int, x *float32, shift float64, sums *float64)
 
 //go:noescape
@@ -87,3 +90,6 @@ func mseKernel(n int, a, b *float32, sums *float64)
 
 //go:noescape
 func sumKernel(n int, x *float32, sums *float64)
+
+//go:noescape
+func prefetchKernel(p *float32, n, count, step int)

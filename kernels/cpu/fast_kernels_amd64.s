@@ -1714,6 +1714,84 @@ interleave_done:
 	VZEROUPPER
 	RET
 
+// func col2imS2Kernel(n, rows int, dst *float32, dstStep int, r0, r1, r2 *float32, srcStep, last int)
+// For each row r < rows (dst rows dstStep floats apart, r0, r1, r2 rows
+// srcStep apart) and i < n: dst[2i] += r1[i], dst[2i+1] += r2[i] + r0[i+1],
+// except that with last != 0 the final odd pixel gets r2[n-1] alone (r0[n]
+// is read but not used); n % 8 == 0.
+TEXT ·col2imS2Kernel(SB), NOSPLIT, $0-72
+	MOVQ n+0(FP), BX
+	MOVQ rows+8(FP), DX
+	MOVQ dst+16(FP), DI
+	MOVQ dstStep+24(FP), R10
+	MOVQ r0+32(FP), SI
+	MOVQ r1+40(FP), R8
+	MOVQ r2+48(FP), R9
+	MOVQ srcStep+56(FP), R11
+	MOVQ last+64(FP), R12
+	SHLQ $2, R10
+	SHLQ $2, R11
+	SHRQ $3, BX
+	JZ col2ims2_done
+	TESTQ DX, DX
+	JLE col2ims2_done
+col2ims2_row:
+	XORQ AX, AX
+	MOVQ BX, CX
+col2ims2_loop:
+	VMOVUPS (R8)(AX*1), Y0
+	VMOVUPS (R9)(AX*1), Y1
+	VADDPS 4(SI)(AX*1), Y1, Y6
+	CMPQ CX, $1
+	JNE col2ims2_sum
+	TESTQ R12, R12
+	JZ col2ims2_sum
+	VBLENDPS $0x80, Y1, Y6, Y6
+col2ims2_sum:
+	VUNPCKLPS Y6, Y0, Y2
+	VUNPCKHPS Y6, Y0, Y3
+	VPERM2F128 $0x20, Y3, Y2, Y4
+	VPERM2F128 $0x31, Y3, Y2, Y5
+	VADDPS (DI)(AX*2), Y4, Y4
+	VADDPS 32(DI)(AX*2), Y5, Y5
+	VMOVUPS Y4, (DI)(AX*2)
+	VMOVUPS Y5, 32(DI)(AX*2)
+	ADDQ $32, AX
+	DECQ CX
+	JNZ col2ims2_loop
+	ADDQ R10, DI
+	ADDQ R11, SI
+	ADDQ R11, R8
+	ADDQ R11, R9
+	DECQ DX
+	JNZ col2ims2_row
+col2ims2_done:
+	VZEROUPPER
+	RET
+
+// func prefetchKernel(p *float32, n, count, step int)
+TEXT ·prefetchKernel(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), DI
+	MOVQ n+8(FP), BX
+	MOVQ count+16(FP), DX
+	MOVQ step+24(FP), R10
+	SHLQ $2, BX
+	SHLQ $2, R10
+	TESTQ DX, DX
+	JLE prefetch_done
+prefetch_run:
+	XORQ AX, AX
+prefetch_line:
+	PREFETCHT1 (DI)(AX*1)
+	ADDQ $64, AX
+	CMPQ AX, BX
+	JLT prefetch_line
+	ADDQ R10, DI
+	DECQ DX
+	JNZ prefetch_run
+prefetch_done:
+	RET
+
 // func normStatsKernel(n int, x *float32, shift float64, sums *float64)
 // sums[0:4] = lane sums of x[i]-shift, sums[4:8] = lane sums of (x[i]-shift)^2,
 // in float64, lane = i%4 over two interleaved accumulators; n % 8 == 0.

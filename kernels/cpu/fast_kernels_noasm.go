@@ -77,6 +77,10 @@ func interleaveKernel(n int, dst, a, b *float32) {
 	panic("cpu: interleaveKernel has no assembly on this architecture")
 }
 
+func col2imS2Kernel(n, rows int, dst *float32, dstStep int, r0, r1, r2 *float32, srcStep, last int) {
+	panic("cpu: col2imS2Kernel has no assembly on this architecture")
+}
+
 func normStatsKernel(n int, x *float32, shift float64, sums *float64) {
 	panic("cpu: normStatsKernel has no assembly on this architecture")
 }
@@ -107,4 +111,8 @@ func mseKernel(n int, a, b *float32, sums *float64) {
 
 func sumKernel(n int, x *float32, sums *float64) {
 	panic("cpu: sumKernel has no assembly on this architecture")
+}
+
+func prefetchKernel(p *float32, n, count, step int) {
+	panic("cpu: prefetchKernel has no assembly on this architecture")
 }

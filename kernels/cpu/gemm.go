@@ -34,6 +34,15 @@ type gemmJob struct {
 	splitN         bool      // parts cut the columns (else the rows)
 	splitK         bool      // parts cut the sum into partial (below)
 	partial        []float32 // splitK: (parts, m, n) partial sums
+	// apre, when set, is op(A) already packed (FP32 only): for the slice of
+	// the sum at pc, rows [0, apreM) as packA writes them at
+	// apre[pc*apreM:]; row i of this job is row apreRow+i there (apreRow
+	// a multiple of gemmMR).
+	apre           []float32
+	apreB          []uint32 // blockBF16's pair panels of op(A), likewise (pc/2*apreM: per slice)
+	apreM, apreRow int
+	pf             prefetchRuns // when pfOn, asked for some lines after each tile
+	pfOn           bool
 	done           partsDone
 }
 
@@ -174,7 +183,10 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 	ncMax := min(gemmNC, roundUp(n1-n0, gemmNR))
 	kcMax := min(gemmKC, k1-k0)
 	bp := j.ws.getFloats(kcMax * ncMax)
-	ap := j.ws.getFloats(kcMax * min(gemmMC, roundUp(m1-m0, gemmMR)))
+	var ap []float32
+	if j.apre == nil {
+		ap = j.ws.getFloats(kcMax * min(gemmMC, roundUp(m1-m0, gemmMR)))
+	}
 	var edge [gemmMR * gemmNR]float32
 	for jc := n0; jc < n1; jc += gemmNC {
 		nc := min(gemmNC, n1-jc)
@@ -188,7 +200,12 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 			}
 			for ic := m0; ic < m1; ic += gemmMC {
 				mc := min(gemmMC, m1-ic)
-				j.packA(ap, ic, mc, pc, kc)
+				ap := ap
+				if j.apre != nil {
+					ap = j.apre[pc*j.apreM+(j.apreRow+ic)*kc:]
+				} else {
+					j.packA(ap, ic, mc, pc, kc)
+				}
 				jr0 := 0
 				if useAVX512 && useAsm {
 					// 12x32 tiles over pairs of panels; what is left of N
@@ -206,6 +223,9 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 						if tileBias != nil {
 							rowBias = tileBias[ic+ir : ic+ir+mr]
 						}
+						if j.pfOn {
+							j.pf.next()
+						}
 						if nr == gemmNR {
 							microGemmRows(mr, kc, aPanel, bPanel, c[off:], ldc, rowBias, accumulate)
 							continue
@@ -217,7 +237,9 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 			}
 		}
 	}
-	j.ws.putFloats(ap)
+	if ap != nil {
+		j.ws.putFloats(ap)
+	}
 	j.ws.putFloats(bp)
 }
 
@@ -241,6 +263,9 @@ func (j *gemmJob) tilesZ(c []float32, ldc int, ap, bp []float32, ic, mc, jc, nc,
 				rowBias = tileBias[ic+ir : ic+ir+mr]
 			}
 			microGemmZ(mr, kc, a0, a1, b0, b1, c[(ic+ir)*ldc+jc+jr:], ldc, rowBias, accumulate)
+			if j.pfOn {
+				j.pf.next()
+			}
 		}
 	}
 	return pairs

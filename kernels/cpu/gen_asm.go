@@ -26,6 +26,8 @@ func main() {
 	evenKernel()
 	winoWeightKernels()
 	interleaveKernel()
+	col2imS2Kernel()
+	prefetchKernel()
 	normKernels()
 	axpyKernels()
 	mseKernel()
@@ -715,6 +717,98 @@ TEXT ·interleaveKernel(SB), NOSPLIT, $0-32
 	p("JNZ interleave_loop")
 	label("interleave_done")
 	p("VZEROUPPER")
+	p("RET")
+}
+
+// col2imS2Kernel: rows of the stride-2, 3-tap, pad-1 col2im
+// (conv_col2im.go): the kw = 1 tap lands on the even pixels, the kw = 2
+// tap and the next pixel's kw = 0 tap on the odd ones.
+func col2imS2Kernel() {
+	out.WriteString(`
+// func col2imS2Kernel(n, rows int, dst *float32, dstStep int, r0, r1, r2 *float32, srcStep, last int)
+// For each row r < rows (dst rows dstStep floats apart, r0, r1, r2 rows
+// srcStep apart) and i < n: dst[2i] += r1[i], dst[2i+1] += r2[i] + r0[i+1],
+// except that with last != 0 the final odd pixel gets r2[n-1] alone (r0[n]
+// is read but not used); n % 8 == 0.
+TEXT ·col2imS2Kernel(SB), NOSPLIT, $0-72
+`)
+	p("MOVQ n+0(FP), BX")
+	p("MOVQ rows+8(FP), DX")
+	p("MOVQ dst+16(FP), DI")
+	p("MOVQ dstStep+24(FP), R10")
+	p("MOVQ r0+32(FP), SI")
+	p("MOVQ r1+40(FP), R8")
+	p("MOVQ r2+48(FP), R9")
+	p("MOVQ srcStep+56(FP), R11")
+	p("MOVQ last+64(FP), R12")
+	p("SHLQ $2, R10")
+	p("SHLQ $2, R11")
+	p("SHRQ $3, BX")
+	p("JZ col2ims2_done")
+	p("TESTQ DX, DX")
+	p("JLE col2ims2_done")
+	label("col2ims2_row")
+	p("XORQ AX, AX")
+	p("MOVQ BX, CX")
+	label("col2ims2_loop")
+	p("VMOVUPS (R8)(AX*1), Y0")     // even: r1
+	p("VMOVUPS (R9)(AX*1), Y1")     // r2
+	p("VADDPS 4(SI)(AX*1), Y1, Y6") // odd: r2 + r0[i+1]
+	p("CMPQ CX, $1")
+	p("JNE col2ims2_sum")
+	p("TESTQ R12, R12")
+	p("JZ col2ims2_sum")
+	p("VBLENDPS $0x80, Y1, Y6, Y6") // the row's last odd pixel: r2 alone
+	label("col2ims2_sum")
+	p("VUNPCKLPS Y6, Y0, Y2")         // e0 o0 e1 o1 | e4 o4 e5 o5
+	p("VUNPCKHPS Y6, Y0, Y3")         // e2 o2 e3 o3 | e6 o6 e7 o7
+	p("VPERM2F128 $0x20, Y3, Y2, Y4") // e0 o0 ... e3 o3
+	p("VPERM2F128 $0x31, Y3, Y2, Y5") // e4 o4 ... e7 o7
+	p("VADDPS (DI)(AX*2), Y4, Y4")
+	p("VADDPS 32(DI)(AX*2), Y5, Y5")
+	p("VMOVUPS Y4, (DI)(AX*2)")
+	p("VMOVUPS Y5, 32(DI)(AX*2)")
+	p("ADDQ $32, AX")
+	p("DECQ CX")
+	p("JNZ col2ims2_loop")
+	p("ADDQ R10, DI")
+	p("ADDQ R11, SI")
+	p("ADDQ R11, R8")
+	p("ADDQ R11, R9")
+	p("DECQ DX")
+	p("JNZ col2ims2_row")
+	label("col2ims2_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// prefetchKernel asks for the cache lines of count runs of n floats, step
+// floats apart, into L2 (PREFETCHT1: with T0 or NTA the stride-2
+// backward-data ran slower where its data was in cache already).
+func prefetchKernel() {
+	out.WriteString(`
+// func prefetchKernel(p *float32, n, count, step int)
+TEXT ·prefetchKernel(SB), NOSPLIT, $0-32
+`)
+	p("MOVQ p+0(FP), DI")
+	p("MOVQ n+8(FP), BX")
+	p("MOVQ count+16(FP), DX")
+	p("MOVQ step+24(FP), R10")
+	p("SHLQ $2, BX")
+	p("SHLQ $2, R10")
+	p("TESTQ DX, DX")
+	p("JLE prefetch_done")
+	label("prefetch_run")
+	p("XORQ AX, AX")
+	label("prefetch_line")
+	p("PREFETCHT1 (DI)(AX*1)")
+	p("ADDQ $64, AX")
+	p("CMPQ AX, BX")
+	p("JLT prefetch_line")
+	p("ADDQ R10, DI")
+	p("DECQ DX")
+	p("JNZ prefetch_run")
+	label("prefetch_done")
 	p("RET")
 }
 
