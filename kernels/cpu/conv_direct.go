@@ -105,12 +105,19 @@ type directConvJob struct {
 	srcStride, outStride int
 	chunks               chunker
 	done                 partsDone
+	// t2 is not t2Off for the 2x2 stride-2 conv-transpose's passes
+	// (conv_transpose_2x2.go), which read and write y's interleaved rows.
+	t2 t2Mode
 }
 
 var directConvJobs = sync.Pool{New: func() any { return new(directConvJob) }}
 
 func (j *directConvJob) segments() (perRow, total int) {
-	perRow = (j.ow + convSeg - 1) / convSeg
+	seg := convSeg
+	if j.t2 == t2BackwardData {
+		seg = t2PairSeg
+	}
+	perRow = (j.ow + seg - 1) / seg
 	return perRow, j.oh * perRow
 }
 
@@ -140,6 +147,11 @@ func (j *directConvJob) runPart(part, parts int) {
 		for u := u0; u < u1; {
 			n, t0 := u/tp, u%tp
 			t1 := min(tp, t0+u1-u)
+			if j.t2 != t2Off {
+				j.runTilesT2(j.src[n*j.srcStride:], j.out[n*j.outStride:], t0, t1)
+				u += t1 - t0
+				continue
+			}
 			j.runTiles(j.src[n*j.srcStride:], j.out[n*j.outStride:], t0, t1)
 			u += t1 - t0
 		}

@@ -132,6 +132,10 @@ func TestConvTransposeFastMatchesReference(t *testing.T) {
 	cases := []struct{ n, ci, co, h, w, k int }{
 		{1, 1, 1, 1, 1, 2}, {3, 5, 4, 3, 5, 2}, {2, 16, 9, 4, 4, 2}, {2, 8, 8, 8, 8, 2},
 		{1, 7, 3, 4, 6, 3}, {2, 12, 5, 2, 4, 2}, {1, 32, 16, 8, 16, 2}, {3, 20, 7, 4, 8, 2}, {2, 9, 5, 16, 16, 2},
+		// 2x2 (conv_transpose_2x2.go): rows not a multiple of the segments
+		// (8 forward, 4 backward-data), odd H, more taps than convKC.
+		{3, 13, 6, 5, 7, 2}, {1, 4, 2, 1, 8, 2}, {3, 300, 5, 3, 12, 2}, {1, 290, 5, 16, 16, 2}, {2, 6, 3, 7, 20, 2},
+		{1, 3, 1, 3, 3, 2}, {3, 5, 3, 2, 9, 2}, {2, 20, 150, 3, 4, 2},
 	}
 	withKernels(t, func(t *testing.T) {
 		g := tensor.NewRNG(12)

@@ -117,6 +117,10 @@ func (b *Backend) flatten(buf, src []float32, rows, hw, pitch int) []float32 {
 }
 
 func (b *Backend) convTranspose2dFast(y, x, w, bias []float32, d convTDims) {
+	if t2Fits(d) {
+		b.convTranspose2x2(y, x, w, bias, d)
+		return
+	}
 	ws := b.ws
 	hw, ck := d.h*d.w, d.co*d.kh*d.kw
 	pitch := flatPitch(hw)
@@ -169,6 +173,10 @@ func (b *Backend) convTranspose2dFast(y, x, w, bias []float32, d convTDims) {
 }
 
 func (b *Backend) convTranspose2dBackwardDataFast(dx, dy, w []float32, d convTDims) {
+	if t2Fits(d) {
+		b.convTranspose2x2BackwardData(dx, dy, w, d)
+		return
+	}
 	ws := b.ws
 	hw, ck := d.h*d.w, d.co*d.kh*d.kw
 	pitch := flatPitch(hw)
