@@ -207,6 +207,10 @@ func (b *Backend) convTranspose2dBackwardDataFast(dx, dy, w []float32, d convTDi
 }
 
 func (b *Backend) convTranspose2dBackwardFilterFast(dw, db, dy, x []float32, d convTDims) {
+	if t2FilterFits(d) {
+		b.convTranspose2x2BackwardFilter(dw, db, dy, x, d)
+		return
+	}
 	ws := b.ws
 	hw, ck := d.h*d.w, d.co*d.kh*d.kw
 	pitch := flatPitch(hw)

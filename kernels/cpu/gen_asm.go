@@ -22,6 +22,7 @@ func main() {
 	convKernel()
 	convKernelT()
 	convKernelP()
+	dotKernelP()
 	dotKernel()
 	leakyKernels()
 	winogradKernels()
@@ -300,6 +301,91 @@ func convStorePairs(accumulate bool) {
 			p("ADDQ DX, R11")
 			p("ADDQ DX, R12")
 			p("ADDQ DX, R13")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// dotKernelP: backward-filter of a 2x2 stride-2 conv-transpose. 4 rows of
+// x2 (x with every pixel twice, so lane j of a pixel pair is kernel column
+// j) against 3 tap rows of dy (output channel co, kernel row i), over rows
+// image rows: x2 runs on (n floats a row), dy rows are ldy apart. The even
+// and odd lanes are summed apart. Y(3r+t) accumulates; Y12..Y14 hold dy,
+// Y15 x2.
+func dotKernelP() {
+	out.WriteString(`
+// func dotKernelP4x3(rows, n int, x *float32, ldx int, dy *float32, o0, o1, o2, ldy int, out *float32, ldo int)
+// out[t*ldo+2r+j] += sum_{h<rows, l<n, l%2==j} x[r*ldx+h*n+l] * dy[o_t+h*ldy+l] for r < 4, t < 3, j < 2.
+TEXT ·dotKernelP4x3(SB), NOSPLIT, $0-88
+`)
+	p("MOVQ rows+0(FP), BX")
+	p("MOVQ n+8(FP), CX")
+	p("SHLQ $2, CX")
+	p("MOVQ x+16(FP), SI")
+	p("MOVQ ldx+24(FP), DX")
+	p("SHLQ $2, DX")
+	p("LEAQ (SI)(DX*1), DI")
+	p("LEAQ (DI)(DX*1), R8")
+	p("LEAQ (R8)(DX*1), R9")
+	p("MOVQ dy+32(FP), AX")
+	p("MOVQ o0+40(FP), R10")
+	p("LEAQ (AX)(R10*4), R10")
+	p("MOVQ o1+48(FP), R11")
+	p("LEAQ (AX)(R11*4), R11")
+	p("MOVQ o2+56(FP), R12")
+	p("LEAQ (AX)(R12*4), R12")
+	p("MOVQ ldy+64(FP), R13")
+	p("SHLQ $2, R13")
+	zeroAcc(12)
+	p("TESTQ BX, BX")
+	p("JE dotp_reduce")
+	p("TESTQ CX, CX")
+	p("JE dotp_reduce")
+	label("dotp_row")
+	p("XORQ DX, DX")
+	label("dotp_loop")
+	p("VMOVUPS (R10)(DX*1), Y12")
+	p("VMOVUPS (R11)(DX*1), Y13")
+	p("VMOVUPS (R12)(DX*1), Y14")
+	for r, reg := range []string{"SI", "DI", "R8", "R9"} {
+		p("VMOVUPS (%s)(DX*1), Y15", reg)
+		for t := 0; t < 3; t++ {
+			p("VFMADD231PS Y%d, Y15, Y%d", 12+t, 3*r+t)
+		}
+	}
+	p("ADDQ $32, DX")
+	p("CMPQ DX, CX")
+	p("JL dotp_loop")
+	for _, reg := range []string{"SI", "DI", "R8", "R9"} {
+		p("ADDQ CX, %s", reg)
+	}
+	for _, reg := range []string{"R10", "R11", "R12"} {
+		p("ADDQ R13, %s", reg)
+	}
+	p("DECQ BX")
+	p("JNZ dotp_row")
+	label("dotp_reduce")
+	// Fold each accumulator to 4 lanes (e o e o), then pair two rows'
+	// halves: [e0 o0 e1 o1] + [e0' o0' e1' o1'] by 64-bit unpacks.
+	p("MOVQ out+72(FP), AX")
+	p("MOVQ ldo+80(FP), DX")
+	p("SHLQ $2, DX")
+	for t := 0; t < 3; t++ {
+		for _, r := range []int{0, 2} {
+			a, b := 3*r+t, 3*(r+1)+t
+			p("VEXTRACTF128 $1, Y%d, X12", a)
+			p("VADDPS X12, X%d, X12", a)
+			p("VEXTRACTF128 $1, Y%d, X13", b)
+			p("VADDPS X13, X%d, X13", b)
+			p("VUNPCKLPD X13, X12, X14")
+			p("VUNPCKHPD X13, X12, X15")
+			p("VADDPS X15, X14, X14")
+			p("VADDPS %d(AX), X14, X14", 8*r)
+			p("VMOVUPS X14, %d(AX)", 8*r)
+		}
+		if t < 2 {
+			p("ADDQ DX, AX")
 		}
 	}
 	p("VZEROUPPER")
