@@ -69,8 +69,11 @@ func (j *directConvJob) runTilesT2(src, out []float32, t0, t1 int) {
 			for s := 0; s < convNS; s++ {
 				seg := t*convNS + s
 				if seg >= total {
-					// No segment left: compute a copy of the first, keep nothing.
-					sg.srcOff[s], sg.cOff[s], lens[s], full = sg.srcOff[0], sg.cOff[0], 0, false
+					// No segment left: compute a copy of the first. Without
+					// accumulate the forward kernel may store it over the
+					// first; else the tile goes through the stage.
+					sg.srcOff[s], sg.cOff[s], lens[s] = sg.srcOff[0], sg.cOff[0], 0
+					full = full && j.t2 == t2Forward && !accumulate
 					continue
 				}
 				sg.srcOff[s], sg.cOff[s], lens[s] = t2Geometry(j.t2, seg, perRow, segLen, j.oh, j.ow)
