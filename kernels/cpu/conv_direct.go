@@ -66,6 +66,17 @@ func (j *packJob) runPart(part, parts int) {
 
 // packPanels packs panels [p0, p1).
 func packPanels(ap []float32, m, k int, a weightView, p0, p1 int) {
+	if a.row == 1 && a.inner >= k && a.step >= m && m%convMR == 0 {
+		// The transposed view (conv-transpose forward): w's row t holds
+		// the panels' rows side by side; read it in order.
+		for t := 0; t < k; t++ {
+			src := a.w[t*a.step:][:m]
+			for p := p0; p < p1; p++ {
+				*(*[convMR]float32)(ap[(p*k+t)*convMR:]) = *(*[convMR]float32)(src[p*convMR:])
+			}
+		}
+		return
+	}
 	for p := p0; p < p1; p++ {
 		panel := ap[p*k*convMR : (p+1)*k*convMR]
 		for r := 0; r < convMR; r++ {
