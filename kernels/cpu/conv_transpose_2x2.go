@@ -80,7 +80,14 @@ func (j *directConvJob) runTilesT2(src, out []float32, t0, t1 int) {
 				full = full && lens[s] == segLen
 				inside = inside && sg.srcOff[s]+j.maxOff+convSeg <= len(src)
 			}
-			for p := 0; p*convMR < j.m; p++ {
+			p := 0
+			if full && useAsm && j.m >= convMR {
+				// The whole panels in one call; backward-data's last
+				// panel of fewer than 4 channels goes through the stage.
+				p = j.m / convMR
+				j.microT2(kc, j.ap[k0*aRow:], offs, src, out, ldc, &sg, bias, accumulate, p, j.k*aRow, convMR*plane)
+			}
+			for ; p*convMR < j.m; p++ {
 				a := j.ap[(p*j.k+k0)*aRow:]
 				var pb []float32
 				if bias != nil {
@@ -88,29 +95,28 @@ func (j *directConvJob) runTilesT2(src, out []float32, t0, t1 int) {
 				}
 				panelOut := out[p*convMR*plane:]
 				rows := min(convMR, j.m-p*convMR) // forward: always 4
-				if full && useAsm && rows == convMR {
-					j.microT2(kc, a, offs, src, panelOut, ldc, &sg, pb, accumulate)
-					continue
-				}
 				j.stagedT2(kc, a, offs, src, panelOut, ldc, &sg, &lens, rows, pb, accumulate, inside, stage[:])
 			}
 		}
 	}
 }
 
-// microT2 runs the t2 kernel on a tile of whole segments, straight into out.
-func (j *directConvJob) microT2(kc int, a []float32, offs []int, src, out []float32, ldc int, sg *convSegs, bias []float32, accumulate bool) {
+// microT2 runs the t2 kernel on a tile of whole segments, straight into
+// out, for panels panels: astride floats of a, cstride of out and 4 of
+// bias apart.
+func (j *directConvJob) microT2(kc int, a []float32, offs []int, src, out []float32, ldc int, sg *convSegs, bias []float32, accumulate bool, panels, astride, cstride int) {
 	aRow, last := convMR, ldc+2*convSeg-1
 	if j.t2 == t2BackwardData {
 		aRow, last = 2*convMR, (convMR-1)*ldc+t2PairSeg-1
 	}
-	_, _ = a[aRow*kc-1], offs[kc-1]
+	_, _ = a[(panels-1)*astride+aRow*kc-1], offs[kc-1]
 	for s := 0; s < convNS; s++ {
 		_ = src[sg.srcOff[s]+j.maxOff+convSeg-1]
-		_ = out[sg.cOff[s]+last]
+		_ = out[(panels-1)*cstride+sg.cOff[s]+last]
 	}
 	var bp *float32
 	if bias != nil {
+		_ = bias[panels*convMR-1]
 		bp = &bias[0]
 	}
 	kernel := convKernelT4x24
@@ -118,7 +124,7 @@ func (j *directConvJob) microT2(kc int, a []float32, offs []int, src, out []floa
 		kernel = convKernelP4x12
 	}
 	kernel(kc, &a[0], &offs[0], &src[sg.srcOff[0]], &src[sg.srcOff[1]], &src[sg.srcOff[2]],
-		&out[sg.cOff[0]], &out[sg.cOff[1]], &out[sg.cOff[2]], ldc, bp, boolInt(accumulate))
+		&out[sg.cOff[0]], &out[sg.cOff[1]], &out[sg.cOff[2]], ldc, bp, boolInt(accumulate), panels, astride, cstride)
 }
 
 // stagedT2 computes a tile with short or missing segments into stage
@@ -137,7 +143,7 @@ func (j *directConvJob) stagedT2(kc int, a []float32, offs []int, src, out []flo
 		st.cOff[s] = s * sld / convNS
 	}
 	if inside && useAsm {
-		j.microT2(kc, a, offs, src, stage, sld, &st, bias, false)
+		j.microT2(kc, a, offs, src, stage, sld, &st, bias, false, 1, 0, 0)
 	} else {
 		t2TileGo(fwd, kc, a, offs, src, stage, sld, &st, lens, bias)
 	}

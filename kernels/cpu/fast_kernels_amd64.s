@@ -1053,9 +1053,10 @@ conv_overwrite:
 	VZEROUPPER
 	RET
 
-// func convKernelT4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate int)
-// c_s[i*ldc+2l+j] (+)= bias[2i+j] + sum_p a[p*4+2i+j] * src_s[offs[p]+l] for i, j < 2, s < 3, l < 8.
-TEXT ·convKernelT4x24(SB), NOSPLIT, $0-96
+// func convKernelT4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
+// For each panel: c_s[i*ldc+2l+j] (+)= bias[2i+j] + sum_p a[p*4+2i+j] * src_s[offs[p]+l] for i, j < 2, s < 3, l < 8.
+TEXT ·convKernelT4x24(SB), NOSPLIT, $0-120
+conv_panel:
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ offs+16(FP), BX
@@ -1222,8 +1223,7 @@ conv_nobias:
 	VADDPS 32(R13)(DX*1), Y15, Y15
 	VMOVUPS Y14, (R13)(DX*1)
 	VMOVUPS Y15, 32(R13)(DX*1)
-	VZEROUPPER
-	RET
+	JMP conv_next
 conv_overwrite:
 	VUNPCKLPS Y3, Y0, Y12
 	VUNPCKHPS Y3, Y0, Y13
@@ -1261,12 +1261,29 @@ conv_overwrite:
 	VPERM2F128 $0x31, Y13, Y12, Y15
 	VMOVUPS Y14, (R13)(DX*1)
 	VMOVUPS Y15, 32(R13)(DX*1)
+conv_next:
+	MOVQ astride+104(FP), R9
+	SHLQ $2, R9
+	ADDQ R9, a+8(FP)
+	MOVQ cstride+112(FP), R9
+	SHLQ $2, R9
+	ADDQ R9, c0+48(FP)
+	ADDQ R9, c1+56(FP)
+	ADDQ R9, c2+64(FP)
+	MOVQ bias+80(FP), R14
+	TESTQ R14, R14
+	JE conv_nextbias
+	ADDQ $16, bias+80(FP)
+conv_nextbias:
+	DECQ panels+96(FP)
+	JNZ conv_panel
 	VZEROUPPER
 	RET
 
-// func convKernelP4x12(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate int)
-// c_s[r*ldc+l] (+)= sum_p sum_j a[p*8+2r+j] * src_s[offs[p]+2l+j] for r < 4, s < 3, l < 4; bias unused.
-TEXT ·convKernelP4x12(SB), NOSPLIT, $0-96
+// func convKernelP4x12(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
+// For each panel: c_s[r*ldc+l] (+)= sum_p sum_j a[p*8+2r+j] * src_s[offs[p]+2l+j] for r < 4, s < 3, l < 4; bias unused.
+TEXT ·convKernelP4x12(SB), NOSPLIT, $0-120
+conv_panel:
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ offs+16(FP), BX
@@ -1422,8 +1439,7 @@ conv_store:
 	VHADDPS X12, X11, X12
 	VADDPS (R13), X12, X12
 	VMOVUPS X12, (R13)
-	VZEROUPPER
-	RET
+	JMP conv_next
 conv_overwrite:
 	VEXTRACTF128 $1, Y0, X12
 	VHADDPS X12, X0, X12
@@ -1470,6 +1486,17 @@ conv_overwrite:
 	VEXTRACTF128 $1, Y11, X12
 	VHADDPS X12, X11, X12
 	VMOVUPS X12, (R13)
+conv_next:
+	MOVQ astride+104(FP), R9
+	SHLQ $2, R9
+	ADDQ R9, a+8(FP)
+	MOVQ cstride+112(FP), R9
+	SHLQ $2, R9
+	ADDQ R9, c0+48(FP)
+	ADDQ R9, c1+56(FP)
+	ADDQ R9, c2+64(FP)
+	DECQ panels+96(FP)
+	JNZ conv_panel
 	VZEROUPPER
 	RET
 

@@ -158,37 +158,70 @@ TEXT ·convKernel4x24(SB), NOSPLIT, $0-96
 
 // convKernelT: convKernel4x24 whose rows are the taps (i, j) of one output
 // channel of a 2x2 stride-2 conv-transpose; it stores rows 2i and 2i+1
-// interleaved, as output row i of 16 floats (conv_transpose_fast.go).
+// interleaved, as output row i of 16 floats (conv_transpose_fast.go). It
+// runs panels tiles in turn, each astride floats of a, cstride of c and 4
+// of bias (when not nil) after the last.
 func convKernelT() {
 	out.WriteString(`
-// func convKernelT4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate int)
-// c_s[i*ldc+2l+j] (+)= bias[2i+j] + sum_p a[p*4+2i+j] * src_s[offs[p]+l] for i, j < 2, s < 3, l < 8.
-TEXT ·convKernelT4x24(SB), NOSPLIT, $0-96
+// func convKernelT4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
+// For each panel: c_s[i*ldc+2l+j] (+)= bias[2i+j] + sum_p a[p*4+2i+j] * src_s[offs[p]+l] for i, j < 2, s < 3, l < 8.
+TEXT ·convKernelT4x24(SB), NOSPLIT, $0-120
 `)
+	label("conv_panel")
 	convKernelLoop("VBROADCASTSS", 4)
 	convBias()
 	convStoreArgs()
 	convStoreInterleaved(true)
+	p("JMP conv_next")
 	label("conv_overwrite")
 	convStoreInterleaved(false)
+	convNextPanel(true)
 }
 
 // convKernelP: backward-data of a 2x2 stride-2 conv-transpose. The taps are
 // the (output channel, kernel row) pairs; tap p's weights are the pair
 // a[p*8+2r+j] (kernel column j) broadcast as 64 bits against 8 floats of a dy
 // row: 4 pixels and both their columns. Each segment is 4 output pixels;
-// the column pairs are summed at the store.
+// the column pairs are summed at the store. Panels as in convKernelT.
 func convKernelP() {
 	out.WriteString(`
-// func convKernelP4x12(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate int)
-// c_s[r*ldc+l] (+)= sum_p sum_j a[p*8+2r+j] * src_s[offs[p]+2l+j] for r < 4, s < 3, l < 4; bias unused.
-TEXT ·convKernelP4x12(SB), NOSPLIT, $0-96
+// func convKernelP4x12(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
+// For each panel: c_s[r*ldc+l] (+)= sum_p sum_j a[p*8+2r+j] * src_s[offs[p]+2l+j] for r < 4, s < 3, l < 4; bias unused.
+TEXT ·convKernelP4x12(SB), NOSPLIT, $0-120
 `)
+	label("conv_panel")
 	convKernelLoop("VBROADCASTSD", 8)
 	convStoreArgs()
 	convStorePairs(true)
+	p("JMP conv_next")
 	label("conv_overwrite")
 	convStorePairs(false)
+	convNextPanel(false)
+}
+
+// convNextPanel moves a, c0..c2 (and bias when withBias and not nil) to the
+// next panel and loops while panels remain.
+func convNextPanel(withBias bool) {
+	label("conv_next")
+	p("MOVQ astride+104(FP), R9")
+	p("SHLQ $2, R9")
+	p("ADDQ R9, a+8(FP)")
+	p("MOVQ cstride+112(FP), R9")
+	p("SHLQ $2, R9")
+	p("ADDQ R9, c0+48(FP)")
+	p("ADDQ R9, c1+56(FP)")
+	p("ADDQ R9, c2+64(FP)")
+	if withBias {
+		p("MOVQ bias+80(FP), R14")
+		p("TESTQ R14, R14")
+		p("JE conv_nextbias")
+		p("ADDQ $16, bias+80(FP)")
+		label("conv_nextbias")
+	}
+	p("DECQ panels+96(FP)")
+	p("JNZ conv_panel")
+	p("VZEROUPPER")
+	p("RET")
 }
 
 // convKernelLoop emits the k loop of the conv kernels: a broadcast (op) of
@@ -258,8 +291,7 @@ func convStoreArgs() {
 }
 
 // convStoreInterleaved writes rows 2i and 2i+1 of segment s interleaved
-// to the 16 floats at R(11+s) + i*DX, adding to them when accumulate, and
-// returns.
+// to the 16 floats at R(11+s) + i*DX, adding to them when accumulate.
 func convStoreInterleaved(accumulate bool) {
 	for s := 0; s < 3; s++ {
 		for i := 0; i < 2; i++ {
@@ -280,12 +312,10 @@ func convStoreInterleaved(accumulate bool) {
 			p("VMOVUPS Y15, 32%s", at)
 		}
 	}
-	p("VZEROUPPER")
-	p("RET")
 }
 
 // convStorePairs sums the lane pairs of Y(3r+s) into 4 floats and writes
-// them to R(11+s) + r*DX, adding to them when accumulate, and returns.
+// them to R(11+s) + r*DX, adding to them when accumulate.
 func convStorePairs(accumulate bool) {
 	for r := 0; r < 4; r++ {
 		for s := 0; s < 3; s++ {
@@ -303,8 +333,6 @@ func convStorePairs(accumulate bool) {
 			p("ADDQ DX, R13")
 		}
 	}
-	p("VZEROUPPER")
-	p("RET")
 }
 
 // dotKernelP: backward-filter of a 2x2 stride-2 conv-transpose. 4 rows of
