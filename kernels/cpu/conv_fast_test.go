@@ -136,6 +136,8 @@ func TestConvTransposeFastMatchesReference(t *testing.T) {
 		// (8 forward, 4 backward-data), odd H, more taps than convKC.
 		{3, 13, 6, 5, 7, 2}, {1, 4, 2, 1, 8, 2}, {3, 300, 5, 3, 12, 2}, {1, 290, 5, 16, 16, 2}, {2, 6, 3, 7, 20, 2},
 		{1, 3, 1, 3, 3, 2}, {3, 5, 3, 2, 9, 2}, {2, 20, 150, 3, 4, 2},
+		// backward-filter: whole samples a pass, cut 4 + 1 (t2DotFloats)
+		{5, 64, 3, 16, 16, 2},
 	}
 	withKernels(t, func(t *testing.T) {
 		g := tensor.NewRNG(12)
@@ -500,7 +502,8 @@ func TestConvTransposeSampleGroups(t *testing.T) {
 func TestConvTransposeDeterministic(t *testing.T) {
 	withKernels(t, func(t *testing.T) {
 		g := tensor.NewRNG(16)
-		for _, s := range [][6]int{{3, 20, 7, 8, 16, 2}, {2, 13, 6, 4, 12, 2}, {2, 300, 5, 16, 16, 2}, {3, 5, 3, 5, 7, 2}, {2, 6, 4, 5, 6, 3}} {
+		for _, s := range [][6]int{{3, 20, 7, 8, 16, 2}, {2, 13, 6, 4, 12, 2}, {2, 300, 5, 16, 16, 2}, {3, 5, 3, 5, 7, 2}, {2, 6, 4, 5, 6, 3},
+			{5, 64, 3, 16, 16, 2}} {
 			n, ci, co, h, w, k := s[0], s[1], s[2], s[3], s[4], s[5]
 			x, wt, b := g.Rand(n, ci, h, w), g.Rand(ci, co, k, k), g.Rand(co)
 			dy := g.Rand(n, co, k*h, k*w)

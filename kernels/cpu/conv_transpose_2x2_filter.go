@@ -17,8 +17,12 @@ import "sync"
 // segments: rows of 2W floats a multiple of 8).
 func t2FilterFits(d convTDims) bool { return t2Fits(d) && d.w%4 == 0 }
 
+// t2DotFloats bounds the x2 floats of a pass (all channels), which stay in
+// L2 while the tap groups go by: image rows of one sample, or whole samples.
+const t2DotFloats = 1 << 17
+
 type t2DotJob struct {
-	x2        []float32 // (samples, roundUp(ci, 4), ldx)
+	x2        []float32 // (roundUp(ci, 4), ldx): a channel's samples in turn
 	ldx, xs   int       // channel and sample strides of x2
 	dy        []float32 // the group's first sample
 	dys       int       // sample stride of dy
@@ -48,17 +52,25 @@ func (j *t2DotJob) runPart(part, parts int) {
 		if !ok {
 			return
 		}
-		for s := 0; s < j.samples; s++ {
-			for h0 := 0; h0 < j.h; h0 += j.chunkRows {
-				j.runGroups(s, h0, min(j.chunkRows, j.h-h0), g0, g1)
+		if j.chunkRows < j.h {
+			for s := 0; s < j.samples; s++ {
+				for h0 := 0; h0 < j.h; h0 += j.chunkRows {
+					j.runGroups(s, 1, h0, min(j.chunkRows, j.h-h0), g0, g1)
+				}
 			}
+			continue
+		}
+		// Whole samples a pass: as many as fit the pass's floats.
+		sb := max(1, t2DotFloats/(roundUp(j.ci, dotMR)*2*j.h*j.w))
+		for s := 0; s < j.samples; s += sb {
+			j.runGroups(s, min(sb, j.samples-s), 0, j.h, g0, g1)
 		}
 	}
 }
 
-// runGroups adds image rows [h0, h0+rows) of sample s to the sums of tap
-// groups [g0, g1).
-func (j *t2DotJob) runGroups(s, h0, rows, g0, g1 int) {
+// runGroups adds image rows [h0, h0+rows) of samples [s, s+ns) to the sums
+// of tap groups [g0, g1); several samples only with whole planes.
+func (j *t2DotJob) runGroups(s, ns, h0, rows, g0, g1 int) {
 	n := 2 * j.w
 	x2 := j.x2[s*j.xs+h0*n:]
 	dy := j.dy[s*j.dys:]
@@ -72,11 +84,13 @@ func (j *t2DotJob) runGroups(s, h0, rows, g0, g1 int) {
 		c := 0
 		if useAVX512 && useAsm && n%16 == 0 {
 			for ; c+2*dotMR <= j.ci; c += 2 * dotMR {
-				microDotPZ(rows, n, x2[c*j.ldx:], j.ldx, dy, &o, 2*n, j.part[grp*dotNR*j.ldp+2*c:], j.ldp)
+				microDotPZ(rows, n, x2[c*j.ldx:], j.ldx, dy, &o, 2*n, j.part[grp*dotNR*j.ldp+2*c:], j.ldp, ns, j.dys)
 			}
 		}
 		for ; c < j.ci; c += dotMR {
-			microDotP(rows, n, x2[c*j.ldx:], j.ldx, dy, &o, 2*n, j.part[grp*dotNR*j.ldp+2*c:], j.ldp)
+			for i := 0; i < ns; i++ {
+				microDotP(rows, n, x2[c*j.ldx+i*j.xs:], j.ldx, dy[i*j.dys:], &o, 2*n, j.part[grp*dotNR*j.ldp+2*c:], j.ldp)
+			}
 		}
 	}
 }
@@ -110,7 +124,7 @@ func microDotP(rows, n int, x []float32, ldx int, dy []float32, o *[dotNR]int, l
 }
 
 // dupJob writes x2 for a group of samples: parts cut the (sample, channel)
-// rows; padding channels are zero.
+// planes; padding channels are zero.
 type dupJob struct {
 	x2, x   []float32
 	ci, ciP int
@@ -125,7 +139,7 @@ func (j *dupJob) runPart(part, parts int) {
 	r0, r1 := partRange(j.samples*j.ciP, 1, part, parts)
 	for r := r0; r < r1; r++ {
 		s, c := r/j.ciP, r%j.ciP
-		dst := j.x2[(s*j.ciP+c)*j.ldx:][:2*j.hw]
+		dst := j.x2[c*j.ldx+s*2*j.hw:][:2*j.hw]
 		if c >= j.ci {
 			clear(dst)
 			continue
@@ -139,15 +153,15 @@ func (b *Backend) convTranspose2x2BackwardFilter(dw, db, dy, x []float32, d conv
 	ws := b.ws
 	hw, ck := d.h*d.w, d.co*4
 	taps, ciP := ck/2, roundUp(d.ci, dotMR)
-	ldx := flatPitch(2 * hw)
 	ldp := 2 * ciP
 	part := ws.getZeros(roundUp(taps, dotNR) * ldp)
-	group := sampleGroup(d.n, ciP*ldx)
-	x2 := ws.getFloats(group * ciP * ldx)
+	group := sampleGroup(d.n, ciP*flatPitch(2*hw))
+	ldx := flatPitch(group * 2 * hw) // x2: (ciP, group, 2hw), channels ldx apart
+	x2 := ws.getFloats(ciP * ldx)
 	j := t2DotJobs.Get().(*t2DotJob)
-	j.x2, j.ldx, j.xs, j.dys, j.ci, j.taps, j.h, j.w = x2, ldx, ciP*ldx, ck*hw, d.ci, taps, d.h, d.w
+	j.x2, j.ldx, j.xs, j.dys, j.ci, j.taps, j.h, j.w = x2, ldx, 2*hw, ck*hw, d.ci, taps, d.h, d.w
 	j.part, j.ldp = part, ldp
-	j.chunkRows = max(1, min(d.h, (1<<17)/max(1, ciP*2*d.w)))
+	j.chunkRows = max(1, min(d.h, t2DotFloats/(ciP*2*d.w)))
 	dj := dupJobs.Get().(*dupJob)
 	dj.x2, dj.ci, dj.ciP, dj.hw, dj.ldx = x2, d.ci, ciP, hw, ldx
 	for n0 := 0; n0 < d.n; n0 += group {
@@ -175,14 +189,15 @@ func (b *Backend) convTranspose2x2BackwardFilter(dw, db, dy, x []float32, d conv
 	}
 }
 
-// microDotPZ is microDotP for 8 rows of x in the AVX-512 kernel; n a
-// multiple of 16.
-func microDotPZ(rows, n int, x []float32, ldx int, dy []float32, o *[dotNR]int, ldy int, out []float32, ldo int) {
-	if rows == 0 || n == 0 {
+// microDotPZ is microDotP for 8 rows of x in the AVX-512 kernel, over ns
+// samples (x's rows*n floats apart, dy's dys); n a multiple of 16.
+func microDotPZ(rows, n int, x []float32, ldx int, dy []float32, o *[dotNR]int, ldy int, out []float32, ldo, ns, dys int) {
+	if rows == 0 || n == 0 || ns == 0 {
 		return
 	}
-	_ = x[(2*dotMR-1)*ldx+rows*n-1]
-	_, _, _ = dy[o[0]+(rows-1)*ldy+n-1], dy[o[1]+(rows-1)*ldy+n-1], dy[o[2]+(rows-1)*ldy+n-1]
+	_ = x[(2*dotMR-1)*ldx+ns*rows*n-1]
+	last := (ns-1)*dys + (rows-1)*ldy + n - 1
+	_, _, _ = dy[o[0]+last], dy[o[1]+last], dy[o[2]+last]
 	_ = out[(dotNR-1)*ldo+4*dotMR-1]
-	dotKernelPZ8x3(rows, n, &x[0], ldx, &dy[0], o[0], o[1], o[2], ldy, &out[0], ldo)
+	dotKernelPZ8x3(rows, n, &x[0], ldx, &dy[0], o[0], o[1], o[2], ldy, &out[0], ldo, ns, dys)
 }

@@ -3086,19 +3086,29 @@ DATA dotzPerm<>+56(SB)/4, $0
 DATA dotzPerm<>+60(SB)/4, $0
 GLOBL dotzPerm<>(SB), RODATA|NOPTR, $64
 
-// func dotKernelPZ8x3(rows, n int, x *float32, ldx int, dy *float32, o0, o1, o2, ldy int, out *float32, ldo int)
-// out[t*ldo+2r+j] += sum_{h<rows, l<n, l%2==j} x[r*ldx+h*n+l] * dy[o_t+h*ldy+l] for r < 8, t < 3, j < 2.
-TEXT ·dotKernelPZ8x3(SB), NOSPLIT, $0-88
+// func dotKernelPZ8x3(rows, n int, x *float32, ldx int, dy *float32, o0, o1, o2, ldy int, out *float32, ldo, samples, dys int)
+// out[t*ldo+2r+j] += sum_{s<samples, h<rows, l<n, l%2==j} x[r*ldx+(s*rows+h)*n+l] * dy[s*dys+o_t+h*ldy+l] for r < 8, t < 3, j < 2.
+TEXT ·dotKernelPZ8x3(SB), NOSPLIT, $0-104
 	MOVQ n+8(FP), R14
 	SHLQ $2, R14
+	MOVQ R14, n+8(FP)
+	MOVQ rows+0(FP), R9
+	MOVQ ldy+64(FP), DX
+	SHLQ $2, DX
+	IMULQ R9, DX
+	MOVQ dys+96(FP), R10
+	SHLQ $2, R10
+	SUBQ DX, R10
+	MOVQ R10, dys+96(FP)
 	MOVQ ldy+64(FP), DX
 	SHLQ $2, DX
 	SUBQ R14, DX
 	MOVQ DX, ldy+64(FP)
-	MOVQ rows+0(FP), DX
-	IMULQ R14, DX
-	MOVQ DX, rows+0(FP)
-	MOVQ R14, n+8(FP)
+	IMULQ R14, R9
+	MOVQ R9, rows+0(FP)
+	MOVQ samples+88(FP), DX
+	IMULQ R9, DX
+	MOVQ DX, samples+88(FP)
 	MOVQ x+16(FP), SI
 	MOVQ ldx+24(FP), R14
 	SHLQ $2, R14
@@ -3116,6 +3126,8 @@ TEXT ·dotKernelPZ8x3(SB), NOSPLIT, $0-88
 	LEAQ (BX)(CX*4), CX
 	MOVQ o2+56(FP), DX
 	LEAQ (BX)(DX*4), BX
+	MOVQ rows+0(FP), DX
+	MOVQ DX, o0+40(FP)
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3186,7 +3198,15 @@ dotpz_loop:
 	ADDQ ldy+64(FP), AX
 	ADDQ ldy+64(FP), CX
 	ADDQ ldy+64(FP), BX
-	CMPQ DX, rows+0(FP)
+	CMPQ DX, o0+40(FP)
+	JL dotpz_next
+	ADDQ dys+96(FP), AX
+	ADDQ dys+96(FP), CX
+	ADDQ dys+96(FP), BX
+	MOVQ rows+0(FP), R14
+	ADDQ R14, o0+40(FP)
+dotpz_next:
+	CMPQ DX, samples+88(FP)
 	JL dotpz_row
 	VMOVDQU32 dotpPerm<>(SB), Z31
 	MOVQ out+72(FP), DI

@@ -279,28 +279,40 @@ TEXT ·%s(SB), NOSPLIT, $0-72
 }
 
 // dotKernelPZ: dotKernelP4x3 (gen_asm.go) for 8 rows of x2 in 16-lane
-// accumulators, Z(3r+t) for row r and tap t; n a multiple of 16, rows and n
-// not 0. One byte offset DX runs over x2's rows (contiguous, n floats
-// each) and the tap pointers skip (ldy-n) floats after each row; the
-// argument slots rows, n and ldy are rewritten as byte counts. The sums are
-// folded in a tree as in dotKernelZ8x3, the even and odd lanes kept apart,
-// and added to out[t*ldo .. t*ldo+15] at once.
+// accumulators, Z(3r+t) for row r and tap t, over samples samples: x2's
+// samples follow each other (rows*n floats each), dy's are dys apart; n a
+// multiple of 16, rows, n and samples not 0. One byte offset DX runs over
+// x2 and the tap pointers skip (ldy-n) floats after each row and the rest
+// of dys after each sample; the argument slots rows, n, o0, ldy, samples
+// and dys are rewritten as byte counts. The sums are folded in a tree as in
+// dotKernelZ8x3, the even and odd lanes kept apart, and added to
+// out[t*ldo .. t*ldo+15] at once.
 func dotKernelPZ() {
 	out.WriteString(`
-// func dotKernelPZ8x3(rows, n int, x *float32, ldx int, dy *float32, o0, o1, o2, ldy int, out *float32, ldo int)
-// out[t*ldo+2r+j] += sum_{h<rows, l<n, l%2==j} x[r*ldx+h*n+l] * dy[o_t+h*ldy+l] for r < 8, t < 3, j < 2.
-TEXT ·dotKernelPZ8x3(SB), NOSPLIT, $0-88
+// func dotKernelPZ8x3(rows, n int, x *float32, ldx int, dy *float32, o0, o1, o2, ldy int, out *float32, ldo, samples, dys int)
+// out[t*ldo+2r+j] += sum_{s<samples, h<rows, l<n, l%2==j} x[r*ldx+(s*rows+h)*n+l] * dy[s*dys+o_t+h*ldy+l] for r < 8, t < 3, j < 2.
+TEXT ·dotKernelPZ8x3(SB), NOSPLIT, $0-104
 `)
 	p("MOVQ n+8(FP), R14")
 	p("SHLQ $2, R14")
+	p("MOVQ R14, n+8(FP)")
+	p("MOVQ rows+0(FP), R9")
+	p("MOVQ ldy+64(FP), DX")
+	p("SHLQ $2, DX")
+	p("IMULQ R9, DX")
+	p("MOVQ dys+96(FP), R10")
+	p("SHLQ $2, R10")
+	p("SUBQ DX, R10")
+	p("MOVQ R10, dys+96(FP)") // bytes from a sample's last row's start + rows*ldy to the next sample
 	p("MOVQ ldy+64(FP), DX")
 	p("SHLQ $2, DX")
 	p("SUBQ R14, DX")
 	p("MOVQ DX, ldy+64(FP)") // bytes from a row's end to the next row
-	p("MOVQ rows+0(FP), DX")
-	p("IMULQ R14, DX")
-	p("MOVQ DX, rows+0(FP)") // bytes of x2 a row of channels covers
-	p("MOVQ R14, n+8(FP)")
+	p("IMULQ R14, R9")
+	p("MOVQ R9, rows+0(FP)") // x2 bytes of a sample
+	p("MOVQ samples+88(FP), DX")
+	p("IMULQ R9, DX")
+	p("MOVQ DX, samples+88(FP)") // x2 bytes of all samples
 	rows := []string{"SI", "DI", "R8", "R9", "R10", "R11", "R12", "R13"}
 	p("MOVQ x+16(FP), SI")
 	p("MOVQ ldx+24(FP), R14")
@@ -316,6 +328,8 @@ TEXT ·dotKernelPZ8x3(SB), NOSPLIT, $0-88
 	p("LEAQ (BX)(CX*4), CX")
 	p("MOVQ o2+56(FP), DX")
 	p("LEAQ (BX)(DX*4), BX")
+	p("MOVQ rows+0(FP), DX")
+	p("MOVQ DX, o0+40(FP)") // where the current sample ends
 	for i := 0; i < 24; i++ {
 		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
@@ -339,7 +353,15 @@ TEXT ·dotKernelPZ8x3(SB), NOSPLIT, $0-88
 	for _, reg := range taps {
 		p("ADDQ ldy+64(FP), %s", reg)
 	}
-	p("CMPQ DX, rows+0(FP)")
+	p("CMPQ DX, o0+40(FP)")
+	p("JL dotpz_next")
+	for _, reg := range taps {
+		p("ADDQ dys+96(FP), %s", reg)
+	}
+	p("MOVQ rows+0(FP), R14")
+	p("ADDQ R14, o0+40(FP)")
+	label("dotpz_next")
+	p("CMPQ DX, samples+88(FP)")
 	p("JL dotpz_row")
 	p("VMOVDQU32 dotpPerm<>(SB), Z31")
 	p("MOVQ out+72(FP), DI")
