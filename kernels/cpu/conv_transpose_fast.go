@@ -9,7 +9,9 @@ import "sync"
 //   backward-data    z = gather(dy[n]); dx[n] (Ci, HW) += w x z
 //   backward-filter  z = gather(dy[n]); dw (Ci, CK) += x[n] . z
 // all on the direct kernels with flat planes (one row of HW pixels, rows of
-// z a multiple of 8 floats apart).
+// z a multiple of 8 floats apart). The 2x2 kernel (the U-Net's upsampling)
+// runs conv_transpose_2x2.go instead, without z, except backward-filter on
+// rows of W not a multiple of 4.
 
 // flatPitch is the distance between planes of HW pixels in the flat buffers:
 // a multiple of 8 floats, and 16 floats more when that is a multiple of 256,

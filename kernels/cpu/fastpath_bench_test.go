@@ -374,6 +374,42 @@ func BenchmarkConvTranspose(b *testing.B) {
 	}
 }
 
+// BenchmarkConvTransposePaths: CixCoxHxW/{fwd,bwddata,bwdfilter}/{z,fused}:
+// BenchmarkConvTranspose's layers on the passes of conv_transpose_fast.go
+// (z and its scatter/gather) and of conv_transpose_2x2.go (useT2), in
+// turn in one process, for comparisons on a busy machine.
+func BenchmarkConvTransposePaths(b *testing.B) {
+	defer func() { useT2 = true }()
+	for _, s := range [][4]int{{320, 256, 8, 8}, {256, 128, 16, 16}, {128, 64, 32, 32}, {64, 32, 64, 64},
+		{128, 64, 8, 8}, {64, 32, 16, 16}, {32, 16, 32, 32}} {
+		n, ci, co, h, w := 8, s[0], s[1], s[2], s[3]
+		be := New(0)
+		g := tensor.NewRNG(5)
+		x, wt, bias := g.Rand(n, ci, h, w), g.Rand(ci, co, 2, 2), g.Rand(co)
+		y, dy, dx := tensor.New(n, co, 2*h, 2*w), g.Rand(n, co, 2*h, 2*w), tensor.New(n, ci, h, w)
+		dw, db := tensor.New(ci, co, 2, 2), tensor.New(co)
+		flops := 2 * float64(n*ci*co*4*h*w)
+		passes := map[string]func() error{
+			"fwd":       func() error { return be.ConvTranspose2d(y, x, wt, bias) },
+			"bwddata":   func() error { return be.ConvTranspose2dBackwardData(dx, dy, wt) },
+			"bwdfilter": func() error { return be.ConvTranspose2dBackwardFilter(dw, db, dy, x) },
+		}
+		for _, pass := range []string{"fwd", "bwddata", "bwdfilter"} {
+			for _, t2 := range []bool{false, true} {
+				path := map[bool]string{false: "z", true: "fused"}[t2]
+				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", ci, co, h, w, pass, path), func(b *testing.B) {
+					useT2 = t2
+					loop(b, flops, func() {
+						if err := passes[pass](); err != nil {
+							b.Fatal(err)
+						}
+					})
+				})
+			}
+		}
+	}
+}
+
 // BenchmarkInstanceNorm: instancenorm/{asm,generic}/{fwd,bwd} on one
 // 4x32x128x128 activation (the U-Nets' first stage), GB/s of x read.
 func BenchmarkInstanceNorm(b *testing.B) {
