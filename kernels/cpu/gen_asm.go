@@ -167,6 +167,8 @@ func convKernelT() {
 // For each panel: c_s[i*ldc+2l+j] (+)= bias[2i+j] + sum_p a[p*4+2i+j] * src_s[offs[p]+l] for i, j < 2, s < 3, l < 8.
 TEXT ·convKernelT4x24(SB), NOSPLIT, $0-120
 `)
+	// The first panel also fetches the next tile's x rows into L2.
+	convKLoop("VBROADCASTSS", 4, "convpf_", []int{96, 160})
 	label("conv_panel")
 	convKernelLoop("VBROADCASTSS", 4)
 	convBias()
@@ -189,6 +191,9 @@ func convKernelP() {
 // For each panel: c_s[r*ldc+l] (+)= sum_p sum_j a[p*8+2r+j] * src_s[offs[p]+2l+j] for r < 4, s < 3, l < 4; bias unused.
 TEXT ·convKernelP4x12(SB), NOSPLIT, $0-120
 `)
+	// The first panel also fetches the next tile's dy rows into L2 (a
+	// large dy's taps are too many streams for the hardware prefetcher).
+	convKLoop("VBROADCASTSD", 8, "convpf_", []int{96, 160})
 	label("conv_panel")
 	convKernelLoop("VBROADCASTSD", 8)
 	convStoreArgs()
@@ -225,8 +230,14 @@ func convNextPanel(withBias bool) {
 }
 
 // convKernelLoop emits the k loop of the conv kernels: a broadcast (op) of
-// the A panel's row r at a + p*rowBytes*4 + r*rowBytes, times three segments.
-func convKernelLoop(op string, rowBytes int) {
+// the A panel's row r at a + p*rowBytes*4 + r*rowBytes, times three segments;
+// it ends at label conv_store.
+func convKernelLoop(op string, rowBytes int) { convKLoop(op, rowBytes, "conv_", nil) }
+
+// convKLoop is convKernelLoop with label prefix lp, prefetching the byte
+// offsets prefetch from segment 0's tap rows into L2 (none: nil), and a
+// jump to conv_store at its end when lp is not "conv_".
+func convKLoop(op string, rowBytes int, lp string, prefetch []int) {
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), AX")
 	p("MOVQ offs+16(FP), BX")
@@ -239,6 +250,9 @@ func convKernelLoop(op string, rowBytes int) {
 		p("VMOVUPS (SI)(R10*4), Y12")
 		p("VMOVUPS (DI)(R10*4), Y13")
 		p("VMOVUPS (R8)(R10*4), Y14")
+		for _, off := range prefetch {
+			p("PREFETCHT1 %d(SI)(R10*4)", off)
+		}
 		for r := 0; r < 4; r++ {
 			p("%s %d(AX), Y15", op, ao+rowBytes*r)
 			for s := 0; s < 3; s++ {
@@ -247,19 +261,23 @@ func convKernelLoop(op string, rowBytes int) {
 		}
 	}
 	p("CMPQ CX, $2")
-	p("JL conv_tail")
-	label("conv_loop2")
+	p("JL %stail", lp)
+	label(lp + "loop2")
 	step(0, 0)
 	step(4*rowBytes, 8)
 	p("ADDQ $%d, AX", 8*rowBytes)
 	p("ADDQ $16, BX")
 	p("SUBQ $2, CX")
 	p("CMPQ CX, $2")
-	p("JGE conv_loop2")
-	label("conv_tail")
+	p("JGE %sloop2", lp)
+	label(lp + "tail")
 	p("TESTQ CX, CX")
 	p("JE conv_store")
 	step(0, 0)
+	if lp != "conv_" {
+		p("JMP conv_store")
+		return
+	}
 	label("conv_store")
 }
 
