@@ -54,8 +54,12 @@ func (j *directConvJob) runTilesT2(src, out []float32, t0, t1 int) {
 	}
 	plane := j.oh * j.ow
 	var stage [convMR * convNS * convSeg]float32
-	for k0 := 0; k0 < j.k; k0 += convKC {
-		kc := min(convKC, j.k-k0)
+	// The taps in near-equal passes of at most convKC (320: 160 + 160, a
+	// little faster than 288 + 32).
+	passes := (j.k + convKC - 1) / convKC
+	kStep := (j.k + passes - 1) / passes
+	for k0 := 0; k0 < j.k; k0 += kStep {
+		kc := min(kStep, j.k-k0)
 		accumulate := j.accumulate || k0 > 0
 		bias := j.bias
 		if k0 > 0 {
