@@ -82,7 +82,9 @@ func (j *directConvJob) runTilesT2(src, out []float32, t0, t1 int) {
 				}
 				sg.srcOff[s], sg.cOff[s], lens[s] = t2Geometry(j.t2, seg, perRow, segLen, j.oh, j.ow)
 				full = full && lens[s] == segLen
-				inside = inside && sg.srcOff[s]+j.maxOff+convSeg <= len(src)
+				// Within the sample (not merely the slice), so that a
+				// sample's results do not depend on its place in the batch.
+				inside = inside && sg.srcOff[s]+j.maxOff+convSeg <= j.srcStride
 			}
 			p := 0
 			if full && useAsm && j.m >= convMR {
