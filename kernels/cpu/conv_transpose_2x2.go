@@ -11,6 +11,12 @@ package cpu
 //   columns 0 and 1 sit side by side and are broadcast as one 64-bit pair
 //   against 8 floats of dy's row 2h+i (4 pixels, both columns), so dy is
 //   read in place; convKernelP4x12 adds the column pairs as it stores dx.
+//
+// One kernel call runs a tile for all whole panels (4 output channels of y
+// or 4 input channels of dx); its first panel also prefetches the next
+// tile's source rows into L2. Short segments (W not a multiple of the
+// segment) and backward-data's last panel go through a stage.
+// Backward-filter is in conv_transpose_2x2_filter.go.
 
 // t2Mode says which 2x2 stride-2 conv-transpose pass a directConvJob runs.
 type t2Mode uint8
