@@ -116,3 +116,10 @@ type ConvAlgorithms interface {
 	// x: (N, Ci, H, W) with w: (Co, Ci, KH, KW), e.g. "winograd", "direct".
 	ConvAlgorithm(pass ConvPass, x, w tensor.Shape, p ConvParams) string
 }
+
+// ConvTransposeAlgorithms is ConvAlgorithms for conv-transpose.
+type ConvTransposeAlgorithms interface {
+	// ConvTransposeAlgorithm names the algorithm the pass uses for a
+	// conv-transpose of x: (N, Ci, H, W) with w: (Ci, Co, KH, KW).
+	ConvTransposeAlgorithm(pass ConvPass, x, w tensor.Shape) string
+}

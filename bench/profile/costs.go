@@ -88,15 +88,15 @@ func (o *opTable) Conv2dBackwardFilter(dw, db, dy, x *tensor.Tensor, cp kernels.
 }
 
 func (o *opTable) ConvTranspose2d(y, x, w, b *tensor.Tensor) opCost {
-	return cost(o.convTID(kConvTForward, w), convTFlops(x, w), 4*(n(x)+n(w)+n(b)+n(y)), y, x, w, b)
+	return cost(o.convTID(kConvTForward, x, w), convTFlops(x, w), 4*(n(x)+n(w)+n(b)+n(y)), y, x, w, b)
 }
 
 func (o *opTable) ConvTranspose2dBackwardData(dx, dy, w *tensor.Tensor) opCost {
-	return cost(o.convTID(kConvTBackwardData, w), convTFlops(dx, w), 4*(n(dy)+n(w)+2*n(dx)), dx, dy, w)
+	return cost(o.convTID(kConvTBackwardData, dx, w), convTFlops(dx, w), 4*(n(dy)+n(w)+2*n(dx)), dx, dy, w)
 }
 
 func (o *opTable) ConvTranspose2dBackwardFilter(dw, db, dy, x *tensor.Tensor) opCost {
-	return cost(o.convTID(kConvTBackwardFilter, dw), convTFlops(x, dw), 4*(n(dy)+n(x)+2*n(dw)+2*n(db)), dw, db, dy, x)
+	return cost(o.convTID(kConvTBackwardFilter, x, dw), convTFlops(x, dw), 4*(n(dy)+n(x)+2*n(dw)+2*n(db)), dw, db, dy, x)
 }
 
 func (o *opTable) BiasAdd(y, b *tensor.Tensor) opCost {

@@ -87,11 +87,13 @@ type opTable struct {
 	ids    map[opKey]int32
 	simple [numKinds]int32        // op ids of kinds without variants (0: not made yet)
 	algos  kernels.ConvAlgorithms // nil when the backend does not name its algorithms
+	talgos kernels.ConvTransposeAlgorithms
 }
 
 func (o *opTable) init(b kernels.Backend) {
 	o.ids = map[opKey]int32{}
 	o.algos, _ = b.(kernels.ConvAlgorithms)
+	o.talgos, _ = b.(kernels.ConvTransposeAlgorithms)
 }
 
 // name is op id's name, as its rows show it.
@@ -118,6 +120,9 @@ func (o *opTable) id(k opKey) int32 {
 		}
 	case kConvTForward, kConvTBackwardData, kConvTBackwardFilter:
 		name = fmt.Sprintf("conv-transpose%dx%d %s", k.kh, k.kw, name)
+		if k.algo != "" {
+			name += " (" + k.algo + ")"
+		}
 	}
 	id := int32(len(o.ops))
 	o.ops = append(o.ops, opInfo{name: name, kind: k.kind})
@@ -145,9 +150,14 @@ func (o *opTable) convID(kind opKind, x, w *tensor.Tensor, cp kernels.ConvParams
 	return o.id(k)
 }
 
-// convTID names a conv-transpose pass; w: (Ci, Co, KH, KW).
-func (o *opTable) convTID(kind opKind, w *tensor.Tensor) int32 {
-	return o.id(opKey{kind: kind, kh: int32(dim(w, 2)), kw: int32(dim(w, 3))})
+// convTID names a conv-transpose pass; x: (N, Ci, H, W) input of the
+// forward pass, w: (Ci, Co, KH, KW).
+func (o *opTable) convTID(kind opKind, x, w *tensor.Tensor) int32 {
+	k := opKey{kind: kind, kh: int32(dim(w, 2)), kw: int32(dim(w, 3))}
+	if o.talgos != nil && x != nil && w != nil {
+		k.algo = o.talgos.ConvTransposeAlgorithm(kernels.ConvPass(kind-kConvTForward), x.Shape, w.Shape)
+	}
+	return o.id(k)
 }
 
 // dim is t's size along axis i, 0 when t is nil or has fewer axes (the

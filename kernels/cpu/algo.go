@@ -86,3 +86,37 @@ func (b *Backend) ConvAlgorithm(pass kernels.ConvPass, x, w tensor.Shape, p kern
 }
 
 var _ kernels.ConvAlgorithms = (*Backend)(nil)
+
+// ConvTransposeAlgorithm implements kernels.ConvTransposeAlgorithms. The
+// 2x2 kernels (conv_transpose_2x2.go): "interleave" (forward stores y's
+// rows interleaved), "pairs" (backward-data and backward-filter read dy in
+// place, the kernel columns as lane pairs). Other kernels, and
+// backward-filter on rows of W not a multiple of 4, run
+// conv_transpose_fast.go: "direct+scatter", "direct+gather", "dot+gather".
+func (b *Backend) ConvTransposeAlgorithm(pass kernels.ConvPass, x, w tensor.Shape) string {
+	if len(x) != 4 || len(w) != 4 {
+		return "invalid"
+	}
+	if !b.fast {
+		return algoReference.String()
+	}
+	d := makeConvTDims(x, w)
+	switch pass {
+	case kernels.ConvForward:
+		if t2Fits(d) {
+			return "interleave"
+		}
+		return "direct+scatter"
+	case kernels.ConvBackwardData:
+		if t2Fits(d) {
+			return "pairs"
+		}
+		return "direct+gather"
+	}
+	if t2FilterFits(d) {
+		return "pairs"
+	}
+	return "dot+gather"
+}
+
+var _ kernels.ConvTransposeAlgorithms = (*Backend)(nil)

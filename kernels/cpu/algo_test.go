@@ -50,6 +50,36 @@ func TestConvAlgorithmNames(t *testing.T) {
 	}
 }
 
+// TestConvTransposeAlgorithmNames: the 2x2 kernels' passes, backward-filter
+// only on rows of W a multiple of 4.
+func TestConvTransposeAlgorithmNames(t *testing.T) {
+	b := New(2)
+	x, x6, w2, w3 := tensor.Shape{2, 8, 4, 8}, tensor.Shape{2, 8, 4, 6}, tensor.Shape{8, 4, 2, 2}, tensor.Shape{8, 4, 3, 3}
+	for _, c := range []struct {
+		pass kernels.ConvPass
+		x, w tensor.Shape
+		want string
+	}{
+		{kernels.ConvForward, x, w2, "interleave"},
+		{kernels.ConvBackwardData, x, w2, "pairs"},
+		{kernels.ConvBackwardFilter, x, w2, "pairs"},
+		{kernels.ConvForward, x6, w2, "interleave"},
+		{kernels.ConvBackwardData, x6, w2, "pairs"},
+		{kernels.ConvBackwardFilter, x6, w2, "dot+gather"},
+		{kernels.ConvForward, x, w3, "direct+scatter"},
+		{kernels.ConvBackwardData, x, w3, "direct+gather"},
+		{kernels.ConvBackwardFilter, x, w3, "dot+gather"},
+		{kernels.ConvForward, tensor.Shape{2, 8}, w2, "invalid"},
+	} {
+		if got := b.ConvTransposeAlgorithm(c.pass, c.x, c.w); got != c.want {
+			t.Errorf("pass %d x %v w %v: %q, want %q", c.pass, c.x, c.w, got, c.want)
+		}
+	}
+	if got := NewReference().ConvTransposeAlgorithm(kernels.ConvForward, x, w2); got != "reference" {
+		t.Errorf("cpu-ref names its algorithm %q", got)
+	}
+}
+
 // tracer counts the parts a PartTracer sees.
 type tracer struct {
 	mu      sync.Mutex

@@ -66,6 +66,17 @@ func (j *packJob) runPart(part, parts int) {
 
 // packPanels packs panels [p0, p1).
 func packPanels(ap []float32, m, k int, a weightView, p0, p1 int) {
+	if a.row == 1 && a.inner >= k && a.step >= m && m%convMR == 0 {
+		// The transposed view (conv-transpose forward): w's row t holds
+		// the panels' rows side by side; read it in order.
+		for t := 0; t < k; t++ {
+			src := a.w[t*a.step:][:m]
+			for p := p0; p < p1; p++ {
+				*(*[convMR]float32)(ap[(p*k+t)*convMR:]) = *(*[convMR]float32)(src[p*convMR:])
+			}
+		}
+		return
+	}
 	for p := p0; p < p1; p++ {
 		panel := ap[p*k*convMR : (p+1)*k*convMR]
 		for r := 0; r < convMR; r++ {
@@ -105,12 +116,19 @@ type directConvJob struct {
 	srcStride, outStride int
 	chunks               chunker
 	done                 partsDone
+	// t2 is not t2Off for the 2x2 stride-2 conv-transpose's passes
+	// (conv_transpose_2x2.go), which read and write y's interleaved rows.
+	t2 t2Mode
 }
 
 var directConvJobs = sync.Pool{New: func() any { return new(directConvJob) }}
 
 func (j *directConvJob) segments() (perRow, total int) {
-	perRow = (j.ow + convSeg - 1) / convSeg
+	seg := convSeg
+	if j.t2 == t2BackwardData {
+		seg = t2PairSeg
+	}
+	perRow = (j.ow + seg - 1) / seg
 	return perRow, j.oh * perRow
 }
 
@@ -140,6 +158,11 @@ func (j *directConvJob) runPart(part, parts int) {
 		for u := u0; u < u1; {
 			n, t0 := u/tp, u%tp
 			t1 := min(tp, t0+u1-u)
+			if j.t2 != t2Off {
+				j.runTilesT2(j.src[n*j.srcStride:], j.out[n*j.outStride:], t0, t1)
+				u += t1 - t0
+				continue
+			}
 			j.runTiles(j.src[n*j.srcStride:], j.out[n*j.outStride:], t0, t1)
 			u += t1 - t0
 		}

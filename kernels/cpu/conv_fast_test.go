@@ -132,6 +132,12 @@ func TestConvTransposeFastMatchesReference(t *testing.T) {
 	cases := []struct{ n, ci, co, h, w, k int }{
 		{1, 1, 1, 1, 1, 2}, {3, 5, 4, 3, 5, 2}, {2, 16, 9, 4, 4, 2}, {2, 8, 8, 8, 8, 2},
 		{1, 7, 3, 4, 6, 3}, {2, 12, 5, 2, 4, 2}, {1, 32, 16, 8, 16, 2}, {3, 20, 7, 4, 8, 2}, {2, 9, 5, 16, 16, 2},
+		// 2x2 (conv_transpose_2x2.go): rows not a multiple of the segments
+		// (8 forward, 4 backward-data), odd H, more taps than convKC.
+		{3, 13, 6, 5, 7, 2}, {1, 4, 2, 1, 8, 2}, {3, 300, 5, 3, 12, 2}, {1, 290, 5, 16, 16, 2}, {2, 6, 3, 7, 20, 2},
+		{1, 3, 1, 3, 3, 2}, {3, 5, 3, 2, 9, 2}, {2, 20, 150, 3, 4, 2},
+		// backward-filter: whole samples a pass, cut 4 + 1 (t2DotFloats)
+		{5, 64, 3, 16, 16, 2},
 	}
 	withKernels(t, func(t *testing.T) {
 		g := tensor.NewRNG(12)
@@ -456,27 +462,93 @@ func checkPhasedFill(t *testing.T, g *tensor.RNG, c, h, w, sh, sw, pad, k int) {
 	}
 }
 
-// TestConvTransposeSampleGroups: conv-transpose forward and backward-data
-// with the batch cut into groups of 1, 2 and 3 samples.
+// TestConvTransposeSampleGroups: conv-transpose's three passes with the
+// batch cut into groups of 1, 2 and 3 samples; 16x16 planes are copied
+// with padding (flatPitch) in the forward pass.
 func TestConvTransposeSampleGroups(t *testing.T) {
 	defer func(v int) { convGroupFloats = v }(convGroupFloats)
 	g := tensor.NewRNG(14)
-	n, ci, co, h, w := 3, 20, 7, 4, 8
-	per := co * 4 * h * w // one sample's z
-	x, wt, b := g.Rand(n, ci, h, w), g.Rand(ci, co, 2, 2), g.Rand(co)
-	dy := g.Rand(n, co, 2*h, 2*w)
-	ref := NewReference()
-	y2, dx2 := tensor.New(n, co, 2*h, 2*w), tensor.New(x.Shape...)
-	must(t, ref.ConvTranspose2d(y2, x, wt, b))
-	must(t, ref.ConvTranspose2dBackwardData(dx2, dy, wt))
-	for _, group := range []int{1, 2, 3} {
-		convGroupFloats = group * per
-		y1, dx1 := tensor.New(y2.Shape...), tensor.New(x.Shape...)
-		tensor.NaNs(y1)
-		fast := New(2)
-		must(t, fast.ConvTranspose2d(y1, x, wt, b))
-		must(t, fast.ConvTranspose2dBackwardData(dx1, dy, wt))
-		closeTo(t, fmt.Sprintf("group %d fwd", group), y1, y2, 1e-4)
-		closeTo(t, fmt.Sprintf("group %d bwd-data", group), dx1, dx2, 1e-4)
+	for _, s := range [][4]int{{20, 7, 4, 8}, {6, 5, 16, 16}} {
+		n, ci, co, h, w := 3, s[0], s[1], s[2], s[3]
+		x, wt, b := g.Rand(n, ci, h, w), g.Rand(ci, co, 2, 2), g.Rand(co)
+		dy := g.Rand(n, co, 2*h, 2*w)
+		ref := NewReference()
+		y2, dx2, dw2, db2 := tensor.New(n, co, 2*h, 2*w), tensor.New(x.Shape...), tensor.New(wt.Shape...), tensor.New(co)
+		must(t, ref.ConvTranspose2d(y2, x, wt, b))
+		must(t, ref.ConvTranspose2dBackwardData(dx2, dy, wt))
+		must(t, ref.ConvTranspose2dBackwardFilter(dw2, db2, dy, x))
+		// One sample's buffer: z, x's padded copy or x2; groups of each.
+		for i := 0; i < 9; i++ {
+			group, per := i%3+1, [3]int{co * 4 * h * w, ci * flatPitch(h*w), roundUp(ci, dotMR) * flatPitch(2*h*w)}[i/3]
+			convGroupFloats = group * per
+			y1, dx1, dw1, db1 := tensor.New(y2.Shape...), tensor.New(x.Shape...), tensor.New(wt.Shape...), tensor.New(co)
+			tensor.NaNs(y1)
+			fast := New(2)
+			must(t, fast.ConvTranspose2d(y1, x, wt, b))
+			must(t, fast.ConvTranspose2dBackwardData(dx1, dy, wt))
+			must(t, fast.ConvTranspose2dBackwardFilter(dw1, db1, dy, x))
+			name := fmt.Sprintf("%v group %d of %d floats", s, group, per)
+			closeTo(t, name+" fwd", y1, y2, 1e-4)
+			closeTo(t, name+" bwd-data", dx1, dx2, 1e-4)
+			closeTo(t, name+" bwd-filter", dw1, dw2, 1e-4)
+			closeTo(t, name+" bwd-bias", db1, db2, 1e-4)
+		}
 	}
+}
+
+// TestConvTransposeSampleIndependent: a sample's forward and backward-data
+// results are bitwise the same alone and at any place in a batch (the
+// stitched models run networks on parts of a batch), on short rows too,
+// where the last tiles of the batch's last sample must not take another path.
+func TestConvTransposeSampleIndependent(t *testing.T) {
+	withKernels(t, func(t *testing.T) {
+		g := tensor.NewRNG(17)
+		for _, s := range [][5]int{{3, 5, 3, 2, 3}, {3, 6, 4, 4, 4}, {3, 20, 7, 3, 12}, {3, 9, 5, 16, 16}} {
+			n, ci, co, h, w := s[0], s[1], s[2], s[3], s[4]
+			x, wt, b := g.Rand(n, ci, h, w), g.Rand(ci, co, 2, 2), g.Rand(co)
+			dy := g.Rand(n, co, 2*h, 2*w)
+			be := New(2)
+			y, dx := tensor.New(dy.Shape...), tensor.New(x.Shape...)
+			must(t, be.ConvTranspose2d(y, x, wt, b))
+			must(t, be.ConvTranspose2dBackwardData(dx, dy, wt))
+			xs, ys := ci*h*w, co*4*h*w
+			for i := 0; i < n; i++ {
+				xi, dyi := tensor.New(1, ci, h, w), tensor.New(1, co, 2*h, 2*w)
+				copy(xi.Data, x.Data[i*xs:])
+				copy(dyi.Data, dy.Data[i*ys:])
+				yi, dxi := tensor.New(dyi.Shape...), tensor.New(xi.Shape...)
+				must(t, be.ConvTranspose2d(yi, xi, wt, b))
+				must(t, be.ConvTranspose2dBackwardData(dxi, dyi, wt))
+				sameBits(t, fmt.Sprintf("%v sample %d fwd", s, i), yi.Data, y.Data[i*ys:(i+1)*ys])
+				sameBits(t, fmt.Sprintf("%v sample %d bwd-data", s, i), dxi.Data, dx.Data[i*xs:(i+1)*xs])
+			}
+		}
+	})
+}
+
+// TestConvTransposeDeterministic: conv-transpose's passes give bitwise the
+// same results on 1, 2 and 3 threads, on the 2x2 kernels' tiles (rows of 8
+// and 4 pixels, short rows, more taps than convKC) and the general path.
+func TestConvTransposeDeterministic(t *testing.T) {
+	withKernels(t, func(t *testing.T) {
+		g := tensor.NewRNG(16)
+		for _, s := range [][6]int{{3, 20, 7, 8, 16, 2}, {2, 13, 6, 4, 12, 2}, {2, 300, 5, 16, 16, 2}, {3, 5, 3, 5, 7, 2}, {2, 6, 4, 5, 6, 3},
+			{5, 64, 3, 16, 16, 2}} {
+			n, ci, co, h, w, k := s[0], s[1], s[2], s[3], s[4], s[5]
+			x, wt, b := g.Rand(n, ci, h, w), g.Rand(ci, co, k, k), g.Rand(co)
+			dy := g.Rand(n, co, k*h, k*w)
+			run := func(threads int) []float32 {
+				be := New(threads)
+				y, dx, dw, db := tensor.New(dy.Shape...), tensor.New(x.Shape...), tensor.New(wt.Shape...), tensor.New(co)
+				must(t, be.ConvTranspose2d(y, x, wt, b))
+				must(t, be.ConvTranspose2dBackwardData(dx, dy, wt))
+				must(t, be.ConvTranspose2dBackwardFilter(dw, db, dy, x))
+				return append(append(append(y.Data, dx.Data...), dw.Data...), db.Data...)
+			}
+			first := run(1)
+			for _, threads := range []int{2, 3} {
+				sameBits(t, fmt.Sprintf("%v threads %d", s, threads), run(threads), first)
+			}
+		}
+	})
 }

@@ -9,7 +9,9 @@ import "sync"
 //   backward-data    z = gather(dy[n]); dx[n] (Ci, HW) += w x z
 //   backward-filter  z = gather(dy[n]); dw (Ci, CK) += x[n] . z
 // all on the direct kernels with flat planes (one row of HW pixels, rows of
-// z a multiple of 8 floats apart).
+// z a multiple of 8 floats apart). The 2x2 kernel (the U-Net's upsampling)
+// runs conv_transpose_2x2.go instead, without z, except backward-filter on
+// rows of W not a multiple of 4.
 
 // flatPitch is the distance between planes of HW pixels in the flat buffers:
 // a multiple of 8 floats, and 16 floats more when that is a multiple of 256,
@@ -117,6 +119,10 @@ func (b *Backend) flatten(buf, src []float32, rows, hw, pitch int) []float32 {
 }
 
 func (b *Backend) convTranspose2dFast(y, x, w, bias []float32, d convTDims) {
+	if t2Fits(d) {
+		b.convTranspose2x2(y, x, w, bias, d)
+		return
+	}
 	ws := b.ws
 	hw, ck := d.h*d.w, d.co*d.kh*d.kw
 	pitch := flatPitch(hw)
@@ -169,6 +175,10 @@ func (b *Backend) convTranspose2dFast(y, x, w, bias []float32, d convTDims) {
 }
 
 func (b *Backend) convTranspose2dBackwardDataFast(dx, dy, w []float32, d convTDims) {
+	if t2Fits(d) {
+		b.convTranspose2x2BackwardData(dx, dy, w, d)
+		return
+	}
 	ws := b.ws
 	hw, ck := d.h*d.w, d.co*d.kh*d.kw
 	pitch := flatPitch(hw)
@@ -199,6 +209,10 @@ func (b *Backend) convTranspose2dBackwardDataFast(dx, dy, w []float32, d convTDi
 }
 
 func (b *Backend) convTranspose2dBackwardFilterFast(dw, db, dy, x []float32, d convTDims) {
+	if t2FilterFits(d) {
+		b.convTranspose2x2BackwardFilter(dw, db, dy, x, d)
+		return
+	}
 	ws := b.ws
 	hw, ck := d.h*d.w, d.co*d.kh*d.kw
 	pitch := flatPitch(hw)

@@ -32,6 +32,15 @@ func gemmKernel1x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate 
 func convKernel4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate int)
 
 //go:noescape
+func convKernelT4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
+
+//go:noescape
+func convKernelP4x12(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
+
+//go:noescape
+func dotKernelP4x3(rows, n int, x *float32, ldx int, dy *float32, o0, o1, o2, ldy int, out *float32, ldo int)
+
+//go:noescape
 func dotKernel4x3(n int, dy *float32, ldy int, x *float32, o0, o1, o2 int, out *float32, ldo int)
 
 //go:noescape

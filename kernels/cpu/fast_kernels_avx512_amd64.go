@@ -54,6 +54,9 @@ func gemmKernelZ2x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, 
 func gemmKernelZ1x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, accumulate int)
 
 //go:noescape
+func dotKernelPZ8x3(rows, n int, x *float32, ldx int, dy *float32, o0, o1, o2, ldy int, out *float32, ldo, samples, dys int)
+
+//go:noescape
 func dotKernelZ8x3(n int, dy *float32, ldy int, x *float32, o0, o1, o2 int, out *float32, ldo int)
 
 //go:noescape

@@ -57,6 +57,10 @@ func gemmKernelZ1x32(k int, a0, a1, b0, b1, c *float32, ldc int, bias *float32, 
 	panic("cpu: gemmKernelZ1x32 has no assembly on this architecture")
 }
 
+func dotKernelPZ8x3(rows, n int, x *float32, ldx int, dy *float32, o0, o1, o2, ldy int, out *float32, ldo, samples, dys int) {
+	panic("cpu: dotKernelPZ8x3 has no assembly on this architecture")
+}
+
 func dotKernelZ8x3(n int, dy *float32, ldy int, x *float32, o0, o1, o2 int, out *float32, ldo int) {
 	panic("cpu: dotKernelZ8x3 has no assembly on this architecture")
 }

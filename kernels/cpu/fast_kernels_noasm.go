@@ -33,6 +33,18 @@ func convKernel4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *
 	panic("cpu: convKernel4x24 has no assembly on this architecture")
 }
 
+func convKernelT4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int) {
+	panic("cpu: convKernelT4x24 has no assembly on this architecture")
+}
+
+func convKernelP4x12(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int) {
+	panic("cpu: convKernelP4x12 has no assembly on this architecture")
+}
+
+func dotKernelP4x3(rows, n int, x *float32, ldx int, dy *float32, o0, o1, o2, ldy int, out *float32, ldo int) {
+	panic("cpu: dotKernelP4x3 has no assembly on this architecture")
+}
+
 func dotKernel4x3(n int, dy *float32, ldy int, x *float32, o0, o1, o2 int, out *float32, ldo int) {
 	panic("cpu: dotKernel4x3 has no assembly on this architecture")
 }

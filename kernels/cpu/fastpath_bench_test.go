@@ -337,15 +337,18 @@ func BenchmarkLeakyReLU(b *testing.B) {
 	})
 }
 
-// BenchmarkConvTranspose: convT/CixCoxHxW/{fwd,bwddata}, kernel = stride =
-// 2, batch 4: the U-Net decoder's upsampling layers (features 32..320).
+// BenchmarkConvTranspose: convT/CixCoxHxW/{fwd,bwddata,bwdfilter}, kernel =
+// stride = 2, batch 8: the U-Net decoder's upsampling layers (features
+// 32..320, then the small net's 16..128).
 func BenchmarkConvTranspose(b *testing.B) {
-	for _, s := range [][4]int{{320, 256, 8, 8}, {256, 128, 16, 16}, {128, 64, 32, 32}, {64, 32, 64, 64}} {
-		n, ci, co, h, w := 4, s[0], s[1], s[2], s[3]
+	for _, s := range [][4]int{{320, 256, 8, 8}, {256, 128, 16, 16}, {128, 64, 32, 32}, {64, 32, 64, 64},
+		{128, 64, 8, 8}, {64, 32, 16, 16}, {32, 16, 32, 32}} {
+		n, ci, co, h, w := 8, s[0], s[1], s[2], s[3]
 		be := New(0)
 		g := tensor.NewRNG(5)
 		x, wt, bias := g.Rand(n, ci, h, w), g.Rand(ci, co, 2, 2), g.Rand(co)
 		y, dy, dx := tensor.New(n, co, 2*h, 2*w), g.Rand(n, co, 2*h, 2*w), tensor.New(n, ci, h, w)
+		dw, db := tensor.New(ci, co, 2, 2), tensor.New(co)
 		flops := 2 * float64(n*ci*co*4*h*w)
 		b.Run(fmt.Sprintf("%dx%dx%dx%d/fwd", ci, co, h, w), func(b *testing.B) {
 			loop(b, flops, func() {
@@ -361,6 +364,49 @@ func BenchmarkConvTranspose(b *testing.B) {
 				}
 			})
 		})
+		b.Run(fmt.Sprintf("%dx%dx%dx%d/bwdfilter", ci, co, h, w), func(b *testing.B) {
+			loop(b, flops, func() {
+				if err := be.ConvTranspose2dBackwardFilter(dw, db, dy, x); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkConvTransposePaths: CixCoxHxW/{fwd,bwddata,bwdfilter}/{z,fused}:
+// BenchmarkConvTranspose's layers on the passes of conv_transpose_fast.go
+// (z and its scatter/gather) and of conv_transpose_2x2.go (useT2), in
+// turn in one process, for comparisons on a busy machine.
+func BenchmarkConvTransposePaths(b *testing.B) {
+	defer func() { useT2 = true }()
+	for _, s := range [][4]int{{320, 256, 8, 8}, {256, 128, 16, 16}, {128, 64, 32, 32}, {64, 32, 64, 64},
+		{128, 64, 8, 8}, {64, 32, 16, 16}, {32, 16, 32, 32}} {
+		n, ci, co, h, w := 8, s[0], s[1], s[2], s[3]
+		be := New(0)
+		g := tensor.NewRNG(5)
+		x, wt, bias := g.Rand(n, ci, h, w), g.Rand(ci, co, 2, 2), g.Rand(co)
+		y, dy, dx := tensor.New(n, co, 2*h, 2*w), g.Rand(n, co, 2*h, 2*w), tensor.New(n, ci, h, w)
+		dw, db := tensor.New(ci, co, 2, 2), tensor.New(co)
+		flops := 2 * float64(n*ci*co*4*h*w)
+		passes := map[string]func() error{
+			"fwd":       func() error { return be.ConvTranspose2d(y, x, wt, bias) },
+			"bwddata":   func() error { return be.ConvTranspose2dBackwardData(dx, dy, wt) },
+			"bwdfilter": func() error { return be.ConvTranspose2dBackwardFilter(dw, db, dy, x) },
+		}
+		for _, pass := range []string{"fwd", "bwddata", "bwdfilter"} {
+			for _, t2 := range []bool{false, true} {
+				path := map[bool]string{false: "z", true: "fused"}[t2]
+				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", ci, co, h, w, pass, path), func(b *testing.B) {
+					useT2 = t2
+					loop(b, flops, func() {
+						if err := passes[pass](); err != nil {
+							b.Fatal(err)
+						}
+					})
+				})
+			}
+		}
 	}
 }
 

@@ -22,6 +22,7 @@ func main() {
 		gemmKernelZ(rows)
 	}
 	dotKernelZ()
+	dotKernelPZ()
 	for rows := 12; rows >= 1; rows-- {
 		gemmKernelB(rows)
 	}
@@ -275,6 +276,129 @@ TEXT ·%s(SB), NOSPLIT, $0-72
 		fmt.Fprintf(&out, "DATA dotzPerm<>+%d(SB)/4, $%d\n", 4*i, v)
 	}
 	out.WriteString("GLOBL dotzPerm<>(SB), RODATA|NOPTR, $64\n")
+}
+
+// dotKernelPZ: dotKernelP4x3 (gen_asm.go) for 8 rows of x2 in 16-lane
+// accumulators, Z(3r+t) for row r and tap t, over samples samples: x2's
+// samples follow each other (rows*n floats each), dy's are dys apart; n a
+// multiple of 16, rows, n and samples not 0. One byte offset DX runs over
+// x2 and the tap pointers skip (ldy-n) floats after each row and the rest
+// of dys after each sample; the argument slots rows, n, o0, ldy, samples
+// and dys are rewritten as byte counts. The sums are folded in a tree as in
+// dotKernelZ8x3, the even and odd lanes kept apart, and added to
+// out[t*ldo .. t*ldo+15] at once.
+func dotKernelPZ() {
+	out.WriteString(`
+// func dotKernelPZ8x3(rows, n int, x *float32, ldx int, dy *float32, o0, o1, o2, ldy int, out *float32, ldo, samples, dys int)
+// out[t*ldo+2r+j] += sum_{s<samples, h<rows, l<n, l%2==j} x[r*ldx+(s*rows+h)*n+l] * dy[s*dys+o_t+h*ldy+l] for r < 8, t < 3, j < 2.
+TEXT ·dotKernelPZ8x3(SB), NOSPLIT, $0-104
+`)
+	p("MOVQ n+8(FP), R14")
+	p("SHLQ $2, R14")
+	p("MOVQ R14, n+8(FP)")
+	p("MOVQ rows+0(FP), R9")
+	p("MOVQ ldy+64(FP), DX")
+	p("SHLQ $2, DX")
+	p("IMULQ R9, DX")
+	p("MOVQ dys+96(FP), R10")
+	p("SHLQ $2, R10")
+	p("SUBQ DX, R10")
+	p("MOVQ R10, dys+96(FP)") // bytes from a sample's last row's start + rows*ldy to the next sample
+	p("MOVQ ldy+64(FP), DX")
+	p("SHLQ $2, DX")
+	p("SUBQ R14, DX")
+	p("MOVQ DX, ldy+64(FP)") // bytes from a row's end to the next row
+	p("IMULQ R14, R9")
+	p("MOVQ R9, rows+0(FP)") // x2 bytes of a sample
+	p("MOVQ samples+88(FP), DX")
+	p("IMULQ R9, DX")
+	p("MOVQ DX, samples+88(FP)") // x2 bytes of all samples
+	rows := []string{"SI", "DI", "R8", "R9", "R10", "R11", "R12", "R13"}
+	p("MOVQ x+16(FP), SI")
+	p("MOVQ ldx+24(FP), R14")
+	p("SHLQ $2, R14")
+	for r := 1; r < 8; r++ {
+		p("LEAQ (%s)(R14*1), %s", rows[r-1], rows[r])
+	}
+	taps := []string{"AX", "CX", "BX"}
+	p("MOVQ dy+32(FP), BX")
+	p("MOVQ o0+40(FP), AX")
+	p("LEAQ (BX)(AX*4), AX")
+	p("MOVQ o1+48(FP), CX")
+	p("LEAQ (BX)(CX*4), CX")
+	p("MOVQ o2+56(FP), DX")
+	p("LEAQ (BX)(DX*4), BX")
+	p("MOVQ rows+0(FP), DX")
+	p("MOVQ DX, o0+40(FP)") // where the current sample ends
+	for i := 0; i < 24; i++ {
+		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("XORQ DX, DX")
+	label("dotpz_row")
+	p("MOVQ DX, R14")
+	p("ADDQ n+8(FP), R14")
+	label("dotpz_loop")
+	for t := 0; t < 3; t++ {
+		p("VMOVUPS (%s)(DX*1), Z%d", taps[t], 24+t)
+	}
+	for r := 0; r < 8; r++ {
+		p("VMOVUPS (%s)(DX*1), Z%d", rows[r], 27+r%2)
+		for t := 0; t < 3; t++ {
+			p("VFMADD231PS Z%d, Z%d, Z%d", 24+t, 27+r%2, 3*r+t)
+		}
+	}
+	p("ADDQ $64, DX")
+	p("CMPQ DX, R14")
+	p("JL dotpz_loop")
+	for _, reg := range taps {
+		p("ADDQ ldy+64(FP), %s", reg)
+	}
+	p("CMPQ DX, o0+40(FP)")
+	p("JL dotpz_next")
+	for _, reg := range taps {
+		p("ADDQ dys+96(FP), %s", reg)
+	}
+	p("MOVQ rows+0(FP), R14")
+	p("ADDQ R14, o0+40(FP)")
+	label("dotpz_next")
+	p("CMPQ DX, samples+88(FP)")
+	p("JL dotpz_row")
+	p("VMOVDQU32 dotpPerm<>(SB), Z31")
+	p("MOVQ out+72(FP), DI")
+	p("MOVQ ldo+80(FP), DX")
+	p("SHLQ $2, DX")
+	for t := 0; t < 3; t++ {
+		r := func(i int) int { return 3*i + t }
+		// Level 1: rows 2i, 2i+1 into one vector, 128-bit lanes 0-1 row 2i.
+		for i := 0; i < 4; i++ {
+			p("VSHUFF64X2 $0x44, Z%d, Z%d, Z24", r(2*i+1), r(2*i))
+			p("VSHUFF64X2 $0xEE, Z%d, Z%d, Z25", r(2*i+1), r(2*i))
+			p("VADDPS Z25, Z24, Z%d", r(2*i))
+		}
+		// Level 2: 128-bit lane i holds row i (of 0-3, then of 4-7) as e o e o.
+		for h := 0; h < 2; h++ {
+			a, b := r(4*h), r(4*h+2)
+			p("VSHUFF64X2 $0x88, Z%d, Z%d, Z24", b, a)
+			p("VSHUFF64X2 $0xDD, Z%d, Z%d, Z25", b, a)
+			p("VADDPS Z25, Z24, Z%d", 26+h)
+		}
+		// Level 3, within 128-bit lanes: lane i ends as [e, o of row i, e, o of row 4+i].
+		p("VSHUFPS $0x44, Z27, Z26, Z24")
+		p("VSHUFPS $0xEE, Z27, Z26, Z25")
+		p("VADDPS Z25, Z24, Z26")
+		p("VPERMPS Z26, Z31, Z26")
+		p("VADDPS (DI), Z26, Z26")
+		p("VMOVUPS Z26, (DI)")
+		if t < 2 {
+			p("ADDQ DX, DI")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	for i, v := range []int{0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15} {
+		fmt.Fprintf(&out, "DATA dotpPerm<>+%d(SB)/4, $%d\n", 4*i, v)
+	}
+	out.WriteString("GLOBL dotpPerm<>(SB), RODATA|NOPTR, $64\n")
 }
 
 // evex writes a register-to-register EVEX.512 instruction of map 0F38
