@@ -69,7 +69,7 @@ func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
 	img := d.inputImage()
 	offs := ws.getInts(k)
 	per := img.size()
-	group := sampleGroup(d.n, per)
+	group := convSampleGroup(d.n, per, b.threads)
 	buf := ws.getFloats(group * per)
 	j := directConvJobs.Get().(*directConvJob)
 	j.m, j.k, j.ap, j.offs, j.bias, j.accumulate = d.co, k, ap, offs, pb, false
@@ -125,7 +125,7 @@ func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
 		}
 	}
 	per := img.size()
-	group := sampleGroup(d.n, per)
+	group := convSampleGroup(d.n, per, b.threads)
 	buf := ws.getFloats(group * per)
 	j := directConvJobs.Get().(*directConvJob)
 	j.m, j.k, j.ap, j.offs, j.maxOff, j.bias, j.accumulate = d.ci, k, ap, offs, maxOff, nil, true

@@ -552,3 +552,46 @@ func TestConvTransposeDeterministic(t *testing.T) {
 		}
 	})
 }
+
+// TestConvGroupBitwise: the forward and backward-data passes of the 3x3
+// convs (direct and Winograd) give the same bits whether a group holds one
+// sample or the whole batch (convSampleGroup depends on the thread count).
+func TestConvGroupBitwise(t *testing.T) {
+	defer func(v int, w bool) { convGroupThreadFloats, winoAlways = v, w }(convGroupThreadFloats, winoAlways)
+	g := tensor.NewRNG(16)
+	for _, c := range []convCase{
+		{5, 16, 16, 20, 24, 3, 3, 1, 1, 1, 1},
+		{4, 32, 16, 17, 19, 3, 3, 1, 1, 1, 1},
+		{3, 3, 16, 9, 33, 3, 3, 1, 1, 1, 1},
+		{4, 8, 12, 15, 15, 3, 3, 2, 2, 1, 1},
+	} {
+		x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 3, 3), g.Rand(c.co)
+		p := convParams(c)
+		ho, wo := (c.h+2*c.ph-3)/c.sh+1, (c.w+2*c.pw-3)/c.sw+1
+		dy := g.Rand(c.n, c.co, ho, wo)
+		for _, wino := range []bool{false, true} {
+			winoAlways = wino
+			for _, threads := range []int{1, 2, 3} {
+				var first []float32
+				for _, floats := range []int{1, 1 << 30} {
+					convGroupThreadFloats = floats
+					be := New(threads)
+					y, dx := tensor.New(c.n, c.co, ho, wo), tensor.New(x.Shape...)
+					must(t, be.Conv2d(y, x, w, bias, p))
+					must(t, be.Conv2dBackwardData(dx, dy, w, p))
+					got := append(y.Data, dx.Data...)
+					if first == nil {
+						first = got
+						continue
+					}
+					for i := range got {
+						if got[i] != first[i] {
+							t.Fatalf("%v winograd %v threads %d: element %d is %v with whole-batch groups, %v with groups of one",
+								c, wino, threads, i, got[i], first[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -145,6 +145,23 @@ func sampleGroup(n, per int) int {
 	return max(1, min(n, convGroupFloats/max(per, 1)))
 }
 
+// convGroupThreadFloats bounds the phased copies of a group of the 3x3
+// convs (direct and Winograd) per thread, at 256 KiB: a sample's copy is
+// filled and then read by the kernel while it still sits in L2 (1 MiB per
+// Zen 4 core, shared with the output being written). With one group of the
+// whole batch (4 MiB), the copies of a batch of 64x64 planes went out to L3
+// before the kernel read them: at one thread, batch 8, the 16-channel
+// forward and backward-data passes ran 10-20% slower with caches flushed
+// between calls (TestConvGroupBitwise checks the results do not change).
+var convGroupThreadFloats = 1 << 16
+
+// convSampleGroup is sampleGroup for the 3x3 convs run on threads threads:
+// at most convGroupThreadFloats per thread (at least one sample).
+func convSampleGroup(n, per, threads int) int {
+	limit := min(convGroupFloats, max(1, threads)*convGroupThreadFloats)
+	return max(1, min(n, limit/max(per, 1)))
+}
+
 // gatherEven sets dst[i] = src[2i]: the vector kernel for the runs of 8
 // whose 16 source floats lie in src; a last run that ends with the last
 // source float takes the window one float earlier and its odd elements;
