@@ -33,6 +33,10 @@ func convKernel4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *
 	panic("cpu: convKernel4x24 has no assembly on this architecture")
 }
 
+func convKernelM4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int) {
+	panic("cpu: convKernelM4x24 has no assembly on this architecture")
+}
+
 func convKernelT4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int) {
 	panic("cpu: convKernelT4x24 has no assembly on this architecture")
 }
