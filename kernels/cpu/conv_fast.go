@@ -224,10 +224,10 @@ func (j *gridJob) runPart(part, parts int) {
 			clear(out)
 			continue
 		}
+		n := min(j.w, j.g)
+		copyRows(out, j.g, j.src[r*j.h*j.w:], j.w, j.h, n)
 		for i := 0; i < j.h; i++ {
-			row := out[i*j.g : (i+1)*j.g]
-			n := copy(row, j.src[(r*j.h+i)*j.w:(r*j.h+i+1)*j.w])
-			clear(row[n:])
+			zeroFew(out[i*j.g+n : (i+1)*j.g])
 		}
 		clear(out[j.h*j.g:])
 	}

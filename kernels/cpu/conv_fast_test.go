@@ -595,3 +595,40 @@ func TestConvGroupBitwise(t *testing.T) {
 		}
 	}
 }
+
+// TestFillPadded: the stride-1 phased copy (fillPadded, copyRows) against
+// its definition, on widths around the kernel's runs of 8, borders of 0 to
+// 3 (shared and separate right borders, a negative top) and the slack.
+func TestFillPadded(t *testing.T) {
+	withKernels(t, func(t *testing.T) {
+		g := tensor.NewRNG(17)
+		for _, w := range []int{1, 5, 7, 8, 9, 15, 16, 17, 24, 33} {
+			for _, s := range [][4]int{{1, 1, 2, 2}, {0, 0, 0, 0}, {2, 2, 4, 4}, {1, 2, 2, 5}, {-1, 1, -2, 2}, {3, 0, 3, 1}} {
+				top, left, padH, padW := s[0], s[1], s[2], s[3]
+				c, h := 3, 4
+				img := makePhasedImage(c, h, w, 1, 1, top, left, h+padH, w+padW)
+				src := g.Rand(c * h * w).Data
+				dst := g.Rand(img.size()).Data // stale values must go
+				img.fill(dst, src, 0, c)
+				for ch := 0; ch < c; ch++ {
+					for r := 0; r < img.hg; r++ {
+						for q := 0; q < img.g; q++ {
+							want := float32(0)
+							if ih, iw := r-top, q-left; ih >= 0 && ih < h && iw >= 0 && iw < w {
+								want = src[(ch*h+ih)*w+iw]
+							}
+							if got := dst[ch*img.planeSize()+r*img.g+q]; got != want {
+								t.Fatalf("w %d borders %v: channel %d row %d column %d is %v, want %v", w, s, ch, r, q, got, want)
+							}
+						}
+					}
+				}
+				for i := c * img.planeSize(); i < img.size(); i++ {
+					if dst[i] != 0 {
+						t.Fatalf("w %d borders %v: slack %d is %v", w, s, i, dst[i])
+					}
+				}
+			}
+		}
+	})
+}

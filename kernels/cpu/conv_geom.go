@@ -47,6 +47,10 @@ func (p phasedImage) tapOffset(c, kh, kw int) int {
 func (p phasedImage) fill(dst, src []float32, c0, c1 int) {
 	ps := p.planeSize()
 	for c := c0; c < c1; c++ {
+		if p.sh == 1 && p.sw == 1 {
+			p.fillPadded(dst[c*ps:][:ps], src[c*p.h*p.w:][:p.h*p.w])
+			continue
+		}
 		img := src[c*p.h*p.w : (c+1)*p.h*p.w]
 		for a := 0; a < p.sh; a++ {
 			// The column phases of one source row one after the other: the
@@ -66,6 +70,46 @@ func (p phasedImage) fill(dst, src []float32, c0, c1 int) {
 	}
 	if c1 == p.c {
 		clear(dst[p.c*p.sh*p.sw*ps : p.size()])
+	}
+}
+
+// fillPadded writes the padded copy of one stride-1 channel img (h, w)
+// into plane: zero rows above and below, each image row between left zeros
+// and (unless they are the next row's) right zeros, the rows' runs copied
+// by copyRows.
+func (p phasedImage) fillPadded(plane, img []float32) {
+	r0 := min(max(p.top, 0), p.hg)
+	r1 := min(max(p.top+p.h, r0), p.hg)
+	clear(plane[:r0*p.g])
+	lo := min(p.left, p.g)
+	n := min(p.w, p.g-lo)
+	for r := r0; r < r1; r++ {
+		row := plane[r*p.g:][:p.g]
+		zeroFew(row[:lo])
+		zeroFew(row[lo+n:])
+	}
+	if r1 > r0 {
+		copyRows(plane[r0*p.g+lo:], p.g, img[(r0-p.top)*p.w:], p.w, r1-r0, n)
+	}
+	clear(plane[r1*p.g:])
+}
+
+// copyRows copies rows rows of n floats, srcStep apart in src, to dst,
+// dstStep apart.
+func copyRows(dst []float32, dstStep int, src []float32, srcStep, rows, n int) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	_, _ = dst[(rows-1)*dstStep+n-1], src[(rows-1)*srcStep+n-1]
+	head := 0
+	if useAsm && n >= 8 {
+		head = n &^ 7
+		copyRowsKernel(rows, head, &dst[0], dstStep, &src[0], srcStep)
+	}
+	if head < n {
+		for r := 0; r < rows; r++ {
+			copy(dst[r*dstStep+head:][:n-head], src[r*srcStep+head:])
+		}
 	}
 }
 
@@ -109,9 +153,9 @@ func (p phasedImage) fillRow(row, srcRow []float32, b int) {
 	if p.sw == 1 {
 		// Padded row: zeros, the image row, zeros.
 		lo := min(p.left, p.g)
-		clear(row[:lo])
+		zeroFew(row[:lo])
 		n := copy(row[lo:], srcRow)
-		clear(row[lo+n:])
+		zeroFew(row[lo+n:])
 		return
 	}
 	// Column q reads iw = b + sw*q - left: zeros where that falls outside
@@ -133,6 +177,18 @@ func (p phasedImage) fillRow(row, srcRow []float32, b int) {
 		}
 	}
 	clear(row[q1:])
+}
+
+// zeroFew clears s, in a loop when it is short (a row's borders: a call of
+// the runtime's clear per border cost as much as the row's copy).
+func zeroFew(s []float32) {
+	if len(s) > 16 {
+		clear(s)
+		return
+	}
+	for i := 0; i < len(s); i++ {
+		s[i] = 0
+	}
 }
 
 // convGroupFloats bounds the phased copies made at once: samples are

@@ -62,6 +62,9 @@ func winoGradKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, s
 func winoOutputKernel(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int)
 
 //go:noescape
+func copyRowsKernel(rows, n int, dst *float32, dstStep int, src *float32, srcStep int)
+
+//go:noescape
 func evenKernel(n int, dst, src *float32)
 
 //go:noescape

@@ -2475,6 +2475,36 @@ oddKernel_done:
 	VZEROUPPER
 	RET
 
+// func copyRowsKernel(rows, n int, dst *float32, dstStep int, src *float32, srcStep int)
+// dst[r*dstStep+i] = src[r*srcStep+i] for r < rows, i < n; n % 8 == 0, n >= 8.
+TEXT ·copyRowsKernel(SB), NOSPLIT, $0-48
+	MOVQ rows+0(FP), CX
+	MOVQ n+8(FP), DX
+	SHLQ $2, DX
+	MOVQ dst+16(FP), DI
+	MOVQ dstStep+24(FP), R8
+	SHLQ $2, R8
+	MOVQ src+32(FP), SI
+	MOVQ srcStep+40(FP), R9
+	SHLQ $2, R9
+	TESTQ CX, CX
+	JE copyrows_done
+copyrows_row:
+	XORQ AX, AX
+copyrows_loop:
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, DX
+	JL copyrows_loop
+	ADDQ R8, DI
+	ADDQ R9, SI
+	DECQ CX
+	JNZ copyrows_row
+copyrows_done:
+	VZEROUPPER
+	RET
+
 // func winoWeightKernel(n int, up *float32, upStep, xs int, w *float32, wStep int)
 // For i < n: kernel g = w[i*wStep : i*wStep+9],
 // U = G g G^T with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1];

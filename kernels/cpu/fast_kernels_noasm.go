@@ -73,6 +73,10 @@ func winoOutputKernel(n int, y *float32, yStep, ow int, m *float32, mStep, xs in
 	panic("cpu: winoOutputKernel has no assembly on this architecture")
 }
 
+func copyRowsKernel(rows, n int, dst *float32, dstStep int, src *float32, srcStep int) {
+	panic("cpu: copyRowsKernel has no assembly on this architecture")
+}
+
 func evenKernel(n int, dst, src *float32) {
 	panic("cpu: evenKernel has no assembly on this architecture")
 }

@@ -28,6 +28,7 @@ func main() {
 	leakyKernels()
 	winogradKernels()
 	evenKernel()
+	copyRowsKernel()
 	winoWeightKernels()
 	interleaveKernel()
 	col2imS2Kernel()
@@ -838,6 +839,43 @@ TEXT ·winoOutputKernel(SB), NOSPLIT, $0-80
 }
 
 // evenKernels: the stride-2 gathers of the phased copies (conv_geom.go).
+// copyRowsKernel copies rows of n floats (n a multiple of 8, at least 8)
+// between two pitches: the image rows of the phased copies and dy's grid
+// (conv_geom.go), one runtime memmove per 64-float row cost about 25 cycles.
+func copyRowsKernel() {
+	out.WriteString(`
+// func copyRowsKernel(rows, n int, dst *float32, dstStep int, src *float32, srcStep int)
+// dst[r*dstStep+i] = src[r*srcStep+i] for r < rows, i < n; n % 8 == 0, n >= 8.
+TEXT ·copyRowsKernel(SB), NOSPLIT, $0-48
+`)
+	p("MOVQ rows+0(FP), CX")
+	p("MOVQ n+8(FP), DX")
+	p("SHLQ $2, DX")
+	p("MOVQ dst+16(FP), DI")
+	p("MOVQ dstStep+24(FP), R8")
+	p("SHLQ $2, R8")
+	p("MOVQ src+32(FP), SI")
+	p("MOVQ srcStep+40(FP), R9")
+	p("SHLQ $2, R9")
+	p("TESTQ CX, CX")
+	p("JE copyrows_done")
+	label("copyrows_row")
+	p("XORQ AX, AX")
+	label("copyrows_loop")
+	p("VMOVUPS (SI)(AX*1), Y0")
+	p("VMOVUPS Y0, (DI)(AX*1)")
+	p("ADDQ $32, AX")
+	p("CMPQ AX, DX")
+	p("JL copyrows_loop")
+	p("ADDQ R8, DI")
+	p("ADDQ R9, SI")
+	p("DECQ CX")
+	p("JNZ copyrows_row")
+	label("copyrows_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
 func evenKernel() {
 	for _, odd := range []bool{false, true} {
 		name, imm, what := "evenKernel", "0x88", "2i"
