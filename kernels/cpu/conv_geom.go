@@ -47,8 +47,12 @@ func (p phasedImage) tapOffset(c, kh, kw int) int {
 func (p phasedImage) fill(dst, src []float32, c0, c1 int) {
 	ps := p.planeSize()
 	for c := c0; c < c1; c++ {
-		if p.sh == 1 && p.sw == 1 {
+		if p.sh == 1 && p.sw == 1 && fastFill {
 			p.fillPadded(dst[c*ps:][:ps], src[c*p.h*p.w:][:p.h*p.w])
+			continue
+		}
+		if p.sh == 1 && p.sw == 2 && useAsm && fastFill {
+			p.fillPhases2(dst[2*c*ps:][:2*ps], src[c*p.h*p.w:][:p.h*p.w])
 			continue
 		}
 		img := src[c*p.h*p.w : (c+1)*p.h*p.w]
@@ -92,6 +96,58 @@ func (p phasedImage) fillPadded(plane, img []float32) {
 		copyRows(plane[r0*p.g+lo:], p.g, img[(r0-p.top)*p.w:], p.w, r1-r0, n)
 	}
 	clear(plane[r1*p.g:])
+}
+
+// fastFill: fill takes fillPadded and fillPhases2 (whole channels; a
+// variable so benchmarks can compare with the row-by-row copy).
+var fastFill = true
+
+// fillPhases2 writes the two column phases of one channel img (h, w) with
+// row stride 1 and column stride 2 (the Winograd path's copies) into planes:
+// all zero, then the image rows' even and odd columns by deinterleaveKernel,
+// the columns past its runs of 8 in a loop.
+func (p phasedImage) fillPhases2(planes, img []float32) {
+	clear(planes)
+	r0 := min(max(p.top, 0), p.hg)
+	r1 := min(max(p.top+p.h, r0), p.hg)
+	if r1 <= r0 {
+		return
+	}
+	ps, rows := p.planeSize(), r1-r0
+	// By the parity of the source column: where phase b's first image
+	// column goes and how many it takes.
+	var dst [2][]float32
+	var cnt [2]int
+	for b := 0; b < 2; b++ {
+		q0 := 0
+		if p.left > b {
+			q0 = (p.left - b + 1) / 2
+		}
+		par := (b - p.left) & 1
+		if q0 >= p.g || p.w <= par {
+			continue
+		}
+		cnt[par] = min(p.g-q0, (p.w-1-par)/2+1)
+		dst[par] = planes[b*ps+r0*p.g+q0 : (b+1)*ps]
+	}
+	src := img[(r0-p.top)*p.w:]
+	k := min(cnt[0], cnt[1]) &^ 7
+	if k > 0 {
+		_, _ = dst[0][(rows-1)*p.g+k-1], dst[1][(rows-1)*p.g+k-1]
+		_ = src[(rows-1)*p.w+2*k-1]
+		deinterleaveKernel(rows, k, &src[0], p.w, &dst[0][0], &dst[1][0], p.g)
+	}
+	for par := 0; par < 2; par++ {
+		if cnt[par] <= k {
+			continue
+		}
+		for r := 0; r < rows; r++ {
+			d, s := dst[par][r*p.g:][:cnt[par]], src[r*p.w+par:]
+			for i := k; i < len(d); i++ {
+				d[i] = s[2*i]
+			}
+		}
+	}
 }
 
 // copyRows copies rows rows of n floats, srcStep apart in src, to dst,

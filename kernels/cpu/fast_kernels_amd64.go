@@ -65,6 +65,9 @@ func winoOutputKernel(n int, y *float32, yStep, ow int, m *float32, mStep, xs in
 func copyRowsKernel(rows, n int, dst *float32, dstStep int, src *float32, srcStep int)
 
 //go:noescape
+func deinterleaveKernel(rows, n int, src *float32, srcStep int, even, odd *float32, dstStep int)
+
+//go:noescape
 func evenKernel(n int, dst, src *float32)
 
 //go:noescape

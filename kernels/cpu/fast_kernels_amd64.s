@@ -2505,6 +2505,47 @@ copyrows_done:
 	VZEROUPPER
 	RET
 
+// func deinterleaveKernel(rows, n int, src *float32, srcStep int, even, odd *float32, dstStep int)
+// even[r*dstStep+i] = src[r*srcStep+2i], odd[r*dstStep+i] = src[r*srcStep+2i+1]
+// for r < rows, i < n; n % 8 == 0, n >= 8 (reads src[r*srcStep .. +2n-1]).
+TEXT ·deinterleaveKernel(SB), NOSPLIT, $0-56
+	MOVQ rows+0(FP), CX
+	MOVQ n+8(FP), DX
+	SHLQ $2, DX
+	MOVQ src+16(FP), SI
+	MOVQ srcStep+24(FP), R9
+	SHLQ $2, R9
+	MOVQ even+32(FP), DI
+	MOVQ odd+40(FP), R10
+	MOVQ dstStep+48(FP), R8
+	SHLQ $2, R8
+	TESTQ CX, CX
+	JE deint_done
+deint_row:
+	XORQ AX, AX
+	MOVQ SI, BX
+deint_loop:
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y3
+	VPERMPD $0xd8, Y2, Y2
+	VPERMPD $0xd8, Y3, Y3
+	VMOVUPS Y2, (DI)(AX*1)
+	VMOVUPS Y3, (R10)(AX*1)
+	ADDQ $64, BX
+	ADDQ $32, AX
+	CMPQ AX, DX
+	JL deint_loop
+	ADDQ R9, SI
+	ADDQ R8, DI
+	ADDQ R8, R10
+	DECQ CX
+	JNZ deint_row
+deint_done:
+	VZEROUPPER
+	RET
+
 // func winoWeightKernel(n int, up *float32, upStep, xs int, w *float32, wStep int)
 // For i < n: kernel g = w[i*wStep : i*wStep+9],
 // U = G g G^T with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1];

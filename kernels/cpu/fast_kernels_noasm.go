@@ -77,6 +77,10 @@ func copyRowsKernel(rows, n int, dst *float32, dstStep int, src *float32, srcSte
 	panic("cpu: copyRowsKernel has no assembly on this architecture")
 }
 
+func deinterleaveKernel(rows, n int, src *float32, srcStep int, even, odd *float32, dstStep int) {
+	panic("cpu: deinterleaveKernel has no assembly on this architecture")
+}
+
 func evenKernel(n int, dst, src *float32) {
 	panic("cpu: evenKernel has no assembly on this architecture")
 }

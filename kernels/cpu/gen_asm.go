@@ -29,6 +29,7 @@ func main() {
 	winogradKernels()
 	evenKernel()
 	copyRowsKernel()
+	deinterleaveKernel()
 	winoWeightKernels()
 	interleaveKernel()
 	col2imS2Kernel()
@@ -872,6 +873,54 @@ TEXT ·copyRowsKernel(SB), NOSPLIT, $0-48
 	p("DECQ CX")
 	p("JNZ copyrows_row")
 	label("copyrows_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// deinterleaveKernel splits rows into their even and odd columns: the two
+// column phases of the Winograd path's phased copies (conv_geom.go), a
+// whole channel per call instead of calls per row and phase.
+func deinterleaveKernel() {
+	out.WriteString(`
+// func deinterleaveKernel(rows, n int, src *float32, srcStep int, even, odd *float32, dstStep int)
+// even[r*dstStep+i] = src[r*srcStep+2i], odd[r*dstStep+i] = src[r*srcStep+2i+1]
+// for r < rows, i < n; n % 8 == 0, n >= 8 (reads src[r*srcStep .. +2n-1]).
+TEXT ·deinterleaveKernel(SB), NOSPLIT, $0-56
+`)
+	p("MOVQ rows+0(FP), CX")
+	p("MOVQ n+8(FP), DX")
+	p("SHLQ $2, DX")
+	p("MOVQ src+16(FP), SI")
+	p("MOVQ srcStep+24(FP), R9")
+	p("SHLQ $2, R9")
+	p("MOVQ even+32(FP), DI")
+	p("MOVQ odd+40(FP), R10")
+	p("MOVQ dstStep+48(FP), R8")
+	p("SHLQ $2, R8")
+	p("TESTQ CX, CX")
+	p("JE deint_done")
+	label("deint_row")
+	p("XORQ AX, AX")
+	p("MOVQ SI, BX")
+	label("deint_loop")
+	p("VMOVUPS (BX), Y0")
+	p("VMOVUPS 32(BX), Y1")
+	p("VSHUFPS $0x88, Y1, Y0, Y2") // per 128-bit lane: s0 s2 s8 s10 | s4 s6 s12 s14
+	p("VSHUFPS $0xdd, Y1, Y0, Y3") // the odd ones
+	p("VPERMPD $0xd8, Y2, Y2")
+	p("VPERMPD $0xd8, Y3, Y3")
+	p("VMOVUPS Y2, (DI)(AX*1)")
+	p("VMOVUPS Y3, (R10)(AX*1)")
+	p("ADDQ $64, BX")
+	p("ADDQ $32, AX")
+	p("CMPQ AX, DX")
+	p("JL deint_loop")
+	p("ADDQ R9, SI")
+	p("ADDQ R8, DI")
+	p("ADDQ R8, R10")
+	p("DECQ CX")
+	p("JNZ deint_row")
+	label("deint_done")
 	p("VZEROUPPER")
 	p("RET")
 }
