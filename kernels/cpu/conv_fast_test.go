@@ -641,37 +641,49 @@ func TestFillPhases2(t *testing.T) {
 	withKernels(t, func(t *testing.T) {
 		g := tensor.NewRNG(18)
 		for _, w := range []int{1, 2, 7, 8, 15, 16, 17, 18, 31, 32, 33, 40} {
-			for _, s := range [][4]int{{1, 1, 2, 2}, {0, 0, 0, 0}, {2, 2, 4, 4}, {1, 2, 3, 5}, {-1, 1, -2, 3}, {3, 0, 3, 1}, {1, 1, 2, -6}} {
-				top, left, padH, padW := s[0], s[1], s[2], s[3]
-				c, h := 3, 5
-				if w+padW < 1 {
-					continue
-				}
-				img := makePhasedImage(c, h, w, 1, 2, top, left, h+padH, w+padW)
-				src := g.Rand(c * h * w).Data
-				dst := g.Rand(img.size()).Data
-				img.fill(dst, src, 0, c)
-				for ch := 0; ch < c; ch++ {
-					for b := 0; b < 2; b++ {
-						for r := 0; r < img.hg; r++ {
-							for q := 0; q < img.g; q++ {
-								want := float32(0)
-								if ih, iw := r-top, b+2*q-left; ih >= 0 && ih < h && iw >= 0 && iw < w {
-									want = src[(ch*h+ih)*w+iw]
-								}
-								if got := dst[(2*ch+b)*img.planeSize()+r*img.g+q]; got != want {
-									t.Fatalf("w %d borders %v: channel %d phase %d row %d column %d is %v, want %v", w, s, ch, b, r, q, got, want)
-								}
-							}
-						}
-					}
-				}
-				for i := 2 * c * img.planeSize(); i < img.size(); i++ {
-					if dst[i] != 0 {
-						t.Fatalf("w %d borders %v: slack %d is %v", w, s, i, dst[i])
-					}
+			for _, s := range [][4]int{{1, 1, 2, 2}, {0, 0, 0, 0}, {2, 2, 4, 4}, {1, 2, 3, 5}, {-1, 1, -2, 3}, {3, 0, 3, 1}, {1, 1, 2, -6}, {-3, 0, -4, 0}} {
+				for sh := 1; sh <= 2; sh++ {
+					checkFillPhases2(t, g.Rand(3*5*w).Data, g.Rand(1<<14).Data, 5, w, sh, s)
 				}
 			}
 		}
 	})
+}
+
+// checkFillPhases2 fills src (3, h, w) with row stride sh, column stride 2
+// and borders s (top, left, extra rows, extra columns) over stale, and
+// checks every plane element and the slack.
+func checkFillPhases2(t *testing.T, src, stale []float32, h, w, sh int, s [4]int) {
+	top, left, padH, padW := s[0], s[1], s[2], s[3]
+	c := 3
+	if w+padW < 1 || h+padH < 1 {
+		return
+	}
+	img := makePhasedImage(c, h, w, sh, 2, top, left, h+padH, w+padW)
+	dst := stale[:img.size()]
+	img.fill(dst, src, 0, c)
+	for ch := 0; ch < c; ch++ {
+		for a := 0; a < sh; a++ {
+			for b := 0; b < 2; b++ {
+				plane := dst[((ch*sh+a)*2+b)*img.planeSize():][:img.planeSize()]
+				for r := 0; r < img.hg; r++ {
+					for q := 0; q < img.g; q++ {
+						want := float32(0)
+						if ih, iw := a+sh*r-top, b+2*q-left; ih >= 0 && ih < h && iw >= 0 && iw < w {
+							want = src[(ch*h+ih)*w+iw]
+						}
+						if got := plane[r*img.g+q]; got != want {
+							t.Fatalf("w %d sh %d borders %v: channel %d phase (%d, %d) row %d column %d is %v, want %v",
+								w, sh, s, ch, a, b, r, q, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	for i := 2 * sh * c * img.planeSize(); i < img.size(); i++ {
+		if dst[i] != 0 {
+			t.Fatalf("w %d sh %d borders %v: slack %d is %v", w, sh, s, i, dst[i])
+		}
+	}
 }

@@ -51,8 +51,8 @@ func (p phasedImage) fill(dst, src []float32, c0, c1 int) {
 			p.fillPadded(dst[c*ps:][:ps], src[c*p.h*p.w:][:p.h*p.w])
 			continue
 		}
-		if p.sh == 1 && p.sw == 2 && useAsm && fastFill {
-			p.fillPhases2(dst[2*c*ps:][:2*ps], src[c*p.h*p.w:][:p.h*p.w])
+		if p.sh <= 2 && p.sw == 2 && useAsm && fastFill {
+			p.fillPhases2(dst[2*p.sh*c*ps:][:2*p.sh*ps], src[c*p.h*p.w:][:p.h*p.w])
 			continue
 		}
 		img := src[c*p.h*p.w : (c+1)*p.h*p.w]
@@ -102,18 +102,28 @@ func (p phasedImage) fillPadded(plane, img []float32) {
 // variable so benchmarks can compare with the row-by-row copy).
 var fastFill = true
 
-// fillPhases2 writes the two column phases of one channel img (h, w) with
-// row stride 1 and column stride 2 (the Winograd path's copies) into planes:
-// all zero, then the image rows' even and odd columns by deinterleaveKernel,
-// the columns past its runs of 8 in a loop.
+// fillPhases2 writes the phases of one channel img (h, w) with column
+// stride 2 and row stride 1 or 2 (the Winograd path's and the stride-2
+// convs' copies) into planes: all zero, then for each row phase the image
+// rows' even and odd columns by deinterleaveKernel, the columns past its
+// runs of 8 in a loop.
 func (p phasedImage) fillPhases2(planes, img []float32) {
 	clear(planes)
-	r0 := min(max(p.top, 0), p.hg)
-	r1 := min(max(p.top+p.h, r0), p.hg)
-	if r1 <= r0 {
-		return
+	ps := p.planeSize()
+	for a := 0; a < p.sh; a++ {
+		// Rows r of phase a read image row a + sh*r - top.
+		r0 := min(max(ceilDiv(p.top-a, p.sh), 0), p.hg)
+		r1 := min(max(ceilDiv(p.top+p.h-a, p.sh), r0), p.hg)
+		if r1 > r0 {
+			p.fillRowPhase(planes[2*a*ps:][:2*ps], img[(a+p.sh*r0-p.top)*p.w:], r0, r1-r0)
+		}
 	}
-	ps, rows := p.planeSize(), r1-r0
+}
+
+// fillRowPhase writes rows [r0, r0+rows) of the two column phases of one
+// row phase (planes) from the image rows src, sh*w floats apart.
+func (p phasedImage) fillRowPhase(planes, src []float32, r0, rows int) {
+	ps, step := p.planeSize(), p.sh*p.w
 	// By the parity of the source column: where phase b's first image
 	// column goes and how many it takes.
 	var dst [2][]float32
@@ -130,24 +140,31 @@ func (p phasedImage) fillPhases2(planes, img []float32) {
 		cnt[par] = min(p.g-q0, (p.w-1-par)/2+1)
 		dst[par] = planes[b*ps+r0*p.g+q0 : (b+1)*ps]
 	}
-	src := img[(r0-p.top)*p.w:]
 	k := min(cnt[0], cnt[1]) &^ 7
 	if k > 0 {
 		_, _ = dst[0][(rows-1)*p.g+k-1], dst[1][(rows-1)*p.g+k-1]
-		_ = src[(rows-1)*p.w+2*k-1]
-		deinterleaveKernel(rows, k, &src[0], p.w, &dst[0][0], &dst[1][0], p.g)
+		_ = src[(rows-1)*step+2*k-1]
+		deinterleaveKernel(rows, k, &src[0], step, &dst[0][0], &dst[1][0], p.g)
 	}
 	for par := 0; par < 2; par++ {
 		if cnt[par] <= k {
 			continue
 		}
 		for r := 0; r < rows; r++ {
-			d, s := dst[par][r*p.g:][:cnt[par]], src[r*p.w+par:]
+			d, s := dst[par][r*p.g:][:cnt[par]], src[r*step+par:]
 			for i := k; i < len(d); i++ {
 				d[i] = s[2*i]
 			}
 		}
 	}
+}
+
+// ceilDiv is x/d rounded up, for d > 0.
+func ceilDiv(x, d int) int {
+	if x >= 0 {
+		return (x + d - 1) / d
+	}
+	return -(-x / d)
 }
 
 // copyRows copies rows rows of n floats, srcStep apart in src, to dst,
