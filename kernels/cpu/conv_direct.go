@@ -236,7 +236,13 @@ func (j *directConvJob) runTiles(src, out []float32, t0, t1 int) {
 				}
 			}
 			stageSegs.srcOff = sg.srcOff
-			for p := 0; p*convMR < j.m; p++ {
+			p0 := 0
+			if !staged && useAsm && convPanelsKernel {
+				// The full panels in one call.
+				p0 = j.m / convMR
+				j.microConvPanels(kc, k0, offs, src, out, plane, &sg, bias, accumulate, p0)
+			}
+			for p := p0; p*convMR < j.m; p++ {
 				a := j.ap[(p*j.k+k0)*convMR:]
 				var pb []float32
 				if bias != nil {
@@ -265,6 +271,33 @@ func (j *directConvJob) runTiles(src, out []float32, t0, t1 int) {
 			}
 		}
 	}
+}
+
+// convPanelsKernel: runTiles computes a tile's full panels in one call of
+// convKernelM4x24 instead of one call of convKernel4x24 per panel (the
+// same sums in the same order). A variable so benchmarks can compare.
+var convPanelsKernel = true
+
+// microConvPanels is microConv for panels [0, panels) of one tile (all
+// full and unstaged), out at panel 0's rows.
+func (j *directConvJob) microConvPanels(kc, k0 int, offs []int, src, out []float32, plane int, sg *convSegs, bias []float32, accumulate bool, panels int) {
+	if panels == 0 {
+		return
+	}
+	astride, cstride := j.k*convMR, convMR*plane
+	a := j.ap[k0*convMR:]
+	_, _ = a[(panels-1)*astride+convMR*kc-1], offs[kc-1]
+	for s := 0; s < convNS; s++ {
+		_ = src[sg.srcOff[s]+j.maxOff+convSeg-1]
+		_ = out[(panels-1)*cstride+sg.cOff[s]+(convMR-1)*plane+convSeg-1]
+	}
+	var bp *float32
+	if bias != nil {
+		_ = bias[panels*convMR-1]
+		bp = &bias[0]
+	}
+	convKernelM4x24(kc, &a[0], &offs[0], &src[sg.srcOff[0]], &src[sg.srcOff[1]], &src[sg.srcOff[2]],
+		&out[sg.cOff[0]], &out[sg.cOff[1]], &out[sg.cOff[2]], plane, bp, boolInt(accumulate), panels, astride, cstride)
 }
 
 // dotJob is the backward-filter sum as dot products over output pixels:

@@ -69,7 +69,7 @@ func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
 	img := d.inputImage()
 	offs := ws.getInts(k)
 	per := img.size()
-	group := sampleGroup(d.n, per)
+	group := convSampleGroup(d.n, per, b.threads)
 	buf := ws.getFloats(group * per)
 	j := directConvJobs.Get().(*directConvJob)
 	j.m, j.k, j.ap, j.offs, j.bias, j.accumulate = d.co, k, ap, offs, pb, false
@@ -125,7 +125,7 @@ func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
 		}
 	}
 	per := img.size()
-	group := sampleGroup(d.n, per)
+	group := convSampleGroup(d.n, per, b.threads)
 	buf := ws.getFloats(group * per)
 	j := directConvJobs.Get().(*directConvJob)
 	j.m, j.k, j.ap, j.offs, j.maxOff, j.bias, j.accumulate = d.ci, k, ap, offs, maxOff, nil, true
@@ -224,10 +224,10 @@ func (j *gridJob) runPart(part, parts int) {
 			clear(out)
 			continue
 		}
+		n := min(j.w, j.g)
+		copyRows(out, j.g, j.src[r*j.h*j.w:], j.w, j.h, n)
 		for i := 0; i < j.h; i++ {
-			row := out[i*j.g : (i+1)*j.g]
-			n := copy(row, j.src[(r*j.h+i)*j.w:(r*j.h+i+1)*j.w])
-			clear(row[n:])
+			zeroFew(out[i*j.g+n : (i+1)*j.g])
 		}
 		clear(out[j.h*j.g:])
 	}

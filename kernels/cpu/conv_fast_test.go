@@ -552,3 +552,138 @@ func TestConvTransposeDeterministic(t *testing.T) {
 		}
 	})
 }
+
+// TestConvGroupBitwise: the forward and backward-data passes of the 3x3
+// convs (direct and Winograd) give the same bits whether a group holds one
+// sample or the whole batch (convSampleGroup depends on the thread count).
+func TestConvGroupBitwise(t *testing.T) {
+	defer func(v int, w bool) { convGroupThreadFloats, winoAlways = v, w }(convGroupThreadFloats, winoAlways)
+	g := tensor.NewRNG(16)
+	for _, c := range []convCase{
+		{5, 16, 16, 20, 24, 3, 3, 1, 1, 1, 1},
+		{4, 32, 16, 17, 19, 3, 3, 1, 1, 1, 1},
+		{3, 3, 16, 9, 33, 3, 3, 1, 1, 1, 1},
+		{4, 8, 12, 15, 15, 3, 3, 2, 2, 1, 1},
+	} {
+		x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 3, 3), g.Rand(c.co)
+		p := convParams(c)
+		ho, wo := (c.h+2*c.ph-3)/c.sh+1, (c.w+2*c.pw-3)/c.sw+1
+		dy := g.Rand(c.n, c.co, ho, wo)
+		for _, wino := range []bool{false, true} {
+			winoAlways = wino
+			for _, threads := range []int{1, 2, 3} {
+				var first []float32
+				for _, floats := range []int{1, 1 << 30} {
+					convGroupThreadFloats = floats
+					be := New(threads)
+					y, dx := tensor.New(c.n, c.co, ho, wo), tensor.New(x.Shape...)
+					must(t, be.Conv2d(y, x, w, bias, p))
+					must(t, be.Conv2dBackwardData(dx, dy, w, p))
+					got := append(y.Data, dx.Data...)
+					if first == nil {
+						first = got
+						continue
+					}
+					for i := range got {
+						if got[i] != first[i] {
+							t.Fatalf("%v winograd %v threads %d: element %d is %v with whole-batch groups, %v with groups of one",
+								c, wino, threads, i, got[i], first[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestFillPadded: the stride-1 phased copy (fillPadded, copyRows) against
+// its definition, on widths around the kernel's runs of 8, borders of 0 to
+// 3 (shared and separate right borders, a negative top) and the slack.
+func TestFillPadded(t *testing.T) {
+	withKernels(t, func(t *testing.T) {
+		g := tensor.NewRNG(17)
+		for _, w := range []int{1, 5, 7, 8, 9, 15, 16, 17, 24, 33} {
+			for _, s := range [][4]int{{1, 1, 2, 2}, {0, 0, 0, 0}, {2, 2, 4, 4}, {1, 2, 2, 5}, {-1, 1, -2, 2}, {3, 0, 3, 1}} {
+				top, left, padH, padW := s[0], s[1], s[2], s[3]
+				c, h := 3, 4
+				img := makePhasedImage(c, h, w, 1, 1, top, left, h+padH, w+padW)
+				src := g.Rand(c * h * w).Data
+				dst := g.Rand(img.size()).Data // stale values must go
+				img.fill(dst, src, 0, c)
+				for ch := 0; ch < c; ch++ {
+					for r := 0; r < img.hg; r++ {
+						for q := 0; q < img.g; q++ {
+							want := float32(0)
+							if ih, iw := r-top, q-left; ih >= 0 && ih < h && iw >= 0 && iw < w {
+								want = src[(ch*h+ih)*w+iw]
+							}
+							if got := dst[ch*img.planeSize()+r*img.g+q]; got != want {
+								t.Fatalf("w %d borders %v: channel %d row %d column %d is %v, want %v", w, s, ch, r, q, got, want)
+							}
+						}
+					}
+				}
+				for i := c * img.planeSize(); i < img.size(); i++ {
+					if dst[i] != 0 {
+						t.Fatalf("w %d borders %v: slack %d is %v", w, s, i, dst[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestFillPhases2: the copies with column stride 2 (fillPhases2,
+// deinterleaveKernel) against their definition: widths around the runs
+// of 8 pairs, borders of 0 to 3 (a negative top), planes wider and
+// narrower than the image's columns, the slack.
+func TestFillPhases2(t *testing.T) {
+	withKernels(t, func(t *testing.T) {
+		g := tensor.NewRNG(18)
+		for _, w := range []int{1, 2, 7, 8, 15, 16, 17, 18, 31, 32, 33, 40} {
+			for _, s := range [][4]int{{1, 1, 2, 2}, {0, 0, 0, 0}, {2, 2, 4, 4}, {1, 2, 3, 5}, {-1, 1, -2, 3}, {3, 0, 3, 1}, {1, 1, 2, -6}, {-3, 0, -4, 0}} {
+				for sh := 1; sh <= 2; sh++ {
+					checkFillPhases2(t, g.Rand(3*5*w).Data, g.Rand(1<<14).Data, 5, w, sh, s)
+				}
+			}
+		}
+	})
+}
+
+// checkFillPhases2 fills src (3, h, w) with row stride sh, column stride 2
+// and borders s (top, left, extra rows, extra columns) over stale, and
+// checks every plane element and the slack.
+func checkFillPhases2(t *testing.T, src, stale []float32, h, w, sh int, s [4]int) {
+	top, left, padH, padW := s[0], s[1], s[2], s[3]
+	c := 3
+	if w+padW < 1 || h+padH < 1 {
+		return
+	}
+	img := makePhasedImage(c, h, w, sh, 2, top, left, h+padH, w+padW)
+	dst := stale[:img.size()]
+	img.fill(dst, src, 0, c)
+	for ch := 0; ch < c; ch++ {
+		for a := 0; a < sh; a++ {
+			for b := 0; b < 2; b++ {
+				plane := dst[((ch*sh+a)*2+b)*img.planeSize():][:img.planeSize()]
+				for r := 0; r < img.hg; r++ {
+					for q := 0; q < img.g; q++ {
+						want := float32(0)
+						if ih, iw := a+sh*r-top, b+2*q-left; ih >= 0 && ih < h && iw >= 0 && iw < w {
+							want = src[(ch*h+ih)*w+iw]
+						}
+						if got := plane[r*img.g+q]; got != want {
+							t.Fatalf("w %d sh %d borders %v: channel %d phase (%d, %d) row %d column %d is %v, want %v",
+								w, sh, s, ch, a, b, r, q, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	for i := 2 * sh * c * img.planeSize(); i < img.size(); i++ {
+		if dst[i] != 0 {
+			t.Fatalf("w %d sh %d borders %v: slack %d is %v", w, sh, s, i, dst[i])
+		}
+	}
+}

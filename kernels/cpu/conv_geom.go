@@ -47,6 +47,14 @@ func (p phasedImage) tapOffset(c, kh, kw int) int {
 func (p phasedImage) fill(dst, src []float32, c0, c1 int) {
 	ps := p.planeSize()
 	for c := c0; c < c1; c++ {
+		if p.sh == 1 && p.sw == 1 && fastFill {
+			p.fillPadded(dst[c*ps:][:ps], src[c*p.h*p.w:][:p.h*p.w])
+			continue
+		}
+		if p.sh <= 2 && p.sw == 2 && useAsm && fastFill {
+			p.fillPhases2(dst[2*p.sh*c*ps:][:2*p.sh*ps], src[c*p.h*p.w:][:p.h*p.w])
+			continue
+		}
 		img := src[c*p.h*p.w : (c+1)*p.h*p.w]
 		for a := 0; a < p.sh; a++ {
 			// The column phases of one source row one after the other: the
@@ -66,6 +74,115 @@ func (p phasedImage) fill(dst, src []float32, c0, c1 int) {
 	}
 	if c1 == p.c {
 		clear(dst[p.c*p.sh*p.sw*ps : p.size()])
+	}
+}
+
+// fillPadded writes the padded copy of one stride-1 channel img (h, w)
+// into plane: zero rows above and below, each image row between left zeros
+// and (unless they are the next row's) right zeros, the rows' runs copied
+// by copyRows.
+func (p phasedImage) fillPadded(plane, img []float32) {
+	r0 := min(max(p.top, 0), p.hg)
+	r1 := min(max(p.top+p.h, r0), p.hg)
+	clear(plane[:r0*p.g])
+	lo := min(p.left, p.g)
+	n := min(p.w, p.g-lo)
+	for r := r0; r < r1; r++ {
+		row := plane[r*p.g:][:p.g]
+		zeroFew(row[:lo])
+		zeroFew(row[lo+n:])
+	}
+	if r1 > r0 {
+		copyRows(plane[r0*p.g+lo:], p.g, img[(r0-p.top)*p.w:], p.w, r1-r0, n)
+	}
+	clear(plane[r1*p.g:])
+}
+
+// fastFill: fill takes fillPadded and fillPhases2 (whole channels; a
+// variable so benchmarks can compare with the row-by-row copy).
+var fastFill = true
+
+// fillPhases2 writes the phases of one channel img (h, w) with column
+// stride 2 and row stride 1 or 2 (the Winograd path's and the stride-2
+// convs' copies) into planes: all zero, then for each row phase the image
+// rows' even and odd columns by deinterleaveKernel, the columns past its
+// runs of 8 in a loop.
+func (p phasedImage) fillPhases2(planes, img []float32) {
+	clear(planes)
+	ps := p.planeSize()
+	for a := 0; a < p.sh; a++ {
+		// Rows r of phase a read image row a + sh*r - top.
+		r0 := min(max(ceilDiv(p.top-a, p.sh), 0), p.hg)
+		r1 := min(max(ceilDiv(p.top+p.h-a, p.sh), r0), p.hg)
+		if r1 > r0 {
+			p.fillRowPhase(planes[2*a*ps:][:2*ps], img[(a+p.sh*r0-p.top)*p.w:], r0, r1-r0)
+		}
+	}
+}
+
+// fillRowPhase writes rows [r0, r0+rows) of the two column phases of one
+// row phase (planes) from the image rows src, sh*w floats apart.
+func (p phasedImage) fillRowPhase(planes, src []float32, r0, rows int) {
+	ps, step := p.planeSize(), p.sh*p.w
+	// By the parity of the source column: where phase b's first image
+	// column goes and how many it takes.
+	var dst [2][]float32
+	var cnt [2]int
+	for b := 0; b < 2; b++ {
+		q0 := 0
+		if p.left > b {
+			q0 = (p.left - b + 1) / 2
+		}
+		par := (b - p.left) & 1
+		if q0 >= p.g || p.w <= par {
+			continue
+		}
+		cnt[par] = min(p.g-q0, (p.w-1-par)/2+1)
+		dst[par] = planes[b*ps+r0*p.g+q0 : (b+1)*ps]
+	}
+	k := min(cnt[0], cnt[1]) &^ 7
+	if k > 0 {
+		_, _ = dst[0][(rows-1)*p.g+k-1], dst[1][(rows-1)*p.g+k-1]
+		_ = src[(rows-1)*step+2*k-1]
+		deinterleaveKernel(rows, k, &src[0], step, &dst[0][0], &dst[1][0], p.g)
+	}
+	for par := 0; par < 2; par++ {
+		if cnt[par] <= k {
+			continue
+		}
+		for r := 0; r < rows; r++ {
+			d, s := dst[par][r*p.g:][:cnt[par]], src[r*step+par:]
+			for i := k; i < len(d); i++ {
+				d[i] = s[2*i]
+			}
+		}
+	}
+}
+
+// ceilDiv is x/d rounded up, for d > 0.
+func ceilDiv(x, d int) int {
+	if x >= 0 {
+		return (x + d - 1) / d
+	}
+	return -(-x / d)
+}
+
+// copyRows copies rows rows of n floats, srcStep apart in src, to dst,
+// dstStep apart.
+func copyRows(dst []float32, dstStep int, src []float32, srcStep, rows, n int) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	_, _ = dst[(rows-1)*dstStep+n-1], src[(rows-1)*srcStep+n-1]
+	head := 0
+	if useAsm && n >= 8 {
+		head = n &^ 7
+		copyRowsKernel(rows, head, &dst[0], dstStep, &src[0], srcStep)
+	}
+	if head < n {
+		for r := 0; r < rows; r++ {
+			copy(dst[r*dstStep+head:][:n-head], src[r*srcStep+head:])
+		}
 	}
 }
 
@@ -109,9 +226,9 @@ func (p phasedImage) fillRow(row, srcRow []float32, b int) {
 	if p.sw == 1 {
 		// Padded row: zeros, the image row, zeros.
 		lo := min(p.left, p.g)
-		clear(row[:lo])
+		zeroFew(row[:lo])
 		n := copy(row[lo:], srcRow)
-		clear(row[lo+n:])
+		zeroFew(row[lo+n:])
 		return
 	}
 	// Column q reads iw = b + sw*q - left: zeros where that falls outside
@@ -135,6 +252,18 @@ func (p phasedImage) fillRow(row, srcRow []float32, b int) {
 	clear(row[q1:])
 }
 
+// zeroFew clears s, in a loop when it is short (a row's borders: a call of
+// the runtime's clear per border cost as much as the row's copy).
+func zeroFew(s []float32) {
+	if len(s) > 16 {
+		clear(s)
+		return
+	}
+	for i := 0; i < len(s); i++ {
+		s[i] = 0
+	}
+}
+
 // convGroupFloats bounds the phased copies made at once: samples are
 // grouped so that a group's copies take about 4 MiB, which lets batches of
 // small planes run as one parallel region without large buffers for big ones.
@@ -143,6 +272,23 @@ var convGroupFloats = 1 << 20 // a variable so tests can force small groups
 // sampleGroup is how many samples of per floats each make one group.
 func sampleGroup(n, per int) int {
 	return max(1, min(n, convGroupFloats/max(per, 1)))
+}
+
+// convGroupThreadFloats bounds the phased copies of a group of the 3x3
+// convs (direct and Winograd) per thread, at 256 KiB: a sample's copy is
+// filled and then read by the kernel while it still sits in L2 (1 MiB per
+// Zen 4 core, shared with the output being written). With one group of the
+// whole batch (4 MiB), the copies of a batch of 64x64 planes went out to L3
+// before the kernel read them: at one thread, batch 8, the 16-channel
+// forward and backward-data passes ran 10-20% slower with caches flushed
+// between calls (TestConvGroupBitwise checks the results do not change).
+var convGroupThreadFloats = 1 << 16
+
+// convSampleGroup is sampleGroup for the 3x3 convs run on threads threads:
+// at most convGroupThreadFloats per thread (at least one sample).
+func convSampleGroup(n, per, threads int) int {
+	limit := min(convGroupFloats, max(1, threads)*convGroupThreadFloats)
+	return max(1, min(n, limit/max(per, 1)))
 }
 
 // gatherEven sets dst[i] = src[2i]: the vector kernel for the runs of 8

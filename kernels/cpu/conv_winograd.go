@@ -476,7 +476,7 @@ func (b *Backend) winograd(out, src, w, bias []float32, n, k, ih, iw, m, oh, ow,
 	th, tw := (oh+1)/2, (ow+1)/2
 	img := makePhasedImage(k, ih, iw, 1, 2, ph, pw, 2*th+2, 2*tw+2)
 	per := img.size()
-	group := sampleGroup(n, per)
+	group := convSampleGroup(n, per, b.threads)
 	buf := ws.getFloats(group * per)
 	j := winogradJobs.Get().(*winogradJob)
 	j.k, j.m, j.up, j.bias, j.accumulate = k, m, up, bias, transposed

@@ -104,9 +104,43 @@ func TestWinogradWorth(t *testing.T) {
 		{24, 24, 128, true},
 		{16, 24, 128, false}, // transforms outweigh the GEMMs
 		{3, 32, 128, false},
+		// The evaluation plan's U-Net (16-32-64-128, 64x64, batch 8, one
+		// thread; same-process A/B, shared machine): at 16x16 Winograd took
+		// 1.15x the direct path's time forward and backward-data; 32->16
+		// forward 1.05x, backward-data (k 16, m 32) level warm and 1.06x
+		// with cold caches.
+		{16, 16, 64, false},
+		{32, 16, 64, false},
+		{16, 32, 64, false},
 	} {
 		if got := winogradWorth(c.k, c.m, c.ow); got != c.want {
 			t.Errorf("winogradWorth(%d, %d, %d) = %v, want %v", c.k, c.m, c.ow, got, c.want)
+		}
+	}
+}
+
+// TestWinoFilterWorth: the weight gradients that take the Winograd path.
+// The small U-Net's layers keep the direct dot products (one thread, batch
+// 8, same-process A/B on a shared machine): 16x16 at 64x64 Winograd took
+// 1.19x the time, 32->16 at 64x64 level, 32x32 at 32x32 0.95-0.97x with
+// warm caches but 1.11x with caches flushed between calls, and slower at
+// two threads too (a loaded machine): none was faster at both thread counts.
+func TestWinoFilterWorth(t *testing.T) {
+	for _, c := range []struct {
+		ci, co, ow int
+		bf16, want bool
+	}{
+		{48, 24, 128, false, true},
+		{64, 32, 32, false, true},
+		{64, 32, 32, true, false}, // BF16 keeps the direct dot kernels
+		{32, 32, 32, false, false},
+		{32, 16, 64, false, false},
+		{16, 16, 64, false, false},
+		{3, 16, 64, false, false},
+		{128, 128, 4, false, false},
+	} {
+		if got := winoFilterWorth(c.ci, c.co, c.ow, c.bf16); got != c.want {
+			t.Errorf("winoFilterWorth(%d, %d, %d, %v) = %v, want %v", c.ci, c.co, c.ow, c.bf16, got, c.want)
 		}
 	}
 }

@@ -32,6 +32,9 @@ func gemmKernel1x16(k int, a, b, c *float32, ldc int, bias *float32, accumulate 
 func convKernel4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate int)
 
 //go:noescape
+func convKernelM4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
+
+//go:noescape
 func convKernelT4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
 
 //go:noescape
@@ -57,6 +60,12 @@ func winoGradKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, s
 
 //go:noescape
 func winoOutputKernel(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int)
+
+//go:noescape
+func copyRowsKernel(rows, n int, dst *float32, dstStep int, src *float32, srcStep int)
+
+//go:noescape
+func deinterleaveKernel(rows, n int, src *float32, srcStep int, even, odd *float32, dstStep int)
 
 //go:noescape
 func evenKernel(n int, dst, src *float32)

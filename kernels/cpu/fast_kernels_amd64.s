@@ -1053,6 +1053,203 @@ conv_overwrite:
 	VZEROUPPER
 	RET
 
+// func convKernelM4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
+// For each panel: c_s[r*ldc+l] (+)= bias[r] + sum_p a[p*4+r] * src_s[offs[p]+l] for r < 4, s < 3, l < 8.
+TEXT ·convKernelM4x24(SB), NOSPLIT, $0-120
+conv_panel:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ offs+16(FP), BX
+	MOVQ src0+24(FP), SI
+	MOVQ src1+32(FP), DI
+	MOVQ src2+40(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	CMPQ CX, $2
+	JL conv_tail
+conv_loop2:
+	MOVQ 0(BX), R10
+	VMOVUPS (SI)(R10*4), Y12
+	VMOVUPS (DI)(R10*4), Y13
+	VMOVUPS (R8)(R10*4), Y14
+	VBROADCASTSS 0(AX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VBROADCASTSS 4(AX), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VBROADCASTSS 8(AX), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	VBROADCASTSS 12(AX), Y15
+	VFMADD231PS Y12, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	MOVQ 8(BX), R10
+	VMOVUPS (SI)(R10*4), Y12
+	VMOVUPS (DI)(R10*4), Y13
+	VMOVUPS (R8)(R10*4), Y14
+	VBROADCASTSS 16(AX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VBROADCASTSS 20(AX), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VBROADCASTSS 24(AX), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	VBROADCASTSS 28(AX), Y15
+	VFMADD231PS Y12, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ $32, AX
+	ADDQ $16, BX
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE conv_loop2
+conv_tail:
+	TESTQ CX, CX
+	JE conv_store
+	MOVQ 0(BX), R10
+	VMOVUPS (SI)(R10*4), Y12
+	VMOVUPS (DI)(R10*4), Y13
+	VMOVUPS (R8)(R10*4), Y14
+	VBROADCASTSS 0(AX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VBROADCASTSS 4(AX), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VBROADCASTSS 8(AX), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	VBROADCASTSS 12(AX), Y15
+	VFMADD231PS Y12, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+conv_store:
+	MOVQ bias+80(FP), R14
+	TESTQ R14, R14
+	JE conv_nobias
+	VBROADCASTSS 0(R14), Y15
+	VADDPS Y15, Y0, Y0
+	VADDPS Y15, Y1, Y1
+	VADDPS Y15, Y2, Y2
+	VBROADCASTSS 4(R14), Y15
+	VADDPS Y15, Y3, Y3
+	VADDPS Y15, Y4, Y4
+	VADDPS Y15, Y5, Y5
+	VBROADCASTSS 8(R14), Y15
+	VADDPS Y15, Y6, Y6
+	VADDPS Y15, Y7, Y7
+	VADDPS Y15, Y8, Y8
+	VBROADCASTSS 12(R14), Y15
+	VADDPS Y15, Y9, Y9
+	VADDPS Y15, Y10, Y10
+	VADDPS Y15, Y11, Y11
+conv_nobias:
+	MOVQ c0+48(FP), R11
+	MOVQ c1+56(FP), R12
+	MOVQ c2+64(FP), R13
+	MOVQ ldc+72(FP), DX
+	SHLQ $2, DX
+	MOVQ accumulate+88(FP), R9
+	TESTQ R9, R9
+	JE conv_overwrite
+	VADDPS (R11), Y0, Y0
+	VMOVUPS Y0, (R11)
+	VADDPS (R12), Y1, Y1
+	VMOVUPS Y1, (R12)
+	VADDPS (R13), Y2, Y2
+	VMOVUPS Y2, (R13)
+	ADDQ DX, R11
+	ADDQ DX, R12
+	ADDQ DX, R13
+	VADDPS (R11), Y3, Y3
+	VMOVUPS Y3, (R11)
+	VADDPS (R12), Y4, Y4
+	VMOVUPS Y4, (R12)
+	VADDPS (R13), Y5, Y5
+	VMOVUPS Y5, (R13)
+	ADDQ DX, R11
+	ADDQ DX, R12
+	ADDQ DX, R13
+	VADDPS (R11), Y6, Y6
+	VMOVUPS Y6, (R11)
+	VADDPS (R12), Y7, Y7
+	VMOVUPS Y7, (R12)
+	VADDPS (R13), Y8, Y8
+	VMOVUPS Y8, (R13)
+	ADDQ DX, R11
+	ADDQ DX, R12
+	ADDQ DX, R13
+	VADDPS (R11), Y9, Y9
+	VMOVUPS Y9, (R11)
+	VADDPS (R12), Y10, Y10
+	VMOVUPS Y10, (R12)
+	VADDPS (R13), Y11, Y11
+	VMOVUPS Y11, (R13)
+	JMP conv_next
+conv_overwrite:
+	VMOVUPS Y0, (R11)
+	VMOVUPS Y1, (R12)
+	VMOVUPS Y2, (R13)
+	ADDQ DX, R11
+	ADDQ DX, R12
+	ADDQ DX, R13
+	VMOVUPS Y3, (R11)
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, (R13)
+	ADDQ DX, R11
+	ADDQ DX, R12
+	ADDQ DX, R13
+	VMOVUPS Y6, (R11)
+	VMOVUPS Y7, (R12)
+	VMOVUPS Y8, (R13)
+	ADDQ DX, R11
+	ADDQ DX, R12
+	ADDQ DX, R13
+	VMOVUPS Y9, (R11)
+	VMOVUPS Y10, (R12)
+	VMOVUPS Y11, (R13)
+conv_next:
+	MOVQ astride+104(FP), R9
+	SHLQ $2, R9
+	ADDQ R9, a+8(FP)
+	MOVQ cstride+112(FP), R9
+	SHLQ $2, R9
+	ADDQ R9, c0+48(FP)
+	ADDQ R9, c1+56(FP)
+	ADDQ R9, c2+64(FP)
+	MOVQ bias+80(FP), R14
+	TESTQ R14, R14
+	JE conv_nextbias
+	ADDQ $16, bias+80(FP)
+conv_nextbias:
+	DECQ panels+96(FP)
+	JNZ conv_panel
+	VZEROUPPER
+	RET
+
 // func convKernelT4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
 // For each panel: c_s[i*ldc+2l+j] (+)= bias[2i+j] + sum_p a[p*4+2i+j] * src_s[offs[p]+l] for i, j < 2, s < 3, l < 8.
 TEXT ·convKernelT4x24(SB), NOSPLIT, $0-120
@@ -2275,6 +2472,77 @@ oddKernel_loop:
 	DECQ CX
 	JNZ oddKernel_loop
 oddKernel_done:
+	VZEROUPPER
+	RET
+
+// func copyRowsKernel(rows, n int, dst *float32, dstStep int, src *float32, srcStep int)
+// dst[r*dstStep+i] = src[r*srcStep+i] for r < rows, i < n; n % 8 == 0, n >= 8.
+TEXT ·copyRowsKernel(SB), NOSPLIT, $0-48
+	MOVQ rows+0(FP), CX
+	MOVQ n+8(FP), DX
+	SHLQ $2, DX
+	MOVQ dst+16(FP), DI
+	MOVQ dstStep+24(FP), R8
+	SHLQ $2, R8
+	MOVQ src+32(FP), SI
+	MOVQ srcStep+40(FP), R9
+	SHLQ $2, R9
+	TESTQ CX, CX
+	JE copyrows_done
+copyrows_row:
+	XORQ AX, AX
+copyrows_loop:
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, DX
+	JL copyrows_loop
+	ADDQ R8, DI
+	ADDQ R9, SI
+	DECQ CX
+	JNZ copyrows_row
+copyrows_done:
+	VZEROUPPER
+	RET
+
+// func deinterleaveKernel(rows, n int, src *float32, srcStep int, even, odd *float32, dstStep int)
+// even[r*dstStep+i] = src[r*srcStep+2i], odd[r*dstStep+i] = src[r*srcStep+2i+1]
+// for r < rows, i < n; n % 8 == 0, n >= 8 (reads src[r*srcStep .. +2n-1]).
+TEXT ·deinterleaveKernel(SB), NOSPLIT, $0-56
+	MOVQ rows+0(FP), CX
+	MOVQ n+8(FP), DX
+	SHLQ $2, DX
+	MOVQ src+16(FP), SI
+	MOVQ srcStep+24(FP), R9
+	SHLQ $2, R9
+	MOVQ even+32(FP), DI
+	MOVQ odd+40(FP), R10
+	MOVQ dstStep+48(FP), R8
+	SHLQ $2, R8
+	TESTQ CX, CX
+	JE deint_done
+deint_row:
+	XORQ AX, AX
+	MOVQ SI, BX
+deint_loop:
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y3
+	VPERMPD $0xd8, Y2, Y2
+	VPERMPD $0xd8, Y3, Y3
+	VMOVUPS Y2, (DI)(AX*1)
+	VMOVUPS Y3, (R10)(AX*1)
+	ADDQ $64, BX
+	ADDQ $32, AX
+	CMPQ AX, DX
+	JL deint_loop
+	ADDQ R9, SI
+	ADDQ R8, DI
+	ADDQ R8, R10
+	DECQ CX
+	JNZ deint_row
+deint_done:
 	VZEROUPPER
 	RET
 

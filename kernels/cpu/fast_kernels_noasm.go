@@ -33,6 +33,10 @@ func convKernel4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *
 	panic("cpu: convKernel4x24 has no assembly on this architecture")
 }
 
+func convKernelM4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int) {
+	panic("cpu: convKernelM4x24 has no assembly on this architecture")
+}
+
 func convKernelT4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int) {
 	panic("cpu: convKernelT4x24 has no assembly on this architecture")
 }
@@ -67,6 +71,14 @@ func winoGradKernel(n int, dst *float32, dstStep, xs int, src0, src1 *float32, s
 
 func winoOutputKernel(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int) {
 	panic("cpu: winoOutputKernel has no assembly on this architecture")
+}
+
+func copyRowsKernel(rows, n int, dst *float32, dstStep int, src *float32, srcStep int) {
+	panic("cpu: copyRowsKernel has no assembly on this architecture")
+}
+
+func deinterleaveKernel(rows, n int, src *float32, srcStep int, even, odd *float32, dstStep int) {
+	panic("cpu: deinterleaveKernel has no assembly on this architecture")
 }
 
 func evenKernel(n int, dst, src *float32) {
