@@ -18,14 +18,15 @@ const (
 	algoGemm                       // 1x1: one packed GEMM per sample
 	algoDot                        // 1x1 weight gradient: dot products of rows read in place
 	algoGemmCol2im                 // backward-data of other strides: packed GEMM + col2im
+	algoGemmIm2col                 // forward of strided convs: packed GEMM on im2col panels (conv_im2col.go)
 )
 
-var convAlgoNames = [...]string{"reference", "direct", "winograd", "strips", "gemm", "dot", "gemm+col2im"}
+var convAlgoNames = [...]string{"reference", "direct", "winograd", "strips", "gemm", "dot", "gemm+col2im", "gemm+im2col"}
 
 func (a convAlgo) String() string { return convAlgoNames[a] }
 
 // forwardAlgo picks the forward pass's algorithm.
-func forwardAlgo(d convDims) convAlgo {
+func forwardAlgo(d convDims, bf16 bool) convAlgo {
 	switch {
 	case d.isPointwise() && pointwiseFits(d.ci, d.h*d.w):
 		return algoStrips
@@ -33,9 +34,21 @@ func forwardAlgo(d convDims) convAlgo {
 		return algoGemm
 	case d.winogradFits() && winogradWorth(d.ci, d.co, d.wo):
 		return algoWinograd
+	case (d.sh != 1 || d.sw != 1) && useIm2col && (bf16 || d.ci*d.kh*d.kw >= im2colMinK):
+		return algoGemmIm2col
 	}
 	return algoDirect
 }
+
+// useIm2col: strided forward passes take gemm+im2col (a switch for
+// benchmarks): with bf16 always (the BF16 GEMM beats the FP32 direct
+// kernels on all the U-Net's stride-2 layers), in FP32 from im2colMinK
+// taps (Ci*KH*KW): below that the direct kernels were as fast or faster
+// (small channel counts: the im2col costs more next to Co products per
+// element of col), above it (256 channels) the GEMM was ~10% faster.
+var useIm2col = true
+
+var im2colMinK = 2048 // a variable so tests can run every shape through gemm+im2col
 
 // backwardDataAlgo picks backward-data's algorithm.
 func backwardDataAlgo(d convDims) convAlgo {
@@ -78,7 +91,7 @@ func (b *Backend) ConvAlgorithm(pass kernels.ConvPass, x, w tensor.Shape, p kern
 	d := makeConvDims(x, w, p)
 	switch pass {
 	case kernels.ConvForward:
-		return forwardAlgo(d).String()
+		return forwardAlgo(d, b.bf16).String()
 	case kernels.ConvBackwardData:
 		return backwardDataAlgo(d).String()
 	}

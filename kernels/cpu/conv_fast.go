@@ -49,12 +49,15 @@ func (d convDims) inputTaps(offs []int, img phasedImage) int {
 }
 
 func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
-	switch forwardAlgo(d) {
+	switch forwardAlgo(d, b.bf16) {
 	case algoStrips, algoGemm:
 		b.conv1x1Fast(y, x, w, bias, d)
 		return
 	case algoWinograd:
 		b.winograd(y, x, w, bias, d.n, d.ci, d.h, d.w, d.co, d.ho, d.wo, d.ph, d.pw, false)
+		return
+	case algoGemmIm2col:
+		b.conv2dIm2col(y, x, w, bias, d)
 		return
 	}
 	ws := b.ws
