@@ -34,21 +34,21 @@ func forwardAlgo(d convDims, bf16 bool) convAlgo {
 		return algoGemm
 	case d.winogradFits() && winogradWorth(d.ci, d.co, d.wo):
 		return algoWinograd
-	case (d.sh != 1 || d.sw != 1) && useIm2col && (bf16 || d.ci*d.kh*d.kw >= im2colMinK):
+	case (d.sh != 1 || d.sw != 1) && useIm2col && (bf16 || d.co >= im2colMinCo):
 		return algoGemmIm2col
 	}
 	return algoDirect
 }
 
 // useIm2col: strided forward passes take gemm+im2col (a switch for
-// benchmarks): with bf16 always (the BF16 GEMM beats the FP32 direct
-// kernels on all the U-Net's stride-2 layers), in FP32 from im2colMinK
-// taps (Ci*KH*KW): below that the direct kernels were as fast or faster
-// (small channel counts: the im2col costs more next to Co products per
-// element of col), above it (256 channels) the GEMM was ~10% faster.
+// benchmarks): with bf16 always (the BF16 GEMM beat the FP32 direct
+// kernels by 20-120% on all the U-Net's stride-2 layers), in FP32 from
+// im2colMinCo output channels: each element of col serves Co products, and
+// at 16->32 channels the direct kernels were ~7% faster, from 32->64 the
+// GEMM 5-30% faster.
 var useIm2col = true
 
-var im2colMinK = 2048 // a variable so tests can run every shape through gemm+im2col
+var im2colMinCo = 48 // a variable so tests can run every shape through gemm+im2col
 
 // backwardDataAlgo picks backward-data's algorithm.
 func backwardDataAlgo(d convDims) convAlgo {

@@ -39,8 +39,8 @@ func im2colCases() []convCase {
 // reference, every micro-kernel set, FP32 and BF16, 1 to 3 goroutines, and
 // bitwise the same y for every thread count.
 func TestConvForwardStridedMatchesReference(t *testing.T) {
-	defer func(k int) { im2colMinK = k }(im2colMinK)
-	im2colMinK = 0
+	defer func(k int) { im2colMinCo = k }(im2colMinCo)
+	im2colMinCo = 0
 	withKernels(t, func(t *testing.T) {
 		g := tensor.NewRNG(23)
 		ref := NewReference()
@@ -112,10 +112,11 @@ func BenchmarkConv3x3s2ForwardOldNew(b *testing.B) {
 			for _, v := range []struct {
 				name string
 				on   bool
-			}{{"old", false}, {"new", true}} {
+				pf   bool
+			}{{"old", false, true}, {"new", true, true}, {"newnopf", true, false}} {
 				b.Run(name+"/"+v.name, func(b *testing.B) {
-					useIm2col, im2colMinK = v.on, 0
-					defer func() { useIm2col, im2colMinK = true, 2048 }()
+					useIm2col, im2colMinCo, im2colPrefetch = v.on, 0, v.pf
+					defer func() { useIm2col, im2colMinCo, im2colPrefetch = true, 48, true }()
 					loop(b, flops, func() {
 						if err := be.Conv2d(y, x, wt, bias, p); err != nil {
 							b.Fatal(err)
