@@ -29,6 +29,8 @@ func TestConvAlgorithmNames(t *testing.T) {
 		{kernels.ConvForward, tensor.Shape{2, 32, 16, 16}, tensor.Shape{47, 32, 3, 3}, c3s2, "direct"},
 		{kernels.ConvForward, tensor.Shape{2, 32, 16, 16}, tensor.Shape{48, 32, 3, 3}, c3s2, "gemm+im2col"},
 		{kernels.ConvBackwardData, tensor.Shape{2, 32, 16, 16}, tensor.Shape{64, 32, 3, 3}, c3s2, "gemm+col2im"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{47, 32, 3, 3}, c3s2, "direct"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{48, 32, 3, 3}, c3s2, "gemm+im2col"},
 		{kernels.ConvBackwardData, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "winograd"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{48, 32, 3, 3}, c3, "winograd"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "direct"},
@@ -46,10 +48,14 @@ func TestConvAlgorithmNames(t *testing.T) {
 			t.Errorf("pass %d x %v w %v %+v: %q, want %q", c.pass, c.x, c.w, c.p, got, c.want)
 		}
 	}
-	// With bf16 every strided forward pass takes the BF16 GEMM.
+	// With bf16 every strided forward pass takes the BF16 GEMM, the weight
+	// gradients from 48 output channels as in FP32.
 	if b16 := New(2); b16.SetBF16(true) == nil {
 		if got := b16.ConvAlgorithm(kernels.ConvForward, tensor.Shape{2, 16, 16, 16}, tensor.Shape{32, 16, 3, 3}, c3s2); got != "gemm+im2col" {
 			t.Errorf("bf16 stride-2 forward: %q, want gemm+im2col", got)
+		}
+		if got := b16.ConvAlgorithm(kernels.ConvBackwardFilter, tensor.Shape{2, 16, 16, 16}, tensor.Shape{32, 16, 3, 3}, c3s2); got != "direct" {
+			t.Errorf("bf16 stride-2 16->32 backward-filter: %q, want direct", got)
 		}
 	}
 	if got := NewReference().ConvAlgorithm(kernels.ConvForward, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3); got != "reference" {

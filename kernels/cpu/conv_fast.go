@@ -150,6 +150,9 @@ func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
 func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) {
 	switch backwardFilterAlgo(d, b.bf16) {
 	case algoDirect:
+	case algoGemmIm2col:
+		b.conv2dBackwardFilterIm2col(dw, db, dy, x, d)
+		return
 	case algoWinograd:
 		b.winogradFilter(dw, dy, x, d)
 		if db != nil {

@@ -30,6 +30,9 @@ type im2colSrc struct {
 	s2         bool
 	key        int
 	ev, od, sh []float32
+	trans      bool      // B is col^T (backward-filter, packT)
+	stage      []float32 // packT: im2colStageRows rows of col, ld apart
+	ld         int
 }
 
 type im2colJob struct {
@@ -114,18 +117,24 @@ const im2colPrefetchMin = 1 << 17
 // that unit u's im2col reads.
 func (j *im2colJob) prefetchPlan(pf *prefetchRuns, u int) {
 	d := j.d
-	*pf = prefetchRuns{}
 	n, oh0 := u/j.blocks, u%j.blocks*j.rows
-	oh1 := min(d.ho, oh0+j.rows)
+	nb := (min(d.ho, oh0+j.rows) - oh0) * d.wo
+	tiles := (d.co + 2*gemmMR - 1) / (2 * gemmMR) * ((nb + 2*gemmNR - 1) / (2 * gemmNR)) * ((d.ci*d.kh*d.kw + gemmKC - 1) / gemmKC)
+	im2colPrefetchPlan(pf, d, j.x, n, oh0, min(d.ho, oh0+j.rows), 0, d.ci, tiles)
+}
+
+// im2colPrefetchPlan sets pf to ask, over tiles tiles of a GEMM, for the
+// rows of sample n of x, channels [c0, c1), that im2col reads for output
+// rows [oh0, oh1).
+func im2colPrefetchPlan(pf *prefetchRuns, d convDims, x []float32, n, oh0, oh1, c0, c1, tiles int) {
+	*pf = prefetchRuns{}
 	ih0, ih1 := max(0, oh0*d.sh-d.ph), min(d.h, (oh1-1)*d.sh-d.ph+d.kh)
-	if ih0 >= ih1 {
+	if ih0 >= ih1 || c0 >= c1 {
 		return
 	}
-	xN := j.x[n*d.ci*d.h*d.w : (n+1)*d.ci*d.h*d.w]
-	pf.runs[0] = runs{base: xN[ih0*d.w:], n: (ih1 - ih0) * d.w, count: d.ci, step: d.h * d.w}
-	nb := (oh1 - oh0) * d.wo
-	tiles := (d.co + 2*gemmMR - 1) / (2 * gemmMR) * ((nb + 2*gemmNR - 1) / (2 * gemmNR)) * ((d.ci*d.kh*d.kw + gemmKC - 1) / gemmKC)
-	pf.perTile = (pf.runs[0].n*d.ci/16+tiles-1)/tiles + 1
+	xN := x[n*d.ci*d.h*d.w : (n+1)*d.ci*d.h*d.w]
+	pf.runs[0] = runs{base: xN[c0*d.h*d.w+ih0*d.w:], n: (ih1 - ih0) * d.w, count: c1 - c0, step: d.h * d.w}
+	pf.perTile = (pf.runs[0].n*(c1-c0)/16+tiles-1)/tiles + 1
 }
 
 // prepack writes w (Co, K) as the GEMM's A panels, slice by slice of the
@@ -163,6 +172,10 @@ func (j *im2colJob) prepack() {
 // as the GEMM's B panels (packB's layout), each row of col cut into the
 // panels from ev, od or sh (s2), else from s.row.
 func (s *im2colSrc) pack(bp []float32, pc, kc, jc, nc int) {
+	if s.trans {
+		s.packT(bp, pc, kc, jc, nc)
+		return
+	}
 	whole := nc / gemmNR * gemmNR
 	for p := 0; p < kc; p++ {
 		var row []float32
@@ -195,18 +208,22 @@ func (s *im2colSrc) pack(bp []float32, pc, kc, jc, nc int) {
 	}
 }
 
-// build writes ev, od and sh for channel g/KH, kernel row g%KH: for each
-// output row of the block, input row ih = oh*sh-ph+kh split into its even
-// and odd columns (w is 2*wo or 2*wo-1; the odd column past the image is
-// zero), and sh the odd ones shifted one pixel right.
-func (s *im2colSrc) build(g int) {
+// build writes ev, od and sh for channel g/KH, kernel row g%KH.
+func (s *im2colSrc) build(g int) { s.buildInto(g, s.sh, s.ev, s.od) }
+
+// buildInto writes the block's three rows of col for channel g/KH, kernel
+// row g%KH (stride 2, 3 taps, pad 1 in width): for each output row, input
+// row ih = oh*sh-ph+kh split into its even (ev, kw 1) and odd (od, kw 2)
+// columns (w is 2*wo or 2*wo-1; the odd column past the image is zero),
+// and sh (kw 0) the odd ones shifted one pixel right.
+func (s *im2colSrc) buildInto(g int, sh, ev, od []float32) {
 	d := s.d
 	ci, kh := g/d.kh, g%d.kh
 	plane := s.x[ci*d.h*d.w : (ci+1)*d.h*d.w]
 	oh0 := s.q0 / d.wo
 	nOdd := d.w / 2
 	for r := 0; r < s.nb/d.wo; r++ {
-		ev, od := s.ev[r*d.wo:][:d.wo], s.od[r*d.wo:][:d.wo]
+		ev, od := ev[r*d.wo:][:d.wo], od[r*d.wo:][:d.wo]
 		ih := (oh0+r)*d.sh - d.ph + kh
 		if ih < 0 || ih >= d.h {
 			clear(ev)
@@ -218,9 +235,9 @@ func (s *im2colSrc) build(g int) {
 		gatherOdd(od[:nOdd], src)
 		clear(od[nOdd:])
 	}
-	copy(s.sh[1:s.nb], s.od[:s.nb-1])
+	copy(sh[1:s.nb], od[:s.nb-1])
 	for q := 0; q < s.nb; q += d.wo {
-		s.sh[q] = 0
+		sh[q] = 0
 	}
 }
 

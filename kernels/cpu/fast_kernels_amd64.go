@@ -74,6 +74,9 @@ func oddKernel(n int, dst, src *float32)
 func interleaveKernel(n int, dst, a, b *float32)
 
 //go:noescape
+func transposeKernel(n int, dst, src *float32, lds int)
+
+//go:noescape
 func col2imS2Kernel(n, rows int, dst *float32, dstStep int, r0, r1, r2 *float32, srcStep, last int)
 
 //go:noescape
