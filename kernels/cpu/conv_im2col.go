@@ -39,6 +39,7 @@ type im2colJob struct {
 	d             convDims
 	y, x, w, bias []float32
 	rows, blocks  int       // output rows per block, blocks per sample
+	mparts        int       // row groups of y per block (more units than blocks for small batches)
 	apre          []float32 // w packed for the GEMM (with bf16: as pair panels, bits in float32s)
 	mPad          int       // rows of apre (Co rounded up to gemmMR)
 	ws            *workspace
@@ -61,9 +62,14 @@ func (b *Backend) conv2dIm2col(y, x, w, bias []float32, d convDims) {
 	j.mPad = roundUp(d.co, gemmMR)
 	j.apre = b.ws.getFloats(j.mPad * apreDepth(k, b.bf16))
 	j.prepack()
-	units := d.n * j.blocks
 	flops := 2 * d.co * d.ci * d.kh * d.kw * p * d.n
-	runParts(j, min(b.threads, units, max(1, flops/gemmMinParallel)), &j.done)
+	parts := min(b.threads, max(1, flops/gemmMinParallel))
+	// Few blocks (batch 1): cut the rows of y too, at 12-row tiles.
+	j.mparts = 1
+	if blocks := d.n * j.blocks; blocks < 2*parts {
+		j.mparts = min((d.co+2*gemmMR-1)/(2*gemmMR), (2*parts+blocks-1)/blocks)
+	}
+	runParts(j, min(parts, d.n*j.blocks*j.mparts), &j.done)
 	b.ws.putFloats(j.apre)
 	*j = im2colJob{}
 	im2colJobs.Put(j)
@@ -86,18 +92,20 @@ func (j *im2colJob) runPart(part, parts int) {
 	} else {
 		gj.apre = j.apre
 	}
-	u0, u1 := partRange(d.n*j.blocks, 1, part, parts)
+	u0, u1 := partRange(d.n*j.blocks*j.mparts, 1, part, parts)
 	for u := u0; u < u1; u++ {
-		n, blk := u/j.blocks, u%j.blocks
+		bi, mp := u/j.mparts, u%j.mparts
+		n, blk := bi/j.blocks, bi%j.blocks
+		m0, m1 := partRange(d.co, 2*gemmMR, mp, j.mparts)
 		oh0 := blk * j.rows
 		q0 := oh0 * d.wo
 		src.nb = (min(d.ho, oh0+j.rows) - oh0) * d.wo
 		src.x, src.q0, src.key = j.x[n*d.ci*d.h*d.w:(n+1)*d.ci*d.h*d.w], q0, -1
-		gj.pfOn = useAsm && im2colPrefetch && u+1 < u1 && d.ci*d.h*d.w >= im2colPrefetchMin
+		gj.pfOn = useAsm && im2colPrefetch && mp == j.mparts-1 && u+1 < u1 && d.ci*d.h*d.w >= im2colPrefetchMin
 		if gj.pfOn {
-			j.prefetchPlan(&gj.pf, u+1)
+			j.prefetchPlan(&gj.pf, bi+1)
 		}
-		gj.block(0, d.co, 0, src.nb, 0, k, j.y[n*d.co*p+q0:], p, 0, j.bias)
+		gj.block(m0, m1, 0, src.nb, 0, k, j.y[n*d.co*p+q0:], p, 0, j.bias)
 	}
 	j.ws.putFloats(buf)
 	*gj = gemmJob{}
@@ -114,10 +122,10 @@ var im2colPrefetch = true
 const im2colPrefetchMin = 1 << 17
 
 // prefetchPlan sets pf to ask, over a block's GEMM, for the input rows
-// that unit u's im2col reads.
-func (j *im2colJob) prefetchPlan(pf *prefetchRuns, u int) {
+// that block bi's (sample bi/blocks) im2col reads.
+func (j *im2colJob) prefetchPlan(pf *prefetchRuns, bi int) {
 	d := j.d
-	n, oh0 := u/j.blocks, u%j.blocks*j.rows
+	n, oh0 := bi/j.blocks, bi%j.blocks*j.rows
 	nb := (min(d.ho, oh0+j.rows) - oh0) * d.wo
 	tiles := (d.co + 2*gemmMR - 1) / (2 * gemmMR) * ((nb + 2*gemmNR - 1) / (2 * gemmNR)) * ((d.ci*d.kh*d.kw + gemmKC - 1) / gemmKC)
 	im2colPrefetchPlan(pf, d, j.x, n, oh0, min(d.ho, oh0+j.rows), 0, d.ci, tiles)
