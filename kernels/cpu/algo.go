@@ -18,7 +18,7 @@ const (
 	algoGemm                       // 1x1: one packed GEMM per sample
 	algoDot                        // 1x1 weight gradient: dot products of rows read in place
 	algoGemmCol2im                 // backward-data of other strides: packed GEMM + col2im
-	algoGemmIm2col                 // forward of strided convs: packed GEMM on im2col panels (conv_im2col.go)
+	algoGemmIm2col                 // forward and backward-filter of strided convs: packed GEMM on im2col panels (conv_im2col*.go)
 )
 
 var convAlgoNames = [...]string{"reference", "direct", "winograd", "strips", "gemm", "dot", "gemm+col2im", "gemm+im2col"}
