@@ -13,7 +13,9 @@ import (
 // block, blocks that end mid-row, odd widths (the last tap past the image
 // or not), Ci*9 not a multiple of the 6-row panels and past one 256-deep
 // slice of the sum (ci 30), channel counts off the tiles, a 1-pixel-wide
-// image, batches 1 and 3, and other kernels and strides.
+// image, rows wider than a block (wo 301, 260: the weight gradient's sum
+// over a block takes two slices, the second not a multiple of 8), batches
+// 1 and 3, and other kernels and strides.
 func im2colCases() []convCase {
 	return []convCase{
 		{1, 16, 32, 64, 64, 3, 3, 2, 2, 1, 1},
@@ -32,6 +34,8 @@ func im2colCases() []convCase {
 		{1, 6, 5, 20, 22, 3, 3, 3, 3, 1, 1},
 		{1, 10, 7, 15, 13, 3, 3, 2, 1, 1, 1},
 		{2, 64, 70, 16, 16, 3, 3, 2, 2, 1, 1},
+		{1, 2, 5, 3, 601, 3, 3, 2, 2, 1, 1},
+		{2, 40, 3, 5, 520, 3, 3, 2, 2, 1, 1},
 	}
 }
 
