@@ -26,7 +26,7 @@ var convAlgoNames = [...]string{"reference", "direct", "winograd", "strips", "ge
 func (a convAlgo) String() string { return convAlgoNames[a] }
 
 // forwardAlgo picks the forward pass's algorithm.
-func forwardAlgo(d convDims, bf16 bool) convAlgo {
+func forwardAlgo(d convDims) convAlgo {
 	switch {
 	case d.isPointwise() && pointwiseFits(d.ci, d.h*d.w):
 		return algoStrips
@@ -34,21 +34,18 @@ func forwardAlgo(d convDims, bf16 bool) convAlgo {
 		return algoGemm
 	case d.winogradFits() && winogradWorth(d.ci, d.co, d.wo):
 		return algoWinograd
-	case (d.sh != 1 || d.sw != 1) && useIm2col && (bf16 || d.co >= im2colMinCo):
+	case (d.sh != 1 || d.sw != 1) && useIm2col:
 		return algoGemmIm2col
 	}
 	return algoDirect
 }
 
 // useIm2col: strided forward passes take gemm+im2col (a switch for
-// benchmarks): with bf16 always (the BF16 GEMM beat the FP32 direct
-// kernels by 20-120% on all the U-Net's stride-2 layers), in FP32 from
-// im2colMinCo output channels: each element of col serves Co products, and
-// at 16->32 channels the direct kernels were ~7% faster, from 32->64 the
-// GEMM 5-30% faster.
+// benchmarks). On the U-Net's stride-2 layers (16->32 to 256->320
+// channels) it beat the direct kernels in FP32 by 4-40% and with bf16
+// (the direct kernels have no BF16 form) by 45-140%
+// (BenchmarkConv3x3s2ForwardOldNew, one thread).
 var useIm2col = true
-
-var im2colMinCo = 48 // a variable so tests can run every shape through gemm+im2col
 
 // backwardDataAlgo picks backward-data's algorithm.
 func backwardDataAlgo(d convDims) convAlgo {
@@ -66,9 +63,10 @@ func backwardDataAlgo(d convDims) convAlgo {
 }
 
 // useIm2colFilter: strided backward-filter passes take gemm+im2col (a
-// switch for benchmarks) from im2colMinCo output channels, FP32 and BF16:
-// at 16->32 channels the dot products were 5% (FP32) and 20% (BF16)
-// faster, from 32->64 the GEMM 5-120%.
+// switch for benchmarks). On the U-Net's stride-2 layers it beat the dot
+// products by 7-95% in FP32, and with bf16 by 5-170% from 32->64
+// channels; at 16->32 the BF16 dot products were as fast
+// (BenchmarkConv3x3s2FilterOldNew, one thread).
 var useIm2colFilter = true
 
 // backwardFilterAlgo picks backward-filter's algorithm.
@@ -78,7 +76,7 @@ func backwardFilterAlgo(d convDims, bf16 bool) convAlgo {
 		return algoDot
 	case d.isPointwise():
 		return algoGemm
-	case (d.sh != 1 || d.sw != 1) && useIm2colFilter && d.co >= im2colMinCo:
+	case (d.sh != 1 || d.sw != 1) && useIm2colFilter:
 		return algoGemmIm2col
 	case d.winogradFits() && winoFilterWorth(d.ci, d.co, d.wo, bf16):
 		return algoWinograd
@@ -99,7 +97,7 @@ func (b *Backend) ConvAlgorithm(pass kernels.ConvPass, x, w tensor.Shape, p kern
 	d := makeConvDims(x, w, p)
 	switch pass {
 	case kernels.ConvForward:
-		return forwardAlgo(d, b.bf16).String()
+		return forwardAlgo(d).String()
 	case kernels.ConvBackwardData:
 		return backwardDataAlgo(d).String()
 	}

@@ -393,8 +393,8 @@ func TestWinogradBF16(t *testing.T) {
 			d := makeConvDims([]int{c.n, c.ci, c.h, c.w}, []int{c.co, c.ci, 3, 3}, kernels.Conv(1, c.p))
 			x, w, bias := bf16Inputs(g, c.n*c.ci*c.h*c.w), bf16Inputs(g, c.co*c.ci*9), randSlice(g, c.co)
 			y := make([]float32, c.n*c.co*d.ho*d.wo)
-			if forwardAlgo(d, true) != algoWinograd {
-				t.Fatalf("%+v: forward runs %v, not winograd", c, forwardAlgo(d, true))
+			if forwardAlgo(d) != algoWinograd {
+				t.Fatalf("%+v: forward runs %v, not winograd", c, forwardAlgo(d))
 			}
 			be.conv2dFast(y, x, w, bias, d)
 			y32 := make([]float32, len(y))

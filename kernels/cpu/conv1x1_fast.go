@@ -18,7 +18,7 @@ import "sync"
 
 func (b *Backend) conv1x1Fast(y, x, w, bias []float32, d convDims) {
 	p := d.h * d.w
-	if forwardAlgo(d, false) == algoStrips {
+	if forwardAlgo(d) == algoStrips {
 		b.pointwise(y, x, w, bias, d.n, d.co, d.ci, p, false, false)
 		return
 	}

@@ -53,7 +53,7 @@ func (d convDims) inputTaps(offs []int, img phasedImage) int {
 }
 
 func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
-	switch forwardAlgo(d, b.bf16) {
+	switch forwardAlgo(d) {
 	case algoStrips, algoGemm:
 		b.conv1x1Fast(y, x, w, bias, d)
 		return

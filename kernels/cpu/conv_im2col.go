@@ -35,6 +35,19 @@ type im2colSrc struct {
 	ld         int
 }
 
+var im2colSrcs = sync.Pool{New: func() any { return new(im2colSrc) }}
+
+func getIm2colSrc(d convDims) *im2colSrc {
+	s := im2colSrcs.Get().(*im2colSrc)
+	*s = im2colSrc{d: d, s2: d.sw == 2 && d.kw == 3 && d.pw == 1}
+	return s
+}
+
+func putIm2colSrc(s *im2colSrc) {
+	*s = im2colSrc{}
+	im2colSrcs.Put(s)
+}
+
 type im2colJob struct {
 	d             convDims
 	y, x, w, bias []float32
@@ -78,8 +91,8 @@ func (b *Backend) conv2dIm2col(y, x, w, bias []float32, d convDims) {
 func (j *im2colJob) runPart(part, parts int) {
 	d := j.d
 	k, p, nbMax := d.ci*d.kh*d.kw, d.ho*d.wo, j.rows*d.wo
-	src := &im2colSrc{d: d, s2: d.sw == 2 && d.kw == 3 && d.pw == 1}
-	buf := j.ws.getFloats(3 * nbMax)
+	src := getIm2colSrc(d)
+	buf := j.ws.getFloats(3*nbMax + 1)
 	if src.s2 {
 		src.ev, src.od, src.sh = buf[:nbMax], buf[nbMax:2*nbMax], buf[2*nbMax:]
 	} else {
@@ -108,6 +121,7 @@ func (j *im2colJob) runPart(part, parts int) {
 		gj.block(m0, m1, 0, src.nb, 0, k, j.y[n*d.co*p+q0:], p, 0, j.bias)
 	}
 	j.ws.putFloats(buf)
+	putIm2colSrc(src)
 	*gj = gemmJob{}
 	gemmJobs.Put(gj)
 }
@@ -229,6 +243,10 @@ func (s *im2colSrc) buildInto(g int, sh, ev, od []float32) {
 	ci, kh := g/d.kh, g%d.kh
 	plane := s.x[ci*d.h*d.w : (ci+1)*d.h*d.w]
 	oh0 := s.q0 / d.wo
+	if useAsm && d.w == 2*d.wo && d.wo%8 == 0 {
+		s.buildAsm(plane, oh0, kh, sh, ev, od)
+		return
+	}
 	nOdd := d.w / 2
 	for r := 0; r < s.nb/d.wo; r++ {
 		ev, od := ev[r*d.wo:][:d.wo], od[r*d.wo:][:d.wo]
@@ -246,6 +264,36 @@ func (s *im2colSrc) buildInto(g int, sh, ev, od []float32) {
 	copy(sh[1:s.nb], od[:s.nb-1])
 	for q := 0; q < s.nb; q += d.wo {
 		sh[q] = 0
+	}
+}
+
+// buildAsm is buildInto's loop for w = 2*wo, wo a multiple of 8: runs of
+// rows inside the image through deinterleaveKernel, which writes sh[nb]
+// (sh has one float of slack).
+func (s *im2colSrc) buildAsm(plane []float32, oh0, kh int, sh, ev, od []float32) {
+	d := s.d
+	rows, wo := s.nb/d.wo, d.wo
+	inside := func(r int) bool {
+		ih := (oh0+r)*d.sh - d.ph + kh
+		return ih >= 0 && ih < d.h
+	}
+	for r := 0; r < rows; {
+		if !inside(r) {
+			clear(ev[r*wo : (r+1)*wo])
+			clear(od[r*wo : (r+1)*wo])
+			clear(sh[r*wo : (r+1)*wo])
+			r++
+			continue
+		}
+		r1 := r + 1
+		for r1 < rows && inside(r1) {
+			r1++
+		}
+		src := plane[((oh0+r)*d.sh-d.ph+kh)*d.w:]
+		_, _ = src[(r1-r-1)*d.sh*d.w+d.w-1], sh[r1*wo]
+		_, _ = ev[r1*wo-1], od[r1*wo-1]
+		deinterleaveKernel(r1-r, wo, &ev[r*wo], &od[r*wo], &sh[r*wo], wo, &src[0], d.sh*d.w)
+		r = r1
 	}
 }
 

@@ -47,8 +47,10 @@ func (j *im2colFilterJob) runPart(part, parts int) {
 	if t0 >= t1 {
 		return
 	}
-	src := &im2colSrc{d: d, s2: d.sw == 2 && d.kw == 3 && d.pw == 1, trans: true, ld: nbMax}
-	buf := j.ws.getFloats(im2colStageRows * nbMax)
+	// Rows one float longer than a block: buildInto writes one past sh.
+	src := getIm2colSrc(d)
+	src.trans, src.ld = true, nbMax+1
+	buf := j.ws.getFloats(im2colStageRows * (nbMax + 1))
 	src.stage = buf
 	gj := gemmJobs.Get().(*gemmJob)
 	*gj = gemmJob{alpha: 1, lda: p, ws: j.ws, bf16: j.bf16, im2col: src}
@@ -67,6 +69,7 @@ func (j *im2colFilterJob) runPart(part, parts int) {
 		}
 	}
 	j.ws.putFloats(buf)
+	putIm2colSrc(src)
 	*gj = gemmJob{}
 	gemmJobs.Put(gj)
 }
@@ -143,7 +146,7 @@ func (s *im2colSrc) stageRows(t0, nr int) int {
 	g0 := t0 / 3
 	for g := g0; g <= (t0+nr-1)/3; g++ {
 		r := 3 * (g - g0)
-		s.buildInto(g, s.stage[r*ld:][:nb], s.stage[(r+1)*ld:][:nb], s.stage[(r+2)*ld:][:nb])
+		s.buildInto(g, s.stage[r*ld:][:nb+1], s.stage[(r+1)*ld:][:nb], s.stage[(r+2)*ld:][:nb])
 	}
 	return t0 - 3*g0
 }

@@ -43,15 +43,13 @@ func im2colCases() []convCase {
 // reference, every micro-kernel set, FP32 and BF16, 1 to 3 goroutines, and
 // bitwise the same y for every thread count.
 func TestConvForwardStridedMatchesReference(t *testing.T) {
-	defer func(k int) { im2colMinCo = k }(im2colMinCo)
-	im2colMinCo = 0
 	withKernels(t, func(t *testing.T) {
 		g := tensor.NewRNG(23)
 		ref := NewReference()
 		for _, c := range im2colCases() {
 			p := kernels.ConvParams{StrideH: c.sh, StrideW: c.sw, PadH: c.ph, PadW: c.pw}
 			x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, c.kh, c.kw), g.Rand(c.co)
-			if a := forwardAlgo(makeConvDims(x.Shape, w.Shape, p), false); a != algoGemmIm2col {
+			if a := forwardAlgo(makeConvDims(x.Shape, w.Shape, p)); a != algoGemmIm2col {
 				t.Fatalf("%v: forward takes %v", c, a)
 			}
 			ys, err := kernels.Conv2dOutShape(x.Shape, w.Shape, p)
@@ -119,8 +117,8 @@ func BenchmarkConv3x3s2ForwardOldNew(b *testing.B) {
 				pf   bool
 			}{{"old", false, true}, {"new", true, true}, {"newnopf", true, false}} {
 				b.Run(name+"/"+v.name, func(b *testing.B) {
-					useIm2col, im2colMinCo, im2colPrefetch = v.on, 0, v.pf
-					defer func() { useIm2col, im2colMinCo, im2colPrefetch = true, 48, true }()
+					useIm2col, im2colPrefetch = v.on, v.pf
+					defer func() { useIm2col, im2colPrefetch = true, true }()
 					loop(b, flops, func() {
 						if err := be.Conv2d(y, x, wt, bias, p); err != nil {
 							b.Fatal(err)
@@ -137,8 +135,6 @@ func BenchmarkConv3x3s2ForwardOldNew(b *testing.B) {
 // micro-kernel set, FP32 and BF16, 1 to 3 goroutines, and bitwise the same
 // dw for every thread count.
 func TestConvBackwardFilterStridedMatchesReference(t *testing.T) {
-	defer func(k int) { im2colMinCo = k }(im2colMinCo)
-	im2colMinCo = 0
 	withKernels(t, func(t *testing.T) {
 		g := tensor.NewRNG(29)
 		ref := NewReference()
@@ -216,8 +212,8 @@ func BenchmarkConv3x3s2FilterOldNew(b *testing.B) {
 				pf   bool
 			}{{"old", false, true}, {"new", true, true}, {"newnopf", true, false}} {
 				b.Run(name+"/"+v.name, func(b *testing.B) {
-					useIm2colFilter, im2colMinCo, im2colPrefetch = v.on, 0, v.pf
-					defer func() { useIm2colFilter, im2colMinCo, im2colPrefetch = true, 48, true }()
+					useIm2colFilter, im2colPrefetch = v.on, v.pf
+					defer func() { useIm2colFilter, im2colPrefetch = true, true }()
 					loop(b, flops, func() {
 						if err := be.Conv2dBackwardFilter(dw, db, dy, x, p); err != nil {
 							b.Fatal(err)

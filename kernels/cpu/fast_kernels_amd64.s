@@ -2549,6 +2549,60 @@ transpose_done:
 	VZEROUPPER
 	RET
 
+// func deinterleaveKernel(rows, n int, ev, od, sh *float32, ld int, src *float32, srcStep int)
+// For r < rows, i < n (n % 8 == 0): ev[r*ld+i] = src[r*srcStep+2i],
+// od[r*ld+i] = src[r*srcStep+2i+1], sh[r*ld+i+1] = od[r*ld+i], sh[r*ld] = 0,
+// row by row (so sh[r*ld+n], written by row r, is row r+1's first zero
+// when ld == n; the last row writes one float past its end).
+TEXT ·deinterleaveKernel(SB), NOSPLIT, $0-64
+	MOVQ rows+0(FP), CX
+	MOVQ n+8(FP), DX
+	SHRQ $3, DX
+	MOVQ ev+16(FP), DI
+	MOVQ od+24(FP), R8
+	MOVQ sh+32(FP), R9
+	MOVQ ld+40(FP), R10
+	SHLQ $2, R10
+	MOVQ src+48(FP), SI
+	MOVQ srcStep+56(FP), R11
+	SHLQ $2, R11
+	TESTQ CX, CX
+	JZ deint_done
+	TESTQ DX, DX
+	JZ deint_done
+deint_row:
+	MOVL $0, (R9)
+	MOVQ DX, BX
+	MOVQ SI, R12
+	MOVQ DI, R13
+	MOVQ R8, R14
+	MOVQ R9, AX
+deint_loop:
+	VMOVUPS (R12), Y0
+	VMOVUPS 32(R12), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y3
+	VPERMPD $0xd8, Y3, Y3
+	VMOVUPS Y2, (R13)
+	VMOVUPS Y3, (R14)
+	VMOVUPS Y3, 4(AX)
+	ADDQ $64, R12
+	ADDQ $32, R13
+	ADDQ $32, R14
+	ADDQ $32, AX
+	DECQ BX
+	JNZ deint_loop
+	ADDQ R11, SI
+	ADDQ R10, DI
+	ADDQ R10, R8
+	ADDQ R10, R9
+	DECQ CX
+	JNZ deint_row
+deint_done:
+	VZEROUPPER
+	RET
+
 // func col2imS2Kernel(n, rows int, dst *float32, dstStep int, r0, r1, r2 *float32, srcStep, last int)
 // For each row r < rows (dst rows dstStep floats apart, r0, r1, r2 rows
 // srcStep apart) and i < n: dst[2i] += r1[i], dst[2i+1] += r2[i] + r0[i+1],

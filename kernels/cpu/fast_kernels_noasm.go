@@ -69,6 +69,10 @@ func winoOutputKernel(n int, y *float32, yStep, ow int, m *float32, mStep, xs in
 	panic("cpu: winoOutputKernel has no assembly on this architecture")
 }
 
+func deinterleaveKernel(rows, n int, ev, od, sh *float32, ld int, src *float32, srcStep int) {
+	panic("cpu: deinterleaveKernel has no assembly on this architecture")
+}
+
 func transposeKernel(n int, dst, src *float32, lds int) {
 	panic("cpu: transposeKernel has no assembly on this architecture")
 }

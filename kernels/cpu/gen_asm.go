@@ -30,6 +30,7 @@ func main() {
 	winoWeightKernels()
 	interleaveKernel()
 	transposeKernel()
+	deinterleaveKernel()
 	col2imS2Kernel()
 	prefetchKernel()
 	normKernels()
@@ -979,6 +980,67 @@ TEXT ·transposeKernel(SB), NOSPLIT, $0-32
 	p("DECQ CX")
 	p("JNZ transpose_loop")
 	label("transpose_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// deinterleaveKernel: the three rows of col of one (ci, kh) for a block of
+// a stride-2, 3-tap, pad-1 conv (conv_im2col.go's buildInto), in one pass
+// over the input rows.
+func deinterleaveKernel() {
+	out.WriteString(`
+// func deinterleaveKernel(rows, n int, ev, od, sh *float32, ld int, src *float32, srcStep int)
+// For r < rows, i < n (n % 8 == 0): ev[r*ld+i] = src[r*srcStep+2i],
+// od[r*ld+i] = src[r*srcStep+2i+1], sh[r*ld+i+1] = od[r*ld+i], sh[r*ld] = 0,
+// row by row (so sh[r*ld+n], written by row r, is row r+1's first zero
+// when ld == n; the last row writes one float past its end).
+TEXT ·deinterleaveKernel(SB), NOSPLIT, $0-64
+`)
+	p("MOVQ rows+0(FP), CX")
+	p("MOVQ n+8(FP), DX")
+	p("SHRQ $3, DX")
+	p("MOVQ ev+16(FP), DI")
+	p("MOVQ od+24(FP), R8")
+	p("MOVQ sh+32(FP), R9")
+	p("MOVQ ld+40(FP), R10")
+	p("SHLQ $2, R10")
+	p("MOVQ src+48(FP), SI")
+	p("MOVQ srcStep+56(FP), R11")
+	p("SHLQ $2, R11")
+	p("TESTQ CX, CX")
+	p("JZ deint_done")
+	p("TESTQ DX, DX")
+	p("JZ deint_done")
+	label("deint_row")
+	p("MOVL $0, (R9)")
+	p("MOVQ DX, BX")
+	p("MOVQ SI, R12")
+	p("MOVQ DI, R13")
+	p("MOVQ R8, R14")
+	p("MOVQ R9, AX")
+	label("deint_loop")
+	p("VMOVUPS (R12), Y0")
+	p("VMOVUPS 32(R12), Y1")
+	p("VSHUFPS $0x88, Y1, Y0, Y2")
+	p("VPERMPD $0xd8, Y2, Y2")
+	p("VSHUFPS $0xdd, Y1, Y0, Y3")
+	p("VPERMPD $0xd8, Y3, Y3")
+	p("VMOVUPS Y2, (R13)")
+	p("VMOVUPS Y3, (R14)")
+	p("VMOVUPS Y3, 4(AX)")
+	p("ADDQ $64, R12")
+	p("ADDQ $32, R13")
+	p("ADDQ $32, R14")
+	p("ADDQ $32, AX")
+	p("DECQ BX")
+	p("JNZ deint_loop")
+	p("ADDQ R11, SI")
+	p("ADDQ R10, DI")
+	p("ADDQ R10, R8")
+	p("ADDQ R10, R9")
+	p("DECQ CX")
+	p("JNZ deint_row")
+	label("deint_done")
 	p("VZEROUPPER")
 	p("RET")
 }
