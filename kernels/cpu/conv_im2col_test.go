@@ -15,7 +15,8 @@ import (
 // slice of the sum (ci 30), channel counts off the tiles, a 1-pixel-wide
 // image, rows wider than a block (wo 301, 260: the weight gradient's sum
 // over a block takes two slices, the second not a multiple of 8), batches
-// 1 and 3, and other kernels and strides.
+// 1 and 3, the assembly deinterleave (w = 2*wo, wo a multiple of 8) with
+// taller kernels and row strides, and other kernels and strides.
 func im2colCases() []convCase {
 	return []convCase{
 		{1, 16, 32, 64, 64, 3, 3, 2, 2, 1, 1},
@@ -34,6 +35,8 @@ func im2colCases() []convCase {
 		{1, 6, 5, 20, 22, 3, 3, 3, 3, 1, 1},
 		{1, 10, 7, 15, 13, 3, 3, 2, 1, 1, 1},
 		{2, 64, 70, 16, 16, 3, 3, 2, 2, 1, 1},
+		{1, 4, 5, 12, 16, 5, 3, 2, 2, 2, 1},
+		{1, 3, 4, 14, 32, 3, 3, 3, 2, 1, 1},
 		{1, 2, 5, 3, 601, 3, 3, 2, 2, 1, 1},
 		{2, 40, 3, 5, 520, 3, 3, 2, 2, 1, 1},
 	}
