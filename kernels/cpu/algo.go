@@ -65,9 +65,12 @@ func backwardDataAlgo(d convDims) convAlgo {
 // useIm2colFilter: strided backward-filter passes take gemm+im2col (a
 // switch for benchmarks). On the U-Net's stride-2 layers it beat the dot
 // products by 7-95% in FP32, and with bf16 by 5-170% from 32->64
-// channels; at 16->32 the BF16 dot products were as fast
+// channels; at 16->32 the BF16 dot products (conv2dBackwardFilterBF16)
+// were 4% faster, hence im2colFilterMinCoBF16
 // (BenchmarkConv3x3s2FilterOldNew, one thread).
 var useIm2colFilter = true
+
+var im2colFilterMinCoBF16 = 48 // a variable so tests can run every shape through gemm+im2col
 
 // backwardFilterAlgo picks backward-filter's algorithm.
 func backwardFilterAlgo(d convDims, bf16 bool) convAlgo {
@@ -76,7 +79,7 @@ func backwardFilterAlgo(d convDims, bf16 bool) convAlgo {
 		return algoDot
 	case d.isPointwise():
 		return algoGemm
-	case (d.sh != 1 || d.sw != 1) && useIm2colFilter:
+	case (d.sh != 1 || d.sw != 1) && useIm2colFilter && (!bf16 || d.co >= im2colFilterMinCoBF16):
 		return algoGemmIm2col
 	case d.winogradFits() && winoFilterWorth(d.ci, d.co, d.wo, bf16):
 		return algoWinograd

@@ -47,11 +47,20 @@ func TestConvAlgorithmNames(t *testing.T) {
 			t.Errorf("pass %d x %v w %v %+v: %q, want %q", c.pass, c.x, c.w, c.p, got, c.want)
 		}
 	}
-	// bf16 does not change the choice for strided convs.
+	// With bf16, strided weight gradients of fewer than 48 output channels
+	// keep the BF16 dot products.
 	if b16 := New(2); b16.SetBF16(true) == nil {
-		for _, pass := range []kernels.ConvPass{kernels.ConvForward, kernels.ConvBackwardFilter} {
-			if got := b16.ConvAlgorithm(pass, tensor.Shape{2, 16, 16, 16}, tensor.Shape{32, 16, 3, 3}, c3s2); got != "gemm+im2col" {
-				t.Errorf("bf16 stride-2 pass %d: %q, want gemm+im2col", pass, got)
+		for _, c := range []struct {
+			pass kernels.ConvPass
+			co   int
+			want string
+		}{
+			{kernels.ConvForward, 32, "gemm+im2col"},
+			{kernels.ConvBackwardFilter, 47, "direct"},
+			{kernels.ConvBackwardFilter, 48, "gemm+im2col"},
+		} {
+			if got := b16.ConvAlgorithm(c.pass, tensor.Shape{2, 16, 16, 16}, tensor.Shape{c.co, 16, 3, 3}, c3s2); got != c.want {
+				t.Errorf("bf16 stride-2 pass %d co %d: %q, want %s", c.pass, c.co, got, c.want)
 			}
 		}
 	}
