@@ -16,7 +16,7 @@ import (
 // and 4-channel outputs).
 func TestConvAlgorithmNames(t *testing.T) {
 	b := New(2)
-	c3, c3s2, c1 := kernels.Conv(1, 1), kernels.Conv(2, 1), kernels.Conv(1, 0)
+	c3, c3s2, c1, c1s2 := kernels.Conv(1, 1), kernels.Conv(2, 1), kernels.Conv(1, 0), kernels.Conv(2, 0)
 	for _, c := range []struct {
 		pass kernels.ConvPass
 		x, w tensor.Shape
@@ -26,8 +26,10 @@ func TestConvAlgorithmNames(t *testing.T) {
 		{kernels.ConvForward, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "winograd"},
 		{kernels.ConvForward, tensor.Shape{2, 23, 16, 16}, tensor.Shape{32, 23, 3, 3}, c3, "direct"},
 		{kernels.ConvForward, tensor.Shape{2, 32, 7, 7}, tensor.Shape{32, 32, 3, 3}, c3, "direct"},
-		{kernels.ConvForward, tensor.Shape{2, 32, 16, 16}, tensor.Shape{64, 32, 3, 3}, c3s2, "direct"},
+		{kernels.ConvForward, tensor.Shape{2, 16, 16, 16}, tensor.Shape{32, 16, 3, 3}, c3s2, "gemm+im2col"},
+		{kernels.ConvForward, tensor.Shape{2, 3, 9, 7}, tensor.Shape{5, 3, 1, 1}, c1s2, "gemm+im2col"},
 		{kernels.ConvBackwardData, tensor.Shape{2, 32, 16, 16}, tensor.Shape{64, 32, 3, 3}, c3s2, "gemm+col2im"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 16, 16, 16}, tensor.Shape{32, 16, 3, 3}, c3s2, "gemm+im2col"},
 		{kernels.ConvBackwardData, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "winograd"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{48, 32, 3, 3}, c3, "winograd"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "direct"},
@@ -43,6 +45,23 @@ func TestConvAlgorithmNames(t *testing.T) {
 	} {
 		if got := b.ConvAlgorithm(c.pass, c.x, c.w, c.p); got != c.want {
 			t.Errorf("pass %d x %v w %v %+v: %q, want %q", c.pass, c.x, c.w, c.p, got, c.want)
+		}
+	}
+	// With bf16, strided weight gradients of fewer than 48 output channels
+	// keep the BF16 dot products.
+	if b16 := New(2); b16.SetBF16(true) == nil {
+		for _, c := range []struct {
+			pass kernels.ConvPass
+			co   int
+			want string
+		}{
+			{kernels.ConvForward, 32, "gemm+im2col"},
+			{kernels.ConvBackwardFilter, 47, "direct"},
+			{kernels.ConvBackwardFilter, 48, "gemm+im2col"},
+		} {
+			if got := b16.ConvAlgorithm(c.pass, tensor.Shape{2, 16, 16, 16}, tensor.Shape{c.co, 16, 3, 3}, c3s2); got != c.want {
+				t.Errorf("bf16 stride-2 pass %d co %d: %q, want %s", c.pass, c.co, got, c.want)
+			}
 		}
 	}
 	if got := NewReference().ConvAlgorithm(kernels.ConvForward, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3); got != "reference" {

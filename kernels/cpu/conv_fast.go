@@ -8,11 +8,15 @@ import "sync"
 //
 // Every pass is one of two sums over a per-sample source laid out so that
 // pixel runs are contiguous (conv_direct.go):
-//   forward            direct conv: y[n] = w x phased(x[n]) + b
+//   forward            direct conv: y[n] = w x phased(x[n]) + b;
+//                      strided (algo.go picks): y[n] = w x col(x[n]) + b (packed GEMM,
+//                      col made straight into its B panels, conv_im2col.go)
 //   backward-data      direct conv (stride 1): dx[n] += w^T(flipped) x padded(dy[n]);
 //                      other strides: col = w^T x dy[n] (packed GEMM), dx[n] += col2im(col),
 //                      in blocks of output rows that stay in L2 (conv_col2im.go)
-//   backward-filter    dot products: dw += dy[n] . phased(x[n])
+//   backward-filter    dot products: dw += dy[n] . phased(x[n]);
+//                      strided (algo.go picks): dw += dy[n] x col(x[n])^T (packed GEMM,
+//                      conv_im2col_filter.go)
 // Each sample's sum is cut over the threads (pixel tiles), so batch 1 keeps
 // every core busy; forward and stride-1 backward-data run a group of samples
 // as one parallel region of (sample, tile) pairs, backward-filter one sample
@@ -55,6 +59,9 @@ func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
 		return
 	case algoWinograd:
 		b.winograd(y, x, w, bias, d.n, d.ci, d.h, d.w, d.co, d.ho, d.wo, d.ph, d.pw, false)
+		return
+	case algoGemmIm2col:
+		b.conv2dIm2col(y, x, w, bias, d)
 		return
 	}
 	ws := b.ws
@@ -147,6 +154,9 @@ func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
 func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) {
 	switch backwardFilterAlgo(d, b.bf16) {
 	case algoDirect:
+	case algoGemmIm2col:
+		b.conv2dBackwardFilterIm2col(dw, db, dy, x, d)
+		return
 	case algoWinograd:
 		b.winogradFilter(dw, dy, x, d)
 		if db != nil {

@@ -287,6 +287,7 @@ func TestConvFastNoAllocs(t *testing.T) {
 		be.conv2dBackwardFilterFast(dw.Data, db.Data, dy.Data, x.Data, d3)
 		be.conv2dFast(y2.Data, x.Data, w.Data, bias.Data, d2)
 		be.conv2dBackwardDataFast(dx.Data, y2.Data, w.Data, d2)
+		be.conv2dBackwardFilterFast(dw.Data, db.Data, y2.Data, x.Data, d2)
 		be.conv2dFast(ys.Data, xs.Data, ws1.Data, nil, d1)
 		be.conv2dBackwardDataFast(dxs.Data, dys.Data, ws1.Data, d1)
 		be.conv2dBackwardFilterFast(dws1.Data, nil, dys.Data, xs.Data, d1)

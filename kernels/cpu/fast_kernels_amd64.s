@@ -2755,6 +2755,122 @@ interleave_done:
 	VZEROUPPER
 	RET
 
+// func transposeKernel(n int, dst, src *float32, lds int)
+// dst[i*16 + r] = src[r*lds + i] for r < 8, i < n; n % 8 == 0.
+TEXT ·transposeKernel(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
+	SHRQ $3, CX
+	JZ transpose_done
+transpose_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (SI)(R9*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(R8*1), Y5
+	VMOVUPS (R10)(R8*2), Y6
+	VMOVUPS (R10)(R9*1), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xee, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xee, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xee, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xee, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS Y8, 0(DI)
+	VMOVUPS Y9, 64(DI)
+	VMOVUPS Y10, 128(DI)
+	VMOVUPS Y11, 192(DI)
+	VMOVUPS Y12, 256(DI)
+	VMOVUPS Y13, 320(DI)
+	VMOVUPS Y14, 384(DI)
+	VMOVUPS Y15, 448(DI)
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ $512, DI
+	DECQ CX
+	JNZ transpose_loop
+transpose_done:
+	VZEROUPPER
+	RET
+
+// func tapRowsKernel(rows, n int, ev, od, sh *float32, ld int, src *float32, srcStep int)
+// For r < rows, i < n (n % 8 == 0): ev[r*ld+i] = src[r*srcStep+2i],
+// od[r*ld+i] = src[r*srcStep+2i+1], sh[r*ld+i+1] = od[r*ld+i], sh[r*ld] = 0,
+// row by row (so sh[r*ld+n], written by row r, is row r+1's first zero
+// when ld == n; the last row writes one float past its end).
+TEXT ·tapRowsKernel(SB), NOSPLIT, $0-64
+	MOVQ rows+0(FP), CX
+	MOVQ n+8(FP), DX
+	SHRQ $3, DX
+	MOVQ ev+16(FP), DI
+	MOVQ od+24(FP), R8
+	MOVQ sh+32(FP), R9
+	MOVQ ld+40(FP), R10
+	SHLQ $2, R10
+	MOVQ src+48(FP), SI
+	MOVQ srcStep+56(FP), R11
+	SHLQ $2, R11
+	TESTQ CX, CX
+	JZ deint_done
+	TESTQ DX, DX
+	JZ deint_done
+deint_row:
+	MOVL $0, (R9)
+	MOVQ DX, BX
+	MOVQ SI, R12
+	MOVQ DI, R13
+	MOVQ R8, R14
+	MOVQ R9, AX
+deint_loop:
+	VMOVUPS (R12), Y0
+	VMOVUPS 32(R12), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y3
+	VPERMPD $0xd8, Y3, Y3
+	VMOVUPS Y2, (R13)
+	VMOVUPS Y3, (R14)
+	VMOVUPS Y3, 4(AX)
+	ADDQ $64, R12
+	ADDQ $32, R13
+	ADDQ $32, R14
+	ADDQ $32, AX
+	DECQ BX
+	JNZ deint_loop
+	ADDQ R11, SI
+	ADDQ R10, DI
+	ADDQ R10, R8
+	ADDQ R10, R9
+	DECQ CX
+	JNZ deint_row
+deint_done:
+	VZEROUPPER
+	RET
+
 // func col2imS2Kernel(n, rows int, dst *float32, dstStep int, r0, r1, r2 *float32, srcStep, last int)
 // For each row r < rows (dst rows dstStep floats apart, r0, r1, r2 rows
 // srcStep apart) and i < n: dst[2i] += r1[i], dst[2i+1] += r2[i] + r0[i+1],

@@ -81,6 +81,14 @@ func deinterleaveKernel(rows, n int, src *float32, srcStep int, even, odd *float
 	panic("cpu: deinterleaveKernel has no assembly on this architecture")
 }
 
+func tapRowsKernel(rows, n int, ev, od, sh *float32, ld int, src *float32, srcStep int) {
+	panic("cpu: tapRowsKernel has no assembly on this architecture")
+}
+
+func transposeKernel(n int, dst, src *float32, lds int) {
+	panic("cpu: transposeKernel has no assembly on this architecture")
+}
+
 func evenKernel(n int, dst, src *float32) {
 	panic("cpu: evenKernel has no assembly on this architecture")
 }

@@ -43,6 +43,7 @@ type gemmJob struct {
 	apreM, apreRow int
 	pf             prefetchRuns // when pfOn, asked for some lines after each tile
 	pfOn           bool
+	im2col         *im2colSrc // when set, B is the block's col, made by packB (conv_im2col.go)
 	done           partsDone
 }
 
@@ -351,6 +352,10 @@ func packA6(panel, a []float32, off, lda, kc int, alpha float32) {
 // packB writes op(B)[pc:pc+kc, jc:jc+nc] as panels of gemmNR columns:
 // bp[(panel*kc + p)*gemmNR + x], columns past nc zero.
 func (j *gemmJob) packB(bp []float32, pc, kc, jc, nc int) {
+	if j.im2col != nil {
+		j.im2col.pack(bp, pc, kc, jc, nc)
+		return
+	}
 	b, ldb := j.bm, j.ldb
 	if !j.transB {
 		// Row by row: each row of B is read as one sequential run and its

@@ -32,6 +32,8 @@ func main() {
 	deinterleaveKernel()
 	winoWeightKernels()
 	interleaveKernel()
+	transposeKernel()
+	tapRowsKernel()
 	col2imS2Kernel()
 	prefetchKernel()
 	normKernels()
@@ -1039,6 +1041,124 @@ TEXT ·%s(SB), NOSPLIT, $0-48
 
 // interleaveKernel: the forward scatter of a stride-2 conv-transpose
 // (conv_transpose_fast.go), the inverse of evenKernel and oddKernel.
+// transposeKernel: 8 rows of col down 8 columns of a 16-wide GEMM B panel
+// (conv_im2col_filter.go's packT), 8x8 blocks through unpack, shuffle and
+// 128-bit permutes.
+func transposeKernel() {
+	out.WriteString(`
+// func transposeKernel(n int, dst, src *float32, lds int)
+// dst[i*16 + r] = src[r*lds + i] for r < 8, i < n; n % 8 == 0.
+TEXT ·transposeKernel(SB), NOSPLIT, $0-32
+`)
+	p("MOVQ n+0(FP), CX")
+	p("MOVQ dst+8(FP), DI")
+	p("MOVQ src+16(FP), SI")
+	p("MOVQ lds+24(FP), R8")
+	p("SHLQ $2, R8")
+	p("LEAQ (R8)(R8*2), R9")
+	p("LEAQ (SI)(R8*4), R10")
+	p("SHRQ $3, CX")
+	p("JZ transpose_done")
+	label("transpose_loop")
+	p("VMOVUPS (SI), Y0")
+	p("VMOVUPS (SI)(R8*1), Y1")
+	p("VMOVUPS (SI)(R8*2), Y2")
+	p("VMOVUPS (SI)(R9*1), Y3")
+	p("VMOVUPS (R10), Y4")
+	p("VMOVUPS (R10)(R8*1), Y5")
+	p("VMOVUPS (R10)(R8*2), Y6")
+	p("VMOVUPS (R10)(R9*1), Y7")
+	// t: pairs of rows interleaved per 128-bit lane.
+	for i := 0; i < 8; i += 2 {
+		p("VUNPCKLPS Y%d, Y%d, Y%d", i+1, i, 8+i)
+		p("VUNPCKHPS Y%d, Y%d, Y%d", i+1, i, 9+i)
+	}
+	// tt: four rows' elements per 128-bit lane (rows 0-3 in Y0-Y3, 4-7 in Y4-Y7).
+	for h := 0; h < 2; h++ {
+		a, b := 8+4*h, 10+4*h
+		p("VSHUFPS $0x44, Y%d, Y%d, Y%d", b, a, 4*h)
+		p("VSHUFPS $0xee, Y%d, Y%d, Y%d", b, a, 4*h+1)
+		p("VSHUFPS $0x44, Y%d, Y%d, Y%d", b+1, a+1, 4*h+2)
+		p("VSHUFPS $0xee, Y%d, Y%d, Y%d", b+1, a+1, 4*h+3)
+	}
+	for i := 0; i < 4; i++ {
+		p("VPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
+		p("VPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
+	}
+	for i := 0; i < 8; i++ {
+		p("VMOVUPS Y%d, %d(DI)", 8+i, 64*i)
+	}
+	p("ADDQ $32, SI")
+	p("ADDQ $32, R10")
+	p("ADDQ $512, DI")
+	p("DECQ CX")
+	p("JNZ transpose_loop")
+	label("transpose_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// tapRowsKernel: the three rows of col of one (ci, kh) for a block of
+// a stride-2, 3-tap, pad-1 conv (conv_im2col.go's buildInto), in one pass
+// over the input rows.
+func tapRowsKernel() {
+	out.WriteString(`
+// func tapRowsKernel(rows, n int, ev, od, sh *float32, ld int, src *float32, srcStep int)
+// For r < rows, i < n (n % 8 == 0): ev[r*ld+i] = src[r*srcStep+2i],
+// od[r*ld+i] = src[r*srcStep+2i+1], sh[r*ld+i+1] = od[r*ld+i], sh[r*ld] = 0,
+// row by row (so sh[r*ld+n], written by row r, is row r+1's first zero
+// when ld == n; the last row writes one float past its end).
+TEXT ·tapRowsKernel(SB), NOSPLIT, $0-64
+`)
+	p("MOVQ rows+0(FP), CX")
+	p("MOVQ n+8(FP), DX")
+	p("SHRQ $3, DX")
+	p("MOVQ ev+16(FP), DI")
+	p("MOVQ od+24(FP), R8")
+	p("MOVQ sh+32(FP), R9")
+	p("MOVQ ld+40(FP), R10")
+	p("SHLQ $2, R10")
+	p("MOVQ src+48(FP), SI")
+	p("MOVQ srcStep+56(FP), R11")
+	p("SHLQ $2, R11")
+	p("TESTQ CX, CX")
+	p("JZ deint_done")
+	p("TESTQ DX, DX")
+	p("JZ deint_done")
+	label("deint_row")
+	p("MOVL $0, (R9)")
+	p("MOVQ DX, BX")
+	p("MOVQ SI, R12")
+	p("MOVQ DI, R13")
+	p("MOVQ R8, R14")
+	p("MOVQ R9, AX")
+	label("deint_loop")
+	p("VMOVUPS (R12), Y0")
+	p("VMOVUPS 32(R12), Y1")
+	p("VSHUFPS $0x88, Y1, Y0, Y2")
+	p("VPERMPD $0xd8, Y2, Y2")
+	p("VSHUFPS $0xdd, Y1, Y0, Y3")
+	p("VPERMPD $0xd8, Y3, Y3")
+	p("VMOVUPS Y2, (R13)")
+	p("VMOVUPS Y3, (R14)")
+	p("VMOVUPS Y3, 4(AX)")
+	p("ADDQ $64, R12")
+	p("ADDQ $32, R13")
+	p("ADDQ $32, R14")
+	p("ADDQ $32, AX")
+	p("DECQ BX")
+	p("JNZ deint_loop")
+	p("ADDQ R11, SI")
+	p("ADDQ R10, DI")
+	p("ADDQ R10, R8")
+	p("ADDQ R10, R9")
+	p("DECQ CX")
+	p("JNZ deint_row")
+	label("deint_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
 func interleaveKernel() {
 	out.WriteString(`
 // func interleaveKernel(n int, dst, a, b *float32)
