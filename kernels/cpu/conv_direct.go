@@ -313,18 +313,16 @@ func (j *dotJob) runPart(part, parts int) {
 
 // runGroups computes the sums of tap groups [g0, g1) (dotNR taps each).
 func (j *dotJob) runGroups(g0, g1 int) {
+	if j.bf16 {
+		j.runGroupsB(g0, g1)
+		return
+	}
 	for q0 := 0; q0 < j.lq; q0 += j.chunk {
 		n := min(j.chunk, j.lq-q0)
 		for grp := g0; grp < g1; grp++ {
 			var o [dotNR]int
 			for x := range o {
 				o[x] = j.offs[grp*dotNR+x] + q0
-			}
-			if j.bf16 {
-				for r := 0; r < j.m; r += 2 * dotMR {
-					microDotB(n, j.dygB[r*j.lq+q0:], j.lq, j.srcB, &o, j.dw[grp*dotNR*j.ldw+r:], j.ldw)
-				}
-				continue
 			}
 			r := 0
 			if useAVX512 && useAsm {
