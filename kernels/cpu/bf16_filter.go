@@ -107,12 +107,15 @@ func (j *bf16Prep) gridRow(m, s int, scratch []float32) {
 	}
 	g, plane := j.img.g, j.ho*j.wo
 	src := j.dy[(s*j.co+m)*plane:][:plane]
+	// Columns past g (a 1x1 kernel with padding) read only the zero border:
+	// they are left out, as gridJob leaves them.
+	w := min(j.wo, g)
 	if j.wo < 64 {
 		f := scratch[:j.step]
 		for i := 0; i < j.ho; i++ {
 			row := f[i*g : (i+1)*g]
-			copy(row, src[i*j.wo:(i+1)*j.wo])
-			clear(row[j.wo:])
+			copy(row, src[i*j.wo:i*j.wo+w])
+			clear(row[w:])
 		}
 		clear(f[j.ho*g:])
 		cvtBF16(grid, f)
@@ -120,8 +123,8 @@ func (j *bf16Prep) gridRow(m, s int, scratch []float32) {
 	}
 	for i := 0; i < j.ho; i++ {
 		row := grid[i*g : (i+1)*g]
-		cvtBF16(row[:j.wo], src[i*j.wo:(i+1)*j.wo])
-		clear(row[j.wo:])
+		cvtBF16(row[:w], src[i*j.wo:i*j.wo+w])
+		clear(row[w:])
 	}
 	clear(grid[j.ho*g:])
 }
