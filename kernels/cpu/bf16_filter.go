@@ -223,11 +223,17 @@ func bf16Chunk(m, lq int) int {
 	return dotChunk(max(1, m/bf16ChunkScale), lq)
 }
 
+// bf16L1Values: the dy values (8 rows of a pass) that runGroupsB keeps in
+// L1 (32 KiB on Zen 4) beside the x runs: passes of up to 1024 pixels.
+const bf16L1Values = 8 << 10
+
 // runGroupsB is runGroups for bfloat16 with the loops over rows and tap
 // groups swapped: a pass keeps 8 rows of dy in L1 across the tap groups
 // (whose x runs overlap, about one run per group, from L2), where the group
-// loop outside streamed all the pass's dy rows from L2 for every group.
-// Every sum gets the same kernel calls in the same order, so the same bits.
+// loop outside streams all the pass's dy rows from L2 for every group. It
+// takes passes of up to bf16L1Values/8 pixels (the deep layers': the long
+// passes of the others keep the group loop outside, their x in L1). Every
+// sum gets the same kernel calls in the same order, so the same bits.
 func (j *dotJob) runGroupsB(g0, g1 int) {
 	for q0 := 0; q0 < j.lq; q0 += j.chunk {
 		n := min(j.chunk, j.lq-q0)

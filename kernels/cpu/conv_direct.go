@@ -313,7 +313,7 @@ func (j *dotJob) runPart(part, parts int) {
 
 // runGroups computes the sums of tap groups [g0, g1) (dotNR taps each).
 func (j *dotJob) runGroups(g0, g1 int) {
-	if j.bf16 {
+	if j.bf16 && 2*dotMR*j.chunk <= bf16L1Values {
 		j.runGroupsB(g0, g1)
 		return
 	}
@@ -323,6 +323,12 @@ func (j *dotJob) runGroups(g0, g1 int) {
 			var o [dotNR]int
 			for x := range o {
 				o[x] = j.offs[grp*dotNR+x] + q0
+			}
+			if j.bf16 {
+				for r := 0; r < j.m; r += 2 * dotMR {
+					microDotB(n, j.dygB[r*j.lq+q0:], j.lq, j.srcB, &o, j.dw[grp*dotNR*j.ldw+r:], j.ldw)
+				}
+				continue
 			}
 			r := 0
 			if useAVX512 && useAsm {
