@@ -198,7 +198,7 @@ func (b *Backend) conv2dBackwardFilterBF16(dw, db, dy, x []float32, d convDims) 
 		j.chunk = max(32, bf16Chunk(d.co, lq)/32*32)
 		j.run(b.threads)
 	}
-	addTapMajor(dw, part, d.co, k, mPad)
+	addTapMajorParallel(b.threads, dw, part, d.co, k, mPad)
 	*j = dotJob{}
 	dotJobs.Put(j)
 	*pj = bf16Prep{}
@@ -248,4 +248,38 @@ func (j *dotJob) runGroupsB(g0, g1 int) {
 			}
 		}
 	}
+}
+
+// tapMajorJob is addTapMajor with parts cutting the rows of dw (16 at a
+// time) and the taps in tiles of 16, so that the 16 lines of part that a
+// tile reads serve 16 rows: one add per element, the same bits.
+type tapMajorJob struct {
+	dw, part []float32
+	m, k     int
+	ldp      int
+	done     partsDone
+}
+
+var tapMajorJobs = sync.Pool{New: func() any { return new(tapMajorJob) }}
+
+func (j *tapMajorJob) runPart(part, parts int) {
+	i0, i1 := partRange(j.m, 16, part, parts)
+	for t0 := 0; t0 < j.k; t0 += 16 {
+		t1 := min(j.k, t0+16)
+		for i := i0; i < i1; i++ {
+			row := j.dw[i*j.k+t0 : i*j.k+t1]
+			for t := range row {
+				row[t] += j.part[(t0+t)*j.ldp+i]
+			}
+		}
+	}
+}
+
+// addTapMajorParallel is addTapMajor on up to threads goroutines.
+func addTapMajorParallel(threads int, dw, part []float32, m, k, ldp int) {
+	j := tapMajorJobs.Get().(*tapMajorJob)
+	*j = tapMajorJob{dw: dw, part: part, m: m, k: k, ldp: ldp}
+	runParts(j, min(threads, (m+15)/16, max(1, m*k/minParallel)), &j.done)
+	*j = tapMajorJob{}
+	tapMajorJobs.Put(j)
 }
