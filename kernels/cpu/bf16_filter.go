@@ -48,9 +48,20 @@ func (j *bf16Prep) one() phasedImage { c := j.img; c.c = 1; return c }
 
 func (j *bf16Prep) runPart(part, parts int) {
 	ci := j.img.c
-	lo, hi := partRange(j.cnt*(ci+j.mPad), 1, part, parts)
 	one := j.one()
 	ps, phases := one.planeSize(), one.sh*one.sw
+	// Parts cut the work, not the units: an image unit fills phases planes
+	// from a source channel (4 and 4 times the pixels for stride 2), a dy
+	// unit one grid.
+	nx, wx, wd := j.cnt*ci, phases*ps, j.step
+	total := nx*wx + j.cnt*j.mPad*wd
+	unitAt := func(c int) int {
+		if c < nx*wx {
+			return (c + wx - 1) / wx
+		}
+		return nx + (c-nx*wx+wd-1)/wd
+	}
+	lo, hi := unitAt(total*part/parts), unitAt(total*(part+1)/parts)
 	scratch := j.scratch[part*one.size():][:one.size()]
 	hw, xPlane := j.img.h*j.img.w, ci*j.img.h*j.img.w
 	for u := lo; u < hi; u++ {
