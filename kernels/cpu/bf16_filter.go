@@ -23,7 +23,7 @@ import "sync"
 // out of the caches before the dot reads them (all 8 samples of a 128 px
 // layer together measured slower). Its bfloat16 copies (image and dy grid)
 // stay under bf16GroupElems values.
-var bf16GroupPixels, bf16GroupElems = 16384, 1 << 22
+var bf16GroupPixels, bf16GroupElems = 16384, 1 << 20
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
@@ -110,7 +110,8 @@ func (j *bf16Prep) planeRows(dst []uint16, img []float32) {
 func (j *bf16Prep) gridRow(m, s int, scratch []float32) {
 	grid := j.gb[m*j.lq+s*j.step:][:j.step]
 	if s == j.cnt-1 {
-		clear(j.gb[m*j.lq+j.cnt*j.step : (m+1)*j.lq])
+		// The last grid runs to the row's end: its ho rows, then zeros.
+		grid = j.gb[m*j.lq+s*j.step : (m+1)*j.lq]
 	}
 	if m >= j.co {
 		clear(grid)
@@ -122,7 +123,7 @@ func (j *bf16Prep) gridRow(m, s int, scratch []float32) {
 	// they are left out, as gridJob leaves them.
 	w := min(j.wo, g)
 	if j.wo < 64 {
-		f := scratch[:j.step]
+		f := scratch[:len(grid)]
 		for i := 0; i < j.ho; i++ {
 			row := f[i*g : (i+1)*g]
 			copy(row, src[i*j.wo:i*j.wo+w])
@@ -194,7 +195,8 @@ func (b *Backend) conv2dBackwardFilterBF16(dw, db, dy, x []float32, d convDims) 
 	j := dotJobs.Get().(*dotJob)
 	for n0 := 0; n0 < d.n; n0 += nb {
 		cnt := min(nb, d.n-n0)
-		lq, chain := roundUp(cnt*step, 32), (cnt-1)*step+ps
+		// The last sample's grid needs only its ho rows.
+		lq, chain := roundUp((cnt-1)*step+d.ho*img.g, 32), (cnt-1)*step+ps
 		clear(offs[k:])
 		maxOff := bf16Taps(offs, img, d, chain)
 		// Every read, x[o+q] for q < lq, lies inside xb; past the planes it is zero.
