@@ -17,12 +17,14 @@ import "sync"
 // plane's first row or value, a top or left border: zero, as in the
 // per-sample layout.
 
-// A group takes samples until its dot runs over bf16GroupPixels pixels (a
-// 128 px plane alone; 4 of 64 px): past that the kernel's per-call costs and
-// the parallel regions are few, and more samples only make copies that fall
-// out of the caches before the dot reads them (all 8 samples of a 128 px
-// layer together measured slower). Its bfloat16 copies (image and dy grid)
-// stay under bf16GroupElems values.
+// A group takes samples until its dot runs over bf16GroupPixels pixels:
+// past that the kernel's per-call costs and the parallel regions are few,
+// and more samples only make copies that fall out of the caches before the
+// dot reads them. Its bfloat16 copies (image and dy grid) stay under
+// bf16GroupElems values (2 MiB): the 128 and 64 px layers (and the 128 px
+// stride-2 one) take one sample a group, as before, measured faster than
+// 4 or 8 together in quiet moments (though slower under load, where fewer
+// parallel regions win); 32 px layers take 3, 16 px 4, 8 px all 8.
 var bf16GroupPixels, bf16GroupElems = 16384, 1 << 20
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
