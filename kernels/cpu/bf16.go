@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"math"
-	"sync"
 	"unsafe"
 )
 
@@ -265,37 +264,20 @@ func cvtBF16(dst []uint16, src []float32) {
 		if i = len(src) &^ 31; i > 0 {
 			cvtBF16Kernel(i, &dst[0], &src[0])
 		}
+		if r := len(src) - i; r > 0 {
+			// The tail through the kernel too (same bits as bf16Round):
+			// short rows (dy grids of small planes) are mostly tail.
+			var in [32]float32
+			var out [32]uint16
+			copy(in[:], src[i:])
+			cvtBF16Kernel(32, &out[0], &in[0])
+			copy(dst[i:], out[:r])
+			return
+		}
 	}
 	for ; i < len(src); i++ {
 		dst[i] = bf16Round(src[i])
 	}
-}
-
-// cvtJob rounds src to bfloat16 into dst, parts cutting runs of 32 values.
-type cvtJob struct {
-	dst  []uint16
-	src  []float32
-	done partsDone
-}
-
-var cvtJobs = sync.Pool{New: func() any { return new(cvtJob) }}
-
-func (j *cvtJob) runPart(part, parts int) {
-	if i0, i1 := partRange(len(j.src), 32, part, parts); i1 > i0 {
-		cvtBF16(j.dst[i0:i1], j.src[i0:i1])
-	}
-}
-
-// cvtBF16Parallel is cvtBF16 over the threads (same bits).
-func cvtBF16Parallel(threads int, dst []uint16, src []float32) {
-	if len(src) == 0 {
-		return
-	}
-	j := cvtJobs.Get().(*cvtJob)
-	j.dst, j.src = dst, src
-	runParts(j, min(threads, max(1, len(src)/minParallel)), &j.done)
-	j.dst, j.src = nil, nil
-	cvtJobs.Put(j)
 }
 
 // microDotB is microDot for 8 rows of bfloat16 dy against bfloat16 x, n (a
@@ -325,54 +307,5 @@ func microDotB(n int, dy []uint16, ldy int, x []uint16, o *[dotNR]int, out []flo
 			}
 			out[j*ldo+r] += acc
 		}
-	}
-}
-
-// conv2dBackwardFilterBF16 is the direct backward-filter (conv_fast.go) on
-// bfloat16 copies of each sample's dy grid and phased image: rows of dy in
-// groups of 8 (the row count padded to 8), pixels in runs of 32.
-func (b *Backend) conv2dBackwardFilterBF16(dw, db, dy, x []float32, d convDims) {
-	ws := b.ws
-	k, plane, xPlane := d.ci*d.kh*d.kw, d.ho*d.wo, d.ci*d.h*d.w
-	kPad, mPad := roundUp(k, dotNR), roundUp(d.co, 2*dotMR)
-	img := d.inputImage()
-	offs := ws.getInts(kPad)
-	maxOff := d.inputTaps(offs, img)
-	clear(offs[k:])
-	part := ws.getZeros(mPad * kPad)
-	buf := ws.getFloats(img.size())
-	lq := roundUp(d.ho*img.g, 32)
-	// Every read, x[o+q] for q < lq, lies inside xb; past the image it is zero.
-	xLen := max(img.size(), maxOff+lq)
-	xbBuf := ws.getFloats((xLen + 1) / 2)
-	xb := u16(xbBuf)[:xLen]
-	clear(xb[img.size():])
-	gbBuf := ws.getFloats(mPad * lq / 2)
-	gb := u16(gbBuf)[:mPad*lq]
-	j := dotJobs.Get().(*dotJob)
-	j.m, j.k, j.offs, j.dw, j.ldw = d.co, k, offs, part, mPad
-	j.bf16, j.dygB, j.srcB, j.lq = true, gb, xb, lq
-	j.chunk = max(32, dotChunk(d.co, lq)/32*32)
-	gj := gridJobs.Get().(*gridJob)
-	gj.rows, gj.h, gj.w, gj.g, gj.lq, gj.dstB = d.co, d.ho, d.wo, img.g, lq, gb
-	for n := 0; n < d.n; n++ {
-		gj.src = dy[n*d.co*plane : (n+1)*d.co*plane]
-		runParts(gj, min(b.threads, mPad), &gj.done)
-		fillPhased(b.threads, img, buf, x[n*xPlane:(n+1)*xPlane], 1, 0, 0)
-		cvtBF16Parallel(b.threads, xb[:img.size()], buf)
-		j.run(b.threads)
-	}
-	addTapMajor(dw, part, d.co, k, mPad)
-	*j = dotJob{}
-	dotJobs.Put(j)
-	*gj = gridJob{}
-	gridJobs.Put(gj)
-	ws.putInts(offs)
-	ws.putFloats(part)
-	ws.putFloats(buf)
-	ws.putFloats(gbBuf)
-	ws.putFloats(xbBuf)
-	if db != nil {
-		b.biasGrad(db, dy, d.n, d.co, plane)
 	}
 }

@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"suture/kernels"
@@ -447,38 +448,86 @@ func requireRounded(t *testing.T, name string, got, fp32 []float32) {
 	t.Fatalf("%s: the BF16 result equals the FP32 one to 2^-14: the BF16 path did not run", name)
 }
 
-// TestGridAndConvertBF16: the grid written as bfloat16 directly (gridJob
-// with dstB) and cvtBF16Parallel equal the FP32 grid rounded by cvtBF16,
-// bit for bit, for row widths around the kernel's run of 32, 1-3 threads.
-func TestGridAndConvertBF16(t *testing.T) {
-	g := tensor.NewRNG(23)
-	for _, w := range []int{1, 7, 31, 32, 33, 70} {
-		for _, threads := range []int{1, 2, 3} {
-			rows, h, pitch := 5, 3, w+2
-			lq := roundUp(h*pitch, 32)
-			src := bf16Inputs(g, rows*h*w)
-			total := 8 // rows past the source are zero
-			grid := make([]float32, total*lq)
-			for i := range grid {
-				grid[i] = 7 // every float must be written
-			}
-			gf := &gridJob{rows: rows, h: h, w: w, g: pitch, lq: lq, src: src, dst: grid}
-			runParts(gf, threads, &gf.done)
-			want := make([]uint16, len(grid))
-			cvtBF16(want, grid)
-			got := make([]uint16, len(grid))
-			for i := range got {
-				got[i] = 0xbeef
-			}
-			gb := &gridJob{rows: rows, h: h, w: w, g: pitch, lq: lq, src: src, dstB: got}
-			runParts(gb, threads, &gb.done)
-			par := make([]uint16, len(grid))
-			cvtBF16Parallel(threads, par, grid)
-			for i := range want {
-				if got[i] != want[i] || par[i] != want[i] {
-					t.Fatalf("w %d threads %d: value %d: grid %#04x, parallel %#04x, want %#04x", w, threads, i, got[i], par[i], want[i])
+// TestConvBackwardFilterBF16Groups: the BF16 backward-filter lays groups of
+// samples end to end (bf16_filter.go); any grouping and thread count gives
+// results within the bound of TestConvBackwardFilterBF16, and one grouping
+// gives the same bits on every thread count.
+func TestConvBackwardFilterBF16Groups(t *testing.T) {
+	if !HasBF16() {
+		t.Skip("no AVX512_BF16")
+	}
+	saved := bf16GroupElems
+	defer func() { bf16GroupElems = saved }()
+	g := tensor.NewRNG(25)
+	type conv struct{ n, ci, co, h, w, k, s, p int }
+	for _, c := range []conv{
+		{5, 3, 9, 10, 11, 3, 1, 1}, {3, 4, 9, 16, 16, 3, 2, 1}, {4, 2, 8, 6, 7, 3, 1, 2},
+		{3, 2, 17, 12, 40, 3, 1, 0}, {4, 6, 16, 8, 8, 2, 2, 0}, {7, 8, 8, 4, 4, 3, 1, 1},
+		{3, 3, 8, 5, 70, 3, 1, 1}, {3, 2, 9, 4, 66, 3, 1, 2}, {2, 2, 8, 5, 64, 3, 1, 0}, {4, 2, 8, 6, 7, 1, 1, 1}, {2, 3, 8, 3, 70, 1, 1, 1},
+	} {
+		p := kernels.Conv(c.s, c.p)
+		d := makeConvDims([]int{c.n, c.ci, c.h, c.w}, []int{c.co, c.ci, c.k, c.k}, p)
+		x, dy := bf16Inputs(g, c.n*c.ci*c.h*c.w), bf16Inputs(g, c.n*c.co*d.ho*d.wo)
+		want, mag := make([]float32, c.co*c.ci*c.k*c.k), make([]float32, c.co*c.ci*c.k*c.k)
+		New(3).conv2dBackwardFilterFast(want, nil, dy, x, d)
+		New(3).conv2dBackwardFilterFast(mag, nil, absSlice(dy), absSlice(x), d)
+		for _, elems := range []int{1, 3000, 1 << 22} {
+			bf16GroupElems = elems
+			var first []float32
+			for _, threads := range []int{1, 2, 3, 5} {
+				be := New(threads)
+				be.bf16 = true
+				dw := make([]float32, len(want))
+				be.conv2dBackwardFilterFast(dw, nil, dy, x, d)
+				name := fmt.Sprintf("%+v elems %d threads %d", c, elems, threads)
+				requireRounded(t, name, dw, want)
+				for i := range dw {
+					if diff := math.Abs(float64(dw[i] - want[i])); !(diff <= math.Ldexp(float64(mag[i]), -6)+1e-6) {
+						t.Fatalf("%s: dw[%d] = %g, want %g (sum of |products| %g)", name, i, dw[i], want[i], mag[i])
+					}
+				}
+				if first == nil {
+					first = dw
+				} else if !slices.Equal(first, dw) {
+					t.Fatalf("%+v elems %d: threads %d differs from threads 1", c, elems, threads)
 				}
 			}
+		}
+	}
+}
+
+func absSlice(v []float32) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(math.Abs(float64(x)))
+	}
+	return out
+}
+
+// TestCvtBF16MatchesRound: cvtBF16 (the kernel on runs of 32 and on the
+// tail) equals bf16Round value by value, special values included, for
+// lengths around the run of 32, and writes nothing past.
+func TestCvtBF16MatchesRound(t *testing.T) {
+	g := tensor.NewRNG(26)
+	special := []uint32{0x3f808000, 0x3f818000, 0xbf80ffff, 0x7f7fffff, 0x7f800000,
+		0x7f800001, 0x00000001, 0x807fffff, 0x00800000, 0xff800000, 0x80000000}
+	for _, n := range []int{1, 2, 7, 31, 32, 33, 63, 64, 65, 90, 130} {
+		src := bf16Inputs(g, n)
+		for i, b := range special {
+			if 3*i < n {
+				src[3*i] = math.Float32frombits(b)
+			}
+		}
+		got := make([]uint16, n+1)
+		got[n] = 0xbeef
+		cvtBF16(got[:n], src)
+		for i, v := range src {
+			if want := bf16Round(v); got[i] != want {
+				t.Fatalf("n %d: value %d (%#08x) = %#04x, want %#04x", n, i, math.Float32bits(v), got[i], want)
+			}
+		}
+		if got[n] != 0xbeef {
+			t.Fatalf("n %d: wrote past the end", n)
 		}
 	}
 }

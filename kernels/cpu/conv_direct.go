@@ -346,6 +346,10 @@ func (j *dotJob) runPart(part, parts int) {
 
 // runGroups computes the sums of tap groups [g0, g1) (dotNR taps each).
 func (j *dotJob) runGroups(g0, g1 int) {
+	if j.bf16 && 2*dotMR*j.chunk <= bf16L1Values {
+		j.runGroupsB(g0, g1)
+		return
+	}
 	for q0 := 0; q0 < j.lq; q0 += j.chunk {
 		n := min(j.chunk, j.lq-q0)
 		for grp := g0; grp < g1; grp++ {

@@ -211,21 +211,15 @@ func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) 
 
 // gridJob copies rows of planes (h, w) onto a grid of pitch g, zero elsewhere:
 // dst[r*lq + i*g + c] = src[(r*h+i)*w + c]; rows past the source are zero.
-// With dstB set instead of dst it writes the grid rounded to bfloat16.
 type gridJob struct {
 	rows, h, w, g, lq int
 	src, dst          []float32
-	dstB              []uint16
 	done              partsDone
 }
 
 var gridJobs = sync.Pool{New: func() any { return new(gridJob) }}
 
 func (j *gridJob) runPart(part, parts int) {
-	if j.dstB != nil {
-		j.runPartBF16(part, parts)
-		return
-	}
 	total := len(j.dst) / j.lq
 	r0, r1 := partRange(total, 1, part, parts)
 	for r := r0; r < r1; r++ {
@@ -238,24 +232,6 @@ func (j *gridJob) runPart(part, parts int) {
 		copyRows(out, j.g, j.src[r*j.h*j.w:], j.w, j.h, n)
 		for i := 0; i < j.h; i++ {
 			zeroFew(out[i*j.g+n : (i+1)*j.g])
-		}
-		clear(out[j.h*j.g:])
-	}
-}
-
-func (j *gridJob) runPartBF16(part, parts int) {
-	total := len(j.dstB) / j.lq
-	r0, r1 := partRange(total, 1, part, parts)
-	for r := r0; r < r1; r++ {
-		out := j.dstB[r*j.lq : (r+1)*j.lq]
-		if r >= j.rows {
-			clear(out)
-			continue
-		}
-		for i := 0; i < j.h; i++ {
-			row := out[i*j.g : (i+1)*j.g]
-			cvtBF16(row[:j.w], j.src[(r*j.h+i)*j.w:(r*j.h+i+1)*j.w])
-			clear(row[j.w:])
 		}
 		clear(out[j.h*j.g:])
 	}
