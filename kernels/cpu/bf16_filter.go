@@ -27,8 +27,6 @@ import "sync"
 // parallel regions win); 32 px layers take 3, 16 px 4, 8 px all 8.
 var bf16GroupPixels, bf16GroupElems = 16384, 1 << 20
 
-func ceilDiv(a, b int) int { return (a + b - 1) / b }
-
 // bf16Prep writes one group's bfloat16 copies: units [0, cnt*ci) fill the
 // phased planes of (sample, channel) pairs, the next mPad*cnt units the dy
 // rows of (row, sample) pairs.
