@@ -41,3 +41,14 @@ for case, vs in rows.items():
     print(f"| {case} | {fmt(ms['base'])} | {fmt(ms['avx2'])} | {fmt(ms['avx512'])} | {fmt(ms['bf16'])} | "
           f"{ratio('avx2', 'base')} | {ratio('avx2', 'avx512')} | {ratio('avx512', 'bf16')} | {fmt(torch)} | "
           f"{vs_torch('avx512')} | {vs_torch('bf16')} | {gf:.0f} ({100*pk:.0f}%) |")
+
+# The fastest sample of each variant over all rounds: on a VM whose
+# neighbours come and go, noise only adds time, so the minimum is the
+# steadiest figure of what the code can do (medians above, for the spread).
+print()
+print("| case | fastest sample, ms: base | avx2 | avx512 | bf16 | base / avx512 | avx512 / bf16 |")
+print("|---|---|---|---|---|---|---|")
+for case, vs in rows.items():
+    mins = {v: min((r.get("min_ms", r["ms"]) for _, r in vs.get(v, [])), default=float("nan")) for v in variants}
+    print(f"| {case} | {mins['base']:.1f} | {mins['avx2']:.1f} | {mins['avx512']:.1f} | {mins['bf16']:.1f} | "
+          f"{mins['base'] / mins['avx512']:.2f} | {mins['avx512'] / mins['bf16']:.2f} |")

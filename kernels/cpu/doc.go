@@ -18,6 +18,10 @@
 //     the (sample, tile) pairs of a group of samples are one parallel region);
 //     a 4x3 dot-product kernel sums dy against shifted input rows
 //     (backward-filter).
+//   - conv_im2col.go, conv_im2col_filter.go: strided forward and
+//     backward-filter as the packed GEMM on blocks of im2col built straight
+//     into its B panels (the three taps of a stride-2 row from one even/odd
+//     split; col^T's panels from an 8x8 transpose).
 //   - conv_col2im.go: other strides' backward-data as the GEMM + col2im, in
 //     blocks of output rows that stay in L2 (w^T packed once per call; an
 //     AVX2 kernel for the stride-2, 3-tap rows; dx and dy prefetched while
@@ -31,8 +35,10 @@
 //     whole batch copied into L1-resident panels (planes up to 64x64), else
 //     one packed GEMM per sample; the weight gradient as dot products of
 //     rows read in place.
-//   - conv_transpose_fast.go: kernel == stride conv-transpose on the same
-//     kernels, the stride-2 scatter and gather as vector (de)interleaves.
+//   - conv_transpose_fast.go, conv_transpose_2x2*.go: kernel == stride
+//     conv-transpose; 2x2 on kernels that store y's interleaved rows
+//     (forward) and read dy in place by pairs of taps (backward), other
+//     kernels on the direct kernels with a vector scatter and gather.
 //   - norm_fast.go, elementwise_fast.go: instance norm, leaky ReLU, add,
 //     scale, axpy, concat, MSE and its gradient and the optimizer updates,
 //     parallel (MSE over fixed blocks, so its value is the same for any
@@ -50,7 +56,8 @@
 //   - bf16.go: the BF16 precision (Backend.SetBF16): operands rounded to
 //     bfloat16 (VCVTNE2PS2BF16), products summed in float32 (VDPBF16PS), for
 //     the packed GEMMs, Winograd's tile products and the direct weight
-//     gradients; Go versions with the instructions' exact semantics.
+//     gradients (bf16_filter.go: groups of samples in one dot); Go versions
+//     with the instructions' exact semantics.
 //   - peak.go: the machine's peaks (register FMA loops per instruction kind,
 //     and the GEMM kernel on L1-resident data).
 //   - loss_fast.go: softmax and softmax+cross-entropy, parallel, each
