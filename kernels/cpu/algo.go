@@ -62,15 +62,17 @@ func backwardDataAlgo(d convDims) convAlgo {
 	return algoDirect
 }
 
-// useIm2colFilter: strided backward-filter passes take gemm+im2col (a
-// switch for benchmarks). On the U-Net's stride-2 layers it beat the dot
-// products by 7-95% in FP32, and with bf16 by 5-170% from 32->64
-// channels; at 16->32 the BF16 dot products (conv2dBackwardFilterBF16)
-// were 4% faster, hence im2colFilterMinCoBF16
-// (BenchmarkConv3x3s2FilterOldNew, one thread).
+// useIm2colFilter: strided backward-filter passes with at least
+// im2colFilterMinCo output channels take gemm+im2col (a switch for
+// benchmarks). On the U-Net's stride-2 layers from 32->64 channels it
+// matched or beat the dot products (FP32 1.0-1.7x, BF16 0.9-1.8x at one
+// thread; 1.04-1.8x FP32 at two); at 16->32 the dot products were faster
+// in both precisions (FP32 87 against 72 GFLOP/s at one thread, 129
+// against 97 at two; BF16 130 against 90), hence the least Co
+// (BenchmarkConv3x3s2FilterOldNew, bench/isa-s2/kernel-ab*.txt).
 var useIm2colFilter = true
 
-var im2colFilterMinCoBF16 = 48 // a variable so tests can run every shape through gemm+im2col
+var im2colFilterMinCo = 48 // a variable so tests can run every shape through gemm+im2col
 
 // backwardFilterAlgo picks backward-filter's algorithm.
 func backwardFilterAlgo(d convDims, bf16 bool) convAlgo {
@@ -79,7 +81,7 @@ func backwardFilterAlgo(d convDims, bf16 bool) convAlgo {
 		return algoDot
 	case d.isPointwise():
 		return algoGemm
-	case (d.sh != 1 || d.sw != 1) && useIm2colFilter && (!bf16 || d.co >= im2colFilterMinCoBF16):
+	case (d.sh != 1 || d.sw != 1) && useIm2colFilter && d.co >= im2colFilterMinCo:
 		return algoGemmIm2col
 	case d.winogradFits() && winoFilterWorth(d.ci, d.co, d.wo, bf16):
 		return algoWinograd

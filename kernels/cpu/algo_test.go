@@ -29,7 +29,9 @@ func TestConvAlgorithmNames(t *testing.T) {
 		{kernels.ConvForward, tensor.Shape{2, 16, 16, 16}, tensor.Shape{32, 16, 3, 3}, c3s2, "gemm+im2col"},
 		{kernels.ConvForward, tensor.Shape{2, 3, 9, 7}, tensor.Shape{5, 3, 1, 1}, c1s2, "gemm+im2col"},
 		{kernels.ConvBackwardData, tensor.Shape{2, 32, 16, 16}, tensor.Shape{64, 32, 3, 3}, c3s2, "gemm+col2im"},
-		{kernels.ConvBackwardFilter, tensor.Shape{2, 16, 16, 16}, tensor.Shape{32, 16, 3, 3}, c3s2, "gemm+im2col"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 16, 16, 16}, tensor.Shape{32, 16, 3, 3}, c3s2, "direct"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 16, 16, 16}, tensor.Shape{47, 16, 3, 3}, c3s2, "direct"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 16, 16, 16}, tensor.Shape{48, 16, 3, 3}, c3s2, "gemm+im2col"},
 		{kernels.ConvBackwardData, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "winograd"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{48, 32, 3, 3}, c3, "winograd"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "direct"},
@@ -47,8 +49,8 @@ func TestConvAlgorithmNames(t *testing.T) {
 			t.Errorf("pass %d x %v w %v %+v: %q, want %q", c.pass, c.x, c.w, c.p, got, c.want)
 		}
 	}
-	// With bf16, strided weight gradients of fewer than 48 output channels
-	// keep the BF16 dot products.
+	// With bf16 too, strided weight gradients of fewer than 48 output
+	// channels keep the (BF16) dot products.
 	if b16 := New(2); b16.SetBF16(true) == nil {
 		for _, c := range []struct {
 			pass kernels.ConvPass

@@ -138,8 +138,8 @@ func BenchmarkConv3x3s2ForwardOldNew(b *testing.B) {
 // micro-kernel set, FP32 and BF16, 1 to 3 goroutines, and bitwise the same
 // dw for every thread count.
 func TestConvBackwardFilterStridedMatchesReference(t *testing.T) {
-	defer func(c int) { im2colFilterMinCoBF16 = c }(im2colFilterMinCoBF16)
-	im2colFilterMinCoBF16 = 0
+	defer func(c int) { im2colFilterMinCo = c }(im2colFilterMinCo)
+	im2colFilterMinCo = 0
 	withKernels(t, func(t *testing.T) {
 		g := tensor.NewRNG(29)
 		ref := NewReference()
@@ -217,8 +217,8 @@ func BenchmarkConv3x3s2FilterOldNew(b *testing.B) {
 				pf   bool
 			}{{"old", false, true}, {"new", true, true}, {"newnopf", true, false}} {
 				b.Run(name+"/"+v.name, func(b *testing.B) {
-					useIm2colFilter, im2colPrefetch, im2colFilterMinCoBF16 = v.on, v.pf, 0
-					defer func() { useIm2colFilter, im2colPrefetch, im2colFilterMinCoBF16 = true, true, 48 }()
+					useIm2colFilter, im2colPrefetch, im2colFilterMinCo = v.on, v.pf, 0
+					defer func() { useIm2colFilter, im2colPrefetch, im2colFilterMinCo = true, true, 48 }()
 					loop(b, flops, func() {
 						if err := be.Conv2dBackwardFilter(dw, db, dy, x, p); err != nil {
 							b.Fatal(err)
