@@ -390,7 +390,7 @@ func TestWinogradBF16(t *testing.T) {
 	forEachISA(t, func(t *testing.T, _ ISA) {
 		be := New(3)
 		be.bf16 = true
-		for _, c := range []conv{{1, 3, 5, 6, 9, 1}, {2, 24, 13, 12, 40, 1}, {1, 129, 7, 5, 5, 1}, {1, 8, 25, 9, 66, 0}} {
+		for _, c := range []conv{{1, 3, 5, 6, 9, 1}, {2, 24, 13, 12, 40, 1}, {1, 129, 7, 5, 5, 1}, {1, 8, 25, 9, 66, 0}, {3, 20, 14, 8, 8, 1}} {
 			d := makeConvDims([]int{c.n, c.ci, c.h, c.w}, []int{c.co, c.ci, 3, 3}, kernels.Conv(1, c.p))
 			x, w, bias := bf16Inputs(g, c.n*c.ci*c.h*c.w), bf16Inputs(g, c.co*c.ci*9), randSlice(g, c.co)
 			y := make([]float32, c.n*c.co*d.ho*d.wo)

@@ -192,7 +192,7 @@ func (j *winogradJob) blocks() int { return (j.th*j.tw + j.block - 1) / j.block 
 
 // scratchFloats is what one part needs: a V chunk and the block's M.
 func (j *winogradJob) scratchFloats() int {
-	n := 16 * j.block * (j.kc + m6(j.m))
+	n := 16*j.block*(j.kc+m6(j.m)) + winoNarrowFloats(j.kc, j.m)
 	if j.bf16 {
 		kcp := (j.kc + 1) / 2
 		n += 16*j.block*kcp + gemmNR*kcp // V's pairs and a zero panel
@@ -234,9 +234,10 @@ func (j *winogradJob) runBlock(scratch, src, out []float32, t0 int) {
 	mp := rows / gemmMR
 	v := scratch[:16*j.kc*nt]
 	mm := scratch[16*j.kc*nt:][:16*rows*nt]
+	tmp := scratch[len(scratch)-winoNarrowFloats(j.kc, j.m):]
 	for k0 := 0; k0 < j.k; k0 += j.kc {
 		kc := min(j.kc, j.k-k0)
-		j.transformInput(v, src, k0, kc, t0, live, panels)
+		j.transformInput(v, tmp, src, k0, kc, t0, live, panels)
 		if j.bf16 {
 			j.productsBF16(scratch[16*j.kc*nt+16*rows*nt:], v, mm, k0, kc, panels, nt)
 			continue
@@ -272,7 +273,7 @@ func (j *winogradJob) runBlock(scratch, src, out []float32, t0 int) {
 			}
 		}
 	}
-	j.transformOutput(out, mm, t0, live, rows*nt)
+	j.transformOutput(out, tmp, mm, t0, live, rows*nt)
 }
 
 // productsBF16 is the 16 tile products of runBlock on bfloat16 pairs:
@@ -323,7 +324,7 @@ func (j *winogradJob) productsBF16(scratch, v, mm []float32, k0, kc, panels, nt 
 // tiles from t0 into v as GEMM B panels: v[((xi*panels + t/16)*kc + c)*16 +
 // t%16]; lanes past the live tiles are zero. Runs of 8 tiles along a tile
 // row go through the 8-lane kernel, all channels in one call.
-func (j *winogradJob) transformInput(v, src []float32, k0, kc, t0, live, panels int) {
+func (j *winogradJob) transformInput(v, tmp, src []float32, k0, kc, t0, live, panels int) {
 	g := j.g
 	xs := panels * kc * gemmNR // floats between xi blocks
 	v = v[:16*xs]
@@ -345,6 +346,11 @@ func (j *winogradJob) transformInput(v, src []float32, k0, kc, t0, live, panels 
 		if tt%8 == 0 && tt+8 <= live && tx+8 <= j.tw {
 			winoInput8(kc, v[off:], gemmNR, xs, src[base:], src[j.ps+base:], 2*j.ps, g)
 			tt += 8
+			continue
+		}
+		if r := min(j.tw-tx, live-tt, gemmNR-tt%gemmNR); winoNarrow && useAsm && r >= 2 {
+			winoInputRun(kc, v[off:], xs, r, tt%gemmNR+8 <= gemmNR, tmp, src[base:], src[j.ps+base:], 2*j.ps, g)
+			tt += min(r, 8)
 			continue
 		}
 		for c := 0; c < kc; c++ {
@@ -396,7 +402,7 @@ func winoInputTile(v []float32, xs int, src0, src1 []float32, g int) {
 // clipping the tiles at the image border; runs of 8 whole tiles along a
 // tile row go through the 8-lane kernel, all channels in one call. mm is
 // (16, m6, block); xs floats apart per xi.
-func (j *winogradJob) transformOutput(out, mm []float32, t0, live, xs int) {
+func (j *winogradJob) transformOutput(out, tmp, mm []float32, t0, live, xs int) {
 	nt := j.block
 	plane := j.oh * j.ow
 	bias, biasStep := j.bias, 1
@@ -412,11 +418,61 @@ func (j *winogradJob) transformOutput(out, mm []float32, t0, live, xs int) {
 			tt += 8
 			continue
 		}
+		if r := min(j.tw-ox/2, live-tt, 8); winoNarrow && useAsm && r >= 2 && tt+8 <= nt {
+			rows, cols := min(2, j.oh-oy), min(2*r, j.ow-ox)
+			winoOutput8(j.m, tmp, 32, 16, mm[tt:], nt, xs, bias, biasStep, false)
+			winoOutputCopy(j.m, y, plane, j.ow, tmp, rows, cols, j.accumulate)
+			tt += r
+			continue
+		}
 		rows, cols := min(2, j.oh-oy), min(2, j.ow-ox)
 		for i := 0; i < j.m; i++ {
 			winoOutputTile(y[i*plane:], j.ow, mm[i*nt+tt:], xs, bias[i*biasStep], j.accumulate, rows, cols)
 		}
 		tt++
+	}
+}
+
+// winoNarrow switches on the vector transforms of runs shorter than 8 tiles
+// (planes under 16 wide, and the ends of tile rows); tests and benchmarks
+// switch it off to compare.
+var winoNarrow = true
+
+// winoNarrowFloats is the scratch of the short runs: 8 lanes of V for kc
+// channels, or the 2x16 outputs of 8 tiles for m channels.
+func winoNarrowFloats(kc, m int) int { return max(16*8*kc, 32*m6(m)) }
+
+// winoInputRun writes V of a run of r < 8 tiles (r >= 2) side by side, all
+// lanes in one panel: with direct, the 8-lane kernel writes v itself (its
+// lanes past r land on tiles that are written or zeroed later in the
+// panel); otherwise it writes tmp, whose first r lanes are copied.
+func winoInputRun(kc int, v []float32, xs, r int, direct bool, tmp, src0, src1 []float32, srcStep, g int) {
+	if direct {
+		winoInput8(kc, v, gemmNR, xs, src0, src1, srcStep, g)
+		return
+	}
+	winoInput8(kc, tmp, 8, 8*kc, src0, src1, srcStep, g)
+	for xi := 0; xi < 16; xi++ {
+		for c := 0; c < kc; c++ {
+			copy(v[xi*xs+c*gemmNR:][:r], tmp[(xi*kc+c)*8:][:r])
+		}
+	}
+}
+
+// winoOutputCopy writes (adds, with accumulate) rows x cols of each of the
+// n channels' 2x16 outputs in tmp to y.
+func winoOutputCopy(n int, y []float32, yStep, ow int, tmp []float32, rows, cols int, accumulate bool) {
+	for c := 0; c < n; c++ {
+		for r := 0; r < rows; r++ {
+			dst, src := y[c*yStep+r*ow:][:cols], tmp[c*32+r*16:][:cols]
+			if !accumulate {
+				copy(dst, src)
+				continue
+			}
+			for i, x := range src {
+				dst[i] += x
+			}
+		}
 	}
 }
 

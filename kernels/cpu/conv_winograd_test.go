@@ -37,6 +37,20 @@ func winogradCases() []convCase {
 		{1, 130, 131, 6, 6, 3, 3, 1, 1, 1, 1},
 		{1, 64, 64, 17, 16, 3, 3, 1, 1, 1, 1},
 		{1, 128, 24, 15, 17, 3, 3, 1, 1, 1, 1},
+		// Narrow planes: tile rows shorter than 8 tiles (the short runs of
+		// the vector transforms), runs crossing the 16-tile panels.
+		{1, 13, 17, 8, 8, 3, 3, 1, 1, 1, 1},
+		{3, 25, 7, 8, 8, 3, 3, 1, 1, 1, 1},
+		{5, 130, 20, 8, 8, 3, 3, 1, 1, 1, 1},
+		{3, 7, 11, 6, 6, 3, 3, 1, 1, 1, 1},
+		{1, 9, 14, 10, 10, 3, 3, 1, 1, 1, 1},
+		{3, 17, 5, 10, 10, 3, 3, 1, 1, 0, 2},
+		{5, 6, 12, 4, 4, 3, 3, 1, 1, 1, 1},
+		{3, 11, 19, 7, 9, 3, 3, 1, 1, 1, 1},
+		{1, 33, 15, 11, 13, 3, 3, 1, 1, 1, 1},
+		{5, 20, 21, 12, 12, 3, 3, 1, 1, 2, 2},
+		{3, 129, 131, 8, 8, 3, 3, 1, 1, 1, 1},
+		{1, 40, 40, 20, 22, 3, 3, 1, 1, 1, 1},
 	}
 }
 
@@ -62,8 +76,13 @@ func TestWinogradMatchesReference(t *testing.T) {
 func TestWinogradDeterministic(t *testing.T) {
 	defer func(saved bool) { winoAlways = saved }(winoAlways)
 	winoAlways = true
+	for _, c := range []convCase{{3, 20, 12, 33, 31, 3, 3, 1, 1, 1, 1}, {5, 20, 13, 8, 8, 3, 3, 1, 1, 1, 1}, {3, 26, 19, 6, 10, 3, 3, 1, 1, 1, 1}} {
+		winogradDeterministic(t, c)
+	}
+}
+
+func winogradDeterministic(t *testing.T, c convCase) {
 	g := tensor.NewRNG(13)
-	c := convCase{3, 20, 12, 33, 31, 3, 3, 1, 1, 1, 1}
 	x, w, bias := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.co, c.ci, 3, 3), g.Rand(c.co)
 	p := convParams(c)
 	dy := g.Rand(c.n, c.co, c.h, c.w)
@@ -192,9 +211,11 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 			passes = append(passes, "bwdfilter-bf16")
 		}
 		for _, pass := range passes {
-			for _, algo := range []string{"direct", "winograd"} {
+			for _, algo := range []string{"direct", "winograd", "winograd-narrowoff"} {
 				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", c.ci, c.co, c.h, c.w, pass, algo), func(b *testing.B) {
-					useWinograd, winoAlways = algo == "winograd", algo == "winograd"
+					wino := algo != "direct"
+					useWinograd, winoAlways, winoNarrow = wino, wino, algo != "winograd-narrowoff"
+					defer func() { winoNarrow = true }()
 					cb.be.bf16 = pass == "bwdfilter-bf16"
 					defer func() { cb.be.bf16 = false }()
 					loop(b, c.fwdFlops(), func() { cb.run(b, strings.TrimSuffix(pass, "-bf16")) })
