@@ -176,6 +176,7 @@ type winogradJob struct {
 	srcStride  int
 	outStride  int
 	block, kc  int       // tiles per block, channels per chunk
+	spb        int       // samples per block: > 1 when a sample's tiles fill at most half a block
 	scratch    []float32 // per part: scratchPer floats
 	scratchPer int
 	chunks     chunker
@@ -190,9 +191,28 @@ var winogradJobs = sync.Pool{New: func() any { return new(winogradJob) }}
 
 func (j *winogradJob) blocks() int { return (j.th*j.tw + j.block - 1) / j.block }
 
+// units is the blocks of the samples: spb samples per block, or the blocks
+// of each sample.
+func (j *winogradJob) units() int {
+	if j.spb > 1 {
+		return ceilDiv(j.samples, j.spb)
+	}
+	return j.samples * j.blocks()
+}
+
+// winoSamplesPerBlock is how many samples of tiles tiles share a block of
+// block tiles: samples of tiles whose tiles fill at most half a block share
+// one (fewer, fuller blocks: longer GEMMs), when winoNarrow is on.
+func winoSamplesPerBlock(tiles, block int) int {
+	if !winoNarrow || 2*tiles > block {
+		return 1
+	}
+	return block / tiles
+}
+
 // scratchFloats is what one part needs: a V chunk and the block's M.
 func (j *winogradJob) scratchFloats() int {
-	n := 16*j.block*(j.kc+m6(j.m)) + winoNarrowFloats(j.kc, j.m)
+	n := 16*j.block*(j.kc+m6(j.m)) + 8 + winoNarrowFloats(j.kc, j.m)
 	if j.bf16 {
 		kcp := (j.kc + 1) / 2
 		n += 16*j.block*kcp + gemmNR*kcp // V's pairs and a zero panel
@@ -203,7 +223,7 @@ func (j *winogradJob) scratchFloats() int {
 // run computes the samples on up to threads goroutines; parts cut the
 // (sample, tile block) pairs.
 func (j *winogradJob) run(threads int) {
-	units := j.samples * j.blocks()
+	units := j.units()
 	parts := min(threads, units)
 	j.chunks.reset(min(units, chunksPerPart*parts))
 	runParts(j, parts, &j.done)
@@ -212,34 +232,40 @@ func (j *winogradJob) run(threads int) {
 func (j *winogradJob) runPart(part, parts int) {
 	scratch := j.scratch[part*j.scratchPer:][:j.scratchPer]
 	bp := j.blocks()
-	units := j.samples * bp
+	units := j.units()
+	tiles := j.th * j.tw
 	for {
 		u0, u1, ok := j.chunks.claimUnits(units)
 		if !ok {
 			return
 		}
 		for u := u0; u < u1; u++ {
+			if j.spb > 1 {
+				n := u * j.spb
+				j.runBlock(scratch, n*tiles, min(j.spb, j.samples-n)*tiles)
+				continue
+			}
 			n, b := u/bp, u%bp
-			j.runBlock(scratch, j.src[n*j.srcStride:], j.out[n*j.outStride:], b*j.block)
+			j.runBlock(scratch, n*tiles+b*j.block, min(j.block, tiles-b*j.block))
 		}
 	}
 }
 
-// runBlock computes the tiles [t0, t0+block) of one sample.
-func (j *winogradJob) runBlock(scratch, src, out []float32, t0 int) {
+// runBlock computes the live tiles from t0 of the group's samples, counted
+// sample after sample (t0/(th*tw) is t0's sample).
+func (j *winogradJob) runBlock(scratch []float32, t0, live int) {
 	nt := j.block
-	live := min(nt, j.th*j.tw-t0)
 	panels := (live + gemmNR - 1) / gemmNR
 	rows := m6(j.m)
 	mp := rows / gemmMR
 	v := scratch[:16*j.kc*nt]
-	mm := scratch[16*j.kc*nt:][:16*rows*nt]
+	mm := scratch[16*j.kc*nt:][:16*rows*nt+8] // 8 floats of slack: the output kernel's lanes past the block
 	tmp := scratch[len(scratch)-winoNarrowFloats(j.kc, j.m):]
 	for k0 := 0; k0 < j.k; k0 += j.kc {
 		kc := min(j.kc, j.k-k0)
-		j.transformInput(v, tmp, src, k0, kc, t0, live, panels)
+		j.transformInput(v, tmp, k0, kc, t0, live, panels)
 		if j.bf16 {
-			j.productsBF16(scratch[16*j.kc*nt+16*rows*nt:], v, mm, k0, kc, panels, nt)
+			j.productsBF16(scratch[16*j.kc*nt+16*rows*nt+8:], v, mm, k0, kc, panels, nt)
 			continue
 		}
 		for xi := 0; xi < 16; xi++ {
@@ -273,7 +299,7 @@ func (j *winogradJob) runBlock(scratch, src, out []float32, t0 int) {
 			}
 		}
 	}
-	j.transformOutput(out, tmp, mm, t0, live, rows*nt)
+	j.transformOutput(tmp, mm, t0, live, rows*nt)
 }
 
 // productsBF16 is the 16 tile products of runBlock on bfloat16 pairs:
@@ -324,11 +350,11 @@ func (j *winogradJob) productsBF16(scratch, v, mm []float32, k0, kc, panels, nt 
 // tiles from t0 into v as GEMM B panels: v[((xi*panels + t/16)*kc + c)*16 +
 // t%16]; lanes past the live tiles are zero. Runs of 8 tiles along a tile
 // row go through the 8-lane kernel, all channels in one call.
-func (j *winogradJob) transformInput(v, tmp, src []float32, k0, kc, t0, live, panels int) {
+func (j *winogradJob) transformInput(v, tmp []float32, k0, kc, t0, live, panels int) {
 	g := j.g
 	xs := panels * kc * gemmNR // floats between xi blocks
 	v = v[:16*xs]
-	src = src[k0*2*j.ps:]
+	tiles := j.th * j.tw
 	for tt := 0; tt < panels*gemmNR; {
 		off := tt/gemmNR*kc*gemmNR + tt%gemmNR // channel 0
 		if tt >= live {
@@ -340,8 +366,9 @@ func (j *winogradJob) transformInput(v, tmp, src []float32, k0, kc, t0, live, pa
 			tt++
 			continue
 		}
-		t := t0 + tt
+		n, t := (t0+tt)/tiles, (t0+tt)%tiles
 		ty, tx := t/j.tw, t%j.tw
+		src := j.src[n*j.srcStride+k0*2*j.ps:]
 		base := 2*ty*g + tx
 		if tt%8 == 0 && tt+8 <= live && tx+8 <= j.tw {
 			winoInput8(kc, v[off:], gemmNR, xs, src[base:], src[j.ps+base:], 2*j.ps, g)
@@ -402,23 +429,24 @@ func winoInputTile(v []float32, xs int, src0, src1 []float32, g int) {
 // clipping the tiles at the image border; runs of 8 whole tiles along a
 // tile row go through the 8-lane kernel, all channels in one call. mm is
 // (16, m6, block); xs floats apart per xi.
-func (j *winogradJob) transformOutput(out, tmp, mm []float32, t0, live, xs int) {
+func (j *winogradJob) transformOutput(tmp, mm []float32, t0, live, xs int) {
 	nt := j.block
 	plane := j.oh * j.ow
 	bias, biasStep := j.bias, 1
 	if bias == nil {
 		bias, biasStep = winoZero[:], 0
 	}
+	tiles := j.th * j.tw
 	for tt := 0; tt < live; {
-		t := t0 + tt
+		n, t := (t0+tt)/tiles, (t0+tt)%tiles
 		oy, ox := 2*(t/j.tw), 2*(t%j.tw)
-		y := out[oy*j.ow+ox:]
+		y := j.out[n*j.outStride+oy*j.ow+ox:]
 		if tt%8 == 0 && tt+8 <= live && ox+16 <= j.ow && oy+2 <= j.oh {
 			winoOutput8(j.m, y, plane, j.ow, mm[tt:], nt, xs, bias, biasStep, j.accumulate)
 			tt += 8
 			continue
 		}
-		if r := min(j.tw-ox/2, live-tt, 8); winoNarrow && useAsm && r >= 2 && tt+8 <= nt {
+		if r := min(j.tw-ox/2, live-tt, 8); winoNarrow && useAsm && r >= 2 {
 			rows, cols := min(2, j.oh-oy), min(2*r, j.ow-ox)
 			winoOutput8(j.m, tmp, 32, 16, mm[tt:], nt, xs, bias, biasStep, false)
 			winoOutputCopy(j.m, y, plane, j.ow, tmp, rows, cols, j.accumulate)
@@ -532,7 +560,11 @@ func (b *Backend) winograd(out, src, w, bias []float32, n, k, ih, iw, m, oh, ow,
 	th, tw := (oh+1)/2, (ow+1)/2
 	img := makePhasedImage(k, ih, iw, 1, 2, ph, pw, 2*th+2, 2*tw+2)
 	per := img.size()
-	group := convSampleGroup(n, per, b.threads)
+	kc := min(k, winoKC)
+	spb := winoSamplesPerBlock(th*tw, winoBlockFor(kc))
+	// Groups of whole blocks: a block's samples do not depend on the thread
+	// count (nor does any output's sum order).
+	group := min(n, roundUp(convSampleGroup(n, per, b.threads), spb))
 	buf := ws.getFloats(group * per)
 	j := winogradJobs.Get().(*winogradJob)
 	j.k, j.m, j.up, j.bias, j.accumulate = k, m, up, bias, transposed
@@ -547,7 +579,7 @@ func (b *Backend) winograd(out, src, w, bias []float32, n, k, ih, iw, m, oh, ow,
 		j.bf16, j.upB = true, u32(upB)
 	}
 	j.ps, j.g, j.th, j.tw, j.oh, j.ow = img.planeSize(), img.g, th, tw, oh, ow
-	j.kc = min(k, winoKC)
+	j.kc, j.spb = kc, spb
 	j.block = winoBlockFor(j.kc)
 	j.src, j.srcStride, j.outStride = buf, per, m*oh*ow
 	j.scratchPer = j.scratchFloats()
