@@ -375,7 +375,8 @@ func (j *winogradJob) transformInput(v, tmp []float32, k0, kc, t0, live, panels 
 			tt += 8
 			continue
 		}
-		if r := min(j.tw-tx, live-tt, gemmNR-tt%gemmNR); winoNarrow && useAsm && r >= 2 {
+		if r := min(j.tw-tx, live-tt, gemmNR-tt%gemmNR); winoNarrow && useAsm && r >= 2 &&
+			base+(kc-1)*2*j.ps+j.ps+3*g+8 < len(src) {
 			winoInputRun(kc, v[off:], xs, r, tt%gemmNR+8 <= gemmNR, tmp, src[base:], src[j.ps+base:], 2*j.ps, g)
 			tt += min(r, 8)
 			continue

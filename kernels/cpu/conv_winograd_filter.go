@@ -187,6 +187,15 @@ func (j *wfJob) transform(dst []float32, xs int, im wfImage, c0, c1 int,
 			tt += 8
 			continue
 		}
+		// A shorter run (narrow planes, row ends) through k8 too: its lanes
+		// past the run land on later tiles of the row, or past live (zeroed
+		// later); not past the row's end, nor reading past the image.
+		if r := min(j.tw-tx, j.live-tt); winoNarrow && r >= 2 && tt+8 <= j.lq &&
+			(n-1)*2*im.ps+im.ps+3*im.g+8 < len(src) {
+			k8(n, dst[off:], j.lq, xs, src, src[im.ps:], 2*im.ps, im.g)
+			tt += r
+			continue
+		}
 		for c := 0; c < n; c++ {
 			even := src[c*2*im.ps:]
 			tile(dst[off+c*j.lq:], xs, even, even[im.ps:], im.g)
