@@ -25,7 +25,7 @@ func TestConvAlgorithmNames(t *testing.T) {
 	}{
 		{kernels.ConvForward, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "winograd"},
 		{kernels.ConvForward, tensor.Shape{2, 23, 16, 16}, tensor.Shape{32, 23, 3, 3}, c3, "direct"},
-		{kernels.ConvForward, tensor.Shape{2, 32, 7, 7}, tensor.Shape{32, 32, 3, 3}, c3, "direct"},
+		{kernels.ConvForward, tensor.Shape{2, 32, 7, 1}, tensor.Shape{32, 32, 3, 3}, c3, "direct"},
 		{kernels.ConvForward, tensor.Shape{2, 16, 16, 16}, tensor.Shape{32, 16, 3, 3}, c3s2, "gemm+im2col"},
 		{kernels.ConvForward, tensor.Shape{2, 3, 9, 7}, tensor.Shape{5, 3, 1, 1}, c1s2, "gemm+im2col"},
 		{kernels.ConvBackwardData, tensor.Shape{2, 32, 16, 16}, tensor.Shape{64, 32, 3, 3}, c3s2, "gemm+col2im"},
@@ -35,7 +35,7 @@ func TestConvAlgorithmNames(t *testing.T) {
 		{kernels.ConvBackwardData, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "winograd"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{48, 32, 3, 3}, c3, "winograd"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 16, 16}, tensor.Shape{32, 32, 3, 3}, c3, "direct"},
-		{kernels.ConvBackwardFilter, tensor.Shape{2, 64, 7, 7}, tensor.Shape{64, 64, 3, 3}, c3, "direct"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 64, 7, 1}, tensor.Shape{64, 64, 3, 3}, c3, "direct"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 23, 16, 16}, tensor.Shape{32, 23, 3, 3}, c3, "direct"},
 		{kernels.ConvForward, tensor.Shape{2, 32, 64, 64}, tensor.Shape{24, 32, 1, 1}, c1, "strips"},
 		{kernels.ConvForward, tensor.Shape{2, 32, 65, 64}, tensor.Shape{24, 32, 1, 1}, c1, "gemm"},

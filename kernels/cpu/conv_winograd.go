@@ -48,12 +48,13 @@ func (d convDims) winogradFits() bool {
 // direct one (BenchmarkConv3x3Algo, bench/RESULTS.md section 3): at least 24
 // channels on both sides, so that the GEMMs outweigh the transforms (24x24
 // on 128x128 planes: 1.25x forward, 1.35x backward-data), and outputs at
-// least 8 wide (8x8 planes, where runs of 8 tiles do not fit and the
-// transforms are scalar: 1.1-1.3x for 256 and 320 channels; smaller planes
-// were not measured). k: input channels of the sum (Ci forward, Co
-// backward-data); m: its outputs; ow: output width.
+// least 2 wide: with the short runs' vector transforms and samples sharing
+// blocks, 8x8 planes ran 1.5-1.9x, 4x4 2.4-3x (128, 256 channels), 2x2 1.8x
+// (128 channels), one thread, batch 8 (same-process runs on a shared
+// machine). k: input channels of the sum (Ci forward, Co backward-data); m:
+// its outputs; ow: output width.
 func winogradWorth(k, m, ow int) bool {
-	return useWinograd && (winoAlways || min(k, m) >= 24 && ow >= 8)
+	return useWinograd && (winoAlways || min(k, m) >= 24 && ow >= 2)
 }
 
 // winoAlways makes winogradWorth pick every layer that fits (tests).
@@ -200,14 +201,16 @@ func (j *winogradJob) units() int {
 	return j.samples * j.blocks()
 }
 
-// winoSamplesPerBlock is how many samples of tiles tiles share a block of
-// block tiles: samples of tiles whose tiles fill at most half a block share
-// one (fewer, fuller blocks: longer GEMMs), when winoNarrow is on.
-func winoSamplesPerBlock(tiles, block int) int {
+// winoSamplesPerBlock is how many of the n samples of tiles tiles share a
+// block of block tiles: samples whose tiles fill at most half a block share
+// one (fewer, fuller blocks: longer GEMMs), at most half the samples (two
+// blocks at least, for two threads), when winoNarrow is on. It does not
+// depend on the thread count.
+func winoSamplesPerBlock(tiles, block, n int) int {
 	if !winoNarrow || 2*tiles > block {
 		return 1
 	}
-	return block / tiles
+	return max(1, min(block/tiles, ceilDiv(n, 2)))
 }
 
 // scratchFloats is what one part needs: a V chunk and the block's M.
@@ -562,7 +565,7 @@ func (b *Backend) winograd(out, src, w, bias []float32, n, k, ih, iw, m, oh, ow,
 	img := makePhasedImage(k, ih, iw, 1, 2, ph, pw, 2*th+2, 2*tw+2)
 	per := img.size()
 	kc := min(k, winoKC)
-	spb := winoSamplesPerBlock(th*tw, winoBlockFor(kc))
+	spb := winoSamplesPerBlock(th*tw, winoBlockFor(kc), n)
 	// Groups of whole blocks: a block's samples do not depend on the thread
 	// count (nor does any output's sum order).
 	group := min(n, roundUp(convSampleGroup(n, per, b.threads), spb))

@@ -119,7 +119,7 @@ func TestWinogradWorth(t *testing.T) {
 		{64, 32, 128, true},
 		{512, 256, 16, true},
 		{320, 320, 8, true},
-		{320, 320, 4, false}, // not measured
+		{320, 320, 4, true},
 		{24, 24, 128, true},
 		{16, 24, 128, false}, // transforms outweigh the GEMMs
 		{3, 32, 128, false},
@@ -156,7 +156,7 @@ func TestWinoFilterWorth(t *testing.T) {
 		{32, 16, 64, false, false},
 		{16, 16, 64, false, false},
 		{3, 16, 64, false, false},
-		{128, 128, 4, false, false},
+		{128, 128, 4, false, true},
 	} {
 		if got := winoFilterWorth(c.ci, c.co, c.ow, c.bf16); got != c.want {
 			t.Errorf("winoFilterWorth(%d, %d, %d, %v) = %v, want %v", c.ci, c.co, c.ow, c.bf16, got, c.want)
