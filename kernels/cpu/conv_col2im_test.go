@@ -74,11 +74,7 @@ func TestConvBackwardDataStridedMatchesReference(t *testing.T) {
 						first = dx.Data
 						continue
 					}
-					for i := range first {
-						if dx.Data[i] != first[i] {
-							t.Fatalf("%v bf16 %v: threads %d: element %d is %v, 1 thread gave %v", c, bf16, threads, i, dx.Data[i], first[i])
-						}
-					}
+					sameBits(t, fmt.Sprintf("%v bf16 %v: threads %d against 1", c, bf16, threads), dx.Data, first)
 				}
 			}
 		}

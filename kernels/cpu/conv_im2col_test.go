@@ -78,11 +78,7 @@ func TestConvForwardStridedMatchesReference(t *testing.T) {
 						first = y.Data
 						continue
 					}
-					for i := range first {
-						if y.Data[i] != first[i] {
-							t.Fatalf("%v bf16 %v: threads %d: element %d is %v, 1 thread gave %v", c, bf16, threads, i, y.Data[i], first[i])
-						}
-					}
+					sameBits(t, fmt.Sprintf("%v bf16 %v: threads %d against 1", c, bf16, threads), y.Data, first)
 				}
 			}
 		}
@@ -175,11 +171,7 @@ func TestConvBackwardFilterStridedMatchesReference(t *testing.T) {
 						first = dw.Data
 						continue
 					}
-					for i := range first {
-						if dw.Data[i] != first[i] {
-							t.Fatalf("%v bf16 %v: threads %d: element %d is %v, 1 thread gave %v", c, bf16, threads, i, dw.Data[i], first[i])
-						}
-					}
+					sameBits(t, fmt.Sprintf("%v bf16 %v: threads %d against 1", c, bf16, threads), dw.Data, first)
 				}
 			}
 		}

@@ -237,25 +237,9 @@ TEXT ·%s(SB), NOSPLIT, $0-72
 	p("MOVQ ldo+64(FP), DX")
 	p("SHLQ $2, DX")
 	for j := 0; j < 3; j++ {
-		r := func(i int) int { return 3*i + j }
-		// Level 1: rows 2i, 2i+1 into one vector, 128-bit lanes 0-1 row 2i.
-		for i := 0; i < 4; i++ {
-			p("VSHUFF64X2 $0x44, Z%d, Z%d, Z24", r(2*i+1), r(2*i))
-			p("VSHUFF64X2 $0xEE, Z%d, Z%d, Z25", r(2*i+1), r(2*i))
-			p("VADDPS Z25, Z24, Z%d", r(2*i))
-		}
-		// Level 2: 128-bit lane i holds row i (of 0-3, then of 4-7).
-		for h := 0; h < 2; h++ {
-			a, b := r(4*h), r(4*h+2)
-			p("VSHUFF64X2 $0x88, Z%d, Z%d, Z24", b, a)
-			p("VSHUFF64X2 $0xDD, Z%d, Z%d, Z25", b, a)
-			p("VADDPS Z25, Z24, Z%d", 26+h)
-		}
-		// Level 3 and 4, within 128-bit lanes: lane i ends as
+		reduceRows8(func(i int) int { return 3*i + j })
+		// Level 4, within 128-bit lanes: lane i ends as
 		// [sum row i, sum row 4+i, same, same].
-		p("VSHUFPS $0x44, Z27, Z26, Z24")
-		p("VSHUFPS $0xEE, Z27, Z26, Z25")
-		p("VADDPS Z25, Z24, Z26")
 		p("VSHUFPS $0x88, Z26, Z26, Z24")
 		p("VSHUFPS $0xDD, Z26, Z26, Z25")
 		p("VADDPS Z25, Z24, Z26")
@@ -368,24 +352,8 @@ TEXT ·dotKernelPZ8x3(SB), NOSPLIT, $0-104
 	p("MOVQ ldo+80(FP), DX")
 	p("SHLQ $2, DX")
 	for t := 0; t < 3; t++ {
-		r := func(i int) int { return 3*i + t }
-		// Level 1: rows 2i, 2i+1 into one vector, 128-bit lanes 0-1 row 2i.
-		for i := 0; i < 4; i++ {
-			p("VSHUFF64X2 $0x44, Z%d, Z%d, Z24", r(2*i+1), r(2*i))
-			p("VSHUFF64X2 $0xEE, Z%d, Z%d, Z25", r(2*i+1), r(2*i))
-			p("VADDPS Z25, Z24, Z%d", r(2*i))
-		}
-		// Level 2: 128-bit lane i holds row i (of 0-3, then of 4-7) as e o e o.
-		for h := 0; h < 2; h++ {
-			a, b := r(4*h), r(4*h+2)
-			p("VSHUFF64X2 $0x88, Z%d, Z%d, Z24", b, a)
-			p("VSHUFF64X2 $0xDD, Z%d, Z%d, Z25", b, a)
-			p("VADDPS Z25, Z24, Z%d", 26+h)
-		}
-		// Level 3, within 128-bit lanes: lane i ends as [e, o of row i, e, o of row 4+i].
-		p("VSHUFPS $0x44, Z27, Z26, Z24")
-		p("VSHUFPS $0xEE, Z27, Z26, Z25")
-		p("VADDPS Z25, Z24, Z26")
+		// Lane i of Z26 ends as [e, o of row i, e, o of row 4+i].
+		reduceRows8(func(i int) int { return 3*i + t })
 		p("VPERMPS Z26, Z31, Z26")
 		p("VADDPS (DI), Z26, Z26")
 		p("VMOVUPS Z26, (DI)")
@@ -535,4 +503,26 @@ func peakKernels() {
 		p("VZEROUPPER")
 		p("RET")
 	}
+}
+
+// reduceRows8 adds up the 8 rows of accumulators Z(r(0)) .. Z(r(7)) in
+// three levels: (1) rows 2i and 2i+1 into one vector, 128-bit lanes 0-1
+// row 2i; (2) 128-bit lane i holds row i (of 0-3 into Z26, of 4-7 into
+// Z27); (3) within 128-bit lanes: lane i of Z26 holds the pair sums of row
+// i and of row 4+i. Z24 and Z25 are scratch.
+func reduceRows8(r func(int) int) {
+	for i := 0; i < 4; i++ {
+		p("VSHUFF64X2 $0x44, Z%d, Z%d, Z24", r(2*i+1), r(2*i))
+		p("VSHUFF64X2 $0xEE, Z%d, Z%d, Z25", r(2*i+1), r(2*i))
+		p("VADDPS Z25, Z24, Z%d", r(2*i))
+	}
+	for h := 0; h < 2; h++ {
+		a, b := r(4*h), r(4*h+2)
+		p("VSHUFF64X2 $0x88, Z%d, Z%d, Z24", b, a)
+		p("VSHUFF64X2 $0xDD, Z%d, Z%d, Z25", b, a)
+		p("VADDPS Z25, Z24, Z%d", 26+h)
+	}
+	p("VSHUFPS $0x44, Z27, Z26, Z24")
+	p("VSHUFPS $0xEE, Z27, Z26, Z25")
+	p("VADDPS Z25, Z24, Z26")
 }
