@@ -350,6 +350,10 @@ func (j *dotJob) runGroups(g0, g1 int) {
 		j.runGroupsB(g0, g1)
 		return
 	}
+	if dotRowsOuter && !j.bf16 {
+		j.runGroupsRows(g0, g1)
+		return
+	}
 	for q0 := 0; q0 < j.lq; q0 += j.chunk {
 		n := min(j.chunk, j.lq-q0)
 		for grp := g0; grp < g1; grp++ {
@@ -374,6 +378,45 @@ func (j *dotJob) runGroups(g0, g1 int) {
 			}
 		}
 	}
+}
+
+// dotRowsOuter switches the FP32 sums to runGroupsRows (off: the tap
+// groups outer, kept for the old/new benchmark).
+var dotRowsOuter = true
+
+// runGroupsRows is runGroups' FP32 sums with the dy rows outer: a kernel
+// call's 8 (AVX2: 4) dy rows stay in L1 while the tap groups' src rows
+// stream past them, 3 rows of src per 24 multiply-adds from L2 instead of
+// 8 rows of dy. Every dw element still sums its chunks in order, so the
+// results are the bits of the taps-outer order.
+func (j *dotJob) runGroupsRows(g0, g1 int) {
+	for q0 := 0; q0 < j.lq; q0 += j.chunk {
+		n := min(j.chunk, j.lq-q0)
+		r := 0
+		if useAVX512 && useAsm {
+			for ; r+2*dotMR <= j.ldw; r += 2 * dotMR {
+				for grp := g0; grp < g1; grp++ {
+					o := j.tapOffsets(grp, q0)
+					microDotZ(n, j.dyg[r*j.lq+q0:], j.lq, j.src, &o, j.dw[grp*dotNR*j.ldw+r:], j.ldw)
+				}
+			}
+		}
+		for ; r < j.m; r += dotMR {
+			for grp := g0; grp < g1; grp++ {
+				o := j.tapOffsets(grp, q0)
+				microDot(n, j.dyg[r*j.lq+q0:], j.lq, j.src, &o, j.dw[grp*dotNR*j.ldw+r:], j.ldw)
+			}
+		}
+	}
+}
+
+// tapOffsets is the src offsets of tap group grp's dotNR taps at pixel q0.
+func (j *dotJob) tapOffsets(grp, q0 int) [dotNR]int {
+	var o [dotNR]int
+	for x := range o {
+		o[x] = j.offs[grp*dotNR+x] + q0
+	}
+	return o
 }
 
 // addTapMajor adds the dot job's tap-major partial sums part[t*ldp + m]

@@ -154,3 +154,38 @@ func TestWinogradFilterBF16(t *testing.T) {
 		}
 	})
 }
+
+// TestWeightGradientOrders: the transforms one channel at a time (wfRows)
+// and the dot sums with dy's rows outer (dotRowsOuter) only reorder memory
+// traffic, so the weight gradients, direct and Winograd, FP32 and BF16, on
+// every path, must be the bits of the old orders: at plane widths around
+// the 8-tile runs (narrow planes, row ends) and channel counts around the
+// 4- and 8-row kernels and the 3-tap groups.
+func TestWeightGradientOrders(t *testing.T) {
+	defer func(w, a, r, o bool) { useWinograd, winoAlways, wfRows, dotRowsOuter = w, a, r, o }(useWinograd, winoAlways, wfRows, dotRowsOuter)
+	g := tensor.NewRNG(33)
+	forEachISA(t, func(t *testing.T, _ ISA) {
+		for _, c := range []wfCase{{2, 5, 9, 17, 33, 1}, {3, 24, 17, 12, 40, 0}, {1, 13, 12, 4, 6, 1}, {2, 7, 20, 34, 18, 1}, {4, 33, 8, 8, 8, 1}} {
+			ho, wo := c.h+2*c.p-2, c.w+2*c.p-2
+			x, dy := randSlice(g, c.n*c.ci*c.h*c.w), randSlice(g, c.n*c.co*ho*wo)
+			d := makeConvDims([]int{c.n, c.ci, c.h, c.w}, []int{c.co, c.ci, 3, 3}, convParams(convCase{c.n, c.ci, c.co, c.h, c.w, 3, 3, 1, 1, c.p, c.p}))
+			dw0 := randSlice(g, c.co*c.ci*9)
+			for _, wino := range []bool{false, true} {
+				for _, bf := range []bool{false, true} {
+					if bf && !HasBF16() {
+						continue
+					}
+					run := func(newOrder bool) []float32 {
+						useWinograd, winoAlways, wfRows, dotRowsOuter = wino, wino, newOrder, newOrder
+						be := New(2)
+						be.bf16 = bf
+						dw := append([]float32(nil), dw0...)
+						be.conv2dBackwardFilterFast(dw, nil, dy, x, d)
+						return dw
+					}
+					sameBits(t, fmt.Sprintf("%+v winograd=%v bf16=%v", c, wino, bf), run(true), run(false))
+				}
+			}
+		}
+	})
+}
