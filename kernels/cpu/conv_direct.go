@@ -350,7 +350,7 @@ func (j *dotJob) runGroups(g0, g1 int) {
 		j.runGroupsB(g0, g1)
 		return
 	}
-	if dotRowsOuter && !j.bf16 {
+	if dotRowsOuter && !j.bf16 && min(j.chunk, j.lq) >= dotRowsMinLanes {
 		j.runGroupsRows(g0, g1)
 		return
 	}
@@ -383,6 +383,14 @@ func (j *dotJob) runGroups(g0, g1 int) {
 // dotRowsOuter switches the FP32 sums to runGroupsRows (off: the tap
 // groups outer, kept for the old/new benchmark).
 var dotRowsOuter = true
+
+// dotRowsMinLanes: passes of fewer pixels keep the tap groups outer. On
+// short rows a call's fixed costs (its 24 sums reduced and added into dw)
+// dominate, and the taps-outer order walks dw in order: on Zen 5, 16x16
+// and 8x8 planes with 256 to 512 channels ran 5-25% slower rows-outer,
+// 32x32 and larger planes 5-20% faster (BenchmarkConv3x3Algo's -oldorder
+// variants, bench/RESULTS.md section 10).
+const dotRowsMinLanes = 256
 
 // runGroupsRows is runGroups' FP32 sums with the dy rows outer: a kernel
 // call's 8 (AVX2: 4) dy rows stay in L1 while the tap groups' src rows

@@ -168,7 +168,7 @@ func convParams(c convCase) kernels.ConvParams {
 	return kernels.ConvParams{StrideH: c.sh, StrideW: c.sw, PadH: c.ph, PadW: c.pw}
 }
 
-// BenchmarkConv3x3Algo: conv3x3algo/CixCoxHxW/{fwd,bwddata,bwdfilter,bwdfilter-bf16}/{direct,winograd}
+// BenchmarkConv3x3Algo: conv3x3algo/CixCoxHxW/{fwd,bwddata,bwdfilter,bwdfilter-bf16}/{direct,winograd}[-oldorder]
 // on the 3x3 stride-1 layers of the stitch benchmark's two U-Nets (features
 // 32..320 and 24..256, 128x128 input), batch 4, GFLOP/s counted as the
 // direct sum's 2*9*Ci*Co*H*W per sample for both algorithms.
@@ -211,11 +211,15 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 			passes = append(passes, "bwdfilter-bf16")
 		}
 		for _, pass := range passes {
-			for _, algo := range []string{"direct", "winograd", "winograd-narrowoff"} {
+			for _, algo := range []string{"direct", "winograd", "winograd-narrowoff", "direct-oldorder", "winograd-oldorder"} {
 				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", c.ci, c.co, c.h, c.w, pass, algo), func(b *testing.B) {
-					wino := algo != "direct"
+					wino := !strings.HasPrefix(algo, "direct")
 					useWinograd, winoAlways, winoNarrow = wino, wino, algo != "winograd-narrowoff"
-					defer func() { winoNarrow = true }()
+					// -oldorder: the weight gradient's transforms and dot
+					// sums in the orders before wfRows and dotRowsOuter.
+					old := strings.HasSuffix(algo, "-oldorder")
+					wfRows, dotRowsOuter = !old, !old
+					defer func() { winoNarrow, wfRows, dotRowsOuter = true, true, true }()
 					cb.be.bf16 = pass == "bwdfilter-bf16"
 					defer func() { cb.be.bf16 = false }()
 					loop(b, c.fwdFlops(), func() { cb.run(b, strings.TrimSuffix(pass, "-bf16")) })
