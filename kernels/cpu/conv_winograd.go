@@ -373,6 +373,11 @@ func (j *winogradJob) transformInput(v, tmp []float32, k0, kc, t0, live, panels 
 		ty, tx := t/j.tw, t%j.tw
 		src := j.src[n*j.srcStride+k0*2*j.ps:]
 		base := 2*ty*g + tx
+		if wideWino() && tt%16 == 0 && tt+16 <= live && tx+16 <= j.tw {
+			winoInput16(kc, v[off:], gemmNR, xs, src[base:], src[j.ps+base:], 2*j.ps, g)
+			tt += 16
+			continue
+		}
 		if tt%8 == 0 && tt+8 <= live && tx+8 <= j.tw {
 			winoInput8(kc, v[off:], gemmNR, xs, src[base:], src[j.ps+base:], 2*j.ps, g)
 			tt += 8
@@ -390,6 +395,24 @@ func (j *winogradJob) transformInput(v, tmp []float32, k0, kc, t0, live, panels 
 		}
 		tt++
 	}
+}
+
+// winoZ switches on the 16-lane transforms of the avx512 path (off: 8
+// lanes, kept for the old/new benchmark).
+var winoZ = true
+
+// wideWino reports whether the 16-lane transforms run.
+func wideWino() bool { return winoZ && useAVX512 }
+
+// winoInput16 is winoInput8 on 16 tiles side by side (AVX-512; lane for
+// lane the 8-lane kernel's operations, so the same bits). Only where
+// wideWino.
+func winoInput16(n int, v []float32, vStep, xs int, src0, src1 []float32, srcStep, g int) {
+	if n == 0 {
+		return
+	}
+	_, _, _ = v[(n-1)*vStep+15*xs+15], src0[(n-1)*srcStep+3*g+16], src1[(n-1)*srcStep+3*g+16]
+	winoInputKernelZ(n, &v[0], vStep, xs, &src0[0], &src1[0], srcStep, g)
 }
 
 // winoInput8 is winoInputTile for 8 tiles side by side and n channels:

@@ -151,24 +151,24 @@ type wfImage struct {
 // transformInput writes V[xi](c, t) = (B^T d B)[xi] for channels [c0, c1)
 // of the block's tiles to v[xi*xsV + c*lq + t]; lanes past live are zero.
 func (j *wfJob) transformInput(c0, c1 int) {
-	j.transform(j.v, j.xsV, wfImage{j.src, j.per, j.ps, j.g}, c0, c1, winoInput8, winoInputTile)
+	j.transform(j.v, j.xsV, wfImage{j.src, j.per, j.ps, j.g}, c0, c1, winoInput16, winoInput8, winoInputTile)
 }
 
 // transformGrad writes Z[xi](m, t) = (A dY A^T)[xi] for output channels
 // [m0, m1) of the block's tiles to z[xi*xsZ + m*lq + t]; lanes past live
 // are zero. dY is read from the phased dy (zero past the output's edge).
 func (j *wfJob) transformGrad(m0, m1 int) {
-	j.transform(j.z, j.xsZ, wfImage{j.dyp, j.gPer, j.gps, j.gg}, m0, m1, winoGrad8, winoGradTile)
+	j.transform(j.z, j.xsZ, wfImage{j.dyp, j.gPer, j.gps, j.gg}, m0, m1, winoGrad16, winoGrad8, winoGradTile)
 }
 
 // transform writes a transform of channels [c0, c1) of the block's tiles
 // to dst[xi*xs + c*lq + t] from the phased image im: runs of 8 tiles along
 // a tile row through the 8-lane kernel k8, other tiles through tile.
 func (j *wfJob) transform(dst []float32, xs int, im wfImage, c0, c1 int,
-	k8 func(n int, dst []float32, dstStep, xs int, src0, src1 []float32, srcStep, g int),
+	k16, k8 func(n int, dst []float32, dstStep, xs int, src0, src1 []float32, srcStep, g int),
 	tile func(dst []float32, xs int, src0, src1 []float32, g int)) {
 	if wfRows {
-		j.transformRows(dst, xs, im, c0, c1, k8, tile)
+		j.transformRows(dst, xs, im, c0, c1, k16, k8, tile)
 		return
 	}
 	n := c1 - c0
@@ -222,7 +222,7 @@ var wfRows = true
 // chunk's channels: on 128x128 planes most of those lines had left L1
 // (7.2 of the 17 ms of a 64x32x128x128 weight gradient on Zen 5).
 func (j *wfJob) transformRows(dst []float32, xs int, im wfImage, c0, c1 int,
-	k8 func(n int, dst []float32, dstStep, xs int, src0, src1 []float32, srcStep, g int),
+	k16, k8 func(n int, dst []float32, dstStep, xs int, src0, src1 []float32, srcStep, g int),
 	tile func(dst []float32, xs int, src0, src1 []float32, g int)) {
 	tiles := j.th * j.tw
 	for c := c0; c < c1; c++ {
@@ -240,6 +240,11 @@ func (j *wfJob) transformRows(dst []float32, xs int, im wfImage, c0, c1 int,
 			ty, tx := t/j.tw, t%j.tw
 			src := im.src[s*im.per+c*2*im.ps+2*ty*im.g+tx:]
 			r := min(j.tw-tx, j.live-tt)
+			if r >= 16 && wideWino() {
+				k16(r/16, dst[off:], 16, xs, src, src[im.ps:], 16, im.g)
+				tt += r / 16 * 16
+				continue
+			}
 			if r >= 8 {
 				k8(r/8, dst[off:], 8, xs, src, src[im.ps:], 8, im.g)
 				tt += r / 8 * 8
@@ -276,6 +281,16 @@ func winoGrad8(n int, z []float32, zStep, xs int, src0, src1 []float32, srcStep,
 			winoGradTile(z[c*zStep+l:], xs, src0[c*srcStep+l:], src1[c*srcStep+l:], g)
 		}
 	}
+}
+
+// winoGrad16 is winoGrad8 on 16 tiles side by side (AVX-512; lane for lane
+// the 8-lane kernel's operations). Only where wideWino.
+func winoGrad16(n int, z []float32, zStep, xs int, src0, src1 []float32, srcStep, g int) {
+	if n == 0 {
+		return
+	}
+	_, _, _ = z[(n-1)*zStep+15*xs+15], src0[(n-1)*srcStep+g+15], src1[(n-1)*srcStep+g+15]
+	winoGradKernelZ(n, &z[0], zStep, xs, &src0[0], &src1[0], srcStep, g)
 }
 
 // winoGradTile writes Z = A dY A^T of one tile to z[xi*xs], xi = 4r+q, for

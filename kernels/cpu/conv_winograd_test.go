@@ -168,7 +168,7 @@ func convParams(c convCase) kernels.ConvParams {
 	return kernels.ConvParams{StrideH: c.sh, StrideW: c.sw, PadH: c.ph, PadW: c.pw}
 }
 
-// BenchmarkConv3x3Algo: conv3x3algo/CixCoxHxW/{fwd,bwddata,bwdfilter,bwdfilter-bf16}/{direct,winograd}[-oldorder]
+// BenchmarkConv3x3Algo: conv3x3algo/CixCoxHxW/{fwd,bwddata,bwdfilter,bwdfilter-bf16}/{direct,winograd}[-oldorder,-8lane]
 // on the 3x3 stride-1 layers of the stitch benchmark's two U-Nets (features
 // 32..320 and 24..256, 128x128 input), batch 4, GFLOP/s counted as the
 // direct sum's 2*9*Ci*Co*H*W per sample for both algorithms.
@@ -211,7 +211,7 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 			passes = append(passes, "bwdfilter-bf16")
 		}
 		for _, pass := range passes {
-			for _, algo := range []string{"direct", "winograd", "winograd-narrowoff", "direct-oldorder", "winograd-oldorder"} {
+			for _, algo := range []string{"direct", "winograd", "winograd-narrowoff", "direct-oldorder", "winograd-oldorder", "winograd-8lane"} {
 				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", c.ci, c.co, c.h, c.w, pass, algo), func(b *testing.B) {
 					wino := !strings.HasPrefix(algo, "direct")
 					useWinograd, winoAlways, winoNarrow = wino, wino, algo != "winograd-narrowoff"
@@ -219,7 +219,8 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 					// sums in the orders before wfRows and dotRowsOuter.
 					old := strings.HasSuffix(algo, "-oldorder")
 					wfRows, dotRowsOuter = !old, !old
-					defer func() { winoNarrow, wfRows, dotRowsOuter = true, true, true }()
+					winoZ = algo != "winograd-8lane" // the 8-lane transforms only
+					defer func() { winoNarrow, wfRows, dotRowsOuter, winoZ = true, true, true, true }()
 					cb.be.bf16 = pass == "bwdfilter-bf16"
 					defer func() { cb.be.bf16 = false }()
 					loop(b, c.fwdFlops(), func() { cb.run(b, strings.TrimSuffix(pass, "-bf16")) })
@@ -299,5 +300,36 @@ func TestWinogradAccuracy(t *testing.T) {
 		if wino > 8*direct+1e-7 {
 			t.Errorf("Ci %d: Winograd error %.2e, more than 8x the direct path's %.2e", ci, wino, direct)
 		}
+	}
+}
+
+// TestWinogradWideTransforms: the 16-lane input transform (winoZ, avx512
+// path) does lane for lane what the 8-lane kernel does, so the Winograd
+// forward and backward-data must be the bits of the 8-lane code: at tile
+// rows around 8 and 16 tiles (planes 14 to 66 wide) and batch sizes whose
+// blocks split rows.
+func TestWinogradWideTransforms(t *testing.T) {
+	if !avx512Available || !useAVX512 {
+		t.Skip("no AVX-512 on this CPU: the 16-lane transforms do not run")
+	}
+	defer func(w, a, z bool) { useWinograd, winoAlways, winoZ = w, a, z }(useWinograd, winoAlways, winoZ)
+	useWinograd, winoAlways = true, true
+	g := tensor.NewRNG(34)
+	for _, c := range []convCase{{2, 5, 9, 14, 14, 3, 3, 1, 1, 1, 1}, {3, 8, 16, 9, 32, 3, 3, 1, 1, 1, 1}, {1, 17, 7, 5, 34, 3, 3, 1, 1, 1, 1}, {2, 4, 12, 6, 66, 3, 3, 1, 1, 1, 1}, {5, 3, 5, 20, 31, 3, 3, 1, 1, 0, 0}} {
+		d := makeConvDims([]int{c.n, c.ci, c.h, c.w}, []int{c.co, c.ci, 3, 3}, convParams(c))
+		x, w, bias := randSlice(g, c.n*c.ci*c.h*c.w), randSlice(g, c.co*c.ci*9), randSlice(g, c.co)
+		dy := randSlice(g, c.n*c.co*d.ho*d.wo)
+		run := func(wide bool) (y, dx []float32) {
+			winoZ = wide
+			be := New(2)
+			y, dx = make([]float32, c.n*c.co*d.ho*d.wo), make([]float32, len(x))
+			be.conv2dFast(y, x, w, bias, d)
+			be.conv2dBackwardDataFast(dx, dy, w, d)
+			return y, dx
+		}
+		y16, dx16 := run(true)
+		y8, dx8 := run(false)
+		sameBits(t, fmt.Sprintf("%+v forward", c), y16, y8)
+		sameBits(t, fmt.Sprintf("%+v backward-data", c), dx16, dx8)
 	}
 }

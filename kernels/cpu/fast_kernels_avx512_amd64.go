@@ -103,3 +103,9 @@ func dotKernelB8x3(n int, dy *uint16, ldy int, x *uint16, o0, o1, o2 int, out *f
 
 //go:noescape
 func cvtBF16Kernel(n int, dst *uint16, src *float32)
+
+//go:noescape
+func winoInputKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
+
+//go:noescape
+func winoGradKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)

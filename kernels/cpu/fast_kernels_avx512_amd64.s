@@ -5891,6 +5891,181 @@ cvt_done:
 	VZEROUPPER
 	RET
 
+// func winoInputKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
+// For channels c < n, V = B^T d B of 16 tiles: d[i][j] of lane l is
+// src(j%2)[c*srcStep + i*pitch + l + j/2]; V[4r+q] of lane l goes to
+// dst[c*dstStep + (4r+q)*xs + l].
+TEXT ·winoInputKernelZ(SB), NOSPLIT, $0-64
+	MOVQ dstStep+16(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, dstStep+16(FP)
+	MOVQ srcStep+48(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, srcStep+48(FP)
+	MOVQ dst+8(FP), DI
+	MOVQ xs+24(FP), DX
+	SHLQ $2, DX
+	LEAQ (DX)(DX*2), R13
+	MOVQ src0+32(FP), SI
+	MOVQ src1+40(FP), R8
+	SUBQ SI, R8
+	MOVQ pitch+56(FP), CX
+	SHLQ $2, CX
+	CMPQ n+0(FP), $0
+	JLE wino_inz_done
+wino_inz_loop:
+	LEAQ (SI)(CX*1), R9
+	LEAQ (R9)(CX*1), R10
+	LEAQ (R10)(CX*1), R11
+	LEAQ (DI)(DX*4), BX
+	LEAQ (BX)(DX*4), AX
+	LEAQ (AX)(DX*4), R12
+	VMOVUPS (SI), Z0
+	VSUBPS 4(SI), Z0, Z0
+	VMOVUPS (R9), Z1
+	VSUBPS 4(R9), Z1, Z1
+	VMOVUPS (R10), Z2
+	VSUBPS 4(R10), Z2, Z2
+	VMOVUPS (R11), Z3
+	VSUBPS 4(R11), Z3, Z3
+	VSUBPS Z2, Z0, Z4
+	VADDPS Z2, Z1, Z5
+	VSUBPS Z1, Z2, Z6
+	VSUBPS Z3, Z1, Z7
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, (BX)
+	VMOVUPS Z6, (AX)
+	VMOVUPS Z7, (R12)
+	VMOVUPS (SI)(R8*1), Z0
+	VADDPS 4(SI), Z0, Z0
+	VMOVUPS (R9)(R8*1), Z1
+	VADDPS 4(R9), Z1, Z1
+	VMOVUPS (R10)(R8*1), Z2
+	VADDPS 4(R10), Z2, Z2
+	VMOVUPS (R11)(R8*1), Z3
+	VADDPS 4(R11), Z3, Z3
+	VSUBPS Z2, Z0, Z4
+	VADDPS Z2, Z1, Z5
+	VSUBPS Z1, Z2, Z6
+	VSUBPS Z3, Z1, Z7
+	VMOVUPS Z4, (DI)(DX*1)
+	VMOVUPS Z5, (BX)(DX*1)
+	VMOVUPS Z6, (AX)(DX*1)
+	VMOVUPS Z7, (R12)(DX*1)
+	VMOVUPS 4(SI), Z0
+	VSUBPS (SI)(R8*1), Z0, Z0
+	VMOVUPS 4(R9), Z1
+	VSUBPS (R9)(R8*1), Z1, Z1
+	VMOVUPS 4(R10), Z2
+	VSUBPS (R10)(R8*1), Z2, Z2
+	VMOVUPS 4(R11), Z3
+	VSUBPS (R11)(R8*1), Z3, Z3
+	VSUBPS Z2, Z0, Z4
+	VADDPS Z2, Z1, Z5
+	VSUBPS Z1, Z2, Z6
+	VSUBPS Z3, Z1, Z7
+	VMOVUPS Z4, (DI)(DX*2)
+	VMOVUPS Z5, (BX)(DX*2)
+	VMOVUPS Z6, (AX)(DX*2)
+	VMOVUPS Z7, (R12)(DX*2)
+	VMOVUPS (SI)(R8*1), Z0
+	VSUBPS 4(SI)(R8*1), Z0, Z0
+	VMOVUPS (R9)(R8*1), Z1
+	VSUBPS 4(R9)(R8*1), Z1, Z1
+	VMOVUPS (R10)(R8*1), Z2
+	VSUBPS 4(R10)(R8*1), Z2, Z2
+	VMOVUPS (R11)(R8*1), Z3
+	VSUBPS 4(R11)(R8*1), Z3, Z3
+	VSUBPS Z2, Z0, Z4
+	VADDPS Z2, Z1, Z5
+	VSUBPS Z1, Z2, Z6
+	VSUBPS Z3, Z1, Z7
+	VMOVUPS Z4, (DI)(R13*1)
+	VMOVUPS Z5, (BX)(R13*1)
+	VMOVUPS Z6, (AX)(R13*1)
+	VMOVUPS Z7, (R12)(R13*1)
+	ADDQ srcStep+48(FP), SI
+	ADDQ dstStep+16(FP), DI
+	DECQ n+0(FP)
+	JNZ wino_inz_loop
+wino_inz_done:
+	VZEROUPPER
+	RET
+
+// func winoGradKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
+// For channels c < n, Z = A dY A^T of 16 tiles, A = [1 0; 1 1; 1 -1; 0 -1]:
+// dY[i][j] of lane l is src(j)[c*srcStep + i*pitch + l]; Z[4r+q] of lane l
+// goes to dst[c*dstStep + (4r+q)*xs + l].
+TEXT ·winoGradKernelZ(SB), NOSPLIT, $0-64
+	MOVQ dstStep+16(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, dstStep+16(FP)
+	MOVQ srcStep+48(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, srcStep+48(FP)
+	MOVQ dst+8(FP), DI
+	MOVQ xs+24(FP), DX
+	SHLQ $2, DX
+	LEAQ (DX)(DX*2), R13
+	MOVQ src0+32(FP), SI
+	MOVQ src1+40(FP), R8
+	SUBQ SI, R8
+	MOVQ pitch+56(FP), CX
+	SHLQ $2, CX
+	VXORPS Z15, Z15, Z15
+	CMPQ n+0(FP), $0
+	JLE wino_gradz_done
+wino_gradz_loop:
+	LEAQ (DI)(DX*4), BX
+	LEAQ (BX)(DX*4), AX
+	LEAQ (AX)(DX*4), R12
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(R8*1), Z1
+	VMOVUPS (SI)(CX*1), Z2
+	LEAQ (SI)(CX*1), R9
+	VMOVUPS (R9)(R8*1), Z3
+	VADDPS Z2, Z0, Z4
+	VADDPS Z3, Z1, Z5
+	VSUBPS Z2, Z0, Z6
+	VSUBPS Z3, Z1, Z7
+	VSUBPS Z2, Z15, Z8
+	VSUBPS Z3, Z15, Z9
+	VMOVUPS Z0, (DI)
+	VADDPS Z1, Z0, Z10
+	VMOVUPS Z10, (DI)(DX*1)
+	VSUBPS Z1, Z0, Z11
+	VMOVUPS Z11, (DI)(DX*2)
+	VSUBPS Z1, Z15, Z12
+	VMOVUPS Z12, (DI)(R13*1)
+	VMOVUPS Z4, (BX)
+	VADDPS Z5, Z4, Z10
+	VMOVUPS Z10, (BX)(DX*1)
+	VSUBPS Z5, Z4, Z11
+	VMOVUPS Z11, (BX)(DX*2)
+	VSUBPS Z5, Z15, Z12
+	VMOVUPS Z12, (BX)(R13*1)
+	VMOVUPS Z6, (AX)
+	VADDPS Z7, Z6, Z10
+	VMOVUPS Z10, (AX)(DX*1)
+	VSUBPS Z7, Z6, Z11
+	VMOVUPS Z11, (AX)(DX*2)
+	VSUBPS Z7, Z15, Z12
+	VMOVUPS Z12, (AX)(R13*1)
+	VMOVUPS Z8, (R12)
+	VADDPS Z9, Z8, Z10
+	VMOVUPS Z10, (R12)(DX*1)
+	VSUBPS Z9, Z8, Z11
+	VMOVUPS Z11, (R12)(DX*2)
+	VSUBPS Z9, Z15, Z12
+	VMOVUPS Z12, (R12)(R13*1)
+	ADDQ srcStep+48(FP), SI
+	ADDQ dstStep+16(FP), DI
+	DECQ n+0(FP)
+	JNZ wino_gradz_loop
+wino_gradz_done:
+	VZEROUPPER
+	RET
+
 // func peakFMA256(n int)
 TEXT ·peakFMA256(SB), NOSPLIT, $0-8
 	MOVQ n+0(FP), CX

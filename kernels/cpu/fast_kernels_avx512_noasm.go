@@ -124,3 +124,11 @@ func dotKernelB8x3(n int, dy *uint16, ldy int, x *uint16, o0, o1, o2 int, out *f
 func cvtBF16Kernel(n int, dst *uint16, src *float32) {
 	panic("cpu: cvtBF16Kernel has no assembly on this architecture")
 }
+
+func winoInputKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int) {
+	panic("cpu: winoInputKernelZ has no assembly on this architecture")
+}
+
+func winoGradKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int) {
+	panic("cpu: winoGradKernelZ has no assembly on this architecture")
+}

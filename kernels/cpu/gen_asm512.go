@@ -29,6 +29,8 @@ func main() {
 	pairsKernel()
 	dotKernel512(true)
 	cvtKernel()
+	winoInputKernelZ()
+	winoGradKernelZ()
 	peakKernels()
 	if err := os.WriteFile("fast_kernels_avx512_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -525,4 +527,140 @@ func reduceRows8(r func(int) int) {
 	p("VSHUFPS $0x44, Z27, Z26, Z24")
 	p("VSHUFPS $0xEE, Z27, Z26, Z25")
 	p("VADDPS Z25, Z24, Z26")
+}
+
+// winoQOffZ is the index part of the address of value q = 0..3 of a row of
+// a Winograd transform: q*xs bytes after the row's base (DX = xs bytes,
+// R13 = 3*DX), as in gen_asm.go.
+var winoQOffZ = []string{"", "(DX*1)", "(DX*2)", "(R13*1)"}
+
+// winoTransformArgsZ loads the arguments of the 16-lane transforms, (n int,
+// dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int),
+// as gen_asm.go's winoTransformArgs: dstStep and srcStep rescaled to bytes
+// in their slots; DI dst, DX xs bytes, R13 3*DX, SI src0, R8 src1 - src0,
+// CX pitch bytes.
+func winoTransformArgsZ() {
+	p("MOVQ dstStep+16(FP), AX")
+	p("SHLQ $2, AX")
+	p("MOVQ AX, dstStep+16(FP)")
+	p("MOVQ srcStep+48(FP), AX")
+	p("SHLQ $2, AX")
+	p("MOVQ AX, srcStep+48(FP)")
+	p("MOVQ dst+8(FP), DI")
+	p("MOVQ xs+24(FP), DX")
+	p("SHLQ $2, DX")
+	p("LEAQ (DX)(DX*2), R13")
+	p("MOVQ src0+32(FP), SI")
+	p("MOVQ src1+40(FP), R8")
+	p("SUBQ SI, R8")
+	p("MOVQ pitch+56(FP), CX")
+	p("SHLQ $2, CX")
+}
+
+// winoInputKernelZ: gen_asm.go's winoInputKernel on 16 tiles per channel
+// (zmm), the same operations in the same order per lane, so its lanes are
+// the bits of the 8-lane kernel's.
+func winoInputKernelZ() {
+	out.WriteString(`
+// func winoInputKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
+// For channels c < n, V = B^T d B of 16 tiles: d[i][j] of lane l is
+// src(j%2)[c*srcStep + i*pitch + l + j/2]; V[4r+q] of lane l goes to
+// dst[c*dstStep + (4r+q)*xs + l].
+TEXT ·winoInputKernelZ(SB), NOSPLIT, $0-64
+`)
+	winoTransformArgsZ()
+	p("CMPQ n+0(FP), $0")
+	p("JLE wino_inz_done")
+	label("wino_inz_loop")
+	p("LEAQ (SI)(CX*1), R9")
+	p("LEAQ (R9)(CX*1), R10")
+	p("LEAQ (R10)(CX*1), R11")
+	p("LEAQ (DI)(DX*4), BX")
+	p("LEAQ (BX)(DX*4), AX")
+	p("LEAQ (AX)(DX*4), R12")
+	rows := []string{"SI", "R9", "R10", "R11"}
+	bases := []string{"DI", "BX", "AX", "R12"}
+	for q := 0; q < 4; q++ {
+		for i, r := range rows {
+			even, odd := "("+r+")", "("+r+")(R8*1)"
+			even2, odd2 := "4("+r+")", "4("+r+")(R8*1)"
+			switch q {
+			case 0: // d0 - d2
+				p("VMOVUPS %s, Z%d", even, i)
+				p("VSUBPS %s, Z%d, Z%d", even2, i, i)
+			case 1: // d1 + d2
+				p("VMOVUPS %s, Z%d", odd, i)
+				p("VADDPS %s, Z%d, Z%d", even2, i, i)
+			case 2: // d2 - d1
+				p("VMOVUPS %s, Z%d", even2, i)
+				p("VSUBPS %s, Z%d, Z%d", odd, i, i)
+			case 3: // d1 - d3
+				p("VMOVUPS %s, Z%d", odd, i)
+				p("VSUBPS %s, Z%d, Z%d", odd2, i, i)
+			}
+		}
+		p("VSUBPS Z2, Z0, Z4")
+		p("VADDPS Z2, Z1, Z5")
+		p("VSUBPS Z1, Z2, Z6")
+		p("VSUBPS Z3, Z1, Z7")
+		for r := 0; r < 4; r++ {
+			p("VMOVUPS Z%d, (%s)%s", 4+r, bases[r], winoQOffZ[q])
+		}
+	}
+	p("ADDQ srcStep+48(FP), SI")
+	p("ADDQ dstStep+16(FP), DI")
+	p("DECQ n+0(FP)")
+	p("JNZ wino_inz_loop")
+	label("wino_inz_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// winoGradKernelZ: gen_asm.go's winoGradKernel on 16 tiles per channel
+// (zmm), lane for lane the same operations.
+func winoGradKernelZ() {
+	out.WriteString(`
+// func winoGradKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
+// For channels c < n, Z = A dY A^T of 16 tiles, A = [1 0; 1 1; 1 -1; 0 -1]:
+// dY[i][j] of lane l is src(j)[c*srcStep + i*pitch + l]; Z[4r+q] of lane l
+// goes to dst[c*dstStep + (4r+q)*xs + l].
+TEXT ·winoGradKernelZ(SB), NOSPLIT, $0-64
+`)
+	winoTransformArgsZ()
+	p("VXORPS Z15, Z15, Z15")
+	p("CMPQ n+0(FP), $0")
+	p("JLE wino_gradz_done")
+	label("wino_gradz_loop")
+	p("LEAQ (DI)(DX*4), BX")
+	p("LEAQ (BX)(DX*4), AX")
+	p("LEAQ (AX)(DX*4), R12")
+	p("VMOVUPS (SI), Z0")
+	p("VMOVUPS (SI)(R8*1), Z1")
+	p("VMOVUPS (SI)(CX*1), Z2")
+	p("LEAQ (SI)(CX*1), R9")
+	p("VMOVUPS (R9)(R8*1), Z3")
+	p("VADDPS Z2, Z0, Z4")
+	p("VADDPS Z3, Z1, Z5")
+	p("VSUBPS Z2, Z0, Z6")
+	p("VSUBPS Z3, Z1, Z7")
+	p("VSUBPS Z2, Z15, Z8")
+	p("VSUBPS Z3, Z15, Z9")
+	rows := [][2]int{{0, 1}, {4, 5}, {6, 7}, {8, 9}}
+	bases := []string{"DI", "BX", "AX", "R12"}
+	for r, e := range rows {
+		p("VMOVUPS Z%d, (%s)", e[0], bases[r])
+		p("VADDPS Z%d, Z%d, Z10", e[1], e[0])
+		p("VMOVUPS Z10, (%s)%s", bases[r], winoQOffZ[1])
+		p("VSUBPS Z%d, Z%d, Z11", e[1], e[0])
+		p("VMOVUPS Z11, (%s)%s", bases[r], winoQOffZ[2])
+		p("VSUBPS Z%d, Z15, Z12", e[1])
+		p("VMOVUPS Z12, (%s)%s", bases[r], winoQOffZ[3])
+	}
+	p("ADDQ srcStep+48(FP), SI")
+	p("ADDQ dstStep+16(FP), DI")
+	p("DECQ n+0(FP)")
+	p("JNZ wino_gradz_loop")
+	label("wino_gradz_done")
+	p("VZEROUPPER")
+	p("RET")
 }
