@@ -173,6 +173,9 @@ func convParams(c convCase) kernels.ConvParams {
 // 32..320 and 24..256, 128x128 input), batch 4, GFLOP/s counted as the
 // direct sum's 2*9*Ci*Co*H*W per sample for both algorithms.
 func BenchmarkConv3x3Algo(b *testing.B) {
+	if v := os.Getenv("WFT"); v != "" {
+		wfMaxTiles, _ = strconv.Atoi(v)
+	}
 	if v := os.Getenv("WFB"); v != "" {
 		wfBlockFloats, _ = strconv.Atoi(v)
 	}
