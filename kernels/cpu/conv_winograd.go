@@ -468,6 +468,11 @@ func (j *winogradJob) transformOutput(tmp, mm []float32, t0, live, xs int) {
 		n, t := (t0+tt)/tiles, (t0+tt)%tiles
 		oy, ox := 2*(t/j.tw), 2*(t%j.tw)
 		y := j.out[n*j.outStride+oy*j.ow+ox:]
+		if wideWino() && tt%16 == 0 && tt+16 <= live && ox+32 <= j.ow && oy+2 <= j.oh {
+			winoOutput16(j.m, y, plane, j.ow, mm[tt:], nt, xs, bias, biasStep, j.accumulate)
+			tt += 16
+			continue
+		}
 		if tt%8 == 0 && tt+8 <= live && ox+16 <= j.ow && oy+2 <= j.oh {
 			winoOutput8(j.m, y, plane, j.ow, mm[tt:], nt, xs, bias, biasStep, j.accumulate)
 			tt += 8
@@ -533,6 +538,16 @@ func winoOutputCopy(n int, y []float32, yStep, ow int, tmp []float32, rows, cols
 
 // winoZero is the bias of a conv without one.
 var winoZero [1]float32
+
+// winoOutput16 is winoOutput8 on 16 whole tiles side by side (AVX-512;
+// lane for lane the 8-lane kernel's additions). Only where wideWino.
+func winoOutput16(n int, y []float32, yStep, ow int, m []float32, mStep, xs int, bias []float32, biasStep int, accumulate bool) {
+	if n == 0 {
+		return
+	}
+	_, _, _ = y[(n-1)*yStep+ow+31], m[(n-1)*mStep+15*xs+15], bias[(n-1)*biasStep]
+	winoOutputKernelZ(n, &y[0], yStep, ow, &m[0], mStep, xs, &bias[0], biasStep, boolInt(accumulate))
+}
 
 // winoOutput8 is winoOutputTile for 8 whole tiles side by side and n
 // channels: lane l of channel c reads m[c*mStep+l:] and writes

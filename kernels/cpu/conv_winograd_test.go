@@ -306,11 +306,11 @@ func TestWinogradAccuracy(t *testing.T) {
 	}
 }
 
-// TestWinogradWideTransforms: the 16-lane input transform (winoZ, avx512
-// path) does lane for lane what the 8-lane kernel does, so the Winograd
+// TestWinogradWideTransforms: the 16-lane input and output transforms
+// (winoZ, avx512 path) do lane for lane what the 8-lane kernels do, so the Winograd
 // forward and backward-data must be the bits of the 8-lane code: at tile
-// rows around 8 and 16 tiles (planes 14 to 66 wide) and batch sizes whose
-// blocks split rows.
+// rows around 8 and 16 tiles (planes 14 to 66 wide: the output kernel
+// needs 32 columns) and batch sizes whose blocks split rows.
 func TestWinogradWideTransforms(t *testing.T) {
 	if !avx512Available || !useAVX512 {
 		t.Skip("no AVX-512 on this CPU: the 16-lane transforms do not run")
@@ -321,11 +321,13 @@ func TestWinogradWideTransforms(t *testing.T) {
 	for _, c := range []convCase{{2, 5, 9, 14, 14, 3, 3, 1, 1, 1, 1}, {3, 8, 16, 9, 32, 3, 3, 1, 1, 1, 1}, {1, 17, 7, 5, 34, 3, 3, 1, 1, 1, 1}, {2, 4, 12, 6, 66, 3, 3, 1, 1, 1, 1}, {5, 3, 5, 20, 31, 3, 3, 1, 1, 0, 0}} {
 		d := makeConvDims([]int{c.n, c.ci, c.h, c.w}, []int{c.co, c.ci, 3, 3}, convParams(c))
 		x, w, bias := randSlice(g, c.n*c.ci*c.h*c.w), randSlice(g, c.co*c.ci*9), randSlice(g, c.co)
-		dy := randSlice(g, c.n*c.co*d.ho*d.wo)
+		dy, dx0 := randSlice(g, c.n*c.co*d.ho*d.wo), randSlice(g, len(x))
 		run := func(wide bool) (y, dx []float32) {
 			winoZ = wide
 			be := New(2)
-			y, dx = make([]float32, c.n*c.co*d.ho*d.wo), make([]float32, len(x))
+			// dx starts random: backward-data adds to it (the kernels'
+			// accumulate).
+			y, dx = make([]float32, c.n*c.co*d.ho*d.wo), append([]float32(nil), dx0...)
 			be.conv2dFast(y, x, w, bias, d)
 			be.conv2dBackwardDataFast(dx, dy, w, d)
 			return y, dx

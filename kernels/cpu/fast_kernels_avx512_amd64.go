@@ -109,3 +109,6 @@ func winoInputKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32,
 
 //go:noescape
 func winoGradKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int)
+
+//go:noescape
+func winoOutputKernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int)

@@ -6066,6 +6066,135 @@ wino_gradz_done:
 	VZEROUPPER
 	RET
 
+// func winoOutputKernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int)
+// For channels c < n, Y = A^T M A + bias[c*biasStep] of 16 tiles: M[ξ] of
+// lane l is m[c*mStep + ξ*xs + l]; tile l's 2x2 outputs go to y[c*yStep] +
+// 2l, +2l+1, +ow+2l, +ow+2l+1 (added to them when accumulate is 1).
+TEXT ·winoOutputKernelZ(SB), NOSPLIT, $0-80
+	MOVQ yStep+16(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, yStep+16(FP)
+	MOVQ mStep+40(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, mStep+40(FP)
+	MOVQ biasStep+64(FP), AX
+	SHLQ $2, AX
+	MOVQ AX, biasStep+64(FP)
+	MOVQ y+8(FP), DI
+	MOVQ ow+24(FP), CX
+	SHLQ $2, CX
+	MOVQ m+32(FP), SI
+	MOVQ xs+48(FP), DX
+	SHLQ $2, DX
+	LEAQ (DX)(DX*2), R13
+	MOVQ bias+56(FP), R9
+	MOVQ accumulate+72(FP), R8
+	VMOVDQU32 winoOutIdx<>+0(SB), Z20
+	VMOVDQU32 winoOutIdx<>+64(SB), Z21
+	CMPQ n+0(FP), $0
+	JLE wino_outz_done
+wino_outz_loop:
+	VBROADCASTSS (R9), Z15
+	LEAQ (SI)(DX*4), BX
+	LEAQ (BX)(DX*4), AX
+	LEAQ (AX)(DX*4), R12
+	VMOVUPS (BX), Z8
+	VMOVUPS (AX), Z9
+	VADDPS Z9, Z8, Z10
+	VSUBPS Z9, Z8, Z11
+	VADDPS (SI), Z10, Z0
+	VSUBPS (R12), Z11, Z4
+	VMOVUPS (BX)(DX*1), Z8
+	VMOVUPS (AX)(DX*1), Z9
+	VADDPS Z9, Z8, Z10
+	VSUBPS Z9, Z8, Z11
+	VADDPS (SI)(DX*1), Z10, Z1
+	VSUBPS (R12)(DX*1), Z11, Z5
+	VMOVUPS (BX)(DX*2), Z8
+	VMOVUPS (AX)(DX*2), Z9
+	VADDPS Z9, Z8, Z10
+	VSUBPS Z9, Z8, Z11
+	VADDPS (SI)(DX*2), Z10, Z2
+	VSUBPS (R12)(DX*2), Z11, Z6
+	VMOVUPS (BX)(R13*1), Z8
+	VMOVUPS (AX)(R13*1), Z9
+	VADDPS Z9, Z8, Z10
+	VSUBPS Z9, Z8, Z11
+	VADDPS (SI)(R13*1), Z10, Z3
+	VSUBPS (R12)(R13*1), Z11, Z7
+	VADDPS Z1, Z0, Z8
+	VADDPS Z2, Z8, Z8
+	VADDPS Z15, Z8, Z8
+	VSUBPS Z2, Z1, Z9
+	VSUBPS Z3, Z9, Z9
+	VADDPS Z15, Z9, Z9
+	VMOVAPS Z8, Z12
+	VMOVAPS Z8, Z13
+	VPERMT2PS Z9, Z20, Z12
+	VPERMT2PS Z9, Z21, Z13
+	VADDPS Z5, Z4, Z8
+	VADDPS Z6, Z8, Z8
+	VADDPS Z15, Z8, Z8
+	VSUBPS Z6, Z5, Z9
+	VSUBPS Z7, Z9, Z9
+	VADDPS Z15, Z9, Z9
+	VMOVAPS Z8, Z14
+	VMOVAPS Z8, Z16
+	VPERMT2PS Z9, Z20, Z14
+	VPERMT2PS Z9, Z21, Z16
+	TESTQ R8, R8
+	JZ wino_outz_store
+	VADDPS (DI), Z12, Z12
+	VADDPS 64(DI), Z13, Z13
+	VADDPS (DI)(CX*1), Z14, Z14
+	VADDPS 64(DI)(CX*1), Z16, Z16
+wino_outz_store:
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	VMOVUPS Z14, (DI)(CX*1)
+	VMOVUPS Z16, 64(DI)(CX*1)
+	ADDQ yStep+16(FP), DI
+	ADDQ mStep+40(FP), SI
+	ADDQ biasStep+64(FP), R9
+	DECQ n+0(FP)
+	JNZ wino_outz_loop
+wino_outz_done:
+	VZEROUPPER
+	RET
+DATA winoOutIdx<>+0(SB)/4, $0
+DATA winoOutIdx<>+4(SB)/4, $16
+DATA winoOutIdx<>+8(SB)/4, $1
+DATA winoOutIdx<>+12(SB)/4, $17
+DATA winoOutIdx<>+16(SB)/4, $2
+DATA winoOutIdx<>+20(SB)/4, $18
+DATA winoOutIdx<>+24(SB)/4, $3
+DATA winoOutIdx<>+28(SB)/4, $19
+DATA winoOutIdx<>+32(SB)/4, $4
+DATA winoOutIdx<>+36(SB)/4, $20
+DATA winoOutIdx<>+40(SB)/4, $5
+DATA winoOutIdx<>+44(SB)/4, $21
+DATA winoOutIdx<>+48(SB)/4, $6
+DATA winoOutIdx<>+52(SB)/4, $22
+DATA winoOutIdx<>+56(SB)/4, $7
+DATA winoOutIdx<>+60(SB)/4, $23
+DATA winoOutIdx<>+64(SB)/4, $8
+DATA winoOutIdx<>+68(SB)/4, $24
+DATA winoOutIdx<>+72(SB)/4, $9
+DATA winoOutIdx<>+76(SB)/4, $25
+DATA winoOutIdx<>+80(SB)/4, $10
+DATA winoOutIdx<>+84(SB)/4, $26
+DATA winoOutIdx<>+88(SB)/4, $11
+DATA winoOutIdx<>+92(SB)/4, $27
+DATA winoOutIdx<>+96(SB)/4, $12
+DATA winoOutIdx<>+100(SB)/4, $28
+DATA winoOutIdx<>+104(SB)/4, $13
+DATA winoOutIdx<>+108(SB)/4, $29
+DATA winoOutIdx<>+112(SB)/4, $14
+DATA winoOutIdx<>+116(SB)/4, $30
+DATA winoOutIdx<>+120(SB)/4, $15
+DATA winoOutIdx<>+124(SB)/4, $31
+GLOBL winoOutIdx<>(SB), RODATA|NOPTR, $128
+
 // func peakFMA256(n int)
 TEXT ·peakFMA256(SB), NOSPLIT, $0-8
 	MOVQ n+0(FP), CX

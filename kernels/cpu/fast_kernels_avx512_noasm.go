@@ -132,3 +132,7 @@ func winoInputKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32,
 func winoGradKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32, srcStep, pitch int) {
 	panic("cpu: winoGradKernelZ has no assembly on this architecture")
 }
+
+func winoOutputKernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int) {
+	panic("cpu: winoOutputKernelZ has no assembly on this architecture")
+}

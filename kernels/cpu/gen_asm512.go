@@ -31,6 +31,7 @@ func main() {
 	cvtKernel()
 	winoInputKernelZ()
 	winoGradKernelZ()
+	winoOutputKernelZ()
 	peakKernels()
 	if err := os.WriteFile("fast_kernels_avx512_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -663,4 +664,93 @@ TEXT ·winoGradKernelZ(SB), NOSPLIT, $0-64
 	label("wino_gradz_done")
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// winoOutputKernelZ: gen_asm.go's winoOutputKernel on 16 tiles per channel
+// (zmm), lane for lane the same additions in the same order; the two rows
+// of each tile row's outputs are interleaved by VPERMT2PS against the
+// index tables winoOutIdx (lanes 0-7 of y0 and y1 alternating, then 8-15).
+func winoOutputKernelZ() {
+	out.WriteString(`
+// func winoOutputKernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int)
+// For channels c < n, Y = A^T M A + bias[c*biasStep] of 16 tiles: M[ξ] of
+// lane l is m[c*mStep + ξ*xs + l]; tile l's 2x2 outputs go to y[c*yStep] +
+// 2l, +2l+1, +ow+2l, +ow+2l+1 (added to them when accumulate is 1).
+TEXT ·winoOutputKernelZ(SB), NOSPLIT, $0-80
+`)
+	for _, a := range []string{"yStep+16", "mStep+40", "biasStep+64"} {
+		p("MOVQ %s(FP), AX", a)
+		p("SHLQ $2, AX")
+		p("MOVQ AX, %s(FP)", a)
+	}
+	p("MOVQ y+8(FP), DI")
+	p("MOVQ ow+24(FP), CX")
+	p("SHLQ $2, CX")
+	p("MOVQ m+32(FP), SI")
+	p("MOVQ xs+48(FP), DX")
+	p("SHLQ $2, DX")
+	p("LEAQ (DX)(DX*2), R13")
+	p("MOVQ bias+56(FP), R9")
+	p("MOVQ accumulate+72(FP), R8")
+	p("VMOVDQU32 winoOutIdx<>+0(SB), Z20")
+	p("VMOVDQU32 winoOutIdx<>+64(SB), Z21")
+	p("CMPQ n+0(FP), $0")
+	p("JLE wino_outz_done")
+	label("wino_outz_loop")
+	p("VBROADCASTSS (R9), Z15")
+	p("LEAQ (SI)(DX*4), BX")
+	p("LEAQ (BX)(DX*4), AX")
+	p("LEAQ (AX)(DX*4), R12")
+	for q := 0; q < 4; q++ {
+		p("VMOVUPS (BX)%s, Z8", winoQOffZ[q])
+		p("VMOVUPS (AX)%s, Z9", winoQOffZ[q])
+		p("VADDPS Z9, Z8, Z10")
+		p("VSUBPS Z9, Z8, Z11")
+		p("VADDPS (SI)%s, Z10, Z%d", winoQOffZ[q], q)
+		p("VSUBPS (R12)%s, Z11, Z%d", winoQOffZ[q], 4+q)
+	}
+	for r := 0; r < 2; r++ {
+		s := 4 * r
+		p("VADDPS Z%d, Z%d, Z8", s+1, s)
+		p("VADDPS Z%d, Z8, Z8", s+2)
+		p("VADDPS Z15, Z8, Z8")
+		p("VSUBPS Z%d, Z%d, Z9", s+2, s+1)
+		p("VSUBPS Z%d, Z9, Z9", s+3)
+		p("VADDPS Z15, Z9, Z9")
+		// Row r's 32 outputs: lo (Z12, Z14) and hi (Z13, Z16); Z15 keeps
+		// the bias for r = 1. VPERMT2PS permutes its destination (y0) and
+		// the first operand (y1) by the index in the second.
+		lo, hi := []int{12, 14}[r], []int{13, 16}[r]
+		p("VMOVAPS Z8, Z%d", lo)
+		p("VMOVAPS Z8, Z%d", hi)
+		p("VPERMT2PS Z9, Z20, Z%d", lo)
+		p("VPERMT2PS Z9, Z21, Z%d", hi)
+	}
+	p("TESTQ R8, R8")
+	p("JZ wino_outz_store")
+	p("VADDPS (DI), Z12, Z12")
+	p("VADDPS 64(DI), Z13, Z13")
+	p("VADDPS (DI)(CX*1), Z14, Z14")
+	p("VADDPS 64(DI)(CX*1), Z16, Z16")
+	label("wino_outz_store")
+	p("VMOVUPS Z12, (DI)")
+	p("VMOVUPS Z13, 64(DI)")
+	p("VMOVUPS Z14, (DI)(CX*1)")
+	p("VMOVUPS Z16, 64(DI)(CX*1)")
+	p("ADDQ yStep+16(FP), DI")
+	p("ADDQ mStep+40(FP), SI")
+	p("ADDQ biasStep+64(FP), R9")
+	p("DECQ n+0(FP)")
+	p("JNZ wino_outz_loop")
+	label("wino_outz_done")
+	p("VZEROUPPER")
+	p("RET")
+	for i := 0; i < 32; i++ {
+		v := i%16/2 + 8*(i/16) // lane of y0 or y1
+		if i%2 == 1 {
+			v += 16 // the second table, y1
+		}
+		fmt.Fprintf(&out, "DATA winoOutIdx<>+%d(SB)/4, $%d\n", 4*i, v)
+	}
+	out.WriteString("GLOBL winoOutIdx<>(SB), RODATA|NOPTR, $128\n")
 }
