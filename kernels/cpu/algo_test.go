@@ -12,10 +12,16 @@ import (
 // TestConvAlgorithmNames: the names profiles give each pass, at the cutoffs
 // of the dispatch (Winograd from 24 channels and 8-wide outputs; weight
 // gradients from 24 and 48 channels, FP32 only; strips up
-// to 64x64 planes, dot products for 1x1 weight gradients on 8-pixel planes
+// to 64x64 planes (128x128 with the 12x32 kernel), dot products for 1x1 weight gradients on 8-pixel planes
 // and 4-channel outputs).
 func TestConvAlgorithmNames(t *testing.T) {
 	b := New(2)
+	// The strips take planes up to 64x64, up to 128x128 with the 12x32
+	// kernel (widePointwise).
+	mid := "gemm"
+	if widePointwise() {
+		mid = "strips"
+	}
 	c3, c3s2, c1, c1s2 := kernels.Conv(1, 1), kernels.Conv(2, 1), kernels.Conv(1, 0), kernels.Conv(2, 0)
 	for _, c := range []struct {
 		pass kernels.ConvPass
@@ -38,7 +44,9 @@ func TestConvAlgorithmNames(t *testing.T) {
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 64, 7, 1}, tensor.Shape{64, 64, 3, 3}, c3, "direct"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 23, 16, 16}, tensor.Shape{32, 23, 3, 3}, c3, "direct"},
 		{kernels.ConvForward, tensor.Shape{2, 32, 64, 64}, tensor.Shape{24, 32, 1, 1}, c1, "strips"},
-		{kernels.ConvForward, tensor.Shape{2, 32, 65, 64}, tensor.Shape{24, 32, 1, 1}, c1, "gemm"},
+		{kernels.ConvForward, tensor.Shape{2, 32, 65, 64}, tensor.Shape{24, 32, 1, 1}, c1, mid},
+		{kernels.ConvBackwardData, tensor.Shape{2, 32, 128, 128}, tensor.Shape{24, 32, 1, 1}, c1, mid},
+		{kernels.ConvForward, tensor.Shape{2, 32, 129, 128}, tensor.Shape{24, 32, 1, 1}, c1, "gemm"},
 		{kernels.ConvBackwardData, tensor.Shape{2, 32, 8, 8}, tensor.Shape{24, 32, 1, 1}, c1, "strips"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 8, 8}, tensor.Shape{24, 32, 1, 1}, c1, "dot"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 8, 8}, tensor.Shape{23, 32, 1, 1}, c1, "gemm"},

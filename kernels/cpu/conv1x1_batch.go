@@ -34,13 +34,22 @@ var usePointwise, pointwiseAlways = true, false
 // pointwiseMaxPlane is the largest H*W the strips take: on larger planes the
 // GEMM's row-by-row packing, which reads each plane row as one long run,
 // is faster (BenchmarkConv1x1Algo: strips/gemm 0.91-0.94 on 128x128 planes,
-// 1.0-1.03 on 64x64, 1.1-1.8 on 32x32 and smaller).
-const pointwiseMaxPlane = 64 * 64
+// 1.0-1.03 on 64x64, 1.1-1.8 on 32x32 and smaller). With the 12x32 kernel
+// (widePointwise) the strips win up to 128x128 (Zen 5: strips/gemm
+// 1.15-1.27 on 128x128 planes, 1.4-2.0 on 64x64): pointwiseMaxPlaneZ.
+const (
+	pointwiseMaxPlane  = 64 * 64
+	pointwiseMaxPlaneZ = 128 * 128
+)
 
 // pointwiseFits: the strip panels and a's panels are sized for sums up to
 // one GEMM slice; longer sums and large planes go through the GEMM.
 func pointwiseFits(k, p int) bool {
-	return usePointwise && k <= gemmKC && (pointwiseAlways || p <= pointwiseMaxPlane)
+	maxPlane := pointwiseMaxPlane
+	if widePointwise() {
+		maxPlane = pointwiseMaxPlaneZ
+	}
+	return usePointwise && k <= gemmKC && (pointwiseAlways || p <= maxPlane)
 }
 
 // pointwise runs the job on the backend's threads; transA picks w^T.
@@ -62,11 +71,57 @@ func (b *Backend) pointwise(out, in, w, bias []float32, n, m, k, p int, transA, 
 	ws.putFloats(ap)
 }
 
+// pointwiseZ runs the whole pairs of strips through the AVX-512 12x32
+// kernel where the CPU has it (off: the 6x16 kernel alone, kept for the
+// old/new benchmark). The kernels sum each output in the same order, so the
+// bits do not change (TestPointwiseWide).
+var pointwiseZ = true
+
+// tilesZ runs the 12x32 kernel over the whole pairs of strips of a group
+// (panels bp, columns c0.. of out) and returns the first column it left to
+// the 16-wide loop.
+func (j *pointwiseJob) tilesZ(bp, out []float32, c0, nc int) int {
+	m, k, p := j.m, j.k, j.p
+	pairs := nc / (2 * gemmNR) * 2 * gemmNR
+	for jr := 0; jr < pairs; jr += 2 * gemmNR {
+		b0 := bp[jr*k : (jr+gemmNR)*k]
+		b1 := bp[(jr+gemmNR)*k : (jr+2*gemmNR)*k]
+		for ir := 0; ir < m; ir += 2 * gemmMR {
+			mr := min(2*gemmMR, m-ir)
+			a0 := j.ap[ir*k : (ir+gemmMR)*k]
+			a1 := a0
+			if mr > gemmMR {
+				a1 = j.ap[(ir+gemmMR)*k : (ir+2*gemmMR)*k]
+			}
+			var rowBias []float32
+			if j.bias != nil {
+				rowBias = j.bias[ir : ir+mr]
+			}
+			microGemmZ(mr, k, a0, a1, b0, b1, out[ir*p+c0+jr:], p, rowBias, j.accumulate)
+		}
+	}
+	return pairs
+}
+
 // pointwiseGroup is how many strips a part copies at once: G*16 floats of
 // each of the k rows, read as one run (rows p floats apart are far apart:
 // one 64-byte line per row would leave each read waiting on memory), into
 // G panels of at most 16 KiB together, which stay in L1 while they are used.
-func pointwiseGroup(k int) int { return max(1, min(8, 256/k)) }
+//
+// With the 12x32 kernel a group has at least two strips (a pair), 32 KiB
+// of panels at k = 256: on Zen 5 (48 KiB L1) 256x256 channels on 8x8
+// planes ran 1.3-1.5x faster than one strip at a time through the 6x16
+// kernel (BenchmarkConv1x1Algo, bench/RESULTS.md section 10).
+func pointwiseGroup(k int) int {
+	g := max(1, min(8, 256/k))
+	if g == 1 && widePointwise() {
+		g = 2
+	}
+	return g
+}
+
+// widePointwise reports whether the strips run the 12x32 kernel.
+func widePointwise() bool { return pointwiseZ && useAVX512 && useAsm }
 
 // pointwiseGroups is the number of groups per sample.
 func pointwiseGroups(k, p int) int {
@@ -99,7 +154,11 @@ func (j *pointwiseJob) runPart(part, parts int) {
 				clear(dst[copy(dst, row[whole:]):])
 			}
 		}
-		for jr := 0; jr < nc; jr += gemmNR {
+		jr0 := 0
+		if widePointwise() {
+			jr0 = j.tilesZ(bp, out, c0, nc)
+		}
+		for jr := jr0; jr < nc; jr += gemmNR {
 			nr := min(gemmNR, nc-jr)
 			bPanel := bp[jr*k : (jr+gemmNR)*k]
 			for ir := 0; ir < m; ir += gemmMR {

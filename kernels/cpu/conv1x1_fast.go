@@ -11,7 +11,8 @@ import "sync"
 //                    multiple of 8 and Co of 4, else the GEMM (split-K)
 // Forward and backward-data run as strips of pixels over the whole batch
 // (pointwiseJob, conv1x1_batch.go) when the sum is at most one GEMM slice
-// and the planes at most 64x64, else as one packed GEMM per sample. Neither
+// and the planes at most 64x64 (128x128 with the AVX-512 12x32 kernel),
+// else as one packed GEMM per sample. Neither
 // reads the planes in place in the micro-kernel: they are often 2^k floats
 // apart, so 32 or more rows would share one cache set; both copy them into
 // contiguous panels first.

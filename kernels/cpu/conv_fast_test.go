@@ -57,7 +57,9 @@ func convCases() []convCase {
 		{1, 256, 6, 4, 5, 1, 1, 1, 1, 0, 0},
 		{1, 257, 7, 3, 3, 1, 1, 1, 1, 0, 0},
 		{2, 6, 260, 5, 7, 1, 1, 1, 1, 0, 0},
-		{2, 5, 7, 65, 64, 1, 1, 1, 1, 0, 0}, // a plane past pointwiseMaxPlane: the GEMM
+		{2, 5, 7, 65, 64, 1, 1, 1, 1, 0, 0},    // past pointwiseMaxPlane: the GEMM (strips where widePointwise)
+		{1, 3, 13, 129, 128, 1, 1, 1, 1, 0, 0}, // past pointwiseMaxPlaneZ: the GEMM on every path
+		{2, 200, 13, 5, 7, 1, 1, 1, 1, 0, 0},   // one strip a group, or a pair where widePointwise
 	}
 	return cs
 }
@@ -685,6 +687,42 @@ func checkFillPhases2(t *testing.T, src, stale []float32, h, w, sh int, s [4]int
 	for i := 2 * sh * c * img.planeSize(); i < img.size(); i++ {
 		if dst[i] != 0 {
 			t.Fatalf("w %d sh %d borders %v: slack %d is %v", w, sh, s, i, dst[i])
+		}
+	}
+}
+
+// TestPointwiseWide: the 1x1 strips through the AVX-512 12x32 kernel give
+// the bits of the 6x16 kernel alone (both sum each output over k in order),
+// forward with a bias and backward-data adding into a random dx, at channel
+// counts around the kernels' 6 and 12 rows and the groups' strip pairs, and
+// planes around the 16 and 32 columns of the strips.
+func TestPointwiseWide(t *testing.T) {
+	if !avx512Available || !useAVX512 || !useAsm {
+		t.Skip("no AVX-512 on this CPU: the 12x32 strips do not run")
+	}
+	defer func(z bool) { pointwiseZ = z }(pointwiseZ)
+	g := tensor.NewRNG(41)
+	for _, m := range []int{1, 6, 7, 12, 13, 24} {
+		for _, k := range []int{1, 5, 32, 90, 200} {
+			for _, p := range []int{15, 32, 33, 64, 200} {
+				n := 1 + p%3
+				w, bias := randSlice(g, m*k), randSlice(g, m)
+				in, out0 := randSlice(g, n*k*p), randSlice(g, n*m*p)
+				dy, dx0 := randSlice(g, n*m*p), randSlice(g, n*k*p)
+				run := func(wide bool) (y, dx []float32) {
+					pointwiseZ = wide
+					be := New(2)
+					y, dx = append([]float32(nil), out0...), append([]float32(nil), dx0...)
+					be.pointwise(y, in, w, bias, n, m, k, p, false, false)
+					be.pointwise(dx, dy, w, nil, n, k, m, p, true, true)
+					return y, dx
+				}
+				yz, dxz := run(true)
+				y, dx := run(false)
+				what := fmt.Sprintf("m %d k %d p %d n %d", m, k, p, n)
+				sameBits(t, what+" forward", yz, y)
+				sameBits(t, what+" backward-data", dxz, dx)
+			}
 		}
 	}
 }

@@ -144,37 +144,42 @@ func BenchmarkConv1x1(b *testing.B) {
 }
 
 // BenchmarkConv1x1Algo: conv1x1algo/CixCoxHxW/{fwd,bwddata}: the packed GEMM
-// per sample ("gemm") against the batched strip path ("strips"), batch 4, on
-// the scales of the real-data stitch training and the benchmark's 128x128
-// case. Each iteration runs both, one after the other, so that both see the
-// same machine (this one is shared and drifts by 10-30% within a minute);
-// the metrics are each variant's median GFLOP/s and the median of the
-// per-iteration ratios strips/gemm.
+// per sample ("gemm") against the batched strip path ("strips": with the
+// AVX-512 12x32 kernel where the CPU has it; "strips16": the 6x16 kernel
+// alone), batch 4, on the scales of the real-data stitch training and the
+// benchmark's 128x128 case. Each iteration runs all three, one after the
+// other, so that they see the same machine (this one is shared and drifts
+// by 10-30% within a minute); the metrics are each variant's median GFLOP/s
+// and the medians of the per-iteration ratios strips/gemm and
+// strips/strips16.
 func BenchmarkConv1x1Algo(b *testing.B) {
-	saved := usePointwise
-	defer func() { usePointwise, pointwiseAlways = saved, false }()
+	defer func(u, z bool) { usePointwise, pointwiseAlways, pointwiseZ = u, false, z }(usePointwise, pointwiseZ)
 	pointwiseAlways = true
-	for _, s := range [][4]int{{32, 32, 128, 128}, {32, 32, 64, 64}, {64, 64, 32, 32}, {128, 128, 16, 16}, {256, 256, 8, 8}} {
+	for _, s := range [][4]int{{32, 32, 128, 128}, {24, 32, 128, 128}, {32, 32, 64, 64}, {64, 64, 32, 32}, {128, 128, 16, 16}, {256, 256, 8, 8}} {
 		c := convBench{ci: s[0], co: s[1], h: s[2], w: s[3], n: 4, k: 1}
 		cb := newConvPassBench(c, 0)
 		for _, pass := range []string{"fwd", "bwddata"} {
-			run := func(strips bool) time.Duration {
-				usePointwise = strips
+			run := func(strips, wide bool) float64 {
+				usePointwise, pointwiseZ = strips, wide
 				t0 := time.Now()
 				cb.run(b, pass)
-				return time.Since(t0)
+				return time.Since(t0).Seconds()
 			}
 			b.Run(fmt.Sprintf("%dx%dx%dx%d/%s", c.ci, c.co, c.h, c.w, pass), func(b *testing.B) {
-				run(false)
-				run(true)
-				var tg, ts, ratio []float64
+				run(false, true)
+				run(true, true)
+				run(true, false)
+				var tg, ts, t16, ratio, ratio16 []float64
 				for b.Loop() {
-					a, s := run(false).Seconds(), run(true).Seconds()
-					tg, ts, ratio = append(tg, a), append(ts, s), append(ratio, a/s)
+					a, s, s16 := run(false, true), run(true, true), run(true, false)
+					tg, ts, t16 = append(tg, a), append(ts, s), append(t16, s16)
+					ratio, ratio16 = append(ratio, a/s), append(ratio16, s16/s)
 				}
 				b.ReportMetric(c.fwdFlops()/median(tg)/1e9, "gemm-GFLOP/s")
 				b.ReportMetric(c.fwdFlops()/median(ts)/1e9, "strips-GFLOP/s")
+				b.ReportMetric(c.fwdFlops()/median(t16)/1e9, "strips16-GFLOP/s")
 				b.ReportMetric(median(ratio), "strips/gemm")
+				b.ReportMetric(median(ratio16), "strips/strips16")
 			})
 		}
 	}
