@@ -12,8 +12,8 @@ import (
 // TestConvAlgorithmNames: the names profiles give each pass, at the cutoffs
 // of the dispatch (Winograd from 24 channels and 8-wide outputs; weight
 // gradients from 24 and 48 channels, FP32 only; strips up
-// to 64x64 planes (128x128 with the 12x32 kernel), dot products for 1x1 weight gradients on 8-pixel planes
-// and 4-channel outputs).
+// to 64x64 planes (128x128 with the 12x32 kernel), dot products for 1x1 weight gradients on planes of a
+// multiple of 8 pixels).
 func TestConvAlgorithmNames(t *testing.T) {
 	b := New(2)
 	// The strips take planes up to 64x64, up to 128x128 with the 12x32
@@ -49,7 +49,7 @@ func TestConvAlgorithmNames(t *testing.T) {
 		{kernels.ConvForward, tensor.Shape{2, 32, 129, 128}, tensor.Shape{24, 32, 1, 1}, c1, "gemm"},
 		{kernels.ConvBackwardData, tensor.Shape{2, 32, 8, 8}, tensor.Shape{24, 32, 1, 1}, c1, "strips"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 8, 8}, tensor.Shape{24, 32, 1, 1}, c1, "dot"},
-		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 8, 8}, tensor.Shape{23, 32, 1, 1}, c1, "gemm"},
+		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 8, 8}, tensor.Shape{23, 32, 1, 1}, c1, "dot"},
 		{kernels.ConvBackwardFilter, tensor.Shape{2, 32, 7, 7}, tensor.Shape{24, 32, 1, 1}, c1, "gemm"},
 		{kernels.ConvForward, tensor.Shape{2, 32}, tensor.Shape{24, 32, 1, 1}, c1, "invalid"},
 	} {

@@ -8,7 +8,7 @@ import "sync"
 //   backward-data    dx[n] (Ci, P) += w^T x dy[n]
 //   backward-filter  dw (Co, Ci) += dy[n] (Co, P) x x[n]^T: dot products of the
 //                    rows read in place (conv1x1BackwardFilterDot) when P is a
-//                    multiple of 8 and Co of 4, else the GEMM (split-K)
+//                    multiple of 8, else the GEMM (split-K)
 // Forward and backward-data run as strips of pixels over the whole batch
 // (pointwiseJob, conv1x1_batch.go) when the sum is at most one GEMM slice
 // and the planes at most 64x64 (128x128 with the AVX-512 12x32 kernel),
@@ -96,12 +96,14 @@ func (b *Backend) biasAdd(y, bias []float32, n, c, s int) {
 // rows with x's rows (the backward-filter kernel of the 3x3 convs, taps =
 // input channels), read in place: dw (Co, Ci) is tiny and the sum runs over
 // H*W, so the packed GEMM would copy both activations to multiply them once.
-// Needs H*W a multiple of 8 (whole 8-float runs) and Co a multiple of 4
-// (dy's rows are the kernel's 4-row tiles).
+// Needs H*W a multiple of 8 (whole 8-float runs). dy's rows are the
+// kernel's 4-row tiles: with Co not a multiple of 4 (the U-Net's 2-class
+// head) each sample's dy is copied into rows padded with zeros, whose sums
+// are dropped.
 func (b *Backend) conv1x1BackwardFilterDot(dw, dy, x []float32, d convDims) {
 	ws := b.ws
 	p := d.h * d.w
-	kPad := roundUp(d.ci, dotNR)
+	kPad, mPad := roundUp(d.ci, dotNR), roundUp(d.co, dotMR)
 	offs := ws.getInts(kPad)
 	for t := range offs {
 		offs[t] = 0 // padding taps read channel 0; their sums are dropped
@@ -109,17 +111,28 @@ func (b *Backend) conv1x1BackwardFilterDot(dw, dy, x []float32, d convDims) {
 			offs[t] = t * p
 		}
 	}
-	part := ws.getZeros(d.co * kPad) // (kPad, Co): tap-major partial sums
+	var dyPad []float32
+	if mPad != d.co {
+		dyPad = ws.getZeros(mPad * p)
+	}
+	part := ws.getZeros(mPad * kPad) // (kPad, mPad): tap-major partial sums
 	j := dotJobs.Get().(*dotJob)
-	j.m, j.k, j.offs, j.dw, j.ldw, j.lq = d.co, d.ci, offs, part, d.co, p
-	j.chunk = dotChunk(d.co, p)
+	j.m, j.k, j.offs, j.dw, j.ldw, j.lq = mPad, d.ci, offs, part, mPad, p
+	j.chunk = dotChunk(mPad, p)
 	for n := 0; n < d.n; n++ {
 		j.dyg, j.src = dy[n*d.co*p:(n+1)*d.co*p], x[n*d.ci*p:(n+1)*d.ci*p]
+		if dyPad != nil {
+			copy(dyPad, j.dyg) // rows past d.co stay zero
+			j.dyg = dyPad
+		}
 		j.run(b.threads)
 	}
-	addTapMajor(dw, part, d.co, d.ci, d.co)
+	addTapMajor(dw, part, d.co, d.ci, mPad)
 	j.dyg, j.src, j.offs, j.dw = nil, nil, nil, nil
 	dotJobs.Put(j)
 	ws.putInts(offs)
 	ws.putFloats(part)
+	if dyPad != nil {
+		ws.putFloats(dyPad)
+	}
 }

@@ -468,3 +468,37 @@ func BenchmarkConv3x3s2(b *testing.B) {
 		b.Run(name+"/bwdfilter", func(b *testing.B) { loop(b, flops, func() { check(be.Conv2dBackwardFilter(dw, db, dy, x, p)) }) })
 	}
 }
+
+// BenchmarkConv1x1Filter: conv1x1filter/CixCoxHxWnN: the 1x1 weight
+// gradient on the stitch benchmark's scales (A 32..320 against B 24..256,
+// 4 images) and the U-Net's 2-class head (8 images).
+func BenchmarkConv1x1Filter(b *testing.B) {
+	for _, c := range []convBench{
+		{ci: 24, co: 32, h: 128, w: 128, n: 4, k: 1},
+		{ci: 32, co: 24, h: 128, w: 128, n: 4, k: 1},
+		{ci: 48, co: 64, h: 64, w: 64, n: 4, k: 1},
+		{ci: 192, co: 256, h: 16, w: 16, n: 4, k: 1},
+		{ci: 256, co: 320, h: 8, w: 8, n: 4, k: 1},
+		{ci: 32, co: 2, h: 128, w: 128, n: 8, k: 1},
+	} {
+		cb := newConvPassBench(c, 0)
+		variants := []bool{true}
+		if c.co%dotMR != 0 {
+			variants = append(variants, false) // the GEMM it took before dotPaddedCo
+		}
+		for _, padded := range variants {
+			name := fmt.Sprintf("%dx%dx%dx%dn%d", c.ci, c.co, c.h, c.w, c.n)
+			if !padded {
+				name += "-gemm"
+			}
+			b.Run(name, func(b *testing.B) {
+				defer func(v bool) { dotPaddedCo = v }(dotPaddedCo)
+				dotPaddedCo = padded
+				for b.Loop() {
+					cb.run(b, "bwdfilter")
+				}
+				b.ReportMetric(c.fwdFlops()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
