@@ -125,8 +125,8 @@ var directConvJobs = sync.Pool{New: func() any { return new(directConvJob) }}
 
 func (j *directConvJob) segments() (perRow, total int) {
 	seg := convSeg
-	if j.t2 == t2BackwardData {
-		seg = t2PairSeg
+	if j.t2 != t2Off {
+		seg = j.t2Seg()
 	}
 	perRow = (j.ow + seg - 1) / seg
 	return perRow, j.oh * perRow

@@ -3,6 +3,8 @@ package cpu
 import (
 	"fmt"
 	"math"
+	"math/big"
+	"math/rand/v2"
 	"testing"
 
 	"suture/kernels"
@@ -723,6 +725,88 @@ func TestPointwiseWide(t *testing.T) {
 				sameBits(t, what+" forward", yz, y)
 				sameBits(t, what+" backward-data", dxz, dx)
 			}
+		}
+	}
+}
+
+// TestConvTranspose2x2Wide: the 2x2 conv-transpose's 16-lane kernels
+// (forward, backward-data) give the bits of the 8-lane ones: forward with a
+// bias, backward-data adding into a random dx, at widths around the
+// segments (8 and 16 pixels forward, 4 and 8 backward-data; narrower rows
+// keep the 8-lane kernels) and their tiles of 3, channel counts around the
+// 4-row panels, and taps past one pass of convKC.
+func TestConvTranspose2x2Wide(t *testing.T) {
+	if !avx512Available || !useAVX512 || !useAsm {
+		t.Skip("no AVX-512 on this CPU: the 16-lane conv-transpose kernels do not run")
+	}
+	defer func(z bool) { t2Z = z }(t2Z)
+	g := tensor.NewRNG(43)
+	for _, c := range []struct{ n, ci, co, h, w int }{
+		{1, 4, 4, 2, 16}, {2, 5, 3, 3, 7}, {1, 8, 6, 4, 24}, {3, 7, 9, 5, 17},
+		{2, 16, 8, 6, 33}, {1, 12, 5, 2, 48}, {1, 330, 6, 2, 9}, {1, 330, 6, 2, 17}, {2, 9, 170, 3, 12},
+	} {
+		x, w := g.Rand(c.n, c.ci, c.h, c.w), g.Rand(c.ci, c.co, 2, 2)
+		bias, dy := g.Rand(c.co), g.Rand(c.n, c.co, 2*c.h, 2*c.w)
+		dx0 := g.Rand(x.Shape...)
+		run := func(wide bool) (y, dx *tensor.Tensor) {
+			t2Z = wide
+			be := New(2)
+			y, dx = tensor.New(c.n, c.co, 2*c.h, 2*c.w), dx0.Clone()
+			must(t, be.ConvTranspose2d(y, x, w, bias))
+			must(t, be.ConvTranspose2dBackwardData(dx, dy, w))
+			return y, dx
+		}
+		yz, dxz := run(true)
+		y, dx := run(false)
+		what := fmt.Sprintf("%+v", c)
+		sameBits(t, what+" forward", yz.Data, y.Data)
+		sameBits(t, what+" backward-data", dxz.Data, dx.Data)
+	}
+}
+
+// TestFMA32: fma32 against x*y+z computed exactly (math/big) and rounded
+// once, on random operands and on sums that cancel or sit near a tie.
+func TestFMA32(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	exact := func(x, y, z float32) float32 {
+		v := new(big.Float).SetPrec(200).SetFloat64(float64(x))
+		v.Mul(v, new(big.Float).SetPrec(200).SetFloat64(float64(y)))
+		v.Add(v, new(big.Float).SetPrec(200).SetFloat64(float64(z)))
+		f, _ := v.Float32()
+		return f
+	}
+	// Double rounding's trap: x*y is 2^-24 (1 - 2^-46), half a unit of z's
+	// last place less 2^-70; in float64 the sum rounds to the midpoint
+	// between two float32s, which ties to the even one, away from the
+	// exact sum. Scaled by powers of 2 and with either sign.
+	for e := -20; e <= 20; e += 5 {
+		for _, sign := range []float32{1, -1} {
+			sc := float32(math.Exp2(float64(e)))
+			x, y := float32(1+0x1p-23), float32((1-0x1p-23)*0x1p-24)*sc*sign
+			z := float32(1+0x1p-23) * sc * sign
+			if got, want := fma32(x, y, z), exact(x, y, z); math.Float32bits(got) != math.Float32bits(want) {
+				t.Fatalf("fma32(%g, %g, %g) = %g, want %g", x, y, z, got, want)
+			}
+		}
+	}
+	for i := 0; i < 200000; i++ {
+		x := float32(r.NormFloat64())
+		y := float32(r.NormFloat64() * math.Exp2(float64(r.IntN(40)-20)))
+		var z float32
+		switch i % 4 {
+		case 0:
+			z = float32(r.NormFloat64())
+		case 1:
+			z = -x * y // cancels
+		case 2:
+			// z a tiny distance from -x*y's float32 neighbours: the exact
+			// sum sits near the boundaries of float32 rounding.
+			z = math.Nextafter32(-x*y, 0) * float32(1+r.IntN(3))
+		default:
+			z = float32(r.NormFloat64() * math.Exp2(float64(r.IntN(60)-30)))
+		}
+		if got, want := fma32(x, y, z), exact(x, y, z); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("fma32(%g, %g, %g) = %g, want %g", x, y, z, got, want)
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package cpu
 
+import "math"
+
 // The 2x2 stride-2 conv-transpose (the U-Net decoder's upsampling) on the
 // direct kernels without the scatter and gather of conv_transpose_fast.go:
 //
@@ -12,6 +14,9 @@ package cpu
 //   against 8 floats of dy's row 2h+i (4 pixels, both columns), so dy is
 //   read in place; convKernelP4x12 adds the column pairs as it stores dx.
 //
+// Where the CPU has AVX-512 and the rows are wide enough (t2Wide), 16-lane
+// kernels run the same tiles with segments twice as long (forward 16
+// pixels, convKernelTZ4x48; backward-data 8, convKernelPZ4x24).
 // One kernel call runs a tile for all whole panels (4 output channels of y
 // or 4 input channels of dx); its first panel also prefetches the next
 // tile's source rows into L2. Short segments (W not a multiple of the
@@ -29,6 +34,53 @@ const (
 
 // t2PairSeg is backward-data's segment: 4 pixels, 8 floats of a dy row.
 const t2PairSeg = 4
+
+// t2Z runs the 16-lane kernels (convKernelTZ4x48, convKernelPZ4x24) where
+// the CPU has AVX-512, with segments twice as long (off: the 8-lane
+// kernels everywhere, kept for the old/new benchmark). Same bits
+// (TestConvTranspose2x2Wide).
+var t2Z = true
+
+// wideT2 reports whether the 16-lane kernels run.
+func wideT2() bool { return t2Z && useAVX512 && useAsm }
+
+// t2StageFloats holds the largest staged tile: the 16-lane forward's 2
+// output rows of 3 segments of 32 floats.
+const t2StageFloats = 2 * convNS * 4 * convSeg
+
+// t2Seg is a t2 job's segment in pixels: convSeg (forward) or t2PairSeg
+// (backward-data), twice that with the 16-lane kernels (t2Wide).
+func (j *directConvJob) t2Seg() int {
+	seg := convSeg
+	if j.t2 == t2BackwardData {
+		seg = t2PairSeg
+	}
+	if j.t2Wide() {
+		seg *= 2
+	}
+	return seg
+}
+
+// t2Wide: the job runs the 16-lane kernels, where the CPU has them and
+// the rows hold at least one of their segments. Narrower rows would go
+// through the stage and, in a sample's last row, the Go tile: the 8-lane
+// kernels stay faster there.
+func (j *directConvJob) t2Wide() bool {
+	seg := convSeg
+	if j.t2 == t2BackwardData {
+		seg = t2PairSeg
+	}
+	return wideT2() && j.ow >= 2*seg
+}
+
+// t2Read is the floats of src a segment's kernel reads per tap: its pixels
+// (forward) or both kernel columns of them (backward-data).
+func (j *directConvJob) t2Read() int {
+	if j.t2 == t2BackwardData {
+		return 2 * j.t2Seg()
+	}
+	return j.t2Seg()
+}
 
 // useT2 selects this file's passes; tests and benchmarks switch it off to
 // compare with the scatter/gather passes of conv_transpose_fast.go.
@@ -54,12 +106,12 @@ func t2Geometry(m t2Mode, seg, perRow, segLen, oh, ow int) (srcOff, cOff, n int)
 // its y or dx.
 func (j *directConvJob) runTilesT2(src, out []float32, t0, t1 int) {
 	perRow, total := j.segments()
-	segLen, aRow, ldc := convSeg, convMR, 2*j.ow
+	segLen, read, aRow, ldc := j.t2Seg(), j.t2Read(), convMR, 2*j.ow
 	if j.t2 == t2BackwardData {
-		segLen, aRow, ldc = t2PairSeg, 2*convMR, j.oh*j.ow
+		aRow, ldc = 2*convMR, j.oh*j.ow
 	}
 	plane := j.oh * j.ow
-	var stage [convMR * convNS * convSeg]float32
+	var stage [t2StageFloats]float32
 	// The taps in near-equal passes of at most convKC (320: 160 + 160, a
 	// little faster than 288 + 32).
 	passes := (j.k + convKC - 1) / convKC
@@ -90,7 +142,7 @@ func (j *directConvJob) runTilesT2(src, out []float32, t0, t1 int) {
 				full = full && lens[s] == segLen
 				// Within the sample (not merely the slice), so that a
 				// sample's results do not depend on its place in the batch.
-				inside = inside && sg.srcOff[s]+j.maxOff+convSeg <= j.srcStride
+				inside = inside && sg.srcOff[s]+j.maxOff+read <= j.srcStride
 			}
 			p := 0
 			if full && useAsm && j.m >= convMR {
@@ -117,13 +169,14 @@ func (j *directConvJob) runTilesT2(src, out []float32, t0, t1 int) {
 // out, for panels panels: astride floats of a, cstride of out and 4 of
 // bias apart.
 func (j *directConvJob) microT2(kc int, a []float32, offs []int, src, out []float32, ldc int, sg *convSegs, bias []float32, accumulate bool, panels, astride, cstride int) {
-	aRow, last := convMR, ldc+2*convSeg-1
+	seg := j.t2Seg()
+	aRow, last := convMR, ldc+2*seg-1
 	if j.t2 == t2BackwardData {
-		aRow, last = 2*convMR, (convMR-1)*ldc+t2PairSeg-1
+		aRow, last = 2*convMR, (convMR-1)*ldc+seg-1
 	}
 	_, _ = a[(panels-1)*astride+aRow*kc-1], offs[kc-1]
 	for s := 0; s < convNS; s++ {
-		_ = src[sg.srcOff[s]+j.maxOff+convSeg-1]
+		_ = src[sg.srcOff[s]+j.maxOff+j.t2Read()-1]
 		_ = out[(panels-1)*cstride+sg.cOff[s]+last]
 	}
 	var bp *float32
@@ -132,24 +185,30 @@ func (j *directConvJob) microT2(kc int, a []float32, offs []int, src, out []floa
 		bp = &bias[0]
 	}
 	kernel := convKernelT4x24
-	if j.t2 == t2BackwardData {
+	switch {
+	case j.t2 == t2BackwardData && j.t2Wide():
+		kernel = convKernelPZ4x24
+	case j.t2 == t2BackwardData:
 		kernel = convKernelP4x12
+	case j.t2Wide():
+		kernel = convKernelTZ4x48
 	}
 	kernel(kc, &a[0], &offs[0], &src[sg.srcOff[0]], &src[sg.srcOff[1]], &src[sg.srcOff[2]],
 		&out[sg.cOff[0]], &out[sg.cOff[1]], &out[sg.cOff[2]], ldc, bp, boolInt(accumulate), panels, astride, cstride)
 }
 
 // stagedT2 computes a tile with short or missing segments into stage
-// (forward: rows i 48 floats apart, segment s at 16s; backward-data: rows r
-// 12 apart, segment s at 4s) and moves the segments' lens[s] pixels to out.
-// inside: the kernel's whole-segment reads stay in src (else plain Go).
+// (forward: rows i 3*2*seg floats apart, segment s at 2*seg*s;
+// backward-data: rows r 3*seg apart, segment s at seg*s; seg = t2Seg) and
+// moves the segments' lens[s] pixels to out. inside: the kernel's
+// whole-segment reads stay in src (else t2TileGo).
 // rows: the panel's rows of dx in backward-data.
 func (j *directConvJob) stagedT2(kc int, a []float32, offs []int, src, out []float32, ldc int, sg *convSegs, lens *[convNS]int, rows int, bias []float32, accumulate, inside bool, stage []float32) {
 	fwd := j.t2 == t2Forward
 	st := convSegs{srcOff: sg.srcOff}
-	sld, per := convNS*t2PairSeg, 1 // stage row length, floats per pixel
+	sld, per := convNS*j.t2Seg(), 1 // stage row length, floats per pixel
 	if fwd {
-		sld, rows, per = convNS*2*convSeg, 2, 2
+		sld, rows, per = convNS*2*j.t2Seg(), 2, 2
 	}
 	for s := range st.cOff {
 		st.cOff[s] = s * sld / convNS
@@ -175,7 +234,10 @@ func (j *directConvJob) stagedT2(kc int, a []float32, offs []int, src, out []flo
 }
 
 // t2TileGo is convKernelT4x24 (fwd) or convKernelP4x12 in Go, without
-// accumulate, for the lens[s] pixels of each segment.
+// accumulate, for the lens[s] pixels of each segment. Its sums are the
+// kernels' fused multiply-adds in the kernels' order, so a tile gives the
+// same bits whichever computes it (the 8- and 16-lane kernels stage
+// different tiles through here).
 func t2TileGo(fwd bool, kc int, a []float32, offs []int, src, c []float32, ldc int, sg *convSegs, lens *[convNS]int, bias []float32) {
 	for s := 0; s < convNS; s++ {
 		for l := 0; l < lens[s]; l++ {
@@ -183,7 +245,7 @@ func t2TileGo(fwd bool, kc int, a []float32, offs []int, src, c []float32, ldc i
 				var acc float32
 				if fwd {
 					for p := 0; p < kc; p++ {
-						acc += a[p*convMR+r] * src[sg.srcOff[s]+offs[p]+l]
+						acc = fma32(a[p*convMR+r], src[sg.srcOff[s]+offs[p]+l], acc)
 					}
 					if bias != nil {
 						acc += bias[r]
@@ -194,13 +256,30 @@ func t2TileGo(fwd bool, kc int, a []float32, offs []int, src, c []float32, ldc i
 				var acc1 float32 // kernel column 1, summed apart like the kernel's lanes
 				for p := 0; p < kc; p++ {
 					x := src[sg.srcOff[s]+offs[p]+2*l:]
-					acc += a[p*2*convMR+2*r] * x[0]
-					acc1 += a[p*2*convMR+2*r+1] * x[1]
+					acc = fma32(a[p*2*convMR+2*r], x[0], acc)
+					acc1 = fma32(a[p*2*convMR+2*r+1], x[1], acc1)
 				}
 				c[sg.cOff[s]+r*ldc+l] = acc + acc1
 			}
 		}
 	}
+}
+
+// fma32 is x*y+z rounded once to float32, as VFMADD231PS computes it.
+// x*y is exact in float64; the sum is rounded to odd in float64 (the
+// nearest sum, moved one unit toward the exact value when inexact and its
+// last bit is even), after which rounding to float32 gives the correctly
+// rounded result (53 >= 24+2 bits), where float32(x*y + z) could round
+// twice.
+func fma32(x, y, z float32) float32 {
+	p, q := float64(x)*float64(y), float64(z)
+	s := p + q
+	b := s - p
+	e := (p - (s - b)) + (q - b) // s + e == p + q exactly
+	if e != 0 && math.Float64bits(s)&1 == 0 {
+		s = math.Nextafter(s, math.Copysign(math.Inf(1), e))
+	}
+	return float32(s)
 }
 
 // packT2Pairs packs backward-data's weights w (Ci, Co, 2, 2) as panels of

@@ -112,3 +112,9 @@ func winoGradKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32, 
 
 //go:noescape
 func winoOutputKernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int)
+
+//go:noescape
+func convKernelTZ4x48(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
+
+//go:noescape
+func convKernelPZ4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)

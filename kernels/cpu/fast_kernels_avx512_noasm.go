@@ -136,3 +136,11 @@ func winoGradKernelZ(n int, dst *float32, dstStep, xs int, src0, src1 *float32, 
 func winoOutputKernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int) {
 	panic("cpu: winoOutputKernelZ has no assembly on this architecture")
 }
+
+func convKernelTZ4x48(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int) {
+	panic("cpu: convKernelTZ4x48 has no assembly on this architecture")
+}
+
+func convKernelPZ4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int) {
+	panic("cpu: convKernelPZ4x24 has no assembly on this architecture")
+}

@@ -355,20 +355,31 @@ func BenchmarkConvTranspose(b *testing.B) {
 		y, dy, dx := tensor.New(n, co, 2*h, 2*w), g.Rand(n, co, 2*h, 2*w), tensor.New(n, ci, h, w)
 		dw, db := tensor.New(ci, co, 2, 2), tensor.New(co)
 		flops := 2 * float64(n*ci*co*4*h*w)
-		b.Run(fmt.Sprintf("%dx%dx%dx%d/fwd", ci, co, h, w), func(b *testing.B) {
-			loop(b, flops, func() {
-				if err := be.ConvTranspose2d(y, x, wt, bias); err != nil {
-					b.Fatal(err)
-				}
+		// "-8lane": the 8-lane kernels where the 16-lane ones would run.
+		for _, variant := range []string{"", "-8lane"} {
+			if variant != "" && !wideT2() {
+				continue
+			}
+			wide := variant == ""
+			b.Run(fmt.Sprintf("%dx%dx%dx%d/fwd%s", ci, co, h, w, variant), func(b *testing.B) {
+				defer func(z bool) { t2Z = z }(t2Z)
+				t2Z = wide
+				loop(b, flops, func() {
+					if err := be.ConvTranspose2d(y, x, wt, bias); err != nil {
+						b.Fatal(err)
+					}
+				})
 			})
-		})
-		b.Run(fmt.Sprintf("%dx%dx%dx%d/bwddata", ci, co, h, w), func(b *testing.B) {
-			loop(b, flops, func() {
-				if err := be.ConvTranspose2dBackwardData(dx, dy, wt); err != nil {
-					b.Fatal(err)
-				}
+			b.Run(fmt.Sprintf("%dx%dx%dx%d/bwddata%s", ci, co, h, w, variant), func(b *testing.B) {
+				defer func(z bool) { t2Z = z }(t2Z)
+				t2Z = wide
+				loop(b, flops, func() {
+					if err := be.ConvTranspose2dBackwardData(dx, dy, wt); err != nil {
+						b.Fatal(err)
+					}
+				})
 			})
-		})
+		}
 		b.Run(fmt.Sprintf("%dx%dx%dx%d/bwdfilter", ci, co, h, w), func(b *testing.B) {
 			loop(b, flops, func() {
 				if err := be.ConvTranspose2dBackwardFilter(dw, db, dy, x); err != nil {

@@ -32,6 +32,8 @@ func main() {
 	winoInputKernelZ()
 	winoGradKernelZ()
 	winoOutputKernelZ()
+	convKernelTZ()
+	convKernelPZ()
 	peakKernels()
 	if err := os.WriteFile("fast_kernels_avx512_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -753,4 +755,157 @@ TEXT ·winoOutputKernelZ(SB), NOSPLIT, $0-80
 		fmt.Fprintf(&out, "DATA winoOutIdx<>+%d(SB)/4, $%d\n", 4*i, v)
 	}
 	out.WriteString("GLOBL winoOutIdx<>(SB), RODATA|NOPTR, $128\n")
+}
+
+// convKernelTZ: convKernelT4x24 (gen_asm.go) on 16-lane registers: the
+// rows are the taps (i, j) of one output channel of a 2x2 stride-2
+// conv-transpose, the segments 16 input pixels each; rows 2i and 2i+1 are
+// stored interleaved as output row i of 32 floats (VPERMT2PS with the
+// tables of winoOutputKernelZ). Lane for lane the 8-lane kernel's
+// operations: the same products summed in the same order, the bias added
+// last. Z(3r+s) accumulates; Z12..Z14 hold the segments; Z16..Z19 the
+// broadcasts of A; panels as in convKernelT4x24.
+func convKernelTZ() {
+	out.WriteString(`
+// func convKernelTZ4x48(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
+// For each panel: c_s[i*ldc+2l+j] (+)= bias[2i+j] + sum_p a[p*4+2i+j] * src_s[offs[p]+l] for i, j < 2, s < 3, l < 16.
+TEXT ·convKernelTZ4x48(SB), NOSPLIT, $0-120
+`)
+	p("VMOVDQU32 winoOutIdx<>+0(SB), Z20")
+	p("VMOVDQU32 winoOutIdx<>+64(SB), Z21")
+	label("tz_panel")
+	convLoopZ("tz_", "VBROADCASTSS", 4)
+	p("MOVQ bias+80(FP), R14")
+	p("TESTQ R14, R14")
+	p("JE tz_nobias")
+	for r := 0; r < 4; r++ {
+		p("VBROADCASTSS %d(R14), Z16", 4*r)
+		for s := 0; s < 3; s++ {
+			p("VADDPS Z16, Z%d, Z%d", 3*r+s, 3*r+s)
+		}
+	}
+	label("tz_nobias")
+	convStoreArgsZ("tz_")
+	p("MOVQ accumulate+88(FP), R9")
+	for s := 0; s < 3; s++ {
+		for i := 0; i < 2; i++ {
+			a, b := 3*(2*i)+s, 3*(2*i+1)+s
+			p("VMOVAPS Z%d, Z12", a)
+			p("VMOVAPS Z%d, Z13", a)
+			p("VPERMT2PS Z%d, Z20, Z12", b) // a0 b0 a1 b1 ... a7 b7
+			p("VPERMT2PS Z%d, Z21, Z13", b) // a8 b8 ... a15 b15
+			at := fmt.Sprintf("(R%d)", 11+s)
+			if i == 1 {
+				at = fmt.Sprintf("(R%d)(DX*1)", 11+s)
+			}
+			p("TESTQ R9, R9")
+			p("JE tz_store%d%d", s, i)
+			p("VADDPS %s, Z12, Z12", at)
+			p("VADDPS 64%s, Z13, Z13", at)
+			label(fmt.Sprintf("tz_store%d%d", s, i))
+			p("VMOVUPS Z12, %s", at)
+			p("VMOVUPS Z13, 64%s", at)
+		}
+	}
+	convNextPanelZ("tz_", true)
+}
+
+// convKernelPZ: convKernelP4x12 (gen_asm.go) on 16-lane registers: tap p's
+// weights are the pair a[p*8+2r+j] broadcast as 64 bits against 16 floats
+// of a dy row (8 pixels, both kernel columns); each segment is 8 output
+// pixels, the column pairs summed at the store (VHADDPS as in the 8-lane
+// kernel, then VPERMPD to put the pixels in order): the 8-lane kernel's
+// operations lane for lane. Panels as in convKernelP4x12; bias unused.
+func convKernelPZ() {
+	out.WriteString(`
+// func convKernelPZ4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
+// For each panel: c_s[r*ldc+l] (+)= sum_p sum_j a[p*8+2r+j] * src_s[offs[p]+2l+j] for r < 4, s < 3, l < 8; bias unused.
+TEXT ·convKernelPZ4x24(SB), NOSPLIT, $0-120
+`)
+	label("pz_panel")
+	convLoopZ("pz_", "VBROADCASTSD", 8)
+	convStoreArgsZ("pz_")
+	p("MOVQ accumulate+88(FP), R9")
+	for r := 0; r < 4; r++ {
+		for s := 0; s < 3; s++ {
+			z := 3*r + s
+			p("VEXTRACTF32X8 $1, Z%d, Y12", z)
+			p("VHADDPS Y12, Y%d, Y12", z) // p0 p1 p4 p5 | p2 p3 p6 p7
+			p("VPERMPD $0xD8, Y12, Y12")
+			p("TESTQ R9, R9")
+			p("JE pz_store%d%d", r, s)
+			p("VADDPS (R%d), Y12, Y12", 11+s)
+			label(fmt.Sprintf("pz_store%d%d", r, s))
+			p("VMOVUPS Y12, (R%d)", 11+s)
+		}
+		if r < 3 {
+			p("ADDQ DX, R11")
+			p("ADDQ DX, R12")
+			p("ADDQ DX, R13")
+		}
+	}
+	convNextPanelZ("pz_", false)
+}
+
+// convLoopZ emits the k loop of the 16-lane conv kernels: for each tap, the
+// three segments' 16 floats at src_s + offs[p], a broadcast (op) of the A
+// panel's row r at a + p*rowBytes*4 + r*rowBytes, 12 multiply-adds.
+func convLoopZ(lp, op string, rowBytes int) {
+	p("MOVQ k+0(FP), CX")
+	p("MOVQ a+8(FP), AX")
+	p("MOVQ offs+16(FP), BX")
+	p("MOVQ src0+24(FP), SI")
+	p("MOVQ src1+32(FP), DI")
+	p("MOVQ src2+40(FP), R8")
+	for z := 0; z < 12; z++ {
+		p("VPXORD Z%d, Z%d, Z%d", z, z, z)
+	}
+	label(lp + "loop")
+	p("MOVQ (BX), R10")
+	p("VMOVUPS (SI)(R10*4), Z12")
+	p("VMOVUPS (DI)(R10*4), Z13")
+	p("VMOVUPS (R8)(R10*4), Z14")
+	for r := 0; r < 4; r++ {
+		p("%s %d(AX), Z%d", op, rowBytes*r, 16+r)
+		for s := 0; s < 3; s++ {
+			p("VFMADD231PS Z%d, Z%d, Z%d", 12+s, 16+r, 3*r+s)
+		}
+	}
+	p("ADDQ $%d, AX", 4*rowBytes)
+	p("ADDQ $8, BX")
+	p("DECQ CX")
+	p("JNZ %sloop", lp)
+}
+
+// convStoreArgsZ loads c0..c2 into R11..R13 and ldc*4 into DX.
+func convStoreArgsZ(lp string) {
+	p("MOVQ c0+48(FP), R11")
+	p("MOVQ c1+56(FP), R12")
+	p("MOVQ c2+64(FP), R13")
+	p("MOVQ ldc+72(FP), DX")
+	p("SHLQ $2, DX")
+}
+
+// convNextPanelZ moves a, c0..c2 (and bias when withBias and not nil) to
+// the next panel and loops to lp+"panel" while panels remain.
+func convNextPanelZ(lp string, withBias bool) {
+	p("MOVQ astride+104(FP), R9")
+	p("SHLQ $2, R9")
+	p("ADDQ R9, a+8(FP)")
+	p("MOVQ cstride+112(FP), R9")
+	p("SHLQ $2, R9")
+	p("ADDQ R9, c0+48(FP)")
+	p("ADDQ R9, c1+56(FP)")
+	p("ADDQ R9, c2+64(FP)")
+	if withBias {
+		p("MOVQ bias+80(FP), R14")
+		p("TESTQ R14, R14")
+		p("JE %snextbias", lp)
+		p("ADDQ $16, bias+80(FP)")
+		label(lp + "nextbias")
+	}
+	p("DECQ panels+96(FP)")
+	p("JNZ %spanel", lp)
+	p("VZEROUPPER")
+	p("RET")
 }
