@@ -18,9 +18,11 @@ import "math"
 // kernels run the same tiles with segments twice as long (forward 16
 // pixels, convKernelTZ4x48; backward-data 8, convKernelPZ4x24).
 // One kernel call runs a tile for all whole panels (4 output channels of y
-// or 4 input channels of dx); its first panel also prefetches the next
-// tile's source rows into L2. Short segments (W not a multiple of the
-// segment) and backward-data's last panel go through a stage.
+// or 4 input channels of dx); the 8-lane kernels' first panel also
+// prefetches the next tile's source rows into L2 (the 16-lane kernels do
+// not; a prefetching variant was not tried). Short segments (W not a
+// multiple of the segment) and backward-data's last panel go through a
+// stage.
 // Backward-filter is in conv_transpose_2x2_filter.go.
 
 // t2Mode says which 2x2 stride-2 conv-transpose pass a directConvJob runs.
