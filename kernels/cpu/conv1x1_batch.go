@@ -77,32 +77,6 @@ func (b *Backend) pointwise(out, in, w, bias []float32, n, m, k, p int, transA, 
 // bits do not change (TestPointwiseWide).
 var pointwiseZ = true
 
-// tilesZ runs the 12x32 kernel over the whole pairs of strips of a group
-// (panels bp, columns c0.. of out) and returns the first column it left to
-// the 16-wide loop.
-func (j *pointwiseJob) tilesZ(bp, out []float32, c0, nc int) int {
-	m, k, p := j.m, j.k, j.p
-	pairs := nc / (2 * gemmNR) * 2 * gemmNR
-	for jr := 0; jr < pairs; jr += 2 * gemmNR {
-		b0 := bp[jr*k : (jr+gemmNR)*k]
-		b1 := bp[(jr+gemmNR)*k : (jr+2*gemmNR)*k]
-		for ir := 0; ir < m; ir += 2 * gemmMR {
-			mr := min(2*gemmMR, m-ir)
-			a0 := j.ap[ir*k : (ir+gemmMR)*k]
-			a1 := a0
-			if mr > gemmMR {
-				a1 = j.ap[(ir+gemmMR)*k : (ir+2*gemmMR)*k]
-			}
-			var rowBias []float32
-			if j.bias != nil {
-				rowBias = j.bias[ir : ir+mr]
-			}
-			microGemmZ(mr, k, a0, a1, b0, b1, out[ir*p+c0+jr:], p, rowBias, j.accumulate)
-		}
-	}
-	return pairs
-}
-
 // pointwiseGroup is how many strips a part copies at once: G*16 floats of
 // each of the k rows, read as one run (rows p floats apart are far apart:
 // one 64-byte line per row would leave each read waiting on memory), into
@@ -156,7 +130,7 @@ func (j *pointwiseJob) runPart(part, parts int) {
 		}
 		jr0 := 0
 		if widePointwise() {
-			jr0 = j.tilesZ(bp, out, c0, nc)
+			jr0 = tilesZ(out[c0:], p, j.ap, bp, m, nc, k, j.bias, j.accumulate, nil)
 		}
 		for jr := jr0; jr < nc; jr += gemmNR {
 			nr := min(gemmNR, nc-jr)
@@ -174,17 +148,7 @@ func (j *pointwiseJob) runPart(part, parts int) {
 					continue
 				}
 				microGemmRows(mr, k, aPanel, bPanel, edge[:], gemmNR, rowBias, false)
-				for r := 0; r < mr; r++ {
-					row := out[off+r*p : off+r*p+nr]
-					src := edge[r*gemmNR : r*gemmNR+nr]
-					if j.accumulate {
-						for x := range row {
-							row[x] += src[x]
-						}
-					} else {
-						copy(row, src)
-					}
-				}
+				storeTile(out[off:], p, edge[:], gemmNR, mr, nr, j.accumulate)
 			}
 		}
 	}

@@ -50,29 +50,28 @@ func wideT2() bool { return t2Z && useAVX512 && useAsm }
 // output rows of 3 segments of 32 floats.
 const t2StageFloats = 2 * convNS * 4 * convSeg
 
-// t2Seg is a t2 job's segment in pixels: convSeg (forward) or t2PairSeg
-// (backward-data), twice that with the 16-lane kernels (t2Wide).
-func (j *directConvJob) t2Seg() int {
-	seg := convSeg
+// t2NarrowSeg is a t2 job's segment in pixels on the 8-lane kernels:
+// convSeg (forward) or t2PairSeg (backward-data).
+func (j *directConvJob) t2NarrowSeg() int {
 	if j.t2 == t2BackwardData {
-		seg = t2PairSeg
+		return t2PairSeg
 	}
-	if j.t2Wide() {
-		seg *= 2
-	}
-	return seg
+	return convSeg
 }
 
 // t2Wide: the job runs the 16-lane kernels, where the CPU has them and
 // the rows hold at least one of their segments. Narrower rows would go
 // through the stage and, in a sample's last row, the Go tile: the 8-lane
 // kernels stay faster there.
-func (j *directConvJob) t2Wide() bool {
-	seg := convSeg
-	if j.t2 == t2BackwardData {
-		seg = t2PairSeg
+func (j *directConvJob) t2Wide() bool { return wideT2() && j.ow >= 2*j.t2NarrowSeg() }
+
+// t2Seg is a t2 job's segment in pixels: twice t2NarrowSeg with the
+// 16-lane kernels (t2Wide).
+func (j *directConvJob) t2Seg() int {
+	if j.t2Wide() {
+		return 2 * j.t2NarrowSeg()
 	}
-	return wideT2() && j.ow >= 2*seg
+	return j.t2NarrowSeg()
 }
 
 // t2Read is the floats of src a segment's kernel reads per tap: its pixels

@@ -211,7 +211,15 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 				if useAVX512 && useAsm {
 					// 12x32 tiles over pairs of panels; what is left of N
 					// (fewer than 32 columns) goes through the 16-wide loop.
-					jr0 = j.tilesZ(c, ldc, ap, bp, ic, mc, jc, nc, kc, tileBias, accumulate)
+					var zBias []float32
+					if tileBias != nil {
+						zBias = tileBias[ic:]
+					}
+					var pf *prefetchRuns
+					if j.pfOn {
+						pf = &j.pf
+					}
+					jr0 = tilesZ(c[ic*ldc+jc:], ldc, ap, bp, mc, nc, kc, zBias, accumulate, pf)
 				}
 				for jr := jr0; jr < nc; jr += gemmNR {
 					nr := min(gemmNR, nc-jr)
@@ -244,10 +252,13 @@ func (j *gemmJob) block(m0, m1, n0, n1, k0, k1 int, c []float32, ldc int, beta f
 	j.ws.putFloats(bp)
 }
 
-// tilesZ runs the AVX-512 12x32 kernel over the pairs of B panels of the
-// packed block (whole 32-column pairs only) and returns the first column
-// it left to the 16-wide loop.
-func (j *gemmJob) tilesZ(c []float32, ldc int, ap, bp []float32, ic, mc, jc, nc, kc int, tileBias []float32, accumulate bool) int {
+// tilesZ runs the AVX-512 12x32 kernel over the whole pairs of 16-column
+// panels of a packed block (the packed GEMM's, and the 1x1 strips'): c is
+// the block's corner (rows ldc apart), ap its mc rows in 6-row panels of
+// kc, bp its nc columns in 16-column panels of kc, bias (mc) or nil; pf,
+// when not nil, is asked for some lines after each tile. It returns the
+// first column it left to the 16-wide loop.
+func tilesZ(c []float32, ldc int, ap, bp []float32, mc, nc, kc int, bias []float32, accumulate bool, pf *prefetchRuns) int {
 	pairs := nc / (2 * gemmNR) * 2 * gemmNR
 	for jr := 0; jr < pairs; jr += 2 * gemmNR {
 		b0 := bp[jr*kc : (jr+gemmNR)*kc]
@@ -260,12 +271,12 @@ func (j *gemmJob) tilesZ(c []float32, ldc int, ap, bp []float32, ic, mc, jc, nc,
 				a1 = ap[(ir+gemmMR)*kc : (ir+2*gemmMR)*kc]
 			}
 			var rowBias []float32
-			if tileBias != nil {
-				rowBias = tileBias[ic+ir : ic+ir+mr]
+			if bias != nil {
+				rowBias = bias[ir : ir+mr]
 			}
-			microGemmZ(mr, kc, a0, a1, b0, b1, c[(ic+ir)*ldc+jc+jr:], ldc, rowBias, accumulate)
-			if j.pfOn {
-				j.pf.next()
+			microGemmZ(mr, kc, a0, a1, b0, b1, c[ir*ldc+jr:], ldc, rowBias, accumulate)
+			if pf != nil {
+				pf.next()
 			}
 		}
 	}
