@@ -19,9 +19,10 @@ const (
 	algoDot                        // 1x1 weight gradient: dot products of rows read in place
 	algoGemmCol2im                 // backward-data of other strides: packed GEMM + col2im
 	algoGemmIm2col                 // forward and backward-filter of strided convs: packed GEMM on im2col panels (conv_im2col*.go)
+	algoWinograd4                  // Winograd F(4x4, 3x3) (conv_winograd4.go)
 )
 
-var convAlgoNames = [...]string{"reference", "direct", "winograd", "strips", "gemm", "dot", "gemm+col2im", "gemm+im2col"}
+var convAlgoNames = [...]string{"reference", "direct", "winograd", "strips", "gemm", "dot", "gemm+col2im", "gemm+im2col", "winograd4x4"}
 
 func (a convAlgo) String() string { return convAlgoNames[a] }
 
@@ -46,6 +47,24 @@ func forwardAlgo(d convDims) convAlgo {
 // (the direct kernels have no BF16 form) by 45-140%
 // (BenchmarkConv3x3s2ForwardOldNew, one thread).
 var useIm2col = true
+
+// forwardAlgo is forwardAlgo for this backend: F(4x4, 3x3) where
+// wino4Worth picks it.
+func (b *Backend) forwardAlgo(d convDims) convAlgo {
+	if a := forwardAlgo(d); a != algoWinograd || !wino4Worth(b.bf16, d.wo) {
+		return a
+	}
+	return algoWinograd4
+}
+
+// backwardDataAlgo is backwardDataAlgo for this backend (dx is the sum's
+// output: its width picks).
+func (b *Backend) backwardDataAlgo(d convDims) convAlgo {
+	if a := backwardDataAlgo(d); a != algoWinograd || !wino4Worth(b.bf16, d.w) {
+		return a
+	}
+	return algoWinograd4
+}
 
 // backwardDataAlgo picks backward-data's algorithm.
 func backwardDataAlgo(d convDims) convAlgo {
@@ -109,9 +128,9 @@ func (b *Backend) ConvAlgorithm(pass kernels.ConvPass, x, w tensor.Shape, p kern
 	d := makeConvDims(x, w, p)
 	switch pass {
 	case kernels.ConvForward:
-		return forwardAlgo(d).String()
+		return b.forwardAlgo(d).String()
 	case kernels.ConvBackwardData:
-		return backwardDataAlgo(d).String()
+		return b.backwardDataAlgo(d).String()
 	}
 	return backwardFilterAlgo(d, b.bf16).String()
 }

@@ -53,9 +53,12 @@ func (d convDims) inputTaps(offs []int, img phasedImage) int {
 }
 
 func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
-	switch forwardAlgo(d) {
+	switch b.forwardAlgo(d) {
 	case algoStrips, algoGemm:
 		b.conv1x1Fast(y, x, w, bias, d)
+		return
+	case algoWinograd4:
+		b.winograd4(y, x, w, bias, d.n, d.ci, d.h, d.w, d.co, d.ho, d.wo, d.ph, d.pw, false)
 		return
 	case algoWinograd:
 		b.winograd(y, x, w, bias, d.n, d.ci, d.h, d.w, d.co, d.ho, d.wo, d.ph, d.pw, false)
@@ -100,7 +103,10 @@ func (b *Backend) conv2dFast(y, x, w, bias []float32, d convDims) {
 }
 
 func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
-	switch backwardDataAlgo(d) {
+	switch b.backwardDataAlgo(d) {
+	case algoWinograd4:
+		b.winograd4(dx, dy, w, nil, d.n, d.co, d.ho, d.wo, d.ci, d.h, d.w, 2-d.ph, 2-d.pw, true)
+		return
 	case algoGemmCol2im:
 		b.conv2dBackwardDataGemm(dx, dy, w, d)
 		return

@@ -648,33 +648,48 @@ func TestFillPhases2(t *testing.T) {
 		for _, w := range []int{1, 2, 7, 8, 15, 16, 17, 18, 31, 32, 33, 40} {
 			for _, s := range [][4]int{{1, 1, 2, 2}, {0, 0, 0, 0}, {2, 2, 4, 4}, {1, 2, 3, 5}, {-1, 1, -2, 3}, {3, 0, 3, 1}, {1, 1, 2, -6}, {-3, 0, -4, 0}} {
 				for sh := 1; sh <= 2; sh++ {
-					checkFillPhases2(t, g.Rand(3*5*w).Data, g.Rand(1<<14).Data, 5, w, sh, s)
+					checkFillPhases(t, g.Rand(3*5*w).Data, g.Rand(1<<14).Data, 5, w, sh, 2, s)
 				}
 			}
 		}
 	})
 }
 
-// checkFillPhases2 fills src (3, h, w) with row stride sh, column stride 2
+// TestFillPhases4: the copies with column stride 4 (fillPhases4,
+// deinterleave4KernelZ on the avx512 path) against their definition:
+// widths around the runs of 16 per phase, borders of 0 to 3 (a negative
+// top), planes wider and narrower than the image's columns, the slack.
+func TestFillPhases4(t *testing.T) {
+	withKernels(t, func(t *testing.T) {
+		g := tensor.NewRNG(19)
+		for _, w := range []int{1, 3, 4, 5, 63, 64, 65, 66, 67, 68, 127, 128, 129, 200} {
+			for _, s := range [][4]int{{1, 1, 2, 2}, {0, 0, 0, 0}, {2, 2, 4, 4}, {1, 2, 3, 5}, {-1, 1, -2, 3}, {3, 3, 3, 6}, {1, 1, 2, -6}, {-3, 0, -4, 0}} {
+				checkFillPhases(t, g.Rand(3*5*w).Data, g.Rand(1<<14).Data, 5, w, 1, 4, s)
+			}
+		}
+	})
+}
+
+// checkFillPhases fills src (3, h, w) with row stride sh, column stride sw
 // and borders s (top, left, extra rows, extra columns) over stale, and
 // checks every plane element and the slack.
-func checkFillPhases2(t *testing.T, src, stale []float32, h, w, sh int, s [4]int) {
+func checkFillPhases(t *testing.T, src, stale []float32, h, w, sh, sw int, s [4]int) {
 	top, left, padH, padW := s[0], s[1], s[2], s[3]
 	c := 3
 	if w+padW < 1 || h+padH < 1 {
 		return
 	}
-	img := makePhasedImage(c, h, w, sh, 2, top, left, h+padH, w+padW)
+	img := makePhasedImage(c, h, w, sh, sw, top, left, h+padH, w+padW)
 	dst := stale[:img.size()]
 	img.fill(dst, src, 0, c)
 	for ch := 0; ch < c; ch++ {
 		for a := 0; a < sh; a++ {
-			for b := 0; b < 2; b++ {
-				plane := dst[((ch*sh+a)*2+b)*img.planeSize():][:img.planeSize()]
+			for b := 0; b < sw; b++ {
+				plane := dst[((ch*sh+a)*sw+b)*img.planeSize():][:img.planeSize()]
 				for r := 0; r < img.hg; r++ {
 					for q := 0; q < img.g; q++ {
 						want := float32(0)
-						if ih, iw := a+sh*r-top, b+2*q-left; ih >= 0 && ih < h && iw >= 0 && iw < w {
+						if ih, iw := a+sh*r-top, b+sw*q-left; ih >= 0 && ih < h && iw >= 0 && iw < w {
 							want = src[(ch*h+ih)*w+iw]
 						}
 						if got := plane[r*img.g+q]; got != want {
@@ -686,7 +701,7 @@ func checkFillPhases2(t *testing.T, src, stale []float32, h, w, sh int, s [4]int
 			}
 		}
 	}
-	for i := 2 * sh * c * img.planeSize(); i < img.size(); i++ {
+	for i := sw * sh * c * img.planeSize(); i < img.size(); i++ {
 		if dst[i] != 0 {
 			t.Fatalf("w %d sh %d borders %v: slack %d is %v", w, sh, s, i, dst[i])
 		}

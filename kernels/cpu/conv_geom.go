@@ -55,6 +55,10 @@ func (p phasedImage) fill(dst, src []float32, c0, c1 int) {
 			p.fillPhases2(dst[2*p.sh*c*ps:][:2*p.sh*ps], src[c*p.h*p.w:][:p.h*p.w])
 			continue
 		}
+		if p.sh == 1 && p.sw == 4 && useAVX512 && fastFill {
+			p.fillPhases4(dst[4*c*ps:][:4*ps], src[c*p.h*p.w:][:p.h*p.w])
+			continue
+		}
 		img := src[c*p.h*p.w : (c+1)*p.h*p.w]
 		for a := 0; a < p.sh; a++ {
 			// The column phases of one source row one after the other: the
@@ -154,6 +158,54 @@ func (p phasedImage) fillRowPhase(planes, src []float32, r0, rows int) {
 			d, s := dst[par][r*p.g:][:cnt[par]], src[r*step+par:]
 			for i := k; i < len(d); i++ {
 				d[i] = s[2*i]
+			}
+		}
+	}
+}
+
+// fillPhases4 writes the four column phases of one channel img (h, w)
+// with row stride 1 (the F(4x4, 3x3) Winograd path's copies) into planes:
+// all zero, then the image rows' columns by deinterleave4KernelZ in runs of
+// 16 per phase, the columns past them in a loop. Only where useAVX512.
+func (p phasedImage) fillPhases4(planes, img []float32) {
+	clear(planes)
+	ps := p.planeSize()
+	r0 := min(max(p.top, 0), p.hg)
+	r1 := min(max(p.top+p.h, r0), p.hg)
+	rows := r1 - r0
+	if rows <= 0 {
+		return
+	}
+	src := img[(r0-p.top)*p.w:]
+	// Phase b's index q0 is its first image column, 4*q0 + b - left = par
+	// (0..3); image columns par + 4i go to index q0 + i.
+	var dst [4][]float32
+	var cnt [4]int
+	for b := 0; b < 4; b++ {
+		q0 := 0
+		if p.left > b {
+			q0 = (p.left - b + 3) / 4
+		}
+		par := (b - p.left) & 3
+		if q0 >= p.g || p.w <= par {
+			continue
+		}
+		cnt[par] = min(p.g-q0, (p.w-1-par)/4+1)
+		dst[par] = planes[b*ps+r0*p.g+q0 : (b+1)*ps]
+	}
+	k := min(cnt[0], cnt[1], cnt[2], cnt[3]) &^ 15
+	if k > 0 {
+		for par := range dst {
+			_ = dst[par][(rows-1)*p.g+k-1]
+		}
+		_ = src[(rows-1)*p.w+4*k-1]
+		deinterleave4KernelZ(rows, k, &src[0], p.w, &dst[0][0], &dst[1][0], &dst[2][0], &dst[3][0], p.g)
+	}
+	for par := 0; par < 4; par++ {
+		for r := 0; r < rows && cnt[par] > k; r++ {
+			d, s := dst[par][r*p.g:][:cnt[par]], src[r*p.w+par:]
+			for i := k; i < len(d); i++ {
+				d[i] = s[4*i]
 			}
 		}
 	}

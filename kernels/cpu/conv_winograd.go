@@ -260,7 +260,6 @@ func (j *winogradJob) runBlock(scratch []float32, t0, live int) {
 	nt := j.block
 	panels := (live + gemmNR - 1) / gemmNR
 	rows := m6(j.m)
-	mp := rows / gemmMR
 	v := scratch[:16*j.kc*nt]
 	mm := scratch[16*j.kc*nt:][:16*rows*nt+8] // 8 floats of slack: the output kernel's lanes past the block
 	tmp := scratch[len(scratch)-winoNarrowFloats(j.kc, j.m):]
@@ -271,38 +270,47 @@ func (j *winogradJob) runBlock(scratch []float32, t0, live int) {
 			j.productsBF16(scratch[16*j.kc*nt+16*rows*nt+8:], v, mm, k0, kc, panels, nt)
 			continue
 		}
-		for xi := 0; xi < 16; xi++ {
-			vx := v[xi*panels*kc*gemmNR:]
-			ux := j.up[(xi*mp*j.k+k0)*gemmMR:]
-			mx := mm[xi*rows*nt:]
-			p0 := 0
-			if useAVX512 && useAsm {
-				// Pairs of V panels against pairs of U panels: the 12x32 tile.
-				for ; p0+2 <= panels; p0 += 2 {
-					b0 := vx[p0*kc*gemmNR:][:kc*gemmNR]
-					b1 := vx[(p0+1)*kc*gemmNR:][:kc*gemmNR]
-					for r := 0; r < mp; r += 2 {
-						rows := min(2*gemmMR, j.m-r*gemmMR)
-						a0 := ux[r*j.k*gemmMR:][:kc*gemmMR]
-						a1 := a0
-						if rows > gemmMR {
-							a1 = ux[(r+1)*j.k*gemmMR:][:kc*gemmMR]
-						}
-						microGemmZ(rows, kc, a0, a1, b0, b1, mx[r*gemmMR*nt+p0*gemmNR:], nt, nil, k0 > 0)
+		winoProducts(16, j.up, j.m, j.k, v, panels*kc*gemmNR, mm, rows*nt, k0, kc, panels, nt)
+	}
+	j.transformOutput(tmp, mm, t0, live, rows*nt)
+}
+
+// winoProducts is the nxi tile products of a block's chunk of channels
+// [k0, k0+kc): M[xi] (+)= U[xi] V[xi] for the packed U (nxi, m6/6, k, 6),
+// the chunk's V panels (panels, kc, 16) at v[xi*vxs:] and M[xi] (m6, nt)
+// at mm[xi*mxs:], added to M after the first chunk.
+func winoProducts(nxi int, up []float32, m, k int, v []float32, vxs int, mm []float32, mxs, k0, kc, panels, nt int) {
+	mp := m6(m) / gemmMR
+	for xi := 0; xi < nxi; xi++ {
+		vx := v[xi*vxs:]
+		ux := up[(xi*mp*k+k0)*gemmMR:]
+		mx := mm[xi*mxs:]
+		p0 := 0
+		if useAVX512 && useAsm {
+			// Pairs of V panels against pairs of U panels: the 12x32 tile.
+			for ; p0+2 <= panels; p0 += 2 {
+				b0 := vx[p0*kc*gemmNR:][:kc*gemmNR]
+				b1 := vx[(p0+1)*kc*gemmNR:][:kc*gemmNR]
+				for r := 0; r < mp; r += 2 {
+					n := min(2*gemmMR, m-r*gemmMR)
+					a0 := ux[r*k*gemmMR:][:kc*gemmMR]
+					a1 := a0
+					if n > gemmMR {
+						a1 = ux[(r+1)*k*gemmMR:][:kc*gemmMR]
 					}
-				}
-			}
-			for p := p0; p < panels; p++ {
-				b := vx[p*kc*gemmNR:][:kc*gemmNR]
-				for r := 0; r < mp; r++ {
-					// Rows past m (the last panel's padding) are not computed:
-					// the output transform reads rows < m only.
-					microGemmRows(min(gemmMR, j.m-r*gemmMR), kc, ux[r*j.k*gemmMR:][:kc*gemmMR], b, mx[r*gemmMR*nt+p*gemmNR:], nt, nil, k0 > 0)
+					microGemmZ(n, kc, a0, a1, b0, b1, mx[r*gemmMR*nt+p0*gemmNR:], nt, nil, k0 > 0)
 				}
 			}
 		}
+		for p := p0; p < panels; p++ {
+			b := vx[p*kc*gemmNR:][:kc*gemmNR]
+			for r := 0; r < mp; r++ {
+				// Rows past m (the last panel's padding) are not computed:
+				// the output transform reads rows < m only.
+				microGemmRows(min(gemmMR, m-r*gemmMR), kc, ux[r*k*gemmMR:][:kc*gemmMR], b, mx[r*gemmMR*nt+p*gemmNR:], nt, nil, k0 > 0)
+			}
+		}
 	}
-	j.transformOutput(tmp, mm, t0, live, rows*nt)
 }
 
 // productsBF16 is the 16 tile products of runBlock on bfloat16 pairs:

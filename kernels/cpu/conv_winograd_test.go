@@ -168,7 +168,7 @@ func convParams(c convCase) kernels.ConvParams {
 	return kernels.ConvParams{StrideH: c.sh, StrideW: c.sw, PadH: c.ph, PadW: c.pw}
 }
 
-// BenchmarkConv3x3Algo: conv3x3algo/CixCoxHxW/{fwd,bwddata,bwdfilter,bwdfilter-bf16}/{direct,winograd}[-oldorder,-8lane]
+// BenchmarkConv3x3Algo: conv3x3algo/CixCoxHxW/{fwd,bwddata,bwdfilter,bwdfilter-bf16}/{direct,winograd}[-oldorder,-8lane,-f2]
 // on the 3x3 stride-1 layers of the stitch benchmark's two U-Nets (features
 // 32..320 and 24..256, 128x128 input), batch 4, GFLOP/s counted as the
 // direct sum's 2*9*Ci*Co*H*W per sample for both algorithms.
@@ -178,6 +178,13 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 	}
 	if v := os.Getenv("WFB"); v != "" {
 		wfBlockFloats, _ = strconv.Atoi(v)
+	}
+	// W4KC, W4BF: F(4x4, 3x3)'s channels per chunk and block floats.
+	if v := os.Getenv("W4KC"); v != "" {
+		wino4KC, _ = strconv.Atoi(v)
+	}
+	if v := os.Getenv("W4BF"); v != "" {
+		wino4BlockFloats, _ = strconv.Atoi(v)
 	}
 	saved := useWinograd
 	defer func() { useWinograd, winoAlways = saved, false }()
@@ -214,7 +221,7 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 			passes = append(passes, "bwdfilter-bf16")
 		}
 		for _, pass := range passes {
-			for _, algo := range []string{"direct", "winograd", "winograd-narrowoff", "direct-oldorder", "winograd-oldorder", "winograd-8lane"} {
+			for _, algo := range []string{"direct", "winograd", "winograd-narrowoff", "direct-oldorder", "winograd-oldorder", "winograd-8lane", "winograd-f2"} {
 				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", c.ci, c.co, c.h, c.w, pass, algo), func(b *testing.B) {
 					wino := !strings.HasPrefix(algo, "direct")
 					useWinograd, winoAlways, winoNarrow = wino, wino, algo != "winograd-narrowoff"
@@ -223,7 +230,8 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 					old := strings.HasSuffix(algo, "-oldorder")
 					wfRows, dotRowsOuter = !old, !old
 					winoZ = algo != "winograd-8lane" // the 8-lane transforms only
-					defer func() { winoNarrow, wfRows, dotRowsOuter, winoZ = true, true, true, true }()
+					useWino4 = algo != "winograd-f2" // F(2x2, 3x3) only
+					defer func() { winoNarrow, wfRows, dotRowsOuter, winoZ, useWino4 = true, true, true, true, true }()
 					cb.be.bf16 = pass == "bwdfilter-bf16"
 					defer func() { cb.be.bf16 = false }()
 					loop(b, c.fwdFlops(), func() { cb.run(b, strings.TrimSuffix(pass, "-bf16")) })
@@ -315,8 +323,8 @@ func TestWinogradWideTransforms(t *testing.T) {
 	if !avx512Available || !useAVX512 {
 		t.Skip("no AVX-512 on this CPU: the 16-lane transforms do not run")
 	}
-	defer func(w, a, z bool) { useWinograd, winoAlways, winoZ = w, a, z }(useWinograd, winoAlways, winoZ)
-	useWinograd, winoAlways = true, true
+	defer func(w, a, z, f4 bool) { useWinograd, winoAlways, winoZ, useWino4 = w, a, z, f4 }(useWinograd, winoAlways, winoZ, useWino4)
+	useWinograd, winoAlways, useWino4 = true, true, false // F(2x2, 3x3) on both
 	g := tensor.NewRNG(34)
 	for _, c := range []convCase{{2, 5, 9, 14, 14, 3, 3, 1, 1, 1, 1}, {3, 8, 16, 9, 32, 3, 3, 1, 1, 1, 1}, {1, 17, 7, 5, 34, 3, 3, 1, 1, 1, 1}, {2, 4, 12, 6, 66, 3, 3, 1, 1, 1, 1}, {5, 3, 5, 20, 31, 3, 3, 1, 1, 0, 0}} {
 		d := makeConvDims([]int{c.n, c.ci, c.h, c.w}, []int{c.co, c.ci, 3, 3}, convParams(c))

@@ -118,3 +118,12 @@ func convKernelTZ4x48(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2
 
 //go:noescape
 func convKernelPZ4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
+
+//go:noescape
+func winoInput4KernelZ(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int)
+
+//go:noescape
+func winoOutput4KernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int, tmp *float32, rows, mask int)
+
+//go:noescape
+func deinterleave4KernelZ(rows, n int, src *float32, srcStep int, d0, d1, d2, d3 *float32, dstStep int)

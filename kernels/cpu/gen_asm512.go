@@ -32,6 +32,9 @@ func main() {
 	winoInputKernelZ()
 	winoGradKernelZ()
 	winoOutputKernelZ()
+	winoInput4KernelZ()
+	winoOutput4KernelZ()
+	deinterleave4KernelZ()
 	convKernelTZ()
 	convKernelPZ()
 	peakKernels()
@@ -908,4 +911,324 @@ func convNextPanelZ(lp string, withBias bool) {
 	p("JNZ %spanel", lp)
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// winoF4Consts loads the constants of the F(4x4, 3x3) transforms: Z28 = 4,
+// Z29 = 5, Z30 = 2, Z31 = 8 (AX is clobbered).
+func winoF4Consts() {
+	for i, v := range []uint32{0x40800000, 0x40a00000, 0x40000000, 0x41000000} {
+		p("MOVL $0x%08x, AX", v)
+		p("VPBROADCASTD AX, Z%d", 28+i)
+	}
+}
+
+// winoF4In1D is the 1D transform B^T of F(4x4, 3x3) on d0..d5 = Z(d[0..5])
+// into Z(v[0..5]) (Z12-Z15 scratch), the operations of winoF4InRow in
+// conv_winograd4.go in its order: products by 4 and 2 are exact, so the
+// fused forms round as the separate ones do; the product by 5 is rounded
+// before its subtraction.
+func winoF4In1D(d, v [6]int) {
+	p("VMOVAPS Z%d, Z12", d[4])
+	p("VFNMADD231PS Z28, Z%d, Z12", d[2]) // a = d4 - 4 d2
+	p("VMOVAPS Z%d, Z13", d[3])
+	p("VFNMADD231PS Z28, Z%d, Z13", d[1]) // b = d3 - 4 d1
+	p("VADDPS Z13, Z12, Z%d", v[1])       // a + b
+	p("VSUBPS Z13, Z12, Z%d", v[2])       // a - b
+	p("VSUBPS Z%d, Z%d, Z14", d[2], d[4]) // c = d4 - d2
+	p("VSUBPS Z%d, Z%d, Z15", d[1], d[3]) // f = d3 - d1
+	p("VMOVAPS Z14, Z%d", v[3])
+	p("VFMADD231PS Z30, Z15, Z%d", v[3]) // c + 2 f
+	p("VMOVAPS Z14, Z%d", v[4])
+	p("VFNMADD231PS Z30, Z15, Z%d", v[4]) // c - 2 f
+	p("VMULPS Z29, Z%d, Z12", d[2])
+	p("VSUBPS Z12, Z%d, Z%d", d[4], v[0])
+	p("VFMADD231PS Z28, Z%d, Z%d", d[0], v[0]) // (d4 - 5 d2) + 4 d0
+	p("VMULPS Z29, Z%d, Z13", d[3])
+	p("VSUBPS Z13, Z%d, Z%d", d[5], v[5])
+	p("VFMADD231PS Z28, Z%d, Z%d", d[1], v[5]) // (d5 - 5 d3) + 4 d1
+}
+
+// winoInput4KernelZ: V = B^T d B of F(4x4, 3x3) for 16 tiles side by side
+// (AVX-512), the rows' transforms through tmp.
+func winoInput4KernelZ() {
+	out.WriteString(`
+// func winoInput4KernelZ(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int)
+// For channels c < n: d[i][j] of lane l is src[c*srcStep + (j%4)*ps +
+// i*pitch + l + j/4] (the four column phases of the padded image, ps apart);
+// V[6r+q] of lane l goes to dst[c*dstStep + (6r+q)*xs + l] for the lanes
+// set in mask (bit l). tmp: 36*16 floats.
+TEXT ·winoInput4KernelZ(SB), NOSPLIT, $0-80
+`)
+	for _, a := range []string{"dstStep+16", "srcStep+40"} {
+		p("MOVQ %s(FP), AX", a)
+		p("SHLQ $2, AX")
+		p("MOVQ AX, %s(FP)", a)
+	}
+	winoF4Consts()
+	p("MOVQ dst+8(FP), DI")
+	p("MOVQ xs+24(FP), DX")
+	p("SHLQ $2, DX")
+	p("LEAQ (DX)(DX*2), R13")
+	p("SHLQ $1, R13") // 6 xs bytes
+	p("MOVQ src+32(FP), SI")
+	p("MOVQ pitch+48(FP), CX")
+	p("SHLQ $2, CX")
+	p("MOVQ ps+56(FP), R8")
+	p("SHLQ $2, R8")
+	p("LEAQ (R8)(R8*2), R11")
+	p("MOVQ tmp+64(FP), R9")
+	p("MOVQ mask+72(FP), AX")
+	p("KMOVW AX, K1")
+	p("CMPQ n+0(FP), $0")
+	p("JLE wino4_in_done")
+	label("wino4_in_loop")
+	p("MOVQ SI, R10")
+	for i := 0; i < 6; i++ {
+		p("VMOVUPS (R10), Z0")
+		p("VMOVUPS (R10)(R8*1), Z1")
+		p("VMOVUPS (R10)(R8*2), Z2")
+		p("VMOVUPS (R10)(R11*1), Z3")
+		p("VMOVUPS 4(R10), Z4")
+		p("VMOVUPS 4(R10)(R8*1), Z5")
+		winoF4In1D([6]int{0, 1, 2, 3, 4, 5}, [6]int{6, 7, 8, 9, 10, 11})
+		for q := 0; q < 6; q++ {
+			p("VMOVUPS Z%d, %d(R9)", 6+q, 64*(6*i+q))
+		}
+		if i < 5 {
+			p("ADDQ CX, R10")
+		}
+	}
+	p("MOVQ DI, R12")
+	for q := 0; q < 6; q++ {
+		for i := 0; i < 6; i++ {
+			p("VMOVUPS %d(R9), Z%d", 64*(6*i+q), i)
+		}
+		winoF4In1D([6]int{0, 1, 2, 3, 4, 5}, [6]int{6, 7, 8, 9, 10, 11})
+		p("LEAQ (R12)(R13*2), BX")
+		p("ADDQ R13, BX")
+		p("VMOVUPS Z6, K1, (R12)")
+		p("VMOVUPS Z7, K1, (R12)(R13*1)")
+		p("VMOVUPS Z8, K1, (R12)(R13*2)")
+		p("VMOVUPS Z9, K1, (BX)")
+		p("VMOVUPS Z10, K1, (BX)(R13*1)")
+		p("VMOVUPS Z11, K1, (BX)(R13*2)")
+		if q < 5 {
+			p("ADDQ DX, R12")
+		}
+	}
+	p("ADDQ srcStep+40(FP), SI")
+	p("ADDQ dstStep+16(FP), DI")
+	p("DECQ n+0(FP)")
+	p("JNZ wino4_in_loop")
+	label("wino4_in_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// winoF4Out1D is the 1D transform A^T of F(4x4, 3x3) on m0..m5 = Z(m[0..5])
+// into Z(y[0..3]) (Z4-Z7 scratch; y must not overlap m), the operations of
+// winoF4OutRow in conv_winograd4.go in its order (the products by 2, 4 and
+// 8 are exact).
+func winoF4Out1D(m [6]int, y [4]int) {
+	p("VADDPS Z%d, Z%d, Z4", m[2], m[1]) // s1
+	p("VSUBPS Z%d, Z%d, Z5", m[2], m[1]) // d1
+	p("VADDPS Z%d, Z%d, Z6", m[4], m[3]) // s2
+	p("VSUBPS Z%d, Z%d, Z7", m[4], m[3]) // d2
+	p("VADDPS Z4, Z%d, Z%d", m[0], y[0])
+	p("VADDPS Z6, Z%d, Z%d", y[0], y[0]) // (m0 + s1) + s2
+	p("VMOVAPS Z5, Z%d", y[1])
+	p("VFMADD231PS Z30, Z7, Z%d", y[1]) // d1 + 2 d2
+	p("VMOVAPS Z4, Z%d", y[2])
+	p("VFMADD231PS Z28, Z6, Z%d", y[2]) // s1 + 4 s2
+	p("VMOVAPS Z5, Z%d", y[3])
+	p("VFMADD231PS Z31, Z7, Z%d", y[3]) // d1 + 8 d2
+	p("VADDPS Z%d, Z%d, Z%d", m[5], y[3], y[3])
+}
+
+// winoOutput4KernelZ: Y = A^T M A + bias of F(4x4, 3x3) for 16 tiles side
+// by side (AVX-512): the columns' transforms through tmp, then each output
+// row's transform, its four columns interleaved (VPERMT2PS by winoOutIdx
+// into pairs, then VPERMT2PD by winoOut4Idx into quads).
+func winoOutput4KernelZ() {
+	out.WriteString(`
+// func winoOutput4KernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int, tmp *float32, rows, mask int)
+// For channels c < n: M[ξ] of lane l is m[c*mStep + ξ*xs + l]; tile l's
+// output (r, q) plus bias[c*biasStep] goes to y[c*yStep + r*ow + 4l + q]
+// (added to it when accumulate is 1) for the rows r < rows (1..4) and the
+// columns 4l + q set in mask (bit 4l + q). tmp: 24*16 floats.
+TEXT ·winoOutput4KernelZ(SB), NOSPLIT, $0-104
+`)
+	for _, a := range []string{"yStep+16", "mStep+40", "biasStep+64"} {
+		p("MOVQ %s(FP), AX", a)
+		p("SHLQ $2, AX")
+		p("MOVQ AX, %s(FP)", a)
+	}
+	winoF4Consts()
+	p("MOVQ y+8(FP), DI")
+	p("MOVQ ow+24(FP), CX")
+	p("SHLQ $2, CX")
+	p("MOVQ m+32(FP), SI")
+	p("MOVQ xs+48(FP), DX")
+	p("SHLQ $2, DX")
+	p("LEAQ (DX)(DX*2), R13")
+	p("SHLQ $1, R13") // 6 xs bytes
+	p("MOVQ bias+56(FP), R9")
+	p("MOVQ accumulate+72(FP), R8")
+	p("MOVQ tmp+80(FP), BX")
+	p("MOVQ mask+96(FP), AX")
+	p("KMOVQ AX, K1")
+	p("KSHIFTRQ $16, K1, K2")
+	p("KSHIFTRQ $32, K1, K3")
+	p("KSHIFTRQ $48, K1, K4")
+	p("VMOVDQU32 winoOutIdx<>+0(SB), Z24")
+	p("VMOVDQU32 winoOutIdx<>+64(SB), Z25")
+	p("VMOVDQU64 winoOut4Idx<>+0(SB), Z26")
+	p("VMOVDQU64 winoOut4Idx<>+64(SB), Z27")
+	p("CMPQ n+0(FP), $0")
+	p("JLE wino4_out_done")
+	label("wino4_out_loop")
+	// Column q of M: ξ = 6i + q, i*6xs after R11 = m + q*xs (i < 3) or
+	// after AX = R11 + 18xs; t[r][q] to tmp[(6r+q)*16].
+	p("MOVQ SI, R11")
+	for q := 0; q < 6; q++ {
+		p("LEAQ (R11)(R13*2), AX")
+		p("ADDQ R13, AX")
+		p("VMOVUPS (R11), Z8")
+		p("VMOVUPS (R11)(R13*1), Z9")
+		p("VMOVUPS (R11)(R13*2), Z10")
+		p("VMOVUPS (AX), Z11")
+		p("VMOVUPS (AX)(R13*1), Z12")
+		p("VMOVUPS (AX)(R13*2), Z13")
+		winoF4Out1D([6]int{8, 9, 10, 11, 12, 13}, [4]int{0, 1, 2, 3})
+		for r := 0; r < 4; r++ {
+			p("VMOVUPS Z%d, %d(BX)", r, 64*(6*r+q))
+		}
+		if q < 5 {
+			p("ADDQ DX, R11")
+		}
+	}
+	p("VBROADCASTSS (R9), Z20")
+	p("MOVQ DI, R10")
+	for r := 0; r < 4; r++ {
+		if r > 0 {
+			p("CMPQ rows+88(FP), $%d", r)
+			p("JLE wino4_out_next")
+		}
+		for q := 0; q < 6; q++ {
+			p("VMOVUPS %d(BX), Z%d", 64*(6*r+q), 8+q)
+		}
+		winoF4Out1D([6]int{8, 9, 10, 11, 12, 13}, [4]int{16, 17, 18, 19})
+		for c := 0; c < 4; c++ {
+			p("VADDPS Z20, Z%d, Z%d", 16+c, 16+c)
+		}
+		// Pairs (Y0, Y1) and (Y2, Y3) of lanes 0-7 (Z0, Z2) and 8-15 (Z1,
+		// Z3); then quads: output floats 0-15 (Z8), 16-31 (Z9), 32-47
+		// (Z10), 48-63 (Z11).
+		for h := 0; h < 2; h++ {
+			p("VMOVAPS Z%d, Z%d", 16+2*h, 2*h)
+			p("VPERMT2PS Z%d, Z24, Z%d", 17+2*h, 2*h)
+			p("VMOVAPS Z%d, Z%d", 16+2*h, 2*h+1)
+			p("VPERMT2PS Z%d, Z25, Z%d", 17+2*h, 2*h+1)
+		}
+		for h := 0; h < 2; h++ {
+			p("VMOVAPS Z%d, Z%d", h, 8+2*h)
+			p("VPERMT2PD Z%d, Z26, Z%d", 2+h, 8+2*h)
+			p("VMOVAPS Z%d, Z%d", h, 9+2*h)
+			p("VPERMT2PD Z%d, Z27, Z%d", 2+h, 9+2*h)
+		}
+		// Masked loads (accumulate) and stores: K1..K4 hold the mask's
+		// columns 0-15 .. 48-63.
+		lbl := fmt.Sprintf("wino4_out_store%d", r)
+		p("TESTQ R8, R8")
+		p("JZ %s", lbl)
+		for c := 0; c < 4; c++ {
+			p("VMOVUPS %d(R10), K%d, Z%d", 64*c, 1+c, 12+c)
+			p("VADDPS Z%d, Z%d, Z%d", 12+c, 8+c, 8+c)
+		}
+		label(lbl)
+		for c := 0; c < 4; c++ {
+			p("VMOVUPS Z%d, K%d, %d(R10)", 8+c, 1+c, 64*c)
+		}
+		if r < 3 {
+			p("ADDQ CX, R10")
+		}
+	}
+	label("wino4_out_next")
+	p("ADDQ yStep+16(FP), DI")
+	p("ADDQ mStep+40(FP), SI")
+	p("ADDQ biasStep+64(FP), R9")
+	p("DECQ n+0(FP)")
+	p("JNZ wino4_out_loop")
+	label("wino4_out_done")
+	p("VZEROUPPER")
+	p("RET")
+	for i, v := range []int{0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15} {
+		fmt.Fprintf(&out, "DATA winoOut4Idx<>+%d(SB)/8, $%d\n", 8*i, v)
+	}
+	out.WriteString("GLOBL winoOut4Idx<>(SB), RODATA|NOPTR, $128\n")
+}
+
+// deinterleave4KernelZ splits rows into their four column phases (the
+// F(4x4, 3x3) Winograd path's phased copies, conv_geom.go): per 64 source
+// floats, phase b's 16 come from two VPERMT2PS (lanes 0-7 from the first 32
+// floats, 8-15 from the last 32) joined by VSHUFF64X2.
+func deinterleave4KernelZ() {
+	out.WriteString(`
+// func deinterleave4KernelZ(rows, n int, src *float32, srcStep int, d0, d1, d2, d3 *float32, dstStep int)
+// db[r*dstStep+i] = src[r*srcStep+4i+b] for b < 4, r < rows, i < n;
+// n % 16 == 0, n >= 16 (reads src[r*srcStep .. +4n-1]).
+TEXT ·deinterleave4KernelZ(SB), NOSPLIT, $0-72
+`)
+	p("MOVQ rows+0(FP), CX")
+	p("MOVQ src+16(FP), SI")
+	p("MOVQ srcStep+24(FP), R9")
+	p("SHLQ $2, R9")
+	p("MOVQ d0+32(FP), DI")
+	p("MOVQ d1+40(FP), R10")
+	p("MOVQ d2+48(FP), R11")
+	p("MOVQ d3+56(FP), R12")
+	p("MOVQ dstStep+64(FP), R8")
+	p("SHLQ $2, R8")
+	for b := 0; b < 4; b++ {
+		p("VMOVDQU32 deint4Idx<>+%d(SB), Z%d", 64*b, 16+b)
+	}
+	p("TESTQ CX, CX")
+	p("JE deint4_done")
+	label("deint4_row")
+	p("MOVQ n+8(FP), DX")
+	p("XORQ AX, AX") // source offset, bytes
+	p("XORQ BX, BX") // destination offset, bytes
+	label("deint4_loop")
+	p("VMOVUPS (SI)(AX*1), Z0")
+	p("VMOVUPS 64(SI)(AX*1), Z1")
+	p("VMOVUPS 128(SI)(AX*1), Z2")
+	p("VMOVUPS 192(SI)(AX*1), Z3")
+	dst := []string{"DI", "R10", "R11", "R12"}
+	for b := 0; b < 4; b++ {
+		p("VMOVAPS Z0, Z4")
+		p("VPERMT2PS Z1, Z%d, Z4", 16+b)
+		p("VMOVAPS Z2, Z5")
+		p("VPERMT2PS Z3, Z%d, Z5", 16+b)
+		p("VSHUFF64X2 $0x44, Z5, Z4, Z6")
+		p("VMOVUPS Z6, (%s)(BX*1)", dst[b])
+	}
+	p("ADDQ $256, AX")
+	p("ADDQ $64, BX")
+	p("SUBQ $16, DX")
+	p("JNZ deint4_loop")
+	p("ADDQ R9, SI")
+	for _, d := range dst {
+		p("ADDQ R8, %s", d)
+	}
+	p("DECQ CX")
+	p("JNZ deint4_row")
+	label("deint4_done")
+	p("VZEROUPPER")
+	p("RET")
+	for b := 0; b < 4; b++ {
+		for i := 0; i < 16; i++ {
+			fmt.Fprintf(&out, "DATA deint4Idx<>+%d(SB)/4, $%d\n", 64*b+4*i, (4*i+b)%32)
+		}
+	}
+	out.WriteString("GLOBL deint4Idx<>(SB), RODATA|NOPTR, $256\n")
 }

@@ -1,0 +1,218 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"suture/kernels"
+	"suture/tensor"
+)
+
+// withWino4 runs f with F(4x4, 3x3) taken by every Winograd pass, on the
+// avx512 path (the only one that has it); it skips, saying why, elsewhere.
+func withWino4(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	if !avx512Available {
+		t.Skip("F(4x4, 3x3) runs on the avx512 path only: this CPU lacks AVX-512 F/BW/VL")
+	}
+	saved := CurrentISA()
+	defer func(always bool, minW int) {
+		winoAlways, wino4MinWidth = always, minW
+		if err := SetISA(saved); err != nil {
+			t.Fatal(err)
+		}
+	}(winoAlways, wino4MinWidth)
+	if err := SetISA(ISAAVX512); err != nil {
+		t.Fatal(err)
+	}
+	winoAlways, wino4MinWidth = true, 1
+	f(t)
+}
+
+// wino4Cases are winogradCases plus tile rows around the 16-tile runs of
+// the kernels (widths 4*15 to 4*17, clipped tiles at the right and bottom)
+// and the blocks (the 128-channel chunks take 16-tile blocks).
+func wino4Cases() []convCase {
+	return append(winogradCases(),
+		convCase{1, 3, 5, 60, 61, 3, 3, 1, 1, 1, 1},
+		convCase{2, 4, 7, 13, 64, 3, 3, 1, 1, 1, 1},
+		convCase{1, 5, 6, 9, 66, 3, 3, 1, 1, 0, 0},
+		convCase{1, 6, 3, 10, 70, 3, 3, 1, 1, 2, 2},
+		convCase{3, 16, 13, 17, 19, 3, 3, 1, 1, 1, 1},
+		convCase{1, 129, 8, 8, 68, 3, 3, 1, 1, 1, 1},
+		convCase{2, 24, 30, 36, 36, 3, 3, 1, 1, 1, 1},
+	)
+}
+
+// TestWinograd4MatchesReference runs every case through the public conv
+// entry points with F(4x4, 3x3) forced on, against the plain reference,
+// 1 to 3 goroutines.
+func TestWinograd4MatchesReference(t *testing.T) {
+	withWino4(t, func(t *testing.T) {
+		g := tensor.NewRNG(41)
+		for _, threads := range []int{1, 2, 3} {
+			fast := New(threads)
+			for _, c := range wino4Cases() {
+				d := makeConvDims(tensor.Shape{c.n, c.ci, c.h, c.w}, tensor.Shape{c.co, c.ci, 3, 3},
+					kernels.ConvParams{StrideH: 1, StrideW: 1, PadH: c.ph, PadW: c.pw})
+				if a := fast.forwardAlgo(d); a != algoWinograd4 {
+					t.Fatalf("%v: forward runs %v", c, a)
+				}
+				checkConvAgainstRef(t, fast, c, g)
+			}
+		}
+	})
+}
+
+// TestWinograd4Deterministic: the same bits for any thread count.
+func TestWinograd4Deterministic(t *testing.T) {
+	withWino4(t, func(t *testing.T) {
+		for _, c := range []convCase{{3, 20, 12, 33, 71, 3, 3, 1, 1, 1, 1}, {5, 20, 13, 8, 8, 3, 3, 1, 1, 1, 1}, {3, 26, 19, 6, 10, 3, 3, 1, 1, 1, 1}} {
+			winogradDeterministic(t, c)
+		}
+	})
+}
+
+// TestWinograd4Kernels: the AVX-512 transform kernels give the bits of
+// winoF4InputTile and winoF4OutputTile, lane for lane (inputs of mixed
+// magnitudes, so that a changed order of operations would show), and write
+// only the lanes, rows and columns their masks name.
+func TestWinograd4Kernels(t *testing.T) {
+	if !avx512Available {
+		t.Skip("no AVX-512 F/BW/VL on this CPU: the kernels cannot run")
+	}
+	g := tensor.NewRNG(42)
+	mixed := func(n int) []float32 {
+		s := g.Rand(n).Data
+		for i := range s {
+			s[i] *= float32(math.Pow(10, float64(i%7-3)))
+		}
+		return s
+	}
+	const n, pitch, ps, srcStep, xs, dstStep = 3, 23, 23 * 7, 4 * 23 * 7, 3*16 + 5, 16
+	src := mixed(n*srcStep + 64)
+	kt := make([]float32, 36*16)
+	want := make([]float32, 36)
+	for _, lanes := range []int{16, 5, 1} {
+		v := mixed(36*xs + n*dstStep)
+		v0 := append([]float32(nil), v...)
+		winoInput4(n, v, dstStep, xs, src, srcStep, pitch, ps, kt, 1<<lanes-1)
+		for c := 0; c < n; c++ {
+			for l := 0; l < 16; l++ {
+				winoF4InputTile(want, 1, func(i, j int) float32 { return src[c*srcStep+(j%4)*ps+i*pitch+l+j/4] })
+				for xi := 0; xi < 36; xi++ {
+					w := want[xi]
+					if l >= lanes {
+						w = v0[c*dstStep+xi*xs+l]
+					}
+					if got := v[c*dstStep+xi*xs+l]; math.Float32bits(got) != math.Float32bits(w) {
+						t.Fatalf("input, %d lanes: channel %d lane %d xi %d: %v, want %v", lanes, c, l, xi, got, w)
+					}
+				}
+			}
+		}
+	}
+	const mStep, ow, yStep = 17, 67, 4 * 67
+	m := mixed(n*mStep + 35*xs + 16)
+	bias := mixed(n)
+	for _, acc := range []bool{false, true} {
+		for _, rc := range [][2]int{{4, 64}, {3, 23}, {1, 1}, {2, 48}} {
+			rows, cols := rc[0], rc[1]
+			y := mixed(n * yStep)
+			y0 := append([]float32(nil), y...)
+			winoOutput4(n, y, yStep, ow, m, mStep, xs, bias, 1, acc, kt, rows, cols)
+			for c := 0; c < n; c++ {
+				for l := 0; l < 16; l++ {
+					tile := winoF4OutputTile(m[c*mStep+l:], xs, bias[c])
+					for r := 0; r < 4; r++ {
+						for q := 0; q < 4; q++ {
+							i := c*yStep + r*ow + 4*l + q
+							w := tile[r][q]
+							if acc {
+								w += y0[i]
+							}
+							if r >= rows || 4*l+q >= cols {
+								w = y0[i]
+							}
+							if math.Float32bits(y[i]) != math.Float32bits(w) {
+								t.Fatalf("output (accumulate %v, %d rows, %d columns): channel %d lane %d (%d, %d): %v, want %v", acc, rows, cols, c, l, r, q, y[i], w)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestWinograd4Error measures the rounding of F(4x4, 3x3) and F(2x2, 3x3)
+// against a float64 sum on a U-Net layer's shape (64 channels in and out,
+// inputs and weights uniform in [-1, 1)): the largest error over the
+// outputs, relative to the largest output. F(4x4)'s transforms scale by up
+// to 5 (B) and 8 (A), and its weights' by 1/6 and 1/24 are not exact, so it
+// rounds more; the bound, 2^-16 (about 64 float32 ulps of the largest
+// output), is what a sum of 576 products rounded at most a few times per
+// term in its transforms stays under, with room.
+func TestWinograd4Error(t *testing.T) {
+	withWino4(t, func(t *testing.T) {
+		const n, ci, co, h, w = 2, 64, 64, 32, 32
+		g := tensor.NewRNG(43)
+		x, wt := g.Rand(n, ci, h, w), g.Rand(co, ci, 3, 3)
+		p := kernels.ConvParams{StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}
+		want := make([]float64, n*co*h*w)
+		for s := 0; s < n; s++ {
+			for o := 0; o < co; o++ {
+				for i := 0; i < h; i++ {
+					for j := 0; j < w; j++ {
+						var sum float64
+						for c := 0; c < ci; c++ {
+							for kh := 0; kh < 3; kh++ {
+								for kw := 0; kw < 3; kw++ {
+									ih, iw := i+kh-1, j+kw-1
+									if ih >= 0 && ih < h && iw >= 0 && iw < w {
+										sum += float64(x.Data[((s*ci+c)*h+ih)*w+iw]) * float64(wt.Data[((o*ci+c)*3+kh)*3+kw])
+									}
+								}
+							}
+						}
+						want[((s*co+o)*h+i)*w+j] = sum
+					}
+				}
+			}
+		}
+		rel := func() float64 {
+			y := tensor.New(n, co, h, w)
+			must(t, New(2).Conv2d(y, x, wt, nil, p))
+			var maxErr, maxY float64
+			for i, v := range y.Data {
+				maxErr = max(maxErr, math.Abs(float64(v)-want[i]))
+				maxY = max(maxY, math.Abs(want[i]))
+			}
+			return maxErr / maxY
+		}
+		e4 := rel()
+		defer func(saved bool) { useWino4 = saved }(useWino4)
+		useWino4 = false
+		e2 := rel()
+		t.Logf("largest error / largest output: F(4x4, 3x3) %.3g, F(2x2, 3x3) %.3g (ratio %.1f)", e4, e2, e4/e2)
+		if e4 > 1.0/65536 {
+			t.Errorf("F(4x4, 3x3): largest error %.3g of the largest output, above 2^-16", e4)
+		}
+	})
+}
+
+// BenchmarkWinograd4Weights: the F(4x4, 3x3) weight transform alone,
+// wino4weights/MxK.
+func BenchmarkWinograd4Weights(b *testing.B) {
+	for _, s := range [][2]int{{64, 64}, {256, 256}} {
+		m, k := s[0], s[1]
+		w := tensor.NewRNG(4).Rand(m, k, 3, 3).Data
+		up := make([]float32, 36*m6(m)*k)
+		b.Run(fmt.Sprintf("%dx%d", m, k), func(b *testing.B) {
+			for b.Loop() {
+				winograd4Weights(1, up, m, k, w, false)
+			}
+		})
+	}
+}
