@@ -109,6 +109,8 @@ func backwardFilterAlgo(d convDims, bf16 bool) convAlgo {
 		return algoGemm
 	case (d.sh != 1 || d.sw != 1) && useIm2colFilter && d.co >= im2colFilterMinCo:
 		return algoGemmIm2col
+	case d.winogradFits() && wino4FilterWorth(d.ci, d.co, d.wo, bf16):
+		return algoWinograd4
 	case d.winogradFits() && winoFilterWorth(d.ci, d.co, d.wo, bf16):
 		return algoWinograd
 	}

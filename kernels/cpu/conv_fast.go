@@ -158,13 +158,17 @@ func (b *Backend) conv2dBackwardDataFast(dx, dy, w []float32, d convDims) {
 }
 
 func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) {
-	switch backwardFilterAlgo(d, b.bf16) {
+	switch a := backwardFilterAlgo(d, b.bf16); a {
 	case algoDirect:
 	case algoGemmIm2col:
 		b.conv2dBackwardFilterIm2col(dw, db, dy, x, d)
 		return
-	case algoWinograd:
-		b.winogradFilter(dw, dy, x, d)
+	case algoWinograd, algoWinograd4:
+		if a == algoWinograd4 {
+			b.winogradFilter4(dw, dy, x, d)
+		} else {
+			b.winogradFilter(dw, dy, x, d)
+		}
 		if db != nil {
 			b.biasGrad(db, dy, d.n, d.co, d.ho*d.wo)
 		}

@@ -59,6 +59,9 @@ func TestWinograd4MatchesReference(t *testing.T) {
 				if a := fast.forwardAlgo(d); a != algoWinograd4 {
 					t.Fatalf("%v: forward runs %v", c, a)
 				}
+				if a := backwardFilterAlgo(d, false); a != algoWinograd4 {
+					t.Fatalf("%v: backward-filter runs %v", c, a)
+				}
 				checkConvAgainstRef(t, fast, c, g)
 			}
 		}
@@ -144,6 +147,97 @@ func TestWinograd4Kernels(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestWinograd4GradKernel: winoGrad4KernelZ gives the bits of
+// winoF4GradTile lane for lane and writes only the lanes its mask names.
+func TestWinograd4GradKernel(t *testing.T) {
+	if !avx512Available {
+		t.Skip("no AVX-512 F/BW/VL on this CPU: the kernel cannot run")
+	}
+	g := tensor.NewRNG(44)
+	mixed := func(n int) []float32 {
+		s := g.Rand(n).Data
+		for i := range s {
+			s[i] *= float32(math.Pow(10, float64(i%5-2)))
+		}
+		return s
+	}
+	const n, pitch, ps, srcStep, xs, dstStep = 3, 21, 21 * 5, 4 * 21 * 5, 3*16 + 7, 16
+	src := mixed(n*srcStep + 64)
+	kt := make([]float32, 36*16)
+	want := make([]float32, 36)
+	for _, lanes := range []int{16, 7, 1} {
+		z := mixed(36*xs + n*dstStep)
+		z0 := append([]float32(nil), z...)
+		winoGrad4(n, z, dstStep, xs, src, srcStep, pitch, ps, kt, 1<<lanes-1)
+		for c := 0; c < n; c++ {
+			for l := 0; l < 16; l++ {
+				winoF4GradTile(want, 1, func(i, j int) float32 { return src[c*srcStep+j*ps+i*pitch+l] })
+				for xi := 0; xi < 36; xi++ {
+					w := want[xi]
+					if l >= lanes {
+						w = z0[c*dstStep+xi*xs+l]
+					}
+					if got := z[c*dstStep+xi*xs+l]; math.Float32bits(got) != math.Float32bits(w) {
+						t.Fatalf("%d lanes: channel %d lane %d xi %d: %v, want %v", lanes, c, l, xi, got, w)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestWinograd4FilterError measures the weight gradient's rounding by
+// F(4x4, 3x3) and F(2x2, 3x3) against a float64 sum, on a layer of 32
+// channels in and out over 8 samples of 64x64 (a sum of 32768 products per
+// weight): the largest error relative to the largest |dw|. The bound, 2^-16,
+// is the forward's (TestWinograd4Error).
+func TestWinograd4FilterError(t *testing.T) {
+	withWino4(t, func(t *testing.T) {
+		const n, ci, co, h, w = 8, 32, 32, 64, 64
+		g := tensor.NewRNG(45)
+		x, dy := g.Rand(n, ci, h, w), g.Rand(n, co, h, w)
+		p := kernels.ConvParams{StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}
+		want := make([]float64, co*ci*9)
+		for s := 0; s < n; s++ {
+			for o := 0; o < co; o++ {
+				for c := 0; c < ci; c++ {
+					for kh := 0; kh < 3; kh++ {
+						for kw := 0; kw < 3; kw++ {
+							var sum float64
+							for i := max(0, 1-kh); i < min(h, h+1-kh); i++ {
+								xr := x.Data[((s*ci+c)*h+i+kh-1)*w:]
+								yr := dy.Data[((s*co+o)*h+i)*w:]
+								for j := max(0, 1-kw); j < min(w, w+1-kw); j++ {
+									sum += float64(xr[j+kw-1]) * float64(yr[j])
+								}
+							}
+							want[((o*ci+c)*3+kh)*3+kw] += sum
+						}
+					}
+				}
+			}
+		}
+		rel := func() float64 {
+			dw := tensor.New(co, ci, 3, 3)
+			must(t, New(2).Conv2dBackwardFilter(dw, nil, dy, x, p))
+			var maxErr, maxW float64
+			for i, v := range dw.Data {
+				maxErr = max(maxErr, math.Abs(float64(v)-want[i]))
+				maxW = max(maxW, math.Abs(want[i]))
+			}
+			return maxErr / maxW
+		}
+		e4 := rel()
+		defer func(saved bool) { useWino4 = saved }(useWino4)
+		useWino4 = false
+		e2 := rel()
+		t.Logf("largest error / largest |dw|: F(4x4, 3x3) %.3g, F(2x2, 3x3) %.3g (ratio %.1f)", e4, e2, e4/e2)
+		if e4 > 1.0/65536 {
+			t.Errorf("F(4x4, 3x3): largest error %.3g of the largest |dw|, above 2^-16", e4)
+		}
+	})
 }
 
 // TestWinograd4Error measures the rounding of F(4x4, 3x3) and F(2x2, 3x3)

@@ -92,7 +92,10 @@ type wfJob struct {
 	lq         int       // row length of V and Z: live rounded up (unaliased)
 	v, z       []float32
 	phase      int // 0: transforms; 1: sums
-	dots       [16]dotJob
+	nxi        int // positions of the transformed tile: 16, or 36 for F(4x4, 3x3) (f4)
+	f4         bool
+	kt         []float32 // f4: the transform kernels' scratch, 36*16 floats per part
+	dots       [36]dotJob
 	groups     int // tap groups of the dot kernel: ceil(ci / dotNR)
 	bf16       bool
 	vb, zb     []uint16
@@ -110,6 +113,10 @@ func (j *wfJob) runPart(part, parts int) {
 			if !ok {
 				return
 			}
+			if j.f4 {
+				j.transforms4(u0, u1, j.kt[part*36*16:][:36*16])
+				continue
+			}
 			if u0 < j.ci {
 				c0, c1 := u0, min(u1, j.ci)
 				j.transformInput(c0, c1)
@@ -122,7 +129,7 @@ func (j *wfJob) runPart(part, parts int) {
 			}
 		}
 	}
-	units := 16 * j.groups
+	units := j.nxi * j.groups
 	for {
 		u0, u1, ok := j.chunks.claimUnits(units)
 		if !ok {
@@ -357,6 +364,7 @@ func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims) {
 	j.gPer, j.gps, j.gg = gPer, dyImg.planeSize(), dyImg.g
 	j.src, j.dyp, j.v, j.z = buf, dyBuf, v, z
 	j.groups = (d.ci + dotNR - 1) / dotNR
+	j.nxi = 16
 	if bf {
 		vbBuf = ws.getFloats(8 * xsVMax)
 		zbBuf = ws.getFloats(8 * xsZMax)
@@ -388,12 +396,12 @@ func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims) {
 	}
 }
 
-// wfBlock runs one block: the transforms, then the 16 sums into s
-// ((16, kPad, coP) partial sums, tap-major per xi).
+// wfBlock runs one block: the transforms, then the nxi sums into s
+// ((nxi, kPad, coP) partial sums, tap-major per xi).
 func (b *Backend) wfBlock(j *wfJob, s []float32, offs []int, kPad int) {
 	units := j.ci + j.co
-	parts := min(b.threads, units, max(1, 16*units*j.lq/minParallel))
-	for xi := 0; xi < 16; xi++ { // Z's padding rows
+	parts := min(b.threads, units, max(1, j.nxi*units*j.lq/minParallel))
+	for xi := 0; xi < j.nxi; xi++ { // Z's padding rows
 		o := xi * j.xsZ
 		clear(j.z[o+j.co*j.lq : o+j.coP*j.lq])
 		if j.bf16 {
@@ -410,7 +418,7 @@ func (b *Backend) wfBlock(j *wfJob, s []float32, offs []int, kPad int) {
 		}
 	}
 	vs, zs := j.ci*j.lq, j.coP*j.lq
-	for xi := range j.dots {
+	for xi := range j.dots[:j.nxi] {
 		dj := &j.dots[xi]
 		*dj = dotJob{m: j.co, k: j.ci, lq: j.lq, offs: offs, dw: s[xi*kPad*j.coP:][:kPad*j.coP], ldw: j.coP}
 		dj.chunk = dotChunk(j.co, j.lq)
@@ -421,8 +429,8 @@ func (b *Backend) wfBlock(j *wfJob, s []float32, offs []int, kPad int) {
 			dj.dyg, dj.src = j.z[xi*j.xsZ:][:zs], j.v[xi*j.xsV:][:vs]
 		}
 	}
-	units = 16 * j.groups
-	parts = min(b.threads, units, max(1, 16*j.co*j.ci*j.lq/(1<<15)))
+	units = j.nxi * j.groups
+	parts = min(b.threads, units, max(1, j.nxi*j.co*j.ci*j.lq/(1<<15)))
 	j.phase = 1
 	j.chunks.reset(min(units, chunksPerPart*parts))
 	runParts(j, parts, &j.done)

@@ -179,12 +179,18 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 	if v := os.Getenv("WFB"); v != "" {
 		wfBlockFloats, _ = strconv.Atoi(v)
 	}
-	// W4KC, W4BF: F(4x4, 3x3)'s channels per chunk and block floats.
+	// W4KC, W4BF: F(4x4, 3x3)'s channels per chunk and block floats; W4MIN
+	// below.
 	if v := os.Getenv("W4KC"); v != "" {
 		wino4KC, _ = strconv.Atoi(v)
 	}
 	if v := os.Getenv("W4BF"); v != "" {
 		wino4BlockFloats, _ = strconv.Atoi(v)
+	}
+	if v := os.Getenv("W4MIN"); v != "" { // F(4x4)'s least output width
+		saved := wino4MinWidth
+		wino4MinWidth, _ = strconv.Atoi(v)
+		defer func() { wino4MinWidth = saved }()
 	}
 	saved := useWinograd
 	defer func() { useWinograd, winoAlways = saved, false }()

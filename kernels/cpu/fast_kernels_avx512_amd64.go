@@ -127,3 +127,6 @@ func winoOutput4KernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs 
 
 //go:noescape
 func deinterleave4KernelZ(rows, n int, src *float32, srcStep int, d0, d1, d2, d3 *float32, dstStep int)
+
+//go:noescape
+func winoGrad4KernelZ(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int)

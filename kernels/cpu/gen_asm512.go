@@ -34,6 +34,7 @@ func main() {
 	winoOutputKernelZ()
 	winoInput4KernelZ()
 	winoOutput4KernelZ()
+	winoGrad4KernelZ()
 	deinterleave4KernelZ()
 	convKernelTZ()
 	convKernelPZ()
@@ -1231,4 +1232,99 @@ TEXT ·deinterleave4KernelZ(SB), NOSPLIT, $0-72
 		}
 	}
 	out.WriteString("GLOBL deint4Idx<>(SB), RODATA|NOPTR, $256\n")
+}
+
+// winoF4Grad1D is the 1D transform A (6x4) of F(4x4, 3x3) on y0..y3 =
+// Z(y[0..3]) into Z(z[0..5]) (Z12-Z15 scratch), the operations of
+// winoF4GradRow in conv_winograd4_filter.go in its order (the products by
+// 2 and 4 are exact).
+func winoF4Grad1D(y [4]int, z [6]int) {
+	p("VADDPS Z%d, Z%d, Z12", y[2], y[0]) // p = y0 + y2
+	p("VADDPS Z%d, Z%d, Z13", y[3], y[1]) // q = y1 + y3
+	p("VMOVAPS Z%d, Z14", y[0])
+	p("VFMADD231PS Z28, Z%d, Z14", y[2]) // p2 = y0 + 4 y2
+	p("VMOVAPS Z%d, Z15", y[1])
+	p("VFMADD231PS Z28, Z%d, Z15", y[3]) // q2 = y1 + 4 y3
+	p("VMOVAPS Z%d, Z%d", y[0], z[0])
+	p("VADDPS Z13, Z12, Z%d", z[1])
+	p("VSUBPS Z13, Z12, Z%d", z[2])
+	p("VMOVAPS Z14, Z%d", z[3])
+	p("VFMADD231PS Z30, Z15, Z%d", z[3]) // p2 + 2 q2
+	p("VMOVAPS Z14, Z%d", z[4])
+	p("VFNMADD231PS Z30, Z15, Z%d", z[4]) // p2 - 2 q2
+	p("VMOVAPS Z%d, Z%d", y[3], z[5])
+}
+
+// winoGrad4KernelZ: Z = A dY A^T of F(4x4, 3x3)'s weight gradient for 16
+// tiles side by side (AVX-512), the rows' transforms through tmp.
+func winoGrad4KernelZ() {
+	out.WriteString(`
+// func winoGrad4KernelZ(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int)
+// For channels c < n: dY[i][j] of lane l is src[c*srcStep + j*ps + i*pitch
+// + l] (the four column phases of dy, ps apart); Z[6r+q] of lane l goes to
+// dst[c*dstStep + (6r+q)*xs + l] for the lanes set in mask. tmp: 24*16 floats.
+TEXT ·winoGrad4KernelZ(SB), NOSPLIT, $0-80
+`)
+	for _, a := range []string{"dstStep+16", "srcStep+40"} {
+		p("MOVQ %s(FP), AX", a)
+		p("SHLQ $2, AX")
+		p("MOVQ AX, %s(FP)", a)
+	}
+	winoF4Consts()
+	p("MOVQ dst+8(FP), DI")
+	p("MOVQ xs+24(FP), DX")
+	p("SHLQ $2, DX")
+	p("LEAQ (DX)(DX*2), R13")
+	p("SHLQ $1, R13") // 6 xs bytes
+	p("MOVQ src+32(FP), SI")
+	p("MOVQ pitch+48(FP), CX")
+	p("SHLQ $2, CX")
+	p("MOVQ ps+56(FP), R8")
+	p("SHLQ $2, R8")
+	p("LEAQ (R8)(R8*2), R11")
+	p("MOVQ tmp+64(FP), R9")
+	p("MOVQ mask+72(FP), AX")
+	p("KMOVW AX, K1")
+	p("CMPQ n+0(FP), $0")
+	p("JLE wino4_grad_done")
+	label("wino4_grad_loop")
+	p("MOVQ SI, R10")
+	for i := 0; i < 4; i++ {
+		p("VMOVUPS (R10), Z0")
+		p("VMOVUPS (R10)(R8*1), Z1")
+		p("VMOVUPS (R10)(R8*2), Z2")
+		p("VMOVUPS (R10)(R11*1), Z3")
+		winoF4Grad1D([4]int{0, 1, 2, 3}, [6]int{6, 7, 8, 9, 10, 11})
+		for q := 0; q < 6; q++ {
+			p("VMOVUPS Z%d, %d(R9)", 6+q, 64*(6*i+q))
+		}
+		if i < 3 {
+			p("ADDQ CX, R10")
+		}
+	}
+	p("MOVQ DI, R12")
+	for q := 0; q < 6; q++ {
+		for i := 0; i < 4; i++ {
+			p("VMOVUPS %d(R9), Z%d", 64*(6*i+q), i)
+		}
+		winoF4Grad1D([4]int{0, 1, 2, 3}, [6]int{6, 7, 8, 9, 10, 11})
+		p("LEAQ (R12)(R13*2), BX")
+		p("ADDQ R13, BX")
+		p("VMOVUPS Z6, K1, (R12)")
+		p("VMOVUPS Z7, K1, (R12)(R13*1)")
+		p("VMOVUPS Z8, K1, (R12)(R13*2)")
+		p("VMOVUPS Z9, K1, (BX)")
+		p("VMOVUPS Z10, K1, (BX)(R13*1)")
+		p("VMOVUPS Z11, K1, (BX)(R13*2)")
+		if q < 5 {
+			p("ADDQ DX, R12")
+		}
+	}
+	p("ADDQ srcStep+40(FP), SI")
+	p("ADDQ dstStep+16(FP), DI")
+	p("DECQ n+0(FP)")
+	p("JNZ wino4_grad_loop")
+	label("wino4_grad_done")
+	p("VZEROUPPER")
+	p("RET")
 }

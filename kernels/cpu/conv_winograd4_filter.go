@@ -1,0 +1,190 @@
+package cpu
+
+import "math/bits"
+
+// The 3x3 stride-1 weight gradient by Winograd F(4x4, 3x3), on the avx512
+// path in FP32: conv_winograd_filter.go's method with 4x4 tiles. With the
+// forward tile Y = A^T [U .* V] A of conv_winograd4.go,
+//
+//	dg = G^T [ sum_t Z_t .* V_t ] G,   Z_t = A dY_t A^T
+//
+// for each tile's 4x4 output gradient dY_t (zero past the output's edge)
+// and its transformed 6x6 input patch V_t: 36 sums over the tiles, each
+// tile covering 16 output pixels, against F(2x2)'s 16 sums over tiles of
+// 4. V is the forward's input transform (winoInput4KernelZ); Z is
+// winoGrad4KernelZ on dy's four column phases; the sums are
+// conv_winograd_filter.go's dot kernels and blocks; G^T S G is taken per
+// channel pair in float64 (wfGradient4).
+
+// wino4FilterWorth picks the layers whose weight gradient takes F(4x4,
+// 3x3): FP32 on the avx512 path, at least 24 channels on both sides and
+// outputs at least wino4MinWidth wide.
+func wino4FilterWorth(ci, co, ow int, bf16 bool) bool {
+	return useWinograd && useWino4 && wideWino() && !bf16 && (winoAlways || min(ci, co) >= 24) && ow >= wino4MinWidth
+}
+
+// winoF4GradRow is the 1D transform A (6x4) of four values:
+// winoGrad4KernelZ's operations in its order (the products by 2 and 4 are
+// exact). A = [1 0 0 0; 1 1 1 1; 1 -1 1 -1; 1 2 4 8; 1 -2 4 -8; 0 0 0 1].
+func winoF4GradRow(y [4]float32) [6]float32 {
+	p, q := y[0]+y[2], y[1]+y[3]
+	p2, q2 := y[0]+4*y[2], y[1]+4*y[3]
+	return [6]float32{y[0], p + q, p - q, p2 + 2*q2, p2 - 2*q2, y[3]}
+}
+
+// winoF4GradTile writes Z = A dY A^T of one tile to z[xi*xs], xi = 6r+q,
+// for dY[i][j] = at(i, j): rows first, then columns.
+func winoF4GradTile(z []float32, xs int, at func(i, j int) float32) {
+	var e [4][6]float32
+	for i := 0; i < 4; i++ {
+		e[i] = winoF4GradRow([4]float32{at(i, 0), at(i, 1), at(i, 2), at(i, 3)})
+	}
+	for q := 0; q < 6; q++ {
+		col := winoF4GradRow([4]float32{e[0][q], e[1][q], e[2][q], e[3][q]})
+		for r := 0; r < 6; r++ {
+			z[(6*r+q)*xs] = col[r]
+		}
+	}
+}
+
+// winoGrad4 runs winoGrad4KernelZ on n channels of the tiles set in mask
+// from src (phase 0, tile row 0, tile 0); it reads all 16 lanes.
+func winoGrad4(n int, z []float32, zStep, xs int, src []float32, srcStep, g, ps int, kt []float32, mask int) {
+	if n == 0 {
+		return
+	}
+	_, _, _ = z[(n-1)*zStep+35*xs+bits.Len16(uint16(mask))-1], src[(n-1)*srcStep+3*ps+3*g+15], kt[24*16-1]
+	winoGrad4KernelZ(n, &z[0], zStep, xs, &src[0], srcStep, g, ps, &kt[0], mask)
+}
+
+// transforms4 is phase 0 of an F(4x4) block for the units [u0, u1): input
+// channels (V) first, then output channels (Z), one channel at a time,
+// each tile row's runs of 16 tiles through one kernel call (shorter runs
+// masked).
+func (j *wfJob) transforms4(u0, u1 int, kt []float32) {
+	for u := u0; u < u1; u++ {
+		if u < j.ci {
+			j.transformRows4(j.v, j.xsV, wfImage{j.src, j.per, j.ps, j.g}, u, kt, winoInput4)
+		} else {
+			j.transformRows4(j.z, j.xsZ, wfImage{j.dyp, j.gPer, j.gps, j.gg}, u-j.ci, kt, winoGrad4)
+		}
+	}
+}
+
+// transformRows4 writes the transform of channel c of the block's tiles to
+// dst[xi*xs + c*lq + t] from the four-phase image im; lanes past live are
+// zero.
+func (j *wfJob) transformRows4(dst []float32, xs int, im wfImage, c int, kt []float32,
+	k func(n int, dst []float32, dstStep, xs int, src []float32, srcStep, g, ps int, kt []float32, mask int)) {
+	tiles := j.th * j.tw
+	row := c * j.lq
+	for tt := 0; tt < j.lq; {
+		off := row + tt
+		if tt >= j.live {
+			for xi := 0; xi < 36; xi++ {
+				clear(dst[xi*xs+off : xi*xs+row+j.lq])
+			}
+			return
+		}
+		u := j.u0 + tt
+		s, t := u/tiles, u%tiles
+		ty, tx := t/j.tw, t%j.tw
+		src := im.src[s*im.per+c*4*im.ps+4*ty*im.g+tx:]
+		r := min(j.tw-tx, j.live-tt)
+		if r >= 16 {
+			k(r/16, dst[off:], 16, xs, src, 16, im.g, im.ps, kt, 0xffff)
+			tt += r / 16 * 16
+			continue
+		}
+		k(1, dst[off:], 16, xs, src, 16, im.g, im.ps, kt, 1<<r-1)
+		tt += r
+	}
+}
+
+// winogradFilter4 adds the 3x3 stride-1 weight gradient of dy (n, co, ho,
+// wo) against x (n, ci, h, w) to dw (co, ci, 3, 3) by F(4x4, 3x3).
+func (b *Backend) winogradFilter4(dw, dy, x []float32, d convDims) {
+	ws := b.ws
+	th, tw := (d.ho+3)/4, (d.wo+3)/4
+	tiles := th * tw
+	img := makePhasedImage(d.ci, d.h, d.w, 1, 4, d.ph, d.pw, 4*th+2, 4*tw+2)
+	per := img.size() + 16 // a short run's kernel reads 16 lanes
+	coP := roundUp(d.co, dotMR)
+	kPad := roundUp(d.ci, dotNR)
+	block := max(64, min(wfMaxTiles, wfBlockFloats/(36*(d.ci+coP))/32*32))
+	group := max(1, min(d.n, block/tiles))
+	blockTiles := roundUp(min(block, group*tiles), convSeg)
+	lqMax := unaliased(blockTiles, convSeg)
+	xsVMax, xsZMax := unaliased(d.ci*lqMax, convSeg), unaliased(coP*lqMax, convSeg)
+	xPlane, yPlane := d.ci*d.h*d.w, d.co*d.ho*d.wo
+
+	buf := ws.getFloats(group * per)
+	v := ws.getFloats(36 * xsVMax)
+	z := ws.getFloats(36 * xsZMax)
+	s := ws.getZeros(36 * kPad * coP)
+	offs := ws.getInts(kPad)
+	kt := ws.getFloats(b.threads * 36 * 16)
+	j := wfJobs.Get().(*wfJob)
+	j.ci, j.co, j.coP = d.ci, d.co, coP
+	dyImg := makePhasedImage(d.co, d.ho, d.wo, 1, 4, 0, 0, 4*th, 4*tw)
+	gPer := dyImg.size() + 16
+	dyBuf := ws.getFloats(group * gPer)
+	j.per, j.ps, j.g, j.th, j.tw = per, img.planeSize(), img.g, th, tw
+	j.gPer, j.gps, j.gg = gPer, dyImg.planeSize(), dyImg.g
+	j.src, j.dyp, j.v, j.z = buf, dyBuf, v, z
+	j.groups = (d.ci + dotNR - 1) / dotNR
+	j.nxi, j.f4, j.kt = 36, true, kt
+	for n0 := 0; n0 < d.n; n0 += group {
+		samples := min(group, d.n-n0)
+		fillPhased(b.threads, img, buf, x[n0*xPlane:], samples, per, xPlane)
+		fillPhased(b.threads, dyImg, dyBuf, dy[n0*yPlane:], samples, gPer, yPlane)
+		for u0 := 0; u0 < samples*tiles; u0 += blockTiles {
+			j.u0, j.live = u0, min(blockTiles, samples*tiles-u0)
+			j.lq = unaliased(roundUp(j.live, convSeg), convSeg)
+			j.xsV, j.xsZ = unaliased(d.ci*j.lq, convSeg), unaliased(coP*j.lq, convSeg)
+			b.wfBlock(j, s, offs, kPad)
+		}
+	}
+	wfGradient4(dw, s, d.co, d.ci, kPad, coP)
+	*j = wfJob{}
+	wfJobs.Put(j)
+	ws.putFloats(buf)
+	ws.putFloats(dyBuf)
+	ws.putFloats(v)
+	ws.putFloats(z)
+	ws.putFloats(s)
+	ws.putFloats(kt)
+	ws.putInts(offs)
+}
+
+// wfGradient4 adds dg = G^T S G of each (co, ci) pair to dw (co, ci, 3,
+// 3), S[xi] = s[(xi*kPad + ci)*ldw + co], in float64, rounded once; G is
+// conv_winograd4.go's.
+func wfGradient4(dw, s []float32, co, ci, kPad, ldw int) {
+	xs := kPad * ldw
+	// gt is G^T applied to six values.
+	gt := func(v [6]float64) [3]float64 {
+		p12, p34 := v[1]+v[2], v[3]+v[4]
+		return [3]float64{0.25*v[0] - p12*sixth + p34/24, (v[2]-v[1])*sixth + (v[3]-v[4])*twelfth, (p34-p12)*sixth + v[5]}
+	}
+	var rows [36][]float32
+	for c := 0; c < ci; c++ {
+		for xi := range rows {
+			rows[xi] = s[xi*xs+c*ldw:][:co]
+		}
+		for m := 0; m < co; m++ {
+			var a [6][3]float64 // S G, row by row
+			for r := 0; r < 6; r++ {
+				a[r] = gt([6]float64{float64(rows[6*r][m]), float64(rows[6*r+1][m]), float64(rows[6*r+2][m]),
+					float64(rows[6*r+3][m]), float64(rows[6*r+4][m]), float64(rows[6*r+5][m])})
+			}
+			g := dw[(m*ci+c)*9:][:9]
+			for q := 0; q < 3; q++ {
+				col := gt([6]float64{a[0][q], a[1][q], a[2][q], a[3][q], a[4][q], a[5][q]})
+				for k := 0; k < 3; k++ {
+					g[3*k+q] += float32(col[k])
+				}
+			}
+		}
+	}
+}
