@@ -47,8 +47,11 @@ func wino4Worth(bf16 bool, ow int) bool {
 	return useWino4 && wideWino() && !bf16 && ow >= wino4MinWidth
 }
 
-// wino4MinWidth is the narrowest output that takes F(4x4, 3x3).
-var wino4MinWidth = 64
+// wino4MinWidth is the narrowest output whose forward and backward-data
+// take F(4x4, 3x3): planes 8 tiles wide (32) run two tile rows per 16
+// lanes, 1.3-1.5x F(2x2) on the U-Nets' 32x32 layers; 16 wide (4 tiles a
+// row, 4 lanes of 16 used) ran 0.4-0.8x (BenchmarkConv3x3Algo, W4MIN).
+var wino4MinWidth = 32
 
 // Tiles per block: V's chunk (36 x kc x block floats) at most 36 x
 // wino4BlockFloats, 32 (two panels: the 12x32 GEMM tile) to winoMaxBlock
@@ -331,26 +334,37 @@ func (j *wino4Job) transformInput(v []float32, xs int, tmp []float32, k0, kc, t0
 		n, t := (t0+tt)/tiles, (t0+tt)%tiles
 		ty, tx := t/j.tw, t%j.tw
 		src := j.src[n*j.srcStride+k0*4*j.ps+4*ty*j.g+tx:]
+		if j.pairRows(tt, t, live) {
+			winoInput4(kc, v[off:], gemmNR, xs, src, 4*j.ps, j.g, j.ps, kt, 0xffff, 4*j.g)
+			tt += 16
+			continue
+		}
 		r := min(j.tw-tx, live-tt, gemmNR-tt%gemmNR)
-		winoInput4(kc, v[off:], gemmNR, xs, src, 4*j.ps, j.g, j.ps, kt, 1<<r-1)
+		winoInput4(kc, v[off:], gemmNR, xs, src, 4*j.ps, j.g, j.ps, kt, 1<<r-1, 0)
 		tt += r
 	}
 }
 
 // winoInput4 runs winoInput4KernelZ on n channels of the tiles set in mask
 // (bit l: the tile at lane l) from src (phase 0, tile row 0, tile 0); it
-// reads all 16 lanes.
-func winoInput4(n int, v []float32, vStep, xs int, src []float32, srcStep, g, ps int, kt []float32, mask int) {
+// reads all 16 lanes. hi > 0: lanes 8-15 read hi floats after lanes 0-7
+// (winoInput4KernelZS: two tile rows of 8 tiles).
+func winoInput4(n int, v []float32, vStep, xs int, src []float32, srcStep, g, ps int, kt []float32, mask, hi int) {
 	if n == 0 {
 		return
 	}
 	_, _, _ = v[(n-1)*vStep+35*xs+bits.Len16(uint16(mask))-1], src[(n-1)*srcStep+3*ps+5*g+16], kt[36*16-1]
+	if hi > 0 {
+		_ = src[(n-1)*srcStep+3*ps+5*g+hi+8]
+		winoInput4KernelZS(n, &v[0], vStep, xs, &src[0], srcStep, g, ps, &kt[0], mask, hi)
+		return
+	}
 	winoInput4KernelZ(n, &v[0], vStep, xs, &src[0], srcStep, g, ps, &kt[0], mask)
 }
 
 // transformOutput writes Y = A^T M A (+ bias) for the live tiles from t0 in
-// runs of up to 16 tiles along a tile row, the kernel's stores masked to
-// the tiles' rows and columns inside the image.
+// runs of up to 16 tiles along a tile row, or pairs of 8-tile rows, the
+// kernel's stores masked to the tiles' rows and columns inside the image.
 func (j *wino4Job) transformOutput(tmp, mm []float32, t0, live, xs int) {
 	nt := j.block
 	plane := j.oh * j.ow
@@ -364,20 +378,44 @@ func (j *wino4Job) transformOutput(tmp, mm []float32, t0, live, xs int) {
 		n, t := (t0+tt)/tiles, (t0+tt)%tiles
 		oy, ox := 4*(t/j.tw), 4*(t%j.tw)
 		y := j.out[n*j.outStride+oy*j.ow+ox:]
+		if j.pairRows(tt, t, live) && oy+8 <= j.oh {
+			cols := min(32, j.ow)
+			mask := 1<<cols - 1
+			winoOutput4(j.m, y, plane, j.ow, mm[tt:], nt, xs, bias, biasStep, j.accumulate, kt, 4, mask|mask<<32, 4*j.ow)
+			tt += 16
+			continue
+		}
 		r := min(j.tw-ox/4, live-tt, gemmNR)
-		winoOutput4(j.m, y, plane, j.ow, mm[tt:], nt, xs, bias, biasStep, j.accumulate, kt, min(4, j.oh-oy), min(4*r, j.ow-ox))
+		cols := min(4*r, j.ow-ox)
+		winoOutput4(j.m, y, plane, j.ow, mm[tt:], nt, xs, bias, biasStep, j.accumulate, kt, min(4, j.oh-oy), int(uint64(1)<<cols-1), 32)
 		tt += r
 	}
 }
 
+// pairRows reports whether the 16 tiles from tt (tile t of its sample) are
+// two whole tile rows of 8, both live and of one sample: the split
+// kernels' runs (planes 29 to 32 wide).
+func (j *wino4Job) pairRows(tt, t, live int) bool {
+	return wino4Pairs && j.tw == 8 && t%8 == 0 && tt%gemmNR == 0 && tt+gemmNR <= live && t+gemmNR <= j.th*j.tw
+}
+
+// wino4Pairs switches the split kernels on for planes 8 tiles wide (off:
+// runs of 8 tiles, half the lanes; kept for the old/new benchmark).
+var wino4Pairs = true
+
 // winoOutput4 runs winoOutput4KernelZ on n channels of 16 tiles' M, writing
-// the first rows (1..4) rows and cols (1..64) columns of their outputs.
-func winoOutput4(n int, y []float32, yStep, ow int, m []float32, mStep, xs int, bias []float32, biasStep int, accumulate bool, kt []float32, rows, cols int) {
+// the first rows (1..4) rows and the columns set in mask of their outputs,
+// lanes 8-15's hi floats after lanes 0-7's.
+func winoOutput4(n int, y []float32, yStep, ow int, m []float32, mStep, xs int, bias []float32, biasStep int, accumulate bool, kt []float32, rows, mask, hi int) {
 	if n == 0 {
 		return
 	}
-	_, _, _, _ = y[(n-1)*yStep+(rows-1)*ow+cols-1], m[(n-1)*mStep+35*xs+15], bias[(n-1)*biasStep], kt[24*16-1]
-	winoOutput4KernelZ(n, &y[0], yStep, ow, &m[0], mStep, xs, &bias[0], biasStep, boolInt(accumulate), &kt[0], rows, int(uint64(1)<<cols-1))
+	last := bits.Len64(uint64(mask)) - 1 // the last column written
+	if last >= 32 {
+		last += hi - 32
+	}
+	_, _, _, _ = y[(n-1)*yStep+(rows-1)*ow+last], m[(n-1)*mStep+35*xs+15], bias[(n-1)*biasStep], kt[24*16-1]
+	winoOutput4KernelZ(n, &y[0], yStep, ow, &m[0], mStep, xs, &bias[0], biasStep, boolInt(accumulate), &kt[0], rows, mask, hi)
 }
 
 // winograd4 is winograd (conv_winograd.go) by F(4x4, 3x3): forward when

@@ -18,10 +18,16 @@ import "math/bits"
 
 // wino4FilterWorth picks the layers whose weight gradient takes F(4x4,
 // 3x3): FP32 on the avx512 path, at least 24 channels on both sides and
-// outputs at least wino4MinWidth wide.
+// outputs at least wino4FilterMinWidth wide.
 func wino4FilterWorth(ci, co, ow int, bf16 bool) bool {
-	return useWinograd && useWino4 && wideWino() && !bf16 && (winoAlways || min(ci, co) >= 24) && ow >= wino4MinWidth
+	return useWinograd && useWino4 && wideWino() && !bf16 && (winoAlways || min(ci, co) >= 24) && ow >= wino4FilterMinWidth
 }
+
+// wino4FilterMinWidth is the narrowest output whose weight gradient takes
+// F(4x4, 3x3): on 64 and 128 wide planes it ran 1.1-1.4x F(2x2) and
+// 1.5-1.9x the direct sums; on 32 wide ones 0.8-1.0x F(2x2)
+// (BenchmarkConv3x3Algo, W4FMIN).
+var wino4FilterMinWidth = 64
 
 // winoF4GradRow is the 1D transform A (6x4) of four values:
 // winoGrad4KernelZ's operations in its order (the products by 2 and 4 are
@@ -48,12 +54,18 @@ func winoF4GradTile(z []float32, xs int, at func(i, j int) float32) {
 }
 
 // winoGrad4 runs winoGrad4KernelZ on n channels of the tiles set in mask
-// from src (phase 0, tile row 0, tile 0); it reads all 16 lanes.
-func winoGrad4(n int, z []float32, zStep, xs int, src []float32, srcStep, g, ps int, kt []float32, mask int) {
+// from src (phase 0, tile row 0, tile 0); it reads all 16 lanes. hi > 0:
+// lanes 8-15 read hi floats after lanes 0-7 (winoGrad4KernelZS).
+func winoGrad4(n int, z []float32, zStep, xs int, src []float32, srcStep, g, ps int, kt []float32, mask, hi int) {
 	if n == 0 {
 		return
 	}
 	_, _, _ = z[(n-1)*zStep+35*xs+bits.Len16(uint16(mask))-1], src[(n-1)*srcStep+3*ps+3*g+15], kt[24*16-1]
+	if hi > 0 {
+		_ = src[(n-1)*srcStep+3*ps+3*g+hi+7]
+		winoGrad4KernelZS(n, &z[0], zStep, xs, &src[0], srcStep, g, ps, &kt[0], mask, hi)
+		return
+	}
 	winoGrad4KernelZ(n, &z[0], zStep, xs, &src[0], srcStep, g, ps, &kt[0], mask)
 }
 
@@ -75,7 +87,7 @@ func (j *wfJob) transforms4(u0, u1 int, kt []float32) {
 // dst[xi*xs + c*lq + t] from the four-phase image im; lanes past live are
 // zero.
 func (j *wfJob) transformRows4(dst []float32, xs int, im wfImage, c int, kt []float32,
-	k func(n int, dst []float32, dstStep, xs int, src []float32, srcStep, g, ps int, kt []float32, mask int)) {
+	k func(n int, dst []float32, dstStep, xs int, src []float32, srcStep, g, ps int, kt []float32, mask, hi int)) {
 	tiles := j.th * j.tw
 	row := c * j.lq
 	for tt := 0; tt < j.lq; {
@@ -90,13 +102,21 @@ func (j *wfJob) transformRows4(dst []float32, xs int, im wfImage, c int, kt []fl
 		s, t := u/tiles, u%tiles
 		ty, tx := t/j.tw, t%j.tw
 		src := im.src[s*im.per+c*4*im.ps+4*ty*im.g+tx:]
+		if wino4Pairs && j.tw == 8 && tx == 0 {
+			// Pairs of 8-tile rows: lanes 8-15 are the next tile row.
+			if pairs := min(j.live-tt, tiles-t) / 16; pairs > 0 {
+				k(pairs, dst[off:], 16, xs, src, 8*im.g, im.g, im.ps, kt, 0xffff, 4*im.g)
+				tt += 16 * pairs
+				continue
+			}
+		}
 		r := min(j.tw-tx, j.live-tt)
 		if r >= 16 {
-			k(r/16, dst[off:], 16, xs, src, 16, im.g, im.ps, kt, 0xffff)
+			k(r/16, dst[off:], 16, xs, src, 16, im.g, im.ps, kt, 0xffff, 0)
 			tt += r / 16 * 16
 			continue
 		}
-		k(1, dst[off:], 16, xs, src, 16, im.g, im.ps, kt, 1<<r-1)
+		k(1, dst[off:], 16, xs, src, 16, im.g, im.ps, kt, 1<<r-1, 0)
 		tt += r
 	}
 }

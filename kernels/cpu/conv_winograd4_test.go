@@ -17,16 +17,16 @@ func withWino4(t *testing.T, f func(t *testing.T)) {
 		t.Skip("F(4x4, 3x3) runs on the avx512 path only: this CPU lacks AVX-512 F/BW/VL")
 	}
 	saved := CurrentISA()
-	defer func(always bool, minW int) {
-		winoAlways, wino4MinWidth = always, minW
+	defer func(always bool, minW, minF int) {
+		winoAlways, wino4MinWidth, wino4FilterMinWidth = always, minW, minF
 		if err := SetISA(saved); err != nil {
 			t.Fatal(err)
 		}
-	}(winoAlways, wino4MinWidth)
+	}(winoAlways, wino4MinWidth, wino4FilterMinWidth)
 	if err := SetISA(ISAAVX512); err != nil {
 		t.Fatal(err)
 	}
-	winoAlways, wino4MinWidth = true, 1
+	winoAlways, wino4MinWidth, wino4FilterMinWidth = true, 1, 1
 	f(t)
 }
 
@@ -42,6 +42,12 @@ func wino4Cases() []convCase {
 		convCase{3, 16, 13, 17, 19, 3, 3, 1, 1, 1, 1},
 		convCase{1, 129, 8, 8, 68, 3, 3, 1, 1, 1, 1},
 		convCase{2, 24, 30, 36, 36, 3, 3, 1, 1, 1, 1},
+		// Planes 8 tiles wide (29 to 32): pairs of tile rows per 16 lanes,
+		// a bottom row left alone, samples sharing blocks.
+		convCase{3, 16, 13, 16, 32, 3, 3, 1, 1, 1, 1},
+		convCase{2, 7, 9, 13, 29, 3, 3, 1, 1, 1, 1},
+		convCase{5, 6, 7, 8, 30, 3, 3, 1, 1, 0, 0},
+		convCase{2, 30, 26, 21, 32, 3, 3, 1, 1, 2, 2},
 	)
 }
 
@@ -100,17 +106,27 @@ func TestWinograd4Kernels(t *testing.T) {
 	for _, lanes := range []int{16, 5, 1} {
 		v := mixed(36*xs + n*dstStep)
 		v0 := append([]float32(nil), v...)
-		winoInput4(n, v, dstStep, xs, src, srcStep, pitch, ps, kt, 1<<lanes-1)
-		for c := 0; c < n; c++ {
-			for l := 0; l < 16; l++ {
-				winoF4InputTile(want, 1, func(i, j int) float32 { return src[c*srcStep+(j%4)*ps+i*pitch+l+j/4] })
-				for xi := 0; xi < 36; xi++ {
-					w := want[xi]
-					if l >= lanes {
-						w = v0[c*dstStep+xi*xs+l]
+		hi := 0
+		if lanes == 16 {
+			hi = 3 * pitch // and again split: lanes 8-15 three rows down
+		}
+		for ; hi >= 0; hi -= 3 * pitch {
+			winoInput4(n, v, dstStep, xs, src, srcStep, pitch, ps, kt, 1<<lanes-1, hi)
+			for c := 0; c < n; c++ {
+				for l := 0; l < 16; l++ {
+					lo := l
+					if hi > 0 && l >= 8 {
+						lo = hi + l - 8
 					}
-					if got := v[c*dstStep+xi*xs+l]; math.Float32bits(got) != math.Float32bits(w) {
-						t.Fatalf("input, %d lanes: channel %d lane %d xi %d: %v, want %v", lanes, c, l, xi, got, w)
+					winoF4InputTile(want, 1, func(i, j int) float32 { return src[c*srcStep+(j%4)*ps+i*pitch+lo+j/4] })
+					for xi := 0; xi < 36; xi++ {
+						w := want[xi]
+						if l >= lanes {
+							w = v0[c*dstStep+xi*xs+l]
+						}
+						if got := v[c*dstStep+xi*xs+l]; math.Float32bits(got) != math.Float32bits(w) {
+							t.Fatalf("input, %d lanes, hi %d: channel %d lane %d xi %d: %v, want %v", lanes, hi, c, l, xi, got, w)
+						}
 					}
 				}
 			}
@@ -120,17 +136,20 @@ func TestWinograd4Kernels(t *testing.T) {
 	m := mixed(n*mStep + 35*xs + 16)
 	bias := mixed(n)
 	for _, acc := range []bool{false, true} {
-		for _, rc := range [][2]int{{4, 64}, {3, 23}, {1, 1}, {2, 48}} {
-			rows, cols := rc[0], rc[1]
+		for _, rc := range [][3]int{{4, 64, 32}, {3, 23, 32}, {1, 1, 32}, {2, 48, 32}, {4, 64, 33}, {3, 40, 35}} {
+			rows, cols, hi := rc[0], rc[1], rc[2]
 			y := mixed(n * yStep)
 			y0 := append([]float32(nil), y...)
-			winoOutput4(n, y, yStep, ow, m, mStep, xs, bias, 1, acc, kt, rows, cols)
+			winoOutput4(n, y, yStep, ow, m, mStep, xs, bias, 1, acc, kt, rows, int(uint64(1)<<cols-1), hi)
 			for c := 0; c < n; c++ {
 				for l := 0; l < 16; l++ {
 					tile := winoF4OutputTile(m[c*mStep+l:], xs, bias[c])
 					for r := 0; r < 4; r++ {
 						for q := 0; q < 4; q++ {
 							i := c*yStep + r*ow + 4*l + q
+							if l >= 8 {
+								i += hi - 32
+							}
 							w := tile[r][q]
 							if acc {
 								w += y0[i]
@@ -139,7 +158,7 @@ func TestWinograd4Kernels(t *testing.T) {
 								w = y0[i]
 							}
 							if math.Float32bits(y[i]) != math.Float32bits(w) {
-								t.Fatalf("output (accumulate %v, %d rows, %d columns): channel %d lane %d (%d, %d): %v, want %v", acc, rows, cols, c, l, r, q, y[i], w)
+								t.Fatalf("output (accumulate %v, %d rows, %d columns, hi %d): channel %d lane %d (%d, %d): %v, want %v", acc, rows, cols, hi, c, l, r, q, y[i], w)
 							}
 						}
 					}
@@ -170,17 +189,27 @@ func TestWinograd4GradKernel(t *testing.T) {
 	for _, lanes := range []int{16, 7, 1} {
 		z := mixed(36*xs + n*dstStep)
 		z0 := append([]float32(nil), z...)
-		winoGrad4(n, z, dstStep, xs, src, srcStep, pitch, ps, kt, 1<<lanes-1)
-		for c := 0; c < n; c++ {
-			for l := 0; l < 16; l++ {
-				winoF4GradTile(want, 1, func(i, j int) float32 { return src[c*srcStep+j*ps+i*pitch+l] })
-				for xi := 0; xi < 36; xi++ {
-					w := want[xi]
-					if l >= lanes {
-						w = z0[c*dstStep+xi*xs+l]
+		hi := 0
+		if lanes == 16 {
+			hi = 2 * pitch // and again split: lanes 8-15 two rows down
+		}
+		for ; hi >= 0; hi -= 2 * pitch {
+			winoGrad4(n, z, dstStep, xs, src, srcStep, pitch, ps, kt, 1<<lanes-1, hi)
+			for c := 0; c < n; c++ {
+				for l := 0; l < 16; l++ {
+					lo := l
+					if hi > 0 && l >= 8 {
+						lo = hi + l - 8
 					}
-					if got := z[c*dstStep+xi*xs+l]; math.Float32bits(got) != math.Float32bits(w) {
-						t.Fatalf("%d lanes: channel %d lane %d xi %d: %v, want %v", lanes, c, l, xi, got, w)
+					winoF4GradTile(want, 1, func(i, j int) float32 { return src[c*srcStep+j*ps+i*pitch+lo] })
+					for xi := 0; xi < 36; xi++ {
+						w := want[xi]
+						if l >= lanes {
+							w = z0[c*dstStep+xi*xs+l]
+						}
+						if got := z[c*dstStep+xi*xs+l]; math.Float32bits(got) != math.Float32bits(w) {
+							t.Fatalf("%d lanes, hi %d: channel %d lane %d xi %d: %v, want %v", lanes, hi, c, l, xi, got, w)
+						}
 					}
 				}
 			}
@@ -308,5 +337,39 @@ func BenchmarkWinograd4Weights(b *testing.B) {
 				winograd4Weights(1, up, m, k, w, false)
 			}
 		})
+	}
+}
+
+// TestWino4Worth: which U-Net layers take F(4x4, 3x3) on the avx512 path
+// (FP32): forward and backward-data from 32 wide, the weight gradient from
+// 64 wide with 24 channels on both sides; BF16 none.
+func TestWino4Worth(t *testing.T) {
+	if !avx512Available {
+		t.Skip("F(4x4, 3x3) runs on the avx512 path only: this CPU lacks AVX-512 F/BW/VL")
+	}
+	saved := CurrentISA()
+	defer func() {
+		if err := SetISA(saved); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	if err := SetISA(ISAAVX512); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ow         int
+		bf16, want bool
+	}{{128, false, true}, {32, false, true}, {16, false, false}, {128, true, false}} {
+		if got := wino4Worth(c.bf16, c.ow); got != c.want {
+			t.Errorf("wino4Worth(%v, %d) = %v, want %v", c.bf16, c.ow, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		ci, co, ow int
+		bf16, want bool
+	}{{32, 32, 128, false, true}, {64, 64, 64, false, true}, {24, 48, 128, false, true}, {128, 128, 32, false, false}, {16, 32, 128, false, false}, {64, 64, 64, true, false}} {
+		if got := wino4FilterWorth(c.ci, c.co, c.ow, c.bf16); got != c.want {
+			t.Errorf("wino4FilterWorth(%d, %d, %d, %v) = %v, want %v", c.ci, c.co, c.ow, c.bf16, got, c.want)
+		}
 	}
 }

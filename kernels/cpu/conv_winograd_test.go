@@ -168,7 +168,7 @@ func convParams(c convCase) kernels.ConvParams {
 	return kernels.ConvParams{StrideH: c.sh, StrideW: c.sw, PadH: c.ph, PadW: c.pw}
 }
 
-// BenchmarkConv3x3Algo: conv3x3algo/CixCoxHxW/{fwd,bwddata,bwdfilter,bwdfilter-bf16}/{direct,winograd}[-oldorder,-8lane,-f2]
+// BenchmarkConv3x3Algo: conv3x3algo/CixCoxHxW/{fwd,bwddata,bwdfilter,bwdfilter-bf16}/{direct,winograd}[-oldorder,-8lane,-f2,-nopairs]
 // on the 3x3 stride-1 layers of the stitch benchmark's two U-Nets (features
 // 32..320 and 24..256, 128x128 input), batch 4, GFLOP/s counted as the
 // direct sum's 2*9*Ci*Co*H*W per sample for both algorithms.
@@ -179,18 +179,23 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 	if v := os.Getenv("WFB"); v != "" {
 		wfBlockFloats, _ = strconv.Atoi(v)
 	}
-	// W4KC, W4BF: F(4x4, 3x3)'s channels per chunk and block floats; W4MIN
-	// below.
+	// W4KC, W4BF: F(4x4, 3x3)'s channels per chunk and block floats; W4MIN,
+	// W4FMIN below.
 	if v := os.Getenv("W4KC"); v != "" {
 		wino4KC, _ = strconv.Atoi(v)
 	}
 	if v := os.Getenv("W4BF"); v != "" {
 		wino4BlockFloats, _ = strconv.Atoi(v)
 	}
-	if v := os.Getenv("W4MIN"); v != "" { // F(4x4)'s least output width
+	if v := os.Getenv("W4MIN"); v != "" { // F(4x4)'s least output width, forward and backward-data
 		saved := wino4MinWidth
 		wino4MinWidth, _ = strconv.Atoi(v)
 		defer func() { wino4MinWidth = saved }()
+	}
+	if v := os.Getenv("W4FMIN"); v != "" { // and backward-filter
+		saved := wino4FilterMinWidth
+		wino4FilterMinWidth, _ = strconv.Atoi(v)
+		defer func() { wino4FilterMinWidth = saved }()
 	}
 	saved := useWinograd
 	defer func() { useWinograd, winoAlways = saved, false }()
@@ -227,7 +232,7 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 			passes = append(passes, "bwdfilter-bf16")
 		}
 		for _, pass := range passes {
-			for _, algo := range []string{"direct", "winograd", "winograd-narrowoff", "direct-oldorder", "winograd-oldorder", "winograd-8lane", "winograd-f2"} {
+			for _, algo := range []string{"direct", "winograd", "winograd-narrowoff", "direct-oldorder", "winograd-oldorder", "winograd-8lane", "winograd-f2", "winograd-nopairs"} {
 				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", c.ci, c.co, c.h, c.w, pass, algo), func(b *testing.B) {
 					wino := !strings.HasPrefix(algo, "direct")
 					useWinograd, winoAlways, winoNarrow = wino, wino, algo != "winograd-narrowoff"
@@ -237,7 +242,8 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 					wfRows, dotRowsOuter = !old, !old
 					winoZ = algo != "winograd-8lane" // the 8-lane transforms only
 					useWino4 = algo != "winograd-f2" // F(2x2, 3x3) only
-					defer func() { winoNarrow, wfRows, dotRowsOuter, winoZ, useWino4 = true, true, true, true, true }()
+					wino4Pairs = algo != "winograd-nopairs"
+					defer func() { winoNarrow, wfRows, dotRowsOuter, winoZ, useWino4, wino4Pairs = true, true, true, true, true, true }()
 					cb.be.bf16 = pass == "bwdfilter-bf16"
 					defer func() { cb.be.bf16 = false }()
 					loop(b, c.fwdFlops(), func() { cb.run(b, strings.TrimSuffix(pass, "-bf16")) })

@@ -123,10 +123,16 @@ func convKernelPZ4x24(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2
 func winoInput4KernelZ(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int)
 
 //go:noescape
-func winoOutput4KernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int, tmp *float32, rows, mask int)
+func winoOutput4KernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int, tmp *float32, rows, mask, hi int)
 
 //go:noescape
 func deinterleave4KernelZ(rows, n int, src *float32, srcStep int, d0, d1, d2, d3 *float32, dstStep int)
 
 //go:noescape
 func winoGrad4KernelZ(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int)
+
+//go:noescape
+func winoInput4KernelZS(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask, hi int)
+
+//go:noescape
+func winoGrad4KernelZS(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask, hi int)

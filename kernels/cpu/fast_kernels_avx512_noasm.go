@@ -149,7 +149,7 @@ func winoInput4KernelZ(n int, dst *float32, dstStep, xs int, src *float32, srcSt
 	panic("cpu: winoInput4KernelZ has no assembly on this architecture")
 }
 
-func winoOutput4KernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int, tmp *float32, rows, mask int) {
+func winoOutput4KernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int, tmp *float32, rows, mask, hi int) {
 	panic("cpu: winoOutput4KernelZ has no assembly on this architecture")
 }
 
@@ -159,4 +159,12 @@ func deinterleave4KernelZ(rows, n int, src *float32, srcStep int, d0, d1, d2, d3
 
 func winoGrad4KernelZ(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int) {
 	panic("cpu: winoGrad4KernelZ has no assembly on this architecture")
+}
+
+func winoInput4KernelZS(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask, hi int) {
+	panic("cpu: winoInput4KernelZS has no assembly on this architecture")
+}
+
+func winoGrad4KernelZS(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask, hi int) {
+	panic("cpu: winoGrad4KernelZS has no assembly on this architecture")
 }

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strings"
 )
 
 var out bytes.Buffer
@@ -32,9 +33,11 @@ func main() {
 	winoInputKernelZ()
 	winoGradKernelZ()
 	winoOutputKernelZ()
-	winoInput4KernelZ()
+	winoInput4KernelZ(false)
+	winoInput4KernelZ(true)
 	winoOutput4KernelZ()
-	winoGrad4KernelZ()
+	winoGrad4KernelZ(false)
+	winoGrad4KernelZ(true)
 	deinterleave4KernelZ()
 	convKernelTZ()
 	convKernelPZ()
@@ -949,17 +952,46 @@ func winoF4In1D(d, v [6]int) {
 	p("VFMADD231PS Z28, Z%d, Z%d", d[1], v[5]) // (d5 - 5 d3) + 4 d1
 }
 
+// splitBase sets BX, in the split kernels, to the upper 8 lanes' source:
+// R10 + hi floats (hi, the last argument, at +80).
+func splitBase(split bool) {
+	if split {
+		p("MOVQ hi+80(FP), BX")
+		p("SHLQ $2, BX")
+		p("ADDQ R10, BX")
+	}
+}
+
+// loadLanes loads 16 lanes at the address a (based on R10) into Zj; split:
+// lanes 0-7 from a, lanes 8-15 from the same address based on BX.
+func loadLanes(split bool, a string, j int) {
+	if !split {
+		p("VMOVUPS %s, Z%d", a, j)
+		return
+	}
+	p("VMOVUPS %s, Y%d", a, j)
+	p("VINSERTF64X4 $1, %s, Z%d, Z%d", strings.ReplaceAll(a, "R10", "BX"), j, j)
+}
+
 // winoInput4KernelZ: V = B^T d B of F(4x4, 3x3) for 16 tiles side by side
 // (AVX-512), the rows' transforms through tmp.
-func winoInput4KernelZ() {
-	out.WriteString(`
-// func winoInput4KernelZ(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int)
-// For channels c < n: d[i][j] of lane l is src[c*srcStep + (j%4)*ps +
+func winoInput4KernelZ(split bool) {
+	name := "winoInput4KernelZ"
+	if split {
+		name += "S"
+	}
+	splitArg, frame := "", 80
+	if split {
+		splitArg, frame = ", hi int", 88
+	}
+	fmt.Fprintf(&out, `
+// func %s(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int%s)
+// For channels c < n: d[i][j] of lane l is src[c*srcStep + (j%%4)*ps +
 // i*pitch + l + j/4] (the four column phases of the padded image, ps apart);
 // V[6r+q] of lane l goes to dst[c*dstStep + (6r+q)*xs + l] for the lanes
 // set in mask (bit l). tmp: 36*16 floats.
-TEXT ·winoInput4KernelZ(SB), NOSPLIT, $0-80
-`)
+TEXT ·%s(SB), NOSPLIT, $0-%d
+`, name, splitArg, name, frame)
 	for _, a := range []string{"dstStep+16", "srcStep+40"} {
 		p("MOVQ %s(FP), AX", a)
 		p("SHLQ $2, AX")
@@ -981,22 +1013,23 @@ TEXT ·winoInput4KernelZ(SB), NOSPLIT, $0-80
 	p("MOVQ mask+72(FP), AX")
 	p("KMOVW AX, K1")
 	p("CMPQ n+0(FP), $0")
-	p("JLE wino4_in_done")
-	label("wino4_in_loop")
+	p("JLE %s_done", name)
+	label(name + "_loop")
 	p("MOVQ SI, R10")
+	splitBase(split)
 	for i := 0; i < 6; i++ {
-		p("VMOVUPS (R10), Z0")
-		p("VMOVUPS (R10)(R8*1), Z1")
-		p("VMOVUPS (R10)(R8*2), Z2")
-		p("VMOVUPS (R10)(R11*1), Z3")
-		p("VMOVUPS 4(R10), Z4")
-		p("VMOVUPS 4(R10)(R8*1), Z5")
+		for j, a := range []string{"(R10)", "(R10)(R8*1)", "(R10)(R8*2)", "(R10)(R11*1)", "4(R10)", "4(R10)(R8*1)"} {
+			loadLanes(split, a, j)
+		}
 		winoF4In1D([6]int{0, 1, 2, 3, 4, 5}, [6]int{6, 7, 8, 9, 10, 11})
 		for q := 0; q < 6; q++ {
 			p("VMOVUPS Z%d, %d(R9)", 6+q, 64*(6*i+q))
 		}
 		if i < 5 {
 			p("ADDQ CX, R10")
+			if split {
+				p("ADDQ CX, BX")
+			}
 		}
 	}
 	p("MOVQ DI, R12")
@@ -1020,8 +1053,8 @@ TEXT ·winoInput4KernelZ(SB), NOSPLIT, $0-80
 	p("ADDQ srcStep+40(FP), SI")
 	p("ADDQ dstStep+16(FP), DI")
 	p("DECQ n+0(FP)")
-	p("JNZ wino4_in_loop")
-	label("wino4_in_done")
+	p("JNZ %s_loop", name)
+	label(name + "_done")
 	p("VZEROUPPER")
 	p("RET")
 }
@@ -1052,12 +1085,13 @@ func winoF4Out1D(m [6]int, y [4]int) {
 // into pairs, then VPERMT2PD by winoOut4Idx into quads).
 func winoOutput4KernelZ() {
 	out.WriteString(`
-// func winoOutput4KernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int, tmp *float32, rows, mask int)
+// func winoOutput4KernelZ(n int, y *float32, yStep, ow int, m *float32, mStep, xs int, bias *float32, biasStep int, accumulate int, tmp *float32, rows, mask, hi int)
 // For channels c < n: M[ξ] of lane l is m[c*mStep + ξ*xs + l]; tile l's
 // output (r, q) plus bias[c*biasStep] goes to y[c*yStep + r*ow + 4l + q]
 // (added to it when accumulate is 1) for the rows r < rows (1..4) and the
-// columns 4l + q set in mask (bit 4l + q). tmp: 24*16 floats.
-TEXT ·winoOutput4KernelZ(SB), NOSPLIT, $0-104
+// columns 4l + q set in mask (bit 4l + q); the outputs of lanes 8-15 go hi
+// floats after those of lanes 0-7 (32: side by side). tmp: 24*16 floats.
+TEXT ·winoOutput4KernelZ(SB), NOSPLIT, $0-112
 `)
 	for _, a := range []string{"yStep+16", "mStep+40", "biasStep+64"} {
 		p("MOVQ %s(FP), AX", a)
@@ -1110,6 +1144,8 @@ TEXT ·winoOutput4KernelZ(SB), NOSPLIT, $0-104
 	}
 	p("VBROADCASTSS (R9), Z20")
 	p("MOVQ DI, R10")
+	p("MOVQ hi+104(FP), AX") // AX: lanes 8-15's outputs
+	p("LEAQ (DI)(AX*4), AX")
 	for r := 0; r < 4; r++ {
 		if r > 0 {
 			p("CMPQ rows+88(FP), $%d", r)
@@ -1142,16 +1178,23 @@ TEXT ·winoOutput4KernelZ(SB), NOSPLIT, $0-104
 		lbl := fmt.Sprintf("wino4_out_store%d", r)
 		p("TESTQ R8, R8")
 		p("JZ %s", lbl)
+		at := func(c int) string { // Q(c)'s address
+			if c < 2 {
+				return fmt.Sprintf("%d(R10)", 64*c)
+			}
+			return fmt.Sprintf("%d(AX)", 64*(c-2))
+		}
 		for c := 0; c < 4; c++ {
-			p("VMOVUPS %d(R10), K%d, Z%d", 64*c, 1+c, 12+c)
+			p("VMOVUPS %s, K%d, Z%d", at(c), 1+c, 12+c)
 			p("VADDPS Z%d, Z%d, Z%d", 12+c, 8+c, 8+c)
 		}
 		label(lbl)
 		for c := 0; c < 4; c++ {
-			p("VMOVUPS Z%d, K%d, %d(R10)", 8+c, 1+c, 64*c)
+			p("VMOVUPS Z%d, K%d, %s", 8+c, 1+c, at(c))
 		}
 		if r < 3 {
 			p("ADDQ CX, R10")
+			p("ADDQ CX, AX")
 		}
 	}
 	label("wino4_out_next")
@@ -1257,14 +1300,22 @@ func winoF4Grad1D(y [4]int, z [6]int) {
 
 // winoGrad4KernelZ: Z = A dY A^T of F(4x4, 3x3)'s weight gradient for 16
 // tiles side by side (AVX-512), the rows' transforms through tmp.
-func winoGrad4KernelZ() {
-	out.WriteString(`
-// func winoGrad4KernelZ(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int)
+func winoGrad4KernelZ(split bool) {
+	name := "winoGrad4KernelZ"
+	if split {
+		name += "S"
+	}
+	splitArg, frame := "", 80
+	if split {
+		splitArg, frame = ", hi int", 88
+	}
+	fmt.Fprintf(&out, `
+// func %s(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int%s)
 // For channels c < n: dY[i][j] of lane l is src[c*srcStep + j*ps + i*pitch
 // + l] (the four column phases of dy, ps apart); Z[6r+q] of lane l goes to
 // dst[c*dstStep + (6r+q)*xs + l] for the lanes set in mask. tmp: 24*16 floats.
-TEXT ·winoGrad4KernelZ(SB), NOSPLIT, $0-80
-`)
+TEXT ·%s(SB), NOSPLIT, $0-%d
+`, name, splitArg, name, frame)
 	for _, a := range []string{"dstStep+16", "srcStep+40"} {
 		p("MOVQ %s(FP), AX", a)
 		p("SHLQ $2, AX")
@@ -1286,20 +1337,23 @@ TEXT ·winoGrad4KernelZ(SB), NOSPLIT, $0-80
 	p("MOVQ mask+72(FP), AX")
 	p("KMOVW AX, K1")
 	p("CMPQ n+0(FP), $0")
-	p("JLE wino4_grad_done")
-	label("wino4_grad_loop")
+	p("JLE %s_done", name)
+	label(name + "_loop")
 	p("MOVQ SI, R10")
+	splitBase(split)
 	for i := 0; i < 4; i++ {
-		p("VMOVUPS (R10), Z0")
-		p("VMOVUPS (R10)(R8*1), Z1")
-		p("VMOVUPS (R10)(R8*2), Z2")
-		p("VMOVUPS (R10)(R11*1), Z3")
+		for j, a := range []string{"(R10)", "(R10)(R8*1)", "(R10)(R8*2)", "(R10)(R11*1)"} {
+			loadLanes(split, a, j)
+		}
 		winoF4Grad1D([4]int{0, 1, 2, 3}, [6]int{6, 7, 8, 9, 10, 11})
 		for q := 0; q < 6; q++ {
 			p("VMOVUPS Z%d, %d(R9)", 6+q, 64*(6*i+q))
 		}
 		if i < 3 {
 			p("ADDQ CX, R10")
+			if split {
+				p("ADDQ CX, BX")
+			}
 		}
 	}
 	p("MOVQ DI, R12")
@@ -1323,8 +1377,8 @@ TEXT ·winoGrad4KernelZ(SB), NOSPLIT, $0-80
 	p("ADDQ srcStep+40(FP), SI")
 	p("ADDQ dstStep+16(FP), DI")
 	p("DECQ n+0(FP)")
-	p("JNZ wino4_grad_loop")
-	label("wino4_grad_done")
+	p("JNZ %s_loop", name)
+	label(name + "_done")
 	p("VZEROUPPER")
 	p("RET")
 }
