@@ -243,7 +243,9 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 					winoZ = algo != "winograd-8lane" // the 8-lane transforms only
 					useWino4 = algo != "winograd-f2" // F(2x2, 3x3) only
 					wino4Pairs = algo != "winograd-nopairs"
-					defer func() { winoNarrow, wfRows, dotRowsOuter, winoZ, useWino4, wino4Pairs = true, true, true, true, true, true }()
+					defer func() {
+						winoNarrow, wfRows, dotRowsOuter, winoZ, useWino4, wino4Pairs = true, true, true, true, true, true
+					}()
 					cb.be.bf16 = pass == "bwdfilter-bf16"
 					defer func() { cb.be.bf16 = false }()
 					loop(b, c.fwdFlops(), func() { cb.run(b, strings.TrimSuffix(pass, "-bf16")) })
