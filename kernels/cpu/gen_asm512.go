@@ -1079,6 +1079,57 @@ func winoF4Out1D(m [6]int, y [4]int) {
 	p("VADDPS Z%d, Z%d, Z%d", m[5], y[3], y[3])
 }
 
+// winoOut4Row is row r of winoOutput4KernelZ's second stage: the row's
+// transform from tmp (BX), the bias, the interleave, and the masked loads
+// (accumulate) and stores at R10 (lanes 0-7) and AX (lanes 8-15).
+func winoOut4Row(r int) {
+	for q := 0; q < 6; q++ {
+		p("VMOVUPS %d(BX), Z%d", 64*(6*r+q), 8+q)
+	}
+	winoF4Out1D([6]int{8, 9, 10, 11, 12, 13}, [4]int{16, 17, 18, 19})
+	for c := 0; c < 4; c++ {
+		p("VADDPS Z20, Z%d, Z%d", 16+c, 16+c)
+	}
+	// Pairs (Y0, Y1) and (Y2, Y3) of lanes 0-7 (Z0, Z2) and 8-15 (Z1,
+	// Z3); then quads: output floats 0-15 (Z8), 16-31 (Z9), 32-47
+	// (Z10), 48-63 (Z11).
+	for h := 0; h < 2; h++ {
+		p("VMOVAPS Z%d, Z%d", 16+2*h, 2*h)
+		p("VPERMT2PS Z%d, Z24, Z%d", 17+2*h, 2*h)
+		p("VMOVAPS Z%d, Z%d", 16+2*h, 2*h+1)
+		p("VPERMT2PS Z%d, Z25, Z%d", 17+2*h, 2*h+1)
+	}
+	for h := 0; h < 2; h++ {
+		p("VMOVAPS Z%d, Z%d", h, 8+2*h)
+		p("VPERMT2PD Z%d, Z26, Z%d", 2+h, 8+2*h)
+		p("VMOVAPS Z%d, Z%d", h, 9+2*h)
+		p("VPERMT2PD Z%d, Z27, Z%d", 2+h, 9+2*h)
+	}
+	// Masked loads (accumulate) and stores: K1..K4 hold the mask's
+	// columns 0-15 .. 48-63.
+	lbl := fmt.Sprintf("wino4_out_store%d", r)
+	p("TESTQ R8, R8")
+	p("JZ %s", lbl)
+	at := func(c int) string { // Q(c)'s address
+		if c < 2 {
+			return fmt.Sprintf("%d(R10)", 64*c)
+		}
+		return fmt.Sprintf("%d(AX)", 64*(c-2))
+	}
+	for c := 0; c < 4; c++ {
+		p("VMOVUPS %s, K%d, Z%d", at(c), 1+c, 12+c)
+		p("VADDPS Z%d, Z%d, Z%d", 12+c, 8+c, 8+c)
+	}
+	label(lbl)
+	for c := 0; c < 4; c++ {
+		p("VMOVUPS Z%d, K%d, %s", 8+c, 1+c, at(c))
+	}
+	if r < 3 {
+		p("ADDQ CX, R10")
+		p("ADDQ CX, AX")
+	}
+}
+
 // winoOutput4KernelZ: Y = A^T M A + bias of F(4x4, 3x3) for 16 tiles side
 // by side (AVX-512): the columns' transforms through tmp, then each output
 // row's transform, its four columns interleaved (VPERMT2PS by winoOutIdx
@@ -1151,51 +1202,7 @@ TEXT ·winoOutput4KernelZ(SB), NOSPLIT, $0-112
 			p("CMPQ rows+88(FP), $%d", r)
 			p("JLE wino4_out_next")
 		}
-		for q := 0; q < 6; q++ {
-			p("VMOVUPS %d(BX), Z%d", 64*(6*r+q), 8+q)
-		}
-		winoF4Out1D([6]int{8, 9, 10, 11, 12, 13}, [4]int{16, 17, 18, 19})
-		for c := 0; c < 4; c++ {
-			p("VADDPS Z20, Z%d, Z%d", 16+c, 16+c)
-		}
-		// Pairs (Y0, Y1) and (Y2, Y3) of lanes 0-7 (Z0, Z2) and 8-15 (Z1,
-		// Z3); then quads: output floats 0-15 (Z8), 16-31 (Z9), 32-47
-		// (Z10), 48-63 (Z11).
-		for h := 0; h < 2; h++ {
-			p("VMOVAPS Z%d, Z%d", 16+2*h, 2*h)
-			p("VPERMT2PS Z%d, Z24, Z%d", 17+2*h, 2*h)
-			p("VMOVAPS Z%d, Z%d", 16+2*h, 2*h+1)
-			p("VPERMT2PS Z%d, Z25, Z%d", 17+2*h, 2*h+1)
-		}
-		for h := 0; h < 2; h++ {
-			p("VMOVAPS Z%d, Z%d", h, 8+2*h)
-			p("VPERMT2PD Z%d, Z26, Z%d", 2+h, 8+2*h)
-			p("VMOVAPS Z%d, Z%d", h, 9+2*h)
-			p("VPERMT2PD Z%d, Z27, Z%d", 2+h, 9+2*h)
-		}
-		// Masked loads (accumulate) and stores: K1..K4 hold the mask's
-		// columns 0-15 .. 48-63.
-		lbl := fmt.Sprintf("wino4_out_store%d", r)
-		p("TESTQ R8, R8")
-		p("JZ %s", lbl)
-		at := func(c int) string { // Q(c)'s address
-			if c < 2 {
-				return fmt.Sprintf("%d(R10)", 64*c)
-			}
-			return fmt.Sprintf("%d(AX)", 64*(c-2))
-		}
-		for c := 0; c < 4; c++ {
-			p("VMOVUPS %s, K%d, Z%d", at(c), 1+c, 12+c)
-			p("VADDPS Z%d, Z%d, Z%d", 12+c, 8+c, 8+c)
-		}
-		label(lbl)
-		for c := 0; c < 4; c++ {
-			p("VMOVUPS Z%d, K%d, %s", 8+c, 1+c, at(c))
-		}
-		if r < 3 {
-			p("ADDQ CX, R10")
-			p("ADDQ CX, AX")
-		}
+		winoOut4Row(r)
 	}
 	label("wino4_out_next")
 	p("ADDQ yStep+16(FP), DI")
