@@ -91,7 +91,23 @@ func backwardDataAlgo(d convDims) convAlgo {
 // (BenchmarkConv3x3s2FilterOldNew, bench/isa-s2/kernel-ab*.txt).
 var useIm2colFilter = true
 
-var im2colFilterMinCo = 48 // a variable so tests can run every shape through gemm+im2col
+var im2colFilterMinCo = 48
+
+// im2colFilterS1: stride-1 weight gradients of small planes (at most
+// im2colS1MaxPixels outputs) with many channel pairs (at least
+// im2colS1MinPairs) take gemm+im2col too: their Winograd and dot sums run
+// over few tiles per channel pair. Zen 5, batch 8, two threads, ms
+// (BenchmarkConv3x3Algo with S1IM, bench/isa-s8/wgrad-small-planes*.txt):
+// FP32 320x320 on 8x8 4.3-5.3 against Winograd's 6.3-6.6, 256x256 on 8x8
+// 2.6-3.2 against 4.1-4.7, 512x512 on 4x4 4.1-4.7 against 10.9-11.6,
+// 256x256 on 2x2 0.65-0.88 against 2.6-2.9; BF16, against the BF16 dot
+// sums, 320x320 on 8x8 2.8-2.9 against 3.0-3.3 (three alternating rounds),
+// 512x512 on 4x4 3.1-3.7 against 4.9-5.1. At 16x16 (256x256: 9.0-11.6
+// against 8.0-8.9) they lose, and with fewer pairs (128x64 on 8x8) it is
+// mixed. A variable for the benchmark.
+var im2colFilterS1 = true
+
+const im2colS1MaxPixels, im2colS1MinPairs = 64, 256 * 256 // a variable so tests can run every shape through gemm+im2col
 
 // dotPaddedCo: 1x1 weight gradients of any Co take the dot products (dy
 // copied into rows padded to a multiple of 4); off, Co not a multiple of 4
@@ -108,6 +124,8 @@ func backwardFilterAlgo(d convDims, bf16 bool) convAlgo {
 	case d.isPointwise():
 		return algoGemm
 	case (d.sh != 1 || d.sw != 1) && useIm2colFilter && d.co >= im2colFilterMinCo:
+		return algoGemmIm2col
+	case im2colFilterS1 && d.ho*d.wo <= im2colS1MaxPixels && d.ci*d.co >= im2colS1MinPairs:
 		return algoGemmIm2col
 	case d.winogradFits() && wino4FilterWorth(d.ci, d.co, d.wo, bf16):
 		return algoWinograd4

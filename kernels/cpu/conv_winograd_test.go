@@ -235,6 +235,10 @@ func BenchmarkConv3x3Algo(b *testing.B) {
 			for _, algo := range []string{"direct", "winograd", "winograd-narrowoff", "direct-oldorder", "winograd-oldorder", "winograd-8lane", "winograd-f2", "winograd-nopairs"} {
 				b.Run(fmt.Sprintf("%dx%dx%dx%d/%s/%s", c.ci, c.co, c.h, c.w, pass, algo), func(b *testing.B) {
 					wino := !strings.HasPrefix(algo, "direct")
+					// "direct" runs the direct sums (S1IM set: gemm+im2col where
+					// im2colFilterS1 picks it; unset, never).
+					im2colFilterS1 = os.Getenv("S1IM") != "" && algo == "direct"
+					defer func() { im2colFilterS1 = true }()
 					useWinograd, winoAlways, winoNarrow = wino, wino, algo != "winograd-narrowoff"
 					// -oldorder: the weight gradient's transforms and dot
 					// sums in the orders before wfRows and dotRowsOuter.
