@@ -656,13 +656,14 @@ func TestFillPhases2(t *testing.T) {
 }
 
 // TestFillPhases4: the copies with column stride 4 (fillPhases4,
-// deinterleave4KernelZ on the avx512 path) against their definition:
-// widths around the runs of 16 per phase, borders of 0 to 3 (a negative
-// top), planes wider and narrower than the image's columns, the slack.
+// deinterleave4KernelZ and deinterleave4x8KernelZ on the avx512 path)
+// against their definition: widths around the runs of 16 and 8 per phase,
+// borders of 0 to 3 (a negative top), planes wider and narrower than the
+// image's columns, the slack.
 func TestFillPhases4(t *testing.T) {
 	withKernels(t, func(t *testing.T) {
 		g := tensor.NewRNG(19)
-		for _, w := range []int{1, 3, 4, 5, 63, 64, 65, 66, 67, 68, 127, 128, 129, 200} {
+		for _, w := range []int{1, 3, 4, 5, 31, 32, 33, 34, 35, 36, 63, 64, 65, 66, 67, 68, 95, 96, 97, 127, 128, 129, 200} {
 			for _, s := range [][4]int{{1, 1, 2, 2}, {0, 0, 0, 0}, {2, 2, 4, 4}, {1, 2, 3, 5}, {-1, 1, -2, 3}, {3, 3, 3, 6}, {1, 1, 2, -6}, {-3, 0, -4, 0}} {
 				checkFillPhases(t, g.Rand(3*5*w).Data, g.Rand(1<<14).Data, 5, w, 1, 4, s)
 			}

@@ -166,7 +166,8 @@ func (p phasedImage) fillRowPhase(planes, src []float32, r0, rows int) {
 // fillPhases4 writes the four column phases of one channel img (h, w)
 // with row stride 1 (the F(4x4, 3x3) Winograd path's copies) into planes:
 // all zero, then the image rows' columns by deinterleave4KernelZ in runs of
-// 16 per phase, the columns past them in a loop. Only where useAVX512.
+// 16 per phase and deinterleave4x8KernelZ for a run of 8, the columns past
+// them in a loop. Only where useAVX512.
 func (p phasedImage) fillPhases4(planes, img []float32) {
 	clear(planes)
 	ps := p.planeSize()
@@ -193,13 +194,23 @@ func (p phasedImage) fillPhases4(planes, img []float32) {
 		cnt[par] = min(p.g-q0, (p.w-1-par)/4+1)
 		dst[par] = planes[b*ps+r0*p.g+q0 : (b+1)*ps]
 	}
-	k := min(cnt[0], cnt[1], cnt[2], cnt[3]) &^ 15
+	least := min(cnt[0], cnt[1], cnt[2], cnt[3])
+	k := least &^ 15
 	if k > 0 {
 		for par := range dst {
 			_ = dst[par][(rows-1)*p.g+k-1]
 		}
 		_ = src[(rows-1)*p.w+4*k-1]
 		deinterleave4KernelZ(rows, k, &src[0], p.w, &dst[0][0], &dst[1][0], &dst[2][0], &dst[3][0], p.g)
+	}
+	if least-k >= 8 {
+		// One run of 8 more per phase (rows 32 wide: all of them).
+		for par := range dst {
+			_ = dst[par][(rows-1)*p.g+k+7]
+		}
+		_ = src[(rows-1)*p.w+4*k+31]
+		deinterleave4x8KernelZ(rows, &src[4*k], p.w, &dst[0][k], &dst[1][k], &dst[2][k], &dst[3][k], p.g)
+		k += 8
 	}
 	for par := 0; par < 4; par++ {
 		for r := 0; r < rows && cnt[par] > k; r++ {

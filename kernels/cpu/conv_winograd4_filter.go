@@ -25,9 +25,10 @@ func wino4FilterWorth(ci, co, ow int, bf16 bool) bool {
 
 // wino4FilterMinWidth is the narrowest output whose weight gradient takes
 // F(4x4, 3x3): on 64 and 128 wide planes it ran 1.1-1.4x F(2x2) and
-// 1.5-1.9x the direct sums; on 32 wide ones 0.8-1.0x F(2x2)
-// (BenchmarkConv3x3Algo, W4FMIN).
-var wino4FilterMinWidth = 64
+// 1.5-1.9x the direct sums; on 32 wide ones, once their phase copies ran
+// in vector runs of 8 (deinterleave4x8KernelZ), 1.0-1.2x F(2x2) (0.85-1.0x
+// before) (BenchmarkConv3x3Algo, W4FMIN; bench/isa-s8).
+var wino4FilterMinWidth = 32
 
 // winoF4GradRow is the 1D transform A (6x4) of four values:
 // winoGrad4KernelZ's operations in its order (the products by 2 and 4 are

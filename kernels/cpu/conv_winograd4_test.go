@@ -342,7 +342,7 @@ func BenchmarkWinograd4Weights(b *testing.B) {
 
 // TestWino4Worth: which U-Net layers take F(4x4, 3x3) on the avx512 path
 // (FP32): forward and backward-data from 32 wide, the weight gradient from
-// 64 wide with 24 channels on both sides; BF16 none.
+// 32 wide with 24 channels on both sides; BF16 none.
 func TestWino4Worth(t *testing.T) {
 	if !avx512Available {
 		t.Skip("F(4x4, 3x3) runs on the avx512 path only: this CPU lacks AVX-512 F/BW/VL")
@@ -367,7 +367,7 @@ func TestWino4Worth(t *testing.T) {
 	for _, c := range []struct {
 		ci, co, ow int
 		bf16, want bool
-	}{{32, 32, 128, false, true}, {64, 64, 64, false, true}, {24, 48, 128, false, true}, {128, 128, 32, false, false}, {16, 32, 128, false, false}, {64, 64, 64, true, false}} {
+	}{{32, 32, 128, false, true}, {64, 64, 64, false, true}, {24, 48, 128, false, true}, {128, 128, 32, false, true}, {256, 256, 16, false, false}, {16, 32, 128, false, false}, {64, 64, 64, true, false}} {
 		if got := wino4FilterWorth(c.ci, c.co, c.ow, c.bf16); got != c.want {
 			t.Errorf("wino4FilterWorth(%d, %d, %d, %v) = %v, want %v", c.ci, c.co, c.ow, c.bf16, got, c.want)
 		}

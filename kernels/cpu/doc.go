@@ -32,13 +32,13 @@
 //     multiplies), the input, output and weight transforms in assembly.
 //     conv_winograd_filter.go: the weight gradient by the same tiles.
 //   - conv_winograd4.go, conv_winograd4_filter.go: on the avx512 path in
-//     FP32, Winograd F(4x4, 3x3) (4x fewer multiplies) for the forward and
-//     backward-data of outputs at least 32 wide and the weight gradient of
-//     outputs at least 64 wide: 36 GEMMs over 4x4 tiles, 16-tile AVX-512
-//     transform kernels over the image's four column phases (two tile rows
-//     per kernel on planes 8 tiles wide). Its rounding is about 10-20x
-//     F(2x2)'s, so BF16 keeps F(2x2). Stride-1 weight gradients of planes of
-//     at most 64 outputs with many channels take gemm+im2col.
+//     FP32, Winograd F(4x4, 3x3) (4x fewer multiplies) for the forward,
+//     backward-data and weight gradient of outputs at least 32 wide: 36
+//     GEMMs over 4x4 tiles, 16-tile AVX-512 transform kernels over the
+//     image's four column phases (two tile rows per kernel on planes 8
+//     tiles wide). Its rounding is about 10-20x F(2x2)'s, so BF16 keeps
+//     F(2x2). Stride-1 weight gradients of planes of at most 64 outputs with
+//     many channels take gemm+im2col.
 //   - conv1x1_fast.go, conv1x1_batch.go: the 1x1 stitch conv as a GEMM over
 //     H*W: forward and backward-data as groups of 16-pixel strips of the
 //     whole batch copied into L1-resident panels (planes up to 64x64), else

@@ -136,3 +136,6 @@ func winoInput4KernelZS(n int, dst *float32, dstStep, xs int, src *float32, srcS
 
 //go:noescape
 func winoGrad4KernelZS(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask, hi int)
+
+//go:noescape
+func deinterleave4x8KernelZ(rows int, src *float32, srcStep int, d0, d1, d2, d3 *float32, dstStep int)

@@ -8326,6 +8326,52 @@ DATA deint4Idx<>+248(SB)/4, $27
 DATA deint4Idx<>+252(SB)/4, $31
 GLOBL deint4Idx<>(SB), RODATA|NOPTR, $256
 
+// func deinterleave4x8KernelZ(rows int, src *float32, srcStep int, d0, d1, d2, d3 *float32, dstStep int)
+// db[r*dstStep+i] = src[r*srcStep+4i+b] for b < 4, r < rows, i < 8 (reads
+// src[r*srcStep .. +31]).
+TEXT ·deinterleave4x8KernelZ(SB), NOSPLIT, $0-64
+	MOVQ rows+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ srcStep+16(FP), R9
+	SHLQ $2, R9
+	MOVQ d0+24(FP), DI
+	MOVQ d1+32(FP), R10
+	MOVQ d2+40(FP), R11
+	MOVQ d3+48(FP), R12
+	MOVQ dstStep+56(FP), R8
+	SHLQ $2, R8
+	VMOVDQU32 deint4Idx<>+0(SB), Z16
+	VMOVDQU32 deint4Idx<>+64(SB), Z17
+	VMOVDQU32 deint4Idx<>+128(SB), Z18
+	VMOVDQU32 deint4Idx<>+192(SB), Z19
+	TESTQ CX, CX
+	JE deint4x8_done
+deint4x8_row:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVAPS Z0, Z4
+	VPERMT2PS Z1, Z16, Z4
+	VMOVUPS Y4, (DI)
+	VMOVAPS Z0, Z4
+	VPERMT2PS Z1, Z17, Z4
+	VMOVUPS Y4, (R10)
+	VMOVAPS Z0, Z4
+	VPERMT2PS Z1, Z18, Z4
+	VMOVUPS Y4, (R11)
+	VMOVAPS Z0, Z4
+	VPERMT2PS Z1, Z19, Z4
+	VMOVUPS Y4, (R12)
+	ADDQ R9, SI
+	ADDQ R8, DI
+	ADDQ R8, R10
+	ADDQ R8, R11
+	ADDQ R8, R12
+	DECQ CX
+	JNZ deint4x8_row
+deint4x8_done:
+	VZEROUPPER
+	RET
+
 // func convKernelTZ4x48(k int, a *float32, offs *int, src0, src1, src2, c0, c1, c2 *float32, ldc int, bias *float32, accumulate, panels, astride, cstride int)
 // For each panel: c_s[i*ldc+2l+j] (+)= bias[2i+j] + sum_p a[p*4+2i+j] * src_s[offs[p]+l] for i, j < 2, s < 3, l < 16.
 TEXT ·convKernelTZ4x48(SB), NOSPLIT, $0-120

@@ -168,3 +168,7 @@ func winoInput4KernelZS(n int, dst *float32, dstStep, xs int, src *float32, srcS
 func winoGrad4KernelZS(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask, hi int) {
 	panic("cpu: winoGrad4KernelZS has no assembly on this architecture")
 }
+
+func deinterleave4x8KernelZ(rows int, src *float32, srcStep int, d0, d1, d2, d3 *float32, dstStep int) {
+	panic("cpu: deinterleave4x8KernelZ has no assembly on this architecture")
+}

@@ -39,6 +39,7 @@ func main() {
 	winoGrad4KernelZ(false)
 	winoGrad4KernelZ(true)
 	deinterleave4KernelZ()
+	deinterleave4x8KernelZ()
 	convKernelTZ()
 	convKernelPZ()
 	peakKernels()
@@ -1386,6 +1387,51 @@ TEXT ·%s(SB), NOSPLIT, $0-%d
 	p("DECQ n+0(FP)")
 	p("JNZ %s_loop", name)
 	label(name + "_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// deinterleave4x8KernelZ is deinterleave4KernelZ for one run of 8 per
+// phase (32 source floats) per row: rows 29 to 35 floats wide, where the
+// 16-float runs do not fit.
+func deinterleave4x8KernelZ() {
+	out.WriteString(`
+// func deinterleave4x8KernelZ(rows int, src *float32, srcStep int, d0, d1, d2, d3 *float32, dstStep int)
+// db[r*dstStep+i] = src[r*srcStep+4i+b] for b < 4, r < rows, i < 8 (reads
+// src[r*srcStep .. +31]).
+TEXT ·deinterleave4x8KernelZ(SB), NOSPLIT, $0-64
+`)
+	p("MOVQ rows+0(FP), CX")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ srcStep+16(FP), R9")
+	p("SHLQ $2, R9")
+	p("MOVQ d0+24(FP), DI")
+	p("MOVQ d1+32(FP), R10")
+	p("MOVQ d2+40(FP), R11")
+	p("MOVQ d3+48(FP), R12")
+	p("MOVQ dstStep+56(FP), R8")
+	p("SHLQ $2, R8")
+	for b := 0; b < 4; b++ {
+		p("VMOVDQU32 deint4Idx<>+%d(SB), Z%d", 64*b, 16+b)
+	}
+	p("TESTQ CX, CX")
+	p("JE deint4x8_done")
+	label("deint4x8_row")
+	p("VMOVUPS (SI), Z0")
+	p("VMOVUPS 64(SI), Z1")
+	dst := []string{"DI", "R10", "R11", "R12"}
+	for b := 0; b < 4; b++ {
+		p("VMOVAPS Z0, Z4")
+		p("VPERMT2PS Z1, Z%d, Z4", 16+b)
+		p("VMOVUPS Y4, (%s)", dst[b])
+	}
+	p("ADDQ R9, SI")
+	for _, d := range dst {
+		p("ADDQ R8, %s", d)
+	}
+	p("DECQ CX")
+	p("JNZ deint4x8_row")
+	label("deint4x8_done")
 	p("VZEROUPPER")
 	p("RET")
 }
