@@ -65,7 +65,7 @@ func pickBackend(name string, get func(string) (kernels.Backend, error), names [
 }
 
 // precisionUsage is the help of every --precision flag.
-const precisionUsage = "arithmetic of the convolutions and GEMMs: fp32, or bf16 (bfloat16 operands, float32 sums; needs AVX512_BF16); weights, optimizer state, norms and losses stay float32"
+const precisionUsage = "arithmetic of the convolutions and GEMMs: fp32, or bf16 (bfloat16 operands, float32 sums; needs AVX512_BF16); weights, optimizer state, norms, losses and the 3x3 passes run by Winograd F(4x4, 3x3) stay float32"
 
 // precisionFlag adds --precision and returns a function that applies it to
 // a backend (bf16: a CPU with AVX512_BF16 and the cpu backend; see

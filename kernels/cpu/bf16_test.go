@@ -383,8 +383,8 @@ func winoModel(src, g []float32, n, k, ih, iw, m, oh, ow, ph, pw int) (y, bound 
 // last chunk), tile counts giving odd panel counts and several blocks, on
 // each path, against winoModel.
 func TestWinogradBF16(t *testing.T) {
-	defer func(v bool) { winoAlways = v }(winoAlways)
-	winoAlways = true
+	defer func(v, f bool) { winoAlways, wino4FP32 = v, f }(winoAlways, wino4FP32)
+	winoAlways, wino4FP32 = true, false // F(2x2) on bfloat16 pairs on every plane
 	g := tensor.NewRNG(25)
 	type conv struct{ n, ci, co, h, w, p int }
 	forEachISA(t, func(t *testing.T, _ ISA) {

@@ -41,11 +41,21 @@ import (
 // Winograd layer takes F(2x2, 3x3); kept for the old/new benchmark).
 var useWino4 = true
 
-// wino4Worth reports whether a Winograd pass (winogradWorth) takes F(4x4,
-// 3x3): FP32 on the avx512 path, outputs at least wino4MinWidth wide.
+// wino4Worth reports whether a Winograd forward or backward-data pass
+// (winogradWorth) takes F(4x4, 3x3): on the avx512 path, outputs at least
+// wino4MinWidth wide. Always in FP32: in BF16 runs (bf16) too, unless
+// wino4FP32 is off, since F(4x4)'s transforms amplify bfloat16's rounding
+// past use (RESULTS section 10) and FP32 F(4x4) runs faster there than
+// F(2x2) on bfloat16 pairs. (The weight gradient in BF16 keeps its BF16
+// forms: wino4FilterWorth.)
 func wino4Worth(bf16 bool, ow int) bool {
-	return useWino4 && wideWino() && !bf16 && ow >= wino4MinWidth
+	return useWino4 && wideWino() && (!bf16 || wino4FP32) && ow >= wino4MinWidth
 }
+
+// wino4FP32: BF16 runs take F(4x4, 3x3) in FP32 where FP32 runs take it
+// (off: they keep F(2x2) on bfloat16 pairs and the BF16 weight gradients;
+// for the old/new benchmark).
+var wino4FP32 = true
 
 // wino4MinWidth is the narrowest output whose forward and backward-data
 // take F(4x4, 3x3): planes 8 tiles wide (32) run two tile rows per 16

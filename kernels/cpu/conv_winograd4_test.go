@@ -340,9 +340,10 @@ func BenchmarkWinograd4Weights(b *testing.B) {
 	}
 }
 
-// TestWino4Worth: which U-Net layers take F(4x4, 3x3) on the avx512 path
-// (FP32): forward and backward-data from 32 wide, the weight gradient from
-// 32 wide with 24 channels on both sides; BF16 none.
+// TestWino4Worth: which U-Net layers take F(4x4, 3x3) on the avx512 path:
+// forward and backward-data from 32 wide, also in BF16 runs (in FP32);
+// the weight gradient from 32 wide with 24 channels on both sides, FP32
+// runs only.
 func TestWino4Worth(t *testing.T) {
 	if !avx512Available {
 		t.Skip("F(4x4, 3x3) runs on the avx512 path only: this CPU lacks AVX-512 F/BW/VL")
@@ -359,7 +360,7 @@ func TestWino4Worth(t *testing.T) {
 	for _, c := range []struct {
 		ow         int
 		bf16, want bool
-	}{{128, false, true}, {32, false, true}, {16, false, false}, {128, true, false}} {
+	}{{128, false, true}, {32, false, true}, {16, false, false}, {128, true, true}, {16, true, false}} {
 		if got := wino4Worth(c.bf16, c.ow); got != c.want {
 			t.Errorf("wino4Worth(%v, %d) = %v, want %v", c.bf16, c.ow, got, c.want)
 		}
@@ -372,4 +373,38 @@ func TestWino4Worth(t *testing.T) {
 			t.Errorf("wino4FilterWorth(%d, %d, %d, %v) = %v, want %v", c.ci, c.co, c.ow, c.bf16, got, c.want)
 		}
 	}
+}
+
+// TestWinograd4InBF16Runs: in a BF16 run the forward and backward-data
+// passes that take F(4x4, 3x3) run it in FP32, the bits of an FP32 run
+// (where the CPU has BF16).
+func TestWinograd4InBF16Runs(t *testing.T) {
+	if !HasBF16() {
+		t.Skip("no AVX512_BF16 on this CPU: no BF16 runs")
+	}
+	withWino4(t, func(t *testing.T) {
+		g := tensor.NewRNG(47)
+		c := convCase{2, 24, 26, 33, 40, 3, 3, 1, 1, 1, 1}
+		d := makeConvDims([]int{c.n, c.ci, c.h, c.w}, []int{c.co, c.ci, 3, 3}, convParams(c))
+		x, w, bias := randSlice(g, c.n*c.ci*c.h*c.w), randSlice(g, c.co*c.ci*9), randSlice(g, c.co)
+		dy, dx0 := randSlice(g, c.n*c.co*d.ho*d.wo), randSlice(g, len(x))
+		run := func(bf16 bool) (y, dx []float32) {
+			be := New(2)
+			must(t, be.SetBF16(bf16))
+			if a := be.forwardAlgo(d); a != algoWinograd4 {
+				t.Fatalf("bf16 %v: forward runs %v", bf16, a)
+			}
+			if a := be.backwardDataAlgo(d); a != algoWinograd4 {
+				t.Fatalf("bf16 %v: backward-data runs %v", bf16, a)
+			}
+			y, dx = make([]float32, c.n*c.co*d.ho*d.wo), append([]float32(nil), dx0...)
+			be.conv2dFast(y, x, w, bias, d)
+			be.conv2dBackwardDataFast(dx, dy, w, d)
+			return y, dx
+		}
+		yb, dxb := run(true)
+		y, dx := run(false)
+		sameBits(t, "forward", yb, y)
+		sameBits(t, "backward-data", dxb, dx)
+	})
 }

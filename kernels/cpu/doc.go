@@ -36,9 +36,10 @@
 //     backward-data and weight gradient of outputs at least 32 wide: 36
 //     GEMMs over 4x4 tiles, 16-tile AVX-512 transform kernels over the
 //     image's four column phases (two tile rows per kernel on planes 8
-//     tiles wide). Its rounding is about 10-20x F(2x2)'s, so BF16 keeps
-//     F(2x2). Stride-1 weight gradients of planes of at most 64 outputs with
-//     many channels take gemm+im2col.
+//     tiles wide). Its rounding is about 10-20x F(2x2)'s, too much for
+//     bfloat16 operands: BF16 runs take its forward and backward-data in
+//     FP32 and keep their BF16 weight gradients. Stride-1 weight gradients
+//     of planes of at most 64 outputs with many channels take gemm+im2col.
 //   - conv1x1_fast.go, conv1x1_batch.go: the 1x1 stitch conv as a GEMM over
 //     H*W: forward and backward-data as groups of 16-pixel strips of the
 //     whole batch copied into L1-resident panels (planes up to 64x64), else
