@@ -161,14 +161,14 @@ func winoWeights(n int, up []float32, upStep, xs int, w []float32, wStep int, fl
 	}
 }
 
-// winogradJob is one Winograd convolution of a group of samples.
-type winogradJob struct {
-	k, m  int
-	up    []float32 // packed U: (16, m6/6, k, 6)
-	src   []float32 // the samples' padded images (k channels), srcStride apart
-	ps, g int       // size and row pitch of a phase plane of src: a channel's
-	// even columns, then its odd columns (phasedImage with strides 1, 2)
-	th, tw     int // tile rows and columns: ceil(oh/2), ceil(ow/2)
+// winoTiles is what the Winograd jobs (winogradJob, wino4Job) share: the
+// group's samples' tiles cut into blocks, handed out to the parts.
+type winoTiles struct {
+	k, m       int
+	up         []float32 // packed U: (positions, m6/6, k, 6)
+	src        []float32 // the samples' phased images (k channels), srcStride apart
+	ps, g      int       // size and row pitch of a phase plane of src
+	th, tw     int       // tile rows and columns
 	oh, ow     int
 	out        []float32 // (samples, m, oh, ow), outStride apart
 	bias       []float32 // (m) or nil
@@ -182,6 +182,56 @@ type winogradJob struct {
 	scratchPer int
 	chunks     chunker
 	done       partsDone
+}
+
+func (j *winoTiles) blocks() int { return (j.th*j.tw + j.block - 1) / j.block }
+
+// units is the blocks of the samples: spb samples per block, or the blocks
+// of each sample.
+func (j *winoTiles) units() int {
+	if j.spb > 1 {
+		return ceilDiv(j.samples, j.spb)
+	}
+	return j.samples * j.blocks()
+}
+
+// start runs t's parts (up to threads) over the (sample, tile block) units.
+func (j *winoTiles) start(t task, threads int) {
+	units := j.units()
+	parts := min(threads, units)
+	j.chunks.reset(min(units, chunksPerPart*parts))
+	runParts(t, parts, &j.done)
+}
+
+// forBlocks runs block, with the part's scratch, on each unit the part
+// claims: its live tiles from t0, counted sample after sample.
+func (j *winoTiles) forBlocks(part int, block func(scratch []float32, t0, live int)) {
+	scratch := j.scratch[part*j.scratchPer:][:j.scratchPer]
+	bp := j.blocks()
+	units := j.units()
+	tiles := j.th * j.tw
+	for {
+		u0, u1, ok := j.chunks.claimUnits(units)
+		if !ok {
+			return
+		}
+		for u := u0; u < u1; u++ {
+			if j.spb > 1 {
+				n := u * j.spb
+				block(scratch, n*tiles, min(j.spb, j.samples-n)*tiles)
+				continue
+			}
+			n, b := u/bp, u%bp
+			block(scratch, n*tiles+b*j.block, min(j.block, tiles-b*j.block))
+		}
+	}
+}
+
+// winogradJob is one Winograd F(2x2, 3x3) convolution of a group of
+// samples; src's phase planes are a channel's even columns, then its odd
+// columns (phasedImage with strides 1, 2), tiles ceil(oh/2) x ceil(ow/2).
+type winogradJob struct {
+	winoTiles
 	// bf16: the tile products on bfloat16 pairs: upB is up as pair panels
 	// (16, m6/6, ceil(k/2), 6); each block's V chunk is turned into pairs too.
 	bf16 bool
@@ -189,17 +239,6 @@ type winogradJob struct {
 }
 
 var winogradJobs = sync.Pool{New: func() any { return new(winogradJob) }}
-
-func (j *winogradJob) blocks() int { return (j.th*j.tw + j.block - 1) / j.block }
-
-// units is the blocks of the samples: spb samples per block, or the blocks
-// of each sample.
-func (j *winogradJob) units() int {
-	if j.spb > 1 {
-		return ceilDiv(j.samples, j.spb)
-	}
-	return j.samples * j.blocks()
-}
 
 // winoSamplesPerBlock is how many of the n samples of tiles tiles share a
 // block of block tiles: samples whose tiles fill at most half a block share
@@ -225,34 +264,9 @@ func (j *winogradJob) scratchFloats() int {
 
 // run computes the samples on up to threads goroutines; parts cut the
 // (sample, tile block) pairs.
-func (j *winogradJob) run(threads int) {
-	units := j.units()
-	parts := min(threads, units)
-	j.chunks.reset(min(units, chunksPerPart*parts))
-	runParts(j, parts, &j.done)
-}
+func (j *winogradJob) run(threads int) { j.start(j, threads) }
 
-func (j *winogradJob) runPart(part, parts int) {
-	scratch := j.scratch[part*j.scratchPer:][:j.scratchPer]
-	bp := j.blocks()
-	units := j.units()
-	tiles := j.th * j.tw
-	for {
-		u0, u1, ok := j.chunks.claimUnits(units)
-		if !ok {
-			return
-		}
-		for u := u0; u < u1; u++ {
-			if j.spb > 1 {
-				n := u * j.spb
-				j.runBlock(scratch, n*tiles, min(j.spb, j.samples-n)*tiles)
-				continue
-			}
-			n, b := u/bp, u%bp
-			j.runBlock(scratch, n*tiles+b*j.block, min(j.block, tiles-b*j.block))
-		}
-	}
-}
+func (j *winogradJob) runPart(part, parts int) { j.forBlocks(part, j.runBlock) }
 
 // runBlock computes the live tiles from t0 of the group's samples, counted
 // sample after sample (t0/(th*tw) is t0's sample).

@@ -34,8 +34,9 @@ import (
 // (winoInput4KernelZ, winoOutput4KernelZ); winoF4InputTile and
 // winoF4OutputTile are the same operations in Go, for the tests. Short runs
 // (tile rows under 16 tiles, their ends, the blocks' ends) go through the
-// kernels too, by a scratch copy. The weights are transformed in Go, in
-// float64, rounded once.
+// kernels too, their stores masked to the run's lanes and the image's
+// rows and columns; planes 8 tiles wide take two tile rows per 16 lanes.
+// The weights are transformed in Go, in float64, rounded once.
 
 // useWino4 switches F(4x4, 3x3) on where wino4Worth picks it (off: every
 // Winograd layer takes F(2x2, 3x3); kept for the old/new benchmark).
@@ -52,9 +53,9 @@ func wino4Worth(bf16 bool, ow int) bool {
 	return useWino4 && wideWino() && (!bf16 || wino4FP32) && ow >= wino4MinWidth
 }
 
-// wino4FP32: BF16 runs take F(4x4, 3x3) in FP32 where FP32 runs take it
-// (off: they keep F(2x2) on bfloat16 pairs and the BF16 weight gradients;
-// for the old/new benchmark).
+// wino4FP32: BF16 runs take F(4x4, 3x3)'s forward and backward-data in
+// FP32 where FP32 runs take them (off: F(2x2) on bfloat16 pairs; for the
+// old/new benchmark and the F(2x2) BF16 tests).
 var wino4FP32 = true
 
 // wino4MinWidth is the narrowest output whose forward and backward-data
@@ -227,48 +228,21 @@ func (j *wino4WeightJob) runPart(part, parts int) {
 // channels of a 6-row panel are 48 floats, three cache lines.
 const wino4WeightRun = 8
 
-// wino4Job is one F(4x4, 3x3) convolution of a group of samples: the
-// fields of winogradJob, 36 transformed positions, 4x4 tiles.
-type wino4Job struct {
-	k, m       int
-	up         []float32 // packed U: (36, m6/6, k, 6)
-	src        []float32 // the samples' phased images (k channels), srcStride apart
-	ps, g      int       // size and row pitch of a phase plane
-	th, tw     int       // tile rows and columns: ceil(oh/4), ceil(ow/4)
-	oh, ow     int
-	out        []float32 // (samples, m, oh, ow), outStride apart
-	bias       []float32
-	accumulate bool
-	samples    int
-	srcStride  int
-	outStride  int
-	block, kc  int
-	spb        int
-	scratch    []float32
-	scratchPer int
-	chunks     chunker
-	done       partsDone
-}
+// wino4Job is one F(4x4, 3x3) convolution of a group of samples: src's
+// phase planes are a channel's four column phases (phasedImage with
+// strides 1, 4), tiles ceil(oh/4) x ceil(ow/4), 36 transformed positions.
+type wino4Job struct{ winoTiles }
 
 var wino4Jobs = sync.Pool{New: func() any { return new(wino4Job) }}
 
-func (j *wino4Job) blocks() int { return (j.th*j.tw + j.block - 1) / j.block }
-
-func (j *wino4Job) units() int {
-	if j.spb > 1 {
-		return ceilDiv(j.samples, j.spb)
-	}
-	return j.samples * j.blocks()
-}
-
 // wino4TmpFloats is the scratch of the transform kernels, 36 x 16 floats.
-func wino4TmpFloats(kc, m int) int { return 36 * 16 }
+const wino4TmpFloats = 36 * 16
 
 // scratchFloats: a V chunk, the block's M (16 floats of slack: a run's
 // kernel reads 16 lanes), the kernels' scratch; V's and M's strides
 // between positions xi are unaliased (up to 31 floats more each).
 func (j *wino4Job) scratchFloats() int {
-	return 36*(j.block*(j.kc+m6(j.m))+64) + 16 + wino4TmpFloats(j.kc, j.m)
+	return 36*(j.block*(j.kc+m6(j.m))+64) + 16 + wino4TmpFloats
 }
 
 // strides of V and M between positions xi: an odd number of cache lines
@@ -277,34 +251,9 @@ func (j *wino4Job) strides(panels, kc int) (vxs, mxs int) {
 	return unaliased(panels*kc*gemmNR, 16), unaliased(m6(j.m)*j.block, 16)
 }
 
-func (j *wino4Job) run(threads int) {
-	units := j.units()
-	parts := min(threads, units)
-	j.chunks.reset(min(units, chunksPerPart*parts))
-	runParts(j, parts, &j.done)
-}
+func (j *wino4Job) run(threads int) { j.start(j, threads) }
 
-func (j *wino4Job) runPart(part, parts int) {
-	scratch := j.scratch[part*j.scratchPer:][:j.scratchPer]
-	bp := j.blocks()
-	units := j.units()
-	tiles := j.th * j.tw
-	for {
-		u0, u1, ok := j.chunks.claimUnits(units)
-		if !ok {
-			return
-		}
-		for u := u0; u < u1; u++ {
-			if j.spb > 1 {
-				n := u * j.spb
-				j.runBlock(scratch, n*tiles, min(j.spb, j.samples-n)*tiles)
-				continue
-			}
-			n, b := u/bp, u%bp
-			j.runBlock(scratch, n*tiles+b*j.block, min(j.block, tiles-b*j.block))
-		}
-	}
-}
+func (j *wino4Job) runPart(part, parts int) { j.forBlocks(part, j.runBlock) }
 
 func (j *wino4Job) runBlock(scratch []float32, t0, live int) {
 	nt := j.block
