@@ -164,11 +164,7 @@ func (b *Backend) conv2dBackwardFilterFast(dw, db, dy, x []float32, d convDims) 
 		b.conv2dBackwardFilterIm2col(dw, db, dy, x, d)
 		return
 	case algoWinograd, algoWinograd4:
-		if a == algoWinograd4 {
-			b.winogradFilter4(dw, dy, x, d)
-		} else {
-			b.winogradFilter(dw, dy, x, d)
-		}
+		b.winogradFilter(dw, dy, x, d, a == algoWinograd4)
 		if db != nil {
 			b.biasGrad(db, dy, d.n, d.co, d.ho*d.wo)
 		}

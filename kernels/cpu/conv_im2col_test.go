@@ -146,40 +146,7 @@ func TestConvBackwardFilterSmallPlanes(t *testing.T) {
 			{1, 512, 128, 2, 2, 3, 3, 1, 1, 1, 1},
 			{2, 256, 257, 7, 9, 3, 3, 1, 1, 0, 0},
 		} {
-			p := convParams(c)
-			x, w := g.Rand(c.n, c.ci, c.h, c.w), tensor.New(c.co, c.ci, c.kh, c.kw)
-			if a := backwardFilterAlgo(makeConvDims(x.Shape, w.Shape, p), false); a != algoGemmIm2col {
-				t.Fatalf("%v: backward-filter takes %v", c, a)
-			}
-			ys, err := kernels.Conv2dOutShape(x.Shape, w.Shape, p)
-			must(t, err)
-			dy, dw0, db0 := g.Rand(ys...), g.Rand(w.Shape...), g.Rand(c.co)
-			want, wantB := dw0.Clone(), db0.Clone()
-			must(t, ref.Conv2dBackwardFilter(want, wantB, dy, x, p))
-			for _, bf16 := range []bool{false, true} {
-				if bf16 && (CurrentISA() != ISAAVX512 || !HasBF16()) {
-					continue
-				}
-				tol := 1e-5 * float64(c.n*ys[2]*ys[3])
-				if bf16 {
-					tol = 4e-3 * float64(c.n*ys[2]*ys[3])
-				}
-				var first []float32
-				for _, threads := range []int{1, 2, 3} {
-					be := New(threads)
-					must(t, be.SetBF16(bf16))
-					dw, db := dw0.Clone(), db0.Clone()
-					must(t, be.Conv2dBackwardFilter(dw, db, dy, x, p))
-					name := fmt.Sprintf("%v bf16 %v threads %d", c, bf16, threads)
-					closeTo(t, name, dw, want, tol)
-					closeTo(t, name+" db", db, wantB, tol)
-					if first == nil {
-						first = dw.Data
-						continue
-					}
-					sameBits(t, fmt.Sprintf("%v bf16 %v: threads %d against 1", c, bf16, threads), dw.Data, first)
-				}
-			}
+			checkIm2colFilter(t, g, ref, c)
 		}
 	})
 }
@@ -195,42 +162,51 @@ func TestConvBackwardFilterStridedMatchesReference(t *testing.T) {
 		g := tensor.NewRNG(29)
 		ref := NewReference()
 		for _, c := range im2colCases() {
-			p := kernels.ConvParams{StrideH: c.sh, StrideW: c.sw, PadH: c.ph, PadW: c.pw}
-			x, w := g.Rand(c.n, c.ci, c.h, c.w), tensor.New(c.co, c.ci, c.kh, c.kw)
-			if a := backwardFilterAlgo(makeConvDims(x.Shape, w.Shape, p), false); a != algoGemmIm2col {
-				t.Fatalf("%v: backward-filter takes %v", c, a)
-			}
-			ys, err := kernels.Conv2dOutShape(x.Shape, w.Shape, p)
-			must(t, err)
-			dy, dw0, db0 := g.Rand(ys...), g.Rand(w.Shape...), g.Rand(c.co)
-			want, wantB := dw0.Clone(), db0.Clone()
-			must(t, ref.Conv2dBackwardFilter(want, wantB, dy, x, p))
-			for _, bf16 := range []bool{false, true} {
-				if bf16 && (CurrentISA() != ISAAVX512 || !HasBF16()) {
-					continue
-				}
-				tol := 1e-5 * float64(c.n*ys[2]*ys[3])
-				if bf16 {
-					tol = 4e-3 * float64(c.n*ys[2]*ys[3])
-				}
-				var first []float32
-				for _, threads := range []int{1, 2, 3} {
-					be := New(threads)
-					must(t, be.SetBF16(bf16))
-					dw, db := dw0.Clone(), db0.Clone()
-					must(t, be.Conv2dBackwardFilter(dw, db, dy, x, p))
-					name := fmt.Sprintf("%v bf16 %v threads %d", c, bf16, threads)
-					closeTo(t, name, dw, want, tol)
-					closeTo(t, name+" db", db, wantB, tol)
-					if first == nil {
-						first = dw.Data
-						continue
-					}
-					sameBits(t, fmt.Sprintf("%v bf16 %v: threads %d against 1", c, bf16, threads), dw.Data, first)
-				}
-			}
+			checkIm2colFilter(t, g, ref, c)
 		}
 	})
+}
+
+// checkIm2colFilter runs the weight gradient of c, which must take
+// gemm+im2col, accumulated onto random dw, db, against the reference, FP32
+// and BF16 (where the path has it), 1 to 3 goroutines, and checks that dw
+// has the same bits for every thread count.
+func checkIm2colFilter(t *testing.T, g *tensor.RNG, ref *Backend, c convCase) {
+	t.Helper()
+	p := convParams(c)
+	x, w := g.Rand(c.n, c.ci, c.h, c.w), tensor.New(c.co, c.ci, c.kh, c.kw)
+	if a := backwardFilterAlgo(makeConvDims(x.Shape, w.Shape, p), false); a != algoGemmIm2col {
+		t.Fatalf("%v: backward-filter takes %v", c, a)
+	}
+	ys, err := kernels.Conv2dOutShape(x.Shape, w.Shape, p)
+	must(t, err)
+	dy, dw0, db0 := g.Rand(ys...), g.Rand(w.Shape...), g.Rand(c.co)
+	want, wantB := dw0.Clone(), db0.Clone()
+	must(t, ref.Conv2dBackwardFilter(want, wantB, dy, x, p))
+	for _, bf16 := range []bool{false, true} {
+		if bf16 && (CurrentISA() != ISAAVX512 || !HasBF16()) {
+			continue
+		}
+		tol := 1e-5 * float64(c.n*ys[2]*ys[3])
+		if bf16 {
+			tol = 4e-3 * float64(c.n*ys[2]*ys[3])
+		}
+		var first []float32
+		for _, threads := range []int{1, 2, 3} {
+			be := New(threads)
+			must(t, be.SetBF16(bf16))
+			dw, db := dw0.Clone(), db0.Clone()
+			must(t, be.Conv2dBackwardFilter(dw, db, dy, x, p))
+			name := fmt.Sprintf("%v bf16 %v threads %d", c, bf16, threads)
+			closeTo(t, name, dw, want, tol)
+			closeTo(t, name+" db", db, wantB, tol)
+			if first == nil {
+				first = dw.Data
+				continue
+			}
+			sameBits(t, fmt.Sprintf("%v bf16 %v: threads %d against 1", c, bf16, threads), dw.Data, first)
+		}
+	}
 }
 
 // BenchmarkConv3x3s2FilterOldNew: the direct weight gradient (old)

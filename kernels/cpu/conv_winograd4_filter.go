@@ -122,62 +122,6 @@ func (j *wfJob) transformRows4(dst []float32, xs int, im wfImage, c int, kt []fl
 	}
 }
 
-// winogradFilter4 adds the 3x3 stride-1 weight gradient of dy (n, co, ho,
-// wo) against x (n, ci, h, w) to dw (co, ci, 3, 3) by F(4x4, 3x3).
-func (b *Backend) winogradFilter4(dw, dy, x []float32, d convDims) {
-	ws := b.ws
-	th, tw := (d.ho+3)/4, (d.wo+3)/4
-	tiles := th * tw
-	img := makePhasedImage(d.ci, d.h, d.w, 1, 4, d.ph, d.pw, 4*th+2, 4*tw+2)
-	per := img.size() + 16 // a short run's kernel reads 16 lanes
-	coP := roundUp(d.co, dotMR)
-	kPad := roundUp(d.ci, dotNR)
-	block := max(64, min(wfMaxTiles, wfBlockFloats/(36*(d.ci+coP))/32*32))
-	group := max(1, min(d.n, block/tiles))
-	blockTiles := roundUp(min(block, group*tiles), convSeg)
-	lqMax := unaliased(blockTiles, convSeg)
-	xsVMax, xsZMax := unaliased(d.ci*lqMax, convSeg), unaliased(coP*lqMax, convSeg)
-	xPlane, yPlane := d.ci*d.h*d.w, d.co*d.ho*d.wo
-
-	buf := ws.getFloats(group * per)
-	v := ws.getFloats(36 * xsVMax)
-	z := ws.getFloats(36 * xsZMax)
-	s := ws.getZeros(36 * kPad * coP)
-	offs := ws.getInts(kPad)
-	kt := ws.getFloats(b.threads * 36 * 16)
-	j := wfJobs.Get().(*wfJob)
-	j.ci, j.co, j.coP = d.ci, d.co, coP
-	dyImg := makePhasedImage(d.co, d.ho, d.wo, 1, 4, 0, 0, 4*th, 4*tw)
-	gPer := dyImg.size() + 16
-	dyBuf := ws.getFloats(group * gPer)
-	j.per, j.ps, j.g, j.th, j.tw = per, img.planeSize(), img.g, th, tw
-	j.gPer, j.gps, j.gg = gPer, dyImg.planeSize(), dyImg.g
-	j.src, j.dyp, j.v, j.z = buf, dyBuf, v, z
-	j.groups = (d.ci + dotNR - 1) / dotNR
-	j.nxi, j.f4, j.kt = 36, true, kt
-	for n0 := 0; n0 < d.n; n0 += group {
-		samples := min(group, d.n-n0)
-		fillPhased(b.threads, img, buf, x[n0*xPlane:], samples, per, xPlane)
-		fillPhased(b.threads, dyImg, dyBuf, dy[n0*yPlane:], samples, gPer, yPlane)
-		for u0 := 0; u0 < samples*tiles; u0 += blockTiles {
-			j.u0, j.live = u0, min(blockTiles, samples*tiles-u0)
-			j.lq = unaliased(roundUp(j.live, convSeg), convSeg)
-			j.xsV, j.xsZ = unaliased(d.ci*j.lq, convSeg), unaliased(coP*j.lq, convSeg)
-			b.wfBlock(j, s, offs, kPad)
-		}
-	}
-	wfGradient4(dw, s, d.co, d.ci, kPad, coP)
-	*j = wfJob{}
-	wfJobs.Put(j)
-	ws.putFloats(buf)
-	ws.putFloats(dyBuf)
-	ws.putFloats(v)
-	ws.putFloats(z)
-	ws.putFloats(s)
-	ws.putFloats(kt)
-	ws.putInts(offs)
-}
-
 // wfGradient4 adds dg = G^T S G of each (co, ci) pair to dw (co, ci, 3,
 // 3), S[xi] = s[(xi*kPad + ci)*ldw + co], in float64, rounded once; G is
 // conv_winograd4.go's.

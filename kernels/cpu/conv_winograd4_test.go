@@ -99,39 +99,10 @@ func TestWinograd4Kernels(t *testing.T) {
 		}
 		return s
 	}
-	const n, pitch, ps, srcStep, xs, dstStep = 3, 23, 23 * 7, 4 * 23 * 7, 3*16 + 5, 16
-	src := mixed(n*srcStep + 64)
+	const n, pitch, xs = 3, 23, 3*16 + 5
+	checkWino4Transform(t, "input", mixed, pitch, 7*pitch, 3, []int{16, 5, 1}, winoInput4, winoF4InputTile,
+		func(src []float32, o, ps, i, j int) float32 { return src[o+(j%4)*ps+i*pitch+j/4] })
 	kt := make([]float32, 36*16)
-	want := make([]float32, 36)
-	for _, lanes := range []int{16, 5, 1} {
-		v := mixed(36*xs + n*dstStep)
-		v0 := append([]float32(nil), v...)
-		hi := 0
-		if lanes == 16 {
-			hi = 3 * pitch // and again split: lanes 8-15 three rows down
-		}
-		for ; hi >= 0; hi -= 3 * pitch {
-			winoInput4(n, v, dstStep, xs, src, srcStep, pitch, ps, kt, 1<<lanes-1, hi)
-			for c := 0; c < n; c++ {
-				for l := 0; l < 16; l++ {
-					lo := l
-					if hi > 0 && l >= 8 {
-						lo = hi + l - 8
-					}
-					winoF4InputTile(want, 1, func(i, j int) float32 { return src[c*srcStep+(j%4)*ps+i*pitch+lo+j/4] })
-					for xi := 0; xi < 36; xi++ {
-						w := want[xi]
-						if l >= lanes {
-							w = v0[c*dstStep+xi*xs+l]
-						}
-						if got := v[c*dstStep+xi*xs+l]; math.Float32bits(got) != math.Float32bits(w) {
-							t.Fatalf("input, %d lanes, hi %d: channel %d lane %d xi %d: %v, want %v", lanes, hi, c, l, xi, got, w)
-						}
-					}
-				}
-			}
-		}
-	}
 	const mStep, ow, yStep = 17, 67, 4 * 67
 	m := mixed(n*mStep + 35*xs + 16)
 	bias := mixed(n)
@@ -182,33 +153,50 @@ func TestWinograd4GradKernel(t *testing.T) {
 		}
 		return s
 	}
-	const n, pitch, ps, srcStep, xs, dstStep = 3, 21, 21 * 5, 4 * 21 * 5, 3*16 + 7, 16
+	const pitch = 21
+	checkWino4Transform(t, "Z", mixed, pitch, 5*pitch, 2, []int{16, 7, 1}, winoGrad4, winoF4GradTile,
+		func(src []float32, o, ps, i, j int) float32 { return src[o+j*ps+i*pitch] })
+}
+
+// checkWino4Transform checks that kernel gives the bits of mirror lane for
+// lane, on 3 channels of mixed-magnitude inputs whose phase planes are ps
+// apart (rows pitch apart), writing only the lanes of its mask, for each
+// count of lanes; with 16 lanes also split, lanes 8-15 read hiRows rows
+// down. at reads element (i, j) of the patch whose first element is at
+// src[o].
+func checkWino4Transform(t *testing.T, name string, mixed func(int) []float32, pitch, ps, hiRows int, lanesList []int,
+	kernel func(n int, dst []float32, dstStep, xs int, src []float32, srcStep, g, ps int, kt []float32, mask, hi int),
+	mirror func(dst []float32, xs int, at func(i, j int) float32),
+	at func(src []float32, o, ps, i, j int) float32) {
+	t.Helper()
+	const n, xs, dstStep = 3, 3*16 + 5, 16
+	srcStep := 4 * ps
 	src := mixed(n*srcStep + 64)
 	kt := make([]float32, 36*16)
 	want := make([]float32, 36)
-	for _, lanes := range []int{16, 7, 1} {
-		z := mixed(36*xs + n*dstStep)
-		z0 := append([]float32(nil), z...)
+	for _, lanes := range lanesList {
+		v := mixed(36*xs + n*dstStep)
+		v0 := append([]float32(nil), v...)
 		hi := 0
 		if lanes == 16 {
-			hi = 2 * pitch // and again split: lanes 8-15 two rows down
+			hi = hiRows * pitch // and again split
 		}
-		for ; hi >= 0; hi -= 2 * pitch {
-			winoGrad4(n, z, dstStep, xs, src, srcStep, pitch, ps, kt, 1<<lanes-1, hi)
+		for ; hi >= 0; hi -= hiRows * pitch {
+			kernel(n, v, dstStep, xs, src, srcStep, pitch, ps, kt, 1<<lanes-1, hi)
 			for c := 0; c < n; c++ {
 				for l := 0; l < 16; l++ {
 					lo := l
 					if hi > 0 && l >= 8 {
 						lo = hi + l - 8
 					}
-					winoF4GradTile(want, 1, func(i, j int) float32 { return src[c*srcStep+j*ps+i*pitch+lo] })
+					mirror(want, 1, func(i, j int) float32 { return at(src, c*srcStep+lo, ps, i, j) })
 					for xi := 0; xi < 36; xi++ {
 						w := want[xi]
 						if l >= lanes {
-							w = z0[c*dstStep+xi*xs+l]
+							w = v0[c*dstStep+xi*xs+l]
 						}
-						if got := z[c*dstStep+xi*xs+l]; math.Float32bits(got) != math.Float32bits(w) {
-							t.Fatalf("%d lanes, hi %d: channel %d lane %d xi %d: %v, want %v", lanes, hi, c, l, xi, got, w)
+						if got := v[c*dstStep+xi*xs+l]; math.Float32bits(got) != math.Float32bits(w) {
+							t.Fatalf("%s, %d lanes, hi %d: channel %d lane %d xi %d: %v, want %v", name, lanes, hi, c, l, xi, got, w)
 						}
 					}
 				}

@@ -51,10 +51,10 @@ var wfBlockFloats = 1 << 22 // a variable for BenchmarkConv3x3Algo's WFB
 // 128x128 planes 15-30% slower, 512 10-25% (WFT).
 var wfMaxTiles = 1024
 
-// wfBlockTiles is the tiles per block for ci input and co output channels:
-// a multiple of 32, from 64 to wfMaxTiles.
-func wfBlockTiles(ci, co int) int {
-	t := wfBlockFloats / (16 * (ci + co)) / 32 * 32
+// wfBlockTiles is the tiles per block for ci input and co output channels
+// and nxi transformed positions: a multiple of 32, from 64 to wfMaxTiles.
+func wfBlockTiles(ci, co, nxi int) int {
+	t := wfBlockFloats / (nxi * (ci + co)) / 32 * 32
 	return max(64, min(wfMaxTiles, t))
 }
 
@@ -325,46 +325,58 @@ func winoGradTile(z []float32, xs int, src0, src1 []float32, g int) {
 }
 
 // winogradFilter adds the 3x3 stride-1 weight gradient of dy (n, co, ho,
-// wo) against x (n, ci, h, w) to dw (co, ci, 3, 3) by Winograd F(2x2, 3x3).
-func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims) {
+// wo) against x (n, ci, h, w) to dw (co, ci, 3, 3) by Winograd F(2x2, 3x3),
+// or by F(4x4, 3x3) with f4 (conv_winograd4_filter.go; FP32 only).
+func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims, f4 bool) {
 	ws := b.ws
-	th, tw := (d.ho+1)/2, (d.wo+1)/2
+	// Tiles of tile x tile outputs, nxi transformed positions; the images
+	// in tile column phases; F(4x4)'s kernels read 16 lanes past a short
+	// run (slack).
+	tile, nxi, slack := 2, 16, 0
+	if f4 {
+		tile, nxi, slack = 4, 36, 16
+	}
+	th, tw := (d.ho+tile-1)/tile, (d.wo+tile-1)/tile
 	tiles := th * tw
-	img := makePhasedImage(d.ci, d.h, d.w, 1, 2, d.ph, d.pw, 2*th+2, 2*tw+2)
-	per := img.size()
-	bf := b.bf16
+	img := makePhasedImage(d.ci, d.h, d.w, 1, tile, d.ph, d.pw, tile*th+2, tile*tw+2)
+	per := img.size() + slack
+	bf := b.bf16 && !f4
 	rowUnit, laneUnit := dotMR, convSeg
 	if bf {
 		rowUnit, laneUnit = 2*dotMR, 32
 	}
 	coP := roundUp(d.co, rowUnit)
 	kPad := roundUp(d.ci, dotNR)
-	block := wfBlockTiles(d.ci, coP)
+	block := wfBlockTiles(d.ci, coP, nxi)
 	group := max(1, min(d.n, block/tiles))
 	// Row pitch and xi strides off multiples of 4 KiB (unaliased), so that
-	// the 16 rows a transform writes and the rows a dot kernel reads do
-	// not fall on the same L1 sets.
+	// the rows a transform writes and the rows a dot kernel reads do not
+	// fall on the same L1 sets.
 	blockTiles := roundUp(min(block, group*tiles), laneUnit)
 	lqMax := unaliased(blockTiles, laneUnit)
 	xsVMax, xsZMax := unaliased(d.ci*lqMax, laneUnit), unaliased(coP*lqMax, laneUnit)
 	xPlane, yPlane := d.ci*d.h*d.w, d.co*d.ho*d.wo
 
 	buf := ws.getFloats(group * per)
-	v := ws.getFloats(16 * xsVMax)
-	z := ws.getFloats(16 * xsZMax)
-	s := ws.getZeros(16 * kPad * coP)
+	v := ws.getFloats(nxi * xsVMax)
+	z := ws.getFloats(nxi * xsZMax)
+	s := ws.getZeros(nxi * kPad * coP)
 	offs := ws.getInts(kPad)
-	var vbBuf, zbBuf []float32
+	var vbBuf, zbBuf, kt []float32
 	j := wfJobs.Get().(*wfJob)
 	j.ci, j.co, j.coP = d.ci, d.co, coP
-	dyImg := makePhasedImage(d.co, d.ho, d.wo, 1, 2, 0, 0, 2*th, 2*tw)
-	gPer := dyImg.size()
+	dyImg := makePhasedImage(d.co, d.ho, d.wo, 1, tile, 0, 0, tile*th, tile*tw)
+	gPer := dyImg.size() + slack
 	dyBuf := ws.getFloats(group * gPer)
 	j.per, j.ps, j.g, j.th, j.tw = per, img.planeSize(), img.g, th, tw
 	j.gPer, j.gps, j.gg = gPer, dyImg.planeSize(), dyImg.g
 	j.src, j.dyp, j.v, j.z = buf, dyBuf, v, z
 	j.groups = (d.ci + dotNR - 1) / dotNR
-	j.nxi = 16
+	j.nxi = nxi
+	if f4 {
+		kt = ws.getFloats(b.threads * 36 * 16)
+		j.f4, j.kt = true, kt
+	}
 	if bf {
 		vbBuf = ws.getFloats(8 * xsVMax)
 		zbBuf = ws.getFloats(8 * xsZMax)
@@ -381,7 +393,11 @@ func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims) {
 			b.wfBlock(j, s, offs, kPad)
 		}
 	}
-	wfGradient(dw, s, d.co, d.ci, kPad, coP)
+	if f4 {
+		wfGradient4(dw, s, d.co, d.ci, kPad, coP)
+	} else {
+		wfGradient(dw, s, d.co, d.ci, kPad, coP)
+	}
 	*j = wfJob{}
 	wfJobs.Put(j)
 	ws.putFloats(buf)
@@ -390,9 +406,10 @@ func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims) {
 	ws.putFloats(z)
 	ws.putFloats(s)
 	ws.putInts(offs)
-	if bf {
-		ws.putFloats(vbBuf)
-		ws.putFloats(zbBuf)
+	for _, t := range [][]float32{vbBuf, zbBuf, kt} {
+		if t != nil {
+			ws.putFloats(t)
+		}
 	}
 }
 

@@ -977,7 +977,23 @@ func loadLanes(split bool, a string, j int) {
 // winoInput4KernelZ: V = B^T d B of F(4x4, 3x3) for 16 tiles side by side
 // (AVX-512), the rows' transforms through tmp.
 func winoInput4KernelZ(split bool) {
-	name := "winoInput4KernelZ"
+	wino4TransformZ("winoInput4KernelZ", split, `// For channels c < n: d[i][j] of lane l is src[c*srcStep + (j%4)*ps +
+// i*pitch + l + j/4] (the four column phases of the padded image, ps apart);
+// V[6r+q] of lane l goes to dst[c*dstStep + (6r+q)*xs + l] for the lanes
+// set in mask (bit l). tmp: 36*16 floats.
+`, []string{"(R10)", "(R10)(R8*1)", "(R10)(R8*2)", "(R10)(R11*1)", "4(R10)", "4(R10)(R8*1)"},
+		func() { winoF4In1D([6]int{0, 1, 2, 3, 4, 5}, [6]int{6, 7, 8, 9, 10, 11}) })
+}
+
+// wino4TransformZ writes a 16-tile F(4x4, 3x3) transform kernel, name (+"S"
+// with split: lanes 8-15 from a second base, splitBase) with the argument
+// list (n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch,
+// ps int, tmp *float32, mask int[, hi int]): per channel, stage 1 loads
+// each of the patch's len(addrs) rows at addrs (based on R10, the row) into
+// Z0.. and runs transform1D (its six outputs in Z6-Z11) into tmp; stage 2
+// runs it again on each of tmp's six columns and stores the results, 6 xs
+// apart, masked by mask.
+func wino4TransformZ(name string, split bool, doc string, addrs []string, transform1D func()) {
 	if split {
 		name += "S"
 	}
@@ -985,14 +1001,9 @@ func winoInput4KernelZ(split bool) {
 	if split {
 		splitArg, frame = ", hi int", 88
 	}
-	fmt.Fprintf(&out, `
-// func %s(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int%s)
-// For channels c < n: d[i][j] of lane l is src[c*srcStep + (j%%4)*ps +
-// i*pitch + l + j/4] (the four column phases of the padded image, ps apart);
-// V[6r+q] of lane l goes to dst[c*dstStep + (6r+q)*xs + l] for the lanes
-// set in mask (bit l). tmp: 36*16 floats.
-TEXT ·%s(SB), NOSPLIT, $0-%d
-`, name, splitArg, name, frame)
+	fmt.Fprintf(&out, "\n// func %s(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int%s)\n", name, splitArg)
+	out.WriteString(doc)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, frame)
 	for _, a := range []string{"dstStep+16", "srcStep+40"} {
 		p("MOVQ %s(FP), AX", a)
 		p("SHLQ $2, AX")
@@ -1018,15 +1029,16 @@ TEXT ·%s(SB), NOSPLIT, $0-%d
 	label(name + "_loop")
 	p("MOVQ SI, R10")
 	splitBase(split)
-	for i := 0; i < 6; i++ {
-		for j, a := range []string{"(R10)", "(R10)(R8*1)", "(R10)(R8*2)", "(R10)(R11*1)", "4(R10)", "4(R10)(R8*1)"} {
+	rows := len(addrs)
+	for i := 0; i < rows; i++ {
+		for j, a := range addrs {
 			loadLanes(split, a, j)
 		}
-		winoF4In1D([6]int{0, 1, 2, 3, 4, 5}, [6]int{6, 7, 8, 9, 10, 11})
+		transform1D()
 		for q := 0; q < 6; q++ {
 			p("VMOVUPS Z%d, %d(R9)", 6+q, 64*(6*i+q))
 		}
-		if i < 5 {
+		if i < rows-1 {
 			p("ADDQ CX, R10")
 			if split {
 				p("ADDQ CX, BX")
@@ -1035,10 +1047,10 @@ TEXT ·%s(SB), NOSPLIT, $0-%d
 	}
 	p("MOVQ DI, R12")
 	for q := 0; q < 6; q++ {
-		for i := 0; i < 6; i++ {
+		for i := 0; i < rows; i++ {
 			p("VMOVUPS %d(R9), Z%d", 64*(6*i+q), i)
 		}
-		winoF4In1D([6]int{0, 1, 2, 3, 4, 5}, [6]int{6, 7, 8, 9, 10, 11})
+		transform1D()
 		p("LEAQ (R12)(R13*2), BX")
 		p("ADDQ R13, BX")
 		p("VMOVUPS Z6, K1, (R12)")
@@ -1309,86 +1321,11 @@ func winoF4Grad1D(y [4]int, z [6]int) {
 // winoGrad4KernelZ: Z = A dY A^T of F(4x4, 3x3)'s weight gradient for 16
 // tiles side by side (AVX-512), the rows' transforms through tmp.
 func winoGrad4KernelZ(split bool) {
-	name := "winoGrad4KernelZ"
-	if split {
-		name += "S"
-	}
-	splitArg, frame := "", 80
-	if split {
-		splitArg, frame = ", hi int", 88
-	}
-	fmt.Fprintf(&out, `
-// func %s(n int, dst *float32, dstStep, xs int, src *float32, srcStep, pitch, ps int, tmp *float32, mask int%s)
-// For channels c < n: dY[i][j] of lane l is src[c*srcStep + j*ps + i*pitch
+	wino4TransformZ("winoGrad4KernelZ", split, `// For channels c < n: dY[i][j] of lane l is src[c*srcStep + j*ps + i*pitch
 // + l] (the four column phases of dy, ps apart); Z[6r+q] of lane l goes to
 // dst[c*dstStep + (6r+q)*xs + l] for the lanes set in mask. tmp: 24*16 floats.
-TEXT ·%s(SB), NOSPLIT, $0-%d
-`, name, splitArg, name, frame)
-	for _, a := range []string{"dstStep+16", "srcStep+40"} {
-		p("MOVQ %s(FP), AX", a)
-		p("SHLQ $2, AX")
-		p("MOVQ AX, %s(FP)", a)
-	}
-	winoF4Consts()
-	p("MOVQ dst+8(FP), DI")
-	p("MOVQ xs+24(FP), DX")
-	p("SHLQ $2, DX")
-	p("LEAQ (DX)(DX*2), R13")
-	p("SHLQ $1, R13") // 6 xs bytes
-	p("MOVQ src+32(FP), SI")
-	p("MOVQ pitch+48(FP), CX")
-	p("SHLQ $2, CX")
-	p("MOVQ ps+56(FP), R8")
-	p("SHLQ $2, R8")
-	p("LEAQ (R8)(R8*2), R11")
-	p("MOVQ tmp+64(FP), R9")
-	p("MOVQ mask+72(FP), AX")
-	p("KMOVW AX, K1")
-	p("CMPQ n+0(FP), $0")
-	p("JLE %s_done", name)
-	label(name + "_loop")
-	p("MOVQ SI, R10")
-	splitBase(split)
-	for i := 0; i < 4; i++ {
-		for j, a := range []string{"(R10)", "(R10)(R8*1)", "(R10)(R8*2)", "(R10)(R11*1)"} {
-			loadLanes(split, a, j)
-		}
-		winoF4Grad1D([4]int{0, 1, 2, 3}, [6]int{6, 7, 8, 9, 10, 11})
-		for q := 0; q < 6; q++ {
-			p("VMOVUPS Z%d, %d(R9)", 6+q, 64*(6*i+q))
-		}
-		if i < 3 {
-			p("ADDQ CX, R10")
-			if split {
-				p("ADDQ CX, BX")
-			}
-		}
-	}
-	p("MOVQ DI, R12")
-	for q := 0; q < 6; q++ {
-		for i := 0; i < 4; i++ {
-			p("VMOVUPS %d(R9), Z%d", 64*(6*i+q), i)
-		}
-		winoF4Grad1D([4]int{0, 1, 2, 3}, [6]int{6, 7, 8, 9, 10, 11})
-		p("LEAQ (R12)(R13*2), BX")
-		p("ADDQ R13, BX")
-		p("VMOVUPS Z6, K1, (R12)")
-		p("VMOVUPS Z7, K1, (R12)(R13*1)")
-		p("VMOVUPS Z8, K1, (R12)(R13*2)")
-		p("VMOVUPS Z9, K1, (BX)")
-		p("VMOVUPS Z10, K1, (BX)(R13*1)")
-		p("VMOVUPS Z11, K1, (BX)(R13*2)")
-		if q < 5 {
-			p("ADDQ DX, R12")
-		}
-	}
-	p("ADDQ srcStep+40(FP), SI")
-	p("ADDQ dstStep+16(FP), DI")
-	p("DECQ n+0(FP)")
-	p("JNZ %s_loop", name)
-	label(name + "_done")
-	p("VZEROUPPER")
-	p("RET")
+`, []string{"(R10)", "(R10)(R8*1)", "(R10)(R8*2)", "(R10)(R11*1)"},
+		func() { winoF4Grad1D([4]int{0, 1, 2, 3}, [6]int{6, 7, 8, 9, 10, 11}) })
 }
 
 // deinterleave4x8KernelZ is deinterleave4KernelZ for one run of 8 per
