@@ -18,6 +18,9 @@ type deviceTimer struct {
 	launches  []launchRecord  // the recorded step's launches
 	kernels   map[string]*acc // device time per kernel name
 	err       error           // the first failure to read the device's clock
+	// lastEnd is where the last kernel placed ends on the trace's clock;
+	// shift moves the current step's kernels (place).
+	lastEnd, shift int64
 }
 
 type launchRecord struct {
@@ -62,6 +65,24 @@ func (d *deviceTimer) sync() {
 	}
 }
 
+// place returns the trace's start and end of a kernel that started at t0
+// (the step's start on the trace's clock plus its offset from the step's
+// first event) and ran dur; first: the step's first kernel. The step's
+// first event and the step's start are read a moment apart (more when the
+// thread is preempted between the two), so a step's kernels may land up to
+// that moment early or late. The kernels of one stream run one after
+// another: a step whose first kernel lands before the end of the previous
+// step's last one is moved, all of it, to start there (durations and gaps
+// kept).
+func (d *deviceTimer) place(t0, dur int64, first bool) (int64, int64) {
+	if first {
+		d.shift = max(0, d.lastEnd-t0)
+	}
+	t0 += d.shift
+	d.lastEnd = max(d.lastEnd, t0+dur)
+	return t0, t0 + dur
+}
+
 // launched records a launch of the step.
 func (d *deviceTimer) launched(l launchRecord) { d.launches = append(d.launches, l) }
 
@@ -78,7 +99,7 @@ func (d *deviceTimer) endStep(stepStart int64, row func(rowKey) *acc) []launchRe
 		if err == nil && d.stepEvent != nil {
 			var t0 time.Duration
 			if t0, err = l.start.Since(d.stepEvent); err == nil {
-				l.t0, l.t1 = stepStart+int64(t0), stepStart+int64(t0+dur)
+				l.t0, l.t1 = d.place(stepStart+int64(t0), int64(dur), i == 0)
 			}
 		}
 		if err != nil && d.err == nil {
