@@ -123,9 +123,9 @@ func (j *wfJob) transformRows4(dst []float32, xs int, im wfImage, c int, kt []fl
 }
 
 // wfGradient4 adds dg = G^T S G of each (co, ci) pair to dw (co, ci, 3,
-// 3), S[xi] = s[(xi*kPad + ci)*ldw + co], in float64, rounded once; G is
-// conv_winograd4.go's.
-func wfGradient4(dw, s []float32, co, ci, kPad, ldw int) {
+// 3), S[xi] = s[(xi*kPad + ci)*ldw + co], in float64, rounded once, for the
+// input channels [c0, c1); G is conv_winograd4.go's.
+func wfGradient4(dw, s []float32, co, ci, c0, c1, kPad, ldw int) {
 	xs := kPad * ldw
 	// gt is G^T applied to six values.
 	gt := func(v [6]float64) [3]float64 {
@@ -133,7 +133,7 @@ func wfGradient4(dw, s []float32, co, ci, kPad, ldw int) {
 		return [3]float64{0.25*v[0] - p12*sixth + p34/24, (v[2]-v[1])*sixth + (v[3]-v[4])*twelfth, (p34-p12)*sixth + v[5]}
 	}
 	var rows [36][]float32
-	for c := 0; c < ci; c++ {
+	for c := c0; c < c1; c++ {
 		for xi := range rows {
 			rows[xi] = s[xi*xs+c*ldw:][:co]
 		}

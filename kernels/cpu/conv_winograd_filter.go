@@ -393,11 +393,7 @@ func (b *Backend) winogradFilter(dw, dy, x []float32, d convDims, f4 bool) {
 			b.wfBlock(j, s, offs, kPad)
 		}
 	}
-	if f4 {
-		wfGradient4(dw, s, d.co, d.ci, kPad, coP)
-	} else {
-		wfGradient(dw, s, d.co, d.ci, kPad, coP)
-	}
+	b.wfGradients(dw, s, d.co, d.ci, kPad, coP, f4)
 	*j = wfJob{}
 	wfJobs.Put(j)
 	ws.putFloats(buf)
@@ -453,14 +449,47 @@ func (b *Backend) wfBlock(j *wfJob, s []float32, offs []int, kPad int) {
 	runParts(j, parts, &j.done)
 }
 
+// wfGradJob runs wfGradient or wfGradient4 with the parts cutting the
+// input channels: each (co, ci) pair has one owner and the same
+// operations whatever the thread count.
+type wfGradJob struct {
+	dw, s             []float32
+	co, ci, kPad, ldw int
+	f4                bool
+	done              partsDone
+}
+
+var wfGradJobs = sync.Pool{New: func() any { return new(wfGradJob) }}
+
+func (j *wfGradJob) runPart(part, parts int) {
+	c0, c1 := partRange(j.ci, 1, part, parts)
+	if j.f4 {
+		wfGradient4(j.dw, j.s, j.co, j.ci, c0, c1, j.kPad, j.ldw)
+		return
+	}
+	wfGradient(j.dw, j.s, j.co, j.ci, c0, c1, j.kPad, j.ldw)
+}
+
+// wfGradients adds G^T S G of every (co, ci) pair to dw on the backend's
+// threads (F(4x4) when f4, else F(2x2)). On one thread these took 14-55
+// ns a pair (512x256 channels: 3.8 ms by F(2x2), 6.6 by F(4x4)) while the
+// other cores waited.
+func (b *Backend) wfGradients(dw, s []float32, co, ci, kPad, ldw int, f4 bool) {
+	j := wfGradJobs.Get().(*wfGradJob)
+	*j = wfGradJob{dw: dw, s: s, co: co, ci: ci, kPad: kPad, ldw: ldw, f4: f4}
+	runParts(j, min(b.threads, ci, max(1, ci*co/4096)), &j.done)
+	j.dw, j.s = nil, nil
+	wfGradJobs.Put(j)
+}
+
 // wfGradient adds dg = G^T S G of each (co, ci) pair to dw (co, ci, 3, 3),
 // S[xi] = s[(xi*kPad + ci)*ldw + co]; G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0;
-// 0 1/2 1/2 1]. Input channels outer, so that the 16 rows of S are read in
-// order.
-func wfGradient(dw, s []float32, co, ci, kPad, ldw int) {
+// 0 1/2 1/2 1], for the input channels [c0, c1). Input channels outer, so
+// that the 16 rows of S are read in order.
+func wfGradient(dw, s []float32, co, ci, c0, c1, kPad, ldw int) {
 	xs := kPad * ldw
 	var rows [16][]float32
-	for c := 0; c < ci; c++ {
+	for c := c0; c < c1; c++ {
 		for xi := range rows {
 			rows[xi] = s[xi*xs+c*ldw:][:co]
 		}
