@@ -53,3 +53,32 @@ func TestSoftmaxLossMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxSpecialLogits: ties, infinities and NaNs give the reference's
+// probabilities bit for bit (NaN where it has NaN).
+func TestSoftmaxSpecialLogits(t *testing.T) {
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	vals := []float32{0, 1, -1, 3.5, -0.0, 88, -88, 1e30, -1e30, inf, -inf, nan}
+	// Every pair of special values as a pixel's first two logits; k = 3
+	// adds a third of 0.
+	for _, k := range []int{2, 3} {
+		s := len(vals) * len(vals)
+		x := make([]float32, k*s)
+		for a, va := range vals {
+			for b, vb := range vals {
+				px := a*len(vals) + b
+				x[px], x[s+px] = va, vb
+			}
+		}
+		want := make([]float32, len(x))
+		softmaxRef(want, x, 1, k, s)
+		got := make([]float32, len(x))
+		New(2).softmaxLoss(got, x, nil, 1, k, s)
+		for i := range got {
+			same := math.Float32bits(got[i]) == math.Float32bits(want[i]) || (got[i] != got[i] && want[i] != want[i])
+			if !same {
+				t.Fatalf("k %d: p[%d] = %g, reference %g (logits %g, %g)", k, i, got[i], want[i], x[i%s], x[s+i%s])
+			}
+		}
+	}
+}
