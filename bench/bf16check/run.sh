@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The BF16 check of docs/bf16-check.md: Kvasir-SEG 64 px, fold 0, 30 epochs,
 # FP32 and BF16, both scored on validation and test; then the curves.
-# Usage: bench/bf16check/run.sh OUT   (resumable; run from the repository root)
+# Usage: bench/bf16check/run.sh OUT   (resumable; run from the repository root;
+# CURVES=FILE: the plot's path, default bench/bf16check/curves.png)
 set -euo pipefail
 out=${1:?usage: run.sh OUT}
 data=${DATA:-../shared/data/polyp/kvasir/64}
@@ -20,4 +21,4 @@ for p in fp32 bf16; do
 		[ -f "$dir/$split.json" ] || "$bin" eval --model "$dir/best.ckpt" --data "$data" --split "$split" --json --out "$dir/$split.csv" > "$dir/$split.json"
 	done
 done
-go run ./bench/bf16check "$out/fp32/log.csv" "$out/bf16/log.csv" bench/bf16check/curves.png
+go run ./bench/bf16check "$out/fp32/log.csv" "$out/bf16/log.csv" "${CURVES:-bench/bf16check/curves.png}"
