@@ -57,8 +57,8 @@ func TestSoftmaxLossMatchesReference(t *testing.T) {
 // TestSoftmaxSpecialLogits: ties, infinities and NaNs give the reference's
 // probabilities bit for bit (NaN where it has NaN).
 func TestSoftmaxSpecialLogits(t *testing.T) {
-	inf, nan := float32(math.Inf(1)), float32(math.NaN())
-	vals := []float32{0, 1, -1, 3.5, -0.0, 88, -88, 1e30, -1e30, inf, -inf, nan}
+	inf, nan, negZero := float32(math.Inf(1)), float32(math.NaN()), float32(math.Copysign(0, -1))
+	vals := []float32{0, negZero, 1, -1, 3.5, 88, -88, 1e30, -1e30, inf, -inf, nan}
 	// Every pair of special values as a pixel's first two logits; k = 3
 	// adds a third of 0.
 	for _, k := range []int{2, 3} {
