@@ -124,26 +124,34 @@ func (p phasedImage) fillPhases2(planes, img []float32) {
 	}
 }
 
-// fillRowPhase writes rows [r0, r0+rows) of the two column phases of one
-// row phase (planes) from the image rows src, sh*w floats apart.
-func (p phasedImage) fillRowPhase(planes, src []float32, r0, rows int) {
-	ps, step := p.planeSize(), p.sh*p.w
-	// By the parity of the source column: where phase b's first image
-	// column goes and how many it takes.
-	var dst [2][]float32
-	var cnt [2]int
-	for b := 0; b < 2; b++ {
+// phaseRuns says where the image columns of each residue go in the column
+// phases (2 or 4) of planes, from row r0: image columns par + phases*i
+// (par < phases) go to dst[par][i], cnt[par] of them (0: none). Phase b's
+// index q0 holds image column phases*q0 + b - left, so residue par is
+// phase (par + left) mod phases, from its first index at or right of the
+// image's left edge.
+func (p phasedImage) phaseRuns(planes []float32, r0, phases int) (dst [4][]float32, cnt [4]int) {
+	ps := p.planeSize()
+	for b := 0; b < phases; b++ {
 		q0 := 0
 		if p.left > b {
-			q0 = (p.left - b + 1) / 2
+			q0 = (p.left - b + phases - 1) / phases
 		}
-		par := (b - p.left) & 1
+		par := (b - p.left) & (phases - 1)
 		if q0 >= p.g || p.w <= par {
 			continue
 		}
-		cnt[par] = min(p.g-q0, (p.w-1-par)/2+1)
+		cnt[par] = min(p.g-q0, (p.w-1-par)/phases+1)
 		dst[par] = planes[b*ps+r0*p.g+q0 : (b+1)*ps]
 	}
+	return dst, cnt
+}
+
+// fillRowPhase writes rows [r0, r0+rows) of the two column phases of one
+// row phase (planes) from the image rows src, sh*w floats apart.
+func (p phasedImage) fillRowPhase(planes, src []float32, r0, rows int) {
+	step := p.sh * p.w
+	dst, cnt := p.phaseRuns(planes, r0, 2)
 	k := min(cnt[0], cnt[1]) &^ 7
 	if k > 0 {
 		_, _ = dst[0][(rows-1)*p.g+k-1], dst[1][(rows-1)*p.g+k-1]
@@ -170,7 +178,6 @@ func (p phasedImage) fillRowPhase(planes, src []float32, r0, rows int) {
 // them in a loop. Only where useAVX512.
 func (p phasedImage) fillPhases4(planes, img []float32) {
 	clear(planes)
-	ps := p.planeSize()
 	r0 := min(max(p.top, 0), p.hg)
 	r1 := min(max(p.top+p.h, r0), p.hg)
 	rows := r1 - r0
@@ -178,22 +185,7 @@ func (p phasedImage) fillPhases4(planes, img []float32) {
 		return
 	}
 	src := img[(r0-p.top)*p.w:]
-	// Phase b's index q0 is its first image column, 4*q0 + b - left = par
-	// (0..3); image columns par + 4i go to index q0 + i.
-	var dst [4][]float32
-	var cnt [4]int
-	for b := 0; b < 4; b++ {
-		q0 := 0
-		if p.left > b {
-			q0 = (p.left - b + 3) / 4
-		}
-		par := (b - p.left) & 3
-		if q0 >= p.g || p.w <= par {
-			continue
-		}
-		cnt[par] = min(p.g-q0, (p.w-1-par)/4+1)
-		dst[par] = planes[b*ps+r0*p.g+q0 : (b+1)*ps]
-	}
+	dst, cnt := p.phaseRuns(planes, r0, 4)
 	least := min(cnt[0], cnt[1], cnt[2], cnt[3])
 	k := least &^ 15
 	if k > 0 {

@@ -205,6 +205,24 @@ func checkWino4Transform(t *testing.T, name string, mixed func(int) []float32, p
 	}
 }
 
+// f4F2Errors runs run with F(4x4, 3x3) on, then off (F(2x2, 3x3)), and
+// returns each result's largest error against want relative to want's
+// largest magnitude.
+func f4F2Errors(want []float64, run func() []float32) (e4, e2 float64) {
+	rel := func() float64 {
+		var maxErr, maxW float64
+		for i, v := range run() {
+			maxErr = max(maxErr, math.Abs(float64(v)-want[i]))
+			maxW = max(maxW, math.Abs(want[i]))
+		}
+		return maxErr / maxW
+	}
+	e4 = rel()
+	defer func(saved bool) { useWino4 = saved }(useWino4)
+	useWino4 = false
+	return e4, rel()
+}
+
 // TestWinograd4FilterError measures the weight gradient's rounding by
 // F(4x4, 3x3) and F(2x2, 3x3) against a float64 sum, on a layer of 32
 // channels in and out over 8 samples of 64x64 (a sum of 32768 products per
@@ -236,20 +254,11 @@ func TestWinograd4FilterError(t *testing.T) {
 				}
 			}
 		}
-		rel := func() float64 {
+		e4, e2 := f4F2Errors(want, func() []float32 {
 			dw := tensor.New(co, ci, 3, 3)
 			must(t, New(2).Conv2dBackwardFilter(dw, nil, dy, x, p))
-			var maxErr, maxW float64
-			for i, v := range dw.Data {
-				maxErr = max(maxErr, math.Abs(float64(v)-want[i]))
-				maxW = max(maxW, math.Abs(want[i]))
-			}
-			return maxErr / maxW
-		}
-		e4 := rel()
-		defer func(saved bool) { useWino4 = saved }(useWino4)
-		useWino4 = false
-		e2 := rel()
+			return dw.Data
+		})
 		t.Logf("largest error / largest |dw|: F(4x4, 3x3) %.3g, F(2x2, 3x3) %.3g (ratio %.1f)", e4, e2, e4/e2)
 		if e4 > 1.0/65536 {
 			t.Errorf("F(4x4, 3x3): largest error %.3g of the largest |dw|, above 2^-16", e4)
@@ -292,20 +301,11 @@ func TestWinograd4Error(t *testing.T) {
 				}
 			}
 		}
-		rel := func() float64 {
+		e4, e2 := f4F2Errors(want, func() []float32 {
 			y := tensor.New(n, co, h, w)
 			must(t, New(2).Conv2d(y, x, wt, nil, p))
-			var maxErr, maxY float64
-			for i, v := range y.Data {
-				maxErr = max(maxErr, math.Abs(float64(v)-want[i]))
-				maxY = max(maxY, math.Abs(want[i]))
-			}
-			return maxErr / maxY
-		}
-		e4 := rel()
-		defer func(saved bool) { useWino4 = saved }(useWino4)
-		useWino4 = false
-		e2 := rel()
+			return y.Data
+		})
 		t.Logf("largest error / largest output: F(4x4, 3x3) %.3g, F(2x2, 3x3) %.3g (ratio %.1f)", e4, e2, e4/e2)
 		if e4 > 1.0/65536 {
 			t.Errorf("F(4x4, 3x3): largest error %.3g of the largest output, above 2^-16", e4)
